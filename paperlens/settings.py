@@ -1,0 +1,99 @@
+"""Every tunable of PaperLens, read once from ``PAPERLENS_*`` environment variables.
+
+Both the API and the workers build their view of the world from one ``Settings``
+object, so that a deployment is described by its environment alone and two
+instances with different data folders never share state by accident.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# The Chrome extension's id is fixed by the public key in extension/manifest.json,
+# so the backend can grant it CORS out of the box.
+EXTENSION_ORIGIN = "chrome-extension://gbobfdahncdhllbbgipobmhgpcckgkph"
+
+
+class Settings(BaseSettings):
+    """Configuration of one PaperLens instance (see the README's table)."""
+
+    model_config = SettingsConfigDict(env_prefix="PAPERLENS_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    web_workers: int = Field(default=2, ge=1)
+    web_threads: int = Field(default=4, ge=1)
+    rq_workers: int = Field(default=1, ge=0)
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [EXTENSION_ORIGIN]
+    )
+    demo_corpus: Path = PROJECT_ROOT / "data" / "demo" / "papers.jsonl"
+    related_k: int = Field(default=10, ge=1, le=100)
+    batch_max_items: int = Field(default=200, ge=1)
+    retry_after_seconds: int = Field(default=2, ge=1)
+    job_timeout_seconds: int = Field(default=600, ge=1)
+    job_failure_ttl_seconds: int = Field(default=300, ge=1)
+    log_level: str = "INFO"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        """Accept a comma-separated list, the natural shape of an environment variable."""
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard(cls, value: list[str]) -> list[str]:
+        if "*" in value:
+            raise ValueError("a wildcard CORS origin would let any web page read the API")
+        return value
+
+    @property
+    def data_path(self) -> Path:
+        """The data folder as an absolute path, so child processes agree on it."""
+        return self.data_dir.resolve()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The SQL store: the configured server, or a SQLite file in the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_path / 'paperlens.sqlite3'}"
+
+    @property
+    def embedded_redis_socket(self) -> Path:
+        return self.data_path / "redis" / "redis.sock"
+
+    @property
+    def uses_embedded_redis(self) -> bool:
+        return not self.redis_url
+
+    @property
+    def effective_redis_url(self) -> str:
+        """The configured Redis, or the embedded one that ``paperlens run`` starts."""
+        if self.redis_url:
+            return self.redis_url
+        return f"unix://{self.embedded_redis_socket}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_path / "index"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests clear the cache after changing the environment."""
+    return Settings()
