@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     def sqlalchemy_url(self) -> str:
         """The SQL store: the configured server, or a SQLite file in the data folder."""
         if self.database_url:
-            return self.database_url
+            return _with_driver(self.database_url)
         return f"sqlite:///{self.data_path / 'paperlens.sqlite3'}"
 
     @property
@@ -91,6 +91,14 @@ class Settings(BaseSettings):
     @property
     def index_dir(self) -> Path:
         return self.data_path / "index"
+
+
+def _with_driver(url: str) -> str:
+    """``postgresql://`` URLs name the psycopg 3 driver that PaperLens installs."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,34 @@
+"""The PaperLens HTTP API: a Flask app that answers from precomputed data."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_cors import CORS
+
+from paperlens.settings import Settings, get_settings
+from server import errors, health, openapi, papers
+from server.services import Services
+
+# Bodies larger than this are refused with 413 before any parsing.
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app from explicit settings (tests) or from the environment (gunicorn)."""
+    settings = settings or get_settings()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["paperlens"] = Services.open(settings)
+    CORS(
+        app,
+        resources={r"/api/*": {"origins": settings.cors_origins}},
+        allow_headers=["Content-Type", "Authorization"],
+        expose_headers=["Retry-After"],
+        max_age=600,
+    )
+    errors.register(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(papers.bp)
+    app.register_blueprint(openapi.bp)
+    return app

@@ -1,0 +1,36 @@
+"""Enqueuing work for the workers by job name: the API's only way to ask for computation."""
+
+from __future__ import annotations
+
+from redis import Redis
+from rq import Queue
+from rq.exceptions import DuplicateJobError
+
+from paperlens import keys
+from paperlens.settings import Settings
+
+
+def queue(redis: Redis, name: str, settings: Settings) -> Queue:
+    return Queue(name, connection=redis, default_timeout=settings.job_timeout_seconds)
+
+
+def request_enrichment(redis: Redis, settings: Settings, paper_id: str, queue_name: str) -> bool:
+    """Ask for one paper's enrichment; True when queued now, False when already in flight.
+
+    The job id is derived from the paper id and RQ's unique enqueue rejects a second
+    job with the same id atomically, so a burst of misses queues one job. Finished
+    jobs keep no result (``result_ttl=0``), so a later refresh can be queued again.
+    """
+    try:
+        queue(redis, queue_name, settings).enqueue(
+            keys.JOB_ENRICH_PAPER,
+            paper_id,
+            job_id=keys.enrich_job_id(paper_id),
+            unique=True,
+            result_ttl=0,
+            failure_ttl=settings.job_failure_ttl_seconds,
+            description=f"enrich {paper_id}",
+        )
+    except DuplicateJobError:
+        return False
+    return True

@@ -1,0 +1,36 @@
+"""Every Redis key, queue name and job name that the API and the workers share.
+
+Keeping them in one module means the two processes cannot drift apart: the API
+reads exactly what the workers write, and a schema change bumps one number.
+"""
+
+from __future__ import annotations
+
+# Bump when the enrichment document changes shape; old documents are then ignored.
+ENRICHMENT_SCHEMA_VERSION = 1
+
+PREFIX = "pl"
+
+QUEUE_INTERACTIVE = "interactive"
+QUEUE_DEFAULT = "default"
+QUEUE_BULK = "bulk"
+# A worker drains queues in this order, so a waiting reader always goes first.
+QUEUES_BY_URGENCY = (QUEUE_INTERACTIVE, QUEUE_DEFAULT, QUEUE_BULK)
+
+# Jobs are enqueued by dotted name so that the API never imports the pipeline.
+JOB_ENRICH_PAPER = "worker.jobs.enrich_paper"
+JOB_PRECOMPUTE_ALL = "worker.jobs.precompute_all"
+
+
+def enrichment(paper_id: str) -> str:
+    """The enriched paper document, served as-is by ``GET /api/v1/papers/<id>``."""
+    return f"{PREFIX}:enrichment:v{ENRICHMENT_SCHEMA_VERSION}:{paper_id}"
+
+
+def enrich_job_id(paper_id: str) -> str:
+    """One job id per paper, so RQ's unique enqueue keeps one job in flight per paper."""
+    return f"enrich--{paper_id.replace(':', '--').replace('/', '__')}"
+
+
+INDEX_POINTER = f"{PREFIX}:index:current"
+"""The file name of the related-papers index that workers should load."""

@@ -1,0 +1,38 @@
+"""Liveness and readiness: is the process up, and can it reach what it needs?"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+from sqlalchemy import text
+
+from server.services import services
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    svc = services()
+    checks = {"redis": _check(lambda: svc.redis.ping()), "database": _check(_ping_sql)}
+    ready = all(state == "ok" for state in checks.values())
+    response = jsonify({"status": "ok" if ready else "unavailable", "checks": checks})
+    response.status_code = 200 if ready else 503
+    return response
+
+
+def _ping_sql() -> None:
+    with services().db.session() as session:
+        session.execute(text("SELECT 1"))
+
+
+def _check(probe: object) -> str:
+    try:
+        probe()  # type: ignore[operator]
+    except Exception as error:  # readiness reports any failure instead of raising it
+        return f"error: {type(error).__name__}"
+    return "ok"

@@ -1,0 +1,184 @@
+"""Paper endpoints: resolve a page URL, fetch one enriched paper, fetch many at once.
+
+Everything here answers from what workers precomputed. A miss enqueues a job (one
+in flight per paper) and answers 202; no enrichment is ever computed in a request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import orjson
+from flask import Blueprint, Response, request
+from redis.exceptions import RedisError
+
+from paperlens import enrichments, jobs, keys
+from paperlens.identifiers import PaperRef, parse_paper_id, resolve_url
+from paperlens.schemas import (
+    BatchRequest,
+    EnrichedPaper,
+    Pending,
+    ResolveResult,
+)
+from paperlens.store.models import Paper
+from paperlens.store.papers import canonical_ids, find_paper
+from server.errors import ApiError
+from server.services import services
+
+bp = Blueprint("papers", __name__, url_prefix="/api/v1")
+
+JSON = "application/json"
+
+
+@bp.get("/resolve")
+def resolve() -> Response:
+    url = request.args.get("url", "")
+    if not url:
+        raise ApiError(422, "missing_url", "Give the page address as ?url=...")
+    ref = resolve_url(url, _page_meta())
+    if ref is None:
+        raise ApiError(422, "not_a_paper", "This address does not name a single paper.")
+    with services().db.session() as session:
+        known = canonical_ids(session, [ref.paper_id])
+    paper_id = known.get(ref.paper_id, ref.paper_id)
+    result = ResolveResult(paper_id=paper_id, version=ref.version, known=bool(known))
+    return _json(result.model_dump())
+
+
+@bp.get("/papers/<path:paper_id>")
+def get_paper(paper_id: str) -> Response:
+    ref = _parse_id(paper_id)
+    svc = services()
+    try:
+        raw = enrichments.read_raw(svc.redis, ref.paper_id)
+    except RedisError:
+        return _degraded(ref)
+    if raw is not None:
+        return Response(raw, mimetype=JSON)
+    with svc.db.session() as session:
+        paper = find_paper(session, ref.paper_id)
+        canonical = paper.paper_id if paper is not None else None
+    if canonical is None:
+        raise ApiError(404, "unknown_paper", f"PaperLens does not know {ref.paper_id} yet.")
+    if canonical != ref.paper_id:
+        raw = enrichments.read_raw(svc.redis, canonical)
+        if raw is not None:
+            return Response(raw, mimetype=JSON)
+    jobs.request_enrichment(svc.redis, svc.settings, canonical, keys.QUEUE_INTERACTIVE)
+    return _pending(canonical)
+
+
+@bp.post("/papers/batch")
+def batch() -> Response:
+    svc = services()
+    body = BatchRequest.model_validate(_json_body())
+    limit = svc.settings.batch_max_items
+    if len(body.ids) > limit:
+        raise ApiError(422, "too_many_ids", f"At most {limit} ids per batch.")
+    refs = [_parse_item(item) for item in body.ids]
+    wanted = [ref.paper_id for ref in refs if ref is not None]
+    found = dict(zip(wanted, enrichments.read_many_raw(svc.redis, wanted), strict=True))
+    canonical = _canonical_for_misses(found)
+    items = [
+        _batch_item(item, ref, found, canonical) for item, ref in zip(body.ids, refs, strict=True)
+    ]
+    for paper_id in {item["paper_id"] for item in items if item["status"] == "pending"}:
+        jobs.request_enrichment(svc.redis, svc.settings, paper_id, keys.QUEUE_DEFAULT)
+    return Response(orjson.dumps({"items": items}), mimetype=JSON)
+
+
+def _canonical_for_misses(found: dict[str, bytes | None]) -> dict[str, str]:
+    """For ids Redis did not hold, what the catalogue calls them, and those documents."""
+    misses = [paper_id for paper_id, raw in found.items() if raw is None]
+    if not misses:
+        return {}
+    svc = services()
+    with svc.db.session() as session:
+        canonical = canonical_ids(session, misses)
+    aliased = sorted({c for alias, c in canonical.items() if c != alias and c not in found})
+    found.update(zip(aliased, enrichments.read_many_raw(svc.redis, aliased), strict=True))
+    return canonical
+
+
+def _batch_item(
+    item: str, ref: PaperRef | None, found: dict[str, bytes | None], canonical: dict[str, str]
+) -> dict[str, Any]:
+    if ref is None:
+        return {"input": item, "paper_id": None, "status": "invalid", "paper": None}
+    paper_id = ref.paper_id
+    raw = found.get(paper_id)
+    if raw is None and paper_id in canonical:
+        paper_id = canonical[paper_id]
+        raw = found.get(paper_id)
+    if raw is not None:
+        return {"input": item, "paper_id": paper_id, "status": "ready",
+                "paper": orjson.Fragment(raw)}
+    status = "pending" if paper_id in canonical.values() else "unknown"
+    return {"input": item, "paper_id": paper_id, "status": status, "paper": None}
+
+
+def _degraded(ref: PaperRef) -> Response:
+    """Redis is down: the catalogue still knows the paper, so serve its metadata alone."""
+    with services().db.session() as session:
+        paper = find_paper(session, ref.paper_id)
+        if paper is None:
+            raise ApiError(404, "unknown_paper", f"PaperLens does not know {ref.paper_id} yet.")
+        document = _metadata_only(paper)
+    return Response(document.model_dump_json(), mimetype=JSON)
+
+
+def _metadata_only(paper: Paper) -> EnrichedPaper:
+    return EnrichedPaper(
+        paper_id=paper.paper_id,
+        ids=paper.ids,
+        title=paper.title,
+        authors=list(paper.authors or []),
+        published=paper.published,
+        abstract=paper.abstract,
+        categories=list(paper.categories or []),
+        venue=paper.venue,
+        code=[],
+        related=[],
+        status="degraded",
+        computed_at=dt.datetime.now(dt.UTC),
+        schema_version=keys.ENRICHMENT_SCHEMA_VERSION,
+    )
+
+
+def _pending(paper_id: str) -> Response:
+    retry_after = services().settings.retry_after_seconds
+    body = Pending(paper_id=paper_id, retry_after=retry_after)
+    response = _json(body.model_dump(), status=202)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _parse_id(paper_id: str) -> PaperRef:
+    ref = parse_paper_id(paper_id)
+    if ref is None:
+        raise ApiError(422, "invalid_id", f"{paper_id[:200]!r} is not a paper id.")
+    return ref
+
+
+def _parse_item(item: str) -> PaperRef | None:
+    return parse_paper_id(item)
+
+
+def _page_meta() -> dict[str, str]:
+    """``citation_*`` tags the extension read from the page, passed as query parameters."""
+    names = ("citation_doi", "citation_arxiv_id", "citation_title")
+    return {name: request.args[name] for name in names if request.args.get(name)}
+
+
+def _json_body() -> Any:
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type", "Send a JSON body (application/json).")
+    try:
+        return orjson.loads(request.get_data(cache=False))
+    except orjson.JSONDecodeError as error:
+        raise ApiError(400, "invalid_json", f"The body is not valid JSON: {error}") from None
+
+
+def _json(payload: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(payload), status=status, mimetype=JSON)

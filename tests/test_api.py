@@ -1,0 +1,162 @@
+"""The HTTP API as the extension and curl users see it."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import Flask
+from flask.testing import FlaskClient
+from redis import Redis
+from rq import Queue
+
+from paperlens import keys
+from paperlens.store.db import Database
+from tests.conftest import TEST_ORIGIN, run_workers
+
+MRL = "arxiv:2205.13147"
+
+
+def assert_error(response: object, status: int) -> None:
+    assert response.status_code == status  # type: ignore[attr-defined]
+    body = response.get_json()  # type: ignore[attr-defined]
+    assert set(body["error"]) == {"code", "message"} and body["error"]["message"]
+
+
+def test_miss_answers_202_then_the_worker_fills_it(
+    client: FlaskClient, demo: Database, redis: Redis
+) -> None:
+    first = client.get(f"/api/v1/papers/{MRL}")
+    assert first.status_code == 202
+    assert first.headers["Retry-After"] == "2"
+    assert first.get_json()["status"] == "pending"
+    assert Queue(keys.QUEUE_INTERACTIVE, connection=redis).count == 1
+
+    run_workers(redis)
+
+    ready = client.get(f"/api/v1/papers/{MRL}")
+    assert ready.status_code == 200
+    paper = ready.get_json()
+    assert paper["paper_id"] == MRL and paper["title"] == "Matryoshka Representation Learning"
+    assert paper["status"] == "ready" and paper["computed_at"]
+    assert {"url": "https://github.com/RAIVNLab/MRL", "kind": "repository",
+            "host": "github.com", "official": True, "source": "abstract"} in paper["code"]
+    assert len(paper["related"]) == 10
+    assert all(r["reason"] and r["title"] and r["paper_id"] != MRL for r in paper["related"])
+
+
+def test_precomputed_paper_is_served_under_any_form_of_its_id(
+    client: FlaskClient, precomputed: Database
+) -> None:
+    for form in ("arxiv:2205.13147", "arXiv:2205.13147v3", "2205.13147"):
+        response = client.get(f"/api/v1/papers/{form}")
+        assert response.status_code == 200, form
+        assert response.get_json()["paper_id"] == MRL
+
+
+def test_drift_code_link_loses_its_git_suffix_and_full_stop(
+    client: FlaskClient, precomputed: Database
+) -> None:
+    paper = client.get("/api/v1/papers/arxiv:2510.02341").get_json()
+    assert [link["url"] for link in paper["code"]] == ["https://github.com/cacayaya/DRIFT"]
+
+
+def test_unknown_and_invalid_ids(client: FlaskClient, demo: Database) -> None:
+    assert_error(client.get("/api/v1/papers/arxiv:1501.00001"), 404)
+    assert_error(client.get("/api/v1/papers/not-an-id"), 422)
+    assert_error(client.get("/api/v1/papers/" + "9" * 5000), 422)
+
+
+def test_burst_of_misses_queues_one_job(app: Flask, demo: Database, redis: Redis) -> None:
+    def fetch(_: int) -> int:
+        return app.test_client().get(f"/api/v1/papers/{MRL}").status_code
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(fetch, range(64)))
+    assert statuses == [202] * 64
+    assert Queue(keys.QUEUE_INTERACTIVE, connection=redis).count == 1
+
+
+def test_resolve(client: FlaskClient, demo: Database) -> None:
+    known = client.get("/api/v1/resolve?url=https://arxiv.org/pdf/2205.13147v2.pdf")
+    assert known.get_json() == {"paper_id": MRL, "version": 2, "known": True}
+    unknown = client.get("/api/v1/resolve", query_string={"url": "https://arxiv.org/abs/1501.00001"})
+    assert unknown.get_json() == {"paper_id": "arxiv:1501.00001", "version": None, "known": False}
+    assert_error(client.get("/api/v1/resolve?url=https://arxiv.org/list/cs.CL/new"), 422)
+    assert_error(client.get("/api/v1/resolve"), 422)
+
+
+def test_resolve_reads_page_metadata(client: FlaskClient, demo: Database) -> None:
+    response = client.get(
+        "/api/v1/resolve",
+        query_string={"url": "https://example.org/some/article", "citation_arxiv_id": "2205.13147"},
+    )
+    assert response.get_json()["paper_id"] == MRL
+
+
+def test_batch_mixes_ready_pending_unknown_and_invalid(
+    client: FlaskClient, precomputed: Database, redis: Redis
+) -> None:
+    redis.delete(keys.enrichment("arxiv:2403.13043"))
+    response = client.post("/api/v1/papers/batch", json={"ids": [
+        MRL, "https://huggingface.co/papers/2510.02341", "arxiv:2403.13043",
+        "arxiv:1501.00001", "garbage",
+    ]})
+    assert response.status_code == 200
+    items = response.get_json()["items"]
+    assert [(i["paper_id"], i["status"]) for i in items] == [
+        (MRL, "ready"), ("arxiv:2510.02341", "ready"), ("arxiv:2403.13043", "pending"),
+        ("arxiv:1501.00001", "unknown"), (None, "invalid"),
+    ]
+    assert items[0]["paper"]["code"][0]["url"] == "https://github.com/RAIVNLab/MRL"
+    assert Queue(keys.QUEUE_DEFAULT, connection=redis).count == 1
+
+
+def test_batch_rejects_bad_bodies_without_changing_anything(
+    client: FlaskClient, demo: Database, redis: Redis
+) -> None:
+    assert_error(client.post("/api/v1/papers/batch", json={"ids": [MRL] * 201}), 422)
+    assert_error(client.post("/api/v1/papers/batch", json={"ids": []}), 422)
+    assert_error(client.post("/api/v1/papers/batch", json={"ids": [MRL], "x": 1}), 422)
+    assert_error(client.post("/api/v1/papers/batch", json=[MRL]), 422)
+    assert_error(client.post("/api/v1/papers/batch", json={"ids": [1, 2]}), 422)
+    assert_error(client.post("/api/v1/papers/batch", data="{", content_type="application/json"), 400)
+    assert_error(client.post("/api/v1/papers/batch", data=b"\xff\xfe", content_type="application/json"), 400)
+    assert_error(client.post("/api/v1/papers/batch", data="ids", content_type="text/plain"), 415)
+    big = '{"ids": ["' + "a" * (2 * 1024 * 1024) + '"]}'
+    assert_error(client.post("/api/v1/papers/batch", data=big, content_type="application/json"), 413)
+    assert redis.dbsize() == 0
+
+
+def test_cors_is_granted_only_to_configured_origins(client: FlaskClient, demo: Database) -> None:
+    allowed = client.get("/api/v1/resolve?url=https://arxiv.org/abs/2205.13147",
+                         headers={"Origin": TEST_ORIGIN})
+    assert allowed.headers["Access-Control-Allow-Origin"] == TEST_ORIGIN
+    other = client.get("/api/v1/resolve?url=https://arxiv.org/abs/2205.13147",
+                       headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+    preflight = client.options("/api/v1/papers/batch", headers={
+        "Origin": TEST_ORIGIN, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type",
+    })
+    assert preflight.headers["Access-Control-Allow-Origin"] == TEST_ORIGIN
+    assert "content-type" in preflight.headers["Access-Control-Allow-Headers"].lower()
+
+
+def test_health_and_readiness(client: FlaskClient) -> None:
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json()["checks"] == {"redis": "ok", "database": "ok"}
+
+
+def test_unknown_route_is_a_json_404(client: FlaskClient) -> None:
+    assert_error(client.get("/api/v1/nothing-here"), 404)
+
+
+def test_openapi_document_describes_the_paper_fields(client: FlaskClient) -> None:
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    assert {"/api/v1/resolve", "/api/v1/papers/{paper_id}", "/api/v1/papers/batch"} <= set(spec["paths"])
+    fields = set(spec["components"]["schemas"]["EnrichedPaper"]["properties"])
+    assert {"paper_id", "ids", "title", "authors", "published", "abstract", "code", "related",
+            "status", "computed_at"} <= fields

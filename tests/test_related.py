@@ -1,0 +1,47 @@
+"""Related papers from the TF-IDF index: topical neighbours with reasons a reader can check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from worker.pipeline.related import IndexedPaper, RelatedIndex
+
+DEMO = Path(__file__).resolve().parent.parent / "data" / "demo" / "papers.jsonl"
+
+
+def demo_papers() -> list[IndexedPaper]:
+    records = [json.loads(line) for line in DEMO.read_text().splitlines()]
+    return [IndexedPaper(r.get("id", "pl:x"), r["title"], r["abstract"]) for r in records]
+
+
+def test_mixture_of_experts_papers_are_related_to_each_other() -> None:
+    papers = demo_papers()
+    index = RelatedIndex.build(papers)
+    moe = next(p for p in papers if p.paper_id == "arxiv:2310.01334")  # Merge, Then Compress (SMoE)
+    related = index.related(moe, 5)
+    titles = [r.title for r in related]
+    assert sum("expert" in t.lower() or "moe" in t.lower() for t in titles) >= 3, titles
+    assert moe.paper_id not in [r.paper_id for r in related]
+    assert all(r.reason.startswith("Both discuss") for r in related)
+    assert [r.score for r in related] == sorted((r.score for r in related), reverse=True)
+
+
+def test_paper_outside_the_index_is_served_by_projection(tmp_path: Path) -> None:
+    index = RelatedIndex.build(demo_papers())
+    index.save(tmp_path / "i.joblib")
+    loaded = RelatedIndex.load(tmp_path / "i.joblib")
+    newcomer = IndexedPaper(
+        "arxiv:9999.00001", "Sparse mixture of experts routing",
+        "We study expert routing in sparse mixture-of-experts language models.",
+    )
+    related = loaded.related(newcomer, 10)
+    assert len(related) == 10
+    assert "expert" in related[0].reason
+
+
+def test_same_title_is_not_listed_as_related() -> None:
+    papers = demo_papers()
+    copy = IndexedPaper("doi:10.1/copy", papers[0].title, papers[0].abstract)
+    index = RelatedIndex.build([*papers, copy])
+    assert copy.paper_id not in [r.paper_id for r in index.related(papers[0], 10)]

@@ -1,0 +1,77 @@
+"""The catalogue: one row per paper however many ids name it, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from paperlens.schemas import PaperRecord
+from paperlens.store.db import Database
+from paperlens.store.papers import canonical_ids, count_papers, find_paper, upsert_papers
+
+
+def record(*ids: str, title: str = "Matryoshka Representation Learning", **fields: object) -> PaperRecord:
+    return PaperRecord.model_validate({"ids": list(ids), "title": title, **fields})
+
+
+def test_upsert_is_idempotent(db: Database) -> None:
+    for _ in range(2):
+        with db.session() as session:
+            upsert_papers(session, [record("arxiv:2205.13147", abstract="Nested embeddings.")])
+    with db.session() as session:
+        assert count_papers(session) == 1
+        paper = find_paper(session, "arxiv:2205.13147")
+        assert paper is not None and paper.abstract == "Nested embeddings."
+
+
+def test_later_id_joins_and_arxiv_stays_canonical(db: Database) -> None:
+    with db.session() as session:
+        upsert_papers(session, [record("doi:10.5555/mrl")])
+    with db.session() as session:
+        upsert_papers(session, [record("arxiv:2205.13147", "doi:10.5555/mrl")])
+    with db.session() as session:
+        assert count_papers(session) == 1
+        paper = find_paper(session, "doi:10.5555/mrl")
+        assert paper is not None
+        assert paper.ids == ["arxiv:2205.13147", "doi:10.5555/mrl"]
+        assert canonical_ids(session, ["doi:10.5555/mrl", "arxiv:0000.00000"]) == {
+            "doi:10.5555/mrl": "arxiv:2205.13147"
+        }
+
+
+def test_record_naming_two_known_papers_merges_them(db: Database) -> None:
+    with db.session() as session:
+        upsert_papers(session, [record("doi:10.5555/a"), record("openreview:AbC123", title="Other")])
+    with db.session() as session:
+        stats = upsert_papers(session, [record("doi:10.5555/a", "openreview:AbC123")])
+    assert stats.merged == 1
+    with db.session() as session:
+        assert count_papers(session) == 1
+        aliases = session.execute(text("SELECT count(*) FROM paper_aliases")).scalar()
+        assert aliases == 2
+
+
+def test_empty_fields_do_not_erase_known_ones(db: Database) -> None:
+    with db.session() as session:
+        upsert_papers(session, [record("arxiv:2205.13147", abstract="Known.", authors=["A. Kusupati"])])
+    with db.session() as session:
+        upsert_papers(session, [record("arxiv:2205.13147")])
+    with db.session() as session:
+        paper = find_paper(session, "arxiv:2205.13147")
+        assert paper is not None
+        assert (paper.abstract, paper.authors) == ("Known.", ["A. Kusupati"])
+
+
+def test_demo_corpus_holds_the_paper_without_external_id(demo: Database) -> None:
+    with demo.session() as session:
+        assert count_papers(session) == 59
+        local = session.execute(
+            text("SELECT paper_id FROM papers WHERE paper_id LIKE 'pl:%'")
+        ).scalars().all()
+    assert len(local) == 1
+
+
+def test_sqlite_store_uses_write_ahead_logging(db: Database) -> None:
+    if db.engine.dialect.name != "sqlite":
+        return
+    with db.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"

@@ -1,0 +1,37 @@
+"""Resources a worker process opens once and reuses across jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from redis import Redis
+
+from paperlens import redis_client
+from paperlens.settings import Settings, get_settings
+from paperlens.store.db import Database
+
+
+@dataclass
+class WorkerContext:
+    settings: Settings
+    db: Database
+    redis: Redis
+
+
+@lru_cache(maxsize=1)
+def get_context() -> WorkerContext:
+    """Jobs run in the worker process (no fork), so this is built once per worker."""
+    settings = get_settings()
+    return WorkerContext(
+        settings=settings,
+        db=Database(settings.sqlalchemy_url),
+        redis=redis_client.connect(settings),
+    )
+
+
+def reset_context() -> None:
+    """Forget the cached resources; tests call this after pointing settings elsewhere."""
+    if get_context.cache_info().currsize:
+        get_context().db.dispose()
+    get_context.cache_clear()

@@ -1,0 +1,1 @@
+"""Bulk loading of papers into the catalogue from files in known formats."""

@@ -1,0 +1,62 @@
+"""RQ job functions: thin wrappers that take ids, load what they need and call the pipeline.
+
+The API enqueues these by dotted name (see ``paperlens.keys``) and never imports them.
+Failures propagate so that RQ records and retries them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from paperlens import enrichments, jobs, keys
+from paperlens.store.papers import find_paper, iter_papers
+from worker.context import get_context
+from worker.pipeline.enrich import enrich
+from worker.pipeline.index_files import build_and_publish, current_index
+
+log = logging.getLogger(__name__)
+
+# Precompute enqueues papers in chunks: one job per paper would cost more in queue
+# overhead than the enrichment itself on large catalogues.
+PRECOMPUTE_CHUNK = 200
+
+
+def enrich_paper(paper_id: str) -> bool:
+    """Compute and store one paper's enrichment; False when the catalogue lacks the paper."""
+    return enrich_papers([paper_id]) == 1
+
+
+def enrich_papers(paper_ids: list[str]) -> int:
+    """Compute and store the enrichments of several papers; returns how many were written."""
+    ctx = get_context()
+    index = current_index(ctx.settings, ctx.db, ctx.redis)
+    written = 0
+    with ctx.db.session() as session:
+        for paper_id in paper_ids:
+            paper = find_paper(session, paper_id)
+            if paper is None:
+                log.warning("enrichment asked for unknown paper %s", paper_id)
+                continue
+            enrichments.write(ctx.redis, enrich(paper, index, ctx.settings.related_k))
+            written += 1
+    return written
+
+
+def precompute_all() -> int:
+    """Rebuild the related-papers index, then enqueue every paper's enrichment on ``bulk``."""
+    ctx = get_context()
+    build_and_publish(ctx.settings, ctx.db, ctx.redis)
+    bulk = jobs.queue(ctx.redis, keys.QUEUE_BULK, ctx.settings)
+    chunk: list[str] = []
+    total = 0
+    with ctx.db.session() as session:
+        for paper in iter_papers(session):
+            chunk.append(paper.paper_id)
+            if len(chunk) == PRECOMPUTE_CHUNK:
+                bulk.enqueue(enrich_papers, chunk, result_ttl=0)
+                total += len(chunk)
+                chunk = []
+    if chunk:
+        bulk.enqueue(enrich_papers, chunk, result_ttl=0)
+        total += len(chunk)
+    return total

@@ -1,0 +1,1 @@
+"""Plain, testable functions that turn catalogue records into enrichments."""

@@ -1,0 +1,51 @@
+"""Where the related-papers index lives, and which version every worker should use.
+
+The index is built once and written to the data folder (shared storage when workers
+run on several machines); Redis holds the name of the current file, so a worker
+reloads only when a newer build has been published.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+from redis import Redis
+
+from paperlens import keys
+from paperlens.settings import Settings
+from paperlens.store.db import Database
+from paperlens.store.papers import iter_papers
+from worker.pipeline.related import IndexedPaper, RelatedIndex
+
+_loaded: dict[str, RelatedIndex] = {}
+_lock = threading.Lock()
+
+
+def build_and_publish(settings: Settings, db: Database, redis: Redis) -> str:
+    """Build an index of the whole catalogue, save it, and make it the current one."""
+    with db.session() as session:
+        papers = [
+            IndexedPaper(paper.paper_id, paper.title, paper.abstract)
+            for paper in iter_papers(session)
+        ]
+    index = RelatedIndex.build(papers)
+    name = f"related-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}.joblib"
+    index.save(settings.index_dir / name)
+    redis.set(keys.INDEX_POINTER, name)
+    return name
+
+
+def current_index(settings: Settings, db: Database, redis: Redis) -> RelatedIndex:
+    """The published index, loaded once per process; built first if none exists yet."""
+    pointer = redis.get(keys.INDEX_POINTER)
+    name = pointer.decode() if isinstance(pointer, bytes) else None
+    path = settings.index_dir / name if name else None
+    if name is None or path is None or not path.exists():
+        name = build_and_publish(settings, db, redis)
+        path = settings.index_dir / name
+    with _lock:
+        if name not in _loaded:
+            _loaded.clear()
+            _loaded[name] = RelatedIndex.load(path)
+        return _loaded[name]
