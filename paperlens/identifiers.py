@@ -1,0 +1,611 @@
+"""Recognise research papers from page URLs and ids, without ever touching the network.
+
+The extension sends the URL of the page a reader has open; the API and the workers need
+one stable name per paper however it was reached (arXiv abstract, PDF, mirror, DOI
+resolver, publisher page...). This module maps all of those to a canonical
+``scheme:value`` id. It only parses: a URL from an untrusted page must never make us
+connect anywhere. The same rules are pinned down, language-neutrally, in
+``tests/vectors/identifiers.json`` so the extension's JavaScript can agree with us.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+__all__ = ["SCHEMES", "PaperRef", "local_paper_id", "parse_paper_id", "resolve_url"]
+
+SCHEMES: frozenset[str] = frozenset(
+    {
+        "arxiv",
+        "doi",
+        "openreview",
+        "acl",
+        "s2",
+        "pmid",
+        "pmcid",
+        "pmlr",
+        "neurips",
+        "cvf",
+        "ieee",
+        "corpusid",
+        "pl",
+    }
+)
+
+# Longer inputs are not real page URLs or ids; refusing them bounds the regex work.
+MAX_INPUT_LENGTH = 2048
+
+
+@dataclass(frozen=True)
+class PaperRef:
+    """One paper, named by its canonical id; ``version`` keeps the revision a URL named."""
+
+    paper_id: str
+    version: int | None = None
+
+
+# Exactly the characters Python's str.isspace() accepts, spelled out so that other
+# implementations (the extension's JavaScript) can use the very same set.
+_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+_WHITESPACE_RUN = re.compile(f"[{_WHITESPACE}]+")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# Control characters and spaces: browsers never show them inside a URL, and parsers
+# disagree about whether to drop them, so a URL containing one is refused.
+_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
+_ASCII_WHITESPACE = " \t\n\r\x0b\x0c"
+
+# ---------------------------------------------------------------------------
+# arXiv ids
+# ---------------------------------------------------------------------------
+
+_ARXIV_NEW = r"(?P<yymm>\d{4})\.(?P<number>\d{4,5})"
+# The subject class (math.GT) is part of old URLs but not of the paper's identity.
+_ARXIV_OLD = (
+    r"(?P<archive>[A-Za-z]+(?:-[A-Za-z]+)?)"
+    r"(?:\.(?P<subject>[A-Za-z]+(?:-[A-Za-z]+)?))?"
+    r"/(?P<old_number>\d{7})"
+)
+_VERSION = r"(?:v(?P<version>[1-9]\d{0,2}))?"
+ARXIV_ID = f"(?:{_ARXIV_NEW}|{_ARXIV_OLD}){_VERSION}"
+_ARXIV_ID_RE = re.compile(ARXIV_ID)
+
+# Archives that used old-style ids (before April 2007); anything else is not arXiv.
+_OLD_ARCHIVES = frozenset(
+    {
+        "acc-phys",
+        "adap-org",
+        "alg-geom",
+        "ao-sci",
+        "astro-ph",
+        "atom-ph",
+        "bayes-an",
+        "chao-dyn",
+        "chem-ph",
+        "cmp-lg",
+        "comp-gas",
+        "cond-mat",
+        "cs",
+        "dg-ga",
+        "funct-an",
+        "gr-qc",
+        "hep-ex",
+        "hep-lat",
+        "hep-ph",
+        "hep-th",
+        "math",
+        "math-ph",
+        "mtrl-th",
+        "nlin",
+        "nucl-ex",
+        "nucl-th",
+        "patt-sol",
+        "physics",
+        "plasm-ph",
+        "q-alg",
+        "q-bio",
+        "quant-ph",
+        "solv-int",
+        "supr-con",
+    }
+)
+
+
+def _version(match: re.Match[str]) -> int | None:
+    value = match.group("version")
+    return int(value) if value else None
+
+
+def _arxiv_from_match(match: re.Match[str]) -> PaperRef | None:
+    """Check the parts a regex cannot (dates, digit counts) and build the canonical id."""
+    yymm = match.group("yymm")
+    if yymm is not None:
+        number = match.group("number")
+        # New-style ids began in April 2007; sequence numbers had four digits until
+        # December 2014 and five from January 2015.
+        if not 1 <= int(yymm[2:]) <= 12 or yymm < "0704":
+            return None
+        if len(number) != (4 if yymm < "1501" else 5) or int(number) == 0:
+            return None
+        return PaperRef(f"arxiv:{yymm}.{number}", _version(match))
+    archive = match.group("archive").lower()
+    old_number = match.group("old_number")
+    year, month = int(old_number[:2]), int(old_number[2:4])
+    if archive not in _OLD_ARCHIVES or not 1 <= month <= 12:
+        return None
+    if not (year >= 91 or year < 7 or (year == 7 and month <= 3)):
+        return None
+    if int(old_number[4:]) == 0:
+        return None
+    return PaperRef(f"arxiv:{archive}/{old_number}", _version(match))
+
+
+def _arxiv_ref(text: str) -> PaperRef | None:
+    """A bare arXiv id, possibly versioned, or None."""
+    match = _ARXIV_ID_RE.fullmatch(text)
+    return _arxiv_from_match(match) if match else None
+
+
+# ---------------------------------------------------------------------------
+# Other schemes' values
+# ---------------------------------------------------------------------------
+
+_DOI_RE = re.compile(f"10\\.\\d{{4,9}}(?:\\.\\d+)*/[^{_WHITESPACE}\\x00-\\x1f\\x7f]+")
+_ARXIV_DATACITE_RE = re.compile(r"10\.48550/arxiv\.(?P<id>.+)")
+_OPENREVIEW_RE = re.compile(r"[A-Za-z0-9_-]{5,40}")
+# New-style (2023.acl-long.1) or old-style (P19-1001) Anthology ids.
+_ACL_RE = re.compile(
+    r"(?P<new>\d{4}\.[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\.\d+)|(?P<old>[A-Za-z]\d{2}-\d{4})"
+)
+_S2_RE = re.compile(r"[0-9A-Fa-f]{40}")
+_PMID_RE = re.compile(r"[1-9]\d{0,8}")
+_PMCID_RE = re.compile(r"(?:PMC)?(?P<n>[1-9]\d{0,8})", re.IGNORECASE)
+_PMLR_RE = re.compile(r"(?P<volume>[vV][1-9]\d{0,3})/(?P<key>[A-Za-z][A-Za-z0-9_-]*)")
+_NEURIPS_RE = re.compile(r"(?P<year>\d{4})/(?P<hash>[0-9A-Fa-f]{32})")
+_CVF_CONFERENCE = r"(?:CVPR|ICCV|WACV|ECCV|ACCV)\d{4}W?"
+_CVF_STEM = r"[A-Za-z0-9][A-Za-z0-9_-]*_paper"
+_CVF_RE = re.compile(f"(?P<conference>{_CVF_CONFERENCE})/(?P<stem>{_CVF_STEM})", re.IGNORECASE)
+_IEEE_RE = re.compile(r"[1-9]\d{0,9}")
+_CORPUSID_RE = re.compile(r"[1-9]\d{0,11}")
+_LOCAL_RE = re.compile(r"[0-9A-Fa-f]{16}")
+
+
+def _doi_ref(doi: str) -> PaperRef | None:
+    """DOIs are case-insensitive, so lower-case them; arXiv's own DOIs name arXiv papers."""
+    if not _DOI_RE.fullmatch(doi):
+        return None
+    doi = doi.lower()
+    datacite = _ARXIV_DATACITE_RE.fullmatch(doi)
+    if datacite:
+        return _arxiv_ref(datacite.group("id"))
+    return PaperRef(f"doi:{doi}")
+
+
+def _acl_ref(anthology_id: str, version: int | None = None) -> PaperRef | None:
+    """The Anthology spells new ids in lower case and old ids with an upper-case letter."""
+    match = _ACL_RE.fullmatch(anthology_id)
+    if not match:
+        return None
+    if match.group("new"):
+        return PaperRef(f"acl:{anthology_id.lower()}", version)
+    return PaperRef(f"acl:{anthology_id.upper()}", version)
+
+
+def _simple(scheme: str, pattern: re.Pattern[str], lower: bool) -> Callable[[str], PaperRef | None]:
+    def parse(value: str) -> PaperRef | None:
+        if not pattern.fullmatch(value):
+            return None
+        return PaperRef(f"{scheme}:{value.lower() if lower else value}")
+
+    return parse
+
+
+def _pmcid_ref(value: str) -> PaperRef | None:
+    match = _PMCID_RE.fullmatch(value)
+    return PaperRef(f"pmcid:PMC{match.group('n')}") if match else None
+
+
+def _pmlr_ref(value: str) -> PaperRef | None:
+    match = _PMLR_RE.fullmatch(value)
+    if not match:
+        return None
+    return PaperRef(f"pmlr:{match.group('volume').lower()}/{match.group('key')}")
+
+
+def _neurips_ref(value: str) -> PaperRef | None:
+    match = _NEURIPS_RE.fullmatch(value)
+    if not match or int(match.group("year")) < 1987:
+        return None
+    return PaperRef(f"neurips:{match.group('year')}/{match.group('hash').lower()}")
+
+
+def _cvf_ref(value: str) -> PaperRef | None:
+    match = _CVF_RE.fullmatch(value)
+    if not match:
+        return None
+    return PaperRef(f"cvf:{match.group('conference').upper()}/{match.group('stem')}")
+
+
+# How the value after "scheme:" is validated and normalised, for each scheme.
+_VALUE_PARSERS: dict[str, Callable[[str], PaperRef | None]] = {
+    "arxiv": _arxiv_ref,
+    "doi": _doi_ref,
+    "openreview": _simple("openreview", _OPENREVIEW_RE, lower=False),
+    "acl": _acl_ref,
+    "s2": _simple("s2", _S2_RE, lower=True),
+    "pmid": _simple("pmid", _PMID_RE, lower=False),
+    "pmcid": _pmcid_ref,
+    "pmlr": _pmlr_ref,
+    "neurips": _neurips_ref,
+    "cvf": _cvf_ref,
+    "ieee": _simple("ieee", _IEEE_RE, lower=False),
+    "corpusid": _simple("corpusid", _CORPUSID_RE, lower=False),
+    "pl": _simple("pl", _LOCAL_RE, lower=True),
+}
+assert frozenset(_VALUE_PARSERS) == SCHEMES
+
+# ---------------------------------------------------------------------------
+# Per-site URL rules: each takes the percent-decoded path and the raw query
+# ---------------------------------------------------------------------------
+
+_Site = Callable[[str, str], PaperRef | None]
+
+_ARXIV_PATH = re.compile(f"/(?P<kind>abs|pdf|html)/{ARXIV_ID}(?P<pdf>\\.pdf)?/?")
+_AR5IV_PATH = re.compile(f"/(?:html|abs)/{ARXIV_ID}/?")
+_ALPHAXIV_PATH = re.compile(f"/(?:abs|overview)/{ARXIV_ID}/?")
+_HUGGINGFACE_PATH = re.compile(f"/papers/{ARXIV_ID}/?")
+_SEMANTIC_SCHOLAR_PATH = re.compile(
+    f"/arxiv/{ARXIV_ID}/?|/paper/(?:[^/]+/)?(?P<s2>[0-9A-Fa-f]{{40}})/?"
+)
+_S2_API_PATH = re.compile(r"/CorpusID:(?P<corpusid>[1-9]\d{0,11})/?", re.IGNORECASE)
+_DOI_ORG_PATH = re.compile(r"/(?P<doi>10\..+)")
+_ACM_PATH = re.compile(r"/doi/(?:(?:abs|pdf|epdf|full|fullHtml)/)?(?P<doi>10\..+)")
+_SPRINGER_PATH = re.compile(
+    r"/(?:article|chapter)/(?P<doi>10\..+)|/content/pdf/(?P<pdf>10\..+)\.pdf"
+)
+_NATURE_PATH = re.compile(r"/articles/(?P<suffix>[A-Za-z0-9][A-Za-z0-9.-]*?)(?:\.pdf)?/?")
+_BIORXIV_PATH = re.compile(
+    r"/content/(?P<doi>10\.1101/(?:\d{4}\.\d{2}\.\d{2}\.)?\d{6})"
+    r"(?:v(?P<version>[1-9]\d{0,2}))?"
+    r"(?:\.full|\.full\.pdf|\.full-text|\.abstract|\.article-info|\.supplementary-material)?/?"
+)
+_OPENREVIEW_PATH = re.compile(r"/(?:forum|pdf)/?")
+_ACL_ID = r"(?P<id>\d{4}\.[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\.\d+|[A-Za-z]\d{2}-\d{4})"
+_ACLANTHOLOGY_PATH = re.compile(f"/{_ACL_ID}(?:v(?P<version>[1-9]\\d{{0,2}}))?(?:\\.pdf)?/?")
+# aclweb.org also used /anthology/P/P19/P19-1001.pdf for old ids.
+_ACLWEB_PATH = re.compile(
+    f"/anthology/(?:[A-Za-z]/[A-Za-z]\\d{{2}}/)?{_ACL_ID}(?:v(?P<version>[1-9]\\d{{0,2}}))?(?:\\.pdf)?/?"
+)
+_PUBMED_PATH = re.compile(r"/(?P<pmid>[1-9]\d{0,8})/?")
+_NCBI_PATH = re.compile(
+    r"/pmc/articles/(?P<pmcid>PMC[1-9]\d{0,8})(?:/.*)?|/pubmed/(?P<pmid>[1-9]\d{0,8})/?",
+    re.IGNORECASE,
+)
+_PMC_PATH = re.compile(r"/articles/(?P<pmcid>PMC[1-9]\d{0,8})(?:/.*)?", re.IGNORECASE)
+_PMLR_PATH = re.compile(
+    r"/(?P<volume>v[1-9]\d{0,3})/(?P<key>[A-Za-z][A-Za-z0-9_-]*)"
+    r"(?:\.html|/(?P<pdf>[A-Za-z][A-Za-z0-9_-]*)\.pdf)"
+)
+_NEURIPS_PATH = re.compile(
+    r"/(?:paper|paper_files/paper)/(?P<year>\d{4})/"
+    r"(?:hash/(?P<abstract>[0-9a-f]{32})-Abstract(?:-[A-Za-z_]+)?\.html"
+    r"|file/(?P<paper>[0-9a-f]{32})-Paper(?:-[A-Za-z_]+)?\.pdf)"
+)
+_CVF_PATH = re.compile(
+    f"/(?:content/(?P<conference>{_CVF_CONFERENCE})(?:/(?P<workshop>[A-Za-z0-9_-]+))?"
+    r"|content_(?P<old_conference>cvpr|iccv|wacv|eccv)_(?P<old_year>\d{4}))"
+    f"/(?P<kind>html|papers)/(?P<stem>{_CVF_STEM})\\.(?P<ext>html|pdf)",
+    re.IGNORECASE,
+)
+_IEEE_PATH = re.compile(r"/(?:abstract/)?document/(?P<number>[1-9]\d{0,9})/?|/stamp/stamp\.jsp")
+
+
+def _query_param(query: str, name: str) -> str | None:
+    """The first value of a query parameter, as URLSearchParams.get() would return it."""
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key == name:
+            return value
+    return None
+
+
+def _arxiv_site(path: str, query: str) -> PaperRef | None:
+    match = _ARXIV_PATH.fullmatch(path)
+    if not match or (match.group("pdf") and match.group("kind") != "pdf"):
+        return None
+    return _arxiv_from_match(match)
+
+
+def _arxiv_mirror(pattern: re.Pattern[str]) -> _Site:
+    """Sites that show an arXiv paper under its arXiv id (ar5iv, alphaXiv, Hugging Face)."""
+
+    def site(path: str, query: str) -> PaperRef | None:
+        match = pattern.fullmatch(path)
+        return _arxiv_from_match(match) if match else None
+
+    return site
+
+
+def _semantic_scholar(path: str, query: str) -> PaperRef | None:
+    match = _SEMANTIC_SCHOLAR_PATH.fullmatch(path)
+    if not match:
+        return None
+    if match.group("s2"):
+        return PaperRef(f"s2:{match.group('s2').lower()}")
+    return _arxiv_from_match(match)
+
+
+def _semantic_scholar_api(path: str, query: str) -> PaperRef | None:
+    match = _S2_API_PATH.fullmatch(path)
+    return PaperRef(f"corpusid:{match.group('corpusid')}") if match else None
+
+
+def _doi_path(pattern: re.Pattern[str]) -> _Site:
+    """Sites whose path ends in the DOI itself (resolvers, ACM, Springer)."""
+
+    def site(path: str, query: str) -> PaperRef | None:
+        match = pattern.fullmatch(path)
+        if not match:
+            return None
+        doi = next(group for group in match.groups() if group)
+        return _doi_ref(doi.rstrip("/"))
+
+    return site
+
+
+def _nature(path: str, query: str) -> PaperRef | None:
+    match = _NATURE_PATH.fullmatch(path)
+    return _doi_ref(f"10.1038/{match.group('suffix')}") if match else None
+
+
+def _biorxiv(path: str, query: str) -> PaperRef | None:
+    match = _BIORXIV_PATH.fullmatch(path)
+    if not match:
+        return None
+    return PaperRef(f"doi:{match.group('doi')}", _version(match))
+
+
+def _openreview(path: str, query: str) -> PaperRef | None:
+    if not _OPENREVIEW_PATH.fullmatch(path):
+        return None
+    forum = _query_param(query, "id")
+    if forum is None or not _OPENREVIEW_RE.fullmatch(forum):
+        return None
+    return PaperRef(f"openreview:{forum}")
+
+
+def _acl_site(pattern: re.Pattern[str]) -> _Site:
+    def site(path: str, query: str) -> PaperRef | None:
+        match = pattern.fullmatch(path)
+        return _acl_ref(match.group("id"), _version(match)) if match else None
+
+    return site
+
+
+def _pubmed(path: str, query: str) -> PaperRef | None:
+    match = _PUBMED_PATH.fullmatch(path)
+    return PaperRef(f"pmid:{match.group('pmid')}") if match else None
+
+
+def _ncbi(pattern: re.Pattern[str]) -> _Site:
+    """NCBI hosts PubMed and PMC under several names."""
+
+    def site(path: str, query: str) -> PaperRef | None:
+        match = pattern.fullmatch(path)
+        if not match:
+            return None
+        if match.groupdict().get("pmid"):
+            return PaperRef(f"pmid:{match.group('pmid')}")
+        return _pmcid_ref(match.group("pmcid"))
+
+    return site
+
+
+def _pmlr(path: str, query: str) -> PaperRef | None:
+    match = _PMLR_PATH.fullmatch(path)
+    if not match or (match.group("pdf") and match.group("pdf") != match.group("key")):
+        return None
+    return PaperRef(f"pmlr:{match.group('volume')}/{match.group('key')}")
+
+
+def _neurips(path: str, query: str) -> PaperRef | None:
+    match = _NEURIPS_PATH.fullmatch(path)
+    if not match:
+        return None
+    return _neurips_ref(f"{match.group('year')}/{match.group('abstract') or match.group('paper')}")
+
+
+def _cvf(path: str, query: str) -> PaperRef | None:
+    match = _CVF_PATH.fullmatch(path)
+    if not match:
+        return None
+    kind, ext = match.group("kind").lower(), match.group("ext").lower()
+    if (kind, ext) not in {("html", "html"), ("papers", "pdf")}:
+        return None
+    conference = match.group("conference")
+    if conference is None:
+        conference = match.group("old_conference") + match.group("old_year")
+    elif bool(match.group("workshop")) != conference.upper().endswith("W"):
+        # Only workshop proceedings have the extra /<workshop>/ level.
+        return None
+    return _cvf_ref(f"{conference}/{match.group('stem')}")
+
+
+def _ieee(path: str, query: str) -> PaperRef | None:
+    match = _IEEE_PATH.fullmatch(path)
+    if not match:
+        return None
+    number = match.group("number") or _query_param(query, "arnumber")
+    if number is None or not _IEEE_RE.fullmatch(number):
+        return None
+    return PaperRef(f"ieee:{number}")
+
+
+_SITES: dict[str, _Site] = {
+    "arxiv.org": _arxiv_site,
+    "www.arxiv.org": _arxiv_site,
+    "export.arxiv.org": _arxiv_site,
+    "ar5iv.labs.arxiv.org": _arxiv_mirror(_AR5IV_PATH),
+    "ar5iv.org": _arxiv_mirror(_AR5IV_PATH),
+    "alphaxiv.org": _arxiv_mirror(_ALPHAXIV_PATH),
+    "www.alphaxiv.org": _arxiv_mirror(_ALPHAXIV_PATH),
+    "huggingface.co": _arxiv_mirror(_HUGGINGFACE_PATH),
+    "semanticscholar.org": _semantic_scholar,
+    "www.semanticscholar.org": _semantic_scholar,
+    "api.semanticscholar.org": _semantic_scholar_api,
+    "doi.org": _doi_path(_DOI_ORG_PATH),
+    "dx.doi.org": _doi_path(_DOI_ORG_PATH),
+    "www.doi.org": _doi_path(_DOI_ORG_PATH),
+    "dl.acm.org": _doi_path(_ACM_PATH),
+    "link.springer.com": _doi_path(_SPRINGER_PATH),
+    "nature.com": _nature,
+    "www.nature.com": _nature,
+    "biorxiv.org": _biorxiv,
+    "www.biorxiv.org": _biorxiv,
+    "medrxiv.org": _biorxiv,
+    "www.medrxiv.org": _biorxiv,
+    "openreview.net": _openreview,
+    "www.openreview.net": _openreview,
+    "aclanthology.org": _acl_site(_ACLANTHOLOGY_PATH),
+    "www.aclanthology.org": _acl_site(_ACLANTHOLOGY_PATH),
+    "aclweb.org": _acl_site(_ACLWEB_PATH),
+    "www.aclweb.org": _acl_site(_ACLWEB_PATH),
+    "pubmed.ncbi.nlm.nih.gov": _pubmed,
+    "www.ncbi.nlm.nih.gov": _ncbi(_NCBI_PATH),
+    "ncbi.nlm.nih.gov": _ncbi(_NCBI_PATH),
+    "pmc.ncbi.nlm.nih.gov": _ncbi(_PMC_PATH),
+    "proceedings.mlr.press": _pmlr,
+    "papers.nips.cc": _neurips,
+    "papers.neurips.cc": _neurips,
+    "proceedings.neurips.cc": _neurips,
+    "openaccess.thecvf.com": _cvf,
+    "ieeexplore.ieee.org": _ieee,
+}
+
+# ---------------------------------------------------------------------------
+# URL splitting
+# ---------------------------------------------------------------------------
+
+# The literal "http(s)://" is required: WHATWG parsers accept "https:arxiv.org/..." and
+# "https:///arxiv.org/..." and would then disagree with us about the host.
+_HTTP_URL = re.compile(r"https?://", re.IGNORECASE)
+# A bare host name only: userinfo ("arxiv.org@evil.example"), ports, IP literals and
+# percent-encoded hosts are refused rather than interpreted.
+_HOST = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?")
+# "scheme:" at the start of an id; DOIs may contain colons but never start with a word.
+_SCHEME_PREFIX = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*):")
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def _decode_path(path: str) -> str | None:
+    """Percent-decode once (so %2F in DOIs works); malformed escapes make the URL invalid."""
+    if _BAD_PERCENT.search(path):
+        return None
+    try:
+        decoded = unquote(path, errors="strict")
+    except UnicodeDecodeError:
+        return None
+    if _CONTROL_OR_SPACE.search(decoded):
+        return None
+    # Browsers resolve "." and ".." before showing a URL; finding them means a crafted URL.
+    if any(segment in {".", ".."} for segment in decoded.split("/")):
+        return None
+    return decoded
+
+
+def _split_http_url(url: str) -> tuple[str, str, str] | None:
+    """(host, decoded path, raw query) of a plain http(s) URL, or None."""
+    if "\\" in url or _CONTROL_OR_SPACE.search(url) or not _HTTP_URL.match(url):
+        return None
+    parts = urlsplit(url)
+    host = parts.netloc.lower()
+    if not _HOST.fullmatch(host):
+        return None
+    path = _decode_path(parts.path)
+    if path is None:
+        return None
+    return host, path, parts.query
+
+
+# ---------------------------------------------------------------------------
+# Public functions
+# ---------------------------------------------------------------------------
+
+
+def _from_meta(meta: Mapping[str, str]) -> PaperRef | None:
+    """Publisher pages announce their paper in <meta name="citation_*"> tags."""
+    arxiv_id = meta.get("citation_arxiv_id")
+    if isinstance(arxiv_id, str):
+        ref = parse_paper_id(arxiv_id)
+        if ref is not None and ref.paper_id.startswith("arxiv:"):
+            return ref
+    doi = meta.get("citation_doi")
+    if isinstance(doi, str) and len(doi) <= MAX_INPUT_LENGTH:
+        doi = doi.strip(_ASCII_WHITESPACE)
+        if doi[:4].lower() == "doi:":
+            doi = doi[4:]
+        if _HTTP_URL.match(doi):
+            ref = resolve_url(doi)
+            if ref is not None and ref.paper_id.split(":", 1)[0] in {"doi", "arxiv"}:
+                return ref
+            return None
+        return _doi_ref(doi)
+    return None
+
+
+def resolve_url(url: str, meta: Mapping[str, str] | None = None) -> PaperRef | None:
+    """A page URL (plus optional page metadata: keys citation_doi, citation_arxiv_id,
+    citation_title) -> the paper it shows, or None.
+
+    A URL that is itself a paper URL wins over the metadata; metadata is only trusted on
+    ordinary http(s) pages, and a title alone is not enough to name a paper.
+    """
+    if len(url) > MAX_INPUT_LENGTH:
+        return None
+    split = _split_http_url(url.strip(_ASCII_WHITESPACE))
+    if split is None:
+        return None
+    host, path, query = split
+    site = _SITES.get(host)
+    ref = site(path, query) if site else None
+    if ref is None and meta:
+        ref = _from_meta(meta)
+    return ref
+
+
+def parse_paper_id(text: str) -> PaperRef | None:
+    """An id as a client sends it -> normalised PaperRef, or None when it is not a valid id.
+
+    Accepts canonical 'scheme:value' (any case of scheme), a bare arXiv id ('2205.13147v2',
+    'hep-th/9901001'), a bare DOI ('10.1145/...'), 'arXiv:2205.13147', 'doi:...', or a URL
+    (delegates to resolve_url), so clients need not normalise before asking.
+    """
+    if len(text) > MAX_INPUT_LENGTH:
+        return None
+    text = text.strip(_ASCII_WHITESPACE)
+    if _HTTP_URL.match(text):
+        return resolve_url(text)
+    prefix = _SCHEME_PREFIX.match(text)
+    if prefix:
+        parser = _VALUE_PARSERS.get(prefix.group("scheme").lower())
+        return parser(text[prefix.end() :]) if parser else None
+    if text.startswith("10."):
+        return _doi_ref(text)
+    return _arxiv_ref(text)
+
+
+def local_paper_id(title: str) -> str:
+    """The project's own stable id for a paper with no external id.
+
+    'pl:' + the first 16 hex digits of the SHA-256 of the title, lower-cased, with
+    whitespace runs collapsed to one space and the ends stripped, so that trivially
+    different spellings of a title share an id. Lone surrogates are hashed as U+FFFD,
+    as a browser's TextEncoder would.
+    """
+    normalised = _WHITESPACE_RUN.sub(" ", title.lower()).strip(" ")
+    normalised = _LONE_SURROGATE.sub("\ufffd", normalised)
+    return "pl:" + hashlib.sha256(normalised.encode("utf-8")).hexdigest()[:16]
