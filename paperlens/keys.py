@@ -6,6 +6,8 @@ reads exactly what the workers write, and a schema change bumps one number.
 
 from __future__ import annotations
 
+import hashlib
+
 # Bump when the enrichment document changes shape; old documents are then ignored.
 ENRICHMENT_SCHEMA_VERSION = 1
 
@@ -28,8 +30,11 @@ def enrichment(paper_id: str) -> str:
 
 
 def enrich_job_id(paper_id: str) -> str:
-    """One job id per paper, so RQ's unique enqueue keeps one job in flight per paper."""
-    return f"enrich--{paper_id.replace(':', '--').replace('/', '__')}"
+    """One job id per paper, so RQ's unique enqueue keeps one job in flight per paper.
+
+    RQ allows only letters, digits, dashes and underscores in ids, hence the digest.
+    """
+    return "enrich-" + hashlib.sha256(paper_id.encode()).hexdigest()[:32]
 
 
 INDEX_POINTER = f"{PREFIX}:index:current"

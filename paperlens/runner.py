@@ -125,12 +125,19 @@ def run_stack(settings: Settings, prepare: list[list[str]]) -> None:
 
 def gunicorn_command(settings: Settings) -> list[str]:
     return [
-        sys.executable, "-m", "gunicorn",
-        "--workers", str(settings.web_workers),
-        "--threads", str(settings.web_threads),
-        "--bind", f"{settings.host}:{settings.port}",
-        "--graceful-timeout", "10",
-        "--access-logfile", "-",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        str(settings.web_workers),
+        "--threads",
+        str(settings.web_threads),
+        "--bind",
+        f"{settings.host}:{settings.port}",
+        "--graceful-timeout",
+        "10",
+        "--access-logfile",
+        "-",
         "server:create_app()",
     ]
 

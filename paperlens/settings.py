@@ -35,9 +35,7 @@ class Settings(BaseSettings):
     web_workers: int = Field(default=2, ge=1)
     web_threads: int = Field(default=4, ge=1)
     rq_workers: int = Field(default=1, ge=0)
-    cors_origins: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: [EXTENSION_ORIGIN]
-    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [EXTENSION_ORIGIN])
     demo_corpus: Path = PROJECT_ROOT / "data" / "demo" / "papers.jsonl"
     related_k: int = Field(default=10, ge=1, le=100)
     batch_max_items: int = Field(default=200, ge=1)

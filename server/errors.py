@@ -55,7 +55,9 @@ def register(app: Flask) -> None:
     def _redis_down(error: RedisError) -> Response:
         log.warning("redis unavailable: %s", error)
         return error_response(
-            503, "cache_unavailable", "Redis is unavailable; try again shortly.",
+            503,
+            "cache_unavailable",
+            "Redis is unavailable; try again shortly.",
             UNAVAILABLE_RETRY_AFTER,
         )
 
@@ -63,7 +65,9 @@ def register(app: Flask) -> None:
     def _store_down(error: OperationalError) -> Response:
         log.warning("sql store unavailable: %s", error.orig)
         return error_response(
-            503, "store_unavailable", "The database is unavailable; try again shortly.",
+            503,
+            "store_unavailable",
+            "The database is unavailable; try again shortly.",
             UNAVAILABLE_RETRY_AFTER,
         )
 

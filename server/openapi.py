@@ -41,42 +41,66 @@ def _errors(*statuses: int) -> dict[str, Any]:
 
 
 _ID_PARAM = {
-    "name": "paper_id", "in": "path", "required": True, "schema": {"type": "string"},
+    "name": "paper_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
     "description": "A paper id such as arxiv:2205.13147 or doi:10.1145/3292500.3330648.",
 }
 
 PATHS: dict[str, Any] = {
-    "/api/v1/resolve": {"get": {
-        "summary": "Turn a page address into a paper id",
-        "parameters": [
-            {"name": "url", "in": "query", "required": True, "schema": {"type": "string"}},
-            *[{"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
-              for name in ("citation_doi", "citation_arxiv_id", "citation_title")],
-        ],
-        "responses": {"200": _answer("The paper the address names", schemas.ResolveResult),
-                      **_errors(422)},
-    }},
-    "/api/v1/papers/{paper_id}": {"get": {
-        "summary": "One paper with its code links and related papers",
-        "parameters": [_ID_PARAM],
-        "responses": {
-            "200": _answer("The enriched paper", schemas.EnrichedPaper),
-            "202": _answer("Being computed; retry after Retry-After seconds", schemas.Pending),
-            **_errors(404, 422, 503),
-        },
-    }},
-    "/api/v1/papers/batch": {"post": {
-        "summary": "Many papers in one request (listing pages)",
-        "requestBody": {"required": True,
-                        "content": {"application/json": {"schema": _ref(schemas.BatchRequest)}}},
-        "responses": {"200": _answer("One item per input", schemas.BatchResponse),
-                      **_errors(400, 413, 415, 422, 503)},
-    }},
-    "/healthz": {"get": {"summary": "The process is up",
-                         "responses": {"200": _answer("Up", schemas.Health)}}},
-    "/readyz": {"get": {"summary": "Redis and the SQL store are reachable",
-                        "responses": {"200": _answer("Ready", schemas.Health),
-                                      "503": _answer("Not ready", schemas.Health)}}},
+    "/api/v1/resolve": {
+        "get": {
+            "summary": "Turn a page address into a paper id",
+            "parameters": [
+                {"name": "url", "in": "query", "required": True, "schema": {"type": "string"}},
+                *[
+                    {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+                    for name in ("citation_doi", "citation_arxiv_id", "citation_title")
+                ],
+            ],
+            "responses": {
+                "200": _answer("The paper the address names", schemas.ResolveResult),
+                **_errors(422),
+            },
+        }
+    },
+    "/api/v1/papers/{paper_id}": {
+        "get": {
+            "summary": "One paper with its code links and related papers",
+            "parameters": [_ID_PARAM],
+            "responses": {
+                "200": _answer("The enriched paper", schemas.EnrichedPaper),
+                "202": _answer("Being computed; retry after Retry-After seconds", schemas.Pending),
+                **_errors(404, 422, 503),
+            },
+        }
+    },
+    "/api/v1/papers/batch": {
+        "post": {
+            "summary": "Many papers in one request (listing pages)",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref(schemas.BatchRequest)}},
+            },
+            "responses": {
+                "200": _answer("One item per input", schemas.BatchResponse),
+                **_errors(400, 413, 415, 422, 503),
+            },
+        }
+    },
+    "/healthz": {
+        "get": {"summary": "The process is up", "responses": {"200": _answer("Up", schemas.Health)}}
+    },
+    "/readyz": {
+        "get": {
+            "summary": "Redis and the SQL store are reachable",
+            "responses": {
+                "200": _answer("Ready", schemas.Health),
+                "503": _answer("Not ready", schemas.Health),
+            },
+        }
+    },
 }
 
 

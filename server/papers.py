@@ -112,8 +112,12 @@ def _batch_item(
         paper_id = canonical[paper_id]
         raw = found.get(paper_id)
     if raw is not None:
-        return {"input": item, "paper_id": paper_id, "status": "ready",
-                "paper": orjson.Fragment(raw)}
+        return {
+            "input": item,
+            "paper_id": paper_id,
+            "status": "ready",
+            "paper": orjson.Fragment(raw),
+        }
     status = "pending" if paper_id in canonical.values() else "unknown"
     return {"input": item, "paper_id": paper_id, "status": status, "paper": None}
 

@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 from sqlalchemy import create_engine, text
 
 from paperlens import keys
@@ -22,12 +22,10 @@ from paperlens.migrations import upgrade
 from paperlens.settings import Settings, get_settings
 from paperlens.store.db import Database
 from server import create_app
+from tests.support import DEMO_CORPUS, TEST_ORIGIN, run_workers
 from worker.context import reset_context
 
-ROOT = Path(__file__).resolve().parent.parent
-DEMO_CORPUS = ROOT / "data" / "demo" / "papers.jsonl"
 POSTGRES_URL = os.environ.get("PAPERLENS_TEST_POSTGRES_URL")
-TEST_ORIGIN = "chrome-extension://testextensionidaaaaaaaaaaaaaaaaaa"
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +69,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(
-    tmp_path: Path, database_url: str, redis: Redis, redis_server: EmbeddedRedis,
+    tmp_path: Path,
+    database_url: str,
+    redis: Redis,
+    redis_server: EmbeddedRedis,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Settings]:
     """Settings for this test, exported to the environment so workers see the same ones."""
@@ -118,12 +119,6 @@ def demo(db: Database) -> Database:
     report = ingest_jsonl(db, DEMO_CORPUS)
     assert report.created == 59 and not report.skipped
     return db
-
-
-def run_workers(redis: Redis) -> None:
-    """Drain every queue with a real RQ worker, as `paperlens worker --burst` does."""
-    queues = [Queue(name, connection=redis) for name in keys.QUEUES_BY_URGENCY]
-    SimpleWorker(queues, connection=redis).work(burst=True)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from rq import Queue
 
 from paperlens import keys
 from paperlens.store.db import Database
-from tests.conftest import TEST_ORIGIN, run_workers
+from tests.support import TEST_ORIGIN, run_workers
 
 MRL = "arxiv:2205.13147"
 
@@ -38,8 +38,13 @@ def test_miss_answers_202_then_the_worker_fills_it(
     paper = ready.get_json()
     assert paper["paper_id"] == MRL and paper["title"] == "Matryoshka Representation Learning"
     assert paper["status"] == "ready" and paper["computed_at"]
-    assert {"url": "https://github.com/RAIVNLab/MRL", "kind": "repository",
-            "host": "github.com", "official": True, "source": "abstract"} in paper["code"]
+    assert {
+        "url": "https://github.com/RAIVNLab/MRL",
+        "kind": "repository",
+        "host": "github.com",
+        "official": True,
+        "source": "abstract",
+    } in paper["code"]
     assert len(paper["related"]) == 10
     assert all(r["reason"] and r["title"] and r["paper_id"] != MRL for r in paper["related"])
 
@@ -79,7 +84,9 @@ def test_burst_of_misses_queues_one_job(app: Flask, demo: Database, redis: Redis
 def test_resolve(client: FlaskClient, demo: Database) -> None:
     known = client.get("/api/v1/resolve?url=https://arxiv.org/pdf/2205.13147v2.pdf")
     assert known.get_json() == {"paper_id": MRL, "version": 2, "known": True}
-    unknown = client.get("/api/v1/resolve", query_string={"url": "https://arxiv.org/abs/1501.00001"})
+    unknown = client.get(
+        "/api/v1/resolve", query_string={"url": "https://arxiv.org/abs/1501.00001"}
+    )
     assert unknown.get_json() == {"paper_id": "arxiv:1501.00001", "version": None, "known": False}
     assert_error(client.get("/api/v1/resolve?url=https://arxiv.org/list/cs.CL/new"), 422)
     assert_error(client.get("/api/v1/resolve"), 422)
@@ -97,15 +104,26 @@ def test_batch_mixes_ready_pending_unknown_and_invalid(
     client: FlaskClient, precomputed: Database, redis: Redis
 ) -> None:
     redis.delete(keys.enrichment("arxiv:2403.13043"))
-    response = client.post("/api/v1/papers/batch", json={"ids": [
-        MRL, "https://huggingface.co/papers/2510.02341", "arxiv:2403.13043",
-        "arxiv:1501.00001", "garbage",
-    ]})
+    response = client.post(
+        "/api/v1/papers/batch",
+        json={
+            "ids": [
+                MRL,
+                "https://huggingface.co/papers/2510.02341",
+                "arxiv:2403.13043",
+                "arxiv:1501.00001",
+                "garbage",
+            ]
+        },
+    )
     assert response.status_code == 200
     items = response.get_json()["items"]
     assert [(i["paper_id"], i["status"]) for i in items] == [
-        (MRL, "ready"), ("arxiv:2510.02341", "ready"), ("arxiv:2403.13043", "pending"),
-        ("arxiv:1501.00001", "unknown"), (None, "invalid"),
+        (MRL, "ready"),
+        ("arxiv:2510.02341", "ready"),
+        ("arxiv:2403.13043", "pending"),
+        ("arxiv:1501.00001", "unknown"),
+        (None, "invalid"),
     ]
     assert items[0]["paper"]["code"][0]["url"] == "https://github.com/RAIVNLab/MRL"
     assert Queue(keys.QUEUE_DEFAULT, connection=redis).count == 1
@@ -119,25 +137,38 @@ def test_batch_rejects_bad_bodies_without_changing_anything(
     assert_error(client.post("/api/v1/papers/batch", json={"ids": [MRL], "x": 1}), 422)
     assert_error(client.post("/api/v1/papers/batch", json=[MRL]), 422)
     assert_error(client.post("/api/v1/papers/batch", json={"ids": [1, 2]}), 422)
-    assert_error(client.post("/api/v1/papers/batch", data="{", content_type="application/json"), 400)
-    assert_error(client.post("/api/v1/papers/batch", data=b"\xff\xfe", content_type="application/json"), 400)
+    assert_error(
+        client.post("/api/v1/papers/batch", data="{", content_type="application/json"), 400
+    )
+    assert_error(
+        client.post("/api/v1/papers/batch", data=b"\xff\xfe", content_type="application/json"), 400
+    )
     assert_error(client.post("/api/v1/papers/batch", data="ids", content_type="text/plain"), 415)
     big = '{"ids": ["' + "a" * (2 * 1024 * 1024) + '"]}'
-    assert_error(client.post("/api/v1/papers/batch", data=big, content_type="application/json"), 413)
+    assert_error(
+        client.post("/api/v1/papers/batch", data=big, content_type="application/json"), 413
+    )
     assert redis.dbsize() == 0
 
 
 def test_cors_is_granted_only_to_configured_origins(client: FlaskClient, demo: Database) -> None:
-    allowed = client.get("/api/v1/resolve?url=https://arxiv.org/abs/2205.13147",
-                         headers={"Origin": TEST_ORIGIN})
+    allowed = client.get(
+        "/api/v1/resolve?url=https://arxiv.org/abs/2205.13147", headers={"Origin": TEST_ORIGIN}
+    )
     assert allowed.headers["Access-Control-Allow-Origin"] == TEST_ORIGIN
-    other = client.get("/api/v1/resolve?url=https://arxiv.org/abs/2205.13147",
-                       headers={"Origin": "https://evil.example"})
+    other = client.get(
+        "/api/v1/resolve?url=https://arxiv.org/abs/2205.13147",
+        headers={"Origin": "https://evil.example"},
+    )
     assert "Access-Control-Allow-Origin" not in other.headers
-    preflight = client.options("/api/v1/papers/batch", headers={
-        "Origin": TEST_ORIGIN, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type",
-    })
+    preflight = client.options(
+        "/api/v1/papers/batch",
+        headers={
+            "Origin": TEST_ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
     assert preflight.headers["Access-Control-Allow-Origin"] == TEST_ORIGIN
     assert "content-type" in preflight.headers["Access-Control-Allow-Headers"].lower()
 
@@ -156,7 +187,19 @@ def test_unknown_route_is_a_json_404(client: FlaskClient) -> None:
 def test_openapi_document_describes_the_paper_fields(client: FlaskClient) -> None:
     spec = client.get("/api/v1/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
-    assert {"/api/v1/resolve", "/api/v1/papers/{paper_id}", "/api/v1/papers/batch"} <= set(spec["paths"])
+    assert {"/api/v1/resolve", "/api/v1/papers/{paper_id}", "/api/v1/papers/batch"} <= set(
+        spec["paths"]
+    )
     fields = set(spec["components"]["schemas"]["EnrichedPaper"]["properties"])
-    assert {"paper_id", "ids", "title", "authors", "published", "abstract", "code", "related",
-            "status", "computed_at"} <= fields
+    assert {
+        "paper_id",
+        "ids",
+        "title",
+        "authors",
+        "published",
+        "abstract",
+        "code",
+        "related",
+        "status",
+        "computed_at",
+    } <= fields

@@ -47,10 +47,15 @@ def test_duplicates_merge_and_keep_first_source() -> None:
 
 def test_hub_links_are_classified_by_kind() -> None:
     links = extract_links(
-        [("comments", "Weights https://huggingface.co/org/model-7b, data "
-                      "https://huggingface.co/datasets/org/set and demo "
-                      "https://huggingface.co/spaces/org/demo; paper "
-                      "https://huggingface.co/papers/2205.13147")],
+        [
+            (
+                "comments",
+                "Weights https://huggingface.co/org/model-7b, data "
+                "https://huggingface.co/datasets/org/set and demo "
+                "https://huggingface.co/spaces/org/demo; paper "
+                "https://huggingface.co/papers/2205.13147",
+            )
+        ],
         official=True,
     )
     assert [(link.kind, link.url) for link in links] == [

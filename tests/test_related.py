@@ -32,7 +32,8 @@ def test_paper_outside_the_index_is_served_by_projection(tmp_path: Path) -> None
     index.save(tmp_path / "i.joblib")
     loaded = RelatedIndex.load(tmp_path / "i.joblib")
     newcomer = IndexedPaper(
-        "arxiv:9999.00001", "Sparse mixture of experts routing",
+        "arxiv:9999.00001",
+        "Sparse mixture of experts routing",
         "We study expert routing in sparse mixture-of-experts language models.",
     )
     related = loaded.related(newcomer, 10)

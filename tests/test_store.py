@@ -9,7 +9,9 @@ from paperlens.store.db import Database
 from paperlens.store.papers import canonical_ids, count_papers, find_paper, upsert_papers
 
 
-def record(*ids: str, title: str = "Matryoshka Representation Learning", **fields: object) -> PaperRecord:
+def record(
+    *ids: str, title: str = "Matryoshka Representation Learning", **fields: object
+) -> PaperRecord:
     return PaperRecord.model_validate({"ids": list(ids), "title": title, **fields})
 
 
@@ -40,7 +42,9 @@ def test_later_id_joins_and_arxiv_stays_canonical(db: Database) -> None:
 
 def test_record_naming_two_known_papers_merges_them(db: Database) -> None:
     with db.session() as session:
-        upsert_papers(session, [record("doi:10.5555/a"), record("openreview:AbC123", title="Other")])
+        upsert_papers(
+            session, [record("doi:10.5555/a"), record("openreview:AbC123", title="Other")]
+        )
     with db.session() as session:
         stats = upsert_papers(session, [record("doi:10.5555/a", "openreview:AbC123")])
     assert stats.merged == 1
@@ -52,7 +56,9 @@ def test_record_naming_two_known_papers_merges_them(db: Database) -> None:
 
 def test_empty_fields_do_not_erase_known_ones(db: Database) -> None:
     with db.session() as session:
-        upsert_papers(session, [record("arxiv:2205.13147", abstract="Known.", authors=["A. Kusupati"])])
+        upsert_papers(
+            session, [record("arxiv:2205.13147", abstract="Known.", authors=["A. Kusupati"])]
+        )
     with db.session() as session:
         upsert_papers(session, [record("arxiv:2205.13147")])
     with db.session() as session:
@@ -64,9 +70,11 @@ def test_empty_fields_do_not_erase_known_ones(db: Database) -> None:
 def test_demo_corpus_holds_the_paper_without_external_id(demo: Database) -> None:
     with demo.session() as session:
         assert count_papers(session) == 59
-        local = session.execute(
-            text("SELECT paper_id FROM papers WHERE paper_id LIKE 'pl:%'")
-        ).scalars().all()
+        local = (
+            session.execute(text("SELECT paper_id FROM papers WHERE paper_id LIKE 'pl:%'"))
+            .scalars()
+            .all()
+        )
     assert len(local) == 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 from paperlens.store.db import make_engine
 from paperlens.store.models import Base
 

@@ -55,8 +55,6 @@ class PaperAlias(Base):
     __tablename__ = "paper_aliases"
 
     alias: Mapped[str] = mapped_column(String(ID_MAX_LENGTH), primary_key=True)
-    paper_pk: Mapped[int] = mapped_column(
-        ForeignKey("papers.id", ondelete="CASCADE"), index=True
-    )
+    paper_pk: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), index=True)
 
     paper: Mapped[Paper] = relationship(back_populates="aliases")

@@ -30,7 +30,7 @@ class UpsertStats:
 
 
 def preferred_id(ids: Sequence[str]) -> str:
-    """The id that names a paper: arXiv first (it stays canonical), then DOI, then the given order."""
+    """The id that names a paper: arXiv first (it stays canonical), then DOI, then as given."""
     for scheme in CANONICAL_SCHEME_ORDER:
         for paper_id in ids:
             if paper_id.startswith(f"{scheme}:"):
@@ -41,9 +41,9 @@ def preferred_id(ids: Sequence[str]) -> str:
 def find_paper(session: Session, paper_id: str) -> Paper | None:
     """The paper any of its ids names, or None."""
     return session.scalar(
-        select(Paper).join(PaperAlias, PaperAlias.paper_pk == Paper.id).where(
-            PaperAlias.alias == paper_id
-        )
+        select(Paper)
+        .join(PaperAlias, PaperAlias.paper_pk == Paper.id)
+        .where(PaperAlias.alias == paper_id)
     )
 
 

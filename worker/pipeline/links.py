@@ -22,7 +22,11 @@ _CODE_HOSTS = {"github.com", "gitlab.com", "bitbucket.org"}
 # Hosts whose links are papers or references, not code or project pages.
 _NOT_LINKS = {"arxiv.org", "doi.org", "dx.doi.org", "openreview.net", "aclanthology.org"}
 _KIND_ORDER: dict[str, int] = {
-    "repository": 0, "project_page": 1, "model": 2, "dataset": 3, "space": 4
+    "repository": 0,
+    "project_page": 1,
+    "model": 2,
+    "dataset": 3,
+    "space": 4,
 }
 
 
@@ -66,7 +70,9 @@ def classify(raw_url: str, *, source: str, official: bool) -> CodeLink | None:
         return _hub_link(segments, source=source, official=official)
     path = parts.path.rstrip("/")
     clean = f"{parts.scheme.lower()}://{full_host}{path}"
-    return CodeLink(url=clean, kind="project_page", host=full_host, official=official, source=source)
+    return CodeLink(
+        url=clean, kind="project_page", host=full_host, official=official, source=source
+    )
 
 
 def _candidate_urls(text: str) -> list[str]:

@@ -59,9 +59,7 @@ class RelatedIndex:
             sublinear_tf=True, stop_words="english", strip_accents="unicode", dtype=np.float32
         )
         matrix = vectorizer.fit_transform([doc.text for doc in docs]).tocsr()
-        return cls(
-            vectorizer, matrix, [doc.paper_id for doc in docs], [doc.title for doc in docs]
-        )
+        return cls(vectorizer, matrix, [doc.paper_id for doc in docs], [doc.title for doc in docs])
 
     def save(self, path: Path) -> None:
         """Write to a temporary name and rename, so a reader never loads half a file."""
