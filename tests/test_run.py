@@ -1,0 +1,74 @@
+"""`paperlens run` (what `make run` starts): one command up, real answers, nothing left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+from paperlens.embedded_redis import free_port
+
+STARTUP_BUDGET_SECONDS = 60
+
+
+def fetch(url: str) -> tuple[int, dict[str, object]]:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_run_serves_the_demo_and_stops_everything(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERLENS_")}
+    env |= {"PAPERLENS_DATA_DIR": str(tmp_path / "var"), "PAPERLENS_PORT": str(port)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "paperlens.cli", "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
+    paper: dict[str, object] = {}
+    try:
+        while time.monotonic() - started < STARTUP_BUDGET_SECONDS:
+            try:
+                status, paper = fetch(f"{base}/api/v1/papers/arxiv:2205.13147")
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            time.sleep(0.5)
+        children = psutil.Process(process.pid).children(recursive=True)
+        assert len(children) >= 3  # redis-server, a worker, gunicorn and its workers
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+
+    assert paper.get("title") == "Matryoshka Representation Learning", output
+    code = paper["code"]
+    assert isinstance(code, list)
+    assert "https://github.com/RAIVNLab/MRL" in [link["url"] for link in code]
+    related = paper["related"]
+    assert isinstance(related, list) and len(related) == 10
+    assert all(item["reason"] for item in related)
+    assert "PaperLens is running at" in output and "Stopped" in output
+    assert process.returncode == 0, output
+    time.sleep(0.5)
+    assert not [child for child in children if child.is_running() and child.status() != "zombie"]
+    assert (tmp_path / "var" / "redis" / "appendonly.aof").exists() or any(
+        (tmp_path / "var" / "redis").glob("appendonly*")
+    )
+    assert not (tmp_path / "var" / "redis" / "redis.sock").exists()
