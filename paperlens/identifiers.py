@@ -270,7 +270,7 @@ _SPRINGER_PATH = re.compile(
 )
 _NATURE_PATH = re.compile(r"/articles/(?P<suffix>[A-Za-z0-9][A-Za-z0-9.-]*?)(?:\.pdf)?/?")
 _BIORXIV_PATH = re.compile(
-    r"/content/(?P<doi>10\.1101/(?:\d{4}\.\d{2}\.\d{2}\.)?\d{6})"
+    r"/content/(?P<doi>10\.1101/(?:\d{4}\.\d{2}\.\d{2}\.)?\d{6,8})"
     r"(?:v(?P<version>[1-9]\d{0,2}))?"
     r"(?:\.full|\.full\.pdf|\.full-text|\.abstract|\.article-info|\.supplementary-material)?/?"
 )
