@@ -525,7 +525,10 @@ def _split_http_url(url: str) -> tuple[str, str, str] | None:
     """(host, decoded path, raw query) of a plain http(s) URL, or None."""
     if "\\" in url or _CONTROL_OR_SPACE.search(url) or not _HTTP_URL.match(url):
         return None
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # unbalanced IPv6 brackets; never a page we know
+        return None
     host = parts.netloc.lower()
     if not _HOST.fullmatch(host):
         return None
