@@ -544,23 +544,27 @@ def _split_http_url(url: str) -> tuple[str, str, str] | None:
 
 
 def _from_meta(meta: Mapping[str, str]) -> PaperRef | None:
-    """Publisher pages announce their paper in <meta name="citation_*"> tags."""
+    """Publisher pages announce their paper in <meta name="citation_*"> tags.
+
+    citation_arxiv_id may be any arXiv spelling parse_paper_id knows; citation_doi may be
+    a bare DOI, 'doi:...' or a resolver URL. Anything else in them is ignored.
+    """
     arxiv_id = meta.get("citation_arxiv_id")
     if isinstance(arxiv_id, str):
         ref = parse_paper_id(arxiv_id)
         if ref is not None and ref.paper_id.startswith("arxiv:"):
             return ref
     doi = meta.get("citation_doi")
-    if isinstance(doi, str) and len(doi) <= MAX_INPUT_LENGTH:
-        doi = doi.strip(_ASCII_WHITESPACE)
-        if doi[:4].lower() == "doi:":
-            doi = doi[4:]
-        if _HTTP_URL.match(doi):
-            ref = resolve_url(doi)
-            if ref is not None and ref.paper_id.split(":", 1)[0] in {"doi", "arxiv"}:
-                return ref
-            return None
+    if not isinstance(doi, str) or len(doi) > MAX_INPUT_LENGTH:
+        return None
+    doi = doi.strip(_ASCII_WHITESPACE)
+    if doi[:4].lower() == "doi:":
+        doi = doi[4:]
+    if not _HTTP_URL.match(doi):
         return _doi_ref(doi)
+    ref = resolve_url(doi)
+    if ref is not None and ref.paper_id.split(":", 1)[0] in {"doi", "arxiv"}:
+        return ref
     return None
 
 
