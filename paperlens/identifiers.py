@@ -40,6 +40,12 @@ SCHEMES: frozenset[str] = frozenset(
 MAX_INPUT_LENGTH = 2048
 
 
+def _compile(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    """ASCII semantics everywhere: Python's \\d and case folding otherwise accept
+    non-ASCII digits and letters that JavaScript's would not."""
+    return re.compile(pattern, flags | re.ASCII)
+
+
 @dataclass(frozen=True)
 class PaperRef:
     """One paper, named by its canonical id; ``version`` keeps the revision a URL named."""
@@ -53,11 +59,11 @@ class PaperRef:
 _WHITESPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 )
-_WHITESPACE_RUN = re.compile(f"[{_WHITESPACE}]+")
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_WHITESPACE_RUN = _compile(f"[{_WHITESPACE}]+")
+_LONE_SURROGATE = _compile("[\ud800-\udfff]")
 # Control characters and spaces: browsers never show them inside a URL, and parsers
 # disagree about whether to drop them, so a URL containing one is refused.
-_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
+_CONTROL_OR_SPACE = _compile(r"[\x00-\x20\x7f]")
 _ASCII_WHITESPACE = " \t\n\r\x0b\x0c"
 
 # ---------------------------------------------------------------------------
@@ -72,8 +78,8 @@ _ARXIV_OLD = (
     r"/(?P<old_number>\d{7})"
 )
 _VERSION = r"(?:v(?P<version>[1-9]\d{0,2}))?"
-ARXIV_ID = f"(?:{_ARXIV_NEW}|{_ARXIV_OLD}){_VERSION}"
-_ARXIV_ID_RE = re.compile(ARXIV_ID)
+_ARXIV_ID = f"(?:{_ARXIV_NEW}|{_ARXIV_OLD}){_VERSION}"
+_ARXIV_ID_RE = _compile(_ARXIV_ID)
 
 # Archives that used old-style ids (before April 2007); anything else is not arXiv.
 _OLD_ARCHIVES = frozenset(
@@ -155,24 +161,24 @@ def _arxiv_ref(text: str) -> PaperRef | None:
 # Other schemes' values
 # ---------------------------------------------------------------------------
 
-_DOI_RE = re.compile(f"10\\.\\d{{4,9}}(?:\\.\\d+)*/[^{_WHITESPACE}\\x00-\\x1f\\x7f]+")
-_ARXIV_DATACITE_RE = re.compile(r"10\.48550/arxiv\.(?P<id>.+)")
-_OPENREVIEW_RE = re.compile(r"[A-Za-z0-9_-]{5,40}")
+_DOI_RE = _compile(f"10\\.\\d{{4,9}}(?:\\.\\d+)*/[^{_WHITESPACE}\\x00-\\x1f\\x7f]+")
+_ARXIV_DATACITE_RE = _compile(r"10\.48550/arxiv\.(?P<id>.+)")
+_OPENREVIEW_RE = _compile(r"[A-Za-z0-9_-]{5,40}")
 # New-style (2023.acl-long.1) or old-style (P19-1001) Anthology ids.
-_ACL_RE = re.compile(
+_ACL_RE = _compile(
     r"(?P<new>\d{4}\.[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\.\d+)|(?P<old>[A-Za-z]\d{2}-\d{4})"
 )
-_S2_RE = re.compile(r"[0-9A-Fa-f]{40}")
-_PMID_RE = re.compile(r"[1-9]\d{0,8}")
-_PMCID_RE = re.compile(r"(?:PMC)?(?P<n>[1-9]\d{0,8})", re.IGNORECASE)
-_PMLR_RE = re.compile(r"(?P<volume>[vV][1-9]\d{0,3})/(?P<key>[A-Za-z][A-Za-z0-9_-]*)")
-_NEURIPS_RE = re.compile(r"(?P<year>\d{4})/(?P<hash>[0-9A-Fa-f]{32})")
+_S2_RE = _compile(r"[0-9A-Fa-f]{40}")
+_PMID_RE = _compile(r"[1-9]\d{0,8}")
+_PMCID_RE = _compile(r"(?:PMC)?(?P<n>[1-9]\d{0,8})", re.IGNORECASE)
+_PMLR_RE = _compile(r"(?P<volume>[vV][1-9]\d{0,3})/(?P<key>[A-Za-z][A-Za-z0-9_-]*)")
+_NEURIPS_RE = _compile(r"(?P<year>\d{4})/(?P<hash>[0-9A-Fa-f]{32})")
 _CVF_CONFERENCE = r"(?:CVPR|ICCV|WACV|ECCV|ACCV)\d{4}W?"
 _CVF_STEM = r"[A-Za-z0-9][A-Za-z0-9_-]*_paper"
-_CVF_RE = re.compile(f"(?P<conference>{_CVF_CONFERENCE})/(?P<stem>{_CVF_STEM})", re.IGNORECASE)
-_IEEE_RE = re.compile(r"[1-9]\d{0,9}")
-_CORPUSID_RE = re.compile(r"[1-9]\d{0,11}")
-_LOCAL_RE = re.compile(r"[0-9A-Fa-f]{16}")
+_CVF_RE = _compile(f"(?P<conference>{_CVF_CONFERENCE})/(?P<stem>{_CVF_STEM})", re.IGNORECASE)
+_IEEE_RE = _compile(r"[1-9]\d{0,9}")
+_CORPUSID_RE = _compile(r"[1-9]\d{0,11}")
+_LOCAL_RE = _compile(r"[0-9A-Fa-f]{16}")
 
 
 def _doi_ref(doi: str) -> PaperRef | None:
@@ -255,54 +261,52 @@ assert frozenset(_VALUE_PARSERS) == SCHEMES
 
 _Site = Callable[[str, str], PaperRef | None]
 
-_ARXIV_PATH = re.compile(f"/(?P<kind>abs|pdf|html)/{ARXIV_ID}(?P<pdf>\\.pdf)?/?")
-_AR5IV_PATH = re.compile(f"/(?:html|abs)/{ARXIV_ID}/?")
-_ALPHAXIV_PATH = re.compile(f"/(?:abs|overview)/{ARXIV_ID}/?")
-_HUGGINGFACE_PATH = re.compile(f"/papers/{ARXIV_ID}/?")
-_SEMANTIC_SCHOLAR_PATH = re.compile(
-    f"/arxiv/{ARXIV_ID}/?|/paper/(?:[^/]+/)?(?P<s2>[0-9A-Fa-f]{{40}})/?"
+_ARXIV_PATH = _compile(f"/(?P<kind>abs|pdf|html)/{_ARXIV_ID}(?P<pdf>\\.pdf)?/?")
+_AR5IV_PATH = _compile(f"/(?:html|abs)/{_ARXIV_ID}/?")
+_ALPHAXIV_PATH = _compile(f"/(?:abs|overview)/{_ARXIV_ID}/?")
+_HUGGINGFACE_PATH = _compile(f"/papers/{_ARXIV_ID}/?")
+_SEMANTIC_SCHOLAR_PATH = _compile(
+    f"/arxiv/{_ARXIV_ID}/?|/paper/(?:[^/]+/)?(?P<s2>[0-9A-Fa-f]{{40}})/?"
 )
-_S2_API_PATH = re.compile(r"/CorpusID:(?P<corpusid>[1-9]\d{0,11})/?", re.IGNORECASE)
-_DOI_ORG_PATH = re.compile(r"/(?P<doi>10\..+)")
-_ACM_PATH = re.compile(r"/doi/(?:(?:abs|pdf|epdf|full|fullHtml)/)?(?P<doi>10\..+)")
-_SPRINGER_PATH = re.compile(
-    r"/(?:article|chapter)/(?P<doi>10\..+)|/content/pdf/(?P<pdf>10\..+)\.pdf"
-)
-_NATURE_PATH = re.compile(r"/articles/(?P<suffix>[A-Za-z0-9][A-Za-z0-9.-]*?)(?:\.pdf)?/?")
-_BIORXIV_PATH = re.compile(
-    r"/content/(?P<doi>10\.1101/(?:\d{4}\.\d{2}\.\d{2}\.)?\d{6})"
+_S2_API_PATH = _compile(r"/CorpusID:(?P<corpusid>[1-9]\d{0,11})/?", re.IGNORECASE)
+_DOI_ORG_PATH = _compile(r"/(?P<doi>10\..+)")
+_ACM_PATH = _compile(r"/doi/(?:(?:abs|pdf|epdf|full|fullHtml)/)?(?P<doi>10\..+)")
+_SPRINGER_PATH = _compile(r"/(?:article|chapter)/(?P<doi>10\..+)|/content/pdf/(?P<pdf>10\..+)\.pdf")
+_NATURE_PATH = _compile(r"/articles/(?P<suffix>[A-Za-z0-9][A-Za-z0-9.-]*?)(?:\.pdf)?/?")
+_BIORXIV_PATH = _compile(
+    r"/content/(?P<doi>10\.1101/(?:\d{4}\.\d{2}\.\d{2}\.)?\d{6,8})"
     r"(?:v(?P<version>[1-9]\d{0,2}))?"
     r"(?:\.full|\.full\.pdf|\.full-text|\.abstract|\.article-info|\.supplementary-material)?/?"
 )
-_OPENREVIEW_PATH = re.compile(r"/(?:forum|pdf)/?")
+_OPENREVIEW_PATH = _compile(r"/(?:forum|pdf)/?")
 _ACL_ID = r"(?P<id>\d{4}\.[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\.\d+|[A-Za-z]\d{2}-\d{4})"
-_ACLANTHOLOGY_PATH = re.compile(f"/{_ACL_ID}(?:v(?P<version>[1-9]\\d{{0,2}}))?(?:\\.pdf)?/?")
+_ACLANTHOLOGY_PATH = _compile(f"/{_ACL_ID}(?:v(?P<version>[1-9]\\d{{0,2}}))?(?:\\.pdf)?/?")
 # aclweb.org also used /anthology/P/P19/P19-1001.pdf for old ids.
-_ACLWEB_PATH = re.compile(
+_ACLWEB_PATH = _compile(
     f"/anthology/(?:[A-Za-z]/[A-Za-z]\\d{{2}}/)?{_ACL_ID}(?:v(?P<version>[1-9]\\d{{0,2}}))?(?:\\.pdf)?/?"
 )
-_PUBMED_PATH = re.compile(r"/(?P<pmid>[1-9]\d{0,8})/?")
-_NCBI_PATH = re.compile(
+_PUBMED_PATH = _compile(r"/(?P<pmid>[1-9]\d{0,8})/?")
+_NCBI_PATH = _compile(
     r"/pmc/articles/(?P<pmcid>PMC[1-9]\d{0,8})(?:/.*)?|/pubmed/(?P<pmid>[1-9]\d{0,8})/?",
     re.IGNORECASE,
 )
-_PMC_PATH = re.compile(r"/articles/(?P<pmcid>PMC[1-9]\d{0,8})(?:/.*)?", re.IGNORECASE)
-_PMLR_PATH = re.compile(
+_PMC_PATH = _compile(r"/articles/(?P<pmcid>PMC[1-9]\d{0,8})(?:/.*)?", re.IGNORECASE)
+_PMLR_PATH = _compile(
     r"/(?P<volume>v[1-9]\d{0,3})/(?P<key>[A-Za-z][A-Za-z0-9_-]*)"
     r"(?:\.html|/(?P<pdf>[A-Za-z][A-Za-z0-9_-]*)\.pdf)"
 )
-_NEURIPS_PATH = re.compile(
+_NEURIPS_PATH = _compile(
     r"/(?:paper|paper_files/paper)/(?P<year>\d{4})/"
     r"(?:hash/(?P<abstract>[0-9a-f]{32})-Abstract(?:-[A-Za-z_]+)?\.html"
     r"|file/(?P<paper>[0-9a-f]{32})-Paper(?:-[A-Za-z_]+)?\.pdf)"
 )
-_CVF_PATH = re.compile(
+_CVF_PATH = _compile(
     f"/(?:content/(?P<conference>{_CVF_CONFERENCE})(?:/(?P<workshop>[A-Za-z0-9_-]+))?"
     r"|content_(?P<old_conference>cvpr|iccv|wacv|eccv)_(?P<old_year>\d{4}))"
     f"/(?P<kind>html|papers)/(?P<stem>{_CVF_STEM})\\.(?P<ext>html|pdf)",
     re.IGNORECASE,
 )
-_IEEE_PATH = re.compile(r"/(?:abstract/)?document/(?P<number>[1-9]\d{0,9})/?|/stamp/stamp\.jsp")
+_IEEE_PATH = _compile(r"/(?:abstract/)?document/(?P<number>[1-9]\d{0,9})/?|/stamp/stamp\.jsp")
 
 
 def _query_param(query: str, name: str) -> str | None:
@@ -492,13 +496,13 @@ _SITES: dict[str, _Site] = {
 
 # The literal "http(s)://" is required: WHATWG parsers accept "https:arxiv.org/..." and
 # "https:///arxiv.org/..." and would then disagree with us about the host.
-_HTTP_URL = re.compile(r"https?://", re.IGNORECASE)
+_HTTP_URL = _compile(r"https?://", re.IGNORECASE)
 # A bare host name only: userinfo ("arxiv.org@evil.example"), ports, IP literals and
 # percent-encoded hosts are refused rather than interpreted.
-_HOST = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?")
+_HOST = _compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?")
 # "scheme:" at the start of an id; DOIs may contain colons but never start with a word.
-_SCHEME_PREFIX = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*):")
-_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_SCHEME_PREFIX = _compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*):")
+_BAD_PERCENT = _compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 def _decode_path(path: str) -> str | None:
@@ -521,7 +525,10 @@ def _split_http_url(url: str) -> tuple[str, str, str] | None:
     """(host, decoded path, raw query) of a plain http(s) URL, or None."""
     if "\\" in url or _CONTROL_OR_SPACE.search(url) or not _HTTP_URL.match(url):
         return None
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # unbalanced IPv6 brackets; never a page we know
+        return None
     host = parts.netloc.lower()
     if not _HOST.fullmatch(host):
         return None
@@ -537,23 +544,27 @@ def _split_http_url(url: str) -> tuple[str, str, str] | None:
 
 
 def _from_meta(meta: Mapping[str, str]) -> PaperRef | None:
-    """Publisher pages announce their paper in <meta name="citation_*"> tags."""
+    """Publisher pages announce their paper in <meta name="citation_*"> tags.
+
+    citation_arxiv_id may be any arXiv spelling parse_paper_id knows; citation_doi may be
+    a bare DOI, 'doi:...' or a resolver URL. Anything else in them is ignored.
+    """
     arxiv_id = meta.get("citation_arxiv_id")
     if isinstance(arxiv_id, str):
         ref = parse_paper_id(arxiv_id)
         if ref is not None and ref.paper_id.startswith("arxiv:"):
             return ref
     doi = meta.get("citation_doi")
-    if isinstance(doi, str) and len(doi) <= MAX_INPUT_LENGTH:
-        doi = doi.strip(_ASCII_WHITESPACE)
-        if doi[:4].lower() == "doi:":
-            doi = doi[4:]
-        if _HTTP_URL.match(doi):
-            ref = resolve_url(doi)
-            if ref is not None and ref.paper_id.split(":", 1)[0] in {"doi", "arxiv"}:
-                return ref
-            return None
+    if not isinstance(doi, str) or len(doi) > MAX_INPUT_LENGTH:
+        return None
+    doi = doi.strip(_ASCII_WHITESPACE)
+    if doi[:4].lower() == "doi:":
+        doi = doi[4:]
+    if not _HTTP_URL.match(doi):
         return _doi_ref(doi)
+    ref = resolve_url(doi)
+    if ref is not None and ref.paper_id.split(":", 1)[0] in {"doi", "arxiv"}:
+        return ref
     return None
 
 
