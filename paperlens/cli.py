@@ -98,6 +98,17 @@ def worker(burst: bool) -> None:
 
 
 @main.command()
+def api() -> None:
+    """Serve the API under gunicorn in the foreground (containers, process managers)."""
+    import os
+
+    from paperlens.runner import gunicorn_command
+
+    command = gunicorn_command(get_settings())
+    os.execv(command[0], command)
+
+
+@main.command()
 def run() -> None:
     """Everything on this machine: Redis, store, demo data, workers and the API."""
     from paperlens.runner import run_stack
