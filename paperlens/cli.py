@@ -94,7 +94,9 @@ def worker(burst: bool) -> None:
     redis = redis_client.connect(settings)
     queues = [Queue(name, connection=redis) for name in keys.QUEUES_BY_URGENCY]
     # SimpleWorker runs jobs in this process, so the related-papers index stays loaded.
-    SimpleWorker(queues, connection=redis).work(burst=burst, logging_level=settings.log_level)
+    SimpleWorker(queues, connection=redis).work(
+        burst=burst, logging_level=settings.log_level, with_scheduler=not burst
+    )
 
 
 @main.command()

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from redis import Redis
-from rq import Queue
+from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
 
 from paperlens import keys
 from paperlens.settings import Settings
+
+# A job whose worker died (or that raised) is tried again after these pauses, in seconds:
+# at once the first time (a killed worker is no reason to wait), then backing off.
+RETRY_INTERVALS = [0, 30, 120]
+
+
+def retry_policy() -> Retry:
+    return Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS)
 
 
 def queue(redis: Redis, name: str, settings: Settings) -> Queue:
@@ -28,6 +36,7 @@ def request_enrichment(redis: Redis, settings: Settings, paper_id: str, queue_na
             job_id=keys.enrich_job_id(paper_id),
             unique=True,
             result_ttl=0,
+            retry=retry_policy(),
             failure_ttl=settings.job_failure_ttl_seconds,
             description=f"enrich {paper_id}",
         )

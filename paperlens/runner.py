@@ -7,6 +7,7 @@ finish what is in flight), the embedded Redis last (it flushes its append-only f
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -74,6 +75,7 @@ class Stack:
                 raise click.ClickException(f"{name} exited with code {process.returncode}")
 
     def stop(self) -> None:
+        """SIGTERM each part and wait; then SIGKILL whatever is left in its process group."""
         for _name, process in self.children:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
@@ -84,8 +86,15 @@ class Stack:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+            _kill_group(process.pid)
         if self.redis is not None:
             self.redis.stop()
+
+
+def _kill_group(group: int) -> None:
+    """Grandchildren (gunicorn workers, the RQ scheduler) must not outlive their parent."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, signal.SIGKILL)
 
 
 def _answers(settings: Settings) -> bool:

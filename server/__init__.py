@@ -6,7 +6,7 @@ from flask import Flask
 from flask_cors import CORS
 
 from paperlens.settings import Settings, get_settings
-from server import errors, health, openapi, papers
+from server import errors, health, openapi, papers, security
 from server.services import Services
 
 # Bodies larger than this are refused with 413 before any parsing.
@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         max_age=600,
     )
     errors.register(app)
+    security.register(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(papers.bp)
     app.register_blueprint(openapi.bp)

@@ -22,7 +22,7 @@ from paperlens.schemas import (
     ResolveResult,
 )
 from paperlens.store.models import Paper
-from paperlens.store.papers import canonical_ids, find_paper
+from paperlens.store.papers import canonical_ids, find_paper, papers_by_ids
 from server.errors import ApiError
 from server.services import services
 
@@ -76,16 +76,51 @@ def batch() -> Response:
     limit = svc.settings.batch_max_items
     if len(body.ids) > limit:
         raise ApiError(422, "too_many_ids", f"At most {limit} ids per batch.")
-    refs = [_parse_item(item) for item in body.ids]
+    refs = [parse_paper_id(item) for item in body.ids]
+    try:
+        items = _batch_items(body.ids, refs)
+    except RedisError:
+        items = _degraded_items(body.ids, refs)
+    return Response(orjson.dumps({"items": items}), mimetype=JSON)
+
+
+def _batch_items(inputs: list[str], refs: list[PaperRef | None]) -> list[dict[str, Any]]:
+    """Ready documents come from one MGET; only misses cost a catalogue lookup."""
+    svc = services()
     wanted = [ref.paper_id for ref in refs if ref is not None]
     found = dict(zip(wanted, enrichments.read_many_raw(svc.redis, wanted), strict=True))
     canonical = _canonical_for_misses(found)
     items = [
-        _batch_item(item, ref, found, canonical) for item, ref in zip(body.ids, refs, strict=True)
+        _batch_item(item, ref, found, canonical) for item, ref in zip(inputs, refs, strict=True)
     ]
     for paper_id in {item["paper_id"] for item in items if item["status"] == "pending"}:
         jobs.request_enrichment(svc.redis, svc.settings, paper_id, keys.QUEUE_DEFAULT)
-    return Response(orjson.dumps({"items": items}), mimetype=JSON)
+    return items
+
+
+def _degraded_items(inputs: list[str], refs: list[PaperRef | None]) -> list[dict[str, Any]]:
+    """Redis is down: answer each item from the catalogue alone."""
+    with services().db.session() as session:
+        papers = papers_by_ids(session, [ref.paper_id for ref in refs if ref is not None])
+        items: list[dict[str, Any]] = []
+        for item, ref in zip(inputs, refs, strict=True):
+            paper = papers.get(ref.paper_id) if ref is not None else None
+            if paper is None:
+                status = "invalid" if ref is None else "unknown"
+                items.append(
+                    {
+                        "input": item,
+                        "paper_id": ref and ref.paper_id,
+                        "status": status,
+                        "paper": None,
+                    }
+                )
+                continue
+            document = _metadata_only(paper).model_dump(mode="json")
+            items.append(
+                {"input": item, "paper_id": paper.paper_id, "status": "degraded", "paper": document}
+            )
+    return items
 
 
 def _canonical_for_misses(found: dict[str, bytes | None]) -> dict[str, str]:
@@ -163,10 +198,6 @@ def _parse_id(paper_id: str) -> PaperRef:
     if ref is None:
         raise ApiError(422, "invalid_id", f"{paper_id[:200]!r} is not a paper id.")
     return ref
-
-
-def _parse_item(item: str) -> PaperRef | None:
-    return parse_paper_id(item)
 
 
 def _page_meta() -> dict[str, str]:

@@ -53,10 +53,10 @@ def precompute_all() -> int:
         for paper in iter_papers(session):
             chunk.append(paper.paper_id)
             if len(chunk) == PRECOMPUTE_CHUNK:
-                bulk.enqueue(enrich_papers, chunk, result_ttl=0)
+                bulk.enqueue(enrich_papers, chunk, result_ttl=0, retry=jobs.retry_policy())
                 total += len(chunk)
                 chunk = []
     if chunk:
-        bulk.enqueue(enrich_papers, chunk, result_ttl=0)
+        bulk.enqueue(enrich_papers, chunk, result_ttl=0, retry=jobs.retry_policy())
         total += len(chunk)
     return total

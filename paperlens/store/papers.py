@@ -62,6 +62,21 @@ def canonical_ids(session: Session, ids: Iterable[str]) -> dict[str, str]:
     return found
 
 
+def papers_by_ids(session: Session, ids: Iterable[str]) -> dict[str, Paper]:
+    """Map each known id (alias or canonical) to its paper row, in few queries."""
+    wanted = list(dict.fromkeys(ids))
+    found: dict[str, Paper] = {}
+    for start in range(0, len(wanted), LOOKUP_CHUNK):
+        chunk = wanted[start : start + LOOKUP_CHUNK]
+        rows = session.execute(
+            select(PaperAlias.alias, Paper)
+            .join(Paper, PaperAlias.paper_pk == Paper.id)
+            .where(PaperAlias.alias.in_(chunk))
+        )
+        found.update({alias: paper for alias, paper in rows})
+    return found
+
+
 def count_papers(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Paper)) or 0
 

@@ -1,0 +1,166 @@
+"""Breaking things on purpose: Redis, the SQL store and workers fail, and PaperLens holds."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from redis import Redis
+from rq import Queue
+from rq.registry import StartedJobRegistry
+
+from paperlens import enrichments, jobs, keys
+from paperlens.embedded_redis import EmbeddedRedis, free_port
+from paperlens.migrations import upgrade
+from paperlens.settings import Settings
+from paperlens.store.db import Database
+from server import create_app
+from tests.support import DEMO_CORPUS, ROOT, run_workers
+from worker.ingest.jsonl import ingest_jsonl
+
+MRL = "arxiv:2205.13147"
+
+
+def markers(redis: Redis) -> list[str]:
+    values = redis.lrange("marker", 0, -1)
+    assert isinstance(values, list)
+    return [value.decode() if isinstance(value, bytes) else str(value) for value in values]
+
+
+def wait_for(condition: object, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A Redis on a TCP port of its own, so a test can stop it and start it again."""
+    server = EmbeddedRedis(tmp_path / "redis", port=free_port(), persist=False)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_redis_down_degrades_to_the_catalogue_and_recovers(
+    settings: Settings, demo: Database, own_redis: EmbeddedRedis
+) -> None:
+    app = create_app(settings.model_copy(update={"redis_url": own_redis.url}))
+    client = app.test_client()
+    assert client.get(f"/api/v1/papers/{MRL}").status_code == 202
+
+    own_redis.stop()
+    paper = client.get(f"/api/v1/papers/{MRL}")
+    assert paper.status_code == 200
+    assert paper.get_json()["status"] == "degraded"
+    assert paper.get_json()["title"] == "Matryoshka Representation Learning"
+    batch = client.post("/api/v1/papers/batch", json={"ids": [MRL, "arxiv:1501.00001", "x"]})
+    assert [i["status"] for i in batch.get_json()["items"]] == ["degraded", "unknown", "invalid"]
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.get_json()["checks"]["redis"].startswith("error")
+
+    own_redis.start()
+    assert client.get("/readyz").status_code == 200
+    assert client.get(f"/api/v1/papers/{MRL}").status_code == 202
+
+
+def test_sql_store_down_answers_503_and_recovers_without_restart(
+    settings: Settings, tmp_path: Path, redis: Redis
+) -> None:
+    missing = tmp_path / "not-yet" / "store.sqlite3"
+    app = create_app(settings.model_copy(update={"database_url": f"sqlite:///{missing}"}))
+    client = app.test_client()
+    for response in (
+        client.get(f"/api/v1/papers/{MRL}"),
+        client.get("/api/v1/resolve?url=https://arxiv.org/abs/2205.13147"),
+    ):
+        assert response.status_code == 503
+        assert response.headers["Retry-After"]
+        assert response.get_json()["error"]["code"] == "store_unavailable"
+
+    missing.parent.mkdir()
+    upgrade(f"sqlite:///{missing}")
+    ingest_jsonl(Database(f"sqlite:///{missing}"), DEMO_CORPUS)
+    assert client.get(f"/api/v1/papers/{MRL}").status_code == 202
+
+
+def start_worker() -> subprocess.Popen[bytes]:
+    """A real worker process in a process group of its own (its scheduler is a child)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "paperlens.cli", "worker"],
+        cwd=ROOT,
+        env=dict(os.environ),
+        start_new_session=True,
+    )
+
+
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def test_killed_worker_job_is_retried_and_finishes_once(
+    settings: Settings, demo: Database, redis: Redis
+) -> None:
+    queue = Queue(keys.QUEUE_INTERACTIVE, connection=redis)
+    job = queue.enqueue("tests.slow_jobs.slow_enrich", MRL, 60, "marker", retry=jobs.retry_policy())
+    worker = start_worker()
+    try:
+        wait_for(lambda: redis.llen("marker") == 1)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+    finally:
+        kill_group(worker)
+    assert enrichments.read_raw(redis, MRL) is None  # nothing half-written is visible
+
+    # RQ's maintenance finds the job abandoned once its execution lease runs out;
+    # ask it now with a timestamp past the lease instead of waiting.
+    StartedJobRegistry(queue=queue).cleanup(timestamp=time.time() + 3600)
+    run_workers(redis)
+
+    assert markers(redis) == ["started", "started", "finished"]
+    assert job.get_status(refresh=True) == "finished"
+    paper = enrichments.read(redis, MRL)
+    assert paper is not None and paper.related
+
+
+def test_sigterm_lets_the_worker_finish_its_job_then_exit(
+    settings: Settings, demo: Database, redis: Redis
+) -> None:
+    Queue(keys.QUEUE_INTERACTIVE, connection=redis).enqueue(
+        "tests.slow_jobs.slow_enrich", MRL, 2, "marker"
+    )
+    worker = start_worker()
+    try:
+        wait_for(lambda: redis.llen("marker") == 1)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0
+    finally:
+        kill_group(worker)
+    assert markers(redis) == ["started", "finished"]
+    assert enrichments.read(redis, MRL) is not None
+
+
+def test_every_answer_carries_security_headers(client: FlaskClient) -> None:
+    for response in (
+        client.get("/healthz"),
+        client.get("/api/v1/papers/not-an-id"),
+        client.get("/api/v1/openapi.json"),
+    ):
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    private = client.get("/healthz", headers={"Authorization": "Bearer x"})
+    assert private.headers["Cache-Control"] == "no-store, private"
