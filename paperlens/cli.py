@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
 import click
 
-from paperlens import keys, redis_client
+from paperlens import keys, logs, redis_client
 from paperlens.migrations import upgrade
 from paperlens.settings import Settings, get_settings
 from paperlens.store.db import Database
@@ -18,9 +17,8 @@ from paperlens.store.papers import count_papers
 @click.group()
 def main() -> None:
     """PaperLens: code, related work and a reading list for the paper you are reading."""
-    logging.basicConfig(
-        level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    settings = get_settings()
+    logs.configure(settings.log_level, settings.log_format)
 
 
 @main.command()

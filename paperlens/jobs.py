@@ -7,6 +7,7 @@ from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
 
 from paperlens import keys
+from paperlens.logs import request_id_var
 from paperlens.settings import Settings
 
 # A job whose worker died (or that raised) is tried again after these pauses, in seconds:
@@ -39,6 +40,7 @@ def request_enrichment(redis: Redis, settings: Settings, paper_id: str, queue_na
             retry=retry_policy(),
             failure_ttl=settings.job_failure_ttl_seconds,
             description=f"enrich {paper_id}",
+            meta={"request_id": request_id_var.get()},
         )
     except DuplicateJobError:
         return False

@@ -39,3 +39,12 @@ def enrich_job_id(paper_id: str) -> str:
 
 INDEX_POINTER = f"{PREFIX}:index:current"
 """The file name of the related-papers index that workers should load."""
+
+
+JOB_METRICS_INDEX = f"{PREFIX}:metrics:jobs"
+"""The set of job names that have recorded figures."""
+
+
+def job_metrics(job: str) -> str:
+    """Counters of one job's runs: count, sum of seconds, failures, histogram buckets."""
+    return f"{PREFIX}:metrics:job:{job}"

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 from types import FrameType
 
 import click
@@ -37,7 +39,17 @@ class Stack:
         env = dict(os.environ)
         env["PAPERLENS_DATA_DIR"] = str(self.settings.data_path)
         env["PAPERLENS_REDIS_URL"] = self.settings.effective_redis_url
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(self.metrics_dir)
         return env
+
+    @property
+    def metrics_dir(self) -> Path:
+        """Per-process metric files of the gunicorn workers, emptied at each start."""
+        return self.settings.data_path / "metrics"
+
+    def reset_metrics(self) -> None:
+        shutil.rmtree(self.metrics_dir, ignore_errors=True)
+        self.metrics_dir.mkdir(parents=True)
 
     def start_redis(self) -> None:
         if not self.settings.uses_embedded_redis:
@@ -115,6 +127,7 @@ def run_stack(settings: Settings, prepare: list[list[str]]) -> None:
     signal.signal(signal.SIGTERM, _on_signal)
     try:
         stack.start_redis()
+        stack.reset_metrics()
         for command in prepare:
             subprocess.run(command, env=stack.child_env(), check=True)
         for number in range(settings.rq_workers):
@@ -145,8 +158,6 @@ def gunicorn_command(settings: Settings) -> list[str]:
         f"{settings.host}:{settings.port}",
         "--graceful-timeout",
         "10",
-        "--access-logfile",
-        "-",
         "server:create_app()",
     ]
 

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     job_timeout_seconds: int = Field(default=600, ge=1)
     job_failure_ttl_seconds: int = Field(default=300, ge=1)
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
 
     @field_validator("cors_origins", mode="before")
     @classmethod

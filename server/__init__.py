@@ -6,7 +6,7 @@ from flask import Flask
 from flask_cors import CORS
 
 from paperlens.settings import Settings, get_settings
-from server import errors, health, openapi, papers, security
+from server import errors, health, observability, openapi, papers, security
 from server.services import Services
 
 # Bodies larger than this are refused with 413 before any parsing.
@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     errors.register(app)
     security.register(app)
+    observability.register(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(papers.bp)
     app.register_blueprint(openapi.bp)

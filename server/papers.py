@@ -24,6 +24,7 @@ from paperlens.schemas import (
 from paperlens.store.models import Paper
 from paperlens.store.papers import canonical_ids, find_paper, papers_by_ids
 from server.errors import ApiError
+from server.metrics import ENRICHMENT_LOOKUPS
 from server.services import services
 
 bp = Blueprint("papers", __name__, url_prefix="/api/v1")
@@ -55,7 +56,9 @@ def get_paper(paper_id: str) -> Response:
     except RedisError:
         return _degraded(ref)
     if raw is not None:
+        ENRICHMENT_LOOKUPS.labels("hit").inc()
         return Response(raw, mimetype=JSON)
+    ENRICHMENT_LOOKUPS.labels("miss").inc()
     with svc.db.session() as session:
         paper = find_paper(session, ref.paper_id)
         canonical = paper.paper_id if paper is not None else None
@@ -89,6 +92,9 @@ def _batch_items(inputs: list[str], refs: list[PaperRef | None]) -> list[dict[st
     svc = services()
     wanted = [ref.paper_id for ref in refs if ref is not None]
     found = dict(zip(wanted, enrichments.read_many_raw(svc.redis, wanted), strict=True))
+    hits = sum(raw is not None for raw in found.values())
+    ENRICHMENT_LOOKUPS.labels("hit").inc(hits)
+    ENRICHMENT_LOOKUPS.labels("miss").inc(len(found) - hits)
     canonical = _canonical_for_misses(found)
     items = [
         _batch_item(item, ref, found, canonical) for item, ref in zip(inputs, refs, strict=True)

@@ -11,6 +11,7 @@ import logging
 from paperlens import enrichments, jobs, keys
 from paperlens.store.papers import find_paper, iter_papers
 from worker.context import get_context
+from worker.observed import observed
 from worker.pipeline.enrich import enrich
 from worker.pipeline.index_files import build_and_publish, current_index
 
@@ -21,11 +22,13 @@ log = logging.getLogger(__name__)
 PRECOMPUTE_CHUNK = 200
 
 
+@observed
 def enrich_paper(paper_id: str) -> bool:
     """Compute and store one paper's enrichment; False when the catalogue lacks the paper."""
     return enrich_papers([paper_id]) == 1
 
 
+@observed
 def enrich_papers(paper_ids: list[str]) -> int:
     """Compute and store the enrichments of several papers; returns how many were written."""
     ctx = get_context()
@@ -42,6 +45,7 @@ def enrich_papers(paper_ids: list[str]) -> int:
     return written
 
 
+@observed
 def precompute_all() -> int:
     """Rebuild the related-papers index, then enqueue every paper's enrichment on ``bulk``."""
     ctx = get_context()
