@@ -1,0 +1,200 @@
+"""API under load: cache-hit GET and 100-id batch against a one-Redis-GET baseline.
+
+Starts a private Redis, a SQLite store with the demo corpus plus synthetic papers, runs
+the precompute with a real worker, then serves the real app and the baseline app under
+identical gunicorn settings and drives each with wrk (throughput) and hey (latency at a
+fixed rate), all on loopback. Prints the figures beside their targets and records them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from bench.machine import append_result
+
+ROOT = Path(__file__).resolve().parent.parent
+DURATION = os.environ.get("BENCH_DURATION", "10s")
+CONNECTIONS = 16
+BATCH_SIZE = 100
+TARGET_SHARE = 0.75
+TARGET_P99_MS = 10.0
+TARGET_BATCH_P99_MS = 20.0
+
+
+def main() -> None:
+    for tool in ("wrk", "hey"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is missing: apt-get install wrk hey")
+    work = Path(tempfile.mkdtemp(prefix="plbench-"))
+    env = prepare(work)
+    from paperlens.embedded_redis import free_port
+
+    gunicorn = [sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4",
+                "--worker-class", "gthread", "--log-level", "warning"]
+    api_port, base_port = free_port(), free_port()
+    api = subprocess.Popen([*gunicorn, "--bind", f"127.0.0.1:{api_port}", "server:create_app()"],
+                           env=env, cwd=ROOT)
+    base = subprocess.Popen([*gunicorn, "--bind", f"127.0.0.1:{base_port}",
+                             "bench.baseline_app:create_app()"], env=env, cwd=ROOT)
+    try:
+        api_url = f"http://127.0.0.1:{api_port}"
+        base_url = f"http://127.0.0.1:{base_port}"
+        wait_ready(f"{api_url}/healthz")
+        wait_ready(f"{base_url}/baseline")
+        ids = json.loads(env["BENCH_IDS"])
+        report = run_all(base_url + "/baseline", f"{api_url}/api/v1/papers/arxiv:2205.13147",
+                         f"{api_url}/api/v1/papers/batch", ids[:BATCH_SIZE], work)
+    finally:
+        for process in (api, base):
+            process.terminate()
+            process.wait()
+        stop_redis(env)
+    print(report)
+    append_result("API under load", report)
+
+
+def prepare(work: Path) -> dict[str, str]:
+    """A store with enough papers for a 100-id batch, every one enriched by a real worker."""
+    from paperlens.embedded_redis import EmbeddedRedis
+    from paperlens.migrations import upgrade
+
+    redis_server = EmbeddedRedis(work / "redis", socket=work / "redis" / "r.sock", persist=False)
+    redis_server.start()
+    env = dict(os.environ)
+    env.update({
+        "PAPERLENS_DATA_DIR": str(work / "var"),
+        "PAPERLENS_REDIS_URL": redis_server.url,
+        "PAPERLENS_DATABASE_URL": f"sqlite:///{work / 'store.sqlite3'}",
+        "PAPERLENS_LOG_LEVEL": "WARNING",
+        "BENCH_REDIS_PID": str(redis_server.process.pid if redis_server.process else ""),
+    })
+    os.environ.update(env)
+    upgrade(env["PAPERLENS_DATABASE_URL"])
+    corpus = work / "corpus.jsonl"
+    write_corpus(corpus)
+    subprocess.run([sys.executable, "-m", "paperlens.cli", "ingest", "jsonl", str(corpus)],
+                   env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "paperlens.cli", "precompute"], env=env, check=True,
+                   cwd=ROOT, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "paperlens.cli", "worker", "--burst"], env=env,
+                   check=True, cwd=ROOT, stderr=subprocess.DEVNULL)
+    from redis import Redis
+
+    from paperlens import keys
+
+    redis = Redis.from_url(redis_server.url)
+    ids = sorted(
+        key.decode().split(":", 3)[3] for key in redis.scan_iter(keys.enrichment("*"))
+    )
+    env["BENCH_IDS"] = json.dumps(ids)
+    env["BASELINE_KEY"] = keys.enrichment("arxiv:2205.13147")
+    return env
+
+
+def write_corpus(path: Path) -> None:
+    demo = (ROOT / "data" / "demo" / "papers.jsonl").read_text()
+    words = re.findall(r"[a-z]{4,}", demo.lower())
+    lines = [demo.rstrip("\n")]
+    for number in range(1, 201):
+        picked = [words[(number * 7919 + i * 104729) % len(words)] for i in range(160)]
+        lines.append(json.dumps({
+            "id": f"corpusid:{number}",
+            "title": " ".join(picked[:8]).capitalize(),
+            "abstract": " ".join(picked[8:]),
+        }))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def stop_redis(env: dict[str, str]) -> None:
+    pid = env.get("BENCH_REDIS_PID")
+    if pid:
+        subprocess.run(["kill", pid], check=False)
+
+
+def wait_ready(url: str) -> None:
+    for _ in range(200):
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def wrk(url: str, script: Path | None = None) -> tuple[float, float, float]:
+    """Requests/s, p50 ms and p99 ms at saturation."""
+    args = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency", url]
+    if script is not None:
+        args[1:1] = ["-s", str(script)]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    return rate, _wrk_percentile(out, "50%"), _wrk_percentile(out, "99%")
+
+
+def _wrk_percentile(out: str, label: str) -> float:
+    value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def hey(url: str, rate: float, body: Path | None = None) -> tuple[float, float, float]:
+    """Requests/s achieved, p50 ms and p99 ms at a fixed offered rate."""
+    workers = 8
+    args = ["hey", "-z", DURATION, "-c", str(workers), "-q", f"{max(rate / workers, 1):.0f}"]
+    if body is not None:
+        args += ["-m", "POST", "-T", "application/json", "-D", str(body)]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    achieved = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = float(re.search(r"50%+ in ([\d.]+) secs", out).group(1)) * 1000  # type: ignore[union-attr]
+    p99 = float(re.search(r"99%+ in ([\d.]+) secs", out).group(1)) * 1000  # type: ignore[union-attr]
+    if re.search(r"\[(?:4|5)\d\d\]", out):
+        raise RuntimeError(f"non-2xx answers under load:\n{out}")
+    return achieved, p50, p99
+
+
+def run_all(base: str, paper: str, batch: str, ids: list[str], work: Path) -> str:
+    body = work / "batch.json"
+    body.write_text(json.dumps({"ids": ids}))
+    script = work / "batch.lua"
+    script.write_text(
+        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+        f"wrk.body = [[{body.read_text()}]]\n"
+    )
+    wrk(base)  # warm both apps up before measuring
+    wrk(paper)
+    base_rate, base_p50, base_p99 = wrk(base)
+    api_rate, api_p50, api_p99 = wrk(paper)
+    batch_rate, batch_p50, batch_p99 = wrk(batch, script)
+    half = base_rate / 2
+    fixed_base = hey(base, half)
+    fixed_api = hey(paper, half)
+    fixed_batch = hey(batch, batch_rate / 2, body)
+    share = api_rate / base_rate
+    rows = [
+        "| measurement | req/s | p50 ms | p99 ms | target |",
+        "| --- | ---: | ---: | ---: | --- |",
+        f"| baseline (one Redis GET), saturated | {base_rate:.0f} | {base_p50:.2f} | {base_p99:.2f} | |",
+        f"| GET paper (cache hit), saturated | {api_rate:.0f} | {api_p50:.2f} | {api_p99:.2f} | "
+        f"≥ {TARGET_SHARE:.0%} of baseline: {share:.0%} {'met' if share >= TARGET_SHARE else 'MISSED'} |",
+        f"| batch of {len(ids)}, saturated | {batch_rate:.0f} | {batch_p50:.2f} | {batch_p99:.2f} | |",
+        f"| baseline at {half:.0f} req/s offered | {fixed_base[0]:.0f} | {fixed_base[1]:.2f} | {fixed_base[2]:.2f} | |",
+        f"| GET paper at {half:.0f} req/s offered | {fixed_api[0]:.0f} | {fixed_api[1]:.2f} | {fixed_api[2]:.2f} | "
+        f"p99 < {TARGET_P99_MS:.0f} ms: {'met' if fixed_api[2] < TARGET_P99_MS else 'MISSED'} |",
+        f"| batch at {batch_rate / 2:.0f} req/s offered | {fixed_batch[0]:.0f} | {fixed_batch[1]:.2f} | {fixed_batch[2]:.2f} | "
+        f"p99 < {TARGET_BATCH_P99_MS:.0f} ms: {'met' if fixed_batch[2] < TARGET_BATCH_P99_MS else 'MISSED'} |",
+    ]
+    setup = (f"gunicorn gthread, 2 workers x 4 threads for both apps; wrk -t2 -c{CONNECTIONS} "
+             f"-d{DURATION}; hey -c 8 at a fixed rate for {DURATION}; all on loopback, same run.")
+    return setup + "\n\n" + "\n".join(rows)
+
+
+if __name__ == "__main__":
+    main()
