@@ -9,12 +9,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PAPERLENS_DEMO_CORPUS=/app/data/demo/papers.jsonl
 
 WORKDIR /app
+COPY requirements/runtime.lock ./requirements/
+RUN pip install --require-hashes -r requirements/runtime.lock
 COPY pyproject.toml README.md ./
 COPY paperlens ./paperlens
 COPY server ./server
 COPY worker ./worker
 COPY data/demo ./data/demo
-RUN pip install . \
+RUN pip install --no-deps . \
  && useradd --system --uid 10001 --home-dir /app paperlens \
  && mkdir -p /data && chown paperlens /data
 

@@ -2,16 +2,19 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+LOCK := requirements/dev.lock
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format clean bench bench-api
+.PHONY: help install run test lint format clean bench bench-api lock audit
 
 help:
 	@echo "make run      start Redis, the store, workers and the API on 127.0.0.1:8000"
 	@echo "make test     lint, type-check and run the test suite"
 	@echo "make lint     ruff and mypy only"
 	@echo "make bench    benchmarks (needs wrk and hey from Debian); results go to bench/RESULTS.md"
+	@echo "make lock     re-resolve requirements/*.lock (with hashes) from pyproject.toml"
+	@echo "make audit    known vulnerabilities in the locked dependencies (needs internet)"
 	@echo "make clean    remove the virtual environment and local state (var/)"
 
 $(STAMP):
@@ -19,7 +22,8 @@ $(STAMP):
 		{ echo "PaperLens needs Python 3.11 or newer ($(PYTHON) is older)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -42,6 +46,15 @@ bench-api: install
 	@command -v wrk >/dev/null && command -v hey >/dev/null || \
 		{ echo "bench-api needs wrk and hey: apt-get install wrk hey"; exit 1; }
 	$(BIN)/python -m bench.api_load
+
+lock: install
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
+		--quiet --custom-compile-command "make lock" -o requirements/dev.lock
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 \
+		--quiet --custom-compile-command "make lock" -o requirements/runtime.lock
+
+audit: install
+	$(BIN)/python scripts/audit.py
 
 format: install
 	$(BIN)/ruff format .
