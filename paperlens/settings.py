@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     job_failure_ttl_seconds: int = Field(default=300, ge=1)
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
+    shared_index_dir: Path | None = None
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -89,6 +90,10 @@ class Settings(BaseSettings):
 
     @property
     def index_dir(self) -> Path:
+        """Where workers publish and load the related-papers index: shared storage when
+        workers run on several machines, so the index is built once, not once per worker."""
+        if self.shared_index_dir is not None:
+            return self.shared_index_dir.resolve()
         return self.data_path / "index"
 
 
