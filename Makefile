@@ -6,7 +6,7 @@ LOCK := requirements/dev.lock
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format clean bench bench-api bench-soak lock audit
+.PHONY: help install run test lint format clean bench bench-api bench-soak lock audit test-js extension
 
 help:
 	@echo "make run      start Redis, the store, workers and the API on 127.0.0.1:8000"
@@ -15,6 +15,7 @@ help:
 	@echo "make bench    benchmarks (needs wrk and hey from Debian); results go to bench/RESULTS.md"
 	@echo "make lock     re-resolve requirements/*.lock (with hashes) from pyproject.toml"
 	@echo "make audit    known vulnerabilities in the locked dependencies (needs internet)"
+	@echo "make extension  build the browser extension's Chrome and Firefox zips (build/extension/)"
 	@echo "make clean    remove the virtual environment and local state (var/)"
 
 $(STAMP):
@@ -32,7 +33,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/paperlens run
 
-test: lint
+test: lint test-js extension
 	$(BIN)/pytest
 
 lint: install
@@ -66,3 +67,23 @@ format: install
 
 clean:
 	rm -rf $(VENV) var
+
+# ---- the browser extension (extension/): Node's test runner, web-ext from npm
+NPM_STAMP := node_modules/.installed-$(shell cat package-lock.json | cksum | cut -d' ' -f1)
+EXTENSION_BUILD := build/extension
+EXTENSION_VERSION = $(shell node -p 'require("./extension/manifest.json").version')
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test-js:
+	node --test extension/tests/
+
+extension: $(NPM_STAMP)
+	node scripts/build-extension.mjs $(EXTENSION_BUILD)
+	npx web-ext lint --source-dir $(EXTENSION_BUILD)/firefox --self-hosted
+	npx web-ext build --source-dir $(EXTENSION_BUILD)/chrome --artifacts-dir $(EXTENSION_BUILD) \
+		--filename paperlens-chrome-$(EXTENSION_VERSION).zip --overwrite-dest
+	npx web-ext build --source-dir $(EXTENSION_BUILD)/firefox --artifacts-dir $(EXTENSION_BUILD) \
+		--filename paperlens-firefox-$(EXTENSION_VERSION).zip --overwrite-dest

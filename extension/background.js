@@ -1,0 +1,162 @@
+// The only part of the extension that talks to the backend. Content scripts and the popup
+// message it (lib/messages.js). It keeps no state in globals, since the browser may stop it
+// at any time: settings live in storage.local, short-lived answers in storage.session.
+
+import * as backend from "./lib/backend.js";
+import { entryFor, isFresh, libraryKey, paperKey } from "./lib/cache.js";
+import { withDefaults } from "./lib/config.js";
+import { resolveUrl } from "./lib/identifiers.js";
+import { badgesFor, entryPaperId, groupLinks } from "./lib/listing.js";
+import * as messages from "./lib/messages.js";
+
+const ext = globalThis.browser ?? globalThis.chrome;
+const sessionStore = ext.storage.session ?? ext.storage.local;
+
+async function settings() {
+  return withDefaults(await ext.storage.local.get(["backendUrl", "token", "sites"]));
+}
+
+async function cached(key, compute) {
+  const now = Date.now();
+  const stored = (await sessionStore.get(key))[key];
+  if (isFresh(stored, now)) return stored.value;
+  const value = await compute();
+  const entry = entryFor(value, now);
+  if (entry) await sessionStore.set({ [key]: entry });
+  return value;
+}
+
+async function forget(key) {
+  await sessionStore.remove(key);
+}
+
+// ------------------------------------------------------------------ handlers
+
+/** The paper a page shows, resolved locally; only its id is sent to the backend. */
+async function lookupPage({ page, fresh = false }) {
+  const found = resolveUrl(page?.url ?? "", page?.meta ?? null);
+  if (found === null) return { status: "none" };
+  const config = await settings();
+  const key = paperKey(config.backendUrl, found.paper_id);
+  if (fresh) await forget(key);
+  const result = await cached(key, () => backend.fetchPaper(fetch, config, found.paper_id));
+  return { ...result, paper_id: found.paper_id, version: found.version, hasToken: Boolean(config.token) };
+}
+
+/** Whether a page shows a paper at all: local parsing only, nothing leaves the browser. */
+async function resolvePage({ page }) {
+  return { found: resolveUrl(page?.url ?? "", page?.meta ?? null) };
+}
+
+/** Saved paper ids, cached briefly, so listing badges cost no extra request per page. */
+async function savedIds(config) {
+  if (!config.token) return new Set();
+  const key = libraryKey(config.backendUrl, config.token);
+  const result = await cached(key, async () => {
+    const items = await backend.listLibrary(fetch, config);
+    return { status: "library", ids: items.map(entryPaperId).filter(Boolean) };
+  });
+  return new Set(result.ids);
+}
+
+async function lookupListing({ hrefs }) {
+  const { ids, idsByHref } = groupLinks(hrefs ?? []);
+  if (ids.length === 0) return { items: {} };
+  const config = await settings();
+  const batch = await backend.fetchBatch(fetch, config, ids);
+  let saved = new Set();
+  try {
+    saved = await savedIds(config);
+  } catch {
+    // Badges for code still help when the reading list is unavailable.
+  }
+  const badges = Object.fromEntries(batch.map((item) => [item.input, badgesFor(item, saved)]));
+  const items = {};
+  for (const [href, paperId] of Object.entries(idsByHref)) items[href] = badges[paperId];
+  return { items };
+}
+
+async function libraryGet({ paperId }) {
+  const config = await settings();
+  return { entry: await backend.fetchEntry(fetch, config, paperId) };
+}
+
+async function librarySave({ paperId, status, tags, note }) {
+  const config = await settings();
+  const fields = { status, tags };
+  if (note !== undefined) fields.note = note;
+  const entry = await backend.saveEntry(fetch, config, paperId, fields);
+  await forget(libraryKey(config.backendUrl, config.token));
+  return { entry };
+}
+
+async function libraryRemove({ paperId }) {
+  const config = await settings();
+  await backend.removeEntry(fetch, config, paperId);
+  await forget(libraryKey(config.backendUrl, config.token));
+  return {};
+}
+
+async function libraryList({ q, tag, status }) {
+  const config = await settings();
+  const [items, tags] = await Promise.all([
+    backend.listLibrary(fetch, config, { q, tag, status }),
+    backend.listTags(fetch, config),
+  ]);
+  return { items, tags };
+}
+
+async function suggestionsList() {
+  return backend.listSuggestions(fetch, await settings());
+}
+
+async function feedbackSend({ paperId, signal }) {
+  await backend.sendFeedback(fetch, await settings(), paperId, signal);
+  return {};
+}
+
+async function connectionTest({ backendUrl, token }) {
+  const config = withDefaults({ backendUrl, token });
+  return backend.testConnection(fetch, config);
+}
+
+async function optionsOpen() {
+  await ext.runtime.openOptionsPage();
+  return {};
+}
+
+const HANDLERS = {
+  [messages.RESOLVE_PAGE]: resolvePage,
+  [messages.LOOKUP_PAGE]: lookupPage,
+  [messages.LOOKUP_LISTING]: lookupListing,
+  [messages.LIBRARY_GET]: libraryGet,
+  [messages.LIBRARY_SAVE]: librarySave,
+  [messages.LIBRARY_REMOVE]: libraryRemove,
+  [messages.LIBRARY_LIST]: libraryList,
+  [messages.SUGGESTIONS_LIST]: suggestionsList,
+  [messages.FEEDBACK_SEND]: feedbackSend,
+  [messages.CONNECTION_TEST]: connectionTest,
+  [messages.OPTIONS_OPEN]: optionsOpen,
+};
+
+/** Every answer is {ok: true, ...} or {ok: false, error: {kind, line}}. */
+async function answer(message, sender) {
+  if (sender.id !== ext.runtime.id) return { ok: false, error: { kind: "forbidden", line: "" } };
+  const handler = Object.hasOwn(HANDLERS, message?.type) ? HANDLERS[message.type] : null;
+  if (!handler) return { ok: false, error: { kind: "unknown_message", line: String(message?.type) } };
+  try {
+    return { ok: true, ...(await handler(message)) };
+  } catch (error) {
+    const config = await settings();
+    return {
+      ok: false,
+      error: { kind: error.kind ?? "internal", line: backend.describeError(error, config.backendUrl) },
+    };
+  }
+}
+
+// Registered at top level so a restarted worker hears the message that woke it.
+ext.runtime.onMessage.addListener((message, sender, sendResponse) => {
+  answer(message, sender).then(sendResponse);
+  return true;
+});

@@ -1,0 +1,119 @@
+// The content script's entry point: find the paper (or the listing) on this page and show
+// the overlay (or badges). Everything from the backend arrives through the background.
+
+import { pollDelay } from "../lib/backoff.js";
+import { siteForHost, withDefaults } from "../lib/config.js";
+import * as messages from "../lib/messages.js";
+import { paperDetails, saveForm } from "../lib/paper_view.js";
+import { el } from "../lib/dom.js";
+import { ADAPTERS, isListingPage, pageSnapshot } from "./adapters.js";
+import { decorateListing } from "./listing.js";
+import { createOverlay, errorView, loadingView, pendingView } from "./overlay.js";
+
+const ext = globalThis.browser ?? globalThis.chrome;
+const SPA_CHECK_MS = 1000;
+
+function send(message) {
+  return ext.runtime.sendMessage(message).catch((error) => ({
+    ok: false,
+    error: { kind: "extension", line: `✗ PaperLens could not answer: ${error.message}` },
+  }));
+}
+
+const openOptions = () => send({ type: messages.OPTIONS_OPEN });
+
+async function collapsedHere() {
+  const { collapsed = {} } = await ext.storage.local.get("collapsed");
+  return Boolean(collapsed[location.host]);
+}
+
+async function rememberCollapsed(value) {
+  const { collapsed = {} } = await ext.storage.local.get("collapsed");
+  await ext.storage.local.set({ collapsed: { ...collapsed, [location.host]: value } });
+}
+
+/** Overlay life cycle for one paper: loading -> (pending ->)* ready | error. */
+async function showPaper(snapshot) {
+  const resolved = await send({ type: messages.RESOLVE_PAGE, page: snapshot });
+  if (!resolved.ok || !resolved.found) {
+    document.getElementById("paperlens-overlay")?.remove();
+    return;
+  }
+  const overlay = createOverlay(document, { collapsed: await collapsedHere(), onToggle: rememberCollapsed });
+  overlay.show("loading", loadingView(document));
+  let answer = await send({ type: messages.LOOKUP_PAGE, page: snapshot });
+  for (let attempt = 0; answer.ok && answer.status === "pending"; attempt += 1) {
+    overlay.show("pending", pendingView(document, answer.paper_id));
+    const delay = pollDelay(attempt, answer.retryAfter);
+    if (delay === null) {
+      overlay.show("error", errorView(document, "✗ PaperLens is still preparing this paper; reload the page later.", openOptions));
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    if (snapshot.url !== location.href) return;
+    answer = await send({ type: messages.LOOKUP_PAGE, page: snapshot, fresh: true });
+  }
+  if (!answer.ok) {
+    overlay.show("error", errorView(document, answer.error.line, openOptions));
+    return;
+  }
+  await renderReady(overlay, answer);
+}
+
+async function renderReady(overlay, answer) {
+  const paper = answer.status === "ready" ? answer.paper : null;
+  const header = paper
+    ? el(document, "h2", { className: "title" }, paper.title)
+    : el(document, "p", { className: "line muted" }, `PaperLens does not know ${answer.paper_id} yet; you can still save it.`);
+  let entry = null;
+  let entryError = null;
+  if (answer.hasToken) {
+    const got = await send({ type: messages.LIBRARY_GET, paperId: answer.paper_id });
+    if (got.ok) entry = got.entry;
+    else entryError = got.error.line;
+  }
+  const actions = {
+    save: (fields) => send({ type: messages.LIBRARY_SAVE, paperId: answer.paper_id, ...fields }),
+    remove: () => send({ type: messages.LIBRARY_REMOVE, paperId: answer.paper_id }),
+    openOptions,
+    changed: (newEntry) => {
+      entry = newEntry;
+      draw();
+    },
+  };
+  const draw = () => {
+    overlay.host.dataset.saved = String(Boolean(entry));
+    overlay.show(
+      "ready",
+      header,
+      entryError ? errorView(document, entryError, openOptions) : saveForm(document, { entry, hasToken: answer.hasToken, actions }),
+      paper ? paperDetails(document, paper, { relatedLimit: 5 }) : null,
+    );
+  };
+  draw();
+}
+
+async function run() {
+  const site = siteForHost(location.host);
+  if (!site || !ADAPTERS[site.id]) return;
+  const { sites } = withDefaults(await ext.storage.local.get(["sites"]));
+  if (sites[site.id] === false) return;
+  if (isListingPage(site.id, location)) {
+    await decorateListing(document, location, site.id, send);
+    return;
+  }
+  await showPaper(pageSnapshot(document, location));
+}
+
+/** Start once, and again whenever a single-page site moves to another paper. */
+export function start() {
+  run();
+  const site = siteForHost(location.host);
+  if (!site || !ADAPTERS[site.id]?.spa) return;
+  let seen = location.href;
+  setInterval(() => {
+    if (location.href === seen) return;
+    seen = location.href;
+    run();
+  }, SPA_CHECK_MS);
+}

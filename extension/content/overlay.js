@@ -1,0 +1,78 @@
+// The overlay: a host element (#paperlens-overlay, data-state loading|pending|ready|error)
+// whose shadow root keeps the page's styles and ours apart.
+
+import { el } from "../lib/dom.js";
+import { OVERLAY_CSS } from "./overlay_css.js";
+
+export const OVERLAY_ID = "paperlens-overlay";
+
+/** Create (or reuse) the overlay; `onToggle(collapsed)` remembers the choice per site. */
+export function createOverlay(doc, { collapsed, onToggle }) {
+  doc.getElementById(OVERLAY_ID)?.remove();
+  const host = doc.createElement("div");
+  host.id = OVERLAY_ID;
+  const shadow = host.attachShadow({ mode: "open" });
+  const body = el(doc, "div", { className: "body", id: "paperlens-body" });
+  const toggle = el(doc, "button", {
+    type: "button",
+    className: "toggle",
+    "aria-controls": "paperlens-body",
+  });
+  const panel = el(
+    doc,
+    "section",
+    { className: "panel", role: "complementary", "aria-label": "PaperLens" },
+    el(doc, "div", { className: "header" }, el(doc, "span", { className: "brand" }, "PaperLens"), toggle),
+    body,
+  );
+  const setCollapsed = (value) => {
+    panel.classList.toggle("collapsed", value);
+    toggle.setAttribute("aria-expanded", String(!value));
+    toggle.textContent = value ? "Show" : "Hide";
+    toggle.title = value ? "Show PaperLens on this site" : "Collapse PaperLens on this site";
+  };
+  toggle.addEventListener("click", () => {
+    const value = !panel.classList.contains("collapsed");
+    setCollapsed(value);
+    onToggle(value);
+  });
+  setCollapsed(collapsed);
+  shadow.append(el(doc, "style", {}, OVERLAY_CSS), panel);
+  (doc.body ?? doc.documentElement).append(host);
+
+  return {
+    host,
+    shadow,
+    /** Replace the body; the state attribute is what tests and users' scripts watch. */
+    show(state, ...nodes) {
+      body.replaceChildren(...nodes.flat(Infinity).filter(Boolean));
+      host.dataset.state = state;
+    },
+  };
+}
+
+export function loadingView(doc) {
+  return el(doc, "p", { className: "line" }, el(doc, "span", { className: "spinner" }), " Looking up this paper…");
+}
+
+export function pendingView(doc, paperId) {
+  return el(
+    doc,
+    "p",
+    { className: "line" },
+    el(doc, "span", { className: "spinner" }),
+    ` PaperLens is preparing ${paperId}; this takes a few seconds…`,
+  );
+}
+
+/** One clear line and a way to fix it. */
+export function errorView(doc, line, openOptions) {
+  return el(
+    doc,
+    "p",
+    { className: "line error", role: "alert" },
+    line,
+    " ",
+    el(doc, "button", { type: "button", className: "link", onclick: openOptions }, "Open options"),
+  );
+}

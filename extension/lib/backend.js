@@ -1,0 +1,210 @@
+// The backend's HTTP API as the background worker uses it. `fetchImpl` is injected so this
+// module stays free of browser globals; it sends paper ids only, never page addresses.
+
+export const REQUEST_TIMEOUT_MS = 8000;
+
+/** A failure the reader can act on; `kind` picks the one-line explanation. */
+export class BackendError extends Error {
+  constructor(kind, message, status = null) {
+    super(message);
+    this.kind = kind;
+    this.status = status;
+  }
+}
+
+function apiUrl(backendUrl, path) {
+  return `${backendUrl}/api/v1${path}`;
+}
+
+/** One request; answers {status, body, retryAfter} or throws a BackendError. */
+export async function request(fetchImpl, settings, path, { method = "GET", body, auth = false } = {}) {
+  const headers = {};
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (auth) {
+    if (!settings.token) throw new BackendError("no_token", "No API token is set.");
+    headers.Authorization = `Bearer ${settings.token}`;
+  }
+  let response;
+  try {
+    response = await fetchImpl(apiUrl(settings.backendUrl, path), {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "omit",
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+  } catch (error) {
+    throw new BackendError("unreachable", String(error?.message ?? error));
+  }
+  const text = await response.text();
+  let parsed = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = null;
+  }
+  const retryAfter = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
+  const result = { status: response.status, body: parsed, retryAfter: retryAfter || null };
+  if (response.status === 401 || response.status === 403) {
+    throw new BackendError("unauthorized", errorMessage(parsed, "Token rejected."), response.status);
+  }
+  if (response.status >= 500) {
+    throw new BackendError("server", errorMessage(parsed, "Server error."), response.status);
+  }
+  return result;
+}
+
+function errorMessage(body, fallback) {
+  return typeof body?.error?.message === "string" ? body.error.message : fallback;
+}
+
+/** GET /papers/<id> -> ready | pending | unknown (or throws). */
+export async function fetchPaper(fetchImpl, settings, paperId) {
+  const { status, body, retryAfter } = await request(
+    fetchImpl,
+    settings,
+    `/papers/${encodeURIComponent(paperId)}`,
+  );
+  if (status === 200) return { status: "ready", paper: body };
+  if (status === 202) return { status: "pending", retryAfter: retryAfter ?? body?.retry_after ?? null };
+  if (status === 404) return { status: "unknown" };
+  throw new BackendError("http", errorMessage(body, `HTTP ${status}`), status);
+}
+
+/** POST /papers/batch with every id of a listing page at once. */
+export async function fetchBatch(fetchImpl, settings, ids) {
+  const { status, body } = await request(fetchImpl, settings, "/papers/batch", {
+    method: "POST",
+    body: { ids },
+  });
+  if (status !== 200) throw new BackendError("http", errorMessage(body, `HTTP ${status}`), status);
+  return body.items;
+}
+
+/** One library entry, or null when the paper is not saved. */
+export async function fetchEntry(fetchImpl, settings, paperId) {
+  const { status, body } = await request(
+    fetchImpl,
+    settings,
+    `/me/library/${encodeURIComponent(paperId)}`,
+    { auth: true },
+  );
+  if (status === 200) return body;
+  if (status === 404) return null;
+  throw new BackendError("http", errorMessage(body, `HTTP ${status}`), status);
+}
+
+export async function saveEntry(fetchImpl, settings, paperId, fields) {
+  const { status, body } = await request(
+    fetchImpl,
+    settings,
+    `/me/library/${encodeURIComponent(paperId)}`,
+    { method: "PUT", body: fields, auth: true },
+  );
+  if (status === 200 || status === 201) return body;
+  throw new BackendError("http", errorMessage(body, `HTTP ${status}`), status);
+}
+
+export async function removeEntry(fetchImpl, settings, paperId) {
+  const { status, body } = await request(
+    fetchImpl,
+    settings,
+    `/me/library/${encodeURIComponent(paperId)}`,
+    { method: "DELETE", auth: true },
+  );
+  if (status === 200 || status === 204 || status === 404) return;
+  throw new BackendError("http", errorMessage(body, `HTTP ${status}`), status);
+}
+
+const MAX_LIBRARY_PAGES = 20;
+
+/** The reader's list (filtered), following cursors up to a sane bound. */
+export async function listLibrary(fetchImpl, settings, filters = {}) {
+  const items = [];
+  let cursor = null;
+  for (let page = 0; page < MAX_LIBRARY_PAGES; page += 1) {
+    const query = new URLSearchParams();
+    for (const [name, value] of Object.entries(filters)) if (value) query.set(name, value);
+    if (cursor) query.set("cursor", cursor);
+    const suffix = query.size ? `?${query}` : "";
+    const { status, body } = await request(fetchImpl, settings, `/me/library${suffix}`, { auth: true });
+    if (status !== 200) throw new BackendError("http", errorMessage(body, `HTTP ${status}`), status);
+    items.push(...(body.items ?? []));
+    cursor = body.next_cursor ?? null;
+    if (!cursor) break;
+  }
+  return items;
+}
+
+export async function listTags(fetchImpl, settings) {
+  const { status, body } = await request(fetchImpl, settings, "/me/tags", { auth: true });
+  if (status !== 200) return [];
+  const items = Array.isArray(body) ? body : (body?.items ?? body?.tags ?? []);
+  return items.map((item) => (typeof item === "string" ? item : item.tag ?? item.name)).filter(Boolean);
+}
+
+export async function listSuggestions(fetchImpl, settings) {
+  const { status, body, retryAfter } = await request(fetchImpl, settings, "/me/suggestions", {
+    auth: true,
+  });
+  if (status === 202) return { pending: true, retryAfter, items: [] };
+  if (status !== 200) throw new BackendError("http", errorMessage(body, `HTTP ${status}`), status);
+  return { pending: false, items: body.items ?? [] };
+}
+
+export async function sendFeedback(fetchImpl, settings, paperId, signal) {
+  const { status, body } = await request(fetchImpl, settings, "/me/feedback", {
+    method: "POST",
+    body: { paper_id: paperId, signal },
+    auth: true,
+  });
+  if (status >= 300) throw new BackendError("http", errorMessage(body, `HTTP ${status}`), status);
+}
+
+/** Everything 'Test connection' checks, each as one line a reader can act on. */
+export async function testConnection(fetchImpl, settings) {
+  const lines = [];
+  try {
+    const { status } = await request(fetchImpl, settings, "/openapi.json");
+    if (status !== 200) {
+      lines.push(`✗ ${settings.backendUrl} answered HTTP ${status}: is this a PaperLens backend?`);
+      return { ok: false, lines };
+    }
+    lines.push(`✓ Reached the PaperLens API at ${settings.backendUrl}.`);
+  } catch (error) {
+    lines.push(describeError(error, settings.backendUrl));
+    return { ok: false, lines };
+  }
+  if (!settings.token) {
+    lines.push("✗ No API token: papers can be looked up, but not saved. Paste the token `make run` printed.");
+    return { ok: false, lines };
+  }
+  try {
+    const { status } = await request(fetchImpl, settings, "/me/library", { auth: true });
+    if (status === 404) {
+      lines.push("✗ This backend has no reading-list API (/api/v1/me/library); update it.");
+      return { ok: false, lines };
+    }
+    lines.push("✓ The API token was accepted.");
+    return { ok: status === 200, lines };
+  } catch (error) {
+    lines.push(describeError(error, settings.backendUrl));
+    return { ok: false, lines };
+  }
+}
+
+/** One clear line per failure kind; the overlay and popup add a link to the options. */
+export function describeError(error, backendUrl) {
+  switch (error?.kind) {
+    case "unreachable":
+      return `✗ Cannot reach PaperLens at ${backendUrl}: is it running, and is the address right?`;
+    case "unauthorized":
+      return "✗ The API token was rejected: paste a valid token in the options.";
+    case "no_token":
+      return "✗ No API token is set: add one in the options to save papers.";
+    case "server":
+      return `✗ PaperLens at ${backendUrl} had a problem (HTTP ${error.status}); try again shortly.`;
+    default:
+      return `✗ PaperLens answered unexpectedly: ${error?.message ?? error}`;
+  }
+}

@@ -1,0 +1,34 @@
+// Listing pages: many paper links in, one batch request and one badge set per paper out.
+
+import { parsePaperId, resolveUrl } from "./identifiers.js";
+
+/** Distinct paper ids named by a page's links, and which link names which id. */
+export function groupLinks(hrefs) {
+  const idsByHref = {};
+  const ids = [];
+  for (const href of hrefs) {
+    const found = resolveUrl(href);
+    if (found === null) continue;
+    idsByHref[href] = found.paper_id;
+    if (!ids.includes(found.paper_id)) ids.push(found.paper_id);
+  }
+  return { ids, idsByHref };
+}
+
+/** The badges one batch item earns: code available, already saved. */
+export function badgesFor(item, savedIds) {
+  const paperId = item.paper_id;
+  const code = (item.paper?.code ?? []).filter((link) => link.kind !== "project_page");
+  return {
+    paper_id: paperId,
+    code: code.length > 0,
+    official_code: code.some((link) => link.official),
+    saved: paperId !== null && savedIds.has(paperId),
+  };
+}
+
+/** A reading-list entry's paper id, whatever the list endpoint nests it under. */
+export function entryPaperId(entry) {
+  const raw = entry?.paper_id ?? entry?.paper?.paper_id ?? null;
+  return raw === null ? null : (parsePaperId(raw)?.paper_id ?? raw);
+}

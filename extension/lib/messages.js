@@ -1,0 +1,15 @@
+// The message protocol between the extension's pages and its background worker.
+// Content scripts and the popup send {type, ...}; the background answers with one object.
+// Only the background talks to the backend (see background.js).
+
+export const LOOKUP_PAGE = "paper/lookup"; // {page: {url, meta}} -> lookup result
+export const LOOKUP_LISTING = "listing/lookup"; // {hrefs: [...]} -> {items: {href: badge}}
+export const LIBRARY_GET = "library/get"; // {paperId} -> {entry|null}
+export const LIBRARY_SAVE = "library/save"; // {paperId, status, tags, note} -> {entry}
+export const LIBRARY_REMOVE = "library/remove"; // {paperId} -> {}
+export const LIBRARY_LIST = "library/list"; // {q, tag, status} -> {items, tags}
+export const SUGGESTIONS_LIST = "suggestions/list"; // {} -> {items} | {pending}
+export const FEEDBACK_SEND = "feedback/send"; // {paperId, signal} -> {}
+export const CONNECTION_TEST = "options/test"; // {backendUrl, token} -> {ok, lines}
+export const OPTIONS_OPEN = "options/open"; // {} -> {}
+export const RESOLVE_PAGE = "paper/resolve"; // {page: {url, meta}} -> {found: {paper_id, version}|null}

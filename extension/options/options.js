@@ -1,0 +1,80 @@
+// Options: backend URL, API token (with a connection test that says what is wrong) and
+// one switch per site. Firefox gives every installation its own origin, so there the
+// backend cannot list it for CORS: we ask for a host permission on the backend only.
+
+import { backendPermissionPattern, normaliseBackendUrl, SITES, withDefaults } from "../lib/config.js";
+import { el } from "../lib/dom.js";
+import { CONNECTION_TEST } from "../lib/messages.js";
+
+const ext = globalThis.browser ?? globalThis.chrome;
+const $ = (id) => document.getElementById(id);
+const NEEDS_HOST_PERMISSION = ext.runtime.getURL("").startsWith("moz-extension:");
+
+function report(lines, ok) {
+  $("report").className = ok ? "ok" : "error";
+  $("report").textContent = lines.join("\n");
+}
+
+async function load() {
+  const settings = withDefaults(await ext.storage.local.get(["backendUrl", "token", "sites"]));
+  $("backend-url").value = settings.backendUrl;
+  $("token").value = settings.token;
+  $("sites").replaceChildren(
+    ...SITES.map((site) =>
+      el(
+        document,
+        "label",
+        {},
+        el(document, "input", { type: "checkbox", name: "site", value: site.id, checked: settings.sites[site.id] }),
+        site.label,
+      ),
+    ),
+  );
+}
+
+/** Must run inside the click handler, before any await, or the browser refuses to ask. */
+function requestBackendPermission(backendUrl) {
+  if (!NEEDS_HOST_PERMISSION) return Promise.resolve(true);
+  return ext.permissions.request({ origins: [backendPermissionPattern(backendUrl)] });
+}
+
+function formValues() {
+  const backendUrl = normaliseBackendUrl($("backend-url").value);
+  const sites = Object.fromEntries(
+    [...document.querySelectorAll('input[name="site"]')].map((box) => [box.value, box.checked]),
+  );
+  return { backendUrl, token: $("token").value.trim(), sites };
+}
+
+$("form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const values = formValues();
+  if (!values.backendUrl) {
+    report(["✗ The backend URL must be an http(s) address such as http://127.0.0.1:8000."], false);
+    return;
+  }
+  requestBackendPermission(values.backendUrl).then(async (granted) => {
+    await ext.storage.local.set(values);
+    $("backend-url").value = values.backendUrl;
+    report(
+      granted ? ["✓ Saved."] : ["✓ Saved, but without access to the backend PaperLens cannot reach it."],
+      granted,
+    );
+  });
+});
+
+$("test").addEventListener("click", () => {
+  const values = formValues();
+  if (!values.backendUrl) {
+    report(["✗ The backend URL must be an http(s) address such as http://127.0.0.1:8000."], false);
+    return;
+  }
+  report(["Testing…"], true);
+  requestBackendPermission(values.backendUrl).then(async () => {
+    const answer = await ext.runtime.sendMessage({ type: CONNECTION_TEST, ...values });
+    if (answer.ok) report(answer.lines, answer.ok);
+    else report(answer.lines ?? [answer.error.line], false);
+  });
+});
+
+load();

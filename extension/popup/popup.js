@@ -1,0 +1,211 @@
+// The popup: the current tab's paper (PDF tabs included), the reading list with search and
+// filters, and the suggestions with their reasons. All data comes from the background.
+
+import { el, externalLink } from "../lib/dom.js";
+import { paperUrl } from "../lib/links.js";
+import * as messages from "../lib/messages.js";
+import { paperDetails, saveForm } from "../lib/paper_view.js";
+
+const ext = globalThis.browser ?? globalThis.chrome;
+const $ = (id) => document.getElementById(id);
+const send = (message) => ext.runtime.sendMessage(message);
+const openOptions = () => ext.runtime.openOptionsPage();
+const STATUS_LABELS = { to_read: "To read", reading: "Reading", done: "Done" };
+
+function showProblem(line) {
+  $("problem").hidden = false;
+  $("problem").replaceChildren(
+    line,
+    " ",
+    el(document, "button", { type: "button", className: "link", onclick: openOptions }, "Open options"),
+  );
+}
+
+/** The tab the popup is about: ?tab=<id> when given (tests, shortcuts), else the active one. */
+async function currentTab() {
+  const wanted = Number.parseInt(new URLSearchParams(location.search).get("tab") ?? "", 10);
+  if (Number.isInteger(wanted)) return ext.tabs.get(wanted);
+  const [tab] = await ext.tabs.query({ active: true, currentWindow: true });
+  return tab;
+}
+
+/** citation_* tags of any page the reader opened the popup on (activeTab grants this). */
+async function tabMeta(tabId) {
+  try {
+    const [result] = await ext.scripting.executeScript({
+      target: { tabId },
+      func: () =>
+        Object.fromEntries(
+          ["citation_doi", "citation_arxiv_id", "citation_title"]
+            .map((name) => [name, document.querySelector(`meta[name="${name}"]`)?.content?.trim()])
+            .filter(([, value]) => value),
+        ),
+    });
+    return result?.result ?? {};
+  } catch {
+    return {}; // PDF viewers and browser pages cannot be scripted; the URL must do.
+  }
+}
+
+async function renderCurrent() {
+  const box = $("current-body");
+  const tab = await currentTab();
+  if (!tab?.url) {
+    box.replaceChildren(el(document, "p", { className: "muted" }, "No paper in this tab."));
+    box.dataset.state = "none";
+    return;
+  }
+  let page = { url: tab.url, meta: {} };
+  let resolved = await send({ type: messages.RESOLVE_PAGE, page });
+  if (resolved.ok && !resolved.found) {
+    page = { url: tab.url, meta: await tabMeta(tab.id) };
+    resolved = await send({ type: messages.RESOLVE_PAGE, page });
+  }
+  if (!resolved.ok || !resolved.found) {
+    box.replaceChildren(el(document, "p", { className: "muted" }, "No paper recognised in this tab."));
+    box.dataset.state = "none";
+    return;
+  }
+  const answer = await send({ type: messages.LOOKUP_PAGE, page });
+  if (!answer.ok) {
+    box.dataset.state = "error";
+    box.replaceChildren(el(document, "p", { className: "error" }, answer.error.line));
+    return;
+  }
+  let entry = null;
+  if (answer.hasToken) {
+    const got = await send({ type: messages.LIBRARY_GET, paperId: answer.paper_id });
+    entry = got.ok ? got.entry : null;
+  }
+  const draw = () => {
+    const paper = answer.status === "ready" ? answer.paper : null;
+    box.dataset.state = answer.status;
+    box.dataset.saved = String(Boolean(entry));
+    box.replaceChildren(
+      el(document, "h2", { className: "title" }, paper?.title ?? answer.paper_id),
+      answer.status === "pending"
+        ? el(document, "p", { className: "muted" }, "PaperLens is preparing this paper; reopen in a few seconds.")
+        : null,
+      saveForm(document, {
+        entry,
+        hasToken: answer.hasToken,
+        actions: {
+          save: (fields) => send({ type: messages.LIBRARY_SAVE, paperId: answer.paper_id, ...fields }),
+          remove: () => send({ type: messages.LIBRARY_REMOVE, paperId: answer.paper_id }),
+          openOptions,
+          changed: (newEntry) => {
+            entry = newEntry;
+            draw();
+            renderLibrary();
+          },
+        },
+      }),
+      ...(paper ? paperDetails(document, paper, { relatedLimit: 0 }) : []),
+    );
+  };
+  draw();
+}
+
+function entryTitle(entry) {
+  return entry.title ?? entry.paper?.title ?? entry.paper_id;
+}
+
+let libraryRequest = 0;
+
+async function renderLibrary() {
+  const list = $("library-items");
+  const request = ++libraryRequest;
+  const answer = await send({
+    type: messages.LIBRARY_LIST,
+    q: $("search").value.trim(),
+    tag: $("tag-filter").value,
+    status: $("status-filter").value,
+  });
+  if (request !== libraryRequest) return; // a newer search is already on its way
+  if (!answer.ok) {
+    list.dataset.state = "error";
+    list.replaceChildren();
+    showProblem(answer.error.line);
+    return;
+  }
+  fillTags(answer.tags);
+  list.dataset.state = "ready";
+  list.replaceChildren(
+    ...(answer.items.length
+      ? answer.items.map((entry) =>
+          el(
+            document,
+            "li",
+            { "data-paper-id": entry.paper_id },
+            externalLink(document, paperUrl(entry.paper_id), entryTitle(entry)),
+            el(
+              document,
+              "div",
+              { className: "entry-meta" },
+              [STATUS_LABELS[entry.status] ?? entry.status, ...(entry.tags ?? []).map((tag) => `#${tag}`)]
+                .filter(Boolean)
+                .join(" · "),
+            ),
+          ),
+        )
+      : [el(document, "li", { className: "muted" }, "Nothing saved matches.")]),
+  );
+}
+
+function fillTags(tags) {
+  const select = $("tag-filter");
+  const chosen = select.value;
+  select.replaceChildren(
+    el(document, "option", { value: "" }, "All tags"),
+    ...tags.map((tag) => el(document, "option", { value: tag, selected: tag === chosen }, tag)),
+  );
+}
+
+async function renderSuggestions() {
+  const list = $("suggestion-items");
+  const answer = await send({ type: messages.SUGGESTIONS_LIST });
+  if (!answer.ok) {
+    list.dataset.state = "error";
+    list.replaceChildren(el(document, "li", { className: "muted" }, "Suggestions are unavailable."));
+    return;
+  }
+  list.dataset.state = answer.pending ? "pending" : "ready";
+  if (answer.pending || answer.items.length === 0) {
+    const text = answer.pending ? "Computing suggestions…" : "Save a few papers to get suggestions.";
+    list.replaceChildren(el(document, "li", { className: "muted" }, text));
+    return;
+  }
+  list.replaceChildren(
+    ...answer.items.map((item) => {
+      const dismiss = el(document, "button", { type: "button", className: "dismiss", "aria-label": `Dismiss ${item.title}` }, "Dismiss");
+      const li = el(
+        document,
+        "li",
+        { "data-paper-id": item.paper_id },
+        externalLink(document, paperUrl(item.paper_id), item.title),
+        dismiss,
+        el(document, "div", { className: "reason" }, item.reason),
+      );
+      dismiss.addEventListener("click", async () => {
+        dismiss.disabled = true;
+        const result = await send({ type: messages.FEEDBACK_SEND, paperId: item.paper_id, signal: "dismiss" });
+        if (result.ok) li.remove();
+        else dismiss.disabled = false;
+      });
+      return li;
+    }),
+  );
+}
+
+let searchTimer = null;
+$("search").addEventListener("input", () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(renderLibrary, 250);
+});
+$("tag-filter").addEventListener("change", renderLibrary);
+$("status-filter").addEventListener("change", renderLibrary);
+$("options").addEventListener("click", openOptions);
+
+renderCurrent();
+renderLibrary();
+renderSuggestions();

@@ -1,0 +1,282 @@
+"""Browser tests: the real extension in Debian's headless Chromium against the real backend.
+
+The backend is the project's app served by werkzeug in a thread, on the suite's Redis (its
+own database number) and a SQLite store holding the demo corpus precomputed by a real RQ
+worker. Paper pages are saved copies served under their real addresses by Playwright.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from playwright.sync_api import BrowserContext, Page, Route, Worker, sync_playwright
+from redis import Redis
+from rq import Queue
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from paperlens import keys
+from paperlens.embedded_redis import EmbeddedRedis
+from paperlens.migrations import upgrade
+from paperlens.settings import EXTENSION_ORIGIN, Settings, get_settings
+from paperlens.store.db import Database
+from server import create_app
+from tests.support import DEMO_CORPUS, ROOT, run_workers
+from worker.context import reset_context
+from worker.ingest.jsonl import ingest_jsonl
+
+CHROMIUM = Path(os.environ.get("PAPERLENS_CHROMIUM", "/usr/bin/chromium"))
+EXTENSION_DIR = ROOT / "extension"
+EXTENSION_ID = EXTENSION_ORIGIN.removeprefix("chrome-extension://")
+PAGES = Path(__file__).parent / "pages"
+ARTIFACTS = ROOT / "artifacts" / "e2e"
+# Its own Redis database, so the other tests' per-test flushes never touch it.
+REDIS_DB = 7
+
+# Saved pages, served under the addresses they were saved from.
+SAVED_PAGES = {
+    "https://arxiv.org/abs/2205.13147": "arxiv_abs_2205.13147.html",
+    "https://arxiv.org/abs/2401.01234": "arxiv_abs_2401.01234.html",
+    "https://arxiv.org/abs/1902.02534": "arxiv_abs_1902.02534.html",
+    "https://arxiv.org/list/cs.LG/new": "arxiv_list_cs.LG_new.html",
+    "https://huggingface.co/papers": "huggingface_papers.html",
+}
+# A PDF is enough of a PDF for the browser's viewer to take the tab over.
+MINIMAL_PDF = (
+    b"%PDF-1.1\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 300 144]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if CHROMIUM.exists():
+        return
+    if os.environ.get("PAPERLENS_REQUIRE_BROWSER"):
+        # CI sets this, so that a failed install cannot turn the browser tests into skips.
+        raise pytest.UsageError(f"PAPERLENS_REQUIRE_BROWSER is set but {CHROMIUM} is missing")
+    skip = pytest.mark.skip(
+        reason=f"Debian's chromium is not installed at {CHROMIUM}: run "
+        "`apt-get install -y chromium` (as .ci/run does) to run the browser tests"
+    )
+    for item in items:
+        if item.path.is_relative_to(Path(__file__).parent):
+            item.add_marker(skip)
+
+
+@dataclass
+class Seen:
+    """One request as the backend received it."""
+
+    method: str
+    path: str
+    origin: str | None
+    authorized: bool
+
+
+@dataclass
+class Backend:
+    url: str
+    settings: Settings
+    redis: Redis
+    token: str | None
+    environment: dict[str, str]
+    seen: list[Seen] = field(default_factory=list)
+
+    def run_workers(self) -> None:
+        """Drain the queues with a real worker that sees this backend's settings."""
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in self.environment.items():
+                patch.setenv(name, value)
+            get_settings.cache_clear()
+            reset_context()
+            run_workers(self.redis)
+            reset_context()
+        get_settings.cache_clear()
+
+    def requests_to(self, prefix: str, method: str | None = None) -> list[Seen]:
+        return [
+            s
+            for s in self.seen
+            if s.path.startswith(prefix) and (method is None or s.method == method)
+        ]
+
+
+def _recording(app: Flask, seen: list[Seen]) -> Callable[..., Any]:
+    """WSGI middleware noting what reached the backend: path, origin, whether a token came."""
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        query = environ.get("QUERY_STRING", "")
+        path = environ["PATH_INFO"] + (f"?{query}" if query else "")
+        seen.append(
+            Seen(
+                environ["REQUEST_METHOD"],
+                path,
+                environ.get("HTTP_ORIGIN"),
+                "HTTP_AUTHORIZATION" in environ,
+            )
+        )
+        return app(environ, start_response)
+
+    return wsgi
+
+
+def serve(app: Flask, seen: list[Seen]) -> BaseWSGIServer:
+    server = make_server("127.0.0.1", 0, _recording(app, seen), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _create_reader(name: str) -> str | None:
+    """A reader's API token through the CLI, or None while the reading-list API is missing."""
+    from click.testing import CliRunner
+
+    from paperlens.cli import main
+
+    if "users" not in getattr(main, "commands", {}):
+        return None
+    result = CliRunner().invoke(main, ["users", "create", name])
+    assert result.exit_code == 0, result.output
+    tokens = re.findall(r"[A-Za-z0-9_\-.~+/=]{32,}", result.output)
+    assert tokens, result.output
+    return str(tokens[-1])
+
+
+@pytest.fixture(scope="session")
+def backend(
+    redis_server: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
+    """The real API with the demo corpus (plus one test-only paper) precomputed."""
+    directory = tmp_path_factory.mktemp("e2e-backend")
+    database_url = f"sqlite:///{directory / 'paperlens.sqlite3'}"
+    redis_url = f"{redis_server.url}?db={REDIS_DB}"
+    environment = {
+        "PAPERLENS_DATA_DIR": str(directory / "var"),
+        "PAPERLENS_DATABASE_URL": database_url,
+        "PAPERLENS_REDIS_URL": redis_url,
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in environment.items():
+            patch.setenv(name, value)
+        patch.delenv("PAPERLENS_CORS_ORIGINS", raising=False)
+        get_settings.cache_clear()
+        reset_context()
+        settings = get_settings()
+        assert settings.cors_origins == [EXTENSION_ORIGIN]  # the default grant, unchanged
+        upgrade(database_url)
+        redis = Redis.from_url(redis_url)
+        redis.flushdb()
+        db = Database(database_url)
+        ingest_jsonl(db, DEMO_CORPUS)
+        ingest_jsonl(db, Path(__file__).parent / "xss_paper.jsonl")
+        db.dispose()
+        Queue(keys.QUEUE_BULK, connection=redis).enqueue(keys.JOB_PRECOMPUTE_ALL)
+        run_workers(redis)
+        token = _create_reader("e2e-reader")
+        app = create_app(settings)
+        reset_context()
+    get_settings.cache_clear()
+    seen: list[Seen] = []
+    server = serve(app, seen)
+    yield Backend(
+        f"http://127.0.0.1:{server.server_port}", settings, redis, token, environment, seen
+    )
+    server.shutdown()
+    app.extensions["paperlens"].db.dispose()
+
+
+@pytest.fixture
+def reader(backend: Backend) -> str:
+    """The reader's token; skips while the reading-list API has not landed."""
+    if backend.token is None:
+        pytest.skip("the reading-list API (PUT /api/v1/me/library/<paper_id>) is not in this tree")
+    return backend.token
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@dataclass
+class Browser:
+    """Headless Chromium with the extension loaded, pointed at the test backend."""
+
+    context: BrowserContext
+    worker: Worker
+
+    def configure(self, **values: object) -> None:
+        """Write the extension's settings as its options page would."""
+        self.worker.evaluate("values => chrome.storage.local.set(values)", values)
+
+    def open(self, url: str) -> Page:
+        page = self.context.new_page()
+        page.goto(url)
+        return page
+
+    def popup(self, tab: Page | None = None) -> Page:
+        """The popup's page, about `tab` (the browser cannot open the real popup headless)."""
+        query = ""
+        if tab is not None:
+            tab_id = self.worker.evaluate(
+                "async url => (await chrome.tabs.query({})).find(t => t.url === url).id", tab.url
+            )
+            query = f"?tab={tab_id}"
+        return self.open(f"chrome-extension://{EXTENSION_ID}/popup/popup.html{query}")
+
+
+def _serve_saved_pages(route: Route) -> None:
+    url = route.request.url
+    if url.startswith("http://127.0.0.1:"):
+        route.continue_()
+    elif url in SAVED_PAGES:
+        body = (PAGES / SAVED_PAGES[url]).read_text(encoding="utf-8")
+        route.fulfill(status=200, content_type="text/html; charset=utf-8", body=body)
+    elif url.startswith("https://arxiv.org/pdf/"):
+        route.fulfill(status=200, content_type="application/pdf", body=MINIMAL_PDF)
+    else:  # this machine is offline: nothing else may reach the network
+        route.fulfill(status=404, content_type="text/plain", body="not saved for the tests")
+
+
+@pytest.fixture
+def browser(backend: Backend, tmp_path: Path) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                # Playwright passes --disable-extensions; only this lets ours through.
+                f"--disable-extensions-except={EXTENSION_DIR}",
+                f"--load-extension={EXTENSION_DIR}",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            worker = (
+                context.service_workers[0]
+                if context.service_workers
+                else context.wait_for_event("serviceworker")
+            )
+            # The manifest's key fixes the id that the backend's default CORS grant names.
+            assert worker.url.split("/")[2] == EXTENSION_ID
+            context.route(re.compile(r"^https?://"), _serve_saved_pages)
+            driver = Browser(context, worker)
+            driver.configure(backendUrl=backend.url, token="")
+            backend.seen.clear()
+            yield driver
+        finally:
+            context.close()
