@@ -1,0 +1,138 @@
+"""The reading list through the extension: Save in the overlay, the popup's list and
+suggestions, saved badges on listings. These need the reading-list API (issue 3)."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from paperlens.settings import EXTENSION_ORIGIN
+from tests.e2e.conftest import Backend, Browser
+
+MRL = "arxiv:2205.13147"
+OVERLAY = "#paperlens-overlay"
+
+
+def api(backend: Backend, token: str, method: str, path: str, body: Any = None) -> Any:
+    """Call the backend as curl would, to check what the extension did."""
+    request = urllib.request.Request(
+        f"{backend.url}/api/v1{path}",
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            text = response.read()
+            return json.loads(text) if text else None
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return None
+        raise
+
+
+@pytest.fixture
+def library(backend: Backend, reader: str) -> Iterator[list[str]]:
+    """Paper ids a test saves; they are removed afterwards so tests stay independent."""
+    saved: list[str] = []
+    yield saved
+    for paper_id in saved:
+        api(backend, reader, "DELETE", f"/me/library/{paper_id}")
+
+
+def test_save_in_the_overlay_puts_the_paper_in_the_reading_list_and_the_popup_shows_it(
+    browser: Browser, backend: Backend, reader: str, library: list[str]
+) -> None:
+    library.append(MRL)
+    browser.configure(token=reader)
+    page = browser.open("https://arxiv.org/abs/2205.13147")
+    page.locator(f"{OVERLAY}[data-state=ready]").wait_for(timeout=15_000)
+    overlay = page.locator(OVERLAY)
+    expect(overlay).to_have_attribute("data-saved", "false")
+    overlay.locator("select.status").select_option("reading")
+    overlay.locator("input.tags").fill("embeddings, matryoshka")
+    overlay.locator("button.save-button").click()
+    expect(overlay.locator(".saved-mark")).to_have_text("★ Saved")
+    expect(overlay).to_have_attribute("data-saved", "true")
+
+    entry = api(backend, reader, "GET", f"/me/library/{MRL}")
+    assert entry["status"] == "reading"
+    assert sorted(entry["tags"]) == ["embeddings", "matryoshka"]
+    writes = backend.requests_to(f"/api/v1/me/library/{MRL}", "PUT")
+    assert [(w.origin, w.authorized) for w in writes] == [(EXTENSION_ORIGIN, True)]
+
+    popup = browser.popup()
+    item = popup.locator(f'#library-items li[data-paper-id="{MRL}"]')
+    expect(item).to_contain_text("Matryoshka Representation Learning")
+    expect(item).to_contain_text("#matryoshka")
+    popup.locator("#search").fill("matryoshka")
+    expect(item).to_be_visible()
+    popup.locator("#search").fill("no such paper anywhere")
+    expect(popup.locator("#library-items")).to_contain_text("Nothing saved matches.")
+    popup.locator("#search").fill("")
+    popup.locator("#tag-filter").select_option("embeddings")
+    expect(item).to_be_visible()
+    popup.locator("#status-filter").select_option("done")
+    expect(popup.locator("#library-items")).to_contain_text("Nothing saved matches.")
+
+
+def test_listing_marks_papers_already_saved(
+    browser: Browser, backend: Backend, reader: str, library: list[str]
+) -> None:
+    api(backend, reader, "PUT", "/me/library/arxiv:2505.11816", {"status": "to_read"})
+    library.append("arxiv:2505.11816")
+    browser.configure(token=reader)
+    page = browser.open("https://arxiv.org/list/cs.LG/new")
+    saved = page.locator('.paperlens-badges[data-saved="true"]')
+    saved.first.wait_for(timeout=15_000)
+    expect(saved).to_have_count(1)
+    expect(saved).to_have_attribute("data-paper-id", "arxiv:2505.11816")
+    assert len(backend.requests_to("/api/v1/papers/batch", "POST")) == 1
+
+
+def test_popup_suggestions_explain_themselves_and_can_be_dismissed(
+    browser: Browser, backend: Backend, reader: str, library: list[str]
+) -> None:
+    for paper_id in ("arxiv:2506.05426", "arxiv:2310.01334", "arxiv:2507.23279"):
+        api(backend, reader, "PUT", f"/me/library/{paper_id}", {"tags": ["moe"]})
+        library.append(paper_id)
+    backend.run_workers()
+    browser.configure(token=reader)
+    popup = browser.popup()
+    items = popup.locator("#suggestion-items[data-state=ready] li")
+    items.first.wait_for(timeout=15_000)
+    count = items.count()
+    assert count > 0
+    for index in range(count):
+        assert items.nth(index).locator(".reason").inner_text().strip()
+    first_id = items.first.get_attribute("data-paper-id")
+    items.first.get_by_role("button", name="Dismiss").first.click()
+    expect(popup.locator(f'#suggestion-items li[data-paper-id="{first_id}"]')).to_have_count(0)
+    feedback = backend.requests_to("/api/v1/me/feedback", "POST")
+    assert [(f.origin, f.authorized) for f in feedback] == [(EXTENSION_ORIGIN, True)]
+
+
+def test_a_wrong_token_is_one_clear_line_with_a_way_to_fix_it(
+    browser: Browser, backend: Backend, reader: str
+) -> None:
+    browser.configure(token="not-the-right-token")
+    page = browser.open("https://arxiv.org/abs/2205.13147")
+    page.locator(f"{OVERLAY}[data-state=ready]").wait_for(timeout=15_000)
+    line = page.locator(f"{OVERLAY} .error")
+    expect(line).to_contain_text("The API token was rejected")
+    expect(line.get_by_role("button", name="Open options")).to_be_visible()
+
+    options = browser.open(
+        f"chrome-extension://{EXTENSION_ORIGIN.split('//')[1]}/options/options.html"
+    )
+    options.locator("#test").click()
+    expect(options.locator("#report")).to_contain_text("The API token was rejected")
+    options.locator("#token").fill(reader)
+    options.locator("#test").click()
+    expect(options.locator("#report")).to_contain_text("The API token was accepted.")
