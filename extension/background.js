@@ -51,7 +51,7 @@ async function resolvePage({ page }) {
 /** Saved paper ids, cached briefly, so listing badges cost no extra request per page. */
 async function savedIds(config) {
   if (!config.token) return new Set();
-  const key = libraryKey(config.backendUrl, config.token);
+  const key = await libraryKey(config.backendUrl, config.token);
   const result = await cached(key, async () => {
     const items = await backend.listLibrary(fetch, config);
     return { status: "library", ids: items.map(entryPaperId).filter(Boolean) };
@@ -86,14 +86,14 @@ async function librarySave({ paperId, status, tags, note }) {
   const fields = { status, tags };
   if (note !== undefined) fields.note = note;
   const entry = await backend.saveEntry(fetch, config, paperId, fields);
-  await forget(libraryKey(config.backendUrl, config.token));
+  await forget(await libraryKey(config.backendUrl, config.token));
   return { entry };
 }
 
 async function libraryRemove({ paperId }) {
   const config = await settings();
   await backend.removeEntry(fetch, config, paperId);
-  await forget(libraryKey(config.backendUrl, config.token));
+  await forget(await libraryKey(config.backendUrl, config.token));
   return {};
 }
 

@@ -99,6 +99,7 @@ async function run() {
   const { sites } = withDefaults(await ext.storage.local.get(["sites"]));
   if (sites[site.id] === false) return;
   if (isListingPage(site.id, location)) {
+    document.getElementById("paperlens-overlay")?.remove();
     await decorateListing(document, location, site.id, send);
     return;
   }

@@ -11,10 +11,11 @@ export function paperKey(backendUrl, paperId) {
   return `paper|${backendUrl}|${paperId}`;
 }
 
-export function libraryKey(backendUrl, token) {
-  // The token is part of the key so a new token never sees the old reader's list; it is
-  // never stored outside chrome.storage, and session storage is cleared on browser exit.
-  return `library|${backendUrl}|${token.length}:${token.slice(-6)}`;
+/** The saved-ids key is per reader (a digest of the token, never the token itself). */
+export async function libraryKey(backendUrl, token) {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
+  const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `library|${backendUrl}|${hex.slice(0, 16)}`;
 }
 
 /** A cache entry for a result, or null when the result must not be cached (pending, errors). */

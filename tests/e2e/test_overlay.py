@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from playwright.sync_api import Dialog, Page, expect
@@ -18,13 +17,27 @@ def overlay_in(page: Page, state: str) -> None:
     page.locator(f"{OVERLAY}[data-state={state}]").wait_for(timeout=15_000)
 
 
+# Notes, in the page's own clock, when the overlay turned ready (the host is in the light DOM).
+READY_CLOCK = """
+new MutationObserver(() => {
+  const host = document.getElementById("paperlens-overlay");
+  if (host && host.dataset.state === "ready" && !window.__paperlensReadyAt) {
+    window.__paperlensReadyAt = performance.now();
+  }
+}).observe(document, { subtree: true, childList: true, attributes: true });
+"""
+
+
 def test_abstract_page_shows_code_links_and_related_papers(
     browser: Browser, backend: Backend, artifacts: Path
 ) -> None:
-    started = time.monotonic()
-    page = browser.open(MRL_PAGE)
+    page = browser.context.new_page()
+    page.add_init_script(READY_CLOCK)
+    page.goto(MRL_PAGE)
     overlay_in(page, "ready")
-    elapsed = time.monotonic() - started
+    after_load_ms = page.evaluate(
+        "window.__paperlensReadyAt - performance.getEntriesByType('navigation')[0].loadEventEnd"
+    )
     overlay = page.locator(OVERLAY)
 
     expect(overlay.locator("h2.title")).to_have_text("Matryoshka Representation Learning")
@@ -39,8 +52,9 @@ def test_abstract_page_shows_code_links_and_related_papers(
         item = related.nth(index)
         assert (item.locator("a").get_attribute("href") or "").startswith("https://")
         assert item.locator(".reason").inner_text().strip()
-    print(f"overlay ready {elapsed:.2f}s after navigation started")
-    assert elapsed < 5, "the overlay should appear about a second after the page loads"
+    print(f"overlay ready {after_load_ms:.0f} ms after the page's load event")
+    # The promise is "within a second"; the margin absorbs a busy two-core CI machine.
+    assert after_load_ms < 2000
 
     # Only the paper id reached the backend, from the extension's own origin (CORS granted).
     paper_requests = backend.requests_to("/api/v1/papers/")
@@ -50,9 +64,11 @@ def test_abstract_page_shows_code_links_and_related_papers(
     assert {r.origin for r in backend.seen} == {EXTENSION_ORIGIN}
     assert not any("arxiv.org" in r.path for r in backend.seen)
 
-    page.screenshot(path=str(artifacts / "overlay-light.png"))
+    page.screenshot(path=str(artifacts / "page-light.png"))
+    overlay.screenshot(path=str(artifacts / "overlay-light.png"))
     page.emulate_media(color_scheme="dark")
-    page.screenshot(path=str(artifacts / "overlay-dark.png"))
+    page.screenshot(path=str(artifacts / "page-dark.png"))
+    overlay.screenshot(path=str(artifacts / "overlay-dark.png"))
     background = overlay.locator(".panel").evaluate("e => getComputedStyle(e).backgroundColor")
     assert background == "rgb(29, 33, 37)"
 
@@ -147,3 +163,14 @@ def test_switching_a_site_off_hides_the_overlay(browser: Browser, backend: Backe
     page.wait_for_timeout(800)
     assert page.locator(OVERLAY).count() == 0
     assert backend.requests_to("/api/v1/") == []
+
+
+def test_moving_between_tabs_does_not_refetch(browser: Browser, backend: Backend) -> None:
+    first = browser.open(MRL_PAGE)
+    overlay_in(first, "ready")
+    second = browser.open("https://arxiv.org/pdf/2205.13147")
+    popup = browser.popup(tab=second)
+    popup.locator("#current-body[data-state=ready]").wait_for(timeout=15_000)
+    again = browser.open(MRL_PAGE)
+    overlay_in(again, "ready")
+    assert len(backend.requests_to("/api/v1/papers/arxiv:2205.13147")) == 1

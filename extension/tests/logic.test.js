@@ -1,0 +1,137 @@
+// The extension's pure logic: settings, polling backoff, cache policy, link shaping, listings.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { MAX_ATTEMPTS, MAX_DELAY_MS, pollDelay } from "../lib/backoff.js";
+import { entryFor, isFresh, libraryKey, paperKey, TTL_MS } from "../lib/cache.js";
+import {
+  backendPermissionPattern,
+  DEFAULT_BACKEND_URL,
+  normaliseBackendUrl,
+  siteForHost,
+  SITES,
+  withDefaults,
+} from "../lib/config.js";
+import { badgesFor, entryPaperId, groupLinks } from "../lib/listing.js";
+import { codeLinks, linkLabel, paperUrl, parseTags, projectPage, safeHttpUrl } from "../lib/links.js";
+
+test("backend URLs are normalised, and anything but plain http(s) is refused", () => {
+  assert.equal(normaliseBackendUrl(" http://127.0.0.1:8000/ "), "http://127.0.0.1:8000");
+  assert.equal(normaliseBackendUrl("https://papers.example.org/lens//"), "https://papers.example.org/lens");
+  assert.equal(normaliseBackendUrl("HTTP://LOCALHOST:8000"), "http://localhost:8000");
+  for (const bad of ["", "127.0.0.1:8000", "ftp://x.org", "javascript:alert(1)", "http://u:p@x.org", "http://x.org/?a=1"]) {
+    assert.equal(normaliseBackendUrl(bad), null, bad);
+  }
+});
+
+test("the runtime host permission covers the configured backend only", () => {
+  assert.equal(backendPermissionPattern("http://127.0.0.1:8000"), "http://127.0.0.1/*");
+  assert.equal(backendPermissionPattern("https://lens.example.org/api"), "https://lens.example.org/*");
+});
+
+test("settings fall back to defaults, and new site switches start enabled", () => {
+  const settings = withDefaults({ token: "  abc ", sites: { arxiv: false } });
+  assert.equal(settings.backendUrl, DEFAULT_BACKEND_URL);
+  assert.equal(settings.token, "abc");
+  assert.equal(settings.sites.arxiv, false);
+  assert.equal(settings.sites.openreview, true);
+  assert.equal(Object.keys(settings.sites).length, SITES.length);
+});
+
+test("each supported host has one site switch; look-alike hosts have none", () => {
+  assert.equal(siteForHost("arxiv.org").id, "arxiv");
+  assert.equal(siteForHost("PROCEEDINGS.NEURIPS.CC").id, "neurips");
+  assert.equal(siteForHost("arxiv.org.evil.example"), null);
+  assert.equal(siteForHost("example.com"), null);
+});
+
+test("polling honours Retry-After, doubles, is capped, and gives up", () => {
+  assert.equal(pollDelay(0, 2), 2000);
+  assert.equal(pollDelay(1, 2), 4000);
+  assert.equal(pollDelay(0, null), 1000);
+  assert.equal(pollDelay(10, 2), MAX_DELAY_MS);
+  assert.equal(pollDelay(MAX_ATTEMPTS, 2), null);
+});
+
+test("ready and unknown answers are cached briefly; pending answers never", () => {
+  const now = 1_000_000;
+  const ready = entryFor({ status: "ready", paper: {} }, now);
+  assert.ok(isFresh(ready, now + TTL_MS.ready - 1));
+  assert.ok(!isFresh(ready, now + TTL_MS.ready));
+  assert.ok(!isFresh(ready, now - 1), "a clock that went back invalidates");
+  assert.equal(entryFor({ status: "pending", retryAfter: 2 }, now), null);
+  assert.ok(isFresh(entryFor({ status: "unknown" }, now), now + 1000));
+  assert.notEqual(paperKey("http://a", "arxiv:1"), paperKey("http://b", "arxiv:1"));
+});
+
+test("the saved-ids cache is per reader and never holds the token", async () => {
+  const first = await libraryKey("http://a", "secret-token-one");
+  assert.equal(first, await libraryKey("http://a", "secret-token-one"));
+  assert.notEqual(first, await libraryKey("http://a", "secret-token-two"));
+  assert.ok(!first.includes("secret") && !first.includes("one"));
+});
+
+const PAPER = {
+  code: [
+    { url: "https://huggingface.co/x/model", kind: "model", host: "huggingface.co", official: false, source: "abstract" },
+    { url: "https://github.com/fork/MRL", kind: "repository", host: "github.com", official: false, source: "comments" },
+    { url: "https://mrl.github.io", kind: "project_page", host: "mrl.github.io", official: true, source: "abstract" },
+    { url: "https://github.com/RAIVNLab/MRL", kind: "repository", host: "github.com", official: true, source: "abstract" },
+    { url: "javascript:alert(1)", kind: "repository", host: "x", official: true, source: "abstract" },
+  ],
+};
+
+test("code links put official ones first, keep project pages apart and drop unsafe URLs", () => {
+  assert.deepEqual(
+    codeLinks(PAPER).map((link) => link.url),
+    ["https://github.com/RAIVNLab/MRL", "https://github.com/fork/MRL", "https://huggingface.co/x/model"],
+  );
+  assert.equal(projectPage(PAPER).url, "https://mrl.github.io");
+  assert.equal(projectPage({ code: [] }), null);
+  assert.equal(linkLabel("https://github.com/RAIVNLab/MRL/"), "github.com/RAIVNLab/MRL");
+  assert.equal(safeHttpUrl("data:text/html,<script>"), null);
+});
+
+test("related papers open where they live; local ids have no page", () => {
+  assert.equal(paperUrl("arxiv:2205.13147"), "https://arxiv.org/abs/2205.13147");
+  assert.equal(paperUrl("arxiv:hep-th/9901001"), "https://arxiv.org/abs/hep-th/9901001");
+  assert.equal(paperUrl("doi:10.1145/3292500.3330648"), "https://doi.org/10.1145/3292500.3330648");
+  assert.equal(paperUrl("openreview:abc_DEF-1"), "https://openreview.net/forum?id=abc_DEF-1");
+  assert.equal(paperUrl("pl:0123456789abcdef"), null);
+  assert.equal(paperUrl("nonsense"), null);
+});
+
+test("tags as typed become a clean list", () => {
+  assert.deepEqual(parseTags(" rl, moe ,, rl "), ["rl", "moe"]);
+  assert.deepEqual(parseTags(""), []);
+});
+
+test("a listing's links collapse to one id per paper, and other links are ignored", () => {
+  const { ids, idsByHref } = groupLinks([
+    "https://arxiv.org/abs/2205.13147",
+    "https://arxiv.org/pdf/2205.13147",
+    "https://arxiv.org/html/2205.13147v3",
+    "https://arxiv.org/format/2205.13147",
+    "https://arxiv.org/abs/2506.05426",
+    "https://arxiv.org/list/cs.LG/new",
+  ]);
+  assert.deepEqual(ids, ["arxiv:2205.13147", "arxiv:2506.05426"]);
+  assert.equal(idsByHref["https://arxiv.org/html/2205.13147v3"], "arxiv:2205.13147");
+  assert.equal(idsByHref["https://arxiv.org/format/2205.13147"], undefined);
+});
+
+test("badges say code available and already saved", () => {
+  const saved = new Set(["arxiv:2205.13147"]);
+  const withCode = { paper_id: "arxiv:2205.13147", status: "ready", paper: PAPER };
+  assert.deepEqual(badgesFor(withCode, saved), {
+    paper_id: "arxiv:2205.13147",
+    code: true,
+    official_code: true,
+    saved: true,
+  });
+  const onlyProjectPage = { paper_id: "arxiv:1", paper: { code: [PAPER.code[2]] } };
+  assert.equal(badgesFor(onlyProjectPage, saved).code, false);
+  assert.equal(badgesFor({ paper_id: "arxiv:2", status: "pending", paper: null }, saved).code, false);
+  assert.equal(entryPaperId({ paper_id: "arXiv:2205.13147v2" }), "arxiv:2205.13147");
+  assert.equal(entryPaperId({ paper: { paper_id: "arxiv:2205.13147" } }), "arxiv:2205.13147");
+});
