@@ -145,9 +145,8 @@ def _create_reader(name: str) -> str | None:
         return None
     result = CliRunner().invoke(main, ["users", "create", name])
     assert result.exit_code == 0, result.output
-    tokens = re.findall(r"[A-Za-z0-9_\-.~+/=]{32,}", result.output)
-    assert tokens, result.output
-    return str(tokens[-1])
+    # The token is printed alone on the last non-empty line.
+    return result.output.strip().splitlines()[-1].strip()
 
 
 @pytest.fixture(scope="session")

@@ -38,7 +38,7 @@ def api(backend: Backend, token: str, method: str, path: str, body: Any = None) 
 
 
 @pytest.fixture
-def library(backend: Backend, reader: str) -> Iterator[list[str]]:
+def library(reader: str, backend: Backend) -> Iterator[list[str]]:
     """Paper ids a test saves; they are removed afterwards so tests stay independent."""
     saved: list[str] = []
     yield saved
@@ -47,7 +47,7 @@ def library(backend: Backend, reader: str) -> Iterator[list[str]]:
 
 
 def test_save_in_the_overlay_puts_the_paper_in_the_reading_list_and_the_popup_shows_it(
-    browser: Browser, backend: Backend, reader: str, library: list[str]
+    reader: str, library: list[str], browser: Browser, backend: Backend
 ) -> None:
     library.append(MRL)
     browser.configure(token=reader)
@@ -83,7 +83,7 @@ def test_save_in_the_overlay_puts_the_paper_in_the_reading_list_and_the_popup_sh
 
 
 def test_listing_marks_papers_already_saved(
-    browser: Browser, backend: Backend, reader: str, library: list[str]
+    reader: str, library: list[str], browser: Browser, backend: Backend
 ) -> None:
     api(backend, reader, "PUT", "/me/library/arxiv:2505.11816", {"status": "to_read"})
     library.append("arxiv:2505.11816")
@@ -97,7 +97,7 @@ def test_listing_marks_papers_already_saved(
 
 
 def test_popup_suggestions_explain_themselves_and_can_be_dismissed(
-    browser: Browser, backend: Backend, reader: str, library: list[str]
+    reader: str, library: list[str], browser: Browser, backend: Backend
 ) -> None:
     for paper_id in ("arxiv:2506.05426", "arxiv:2310.01334", "arxiv:2507.23279"):
         api(backend, reader, "PUT", f"/me/library/{paper_id}", {"tags": ["moe"]})
@@ -119,7 +119,7 @@ def test_popup_suggestions_explain_themselves_and_can_be_dismissed(
 
 
 def test_a_wrong_token_is_one_clear_line_with_a_way_to_fix_it(
-    browser: Browser, backend: Backend, reader: str
+    reader: str, browser: Browser, backend: Backend
 ) -> None:
     browser.configure(token="not-the-right-token")
     page = browser.open("https://arxiv.org/abs/2205.13147")
