@@ -47,6 +47,7 @@ SAVED_PAGES = {
     "https://arxiv.org/abs/1902.02534": "arxiv_abs_1902.02534.html",
     "https://arxiv.org/list/cs.LG/new": "arxiv_list_cs.LG_new.html",
     "https://huggingface.co/papers": "huggingface_papers.html",
+    "https://huggingface.co/papers/2205.13147": "huggingface_paper_2205.13147.html",
 }
 # A PDF is enough of a PDF for the browser's viewer to take the tab over.
 MINIMAL_PDF = (

@@ -174,3 +174,13 @@ def test_moving_between_tabs_does_not_refetch(browser: Browser, backend: Backend
     again = browser.open(MRL_PAGE)
     overlay_in(again, "ready")
     assert len(backend.requests_to("/api/v1/papers/arxiv:2205.13147")) == 1
+
+
+def test_hugging_face_paper_page_follows_the_reader_to_the_next_paper(browser: Browser) -> None:
+    page = browser.open("https://huggingface.co/papers/2205.13147")
+    overlay_in(page, "ready")
+    title = page.locator(f"{OVERLAY} h2.title")
+    expect(title).to_have_text("Matryoshka Representation Learning")
+    page.locator("#next").click()  # the single-page site changes paper without reloading
+    expect(title).to_have_text("Mixture-of-Experts Meets In-Context Reinforcement Learning")
+    expect(page.locator(OVERLAY)).to_have_attribute("data-state", "ready")

@@ -81,6 +81,11 @@ def test_save_in_the_overlay_puts_the_paper_in_the_reading_list_and_the_popup_sh
     popup.locator("#status-filter").select_option("done")
     expect(popup.locator("#library-items")).to_contain_text("Nothing saved matches.")
 
+    page.bring_to_front()
+    overlay.locator("button.remove-button").click()
+    expect(overlay).to_have_attribute("data-saved", "false")
+    assert api(backend, reader, "GET", f"/me/library/{MRL}") is None
+
 
 def test_listing_marks_papers_already_saved(
     reader: str, library: list[str], browser: Browser, backend: Backend
