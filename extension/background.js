@@ -6,7 +6,7 @@ import * as backend from "./lib/backend.js";
 import { entryFor, isFresh, libraryKey, paperKey } from "./lib/cache.js";
 import { withDefaults } from "./lib/config.js";
 import { resolveUrl } from "./lib/identifiers.js";
-import { badgesFor, entryPaperId, groupLinks } from "./lib/listing.js";
+import { badgesFor, batches, entryPaperId, groupLinks } from "./lib/listing.js";
 import * as messages from "./lib/messages.js";
 
 const ext = globalThis.browser ?? globalThis.chrome;
@@ -63,7 +63,8 @@ async function lookupListing({ hrefs }) {
   const { ids, idsByHref } = groupLinks(hrefs ?? []);
   if (ids.length === 0) return { items: {} };
   const config = await settings();
-  const batch = await backend.fetchBatch(fetch, config, ids);
+  const batch = [];
+  for (const chunk of batches(ids)) batch.push(...(await backend.fetchBatch(fetch, config, chunk)));
   let saved = new Set();
   try {
     saved = await savedIds(config);

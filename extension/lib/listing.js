@@ -15,6 +15,16 @@ export function groupLinks(hrefs) {
   return { ids, idsByHref };
 }
 
+// The backend's default PAPERLENS_BATCH_MAX_ITEMS; a long listing takes a few batches.
+export const BATCH_SIZE = 200;
+
+/** Ids in batches the backend accepts, in page order. */
+export function batches(ids, size = BATCH_SIZE) {
+  const out = [];
+  for (let start = 0; start < ids.length; start += size) out.push(ids.slice(start, start + size));
+  return out;
+}
+
 /** The badges one batch item earns: code available, already saved. */
 export function badgesFor(item, savedIds) {
   const paperId = item.paper_id;

@@ -12,7 +12,7 @@ import {
   SITES,
   withDefaults,
 } from "../lib/config.js";
-import { badgesFor, entryPaperId, groupLinks } from "../lib/listing.js";
+import { badgesFor, batches, BATCH_SIZE, entryPaperId, groupLinks } from "../lib/listing.js";
 import { codeLinks, linkLabel, paperUrl, parseTags, projectPage, safeHttpUrl } from "../lib/links.js";
 
 test("backend URLs are normalised, and anything but plain http(s) is refused", () => {
@@ -134,4 +134,12 @@ test("badges say code available and already saved", () => {
   assert.equal(badgesFor({ paper_id: "arxiv:2", status: "pending", paper: null }, saved).code, false);
   assert.equal(entryPaperId({ paper_id: "arXiv:2205.13147v2" }), "arxiv:2205.13147");
   assert.equal(entryPaperId({ paper: { paper_id: "arxiv:2205.13147" } }), "arxiv:2205.13147");
+});
+
+test("a listing is one batch request unless it holds more papers than a batch takes", () => {
+  const ids = Array.from({ length: 450 }, (_, i) => `arxiv:2205.${String(10000 + i)}`);
+  assert.deepEqual(batches(ids.slice(0, 25)).length, 1);
+  const split = batches(ids);
+  assert.deepEqual(split.map((chunk) => chunk.length), [BATCH_SIZE, BATCH_SIZE, 50]);
+  assert.deepEqual(split.flat(), ids);
 });
