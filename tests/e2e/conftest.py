@@ -248,7 +248,13 @@ def _serve_saved_pages(route: Route) -> None:
 
 
 @pytest.fixture
-def browser(backend: Backend, tmp_path: Path) -> Iterator[Browser]:
+def extension_dir() -> Path:
+    """The unpacked extension the browser loads (a module may swap in a packaged build)."""
+    return EXTENSION_DIR
+
+
+@pytest.fixture
+def browser(backend: Backend, tmp_path: Path, extension_dir: Path) -> Iterator[Browser]:
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(tmp_path / "profile"),
@@ -256,8 +262,8 @@ def browser(backend: Backend, tmp_path: Path) -> Iterator[Browser]:
             headless=True,
             args=[
                 # Playwright passes --disable-extensions; only this lets ours through.
-                f"--disable-extensions-except={EXTENSION_DIR}",
-                f"--load-extension={EXTENSION_DIR}",
+                f"--disable-extensions-except={extension_dir}",
+                f"--load-extension={extension_dir}",
                 "--disable-gpu",
                 "--disable-background-networking",
                 "--disable-component-update",
