@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
 import click
+from sqlalchemy.orm import Session
 
 from paperlens import keys, logs, redis_client
 from paperlens.migrations import upgrade
 from paperlens.settings import Settings, get_settings
+from paperlens.store import users as store_users
 from paperlens.store.db import Database
+from paperlens.store.models import User
 from paperlens.store.papers import count_papers
+
+DEMO_READER = "demo"
+USER_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 @click.group()
@@ -119,7 +126,118 @@ def run() -> None:
     run_stack(
         settings,
         prepare=[[*me, "migrate"], [*me, "ingest", "demo", "--if-empty"], [*me, "precompute"]],
+        greeting=lambda: _demo_reader_greeting(settings),
     )
+
+
+@main.group()
+def users() -> None:
+    """Readers of this instance (each with a private reading list)."""
+
+
+@users.command("create")
+@click.argument("name")
+def users_create(name: str) -> None:
+    """Create a reader and print their first API token (shown only this once)."""
+    _check_user_name(name)
+    with Database(get_settings().sqlalchemy_url).session() as session:
+        try:
+            user = store_users.create_user(session, name)
+        except store_users.UserExists:
+            raise click.ClickException(f"a reader named {name!r} exists already") from None
+        token = store_users.create_token(session, user, label="first token")
+    click.echo(f"Created reader {name!r}. API token (shown once; keep it secret):\n\n  {token}\n")
+
+
+@users.command("list")
+def users_list() -> None:
+    """Every reader, with how many live tokens each has."""
+    with Database(get_settings().sqlalchemy_url).session() as session:
+        live: dict[int, int] = {}
+        for token in store_users.list_tokens(session):
+            if token.revoked_at is None:
+                live[token.user_id] = live.get(token.user_id, 0) + 1
+        for user in store_users.list_users(session):
+            click.echo(f"{user.name}\t{live.get(user.id, 0)} live token(s)")
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens: create, list and revoke."""
+
+
+@tokens.command("create")
+@click.argument("name")
+@click.option("--label", default="", help="A note to tell this token apart, e.g. 'laptop'.")
+def tokens_create(name: str, label: str) -> None:
+    """Create another token for reader NAME and print it (shown only this once)."""
+    with Database(get_settings().sqlalchemy_url).session() as session:
+        user = _existing_user(session, name)
+        token = store_users.create_token(session, user, label=label[:100])
+    click.echo(f"New API token for {name!r} (shown once; keep it secret):\n\n  {token}\n")
+
+
+@tokens.command("list")
+@click.argument("name", required=False)
+def tokens_list(name: str | None) -> None:
+    """Tokens by their public prefix (all readers', or NAME's); never the secret."""
+    with Database(get_settings().sqlalchemy_url).session() as session:
+        user = _existing_user(session, name) if name else None
+        rows = store_users.list_tokens(session, user)
+        click.echo("prefix\treader\tlabel\tcreated\tlast used\tstate")
+        for token in rows:
+            state = "revoked" if token.revoked_at else "live"
+            last = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
+            click.echo(
+                f"pl_{token.prefix}\t{token.user.name}\t{token.label or '-'}\t"
+                f"{token.created_at:%Y-%m-%d %H:%M}\t{last}\t{state}"
+            )
+
+
+@tokens.command("revoke")
+@click.argument("prefix")
+def tokens_revoke(prefix: str) -> None:
+    """Revoke the token whose prefix (as `tokens list` shows it) is PREFIX."""
+    bare = prefix.removeprefix("pl_").partition("_")[0]
+    with Database(get_settings().sqlalchemy_url).session() as session:
+        if not store_users.revoke_token(session, bare):
+            raise click.ClickException(f"no live token has the prefix {prefix!r}")
+    click.echo(f"Revoked pl_{bare}; requests with it now get 401.")
+
+
+def _check_user_name(name: str) -> None:
+    if not USER_NAME.fullmatch(name):
+        raise click.BadParameter(
+            "use 1 to 64 letters, digits, dots, dashes or underscores", param_hint="NAME"
+        )
+
+
+def _existing_user(session: Session, name: str) -> User:
+    try:
+        return store_users.require_user(session, name)
+    except store_users.UnknownUser:
+        raise click.ClickException(f"no reader is named {name!r}") from None
+
+
+def _demo_reader_greeting(settings: Settings) -> str:
+    """On the first start, a demo reader and its token; later starts only say how to get one."""
+    with Database(settings.sqlalchemy_url).session() as session:
+        if store_users.find_user(session, DEMO_READER) is not None:
+            return (
+                f"Reader {DEMO_READER!r} exists; `paperlens tokens create {DEMO_READER}` "
+                "prints a new token."
+            )
+        user = store_users.create_user(session, DEMO_READER)
+        token = store_users.create_token(session, user, label="created by paperlens run")
+    base = f"http://{settings.host}:{settings.port}"
+    return f"""Created reader {DEMO_READER!r}. Its API token is shown only this once:
+
+  export PAPERLENS_TOKEN={token}
+
+  curl -X PUT -H "Authorization: Bearer $PAPERLENS_TOKEN" -H 'Content-Type: application/json' \\
+       -d '{{"tags": ["moe"]}}' '{base}/api/v1/me/library/arxiv:2310.01334'
+  curl -H "Authorization: Bearer $PAPERLENS_TOKEN" '{base}/api/v1/me/suggestions'
+"""
 
 
 def _safe_url(settings: Settings) -> str:

@@ -45,3 +45,42 @@ def request_enrichment(redis: Redis, settings: Settings, paper_id: str, queue_na
     except DuplicateJobError:
         return False
     return True
+
+
+def request_paper_fetch(redis: Redis, settings: Settings, paper_id: str) -> bool:
+    """Ask a worker to fetch the metadata of a saved paper the catalogue lacks."""
+    try:
+        queue(redis, keys.QUEUE_INTERACTIVE, settings).enqueue(
+            keys.JOB_FETCH_PAPER,
+            paper_id,
+            job_id=keys.fetch_job_id(paper_id),
+            unique=True,
+            result_ttl=0,
+            failure_ttl=settings.job_failure_ttl_seconds,
+            description=f"fetch {paper_id}",
+        )
+    except DuplicateJobError:
+        return False
+    return True
+
+
+def request_suggestions(redis: Redis, settings: Settings, user_id: int) -> bool:
+    """Ask for a reader's suggestions to be recomputed; coalesced to one job per reader.
+
+    A change arriving while the job runs is not lost: the job compares the reader's
+    library revision before and after computing and goes round again when it moved,
+    and a reader whose stored suggestions are older than the list gets a new job.
+    """
+    try:
+        queue(redis, keys.QUEUE_DEFAULT, settings).enqueue(
+            keys.JOB_COMPUTE_SUGGESTIONS,
+            user_id,
+            job_id=keys.suggestions_job_id(user_id),
+            unique=True,
+            result_ttl=0,
+            failure_ttl=settings.job_failure_ttl_seconds,
+            description=f"suggestions for reader {user_id}",
+        )
+    except DuplicateJobError:
+        return False
+    return True

@@ -48,3 +48,34 @@ JOB_METRICS_INDEX = f"{PREFIX}:metrics:jobs"
 def job_metrics(job: str) -> str:
     """Counters of one job's runs: count, sum of seconds, failures, histogram buckets."""
     return f"{PREFIX}:metrics:job:{job}"
+
+
+# Fetching a paper the catalogue lacks (a reader saved it); written by the sources worker.
+JOB_FETCH_PAPER = "worker.jobs.fetch_paper"
+JOB_COMPUTE_SUGGESTIONS = "worker.jobs.compute_suggestions"
+
+# Bump when the stored suggestions change shape; old documents are then ignored.
+SUGGESTIONS_SCHEMA_VERSION = 1
+# Suggestions of readers who stop asking expire; the next request recomputes them.
+SUGGESTIONS_TTL_SECONDS = 30 * 24 * 3600
+# The hash field holding suggestions over the whole list; tags use "tag:<name>".
+SUGGESTIONS_ALL = "all"
+
+
+def fetch_job_id(paper_id: str) -> str:
+    """One fetch in flight per paper, however many readers save it at once."""
+    return "fetch-" + hashlib.sha256(paper_id.encode()).hexdigest()[:32]
+
+
+def suggestions(user_id: int) -> str:
+    """A hash of one reader's suggestion sets: field ``all`` and one ``tag:<name>`` per tag."""
+    return f"{PREFIX}:suggestions:v{SUGGESTIONS_SCHEMA_VERSION}:{user_id}"
+
+
+def suggestions_field(tag: str | None) -> str:
+    return SUGGESTIONS_ALL if tag is None else f"tag:{tag}"
+
+
+def suggestions_job_id(user_id: int) -> str:
+    """One suggestions job queued or running per reader: RQ refuses a second with this id."""
+    return f"suggest-{user_id}"

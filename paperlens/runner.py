@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -116,8 +117,15 @@ def _answers(settings: Settings) -> bool:
         return False
 
 
-def run_stack(settings: Settings, prepare: list[list[str]]) -> None:
-    """Start Redis, run the ``prepare`` commands, then serve until a signal arrives."""
+def run_stack(
+    settings: Settings,
+    prepare: list[list[str]],
+    greeting: Callable[[], str] | None = None,
+) -> None:
+    """Start Redis, run the ``prepare`` commands, then serve until a signal arrives.
+
+    ``greeting`` runs once the store is prepared; its text is shown under the banner.
+    """
     stack = Stack(settings)
 
     def _on_signal(_signum: int, _frame: FrameType | None) -> None:
@@ -130,12 +138,15 @@ def run_stack(settings: Settings, prepare: list[list[str]]) -> None:
         stack.reset_metrics()
         for command in prepare:
             subprocess.run(command, env=stack.child_env(), check=True)
+        extra = greeting() if greeting is not None else ""
         for number in range(settings.rq_workers):
             stack.spawn(f"worker {number + 1}", [sys.executable, "-m", "paperlens.cli", "worker"])
         stack.spawn("api", gunicorn_command(settings))
         stack.wait_for_api()
         if not stack.stopping:
             click.echo(banner(settings))
+            if extra:
+                click.echo(extra)
         while not stack.stopping:
             stack.check_children()
             time.sleep(0.5)

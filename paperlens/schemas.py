@@ -7,9 +7,10 @@ change them only with a schema version bump.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 LinkKind = Literal["repository", "project_page", "model", "dataset", "space"]
 EnrichmentStatus = Literal["ready", "stale", "degraded"]
@@ -108,3 +109,164 @@ class ErrorResponse(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = Field(default_factory=dict)
+
+
+# Reading lists, feedback and suggestions (the /api/v1/me endpoints).
+
+ReadingStatus = Literal["to_read", "reading", "done"]
+FeedbackSignal = Literal["dismiss", "more_like_this"]
+LibrarySort = Literal["saved", "published", "title"]
+SortOrder = Literal["asc", "desc"]
+ImportOutcome = Literal["saved", "merged", "skipped"]
+
+TAGS_PER_ENTRY_MAX = 20
+TAG_MAX_LENGTH = 64
+NOTE_MAX_LENGTH = 10_000
+SEARCH_MAX_LENGTH = 200
+PAGE_SIZE_MAX = 200
+
+_SPACES = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _clean_tag(value: str) -> str:
+    """Tags are compared as typed, with runs of whitespace made one space."""
+    tag = _SPACES.sub(" ", value).strip()
+    if not tag:
+        raise ValueError("a tag cannot be empty")
+    if len(tag) > TAG_MAX_LENGTH:
+        raise ValueError(f"a tag has at most {TAG_MAX_LENGTH} characters")
+    if _CONTROL.search(tag):
+        raise ValueError("a tag cannot contain control characters")
+    if "," in tag:
+        raise ValueError("a tag cannot contain a comma (reference managers use it between tags)")
+    return tag
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+TagName = Annotated[str, AfterValidator(_clean_tag)]
+TagList = Annotated[list[TagName], AfterValidator(_unique), Field(max_length=TAGS_PER_ENTRY_MAX)]
+
+
+class LibraryEntryWrite(BaseModel):
+    """The body of PUT and PATCH on a library entry; fields left out are left unchanged."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: ReadingStatus = "to_read"
+    tags: TagList = Field(default_factory=list)
+    note: str = Field(default="", max_length=NOTE_MAX_LENGTH)
+
+
+class LibraryItem(BaseModel):
+    paper_id: str = Field(description="The paper's canonical id (the catalogue's, once known).")
+    saved_as: str = Field(description="The id the paper was saved under.")
+    known: bool = Field(description="Whether the catalogue holds the paper's metadata yet.")
+    title: str | None
+    authors: list[str]
+    published: dt.date | None
+    status: ReadingStatus
+    tags: list[str]
+    note: str
+    saved_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class LibraryPage(BaseModel):
+    items: list[LibraryItem]
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= for the next page; null at the end."
+    )
+
+
+class TagCount(BaseModel):
+    tag: str
+    count: int
+
+
+class TagCounts(BaseModel):
+    items: list[TagCount]
+
+
+class ImportItem(BaseModel):
+    input: str = Field(description="The line, or the BibTeX citation key, this item came from.")
+    outcome: ImportOutcome
+    paper_id: str | None
+    reason: str | None = None
+
+
+class ImportReport(BaseModel):
+    saved: int
+    merged: int
+    skipped: int
+    items: list[ImportItem]
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    paper_id: str = Field(min_length=1, max_length=2048)
+    signal: FeedbackSignal
+
+
+class FeedbackResult(BaseModel):
+    paper_id: str
+    signal: FeedbackSignal
+
+
+class Suggestion(BaseModel):
+    paper_id: str
+    title: str
+    score: float
+    reason: str
+    because: list[str] = Field(description="The one to three saved papers it is closest to.")
+
+
+class SuggestionSet(BaseModel):
+    """One reader's suggestions for one scope (all saved papers, or one tag), as stored."""
+
+    revision: int
+    computed_at: dt.datetime
+    items: list[Suggestion]
+
+
+class SuggestionList(BaseModel):
+    items: list[Suggestion]
+    tag: str | None
+    computed_at: dt.datetime | None
+    stale: bool = Field(description="True while a newer computation is queued or running.")
+
+
+class SuggestionsPending(BaseModel):
+    status: Literal["pending"] = "pending"
+    retry_after: int
+
+
+class LibraryListParams(BaseModel):
+    """The query string of ``GET /api/v1/me/library``."""
+
+    tag: TagName | None = None
+    status: ReadingStatus | None = None
+    q: str | None = Field(default=None, max_length=SEARCH_MAX_LENGTH)
+    sort: LibrarySort = "saved"
+    order: SortOrder | None = None
+    limit: int = Field(default=50, ge=1, le=PAGE_SIZE_MAX)
+    cursor: str | None = Field(default=None, max_length=1000)
+
+
+class ExportParams(BaseModel):
+    format: Literal["bibtex", "csljson", "ris", "csv"] = "bibtex"
+    tag: TagName | None = None
+
+
+class ImportParams(BaseModel):
+    format: Literal["bibtex", "ids"]
+    tag: TagName | None = None
+
+
+class SuggestionParams(BaseModel):
+    tag: TagName | None = None
+    k: int = Field(default=10, ge=1, le=100)

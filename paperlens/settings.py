@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
     shared_index_dir: Path | None = None
+    library_max_entries: int = Field(default=10_000, ge=1)
+    import_max_items: int = Field(default=2_000, ge=1)
+    suggestions_per_set: int = Field(default=50, ge=1, le=500)
+    suggestions_max_tags: int = Field(default=50, ge=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -6,7 +6,7 @@ from flask import Flask
 from flask_cors import CORS
 
 from paperlens.settings import Settings, get_settings
-from server import errors, health, observability, openapi, papers, security
+from server import errors, health, library, observability, openapi, papers, security, suggestions
 from server.services import Services
 
 # Bodies larger than this are refused with 413 before any parsing.
@@ -33,4 +33,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(papers.bp)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(library.bp)
+    app.register_blueprint(suggestions.bp)
     return app

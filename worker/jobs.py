@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 
-from paperlens import enrichments, jobs, keys
+from paperlens import enrichments, jobs, keys, suggestions
+from paperlens.store.library import library_revision, reader_profile
 from paperlens.store.papers import find_paper, iter_papers
 from worker.context import get_context
 from worker.observed import observed
 from worker.pipeline.enrich import enrich
 from worker.pipeline.index_files import build_and_publish, current_index
+from worker.pipeline.suggestions import suggestion_sets
 
 log = logging.getLogger(__name__)
 
@@ -64,3 +66,30 @@ def precompute_all() -> int:
         bulk.enqueue(enrich_papers, chunk, result_ttl=0, retry=jobs.retry_policy())
         total += len(chunk)
     return total
+
+
+# A reader changing their list while suggestions are computed makes the job go round
+# again; the bound keeps a reader who never stops editing from holding a worker forever.
+SUGGESTION_ROUNDS_MAX = 3
+
+
+def compute_suggestions(user_id: int) -> int:
+    """Recompute one reader's suggestion sets; returns how many sets were written."""
+    ctx = get_context()
+    index = current_index(ctx.settings, ctx.db, ctx.redis)
+    written = 0
+    for _ in range(SUGGESTION_ROUNDS_MAX):
+        with ctx.db.session() as session:
+            profile = reader_profile(session, user_id)
+        if profile is None:
+            suggestions.delete(ctx.redis, user_id)
+            return 0
+        sets = suggestion_sets(
+            index, profile, ctx.settings.suggestions_per_set, ctx.settings.suggestions_max_tags
+        )
+        suggestions.write(ctx.redis, user_id, sets)
+        written = len(sets)
+        with ctx.db.session() as session:
+            if library_revision(session, user_id) == profile.revision:
+                break
+    return written

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,10 +17,19 @@ SQLITE_BUSY_TIMEOUT_MS = 5_000
 def make_engine(url: str) -> Engine:
     """An engine tuned for its backend: WAL and a busy timeout for SQLite, pooling for the rest."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False}, json_serializer=_json_text
+        )
         event.listen(engine, "connect", _configure_sqlite)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=5, max_overflow=10, json_serializer=_json_text
+    )
+
+
+def _json_text(value: Any) -> str:
+    """JSON with characters as written, so that a text search finds 'Müller' as typed."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

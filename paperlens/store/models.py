@@ -9,7 +9,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text, func
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 ID_MAX_LENGTH = 512
@@ -58,3 +68,100 @@ class PaperAlias(Base):
     paper_pk: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), index=True)
 
     paper: Mapped[Paper] = relationship(back_populates="aliases")
+
+
+# Readers, their tokens and their reading lists. A library entry names its paper by
+# the id string it was saved under, not by a foreign key: the catalogue may not hold
+# the paper yet, and when papers merge the alias table still finds it, so no save is lost.
+
+USER_NAME_MAX_LENGTH = 64
+TAG_MAX_LENGTH = 64
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(USER_NAME_MAX_LENGTH), unique=True)
+    # Bumped in the same transaction as every change to the reader's list or feedback,
+    # so suggestions computed from an older revision are known to be stale.
+    library_revision: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class LibraryEntry(Base):
+    __tablename__ = "library_entries"
+    __table_args__ = (
+        UniqueConstraint("user_id", "paper_id", name="uq_library_entries_user_paper"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    paper_id: Mapped[str] = mapped_column(String(ID_MAX_LENGTH), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="to_read")
+    note: Mapped[str] = mapped_column(Text, default="")
+    # What an import said about the paper, shown until the catalogue knows it.
+    title: Mapped[str | None] = mapped_column(Text, nullable=True)
+    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    published: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    saved_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    tags: Mapped[list[LibraryTag]] = relationship(
+        back_populates="entry",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="LibraryTag.name",
+    )
+
+    @property
+    def tag_names(self) -> list[str]:
+        return [tag.name for tag in self.tags]
+
+
+class LibraryTag(Base):
+    __tablename__ = "library_tags"
+
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("library_entries.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(TAG_MAX_LENGTH), primary_key=True, index=True)
+
+    entry: Mapped[LibraryEntry] = relationship(back_populates="tags")
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("user_id", "paper_id", name="uq_feedback_user_paper"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    paper_id: Mapped[str] = mapped_column(String(ID_MAX_LENGTH))
+    signal: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

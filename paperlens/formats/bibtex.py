@@ -1,0 +1,238 @@
+"""BibTeX out (for reference managers) and in (from Zotero, JabRef, Mendeley, Google Scholar).
+
+bibtexparser handles the file structure; pylatexenc turns text into LaTeX and back,
+so that titles and names with accents, ``&`` or ``%`` survive a round trip. Identifier
+and URL fields are written verbatim: escaping a URL would change it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from bibtexparser import middlewares, model
+from bibtexparser.entrypoint import parse_string, write_string
+from bibtexparser.library import Library
+from bibtexparser.middlewares.names import NameParts
+from pydantic import TypeAdapter
+from pylatexenc.latex2text import LatexNodes2Text
+from pylatexenc.latexencode import UnicodeToLatexEncoder
+
+from paperlens.formats.records import ExportRecord
+from paperlens.identifiers import local_paper_id, parse_paper_id
+from paperlens.schemas import TagList
+from paperlens.store.library import ImportCandidate, Snapshot
+
+_encoder = UnicodeToLatexEncoder(unknown_char_policy="keep", replacement_latex_protection="braces")
+_decoder = LatexNodes2Text(math_mode="verbatim", strict_latex_spaces=True)
+_TAG_LIST: TypeAdapter[list[str]] = TypeAdapter(TagList)
+
+# Where reference managers put an arXiv id: Google Scholar in journal, Zotero in note.
+_ARXIV_IN_TEXT = re.compile(
+    r"arxiv[:\s]*(?:abs/)?([0-9]{4}\.[0-9]{4,5}(?:v[0-9]+)?|[a-z\-]+(?:\.[A-Z]{2})?/[0-9]{7})", re.I
+)
+_KEYWORD_SEPARATORS = re.compile(r"[,;]")
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
+    )
+}
+
+
+# --- export -----------------------------------------------------------------------
+
+
+def to_bibtex(records: Sequence[ExportRecord]) -> str:
+    library = Library()
+    for record in records:
+        library.add(_entry(record))
+    return write_string(library)
+
+
+def _entry(record: ExportRecord) -> model.Entry:
+    fields: list[tuple[str, str | None]] = [
+        # Double braces keep capitals such as 'MoE' or 'BERT' as written.
+        ("title", "{" + _latex(record.title) + "}"),
+        ("author", " and ".join(_latex(name) for name in record.authors) or None),
+        ("year", str(record.year) if record.year else None),
+        ("month", str(record.published.month) if record.published else None),
+    ]
+    if record.arxiv_id is not None:
+        entry_type = "misc"
+        fields += [
+            ("eprint", record.arxiv_id),
+            ("archivePrefix", "arXiv"),
+            ("primaryClass", record.primary_class),
+        ]
+        if record.venue:
+            fields.append(("howpublished", _latex(record.venue)))
+    elif record.venue:
+        entry_type = "article"
+        fields.append(("journal", _latex(record.venue)))
+    else:
+        entry_type = "misc"
+    fields += [
+        ("doi", record.doi),
+        ("url", record.url),
+        ("abstract", _latex(record.abstract) if record.abstract else None),
+        ("keywords", ", ".join(_latex(tag) for tag in record.tags) or None),
+        ("annote", _latex(record.note) if record.note else None),
+    ]
+    return model.Entry(
+        entry_type,
+        record.key,
+        [model.Field(name, value) for name, value in fields if value],
+    )
+
+
+def _latex(text: str) -> str:
+    return str(_encoder.unicode_to_latex(text))
+
+
+# --- import -----------------------------------------------------------------------
+
+
+def parse_bibtex(text: str) -> list[ImportCandidate]:
+    """Every entry of a BibTeX file, resolved to a paper id where the file names one."""
+    library = parse_string(
+        text,
+        append_middleware=[
+            middlewares.NormalizeFieldKeys(),
+            middlewares.SeparateCoAuthors(),
+            middlewares.SplitNameParts(),
+        ],
+    )
+    candidates = [_candidate(entry) for entry in library.entries]
+    for block in library.failed_blocks:
+        first_line = (block.raw or "").strip().splitlines()[:1]
+        candidates.append(
+            ImportCandidate(
+                input=first_line[0][:200] if first_line else "?",
+                paper_id=None,
+                reason=f"not valid BibTeX: {block.error}",
+            )
+        )
+    return candidates
+
+
+def _candidate(entry: model.Entry) -> ImportCandidate:
+    fields = {field.key: field.value for field in entry.fields}
+    title = _text(fields.get("title"))
+    authors = [
+        _display_name(name) for name in fields.get("author") or [] if isinstance(name, NameParts)
+    ]
+    paper_id, other_ids = _resolve(fields)
+    if paper_id is None and title:
+        paper_id = local_paper_id(title)
+    details: dict[str, Any] = {
+        "bibtex_key": entry.key,
+        "bibtex_type": entry.entry_type.lower(),
+        **{name: value for name, value in other_ids.items() if value},
+    }
+    venue = _text(fields.get("journal")) or _text(fields.get("booktitle"))
+    year = _year(fields.get("year"))
+    if venue and not _ARXIV_IN_TEXT.search(venue):
+        details["venue"] = venue
+    if year:
+        details["year"] = year
+    return ImportCandidate(
+        input=entry.key,
+        paper_id=paper_id,
+        reason=None if paper_id else "the entry has no identifier, URL or title",
+        tags=_tags(_text(fields.get("keywords"))),
+        note=_text(fields.get("annote")),
+        snapshot=Snapshot(
+            title=title or None,
+            authors=authors,
+            published=dt.date(year, _month(fields.get("month")), 1) if year else None,
+            details=details,
+        ),
+    )
+
+
+def _resolve(fields: dict[str, object]) -> tuple[str | None, dict[str, str]]:
+    """The paper id an entry names: its arXiv id first (canonical), then DOI, then URL."""
+    found: dict[str, str] = {}
+    doi = _raw(fields.get("doi"))
+    if doi:
+        ref = parse_paper_id(f"doi:{doi}") or parse_paper_id(doi)
+        if ref is not None:
+            found["doi" if ref.paper_id.startswith("doi:") else "arxiv"] = ref.paper_id
+    archive = (_raw(fields.get("archiveprefix")) or _raw(fields.get("eprinttype"))).lower()
+    eprint = _raw(fields.get("eprint"))
+    arxiv_texts = [
+        f"arXiv:{eprint}" if eprint and archive in ("arxiv", "") else "",
+        f"arXiv:{_raw(fields.get('arxivid'))}" if fields.get("arxivid") else "",
+        _text(fields.get("journal")),
+        _text(fields.get("note")),
+    ]
+    for text in arxiv_texts:
+        match = _ARXIV_IN_TEXT.search(text)
+        ref = parse_paper_id(f"arxiv:{match.group(1)}") if match else None
+        if ref is not None:
+            found.setdefault("arxiv", ref.paper_id)
+            break
+    url = _raw(fields.get("url"))
+    if url:
+        ref = parse_paper_id(url)
+        if ref is not None:
+            found.setdefault(ref.paper_id.partition(":")[0], ref.paper_id)
+    for scheme in ("arxiv", "doi"):
+        if scheme in found:
+            return found[scheme], _other_ids(found, url)
+    if found:
+        return next(iter(found.values())), _other_ids(found, url)
+    return None, _other_ids(found, url)
+
+
+def _other_ids(found: dict[str, str], url: str) -> dict[str, str]:
+    others = {"url": url} if url else {}
+    if "doi" in found:
+        others["doi"] = found["doi"].removeprefix("doi:")
+    return others
+
+
+def _tags(keywords: str) -> list[str]:
+    """Keywords that make valid tags; the rest are dropped rather than failing the entry."""
+    tags: list[str] = []
+    for keyword in _KEYWORD_SEPARATORS.split(keywords):
+        try:
+            tags.extend(_TAG_LIST.validate_python([keyword]))
+        except ValueError:
+            continue
+    return list(dict.fromkeys(tags))
+
+
+def _display_name(parts: NameParts) -> str:
+    words = [*parts.first, *parts.von, *parts.last]
+    name = " ".join(_text(word) for word in words if word)
+    if parts.jr:
+        name += ", " + " ".join(_text(word) for word in parts.jr)
+    return name
+
+
+def _text(value: object) -> str:
+    """A field's text with LaTeX markup turned into the characters it stands for."""
+    if not isinstance(value, str) or not value:
+        return ""
+    return " ".join(str(_decoder.latex_to_text(value)).split())
+
+
+def _raw(value: object) -> str:
+    """Identifier fields: braces dropped, nothing decoded."""
+    return value.replace("{", "").replace("}", "").strip() if isinstance(value, str) else ""
+
+
+def _year(value: object) -> int | None:
+    match = re.search(r"\b(1[5-9][0-9]{2}|2[0-9]{3})\b", str(value or ""))
+    return int(match.group(1)) if match else None
+
+
+def _month(value: object) -> int:
+    text = _raw(value).lower()[:3]
+    if text.isdigit() and 1 <= int(text) <= 12:
+        return int(text)
+    return _MONTHS.get(text, 1)

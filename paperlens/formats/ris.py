@@ -1,0 +1,45 @@
+"""RIS, the tagged format EndNote, Zotero, Mendeley and most databases exchange."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import rispy
+
+from paperlens.formats.records import ExportRecord, split_name
+
+
+def to_ris(records: Sequence[ExportRecord]) -> str:
+    return str(rispy.dumps([_reference(record) for record in records]))
+
+
+def _reference(record: ExportRecord) -> dict[str, Any]:
+    reference: dict[str, Any] = {
+        "type_of_reference": "JOUR" if record.venue and not record.arxiv_id else "GEN",
+        "id": record.key,
+        "title": record.title,
+        "authors": [_name(author) for author in record.authors],
+    }
+    if record.year:
+        reference["year"] = str(record.year)
+    if record.published is not None:
+        reference["date"] = record.published.strftime("%Y/%m/%d")
+    if record.arxiv_id:
+        reference["publisher"] = "arXiv"
+        reference["note"] = f"arXiv:{record.arxiv_id}"
+    optional: dict[str, Any] = {
+        "journal_name": record.venue,
+        "doi": record.doi,
+        "urls": [record.url] if record.url else None,
+        "abstract": record.abstract,
+        "keywords": record.tags,
+        "notes": [record.note] if record.note else None,
+    }
+    reference.update({name: value for name, value in optional.items() if value})
+    return reference
+
+
+def _name(display: str) -> str:
+    family, given = split_name(display)
+    return f"{family}, {given}" if given else family

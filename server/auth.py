@@ -1,0 +1,46 @@
+"""Bearer-token authentication for the reader's own endpoints (``/api/v1/me/...``).
+
+A blueprint calls ``require_reader`` before each request; the reader it finds is the
+only scope any ``/me`` query runs in. Tokens are never logged or echoed back.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, g, request
+
+from paperlens.store.users import Reader, authenticate
+from server.errors import error_response
+from server.services import services
+
+CHALLENGE = 'Bearer realm="paperlens"'
+
+
+def protect(bp: Blueprint) -> None:
+    """Make every route of ``bp`` answer 401 unless a valid token comes with the request."""
+    bp.before_request(_require_reader)
+
+
+def current_reader() -> Reader:
+    reader: Reader = g.reader
+    return reader
+
+
+def _require_reader() -> Response | None:
+    if request.method == "OPTIONS":
+        return None  # CORS preflights carry no credentials by design
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return _unauthorized("Send your API token as 'Authorization: Bearer <token>'.")
+    with services().db.session() as session:
+        reader = authenticate(session, token)
+    if reader is None:
+        return _unauthorized("The API token is not valid (unknown, malformed or revoked).")
+    g.reader = reader
+    return None
+
+
+def _unauthorized(message: str) -> Response:
+    response = error_response(401, "unauthorized", message)
+    response.headers["WWW-Authenticate"] = CHALLENGE
+    return response

@@ -1,0 +1,212 @@
+"""The reader's list: save, change, remove and list papers; tags; export and import.
+
+Every write is committed to the SQL store before the answer is sent, and none of
+them needs Redis: recomputing suggestions and fetching metadata are queued afterwards.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from paperlens.formats.bibtex import parse_bibtex, to_bibtex
+from paperlens.formats.csljson import to_csljson
+from paperlens.formats.csv_table import to_csv
+from paperlens.formats.idlist import parse_id_lines
+from paperlens.formats.records import export_records
+from paperlens.formats.ris import to_ris
+from paperlens.schemas import (
+    ExportParams,
+    ImportParams,
+    ImportReport,
+    LibraryEntryWrite,
+    LibraryListParams,
+    LibraryPage,
+    TagCount,
+    TagCounts,
+)
+from paperlens.store import library
+from paperlens.store.library import EntryChanges, InvalidCursor, LibraryFull, LibraryQuery
+from paperlens.store.papers import canonical_ids
+from server.auth import current_reader, protect
+from server.errors import ApiError
+from server.me_common import (
+    after_change,
+    json_body,
+    json_response,
+    paper_id_from_path,
+    query_params,
+)
+from server.services import services
+
+bp = Blueprint("library", __name__, url_prefix="/api/v1/me")
+protect(bp)
+
+EXPORT_TYPES = {
+    "bibtex": ("application/x-bibtex; charset=utf-8", "bib"),
+    "csljson": ("application/vnd.citationstyles.csl+json", "json"),
+    "ris": ("application/x-research-info-systems; charset=utf-8", "ris"),
+    "csv": ("text/csv; charset=utf-8", "csv"),
+}
+
+
+@bp.get("/library")
+def list_library() -> Response:
+    params = query_params(LibraryListParams)
+    query = LibraryQuery(**params.model_dump())
+    with services().db.session() as session:
+        try:
+            page, next_cursor = library.list_entries(session, current_reader().id, query)
+        except InvalidCursor as error:
+            raise ApiError(422, "invalid_cursor", str(error)) from None
+        body = LibraryPage(items=[saved.item() for saved in page], next_cursor=next_cursor)
+    return json_response(body)
+
+
+@bp.get("/library/<path:paper_id>")
+def get_entry(paper_id: str) -> Response:
+    wanted = paper_id_from_path(paper_id)
+    with services().db.session() as session:
+        found = library.get_entry(session, current_reader().id, wanted)
+        if found is None:
+            raise _not_saved(wanted)
+        item = found.item()
+    return json_response(item)
+
+
+@bp.put("/library/<path:paper_id>")
+def save_entry(paper_id: str) -> Response:
+    wanted = paper_id_from_path(paper_id)
+    body = LibraryEntryWrite.model_validate(json_body(allow_empty=True))
+    reader = current_reader()
+    svc = services()
+    with svc.db.session() as session:
+        try:
+            saved, created = library.save_entry(
+                session,
+                reader.id,
+                wanted,
+                _changes(body),
+                max_entries=svc.settings.library_max_entries,
+            )
+        except LibraryFull as full:
+            raise ApiError(409, "library_full", str(full)) from None
+        item = saved.item()
+    after_change(reader.id, fetch=[] if item.known else [item.saved_as])
+    return json_response(item, status=201 if created else 200)
+
+
+@bp.patch("/library/<path:paper_id>")
+def change_entry(paper_id: str) -> Response:
+    wanted = paper_id_from_path(paper_id)
+    body = LibraryEntryWrite.model_validate(json_body())
+    if not body.model_fields_set:
+        raise ApiError(422, "nothing_to_change", "Give at least one of status, tags and note.")
+    reader = current_reader()
+    with services().db.session() as session:
+        saved = library.update_entry(session, reader.id, wanted, _changes(body))
+        if saved is None:
+            raise _not_saved(wanted)
+        item = saved.item()
+    after_change(reader.id)
+    return json_response(item)
+
+
+@bp.delete("/library/<path:paper_id>")
+def delete_entry(paper_id: str) -> Response:
+    wanted = paper_id_from_path(paper_id)
+    reader = current_reader()
+    with services().db.session() as session:
+        if not library.delete_entry(session, reader.id, wanted):
+            raise _not_saved(wanted)
+    after_change(reader.id)
+    return Response(status=204)
+
+
+@bp.get("/tags")
+def tags() -> Response:
+    with services().db.session() as session:
+        counts = library.tag_counts(session, current_reader().id)
+    return json_response(TagCounts(items=[TagCount(tag=t, count=n) for t, n in counts]))
+
+
+@bp.get("/library/export")
+def export() -> Response:
+    params = ExportParams.model_validate(request.args.to_dict())
+    with services().db.session() as session:
+        records = export_records(library.all_entries(session, current_reader().id, params.tag))
+    if params.format == "bibtex":
+        body: str | bytes = to_bibtex(records)
+    elif params.format == "csljson":
+        body = to_csljson(records)
+    elif params.format == "ris":
+        body = to_ris(records)
+    else:
+        body = to_csv(records)
+    content_type, suffix = EXPORT_TYPES[params.format]
+    response = Response(body, content_type=content_type)
+    name = f"paperlens-{params.tag or 'library'}.{suffix}"
+    response.headers["Content-Disposition"] = _attachment(name)
+    return response
+
+
+@bp.post("/library/import")
+def import_file() -> Response:
+    params = ImportParams.model_validate(request.args.to_dict())
+    text = _body_text()
+    candidates = parse_bibtex(text) if params.format == "bibtex" else parse_id_lines(text)
+    svc = services()
+    if not candidates:
+        raise ApiError(422, "nothing_to_import", "The file holds no entry or id.")
+    if len(candidates) > svc.settings.import_max_items:
+        raise ApiError(
+            422,
+            "too_many_items",
+            f"At most {svc.settings.import_max_items} items per import; split the file.",
+        )
+    reader = current_reader()
+    with svc.db.session() as session:
+        items = library.import_candidates(
+            session,
+            reader.id,
+            candidates,
+            extra_tags=[params.tag] if params.tag else [],
+            max_entries=svc.settings.library_max_entries,
+        )
+        saved_ids = {item.paper_id for item in items if item.outcome == "saved" and item.paper_id}
+        unknown = sorted(saved_ids - set(canonical_ids(session, saved_ids)))
+    after_change(reader.id, fetch=unknown)
+    report = ImportReport(
+        saved=sum(item.outcome == "saved" for item in items),
+        merged=sum(item.outcome == "merged" for item in items),
+        skipped=sum(item.outcome == "skipped" for item in items),
+        items=items,
+    )
+    return json_response(report)
+
+
+def _changes(body: LibraryEntryWrite) -> EntryChanges:
+    given = body.model_fields_set
+    return EntryChanges(
+        status=body.status if "status" in given else None,
+        tags=body.tags if "tags" in given else None,
+        note=body.note if "note" in given else None,
+    )
+
+
+def _body_text() -> str:
+    raw = request.get_data(cache=False)
+    if not raw.strip():
+        raise ApiError(422, "empty_body", "Send the file to import as the request body.")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ApiError(422, "not_utf8", "The file is not UTF-8 text; save it as UTF-8.") from None
+
+
+def _not_saved(paper_id: str) -> ApiError:
+    return ApiError(404, "not_saved", f"{paper_id} is not on your reading list.")
+
+
+def _attachment(name: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    return f'attachment; filename="{safe}"'

@@ -1,0 +1,169 @@
+"""Per-reader suggestions: a linear classifier on the TF-IDF features of the related index.
+
+In the spirit of arxiv-sanity-lite: the reader's saved papers are the positives and the
+rest of the corpus the negatives, and the classifier's margin ranks what to read next.
+Beyond that: dismissed papers count as stronger negatives, "more like this" papers as
+extra positives, saved papers the index does not hold are projected into its space,
+and every suggestion names the saved papers it is closest to and the words they share.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from sklearn.svm import LinearSVC
+
+from paperlens.schemas import Suggestion, SuggestionSet
+from paperlens.store.library import ProfilePaper, ReaderProfile
+from worker.pipeline.related import IndexedPaper, RelatedIndex, shared_terms_phrase
+
+# Regularisation of the classifier: small, since a reader saves few papers.
+SVM_C = 0.1
+DISMISSED_WEIGHT = 3.0
+MORE_LIKE_THIS_WEIGHT = 0.5
+BECAUSE_MAX = 3
+REASON_TERMS = 3
+
+
+@dataclass
+class _Positive:
+    paper_id: str
+    title: str
+    vector: sparse.csr_matrix
+
+
+def suggestion_sets(
+    index: RelatedIndex, profile: ReaderProfile, k: int, max_tags: int
+) -> dict[str | None, SuggestionSet]:
+    """The reader's sets: one over the whole list (key None) and one per tag."""
+    now = dt.datetime.now(dt.UTC)
+    scopes: list[str | None] = [None, *_busiest_tags(profile.saved, max_tags)]
+    return {
+        tag: SuggestionSet(
+            revision=profile.revision,
+            computed_at=now,
+            items=suggest(
+                index, profile, [p for p in profile.saved if tag is None or tag in p.tags], k
+            ),
+        )
+        for tag in scopes
+    }
+
+
+def suggest(
+    index: RelatedIndex, profile: ReaderProfile, saved: Sequence[ProfilePaper], k: int
+) -> list[Suggestion]:
+    """The ``k`` papers of the index the reader's model ranks highest, each explained."""
+    if not saved or len(index) == 0:
+        return []
+    rows = {paper_id: row for row, paper_id in enumerate(index.paper_ids)}
+    positives = [_positive(index, rows, paper) for paper in saved]
+    extra_rows = [rows[p] for p in profile.more_like_this if p in rows]
+    excluded = profile.saved_ids | profile.dismissed
+    negative_rows = [
+        row
+        for row, paper_id in enumerate(index.paper_ids)
+        if paper_id not in profile.saved_ids and paper_id not in profile.more_like_this
+    ]
+    if not negative_rows:
+        return []
+    scores = _fit_and_score(index, positives, extra_rows, negative_rows, rows, profile.dismissed)
+    terms = index.vectorizer.get_feature_names_out()
+    saved_titles = {_normalise(p.title) for p in saved}
+    results: list[Suggestion] = []
+    for row in np.argsort(-scores, kind="stable"):
+        paper_id = index.paper_ids[row]
+        if paper_id in excluded or _normalise(index.titles[row]) in saved_titles:
+            continue
+        because = _closest(index.matrix[row], positives)
+        results.append(
+            Suggestion(
+                paper_id=paper_id,
+                title=index.titles[row],
+                score=round(float(scores[row]), 4),
+                reason=_reason(index.matrix[row], because, terms),
+                because=[p.paper_id for p in because],
+            )
+        )
+        if len(results) == k:
+            break
+    return results
+
+
+def _fit_and_score(
+    index: RelatedIndex,
+    positives: list[_Positive],
+    extra_rows: list[int],
+    negative_rows: list[int],
+    rows: dict[str, int],
+    dismissed: set[str],
+) -> np.ndarray:
+    dismissed_rows = {rows[p] for p in dismissed if p in rows}
+    features = sparse.vstack(
+        [p.vector for p in positives] + [index.matrix[extra_rows], index.matrix[negative_rows]]
+    ).tocsr()
+    labels = np.array([1] * (len(positives) + len(extra_rows)) + [0] * len(negative_rows))
+    weights = np.array(
+        [1.0] * len(positives)
+        + [MORE_LIKE_THIS_WEIGHT] * len(extra_rows)
+        + [DISMISSED_WEIGHT if row in dismissed_rows else 1.0 for row in negative_rows]
+    )
+    model = LinearSVC(class_weight="balanced", C=SVM_C, max_iter=10_000, tol=1e-6)
+    model.fit(features, labels, sample_weight=weights)
+    scores: np.ndarray = model.decision_function(index.matrix)
+    return scores
+
+
+def _positive(index: RelatedIndex, rows: dict[str, int], paper: ProfilePaper) -> _Positive:
+    """A saved paper's vector: its row in the index, or its text projected into the index."""
+    row = rows.get(paper.paper_id)
+    if row is not None:
+        vector = index.matrix[row]
+    else:
+        text = IndexedPaper(paper.paper_id, paper.title, paper.abstract).text
+        vector = index.vectorizer.transform([text]).tocsr()
+    return _Positive(paper.paper_id, paper.title, vector)
+
+
+def _closest(vector: sparse.csr_matrix, positives: list[_Positive]) -> list[_Positive]:
+    """The one to three saved papers most similar to a suggestion (cosine; rows are unit length)."""
+    similarity = [float((vector @ p.vector.T).toarray()[0, 0]) for p in positives]
+    order = sorted(range(len(positives)), key=lambda i: -similarity[i])
+    chosen = [positives[i] for i in order[:BECAUSE_MAX] if similarity[i] > 0]
+    return chosen or [positives[order[0]]]
+
+
+def _reason(vector: sparse.csr_matrix, because: list[_Positive], terms: np.ndarray) -> str:
+    """'Like “X” and “Y” in your list: both discuss “a”, “b” and “c”'."""
+    profile = because[0].vector
+    for other in because[1:]:
+        profile = profile + other.vector
+    overlap = vector.multiply(profile).tocsr()
+    order = np.argsort(-overlap.data)[:REASON_TERMS]
+    shared = [str(terms[overlap.indices[i]]) for i in order]
+    titles = [f"“{_short(p.title)}”" for p in because[:2]]
+    like = titles[0] if len(titles) == 1 else " and ".join(titles)
+    more = f" (and {len(because) - 2} more)" if len(because) > 2 else ""
+    if not shared:
+        return f"Like {like}{more} in your list"
+    return f"Like {like}{more} in your list. {shared_terms_phrase(shared)}"
+
+
+def _busiest_tags(saved: Sequence[ProfilePaper], limit: int) -> list[str]:
+    counts: dict[str, int] = {}
+    for paper in saved:
+        for tag in paper.tags:
+            counts[tag] = counts.get(tag, 0) + 1
+    return sorted(counts, key=lambda tag: (-counts[tag], tag))[:limit]
+
+
+def _short(title: str, limit: int = 60) -> str:
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
+
+
+def _normalise(title: str) -> str:
+    return " ".join(title.lower().split())
