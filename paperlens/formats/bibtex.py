@@ -17,7 +17,7 @@ from bibtexparser.entrypoint import parse_string, write_string
 from bibtexparser.library import Library
 from bibtexparser.middlewares.names import NameParts
 from pydantic import TypeAdapter
-from pylatexenc.latex2text import LatexNodes2Text
+from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
 from pylatexenc.latexencode import UnicodeToLatexEncoder
 
 from paperlens.formats.records import ExportRecord
@@ -25,8 +25,31 @@ from paperlens.identifiers import local_paper_id, parse_paper_id
 from paperlens.schemas import TagList
 from paperlens.store.library import ImportCandidate, Snapshot
 
-_encoder = UnicodeToLatexEncoder(unknown_char_policy="keep", replacement_latex_protection="braces")
-_decoder = LatexNodes2Text(math_mode="verbatim", strict_latex_spaces=True)
+# Characters LaTeX has no name for (CJK, most emoji) pass through: BibTeX files are UTF-8 now.
+_encoder = UnicodeToLatexEncoder(
+    unknown_char_policy="keep", unknown_char_warning=False, replacement_latex_protection="braces"
+)
+
+
+def _decoder_context() -> Any:
+    """pylatexenc's defaults, plus the macros its encoder writes and its decoder lacks."""
+    context = get_default_latex_context_db()
+    context.add_context_category(
+        "paperlens-bibtex",
+        prepend=True,
+        macros=[
+            MacroTextSpec("url", simplify_repl="%s"),
+            MacroTextSpec("S", simplify_repl="§"),
+            MacroTextSpec("P", simplify_repl="¶"),
+            MacroTextSpec("textasciicircum", simplify_repl="^"),
+        ],
+    )
+    return context
+
+
+_decoder = LatexNodes2Text(
+    latex_context=_decoder_context(), math_mode="verbatim", strict_latex_spaces=True
+)
 _TAG_LIST: TypeAdapter[list[str]] = TypeAdapter(TagList)
 
 # Where reference managers put an arXiv id: Google Scholar in journal, Zotero in note.

@@ -150,7 +150,10 @@ def _reason(vector: sparse.csr_matrix, because: list[_Positive], terms: np.ndarr
     more = f" (and {len(because) - 2} more)" if len(because) > 2 else ""
     if not shared:
         return f"Like {like}{more} in your list"
-    return f"Like {like}{more} in your list. {shared_terms_phrase(shared)}"
+    phrase = shared_terms_phrase(shared)
+    if len(because) > 1:
+        phrase = phrase.replace("Both discuss", "All discuss", 1)
+    return f"Like {like}{more} in your list. {phrase}"
 
 
 def _busiest_tags(saved: Sequence[ProfilePaper], limit: int) -> list[str]:
