@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from paperlens import schemas
+from server import openapi_me
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 
@@ -104,6 +105,10 @@ PATHS: dict[str, Any] = {
 }
 
 
+PATHS.update(openapi_me.PATHS)
+_MODELS.extend(openapi_me.MODELS)
+
+
 def document() -> dict[str, Any]:
     _, components = models_json_schema(
         [(model, "serialization") for model in _MODELS], ref_template=REF
@@ -112,7 +117,10 @@ def document() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "PaperLens API", "version": "1"},
         "paths": PATHS,
-        "components": {"schemas": components["$defs"]},
+        "components": {
+            "schemas": components["$defs"],
+            "securitySchemes": openapi_me.SECURITY_SCHEMES,
+        },
     }
 
 

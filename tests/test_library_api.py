@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 from flask.testing import FlaskClient
 from redis import Redis
@@ -9,8 +12,10 @@ from rq import Queue
 
 from paperlens import keys
 from paperlens.schemas import PaperRecord
+from paperlens.settings import Settings
 from paperlens.store.db import Database
 from paperlens.store.papers import upsert_papers
+from server import create_app
 from tests.readers import ReaderClient, error_code, make_reader
 
 MRL = "arxiv:2205.13147"
@@ -233,3 +238,42 @@ def test_bad_ids_and_bodies(alice: ReaderClient) -> None:
     assert error_code(alice.patch(f"{LIB}/{MRL}", json={"status": "done"})) == "not_saved"
     alice.put(f"{LIB}/{MRL}")
     assert error_code(alice.patch(f"{LIB}/{MRL}", json={})) == "nothing_to_change"
+
+
+def test_openapi_describes_the_reader_endpoints(client: FlaskClient) -> None:
+    spec = client.get("/api/v1/openapi.json").get_json()
+    me = {path for path in spec["paths"] if path.startswith("/api/v1/me/")}
+    assert me == {
+        "/api/v1/me/library",
+        "/api/v1/me/library/{paper_id}",
+        "/api/v1/me/library/export",
+        "/api/v1/me/library/import",
+        "/api/v1/me/tags",
+        "/api/v1/me/suggestions",
+        "/api/v1/me/feedback",
+        "/api/v1/me/feedback/{paper_id}",
+    }
+    refs = set(re.findall(r'"#/components/schemas/(\w+)"', json.dumps(spec)))
+    assert refs <= set(spec["components"]["schemas"])
+    item = spec["components"]["schemas"]["LibraryItem"]["properties"]
+    assert {"paper_id", "title", "status", "tags", "note", "saved_at"} <= set(item)
+    suggestion = spec["components"]["schemas"]["Suggestion"]["properties"]
+    assert set(suggestion) == {"paper_id", "title", "score", "reason", "because"}
+    assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+def test_a_full_list_refuses_new_papers_but_keeps_changing_old_ones(
+    settings: Settings, demo: Database
+) -> None:
+    app = create_app(settings.model_copy(update={"library_max_entries": 2}))
+    reader = ReaderClient(app.test_client(), make_reader(demo, "collector"))
+    try:
+        assert reader.put(f"{LIB}/{MRL}").status_code == 201
+        assert reader.put(f"{LIB}/{MOE}").status_code == 201
+        assert error_code(reader.put(f"{LIB}/arxiv:2507.23279")) == "library_full"
+        assert reader.put(f"{LIB}/{MRL}", json={"status": "done"}).status_code == 200
+        report = reader.post(f"{LIB}/import?format=ids", data="arxiv:2507.23279\n2205.13147")
+        outcomes = [item["outcome"] for item in report.get_json()["items"]]
+        assert outcomes == ["skipped", "merged"]
+    finally:
+        app.extensions["paperlens"].db.dispose()
