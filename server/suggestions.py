@@ -48,10 +48,15 @@ def get_suggestions() -> Response:
         jobs.request_suggestions(svc.redis, svc.settings, reader.id)
         return _pending()
     stale = found.revision < revision
+    items = found.items
     if stale:
         jobs.request_suggestions(svc.redis, svc.settings, reader.id)
+        with svc.db.session() as session:
+            settled = library.settled_ids(session, reader.id)
+        # Until the worker catches up, what was saved or dismissed since is left out.
+        items = [item for item in items if item.paper_id not in settled]
     body = SuggestionList(
-        items=found.items[: params.k], tag=params.tag, computed_at=found.computed_at, stale=stale
+        items=items[: params.k], tag=params.tag, computed_at=found.computed_at, stale=stale
     )
     return json_response(body)
 

@@ -212,3 +212,17 @@ def test_without_redis_the_list_works_and_suggestions_answer_503(
         assert reader.delete(f"{LIB}/arxiv:2401.99999").status_code == 204
     finally:
         app.extensions["paperlens"].db.dispose()
+
+
+def test_while_stale_what_was_just_saved_or_dismissed_is_left_out(
+    reader: ReaderClient, redis: Redis
+) -> None:
+    _save_moe(reader)
+    reader.get(SUGGEST)
+    run_workers(redis)
+    first, second = (item["paper_id"] for item in reader.get(SUGGEST).get_json()["items"][:2])
+    reader.post("/api/v1/me/feedback", json={"paper_id": first, "signal": "dismiss"})
+    reader.put(f"{LIB}/{second}")
+    stale = reader.get(SUGGEST).get_json()  # no worker has run since
+    assert stale["stale"] is True
+    assert not {first, second} & {item["paper_id"] for item in stale["items"]}

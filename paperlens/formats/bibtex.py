@@ -57,12 +57,8 @@ _ARXIV_IN_TEXT = re.compile(
     r"arxiv[:\s]*(?:abs/)?([0-9]{4}\.[0-9]{4,5}(?:v[0-9]+)?|[a-z\-]+(?:\.[A-Z]{2})?/[0-9]{7})", re.I
 )
 _KEYWORD_SEPARATORS = re.compile(r"[,;]")
-_MONTHS = {
-    name: number
-    for number, name in enumerate(
-        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
-    )
-}
+_MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
 
 
 # --- export -----------------------------------------------------------------------
@@ -81,7 +77,6 @@ def _entry(record: ExportRecord) -> model.Entry:
         ("title", "{" + _latex(record.title) + "}"),
         ("author", " and ".join(_latex(name) for name in record.authors) or None),
         ("year", str(record.year) if record.year else None),
-        ("month", str(record.published.month) if record.published else None),
     ]
     if record.arxiv_id is not None:
         entry_type = "misc"
@@ -104,11 +99,16 @@ def _entry(record: ExportRecord) -> model.Entry:
         ("keywords", ", ".join(_latex(tag) for tag in record.tags) or None),
         ("annote", _latex(record.note) if record.note else None),
     ]
-    return model.Entry(
-        entry_type,
-        record.key,
-        [model.Field(name, value) for name, value in fields if value],
+    entry = model.Entry(
+        entry_type, record.key, [model.Field(name, value) for name, value in fields if value]
     )
+    if record.published is not None:
+        # BibTeX styles know months by their three-letter macros, written without braces.
+        month = model.Field("month", _MONTH_NAMES[record.published.month - 1])
+        month.enclosing = "no-enclosing"
+        names = [field.key for field in entry.fields]
+        entry.fields.insert(names.index("year") + 1 if "year" in names else len(names), month)
+    return entry
 
 
 def _latex(text: str) -> str:

@@ -100,7 +100,11 @@ def citation_key(authors: list[str], year: int | None, title: str) -> str:
     """``lastname2024word``, in ASCII letters and digits so that every BibTeX tool accepts it."""
     family = family_name(authors[0]) if authors else ""
     words = [w for w in _WORD.findall(_ascii(title)) if w not in _SKIP_WORDS]
-    key = f"{_ascii(family).replace(' ', '')}{year or ''}{words[0] if words else ''}"
+    word = words[0] if words else ""
+    if family:
+        key = f"{_ascii(family).replace(' ', '')}{year or ''}{word}"
+    else:  # without an author the title leads, so that the key starts with a letter
+        key = f"{word}{year or ''}"
     key = "".join(_WORD.findall(key))
     return key or "paper"
 

@@ -470,6 +470,14 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
+def settled_ids(session: Session, reader_id: int) -> set[str]:
+    """Ids of papers the reader saved or dismissed: never to be suggested."""
+    profile = reader_profile(session, reader_id)
+    if profile is None:
+        return set()
+    return profile.saved_ids | profile.dismissed
+
+
 # --- what the suggestions worker learns from --------------------------------------
 
 
