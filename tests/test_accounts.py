@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import text
 from paperlens import cli
 from paperlens.settings import Settings
 from paperlens.store.db import Database
-from tests.readers import ReaderClient
+from tests.readers import ReaderClient, make_reader
 
 TOKEN = re.compile(r"pl_[0-9a-f]{8}_[A-Za-z0-9_-]{43}")
 
@@ -90,3 +91,19 @@ def test_paperlens_run_creates_the_demo_reader_once(settings: Settings, db: Data
     second = cli._demo_reader_greeting(settings)
     assert not TOKEN.search(second) and "paperlens tokens create demo" in second
     assert token not in second
+
+
+def test_tokens_never_reach_the_logs(
+    settings: Settings, db: Database, client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = make_reader(db, "gina")
+    caplog.set_level(logging.DEBUG)
+    reader = ReaderClient(client, token)
+    assert (
+        reader.put("/api/v1/me/library/arxiv:2205.13147", json={"status": "x"}).status_code == 422
+    )
+    assert reader.get("/api/v1/me/library").status_code == 200
+    assert ReaderClient(client, token + "x").get("/api/v1/me/library").status_code == 401
+    secret = token.split("_", 2)[2]
+    logged = "\n".join(f"{record.getMessage()} {record.__dict__}" for record in caplog.records)
+    assert "/api/v1/me/library" in logged and secret not in logged
