@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from paperlens import keys, logs, redis_client
+from paperlens import ingest_commands, keys, logs, redis_client
 from paperlens.migrations import upgrade
 from paperlens.settings import Settings, get_settings
 from paperlens.store.db import Database
@@ -33,6 +33,10 @@ def migrate() -> None:
 @main.group()
 def ingest() -> None:
     """Load papers into the catalogue."""
+
+
+for _command in ingest_commands.COMMANDS:
+    ingest.add_command(_command)
 
 
 @ingest.command("jsonl")
