@@ -53,6 +53,70 @@ def arxiv_snapshot(path: Path, categories: str, since: dt.datetime | None, resta
     echo_report(f"arXiv snapshot {path}", report, unit="line")
 
 
+@click.command("pwc-links")
+@click.argument("path", type=FILE)
+@RESTART
+def pwc_links(path: Path, restart: bool) -> None:
+    """Papers with Code's links-between-papers-and-code.json(.gz): code links per paper."""
+    from paperlens import redis_client
+    from worker.ingest import runs
+
+    settings = get_settings()
+    report = runs.pwc_links(settings, redis_client.connect(settings), path, restart=restart)
+    echo_report(f"Papers with Code links {path}", report, unit="item")
+
+
+@click.command("pwc-papers")
+@click.argument("path", type=FILE)
+@RESTART
+def pwc_papers(path: Path, restart: bool) -> None:
+    """Papers with Code's papers-with-abstracts.json(.gz): papers with an arXiv id."""
+    from worker.ingest import runs
+
+    settings = get_settings()
+    report = runs.pwc_papers(settings, Database(settings.sqlalchemy_url), path, restart=restart)
+    echo_report(f"Papers with Code papers {path}", report, unit="item")
+
+
+@click.command("bibtex")
+@click.argument("path", type=FILE)
+@RESTART
+def bibtex(path: Path, restart: bool) -> None:
+    """A BibTeX file: entries with an arXiv eprint, a DOI, or only a title."""
+    from worker.ingest import runs
+
+    settings = get_settings()
+    report = runs.bibtex_file(settings, Database(settings.sqlalchemy_url), path, restart=restart)
+    echo_report(f"BibTeX {path}", report, unit="entry at line")
+
+
+@click.command("hf-daily")
+@click.option("--from", "first", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--to", "last", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
+@RESTART
+def hf_daily(first: dt.datetime, last: dt.datetime, restart: bool) -> None:
+    """Papers featured on Hugging Face's Daily Papers between two dates (needs the source)."""
+    from paperlens import redis_client
+    from worker.ingest import runs
+    from worker.sources.http import SourceSession
+
+    settings = get_settings()
+    if "huggingface" not in settings.sources:
+        raise click.ClickException("enable the source first: PAPERLENS_SOURCES=huggingface,...")
+    if last < first:
+        raise click.BadParameter("--to is before --from")
+    with SourceSession(settings, redis_client.connect(settings)) as session:
+        report = runs.hf_daily(
+            settings,
+            Database(settings.sqlalchemy_url),
+            session,
+            first.date(),
+            last.date(),
+            restart=restart,
+        )
+    echo_report(f"Hugging Face daily papers {first:%Y-%m-%d}..{last:%Y-%m-%d}", report, unit="day")
+
+
 def echo_report(what: str, report: IngestReport, unit: str) -> None:
     for number, reason in report.bad_records[:SHOWN_BAD_RECORDS]:
         click.echo(f"  skipped {unit} {number}: {reason}", err=True)
@@ -66,4 +130,4 @@ def echo_report(what: str, report: IngestReport, unit: str) -> None:
     )
 
 
-COMMANDS = [arxiv_snapshot]
+COMMANDS = [arxiv_snapshot, pwc_links, pwc_papers, bibtex, hf_daily]
