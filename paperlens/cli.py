@@ -102,6 +102,15 @@ def worker(burst: bool) -> None:
 
 
 @main.command()
+def scheduler() -> None:
+    """Run the freshness schedule: daily arXiv submissions, refresh of stale enrichments."""
+    from worker.schedule import build_scheduler
+
+    settings = get_settings()
+    build_scheduler(redis_client.connect(settings), settings).start()  # type: ignore[no-untyped-call]
+
+
+@main.command()
 def api() -> None:
     """Serve the API under gunicorn in the foreground (containers, process managers)."""
     import os

@@ -45,3 +45,36 @@ def request_enrichment(redis: Redis, settings: Settings, paper_id: str, queue_na
     except DuplicateJobError:
         return False
     return True
+
+
+def fetchable(settings: Settings, paper_id: str) -> bool:
+    """Whether an enabled source can fetch ``paper_id``: arXiv ids and DOIs, nothing else."""
+    scheme = paper_id.partition(":")[0]
+    enabled = set(settings.sources)
+    if scheme == "arxiv":
+        return "arxiv" in enabled
+    if scheme == "doi":
+        return bool(enabled & {"crossref", "openalex"})
+    return False
+
+
+def request_fetch(redis: Redis, settings: Settings, paper_id: str) -> bool:
+    """Ask a worker to fetch a paper the catalogue lacks (a reader is waiting: ``interactive``).
+
+    One job per paper in flight, as for enrichments; the job enriches the paper too.
+    """
+    try:
+        queue(redis, keys.QUEUE_INTERACTIVE, settings).enqueue(
+            keys.JOB_FETCH_PAPER,
+            paper_id,
+            job_id=keys.fetch_job_id(paper_id),
+            unique=True,
+            result_ttl=0,
+            retry=retry_policy(),
+            failure_ttl=settings.job_failure_ttl_seconds,
+            description=f"fetch {paper_id}",
+            meta={"request_id": request_id_var.get()},
+        )
+    except DuplicateJobError:
+        return False
+    return True

@@ -48,6 +48,8 @@ JOB_METRICS_INDEX = f"{PREFIX}:metrics:jobs"
 def job_metrics(job: str) -> str:
     """Counters of one job's runs: count, sum of seconds, failures, histogram buckets."""
     return f"{PREFIX}:metrics:job:{job}"
+
+
 # Sources and freshness (issue 5).
 JOB_FETCH_PAPER = "worker.jobs.fetch_paper"
 JOB_INGEST_NEW_SUBMISSIONS = "worker.jobs.ingest_new_submissions"

@@ -132,6 +132,7 @@ def run_stack(settings: Settings, prepare: list[list[str]]) -> None:
             subprocess.run(command, env=stack.child_env(), check=True)
         for number in range(settings.rq_workers):
             stack.spawn(f"worker {number + 1}", [sys.executable, "-m", "paperlens.cli", "worker"])
+        stack.spawn("scheduler", [sys.executable, "-m", "paperlens.cli", "scheduler"])
         stack.spawn("api", gunicorn_command(settings))
         stack.wait_for_api()
         if not stack.stopping:

@@ -136,7 +136,7 @@ def test_openalex_work_and_related_titles(session: SourceSession, fixtures: HTTP
     assert work.related_works == ["W3000000001", "W3000000002"]
     related = openalex.works_by_id(session, work.related_works)
     assert [(w.arxiv_id, w.doi) for w in related] == [
-        ("0808.05394", "10.48550/arxiv.0808.05394"),
+        ("2104.12255", "10.48550/arxiv.2104.12255"),
         (None, "10.1000/fixture.fibers"),
     ]
     assert openalex.work(session, "doi:10.1000/unknown") is None

@@ -16,7 +16,10 @@ from worker.sources.http import MalformedResponse, SourceSession
 
 SOURCE = "openalex"
 RELATED_LIMIT = 10
-WORK_FIELDS = "id,doi,display_name,ids,open_access,best_oa_location,referenced_works,related_works"
+WORK_FIELDS = (
+    "id,doi,display_name,ids,open_access,best_oa_location,referenced_works,related_works,"
+    "cited_by_count"
+)
 
 
 @dataclass
@@ -28,6 +31,7 @@ class Work:
     oa_url: str | None = None
     referenced_works: list[str] = field(default_factory=list)
     related_works: list[str] = field(default_factory=list)
+    cited_by_count: int | None = None
 
 
 def lookup_doi(paper_id: str) -> str | None:
@@ -81,6 +85,7 @@ def _work(body: Any) -> Work:
         or open_access.get("oa_url"),
         referenced_works=[_short_id(w) for w in body.get("referenced_works") or []],
         related_works=[_short_id(w) for w in body.get("related_works") or []],
+        cited_by_count=cited if isinstance(cited := body.get("cited_by_count"), int) else None,
     )
 
 
