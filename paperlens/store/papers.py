@@ -214,7 +214,9 @@ def _insert_new(session: Session, new: dict[str, _NewPaper]) -> None:
         return
     # executemany without RETURNING: SQLite cannot return ids in parameter order for a
     # multi-row insert, and one statement per row is several times slower than a lookup.
-    session.execute(insert(Paper), [paper.row() for paper in papers])
+    # Core executemany on the session's connection: the ORM's bulk path costs more per row.
+    connection = session.connection()
+    connection.execute(insert(Paper.__table__), [paper.row() for paper in papers])
     wanted = select(Paper.paper_id, Paper.id).where(
         Paper.paper_id.in_([paper.paper_id for paper in papers])
     )
@@ -224,7 +226,7 @@ def _insert_new(session: Session, new: dict[str, _NewPaper]) -> None:
         for paper in papers
         for alias in paper.aliases
     ]
-    session.execute(insert(PaperAlias), aliases)
+    connection.execute(insert(PaperAlias.__table__), aliases)
 
 
 def _papers_by_alias(session: Session, ids: set[str]) -> dict[str, Paper]:

@@ -161,7 +161,7 @@ def ingest_snapshot(
         checkpoint.clear()
     with open_lines(path) as reader:
         progress = Progress(
-            f"arxiv-snapshot {path.name}",
+            path.name,
             path.stat().st_size,
             stream=progress_stream,
             initial=0,

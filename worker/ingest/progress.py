@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import sys
 import time
 from typing import Any, TextIO
@@ -39,6 +40,7 @@ class Progress:
         self._last_line = self.started
         self._bar: tqdm[Any] | None = None
         if self.interactive:
+            size = shutil.get_terminal_size((100, 24))
             self._bar = tqdm(
                 total=total,
                 initial=initial,
@@ -46,7 +48,9 @@ class Progress:
                 unit_scale=unit == "B",
                 desc=label,
                 file=self.stream,
-                dynamic_ncols=True,
+                # A terminal reporting no size (some ptys) would otherwise hide the bar.
+                ncols=size.columns,
+                nrows=size.lines,
             )
 
     def advance(self, done: int, papers: int) -> None:
@@ -54,7 +58,7 @@ class Progress:
         step, self.done, self.papers = done - self.done, done, papers
         if self._bar is not None:
             self._bar.update(step)
-            self._bar.set_postfix(papers=papers, rate=f"{self.rate:,.0f}/s", refresh=False)
+            self._bar.set_postfix_str(f"{papers:,} papers, {self.rate:,.0f}/s", refresh=False)
             return
         now = time.monotonic()
         if now - self._last_line >= PLAIN_INTERVAL_SECONDS:
