@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from paperlens.schemas import PaperRecord
@@ -19,6 +19,10 @@ from paperlens.store.models import Paper, PaperAlias
 
 # Bound on the size of an IN (...) list, well under SQLite's and PostgreSQL's limits.
 LOOKUP_CHUNK = 500
+
+# Core tables for bulk inserts, which skip the ORM's per-row bookkeeping.
+PAPERS_TABLE = cast(Table, Paper.__table__)
+ALIASES_TABLE = cast(Table, PaperAlias.__table__)
 
 # When one paper is known under several ids, the first scheme in this list names it.
 CANONICAL_SCHEME_ORDER = ("arxiv", "doi", "acl", "openreview", "pmlr", "neurips", "cvf")
@@ -216,7 +220,7 @@ def _insert_new(session: Session, new: dict[str, _NewPaper]) -> None:
     # multi-row insert, and one statement per row is several times slower than a lookup.
     # Core executemany on the session's connection: the ORM's bulk path costs more per row.
     connection = session.connection()
-    connection.execute(insert(Paper.__table__), [paper.row() for paper in papers])
+    connection.execute(insert(PAPERS_TABLE), [paper.row() for paper in papers])
     wanted = select(Paper.paper_id, Paper.id).where(
         Paper.paper_id.in_([paper.paper_id for paper in papers])
     )
@@ -226,7 +230,7 @@ def _insert_new(session: Session, new: dict[str, _NewPaper]) -> None:
         for paper in papers
         for alias in paper.aliases
     ]
-    connection.execute(insert(PaperAlias.__table__), aliases)
+    connection.execute(insert(ALIASES_TABLE), aliases)
 
 
 def _papers_by_alias(session: Session, ids: set[str]) -> dict[str, Paper]:
