@@ -22,9 +22,13 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=100_000)
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     args = parser.parse_args()
-    seeds = [json.loads(line) for line in args.source.read_text().splitlines() if line.strip()]
-    with args.out.open("w") as out:
-        for number in range(args.lines):
+    write_snapshot(args.out, args.lines, args.source)
+
+
+def write_snapshot(path: Path, lines: int, source: Path = DEFAULT_SOURCE) -> None:
+    seeds = [json.loads(line) for line in source.read_text().splitlines() if line.strip()]
+    with path.open("w") as out:
+        for number in range(lines):
             record = dict(seeds[number % len(seeds)])
             month = 1 + (number // 99_999) % 12
             record["id"] = (
