@@ -74,6 +74,7 @@ def test_a_paper_the_corpus_lacks_is_fetched_enriched_and_served(
     assert paper["authors"] == ["Caprice Stanley", "Tobias Windisch"]
     assert paper["status"] == "ready" and paper["schema_version"] == 2
     assert {name: s["status"] for name, s in paper["sources"].items()} == {
+        "arxiv": "ok",
         "huggingface": "ok",
         "semantic_scholar": "ok",
         "openalex": "ok",

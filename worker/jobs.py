@@ -12,13 +12,13 @@ import time
 from sqlalchemy.orm import Session
 
 from paperlens import enrichments, jobs, keys
-from paperlens.schemas import EnrichedPaper
+from paperlens.schemas import EnrichedPaper, SourceStatus
 from paperlens.store.papers import find_paper, iter_papers, upsert_papers
 from worker.context import WorkerContext, get_context
 from worker.observed import observed
 from worker.pipeline.enrich import enrich
 from worker.pipeline.external import gather, merge
-from worker.pipeline.fetch import fetch_record
+from worker.pipeline.fetch import METADATA_SOURCE, fetch_record
 from worker.pipeline.freshness import ingest_recent, refresh_due
 from worker.pipeline.index_files import build_and_publish, current_index
 
@@ -47,7 +47,10 @@ def enrich_papers(paper_ids: list[str]) -> int:
             if paper is None:
                 log.warning("enrichment asked for unknown paper %s", paper_id)
                 continue
-            document = with_sources(ctx, session, enrich(paper, index, ctx.settings.related_k))
+            document = enrich(paper, index, ctx.settings.related_k)
+            document = with_sources(
+                ctx, session, document, (paper.extra or {}).get(METADATA_SOURCE)
+            )
             enrichments.write(ctx.redis, document)
             enrichments.schedule_refresh(ctx.redis, paper.paper_id, next_refresh(ctx, document))
             written += 1
@@ -114,11 +117,15 @@ def refresh_stale() -> int:
     return refresh_due(ctx.redis, ctx.settings)
 
 
-def with_sources(ctx: WorkerContext, session: Session, document: EnrichedPaper) -> EnrichedPaper:
+def with_sources(
+    ctx: WorkerContext, session: Session, document: EnrichedPaper, metadata_source: str | None
+) -> EnrichedPaper:
     """The document completed by the enabled external sources (unchanged when none are)."""
     if not ctx.settings.sources:
         return document
     found = gather(ctx.http, ctx.redis, ctx.settings, document.ids)
+    if metadata_source:
+        found.statuses[metadata_source] = SourceStatus(status="ok")
     return merge(document, found, http=ctx.http, settings=ctx.settings, session=session)
 
 
