@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from paperlens.schemas import PaperRecord
@@ -123,6 +123,88 @@ def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> UpsertSta
 
 
 def _upsert_chunk(session: Session, records: list[PaperRecord], stats: UpsertStats) -> None:
+    """Plain values and bulk statements; the ORM only for a chunk that merges papers."""
+    session.flush()
+    if not _upsert_chunk_bulk(session, records, stats):
+        _upsert_chunk_orm(session, records, stats)
+
+
+def _upsert_chunk_bulk(session: Session, records: list[PaperRecord], stats: UpsertStats) -> bool:
+    """Match, apply and write a chunk without ORM objects; False (nothing written) when a
+    record would join two papers, which the ORM path merges."""
+    papers = _stored_by_alias(session, {i for record in records for i in record.ids})
+    before = {id(paper): (paper.row(), set(paper.aliases)) for paper in papers.values()}
+    created = updated = 0
+    for record in records:
+        matches = list({id(papers[i]): papers[i] for i in record.ids if i in papers}.values())
+        if len(matches) > 1:
+            return False
+        if matches:
+            paper = matches[0]
+            updated += 1
+        else:
+            paper = _NewPaper(paper_id=preferred_id(record.ids), title=record.title)
+            created += 1
+        _apply_record(paper, record)
+        paper.add_ids(record.ids)
+        papers.update(dict.fromkeys(paper.aliases, paper))
+    distinct = list({id(paper): paper for paper in papers.values()}.values())
+    _update_stored(session, [p for p in distinct if p.pk is not None], before)
+    _insert_new(session, {p.paper_id: p for p in distinct if p.pk is None})
+    stats.created += created
+    stats.updated += updated
+    return True
+
+
+def _stored_by_alias(session: Session, ids: set[str]) -> dict[str, _NewPaper]:
+    """The stored papers any of ``ids`` names, as plain values keyed by every alias."""
+    if not ids:
+        return {}
+    pks = select(PaperAlias.paper_pk).where(PaperAlias.alias.in_(ids))
+    columns = [PAPERS_TABLE.c[name] for name in _NEW_PAPER_COLUMNS]
+    rows = session.execute(select(PAPERS_TABLE.c.id, *columns).where(PAPERS_TABLE.c.id.in_(pks)))
+    by_pk = {
+        row[0]: _NewPaper(**dict(zip(_NEW_PAPER_COLUMNS, row[1:], strict=True)), pk=row[0])
+        for row in rows
+    }
+    if not by_pk:
+        return {}
+    aliases = session.execute(
+        select(PaperAlias.alias, PaperAlias.paper_pk).where(PaperAlias.paper_pk.in_(by_pk))
+    )
+    found: dict[str, _NewPaper] = {}
+    for alias, pk in aliases:
+        by_pk[pk].aliases.append(alias)
+        found[alias] = by_pk[pk]
+    return found
+
+
+def _update_stored(
+    session: Session,
+    papers: list[_NewPaper],
+    before: dict[int, tuple[dict[str, Any], set[str]]],
+) -> None:
+    """One executemany UPDATE for the papers whose values changed, one INSERT for new aliases."""
+    changed = [paper for paper in papers if paper.row() != before[id(paper)][0]]
+    if changed:
+        statement = (
+            update(PAPERS_TABLE)
+            .where(PAPERS_TABLE.c.id == bindparam("pk_"))
+            .values({name: bindparam(name) for name in _NEW_PAPER_COLUMNS})
+        )
+        session.connection().execute(statement, [{**p.row(), "pk_": p.pk} for p in changed])
+    aliases = [
+        {"alias": alias, "paper_pk": paper.pk}
+        for paper in papers
+        for alias in paper.aliases
+        if alias not in before[id(paper)][1]
+    ]
+    if aliases:
+        session.connection().execute(insert(ALIASES_TABLE), aliases)
+    session.expire_all()
+
+
+def _upsert_chunk_orm(session: Session, records: list[PaperRecord], stats: UpsertStats) -> None:
     """Known papers are updated through the ORM; new ones are inserted in two bulk statements."""
     by_alias = _papers_by_alias(session, {i for record in records for i in record.ids})
     new: dict[str, _NewPaper] = {}
@@ -171,9 +253,10 @@ def _known_paper(
     return rows[0]
 
 
-@dataclass
+@dataclass(eq=False)
 class _NewPaper:
-    """A paper first seen in this chunk, held as plain values until its bulk insert."""
+    """A paper held as plain values: first seen in this chunk (``pk`` None) until its bulk
+    insert, or a stored one (``pk`` set) until its bulk update."""
 
     paper_id: str
     title: str
@@ -186,6 +269,7 @@ class _NewPaper:
     comments: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     aliases: list[str] = field(default_factory=list)
+    pk: int | None = None
 
     @property
     def ids(self) -> list[str]:
