@@ -288,8 +288,10 @@ def test_only_configured_hosts_are_ever_contacted(
 
 def test_user_agent_names_the_contact_address(session: SourceSession, fixtures: HTTPServer) -> None:
     huggingface.paper(session, "1605.08386")
-    agent = fixtures.log[0][0].headers["User-Agent"]
-    assert agent.startswith("PaperLens/") and "mailto:ops@paperlens.test" in agent
+    arxiv_api.fetch_ids(session, ["1605.08386"])
+    for request, _ in fixtures.log:
+        agent = request.headers["User-Agent"]
+        assert agent.startswith("PaperLens/") and "mailto:ops@paperlens.test" in agent
 
 
 def test_empty_and_odd_bodies(session: SourceSession, httpserver: HTTPServer) -> None:

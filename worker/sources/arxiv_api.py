@@ -38,7 +38,10 @@ class _AtomSession(requests.Session):
         self.inner = inner
 
     def get(self, url: str | bytes, **kwargs: Any) -> requests.Response:
-        response = self.inner.get(str(url), **kwargs)
+        # The library sends its own User-Agent; ours names the deployment's contact.
+        given = kwargs.pop("headers", None) or {}
+        headers = {k: v for k, v in given.items() if k.lower() != "user-agent"}
+        response = self.inner.get(str(url), headers=headers, **kwargs)
         if response.status_code == 200:
             try:
                 root = ET.fromstring(response.content)
