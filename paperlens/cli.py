@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
-from paperlens import keys, logs, redis_client
+from paperlens import ingest_commands, keys, logs, redis_client
 from paperlens.migrations import upgrade
 from paperlens.settings import Settings, get_settings
 from paperlens.store import users as store_users
@@ -40,6 +40,10 @@ def migrate() -> None:
 @main.group()
 def ingest() -> None:
     """Load papers into the catalogue."""
+
+
+for _command in ingest_commands.COMMANDS:
+    ingest.add_command(_command)
 
 
 @ingest.command("jsonl")
@@ -102,6 +106,15 @@ def worker(burst: bool) -> None:
     SimpleWorker(queues, connection=redis).work(
         burst=burst, logging_level=settings.log_level, with_scheduler=not burst
     )
+
+
+@main.command()
+def scheduler() -> None:
+    """Run the freshness schedule: daily arXiv submissions, refresh of stale enrichments."""
+    from worker.schedule import build_scheduler
+
+    settings = get_settings()
+    build_scheduler(redis_client.connect(settings), settings).start()  # type: ignore[no-untyped-call]
 
 
 @main.command()

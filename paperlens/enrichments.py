@@ -32,3 +32,23 @@ def read_many_raw(redis: Redis, paper_ids: Sequence[str]) -> list[bytes | None]:
 def read(redis: Redis, paper_id: str) -> EnrichedPaper | None:
     raw = read_raw(redis, paper_id)
     return EnrichedPaper.model_validate_json(raw) if raw is not None else None
+
+
+def schedule_refresh(redis: Redis, paper_id: str, at: float) -> None:
+    """Remember when the paper's enrichment should be computed again (Unix time)."""
+    redis.zadd(keys.ENRICHMENT_DUE, {paper_id: at})
+
+
+def due_for_refresh(redis: Redis, now: float, limit: int) -> list[str]:
+    """The papers whose enrichment is due, oldest first."""
+    found = redis.zrangebyscore(keys.ENRICHMENT_DUE, "-inf", now, start=0, num=limit)
+    return [value.decode() if isinstance(value, bytes) else str(value) for value in found]
+
+
+def mark_stale(redis: Redis, paper_id: str) -> bool:
+    """Keep serving the document, marked ``stale``, while its refresh runs; False if none."""
+    document = read(redis, paper_id)
+    if document is None:
+        return False
+    write(redis, document.model_copy(update={"status": "stale"}))
+    return True

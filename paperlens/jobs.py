@@ -47,8 +47,22 @@ def request_enrichment(redis: Redis, settings: Settings, paper_id: str, queue_na
     return True
 
 
-def request_paper_fetch(redis: Redis, settings: Settings, paper_id: str) -> bool:
-    """Ask a worker to fetch the metadata of a saved paper the catalogue lacks."""
+def fetchable(settings: Settings, paper_id: str) -> bool:
+    """Whether an enabled source can fetch ``paper_id``: arXiv ids and DOIs, nothing else."""
+    scheme = paper_id.partition(":")[0]
+    enabled = set(settings.sources)
+    if scheme == "arxiv":
+        return "arxiv" in enabled
+    if scheme == "doi":
+        return bool(enabled & {"crossref", "openalex"})
+    return False
+
+
+def request_fetch(redis: Redis, settings: Settings, paper_id: str) -> bool:
+    """Ask a worker to fetch a paper the catalogue lacks (a reader is waiting: ``interactive``).
+
+    One job per paper in flight, as for enrichments; the job enriches the paper too.
+    """
     try:
         queue(redis, keys.QUEUE_INTERACTIVE, settings).enqueue(
             keys.JOB_FETCH_PAPER,
@@ -56,8 +70,10 @@ def request_paper_fetch(redis: Redis, settings: Settings, paper_id: str) -> bool
             job_id=keys.fetch_job_id(paper_id),
             unique=True,
             result_ttl=0,
+            retry=retry_policy(),
             failure_ttl=settings.job_failure_ttl_seconds,
             description=f"fetch {paper_id}",
+            meta={"request_id": request_id_var.get()},
         )
     except DuplicateJobError:
         return False
@@ -80,6 +96,8 @@ def request_suggestions(redis: Redis, settings: Settings, user_id: int) -> bool:
             result_ttl=0,
             failure_ttl=settings.job_failure_ttl_seconds,
             description=f"suggestions for reader {user_id}",
+            retry=retry_policy(),
+            meta={"request_id": request_id_var.get()},
         )
     except DuplicateJobError:
         return False

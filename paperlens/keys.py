@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 
 # Bump when the enrichment document changes shape; old documents are then ignored.
-ENRICHMENT_SCHEMA_VERSION = 1
+ENRICHMENT_SCHEMA_VERSION = 2
 
 PREFIX = "pl"
 
@@ -50,8 +50,6 @@ def job_metrics(job: str) -> str:
     return f"{PREFIX}:metrics:job:{job}"
 
 
-# Fetching a paper the catalogue lacks (a reader saved it); written by the sources worker.
-JOB_FETCH_PAPER = "worker.jobs.fetch_paper"
 JOB_COMPUTE_SUGGESTIONS = "worker.jobs.compute_suggestions"
 
 # Bump when the stored suggestions change shape; old documents are then ignored.
@@ -60,11 +58,6 @@ SUGGESTIONS_SCHEMA_VERSION = 1
 SUGGESTIONS_TTL_SECONDS = 30 * 24 * 3600
 # The hash field holding suggestions over the whole list; tags use "tag:<name>".
 SUGGESTIONS_ALL = "all"
-
-
-def fetch_job_id(paper_id: str) -> str:
-    """One fetch in flight per paper, however many readers save it at once."""
-    return "fetch-" + hashlib.sha256(paper_id.encode()).hexdigest()[:32]
 
 
 def suggestions(user_id: int) -> str:
@@ -79,3 +72,44 @@ def suggestions_field(tag: str | None) -> str:
 def suggestions_job_id(user_id: int) -> str:
     """One suggestions job queued or running per reader: RQ refuses a second with this id."""
     return f"suggest-{user_id}"
+
+
+# Sources and freshness (issue 5).
+JOB_FETCH_PAPER = "worker.jobs.fetch_paper"
+JOB_INGEST_NEW_SUBMISSIONS = "worker.jobs.ingest_new_submissions"
+JOB_REFRESH_STALE = "worker.jobs.refresh_stale"
+
+# How long "no source knows this id" is remembered, so a reader gets a 404, not 202s forever.
+MISSING_PAPER_TTL_SECONDS = 6 * 3_600
+# How long a source's rate-limit slot is kept once nobody calls that host any more.
+RATE_LIMIT_KEY_TTL_SECONDS = 3_600
+
+ENRICHMENT_DUE = f"{PREFIX}:enrichment:due"
+"""Sorted set: paper id scored by the Unix time its enrichment should be refreshed."""
+
+PWC_LINKS_PREFIX = f"{PREFIX}:pwc:links"
+
+
+def fetch_job_id(paper_id: str) -> str:
+    """One fetch job per paper in flight, as for enrichments."""
+    return "fetch-" + hashlib.sha256(paper_id.encode()).hexdigest()[:32]
+
+
+def missing_paper(paper_id: str) -> str:
+    """Set when every source that could hold ``paper_id`` answered that it does not."""
+    return f"{PREFIX}:missing:{paper_id}"
+
+
+def source_cache(source: str, request_digest: str) -> str:
+    """A source's successful response body, cached for ``source_cache_ttl_seconds``."""
+    return f"{PREFIX}:source:cache:{source}:{request_digest}"
+
+
+def rate_limit(host: str) -> str:
+    """The next free request slot (Unix time in ms) for one host, shared by every worker."""
+    return f"{PREFIX}:source:slot:{host}"
+
+
+def pwc_links(paper_id: str) -> str:
+    """Papers with Code links of one paper (JSON list), loaded from the archive dump."""
+    return f"{PWC_LINKS_PREFIX}:{paper_id}"

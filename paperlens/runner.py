@@ -141,6 +141,7 @@ def run_stack(
         extra = greeting() if greeting is not None else ""
         for number in range(settings.rq_workers):
             stack.spawn(f"worker {number + 1}", [sys.executable, "-m", "paperlens.cli", "worker"])
+        stack.spawn("scheduler", [sys.executable, "-m", "paperlens.cli", "scheduler"])
         stack.spawn("api", gunicorn_command(settings))
         stack.wait_for_api()
         if not stack.stopping:

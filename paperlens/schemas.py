@@ -10,7 +10,14 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 LinkKind = Literal["repository", "project_page", "model", "dataset", "space"]
 EnrichmentStatus = Literal["ready", "stale", "degraded"]
@@ -31,12 +38,39 @@ class PaperRecord(BaseModel):
     extra: dict[str, Any] = Field(default_factory=dict)
 
 
+_LINK_FACT_DEFAULTS: dict[str, Any] = {
+    "found_in": [],
+    "exists": None,
+    "archived": None,
+    "stars": None,
+    "license": None,
+    "last_push": None,
+}
+
+
+def _without_defaults(data: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in defaults or v != defaults[k]}
+
+
 class CodeLink(BaseModel):
     url: str
     kind: LinkKind
     host: str
     official: bool
     source: str = Field(description="Where the link was found, e.g. 'abstract' or 'comments'.")
+    found_in: list[str] = Field(
+        default_factory=list, description="Every source that gave this link, 'source' first."
+    )
+    exists: bool | None = Field(default=None, description="False when the repository is gone.")
+    archived: bool | None = None
+    stars: int | None = None
+    license: str | None = None
+    last_push: dt.datetime | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_unknown_facts(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Facts no source gave are left out, so a link without them keeps its v1 shape."""
+        return _without_defaults(handler(self), _LINK_FACT_DEFAULTS)
 
 
 class RelatedPaper(BaseModel):
@@ -44,6 +78,49 @@ class RelatedPaper(BaseModel):
     title: str
     score: float
     reason: str
+    in_corpus: bool = Field(default=True, description="False: PaperLens does not hold it yet.")
+    source: str = Field(default="corpus", description="Who suggested it.")
+
+    @model_serializer(mode="wrap")
+    def _omit_corpus_marks(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A neighbour from the corpus keeps its v1 shape; only outside ones are marked."""
+        return _without_defaults(handler(self), {"in_corpus": True, "source": "corpus"})
+
+
+SourceState = Literal["ok", "empty", "failed", "skipped"]
+
+
+class SourceStatus(BaseModel):
+    """What one external source contributed to an enrichment, and when."""
+
+    status: SourceState
+    fetched_at: dt.datetime | None = None
+    error: str | None = None
+
+
+class SourcedLink(BaseModel):
+    url: str
+    source: str
+
+
+class SourcedCount(BaseModel):
+    count: int
+    source: str
+
+
+class SourcedText(BaseModel):
+    text: str
+    source: str
+
+
+class HubRepo(BaseModel):
+    """A Hugging Face model, dataset or Space that cites the paper."""
+
+    url: str
+    name: str
+    likes: int = 0
+    downloads: int = 0
+    source: str = "huggingface"
 
 
 class EnrichedPaper(BaseModel):
@@ -64,6 +141,19 @@ class EnrichedPaper(BaseModel):
     status: EnrichmentStatus
     computed_at: dt.datetime
     schema_version: int
+    # Added with schema version 2 (external sources); each item says where it came from.
+    project_page: SourcedLink | None = None
+    models: list[HubRepo] = Field(default_factory=list)
+    datasets: list[HubRepo] = Field(default_factory=list)
+    spaces: list[HubRepo] = Field(default_factory=list)
+    citation_count: SourcedCount | None = None
+    tldr: SourcedText | None = None
+    open_access: SourcedLink | None = None
+    related_external: list[RelatedPaper] = Field(
+        default_factory=list,
+        description="Related papers suggested by external sources, marked in_corpus or not.",
+    )
+    sources: dict[str, SourceStatus] = Field(default_factory=dict)
 
 
 class Pending(BaseModel):

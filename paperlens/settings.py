@@ -20,6 +20,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # so the backend can grant it CORS out of the box.
 EXTENSION_ORIGIN = "chrome-extension://gbobfdahncdhllbbgipobmhgpcckgkph"
 
+# The external sources PaperLens can contact; ``PAPERLENS_SOURCES=all`` names every one.
+SOURCE_NAMES = ("arxiv", "huggingface", "semantic_scholar", "openalex", "crossref", "github")
+
 
 class Settings(BaseSettings):
     """Configuration of one PaperLens instance (see the README's table)."""
@@ -49,6 +52,37 @@ class Settings(BaseSettings):
     import_max_items: int = Field(default=2_000, ge=1)
     suggestions_per_set: int = Field(default=50, ge=1, le=500)
     suggestions_max_tags: int = Field(default=50, ge=0)
+    # External sources (see the README's "Sources and ingest"); none is contacted unless named.
+    sources: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    source_contact_email: str = ""
+    source_timeout_seconds: float = Field(default=10.0, gt=0)
+    source_max_attempts: int = Field(default=4, ge=1)
+    source_max_wait_seconds: float = Field(default=60.0, gt=0)
+    source_cache_ttl_seconds: int = Field(default=86_400, ge=0)
+    source_retry_failed_seconds: int = Field(default=3_600, ge=1)
+    arxiv_api_url: str = "https://export.arxiv.org"
+    huggingface_url: str = "https://huggingface.co"
+    semantic_scholar_url: str = "https://api.semanticscholar.org"
+    openalex_url: str = "https://api.openalex.org"
+    crossref_url: str = "https://api.crossref.org"
+    github_api_url: str = "https://api.github.com"
+    huggingface_token: str | None = None
+    semantic_scholar_api_key: str | None = None
+    openalex_api_key: str | None = None
+    github_token: str | None = None
+    arxiv_min_interval_seconds: float = Field(default=3.0, ge=0)
+    huggingface_min_interval_seconds: float = Field(default=0.2, ge=0)
+    semantic_scholar_min_interval_seconds: float = Field(default=1.0, ge=0)
+    openalex_min_interval_seconds: float = Field(default=0.1, ge=0)
+    crossref_min_interval_seconds: float = Field(default=0.1, ge=0)
+    github_min_interval_seconds: float = Field(default=0.75, ge=0)
+    # Freshness: what the scheduler runs, and when an enrichment counts as stale.
+    arxiv_daily_categories: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["cs.CL", "cs.LG", "cs.CV", "cs.AI", "cs.IR"]
+    )
+    daily_ingest_cron: str = "30 1 * * *"
+    refresh_cron: str = "*/10 * * * *"
+    enrichment_max_age_seconds: int = Field(default=7 * 86_400, ge=60)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -56,6 +90,23 @@ class Settings(BaseSettings):
         """Accept a comma-separated list, the natural shape of an environment variable."""
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("sources", "arxiv_daily_categories", mode="before")
+    @classmethod
+    def _split_names(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
+
+    @field_validator("sources")
+    @classmethod
+    def _known_sources(cls, value: list[str]) -> list[str]:
+        if value == ["all"]:
+            return list(SOURCE_NAMES)
+        unknown = sorted(set(value) - set(SOURCE_NAMES))
+        if unknown:
+            raise ValueError(f"unknown sources {unknown}; known: {', '.join(SOURCE_NAMES)}")
         return value
 
     @field_validator("cors_origins")
@@ -99,6 +150,10 @@ class Settings(BaseSettings):
         if self.shared_index_dir is not None:
             return self.shared_index_dir.resolve()
         return self.data_path / "index"
+
+    @property
+    def ingest_checkpoint_dir(self) -> Path:
+        return self.data_path / "ingest"
 
 
 def _with_driver(url: str) -> str:

@@ -57,8 +57,8 @@ def after_change(reader_id: int, fetch: Iterable[str] = ()) -> None:
     svc = services()
     try:
         for paper_id in fetch:
-            if not paper_id.startswith("pl:"):  # the project's own ids name nothing to fetch
-                jobs.request_paper_fetch(svc.redis, svc.settings, paper_id)
+            if jobs.fetchable(svc.settings, paper_id):  # only ids an enabled source serves
+                jobs.request_fetch(svc.redis, svc.settings, paper_id)
         jobs.request_suggestions(svc.redis, svc.settings, reader_id)
     except RedisError as error:
         log.warning("follow-up work not queued (redis unavailable): %s", error)

@@ -63,7 +63,7 @@ def get_paper(paper_id: str) -> Response:
         paper = find_paper(session, ref.paper_id)
         canonical = paper.paper_id if paper is not None else None
     if canonical is None:
-        raise ApiError(404, "unknown_paper", f"PaperLens does not know {ref.paper_id} yet.")
+        return _fetch_or_404(ref)
     if canonical != ref.paper_id:
         raw = enrichments.read_raw(svc.redis, canonical)
         if raw is not None:
@@ -161,6 +161,16 @@ def _batch_item(
         }
     status = "pending" if paper_id in canonical.values() else "unknown"
     return {"input": item, "paper_id": paper_id, "status": status, "paper": None}
+
+
+def _fetch_or_404(ref: PaperRef) -> Response:
+    """A paper the catalogue lacks: 202 while a worker fetches it, if a source can."""
+    svc = services()
+    fetchable = jobs.fetchable(svc.settings, ref.paper_id)
+    if not fetchable or svc.redis.exists(keys.missing_paper(ref.paper_id)):
+        raise ApiError(404, "unknown_paper", f"PaperLens does not know {ref.paper_id} yet.")
+    jobs.request_fetch(svc.redis, svc.settings, ref.paper_id)
+    return _pending(ref.paper_id)
 
 
 def _degraded(ref: PaperRef) -> Response:

@@ -68,6 +68,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def fetching_enabled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sources that can fetch arXiv ids and DOIs are on, at an address where nothing listens.
+
+    Request it before any fixture that builds settings; tests using it check what is queued
+    and never run a fetch against the internet.
+    """
+    monkeypatch.setenv("PAPERLENS_SOURCES", "arxiv,crossref")
+    for name in ("ARXIV_API_URL", "CROSSREF_URL"):
+        monkeypatch.setenv(f"PAPERLENS_{name}", "http://127.0.0.1:9")
+
+
+@pytest.fixture
 def settings(
     tmp_path: Path,
     database_url: str,

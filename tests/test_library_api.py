@@ -62,7 +62,7 @@ def test_put_is_an_idempotent_upsert_that_keeps_fields_left_out(alice: ReaderCli
 
 
 def test_saving_a_paper_the_catalogue_lacks_keeps_the_save_and_queues_a_fetch(
-    alice: ReaderClient, redis: Redis
+    fetching_enabled: None, alice: ReaderClient, redis: Redis
 ) -> None:
     saved = alice.put(f"{LIB}/https://arxiv.org/abs/2401.99999", json={"tags": ["later"]})
     assert saved.status_code == 201

@@ -177,7 +177,7 @@ def test_csv_export(alice: ReaderClient) -> None:
     assert formula["note"] == '\'=HYPERLINK("x")'  # a spreadsheet shows it, never runs it
 
 
-def test_zotero_bibtex_import(alice: ReaderClient, redis: Redis) -> None:
+def test_zotero_bibtex_import(fetching_enabled: None, alice: ReaderClient, redis: Redis) -> None:
     alice.put(
         f"{LIB}/arxiv:2310.01334", json={"tags": ["mine"], "note": "my note", "status": "done"}
     )

@@ -83,3 +83,20 @@ def test_sqlite_store_uses_write_ahead_logging(db: Database) -> None:
         return
     with db.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_batched_upsert_updates_changed_papers_and_joins_repeats(db: Database) -> None:
+    first = PaperRecord(ids=["arxiv:2101.00001"], title="Old title", abstract="A.")
+    with db.session() as session:
+        upsert_papers(session, [first, first.model_copy(update={"authors": ["Ada"]})])
+    renamed = PaperRecord(ids=["arxiv:2101.00001", "doi:10.1/x"], title="New title")
+    other = PaperRecord(ids=["arxiv:2101.00002"], title="Other")
+    with db.session() as session:
+        stats = upsert_papers(session, [renamed, other, renamed])
+    assert (stats.created, stats.updated) == (1, 2)
+    with db.session() as session:
+        paper = find_paper(session, "doi:10.1/x")
+        assert paper is not None and paper.paper_id == "arxiv:2101.00001"
+        assert (paper.title, paper.abstract, paper.authors) == ("New title", "A.", ["Ada"])
+        assert paper.ids == ["arxiv:2101.00001", "doi:10.1/x"]
+        assert count_papers(session) == 2

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from redis import Redis
 
 from paperlens import redis_client
 from paperlens.settings import Settings, get_settings
 from paperlens.store.db import Database
+from worker.sources.http import SourceSession
 
 
 @dataclass
@@ -17,6 +18,11 @@ class WorkerContext:
     settings: Settings
     db: Database
     redis: Redis
+
+    @cached_property
+    def http(self) -> SourceSession:
+        """The one session to the external sources, opened on first use."""
+        return SourceSession(self.settings, self.redis)
 
 
 @lru_cache(maxsize=1)

@@ -7,13 +7,20 @@ Failures propagate so that RQ records and retries them.
 from __future__ import annotations
 
 import logging
+import time
+
+from sqlalchemy.orm import Session
 
 from paperlens import enrichments, jobs, keys, suggestions
+from paperlens.schemas import EnrichedPaper, SourceStatus
 from paperlens.store.library import library_revision, reader_profile
-from paperlens.store.papers import find_paper, iter_papers
-from worker.context import get_context
+from paperlens.store.papers import find_paper, iter_papers, upsert_papers
+from worker.context import WorkerContext, get_context
 from worker.observed import observed
 from worker.pipeline.enrich import enrich
+from worker.pipeline.external import gather, merge
+from worker.pipeline.fetch import METADATA_SOURCE, fetch_record
+from worker.pipeline.freshness import ingest_recent, refresh_due
 from worker.pipeline.index_files import build_and_publish, current_index
 from worker.pipeline.suggestions import suggestion_sets
 
@@ -42,7 +49,12 @@ def enrich_papers(paper_ids: list[str]) -> int:
             if paper is None:
                 log.warning("enrichment asked for unknown paper %s", paper_id)
                 continue
-            enrichments.write(ctx.redis, enrich(paper, index, ctx.settings.related_k))
+            document = enrich(paper, index, ctx.settings.related_k)
+            document = with_sources(
+                ctx, session, document, (paper.extra or {}).get(METADATA_SOURCE)
+            )
+            enrichments.write(ctx.redis, document)
+            enrichments.schedule_refresh(ctx.redis, paper.paper_id, next_refresh(ctx, document))
             written += 1
     return written
 
@@ -73,6 +85,7 @@ def precompute_all() -> int:
 SUGGESTION_ROUNDS_MAX = 3
 
 
+@observed
 def compute_suggestions(user_id: int) -> int:
     """Recompute one reader's suggestion sets; returns how many sets were written."""
     ctx = get_context()
@@ -93,3 +106,62 @@ def compute_suggestions(user_id: int) -> int:
             if library_revision(session, user_id) == profile.revision:
                 break
     return written
+
+
+# Sources and freshness (issue 5).
+
+
+@observed
+def fetch_paper(paper_id: str) -> bool:
+    """Fetch a paper the catalogue lacks, store it and enrich it at once: a reader is waiting.
+
+    When the source says it holds no such paper, that is remembered for a while so the
+    API answers 404 instead of queueing the same fetch again.
+    """
+    ctx = get_context()
+    record = fetch_record(ctx.http, ctx.settings, paper_id)
+    if record is None:
+        ctx.redis.set(keys.missing_paper(paper_id), 1, ex=keys.MISSING_PAPER_TTL_SECONDS)
+        return False
+    with ctx.db.session() as session:
+        upsert_papers(session, [record])
+        paper = find_paper(session, paper_id) or find_paper(session, record.ids[0])
+        canonical = paper.paper_id if paper is not None else record.ids[0]
+    return enrich_paper(canonical)
+
+
+@observed
+def ingest_new_submissions() -> int:
+    """Yesterday's and today's arXiv submissions in the configured categories, then their
+    enrichments on ``bulk``; a category whose listing fails is logged and skipped."""
+    ctx = get_context()
+    if "arxiv" not in ctx.settings.sources:
+        return 0
+    return ingest_recent(ctx.http, ctx.db, ctx.redis, ctx.settings)
+
+
+@observed
+def refresh_stale() -> int:
+    """Mark enrichments older than the configured age ``stale`` and refresh them on ``bulk``."""
+    ctx = get_context()
+    return refresh_due(ctx.redis, ctx.settings)
+
+
+def with_sources(
+    ctx: WorkerContext, session: Session, document: EnrichedPaper, metadata_source: str | None
+) -> EnrichedPaper:
+    """The document completed by the enabled external sources (unchanged when none are)."""
+    if not ctx.settings.sources:
+        return document
+    found = gather(ctx.http, ctx.redis, ctx.settings, document.ids)
+    if metadata_source:
+        found.statuses[metadata_source] = SourceStatus(status="ok")
+    return merge(document, found, http=ctx.http, settings=ctx.settings, session=session)
+
+
+def next_refresh(ctx: WorkerContext, document: EnrichedPaper) -> float:
+    """Soon when a source failed (to retry it), else once the document is old."""
+    failed = any(status.status == "failed" for status in document.sources.values())
+    if failed:
+        return time.time() + ctx.settings.source_retry_failed_seconds
+    return time.time() + ctx.settings.enrichment_max_age_seconds

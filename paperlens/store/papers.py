@@ -6,10 +6,12 @@ a batch at a time, the API reads in a short session per request.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from paperlens.schemas import PaperRecord
@@ -17,6 +19,10 @@ from paperlens.store.models import Paper, PaperAlias
 
 # Bound on the size of an IN (...) list, well under SQLite's and PostgreSQL's limits.
 LOOKUP_CHUNK = 500
+
+# Core tables for bulk inserts, which skip the ORM's per-row bookkeeping.
+PAPERS_TABLE = cast(Table, Paper.__table__)
+ALIASES_TABLE = cast(Table, PaperAlias.__table__)
 
 # When one paper is known under several ids, the first scheme in this list names it.
 CANONICAL_SCHEME_ORDER = ("arxiv", "doi", "acl", "openreview", "pmlr", "neurips", "cvf")
@@ -101,24 +107,227 @@ def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> UpsertSta
 
     Ingest runs are repeated and sources overlap, so this must be idempotent: the
     same record twice changes nothing, and a record naming two known rows merges them.
+    Records are matched in chunks (one lookup query and one flush per chunk), which is
+    what lets a bulk ingest write thousands of papers a second.
     """
     stats = UpsertStats()
+    chunk: list[PaperRecord] = []
     for record in records:
-        rows = _rows_for_ids(session, record.ids)
-        if not rows:
-            paper = Paper(paper_id=preferred_id(record.ids), title=record.title)
-            session.add(paper)
-            stats.created += 1
-        else:
-            paper = rows[0]
-            for other in rows[1:]:
-                _merge_into(session, paper, other)
-                stats.merged += 1
-            stats.updated += 1
-        _apply_record(paper, record)
-        _add_aliases(session, paper, record.ids)
-        session.flush()
+        chunk.append(record)
+        if len(chunk) == LOOKUP_CHUNK:
+            _upsert_chunk(session, chunk, stats)
+            chunk = []
+    if chunk:
+        _upsert_chunk(session, chunk, stats)
     return stats
+
+
+def _upsert_chunk(session: Session, records: list[PaperRecord], stats: UpsertStats) -> None:
+    """Plain values and bulk statements; the ORM only for a chunk that merges papers."""
+    session.flush()
+    if not _upsert_chunk_bulk(session, records, stats):
+        _upsert_chunk_orm(session, records, stats)
+
+
+def _upsert_chunk_bulk(session: Session, records: list[PaperRecord], stats: UpsertStats) -> bool:
+    """Match, apply and write a chunk without ORM objects; False (nothing written) when a
+    record would join two papers, which the ORM path merges."""
+    papers = _stored_by_alias(session, {i for record in records for i in record.ids})
+    before = {id(paper): (paper.row(), set(paper.aliases)) for paper in papers.values()}
+    created = updated = 0
+    for record in records:
+        matches = list({id(papers[i]): papers[i] for i in record.ids if i in papers}.values())
+        if len(matches) > 1:
+            return False
+        if matches:
+            paper = matches[0]
+            updated += 1
+        else:
+            paper = _NewPaper(paper_id=preferred_id(record.ids), title=record.title)
+            created += 1
+        _apply_record(paper, record)
+        paper.add_ids(record.ids)
+        papers.update(dict.fromkeys(paper.aliases, paper))
+    distinct = list({id(paper): paper for paper in papers.values()}.values())
+    _update_stored(session, [p for p in distinct if p.pk is not None], before)
+    _insert_new(session, {p.paper_id: p for p in distinct if p.pk is None})
+    stats.created += created
+    stats.updated += updated
+    return True
+
+
+def _stored_by_alias(session: Session, ids: set[str]) -> dict[str, _NewPaper]:
+    """The stored papers any of ``ids`` names, as plain values keyed by every alias."""
+    if not ids:
+        return {}
+    pks = select(PaperAlias.paper_pk).where(PaperAlias.alias.in_(ids))
+    columns = [PAPERS_TABLE.c[name] for name in _NEW_PAPER_COLUMNS]
+    rows = session.execute(select(PAPERS_TABLE.c.id, *columns).where(PAPERS_TABLE.c.id.in_(pks)))
+    by_pk = {
+        row[0]: _NewPaper(**dict(zip(_NEW_PAPER_COLUMNS, row[1:], strict=True)), pk=row[0])
+        for row in rows
+    }
+    if not by_pk:
+        return {}
+    aliases = session.execute(
+        select(PaperAlias.alias, PaperAlias.paper_pk).where(PaperAlias.paper_pk.in_(by_pk))
+    )
+    found: dict[str, _NewPaper] = {}
+    for alias, pk in aliases:
+        by_pk[pk].aliases.append(alias)
+        found[alias] = by_pk[pk]
+    return found
+
+
+def _update_stored(
+    session: Session,
+    papers: list[_NewPaper],
+    before: dict[int, tuple[dict[str, Any], set[str]]],
+) -> None:
+    """One executemany UPDATE for the papers whose values changed, one INSERT for new aliases."""
+    changed = [paper for paper in papers if paper.row() != before[id(paper)][0]]
+    if changed:
+        statement = (
+            update(PAPERS_TABLE)
+            .where(PAPERS_TABLE.c.id == bindparam("pk_"))
+            .values({name: bindparam(name) for name in _NEW_PAPER_COLUMNS})
+        )
+        session.connection().execute(statement, [{**p.row(), "pk_": p.pk} for p in changed])
+    aliases = [
+        {"alias": alias, "paper_pk": paper.pk}
+        for paper in papers
+        for alias in paper.aliases
+        if alias not in before[id(paper)][1]
+    ]
+    if aliases:
+        session.connection().execute(insert(ALIASES_TABLE), aliases)
+    session.expire_all()
+
+
+def _upsert_chunk_orm(session: Session, records: list[PaperRecord], stats: UpsertStats) -> None:
+    """Known papers are updated through the ORM; new ones are inserted in two bulk statements."""
+    by_alias = _papers_by_alias(session, {i for record in records for i in record.ids})
+    new: dict[str, _NewPaper] = {}
+    for record in records:
+        fresh = list(dict.fromkeys(new[i] for i in record.ids if i in new))
+        rows = list(dict.fromkeys(by_alias[i] for i in record.ids if i in by_alias))
+        if fresh and (rows or len(fresh) > 1):
+            # The record joins a paper new in this chunk to another one: write the new
+            # ones first, then treat the record as an update of rows that now exist.
+            _insert_new(session, new)
+            new = {}
+            fresh = []
+            by_alias.update(_papers_by_alias(session, set(record.ids)))
+            rows = list(dict.fromkeys(by_alias[i] for i in record.ids if i in by_alias))
+        if fresh:
+            paper: Paper | _NewPaper = fresh[0]
+            stats.updated += 1
+        elif rows:
+            paper = _known_paper(session, record, rows, stats)
+            stats.updated += 1
+        else:
+            paper = _NewPaper(paper_id=preferred_id(record.ids), title=record.title)
+            stats.created += 1
+        _apply_record(paper, record)
+        if isinstance(paper, _NewPaper):
+            paper.add_ids(record.ids)
+            new.update(dict.fromkeys(paper.aliases, paper))
+        else:
+            _add_aliases(session, paper, record.ids)
+            by_alias.update({alias.alias: paper for alias in paper.aliases})
+    session.flush()
+    _insert_new(session, new)
+
+
+def _known_paper(
+    session: Session, record: PaperRecord, rows: list[Paper], stats: UpsertStats
+) -> Paper:
+    if len(rows) == 1:
+        return rows[0]
+    # Rare: the record joins papers known apart. Merge them in the database.
+    session.flush()
+    rows = _rows_for_ids(session, record.ids)
+    for other in rows[1:]:
+        _merge_into(session, rows[0], other)
+        stats.merged += 1
+    return rows[0]
+
+
+@dataclass(eq=False)
+class _NewPaper:
+    """A paper held as plain values: first seen in this chunk (``pk`` None) until its bulk
+    insert, or a stored one (``pk`` set) until its bulk update."""
+
+    paper_id: str
+    title: str
+    abstract: str = ""
+    authors: list[str] = field(default_factory=list)
+    published: dt.date | None = None
+    updated: dt.date | None = None
+    categories: list[str] = field(default_factory=list)
+    venue: str | None = None
+    comments: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    aliases: list[str] = field(default_factory=list)
+    pk: int | None = None
+
+    @property
+    def ids(self) -> list[str]:
+        return [self.paper_id, *sorted(a for a in self.aliases if a != self.paper_id)]
+
+    def add_ids(self, ids: Sequence[str]) -> None:
+        self.aliases = list(dict.fromkeys([*self.aliases, self.paper_id, *ids]))
+
+    def row(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _NEW_PAPER_COLUMNS}
+
+
+_NEW_PAPER_COLUMNS = (
+    "paper_id",
+    "title",
+    "abstract",
+    "authors",
+    "published",
+    "updated",
+    "categories",
+    "venue",
+    "comments",
+    "extra",
+)
+
+
+def _insert_new(session: Session, new: dict[str, _NewPaper]) -> None:
+    papers = list({id(paper): paper for paper in new.values()}.values())
+    if not papers:
+        return
+    # executemany without RETURNING: SQLite cannot return ids in parameter order for a
+    # multi-row insert, and one statement per row is several times slower than a lookup.
+    # Core executemany on the session's connection: the ORM's bulk path costs more per row.
+    connection = session.connection()
+    connection.execute(insert(PAPERS_TABLE), [paper.row() for paper in papers])
+    wanted = select(Paper.paper_id, Paper.id).where(
+        Paper.paper_id.in_([paper.paper_id for paper in papers])
+    )
+    pks = {paper_id: pk for paper_id, pk in session.execute(wanted)}
+    aliases = [
+        {"alias": alias, "paper_pk": pks[paper.paper_id]}
+        for paper in papers
+        for alias in paper.aliases
+    ]
+    connection.execute(insert(ALIASES_TABLE), aliases)
+
+
+def _papers_by_alias(session: Session, ids: set[str]) -> dict[str, Paper]:
+    """The known papers any of ``ids`` names, keyed by every alias they have."""
+    if not ids:
+        return {}
+    papers = session.scalars(
+        select(Paper)
+        .join(PaperAlias, PaperAlias.paper_pk == Paper.id)
+        .where(PaperAlias.alias.in_(ids))
+        .order_by(Paper.id)
+    ).unique()
+    return {alias.alias: paper for paper in papers for alias in paper.aliases}
 
 
 def _rows_for_ids(session: Session, ids: Sequence[str]) -> list[Paper]:
@@ -140,7 +349,7 @@ def _merge_into(session: Session, keep: Paper, other: Paper) -> None:
     session.flush()
 
 
-def _apply_record(paper: Paper, record: PaperRecord) -> None:
+def _apply_record(paper: Paper | _NewPaper, record: PaperRecord) -> None:
     """Newer sources win for the fields they provide; an empty field never blanks a known one."""
     known_ids = [*paper.ids, *record.ids] if paper.paper_id else list(record.ids)
     paper.paper_id = preferred_id(list(dict.fromkeys(known_ids)))
@@ -157,10 +366,10 @@ def _apply_record(paper: Paper, record: PaperRecord) -> None:
         paper.categories = list(record.categories)
     elif paper.categories is None:
         paper.categories = []
-    for field in ("published", "updated", "venue", "comments"):
-        value = getattr(record, field)
+    for column in ("published", "updated", "venue", "comments"):
+        value = getattr(record, column)
         if value is not None:
-            setattr(paper, field, value)
+            setattr(paper, column, value)
     paper.extra = {**(paper.extra or {}), **record.extra}
 
 

@@ -1,0 +1,156 @@
+"""A local HTTP server that answers as the external sources do, from tests/fixtures/sources.
+
+Each source gets its own path prefix on the one server (``/arxiv``, ``/hf`` ...), so the
+settings point every adapter at it exactly as a deployment points them at the real hosts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "sources"
+PREFIXES = {
+    "arxiv": "/arxiv",
+    "huggingface": "/hf",
+    "semantic_scholar": "/s2",
+    "openalex": "/openalex",
+    "crossref": "/crossref",
+    "github": "/github",
+}
+SETTING_NAMES = {
+    "arxiv": "PAPERLENS_ARXIV_API_URL",
+    "huggingface": "PAPERLENS_HUGGINGFACE_URL",
+    "semantic_scholar": "PAPERLENS_SEMANTIC_SCHOLAR_URL",
+    "openalex": "PAPERLENS_OPENALEX_URL",
+    "crossref": "PAPERLENS_CROSSREF_URL",
+    "github": "PAPERLENS_GITHUB_API_URL",
+}
+
+
+def source_environment(server: HTTPServer) -> dict[str, str]:
+    """Every ``PAPERLENS_*`` variable that points the sources at ``server``, quick and polite."""
+    env = {name: server.url_for(PREFIXES[source]) for source, name in SETTING_NAMES.items()}
+    for source in PREFIXES:
+        env[f"PAPERLENS_{source.upper()}_MIN_INTERVAL_SECONDS"] = "0"
+    env.update(
+        {
+            "PAPERLENS_SOURCES": "all",
+            "PAPERLENS_SOURCE_CONTACT_EMAIL": "ops@paperlens.test",
+            "PAPERLENS_SOURCE_TIMEOUT_SECONDS": "2",
+            "PAPERLENS_SOURCE_MAX_ATTEMPTS": "3",
+            "PAPERLENS_SOURCE_MAX_WAIT_SECONDS": "5",
+            "PAPERLENS_SEMANTIC_SCHOLAR_API_KEY": "s2-test-key",
+        }
+    )
+    return env
+
+
+def serve_fixtures(server: HTTPServer) -> None:
+    """Answer every source path from the fixture files (tests may add one-shot answers first)."""
+    server.expect_request(re.compile(r"^/.*$")).respond_with_handler(_dispatch)
+
+
+def _dispatch(request: Request) -> Response:
+    path = request.path
+    for source, prefix in PREFIXES.items():
+        if path.startswith(prefix + "/"):
+            return _HANDLERS[source](path[len(prefix) :], request)
+    return _json({"error": "no such source"}, 404)
+
+
+def _arxiv(path: str, request: Request) -> Response:
+    if path != "/api/query":
+        return Response("not found", 404)
+    ids = request.args.get("id_list", "")
+    query = request.args.get("search_query", "")
+    if ids:
+        name = "id_abc_400.xml" if ids == "abc" else f"id_{ids.replace(',', '_')}.xml"
+    elif query == "cat:cs.SE":
+        name = "cat_cs.SE_newest.xml"
+    else:
+        name = "id_0000.0000.xml"
+    file = FIXTURES / "arxiv" / name
+    if not file.exists():
+        file = FIXTURES / "arxiv" / "id_0000.0000.xml"
+    status = 400 if name.endswith("_400.xml") else 200
+    return Response(file.read_bytes(), status, content_type="application/atom+xml")
+
+
+def _huggingface(path: str, request: Request) -> Response:
+    if match := re.fullmatch(r"/api/papers/(.+)", path):
+        return _file_or_404("huggingface", f"paper_{match[1]}.json", {"error": "Entry not found"})
+    if path == "/api/daily_papers":
+        file = FIXTURES / "huggingface" / f"daily_papers_{request.args.get('date')}.json"
+        return _json_file(file) if file.exists() else _json([])
+    if match := re.fullmatch(r"/api/(models|datasets|spaces)", path):
+        arxiv_id = request.args.get("filter", "").removeprefix("arxiv:")
+        file = FIXTURES / "huggingface" / f"{match[1]}_{arxiv_id}.json"
+        return _json_file(file) if file.exists() else _json([])
+    return _json({"error": "not found"}, 404)
+
+
+def _semantic_scholar(path: str, request: Request) -> Response:
+    not_found = json.loads((FIXTURES / "semantic_scholar" / "not_found.json").read_text())
+    if match := re.fullmatch(r"/graph/v1/paper/(.+)", path):
+        return _file_or_404(
+            "semantic_scholar", f"paper_{match[1].replace(':', '_')}.json", not_found
+        )
+    if match := re.fullmatch(r"/recommendations/v1/papers/forpaper/(.+)", path):
+        return _file_or_404("semantic_scholar", f"recommendations_{match[1]}.json", not_found)
+    return _json(not_found, 404)
+
+
+def _openalex(path: str, request: Request) -> Response:
+    if path == "/works/doi:10.48550/arxiv.1605.08386":
+        return _json_file(FIXTURES / "openalex" / "work_arxiv_1605.08386.json")
+    if path == "/works" and request.args.get("filter", "").startswith("openalex:W3000000001"):
+        return _json_file(FIXTURES / "openalex" / "works_related.json")
+    if path == "/works":
+        return _json({"meta": {"count": 0, "page": 1, "per_page": 25}, "results": []})
+    return _json({"error": "NotFoundError", "message": "Not found"}, 404)
+
+
+def _crossref(path: str, request: Request) -> Response:
+    doi = path.removeprefix("/works/").lower()
+    file = FIXTURES / "crossref" / f"work_{doi.replace('/', '_')}.json"
+    if file.exists():
+        return _json_file(file)
+    return Response("Resource not found.", 404, content_type="text/plain")
+
+
+def _github(path: str, request: Request) -> Response:
+    if match := re.fullmatch(r"/repos/([^/]+)/([^/]+)", path):
+        return _file_or_404(
+            "github",
+            f"repo_{match[1]}_{match[2]}.json",
+            json.loads((FIXTURES / "github" / "not_found.json").read_text()),
+        )
+    return _json({"message": "Not Found"}, 404)
+
+
+_HANDLERS = {
+    "arxiv": _arxiv,
+    "huggingface": _huggingface,
+    "semantic_scholar": _semantic_scholar,
+    "openalex": _openalex,
+    "crossref": _crossref,
+    "github": _github,
+}
+
+
+def _file_or_404(source: str, name: str, missing: object) -> Response:
+    file = FIXTURES / source / name
+    return _json_file(file) if file.exists() else _json(missing, 404)
+
+
+def _json_file(file: Path) -> Response:
+    return Response(file.read_bytes(), 200, content_type="application/json")
+
+
+def _json(body: object, status: int = 200) -> Response:
+    return Response(json.dumps(body), status, content_type="application/json")

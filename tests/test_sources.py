@@ -1,0 +1,307 @@
+"""Every source adapter against a local server speaking the source's documented format,
+and the manners they share: retries, Retry-After, timeouts, rate limits, cache, fixed hosts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from pytest_httpserver import HTTPServer
+from redis import Redis
+from werkzeug import Request, Response
+
+from paperlens import keys
+from paperlens.settings import Settings
+from tests.source_server import serve_fixtures, source_environment
+from worker.sources import arxiv_api, crossref, github, huggingface, openalex, semantic_scholar
+from worker.sources.http import (
+    HostNotAllowed,
+    MalformedResponse,
+    SourceError,
+    SourceSession,
+    SourceUnavailable,
+)
+
+
+@pytest.fixture
+def source_settings(
+    httpserver: HTTPServer, redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
+    for name, value in source_environment(httpserver).items():
+        monkeypatch.setenv(name, value)
+    return Settings()
+
+
+@pytest.fixture
+def session(source_settings: Settings, redis: Redis) -> Iterator[SourceSession]:
+    found = SourceSession(source_settings, redis)
+    yield found
+    found.close()
+
+
+@pytest.fixture
+def fixtures(httpserver: HTTPServer) -> HTTPServer:
+    serve_fixtures(httpserver)
+    return httpserver
+
+
+# --- the adapters -------------------------------------------------------------------
+
+
+def test_arxiv_fetches_ids_in_one_batched_request(
+    session: SourceSession, fixtures: HTTPServer
+) -> None:
+    records = arxiv_api.fetch_ids(session, ["0808.05394", "1707.08567"])
+    # 0808.05394 is shaped like an id but names no paper: arXiv leaves it out.
+    assert [r.ids[0] for r in records] == ["arxiv:1707.08567"]
+    assert len(fixtures.log) == 1
+    one = arxiv_api.fetch_ids(session, ["1605.08386"])[0]
+    assert one.title == "Heat-bath random walks with Markov bases"
+    assert one.authors == ["Caprice Stanley", "Tobias Windisch"]
+    assert one.categories == ["math.CO", "math.ST"]
+    assert one.published == dt.date(2016, 5, 26)
+    assert one.comments == "20 pages, 3 figures"
+
+
+def test_arxiv_unknown_id_is_an_empty_result_and_a_bad_id_an_error(
+    session: SourceSession, fixtures: HTTPServer
+) -> None:
+    assert arxiv_api.fetch_ids(session, ["0000.0000"]) == []
+    with pytest.raises(SourceError):
+        arxiv_api.fetch_ids(session, ["abc"])
+
+
+def test_arxiv_new_submissions_stop_at_the_date(
+    session: SourceSession, fixtures: HTTPServer
+) -> None:
+    recent = arxiv_api.new_submissions(session, "cs.SE", since=dt.date(2025, 1, 1))
+    assert [r.ids[0] for r in recent] == ["arxiv:2503.05378", "arxiv:2502.07719"]
+    query = fixtures.log[0][0].args
+    assert query["search_query"] == "cat:cs.SE" and query["sortBy"] == "submittedDate"
+
+
+def test_arxiv_malformed_body_is_an_error_not_an_empty_answer(
+    session: SourceSession, httpserver: HTTPServer, redis: Redis
+) -> None:
+    httpserver.expect_request("/arxiv/api/query").respond_with_data(
+        "<html>maintenance</html", content_type="text/html"
+    )
+    with pytest.raises(MalformedResponse):
+        arxiv_api.fetch_ids(session, ["1605.08386"])
+    assert not redis.keys(keys.source_cache("arxiv", "*"))
+
+
+def test_huggingface_paper_daily_and_citing_repositories(
+    session: SourceSession, fixtures: HTTPServer
+) -> None:
+    hub = huggingface.paper(session, "1605.08386")
+    assert hub is not None
+    assert hub.github_repo == "https://github.com/example-lab/heat-bath-walks"
+    assert hub.project_page == "https://example-lab.github.io/heat-bath/"
+    assert hub.upvotes == 17
+    assert huggingface.paper(session, "0000.0000") is None
+    daily = huggingface.daily_papers(session, dt.date(2025, 12, 8))
+    assert [p.arxiv_id for p in daily] == ["2512.04001", "2512.04002"]
+    assert huggingface.daily_papers(session, dt.date(2025, 12, 9)) == []
+    models = huggingface.citing_repos(session, "1605.08386", "models")
+    assert [m.url for m in models] == ["https://huggingface.co/example-lab/heat-bath-sampler"]
+    spaces = huggingface.citing_repos(session, "1605.08386", "spaces")
+    assert spaces[0].url == "https://huggingface.co/spaces/example-lab/heat-bath-demo"
+    assert huggingface.citing_repos(session, "0000.0000", "datasets") == []
+    asked = [request.args.get("filter") for request, _ in fixtures.log]
+    assert "arxiv:1605.08386" in asked
+
+
+def test_semantic_scholar_paper_tldr_and_recommendations(
+    session: SourceSession, fixtures: HTTPServer
+) -> None:
+    found = semantic_scholar.paper(session, "arxiv:1605.08386")
+    assert found is not None and found.citation_count == 23
+    assert found.tldr is not None and found.tldr.startswith("Heat-bath random walks")
+    assert found.external_ids["DOI"] == "10.1000/fixture.heatbath"
+    recommended = semantic_scholar.recommendations(session, found.paper_id)
+    assert [r.external_ids.get("ArXiv") for r in recommended] == ["1707.08567", None, None]
+    assert semantic_scholar.paper(session, "arxiv:0000.0000") is None
+    assert fixtures.log[0][0].headers["x-api-key"] == "s2-test-key"
+
+
+def test_openalex_work_and_related_titles(session: SourceSession, fixtures: HTTPServer) -> None:
+    work = openalex.work(session, "arxiv:1605.08386")
+    assert work is not None
+    assert work.oa_url == "https://arxiv.org/pdf/1605.08386"
+    assert work.related_works == ["W3000000001", "W3000000002"]
+    related = openalex.works_by_id(session, work.related_works)
+    assert [(w.arxiv_id, w.doi) for w in related] == [
+        ("2104.12255", "10.48550/arxiv.2104.12255"),
+        (None, "10.1000/fixture.fibers"),
+    ]
+    assert openalex.work(session, "doi:10.1000/unknown") is None
+    assert fixtures.log[0][0].args["mailto"] == "ops@paperlens.test"
+
+
+def test_crossref_record(session: SourceSession, fixtures: HTTPServer) -> None:
+    record = crossref.work(session, "10.1000/fixture.journal")
+    assert record is not None
+    assert record.ids == ["doi:10.1000/fixture.journal"]
+    assert record.authors == ["Ada Example", "Bo Fixture"]
+    assert record.venue == "Journal of Test Fixtures"
+    assert record.published == dt.date(2021, 3, 14)
+    assert record.abstract.startswith("We count walks") and "<jats" not in record.abstract
+    assert crossref.work(session, "10.1000/unknown") is None
+
+
+def test_github_repository_facts(session: SourceSession, fixtures: HTTPServer) -> None:
+    live = github.repo_facts(session, "example-lab", "heat-bath-walks")
+    assert (live.exists, live.stars, live.archived, live.license) == (True, 42, False, "MIT")
+    assert live.pushed_at == dt.datetime(2023, 11, 30, 8, 15, tzinfo=dt.UTC)
+    archived = github.repo_facts(session, "community", "heat-bath-port")
+    assert archived.archived and archived.license is None
+    assert github.repo_facts(session, "nobody", "gone").exists is False
+    assert github.repo_path("https://github.com/a/b/tree/main/x") == ("a", "b")
+    assert github.repo_path("https://gitlab.com/a/b") is None
+
+
+# --- the manners every adapter shares ---------------------------------------------
+
+
+def test_429_with_retry_after_is_waited_out_then_answered(
+    session: SourceSession, fixtures: HTTPServer
+) -> None:
+    fixtures.expect_oneshot_request("/github/repos/example-lab/heat-bath-walks").respond_with_json(
+        {"message": "slow down"}, status=429, headers={"Retry-After": "1"}
+    )
+    started = time.monotonic()
+    facts = github.repo_facts(session, "example-lab", "heat-bath-walks")
+    assert facts.stars == 42
+    assert time.monotonic() - started >= 0.9
+    assert len(fixtures.log) == 2
+
+
+def test_a_retry_after_longer_than_allowed_gives_up_at_once(
+    session: SourceSession, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/github/repos/a/b").respond_with_json(
+        {}, status=429, headers={"Retry-After": "3600"}
+    )
+    started = time.monotonic()
+    with pytest.raises(SourceUnavailable):
+        github.repo_facts(session, "a", "b")
+    assert time.monotonic() - started < 2 and len(httpserver.log) == 1
+
+
+def test_5xx_is_retried_with_backoff_then_reported(
+    session: SourceSession, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/s2/graph/v1/paper/ARXIV:1605.08386").respond_with_data(
+        "upstream down", status=503
+    )
+    with pytest.raises(SourceUnavailable):
+        semantic_scholar.paper(session, "arxiv:1605.08386")
+    assert len(httpserver.log) == 3  # PAPERLENS_SOURCE_MAX_ATTEMPTS
+
+
+def test_a_5xx_then_success_is_a_success(session: SourceSession, fixtures: HTTPServer) -> None:
+    fixtures.expect_oneshot_request("/hf/api/papers/1605.08386").respond_with_data(
+        "bad gateway", status=502
+    )
+    assert huggingface.paper(session, "1605.08386") is not None
+
+
+def test_timeouts_are_retried_then_reported(
+    source_settings: Settings, redis: Redis, httpserver: HTTPServer
+) -> None:
+    def slow(_request: Request) -> Response:
+        time.sleep(0.6)
+        return Response("[]", content_type="application/json")
+
+    httpserver.expect_request("/hf/api/models").respond_with_handler(slow)
+    quick = source_settings.model_copy(update={"source_timeout_seconds": 0.2})
+    with SourceSession(quick, redis) as session, pytest.raises(SourceUnavailable):
+        huggingface.citing_repos(session, "1605.08386", "models")
+
+
+def test_malformed_json_is_an_error_and_never_cached(
+    session: SourceSession, httpserver: HTTPServer, redis: Redis
+) -> None:
+    httpserver.expect_request("/openalex/works/doi:10.1000/x").respond_with_data(
+        '{"id": "https://openalex.org/W1", ', content_type="application/json"
+    )
+    with pytest.raises(MalformedResponse):
+        openalex.work(session, "doi:10.1000/x")
+    assert not redis.keys(keys.source_cache("openalex", "*"))
+    httpserver.clear()
+    httpserver.expect_request("/openalex/works/doi:10.1000/x").respond_with_json([1, 2])
+    with pytest.raises(MalformedResponse):
+        openalex.work(session, "doi:10.1000/x")
+
+
+def test_successful_answers_are_cached_in_redis(
+    session: SourceSession, fixtures: HTTPServer, redis: Redis
+) -> None:
+    first = crossref.work(session, "10.1000/fixture.journal")
+    second = crossref.work(session, "10.1000/fixture.journal")
+    assert first == second
+    assert len(fixtures.log) == 1
+    (key,) = redis.keys(keys.source_cache("crossref", "*"))
+    assert 0 < int(redis.ttl(key)) <= 86_400
+
+
+def test_rate_limit_is_shared_by_every_worker(
+    source_settings: Settings, redis: Redis, fixtures: HTTPServer
+) -> None:
+    spaced = source_settings.model_copy(
+        update={"github_min_interval_seconds": 0.3, "source_cache_ttl_seconds": 0}
+    )
+    sessions = [SourceSession(spaced, redis) for _ in range(3)]
+    moments: list[float] = []
+
+    def call(session: SourceSession) -> None:
+        github.repo_facts(session, "example-lab", "heat-bath-walks")
+        moments.append(time.monotonic())
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=call, args=(s,)) for s in sessions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert max(moments) - started >= 0.55  # three calls, 0.3 s apart, whatever the worker
+    assert redis.exists(keys.rate_limit(spaced.github_api_url.split("/")[2]))
+
+
+def test_only_configured_hosts_are_ever_contacted(
+    session: SourceSession, httpserver: HTTPServer
+) -> None:
+    for url in (
+        "http://169.254.169.254/latest/meta-data",
+        httpserver.url_for("/elsewhere"),
+        httpserver.url_for("/githubX/repos/a/b"),
+    ):
+        with pytest.raises(HostNotAllowed):
+            session.get(url)
+    assert httpserver.log == []
+
+
+def test_user_agent_names_the_contact_address(session: SourceSession, fixtures: HTTPServer) -> None:
+    huggingface.paper(session, "1605.08386")
+    arxiv_api.fetch_ids(session, ["1605.08386"])
+    for request, _ in fixtures.log:
+        agent = request.headers["User-Agent"]
+        assert agent.startswith("PaperLens/") and "mailto:ops@paperlens.test" in agent
+
+
+def test_empty_and_odd_bodies(session: SourceSession, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/hf/api/daily_papers").respond_with_json({"error": "x"})
+    with pytest.raises(MalformedResponse):
+        huggingface.daily_papers(session, dt.date(2025, 1, 1))
+    httpserver.expect_request("/s2/recommendations/v1/papers/forpaper/p").respond_with_json(
+        {"recommendedPapers": []}
+    )
+    assert semantic_scholar.recommendations(session, "p") == []
+    body = json.dumps({"status": "ok", "message": {"DOI": "10.1/x", "title": []}})
+    httpserver.expect_request("/crossref/works/10.1/x").respond_with_data(body)
+    assert crossref.work(session, "10.1/x") is None

@@ -1,0 +1,61 @@
+"""Keeping the catalogue and its enrichments fresh: new arXiv submissions every day,
+and enrichments recomputed once they are older than the configured age."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+from redis import Redis
+
+from paperlens import enrichments, jobs, keys
+from paperlens.settings import Settings
+from paperlens.store.db import Database
+from paperlens.store.papers import preferred_id, upsert_papers
+from worker.sources import arxiv_api
+from worker.sources.http import SourceError, SourceSession
+
+log = logging.getLogger(__name__)
+
+# Listings are asked for a little more than a day back, so a late run misses nothing.
+NEW_SUBMISSION_DAYS = 2
+# Papers marked stale per scheduler tick; the rest wait for the next tick.
+REFRESH_BATCH = 500
+
+
+def ingest_recent(
+    http: SourceSession,
+    db: Database,
+    redis: Redis,
+    settings: Settings,
+    today: dt.date | None = None,
+) -> int:
+    """Upsert the recent submissions of each configured category and queue their enrichment."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    since = today - dt.timedelta(days=NEW_SUBMISSION_DAYS)
+    total = 0
+    for category in settings.arxiv_daily_categories:
+        try:
+            records = arxiv_api.new_submissions(http, category, since)
+        except SourceError as error:
+            log.warning("new submissions of %s not fetched: %s", category, error)
+            continue
+        with db.session() as session:
+            upsert_papers(session, records)
+        for record in records:
+            jobs.request_enrichment(redis, settings, preferred_id(record.ids), keys.QUEUE_BULK)
+        total += len(records)
+    return total
+
+
+def refresh_due(redis: Redis, settings: Settings, limit: int = REFRESH_BATCH) -> int:
+    """Serve each due document marked ``stale`` while a ``bulk`` job recomputes it."""
+    now = time.time()
+    due = enrichments.due_for_refresh(redis, now, limit)
+    for paper_id in due:
+        enrichments.mark_stale(redis, paper_id)
+        jobs.request_enrichment(redis, settings, paper_id, keys.QUEUE_BULK)
+        # Not picked again by the next tick while the refresh waits in the queue.
+        enrichments.schedule_refresh(redis, paper_id, now + settings.job_timeout_seconds)
+    return len(due)

@@ -1,0 +1,334 @@
+"""The one HTTP session every source adapter uses, and the manners it keeps.
+
+Each source is reached only at the base URL its setting names, so nothing a reader
+sends can make a worker fetch an address of their choosing. On top of ``requests``
+the session adds what every adapter needs and none should repeat: timeouts, retries
+with exponential backoff and jitter on 429 and 5xx (honouring ``Retry-After``), a
+per-host request spacing kept in Redis so that all workers together stay within a
+source's limit, a User-Agent naming a contact address, API keys from settings, and a
+Redis cache of successful responses.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import importlib.metadata
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+import requests
+from redis import Redis
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    wait_exponential_jitter,
+)
+
+from paperlens import keys
+from paperlens.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# First backoff step; each retry doubles it, plus up to one step of jitter.
+BACKOFF_INITIAL_SECONDS = 0.5
+CACHE_HEADER = "X-PaperLens-Cache"
+
+# Reserve the next free request slot of a host: returns how many ms the caller waits.
+_RESERVE_SLOT = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
+local slot = tonumber(redis.call('GET', KEYS[1]) or '0')
+if slot < now then slot = now end
+redis.call('SET', KEYS[1], slot + tonumber(ARGV[1]), 'EX', tonumber(ARGV[2]))
+return slot - now
+"""
+
+# Push a host's next free slot to at least now + ARGV[1] ms (a 429 told us to wait).
+_DEFER_SLOT = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
+local slot = tonumber(redis.call('GET', KEYS[1]) or '0')
+local wanted = now + tonumber(ARGV[1])
+if slot < wanted then slot = wanted end
+redis.call('SET', KEYS[1], slot, 'EX', tonumber(ARGV[2]))
+return slot - now
+"""
+
+
+class SourceError(Exception):
+    """A source could not answer; the enrichment records it and carries on."""
+
+
+class SourceUnavailable(SourceError):
+    """Retries ran out (timeouts, refused connections, 429 or 5xx)."""
+
+
+class MalformedResponse(SourceError):
+    """The source answered 200 with a body that is not in its documented format."""
+
+
+class HostNotAllowed(SourceError):
+    """A URL outside the configured sources: refused before any connection is made."""
+
+
+class _RetryableStatus(Exception):
+    def __init__(self, response: requests.Response) -> None:
+        super().__init__(f"HTTP {response.status_code} from {response.url}")
+        self.response = response
+        self.retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One source's fixed base URL, its request spacing and its credentials."""
+
+    source: str
+    base_url: str
+    min_interval_seconds: float
+    headers: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).netloc.lower()
+
+
+def endpoints(settings: Settings) -> dict[str, Endpoint]:
+    """Every source PaperLens knows, keyed by source name, as the settings configure them."""
+    contact = {"mailto": settings.source_contact_email} if settings.source_contact_email else {}
+    found = [
+        Endpoint("arxiv", settings.arxiv_api_url, settings.arxiv_min_interval_seconds),
+        Endpoint(
+            "huggingface",
+            settings.huggingface_url,
+            settings.huggingface_min_interval_seconds,
+            headers=_bearer(settings.huggingface_token),
+        ),
+        Endpoint(
+            "semantic_scholar",
+            settings.semantic_scholar_url,
+            settings.semantic_scholar_min_interval_seconds,
+            headers=(
+                {"x-api-key": settings.semantic_scholar_api_key}
+                if settings.semantic_scholar_api_key
+                else {}
+            ),
+        ),
+        Endpoint(
+            "openalex",
+            settings.openalex_url,
+            settings.openalex_min_interval_seconds,
+            params={
+                **contact,
+                **({"api_key": settings.openalex_api_key} if settings.openalex_api_key else {}),
+            },
+        ),
+        Endpoint(
+            "crossref",
+            settings.crossref_url,
+            settings.crossref_min_interval_seconds,
+            params=contact,
+        ),
+        Endpoint(
+            "github",
+            settings.github_api_url,
+            settings.github_min_interval_seconds,
+            headers={
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": "2022-11-28",
+                **_bearer(settings.github_token),
+            },
+        ),
+    ]
+    return {endpoint.source: endpoint for endpoint in found}
+
+
+def user_agent(settings: Settings) -> str:
+    """Sources ask callers to say who they are and how to reach them."""
+    contact = f"; mailto:{settings.source_contact_email}" if settings.source_contact_email else ""
+    version = importlib.metadata.version("paperlens")
+    return f"PaperLens/{version} (self-hosted paper companion{contact})"
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` as seconds: either a number or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+class SourceSession(requests.Session):
+    """A ``requests`` session that only talks to the configured sources, politely."""
+
+    def __init__(self, settings: Settings, redis: Redis) -> None:
+        super().__init__()
+        self.settings = settings
+        self.redis = redis
+        self.endpoints = endpoints(settings)
+        self.headers["User-Agent"] = user_agent(settings)
+        self._reserve = redis.register_script(_RESERVE_SLOT)
+        self._defer = redis.register_script(_DEFER_SLOT)
+
+    def url(self, source: str, path: str) -> str:
+        """An address at ``source``'s fixed base URL; ``path`` is quoted by the caller."""
+        return self.endpoints[source].base_url.rstrip("/") + path
+
+    def request(  # type: ignore[override]
+        self, method: str, url: str, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        """Send with the source's credentials, spacing, retries and cache."""
+        endpoint = self._endpoint_for(url)
+        kwargs.setdefault("timeout", self.settings.source_timeout_seconds)
+        kwargs["headers"] = {**endpoint.headers, **(kwargs.get("headers") or {})}
+        kwargs["params"] = {**endpoint.params, **(kwargs.get("params") or {})}
+        cache_key = self._cache_key(endpoint, method, url, kwargs["params"])
+        if cache_key is not None:
+            cached = self.redis.get(cache_key)
+            if isinstance(cached, bytes):
+                return _cached_response(url, cached)
+        response = self._send_with_retries(endpoint, method, url, *args, **kwargs)
+        if cache_key is not None and response.status_code == 200 and response.content:
+            self.redis.set(cache_key, response.content, ex=self.settings.source_cache_ttl_seconds)
+        return response
+
+    def get_json(self, source: str, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """The decoded JSON body, or None when the source says it holds no such thing (404)."""
+        url = self.url(source, path)
+        response = self.get(url, params=dict(params or {}))
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise SourceError(f"{source} answered HTTP {response.status_code} for {path}")
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError as error:
+            self.forget(url, params)
+            raise MalformedResponse(f"{source} sent a body that is not JSON: {error}") from None
+
+    def forget(self, url: str, params: Mapping[str, Any] | None = None) -> None:
+        """Drop a cached body that turned out to be unusable, so the next call asks again."""
+        endpoint = self._endpoint_for(url)
+        key = self._cache_key(endpoint, "GET", url, {**endpoint.params, **(params or {})})
+        if key is not None:
+            self.redis.delete(key)
+
+    def _endpoint_for(self, url: str) -> Endpoint:
+        """The source whose base URL ``url`` lies under; anything else is refused."""
+        for endpoint in self.endpoints.values():
+            base = endpoint.base_url.rstrip("/")
+            if url == base or url.startswith((base + "/", base + "?")):
+                return endpoint
+        raise HostNotAllowed(f"{urlsplit(url).netloc or url!r} is not a configured source")
+
+    def _cache_key(
+        self, endpoint: Endpoint, method: str, url: str, params: Mapping[str, Any]
+    ) -> str | None:
+        if method.upper() != "GET" or not self.settings.source_cache_ttl_seconds:
+            return None
+        prepared = requests.Request("GET", url, params=params).prepare().url or url
+        digest = hashlib.sha256(prepared.encode()).hexdigest()[:40]
+        return keys.source_cache(endpoint.source, digest)
+
+    def _send_with_retries(
+        self, endpoint: Endpoint, method: str, url: str, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        retrying = Retrying(
+            stop=self._should_stop,
+            wait=self._wait,
+            retry=retry_if_exception_type(
+                (_RetryableStatus, requests.ConnectionError, requests.Timeout)
+            ),
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    self._take_slot(endpoint)
+                    response = super().request(method, url, *args, **kwargs)
+                    if response.status_code in RETRY_STATUSES:
+                        self._note_retry_after(endpoint, response)
+                        raise _RetryableStatus(response)
+                    return response
+        except _RetryableStatus as error:
+            raise SourceUnavailable(f"{endpoint.source}: {error}") from None
+        except (requests.ConnectionError, requests.Timeout) as error:
+            raise SourceUnavailable(f"{endpoint.source}: {type(error).__name__}") from None
+        raise AssertionError("tenacity ends with a return or an exception")  # pragma: no cover
+
+    def _should_stop(self, state: RetryCallState) -> bool:
+        if state.attempt_number >= self.settings.source_max_attempts:
+            return True
+        asked = _asked_wait(state)
+        return asked is not None and asked > self.settings.source_max_wait_seconds
+
+    def _wait(self, state: RetryCallState) -> float:
+        asked = _asked_wait(state)
+        if asked is not None:
+            return asked
+        backoff = wait_exponential_jitter(
+            multiplier=BACKOFF_INITIAL_SECONDS,
+            max=self.settings.source_max_wait_seconds,
+            jitter=BACKOFF_INITIAL_SECONDS,
+        )
+        return float(backoff(state))
+
+    def _take_slot(self, endpoint: Endpoint) -> None:
+        """Wait for this host's next free slot; the slots are shared by every worker."""
+        interval_ms = int(endpoint.min_interval_seconds * 1000)
+        if interval_ms <= 0:
+            return
+        wait_ms = int(
+            self._reserve(
+                keys=[keys.rate_limit(endpoint.host)],
+                args=[interval_ms, keys.RATE_LIMIT_KEY_TTL_SECONDS],
+            )
+        )
+        if wait_ms / 1000 > self.settings.source_max_wait_seconds:
+            raise SourceUnavailable(f"{endpoint.source}: rate limit would wait {wait_ms} ms")
+        if wait_ms > 0:
+            time.sleep(wait_ms / 1000)
+
+    def _note_retry_after(self, endpoint: Endpoint, response: requests.Response) -> None:
+        """A 429's ``Retry-After`` holds every worker back from that host, not just this one."""
+        seconds = retry_after_seconds(response.headers.get("Retry-After"))
+        if response.status_code == 429 and seconds:
+            self._defer(
+                keys=[keys.rate_limit(endpoint.host)],
+                args=[int(seconds * 1000), keys.RATE_LIMIT_KEY_TTL_SECONDS],
+            )
+
+
+def _asked_wait(state: RetryCallState) -> float | None:
+    """What the source's ``Retry-After`` asked for on the last attempt, if anything."""
+    outcome = state.outcome
+    error = outcome.exception() if outcome is not None and outcome.failed else None
+    return error.retry_after if isinstance(error, _RetryableStatus) else None
+
+
+def _cached_response(url: str, body: bytes) -> requests.Response:
+    response = requests.Response()
+    response.status_code = 200
+    response.url = url
+    response._content = body
+    response.encoding = "utf-8"
+    response.headers[CACHE_HEADER] = "hit"
+    return response
+
+
+def _bearer(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
