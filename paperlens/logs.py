@@ -14,7 +14,7 @@ import uuid
 from contextvars import ContextVar
 from typing import TextIO
 
-from pythonjsonlogger.json import JsonFormatter
+from pythonjsonlogger.orjson import OrjsonFormatter
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -40,7 +40,7 @@ def configure(level: str, log_format: str, stream: TextIO | None = None) -> None
     handler.addFilter(_RequestIdFilter())
     if log_format == "json":
         handler.setFormatter(
-            JsonFormatter(
+            OrjsonFormatter(
                 "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
                 rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
             )
