@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DURATION = os.environ.get("BENCH_DURATION", "10s")
 CONNECTIONS = 16
 BATCH_SIZE = 100
+# What browsers send; the extension's requests come from one.
+ACCEPT = "Accept-Encoding: gzip, deflate, br"
 TARGET_SHARE = 0.75
 TARGET_P99_MS = 10.0
 TARGET_BATCH_P99_MS = 20.0
@@ -171,7 +173,7 @@ def wait_ready(url: str) -> None:
 
 def wrk(url: str, script: Path | None = None) -> tuple[float, float, float]:
     """Requests/s, p50 ms and p99 ms at saturation."""
-    args = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency", url]
+    args = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency", "-H", ACCEPT, url]
     if script is not None:
         args[1:1] = ["-s", str(script)]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
@@ -188,6 +190,7 @@ def hey(url: str, rate: float, body: Path | None = None) -> tuple[float, float, 
     """Requests/s achieved, p50 ms and p99 ms at a fixed offered rate."""
     workers = 8
     args = ["hey", "-z", DURATION, "-c", str(workers), "-q", f"{max(rate / workers, 1):.0f}"]
+    args += ["-H", ACCEPT]
     if body is not None:
         args += ["-m", "POST", "-T", "application/json", "-D", str(body)]
     out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout

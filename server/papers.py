@@ -57,7 +57,7 @@ def get_paper(paper_id: str) -> Response:
         return _degraded(ref)
     if raw is not None:
         ENRICHMENT_LOOKUPS.labels("hit").inc()
-        return Response(raw, mimetype=JSON)
+        return _document(raw)
     ENRICHMENT_LOOKUPS.labels("miss").inc()
     with svc.db.session() as session:
         paper = find_paper(session, ref.paper_id)
@@ -67,7 +67,7 @@ def get_paper(paper_id: str) -> Response:
     if canonical != ref.paper_id:
         raw = enrichments.read_raw(svc.redis, canonical)
         if raw is not None:
-            return Response(raw, mimetype=JSON)
+            return _document(raw)
     jobs.request_enrichment(svc.redis, svc.settings, canonical, keys.QUEUE_INTERACTIVE)
     return _pending(canonical)
 
@@ -157,10 +157,21 @@ def _batch_item(
             "input": item,
             "paper_id": paper_id,
             "status": "ready",
-            "paper": orjson.Fragment(raw),
+            "paper": orjson.Fragment(enrichments.as_json(raw)),
         }
     status = "pending" if paper_id in canonical.values() else "unknown"
     return {"input": item, "paper_id": paper_id, "status": status, "paper": None}
+
+
+def _document(stored: bytes) -> Response:
+    """A stored document as the client can take it: the gzip bytes as they are, when accepted."""
+    if enrichments.is_gzip(stored) and request.accept_encodings.quality("gzip") > 0:
+        response = Response(stored, mimetype=JSON)
+        response.headers["Content-Encoding"] = "gzip"
+    else:
+        response = Response(enrichments.as_json(stored), mimetype=JSON)
+    response.vary.add("Accept-Encoding")
+    return response
 
 
 def _fetch_or_404(ref: PaperRef) -> Response:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
@@ -203,3 +205,18 @@ def test_openapi_document_describes_the_paper_fields(client: FlaskClient) -> Non
         "status",
         "computed_at",
     } <= fields
+
+
+def test_documents_are_stored_compressed_and_sent_as_the_client_accepts(
+    client: FlaskClient, precomputed: Database, redis: Redis
+) -> None:
+    stored = redis.get(keys.enrichment(MRL))
+    assert isinstance(stored, bytes) and stored.startswith(b"\x1f\x8b")
+    plain = client.get(f"/api/v1/papers/{MRL}")
+    assert "Content-Encoding" not in plain.headers
+    zipped = client.get(f"/api/v1/papers/{MRL}", headers={"Accept-Encoding": "gzip, br"})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in zipped.headers["Vary"]
+    assert zipped.data == stored
+    assert json.loads(gzip.decompress(zipped.data)) == plain.get_json()
+    assert len(stored) < len(plain.data) / 2

@@ -64,6 +64,12 @@ def precompute_all() -> int:
     """Rebuild the related-papers index, then enqueue every paper's enrichment on ``bulk``."""
     ctx = get_context()
     build_and_publish(ctx.settings, ctx.db, ctx.redis)
+    return enqueue_all_enrichments()
+
+
+def enqueue_all_enrichments() -> int:
+    """Every paper of the catalogue, in chunks on ``bulk``: any number of workers share them."""
+    ctx = get_context()
     bulk = jobs.queue(ctx.redis, keys.QUEUE_BULK, ctx.settings)
     chunk: list[str] = []
     total = 0
