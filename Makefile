@@ -6,7 +6,7 @@ LOCK := requirements/dev.lock
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format clean bench bench-api bench-soak lock audit test-js extension
+.PHONY: help install run test lint format clean bench bench-api bench-soak bench-precompute bench-ann lock audit test-js extension
 
 help:
 	@echo "make run      start Redis, the store, workers and the API on 127.0.0.1:8000"
@@ -41,12 +41,18 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: bench-api bench-soak
+bench: bench-api bench-precompute bench-ann bench-soak
 
 bench-api: install
 	@command -v wrk >/dev/null && command -v hey >/dev/null || \
 		{ echo "bench-api needs wrk and hey: apt-get install wrk hey"; exit 1; }
 	$(BIN)/python -m bench.api_load
+
+bench-precompute: install
+	$(BIN)/python -m bench.precompute --sizes $(or $(SIZES),10000)
+
+bench-ann: install
+	$(BIN)/python -m bench.ann --size $(or $(SIZE),100000)
 
 bench-soak: install
 	@command -v hey >/dev/null || { echo "bench-soak needs hey: apt-get install hey"; exit 1; }
