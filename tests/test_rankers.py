@@ -98,3 +98,18 @@ def test_dense_minilm_int8_finds_topical_neighbours() -> None:
     related = index.related(newcomer, 5)
     assert index.ranker_name.startswith("hybrid")
     assert sum("expert" in r.title.lower() or "moe" in r.title.lower() for r in related) >= 3
+
+
+def test_reason_names_shared_phrases_once() -> None:
+    papers = [
+        IndexedPaper("pl:a", "Online debates", "Factual, emotional arguments in online debates."),
+        IndexedPaper("pl:b", "Debate styles", "Emotional arguments, factual claims in a debate."),
+        IndexedPaper("pl:c", "Vision", "Convolutional networks for image classification."),
+        IndexedPaper("pl:d", "Parsing", "Dependency parsing with neural networks."),
+    ]
+    index = RelatedIndex.build(papers, "tfidf")
+    reason = index.related(papers[0], 1)[0].reason
+    assert reason.startswith("Both discuss “")
+    assert "“emotional arguments”" in reason
+    # "debate" and "online debates" are one topic, and "arguments" is inside the phrase.
+    assert reason.count("debate") <= 1 and reason.count("arguments") == 1

@@ -35,8 +35,8 @@ class Explainer:
         ranked = [str(self._terms[overlap.indices[i]]) for i in order]
         chosen: list[str] = []
         for term in ranked:
-            words = set(term.split())
-            clashes = [i for i, other in enumerate(chosen) if words & set(other.split())]
+            words = _stems(term)
+            clashes = [i for i, other in enumerate(chosen) if words & _stems(other)]
             if not clashes and len(chosen) < REASON_TERMS:
                 chosen.append(term)
             elif len(clashes) == 1 and " " in term and " " not in chosen[clashes[0]]:
@@ -45,6 +45,11 @@ class Explainer:
 
     def reason(self, query: sparse.csr_matrix, row: int) -> str:
         return shared_terms_phrase(self.shared_terms(query, row))
+
+
+def _stems(term: str) -> set[str]:
+    """Crude stems, enough that "debate" and "online debates" count as one topic."""
+    return {word[:-1] if word.endswith("s") and len(word) > 3 else word for word in term.split()}
 
 
 def shared_terms_phrase(terms: Sequence[str]) -> str:
