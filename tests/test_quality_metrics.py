@@ -10,7 +10,6 @@ import pytest
 
 from bench.quality import csfcube, evaluate, readers
 from bench.quality.metrics import capped_recall_at_k, dcg, ndcg_at_k
-from bench.quality.results import append_run
 from worker.pipeline.related import RelatedIndex
 
 
@@ -103,14 +102,3 @@ def test_reader_suggestions_find_the_held_out_half(tmp_path: Path) -> None:
     vectors = index.explainer.tfidf.matrix
     centroid = readers.reader_recall(cube, index.paper_ids, readers.centroid_model(vectors))
     assert centroid == pytest.approx(100.0)
-
-
-def test_runs_are_appended_under_the_quality_section(tmp_path: Path) -> None:
-    path = tmp_path / "RESULTS.md"
-    path.write_text("# Benchmark results\n\n## Speed\n\nold run\n")
-    append_run(path, "machine one", "| a |")
-    append_run(path, "machine two", "| b |")
-    text = path.read_text()
-    assert text.index("## Speed") < text.index("## Quality") < text.index("machine one")
-    assert text.index("machine one") < text.index("machine two")
-    assert "old run" in text

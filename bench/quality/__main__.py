@@ -1,8 +1,9 @@
 """``make bench-quality``: every ranker on CSFCube against the issue's baselines.
 
 Prints one table and appends it, dated and with the machine and commit, to
-``bench/RESULTS.md`` under ``## Quality``. Weights were tuned on fold1_dev only;
-fold1_test is reported. Run as ``python -m bench.quality`` from the project root.
+``bench/RESULTS.md`` under ``## Quality`` (through ``bench.machine``). Weights were
+tuned on fold1_dev only; fold1_test is reported. Run as ``python -m bench.quality`` from
+the project root.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from bench.quality import csfcube, machine, readers
+from bench import machine
+from bench.quality import csfcube, readers
 from bench.quality.evaluate import Quality, corpus_metrics, pool_ndcg, quality
-from bench.quality.results import append_run
 from paperlens.settings import PROJECT_ROOT, Settings
 from worker.pipeline.rankers.base import IndexedPaper, Ranker
 from worker.pipeline.rankers.bm25 import Bm25Ranker
@@ -98,9 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     suggestions = _readers_table(cube)
     print(f"\n{table}\n\n{suggestions}")
     if not args.no_record:
-        results = PROJECT_ROOT / "bench" / "RESULTS.md"
-        append_run(results, machine.describe(PROJECT_ROOT), table, suggestions)
-        print(f"\nRecorded in {results}")
+        machine.append_result("Quality", f"{table}\n\n{suggestions}")
+        print(f"\nRecorded in {machine.RESULTS}")
     return 0
 
 
