@@ -16,6 +16,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 from paperlens.schemas import RelatedPaper
 from worker.pipeline.rankers.base import IndexedPaper, Ranker
@@ -68,6 +69,16 @@ class RelatedIndex:
     @property
     def ranker_name(self) -> str:
         return self.ranker.name
+
+    @property
+    def vectorizer(self) -> TfidfVectorizer:
+        """The lexical space (words and two-word phrases) that reading-list suggestions use."""
+        return self.explainer.tfidf.vectorizer
+
+    @property
+    def matrix(self) -> sparse.csr_matrix:
+        """Every indexed paper's L2-normalised row in ``vectorizer``'s space."""
+        return self.explainer.tfidf.matrix
 
     def save(self, path: Path) -> None:
         """Write to a temporary name and rename, so a reader never loads half a file."""
