@@ -6,7 +6,7 @@ LOCK := requirements/dev.lock
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format clean bench bench-api bench-soak bench-precompute bench-ann lock audit test-js extension
+.PHONY: help install run test lint format clean bench bench-api bench-soak bench-precompute bench-ann lock audit test-js extension bench-quality
 
 help:
 	@echo "make run      start Redis, the store, workers and the API on 127.0.0.1:8000"
@@ -17,6 +17,7 @@ help:
 	@echo "make audit    known vulnerabilities in the locked dependencies (needs internet)"
 	@echo "make extension  build the browser extension's Chrome and Firefox zips (build/extension/)"
 	@echo "make clean    remove the virtual environment and local state (var/)"
+	@echo "make bench-quality  related papers on CSFCube (PAPERLENS_CSFCUBE_DIR); appends bench/RESULTS.md"
 
 $(STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -93,3 +94,8 @@ extension: $(NPM_STAMP)
 		--filename paperlens-chrome-$(EXTENSION_VERSION).zip --overwrite-dest
 	npx web-ext build --source-dir $(EXTENSION_BUILD)/firefox --artifacts-dir $(EXTENSION_BUILD) \
 		--filename paperlens-firefox-$(EXTENSION_VERSION).zip --overwrite-dest
+
+# Quality of related papers on CSFCube; installs the optional embeddings extra first.
+bench-quality: install
+	$(BIN)/pip install --quiet -e '.[dev,embeddings]'
+	$(BIN)/python -m bench.quality

@@ -113,3 +113,7 @@ def rate_limit(host: str) -> str:
 def pwc_links(paper_id: str) -> str:
     """Papers with Code links of one paper (JSON list), loaded from the archive dump."""
     return f"{PWC_LINKS_PREFIX}:{paper_id}"
+
+
+INDEX_RANKER = f"{PREFIX}:index:ranker"
+"""Which ranker built the current related-papers index, as ``/readyz`` reports it."""

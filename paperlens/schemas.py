@@ -199,6 +199,9 @@ class ErrorResponse(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = Field(default_factory=dict)
+    ranker: str | None = Field(
+        default=None, description="The ranker behind related papers, and any fallback."
+    )
 
 
 # Reading lists, feedback and suggestions (the /api/v1/me endpoints).

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     daily_ingest_cron: str = "30 1 * * *"
     refresh_cron: str = "*/10 * * * *"
     enrichment_max_age_seconds: int = Field(default=7 * 86_400, ge=60)
+    # Related papers: the ranker ("auto" = the benchmark's choice for what is installed),
+    # the MMR diversity weight (0 = off), and the CSFCube benchmark's folder.
+    related_ranker: Literal["auto", "tfidf", "bm25", "dense", "hybrid"] = "auto"
+    related_diversity: float = Field(default=0.0, ge=0.0, lt=1.0)
+    csfcube_dir: Path = PROJECT_ROOT.parent / "shared" / "data" / "csfcube"
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Blueprint, Response, jsonify
+from redis.exceptions import RedisError
 from sqlalchemy import text
 
+from paperlens import keys
 from server.services import services
 
 bp = Blueprint("health", __name__)
@@ -22,9 +24,21 @@ def readyz() -> Response:
     svc = services()
     checks = {"redis": _check(lambda: svc.redis.ping()), "database": _check(_ping_sql)}
     ready = all(state == "ok" for state in checks.values())
-    response = jsonify({"status": "ok" if ready else "unavailable", "checks": checks})
+    body = {"status": "ok" if ready else "unavailable", "checks": checks, "ranker": _ranker()}
+    response = jsonify(body)
     response.status_code = 200 if ready else 503
     return response
+
+
+def _ranker() -> str:
+    """Which ranker built the related-papers index the workers serve (a fallback says so)."""
+    try:
+        name = services().redis.get(keys.INDEX_RANKER)
+    except RedisError:
+        return "unknown: Redis unreachable"
+    if not isinstance(name, bytes):
+        return "none yet: the related-papers index has not been built"
+    return name.decode()
 
 
 def _ping_sql() -> None:

@@ -93,6 +93,9 @@ def settings(
         "PAPERLENS_DATABASE_URL": database_url,
         "PAPERLENS_REDIS_URL": redis_server.url,
         "PAPERLENS_CORS_ORIGINS": TEST_ORIGIN,
+        # The same ranker with or without the optional embeddings extra, so that timings do
+        # not depend on loading a model; tests/test_rankers.py runs the dense path itself.
+        "PAPERLENS_RELATED_RANKER": "tfidf",
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)

@@ -8,6 +8,7 @@ reloads only when a newer build has been published.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 
 from redis import Redis
@@ -16,7 +17,10 @@ from paperlens import keys
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from paperlens.store.papers import iter_papers
+from worker.pipeline.rankers.choose import choose_ranker
 from worker.pipeline.related import IndexedPaper, RelatedIndex
+
+log = logging.getLogger(__name__)
 
 _loaded: dict[str, RelatedIndex] = {}
 _lock = threading.Lock()
@@ -29,10 +33,14 @@ def build_and_publish(settings: Settings, db: Database, redis: Redis) -> str:
             IndexedPaper(paper.paper_id, paper.title, paper.abstract)
             for paper in iter_papers(session)
         ]
-    index = RelatedIndex.build(papers)
+    ranker, note = choose_ranker(settings.related_ranker)
+    if note:
+        log.warning("related papers: %s", note)
+    index = RelatedIndex.build(papers, ranker, settings.related_diversity)
     name = f"related-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}.joblib"
     index.save(settings.index_dir / name)
     redis.set(keys.INDEX_POINTER, name)
+    redis.set(keys.INDEX_RANKER, f"{ranker} ({note})" if note else ranker)
     return name
 
 

@@ -1,0 +1,1 @@
+"""Quality of related papers on CSFCube's expert judgements (``make bench-quality``)."""

@@ -1,0 +1,71 @@
+"""Per-reader suggestions on CSFCube: half of a query's best candidates saved, the rest sought.
+
+For every judged query with at least four highly relevant candidates (grade 2 or 3),
+a seeded shuffle puts half of them in the reader's list; a suggestion model ranks the
+whole corpus from that list alone, and the figure is how many of the other half it
+ranks in its top 20 (capped recall, in percent). Any model with the signature of
+``SuggestionModel`` plugs in: it gets the saved papers' rows and returns one score
+per indexed paper.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from scipy import sparse
+from sklearn.svm import LinearSVC
+
+from bench.quality.csfcube import CsfCube
+from bench.quality.metrics import capped_recall_at_k
+
+SUGGESTIONS_K = 20
+HIGHLY_RELEVANT = 2
+MIN_HIGHLY_RELEVANT = 4
+SEED = 7
+
+SuggestionModel = Callable[[Sequence[int]], np.ndarray]
+"""Saved papers' rows in, one score per indexed paper out (higher is a better suggestion)."""
+
+
+def reader_recall(cube: CsfCube, paper_ids: Sequence[str], model: SuggestionModel) -> float:
+    """Mean capped recall@20 of the held-out half over every query with enough good papers."""
+    row = {paper_id: i for i, paper_id in enumerate(paper_ids)}
+    shuffle = random.Random(SEED)
+    recalls: list[float] = []
+    for query in sorted(cube.grades, key=lambda q: (q.paper_id, q.facet)):
+        good = sorted(c for c, g in cube.grades[query].items() if g >= HIGHLY_RELEVANT)
+        if len(good) < MIN_HIGHLY_RELEVANT:
+            continue
+        shuffle.shuffle(good)
+        saved, sought = good[: len(good) // 2], set(good[len(good) // 2 :])
+        saved_rows = [row[paper_id] for paper_id in saved]
+        scores = np.asarray(model(saved_rows), dtype=np.float64).copy()
+        scores[saved_rows] = -np.inf
+        top = np.argsort(-scores, kind="stable")[:SUGGESTIONS_K]
+        recalls.append(capped_recall_at_k([paper_ids[i] for i in top], sought, SUGGESTIONS_K))
+    return 100 * float(np.mean(recalls))
+
+
+def centroid_model(vectors: np.ndarray | sparse.csr_matrix) -> SuggestionModel:
+    """Cosine to the mean of the saved papers' (L2-normalised) vectors."""
+
+    def suggest(saved_rows: Sequence[int]) -> np.ndarray:
+        centroid = np.asarray(vectors[list(saved_rows)].mean(axis=0)).ravel()
+        return np.asarray(vectors @ centroid).ravel()
+
+    return suggest
+
+
+def linear_model(vectors: np.ndarray | sparse.csr_matrix, c: float = 0.1) -> SuggestionModel:
+    """A linear SVM with the saved papers as positives and every other paper as a negative."""
+
+    def suggest(saved_rows: Sequence[int]) -> np.ndarray:
+        labels = np.zeros(vectors.shape[0], dtype=np.int8)
+        labels[list(saved_rows)] = 1
+        svm = LinearSVC(C=c, class_weight="balanced", tol=1e-5, max_iter=10_000)
+        svm.fit(vectors, labels)
+        return np.asarray(svm.decision_function(vectors)).ravel()
+
+    return suggest
