@@ -113,3 +113,7 @@ def rate_limit(host: str) -> str:
 def pwc_links(paper_id: str) -> str:
     """Papers with Code links of one paper (JSON list), loaded from the archive dump."""
     return f"{PWC_LINKS_PREFIX}:{paper_id}"
+
+
+# Counters of failed authentications (flask-limiter prefixes every key with this).
+RATE_LIMIT_PREFIX = f"{PREFIX}:ratelimit"

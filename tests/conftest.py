@@ -93,6 +93,9 @@ def settings(
         "PAPERLENS_DATABASE_URL": database_url,
         "PAPERLENS_REDIS_URL": redis_server.url,
         "PAPERLENS_CORS_ORIGINS": TEST_ORIGIN,
+        # Tests send many bad tokens on purpose; tests/test_ratelimit.py sets its own limits.
+        "PAPERLENS_AUTH_FAILURES_PER_CLIENT": "100000/minute",
+        "PAPERLENS_AUTH_FAILURES_PER_TOKEN": "100000/minute",
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
