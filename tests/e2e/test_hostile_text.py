@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from paperlens import keys
+from paperlens import enrichments, keys
 from tests.e2e.conftest import Backend, Browser
 
 PAPER = "arxiv:2401.01234"
@@ -68,7 +68,8 @@ def hostile_paper(backend: Backend) -> Iterator[None]:
     key = keys.enrichment(PAPER)
     original = backend.redis.get(key)
     assert isinstance(original, bytes), "the backend fixture precomputes the test paper"
-    backend.redis.set(key, json.dumps(hostile(json.loads(original))))
+    document = hostile(json.loads(enrichments.as_json(original)))
+    backend.redis.set(key, enrichments.encode(json.dumps(document).encode()))
     try:
         yield
     finally:
