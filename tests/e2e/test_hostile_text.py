@@ -141,3 +141,20 @@ def test_right_to_left_override_stays_inside_its_own_text(
     )
     print("unicode-bidi:", isolation)
     assert all(value in ("isolate", "plaintext") for _, value in isolation), isolation
+
+
+def test_popup_shows_the_hostile_paper_as_inert_text(browser: Browser, hostile_paper: None) -> None:
+    tab = browser.open("https://arxiv.org/pdf/2401.01234")
+    popup = browser.popup(tab=tab)
+    current = popup.locator("#current-body[data-state=ready]")
+    current.wait_for(timeout=15_000)
+    expect(current.locator("h2.title")).to_have_text(TITLE)
+    assert popup.locator("script:not([src]), img, iframe, b").count() == 0
+    hrefs = popup.evaluate("[...document.querySelectorAll('[href]')].map(a => a.href)")
+    assert all(href.startswith(("https://", "chrome-extension://")) for href in hrefs), hrefs
+    expect(current.locator("ul.code li a")).to_have_count(1)
+    isolation = current.locator("h2.title, a, .reason").evaluate_all(
+        "nodes => nodes.map(n => getComputedStyle(n).unicodeBidi)"
+    )
+    assert isolation and set(isolation) <= {"isolate", "plaintext"}, isolation
+    assert popup.evaluate("window.__pwned") is None
