@@ -7,11 +7,12 @@ import sys
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from paperlens import ingest_commands, keys, logs, redis_client
 from paperlens.migrations import upgrade
-from paperlens.settings import Settings, get_settings
+from paperlens.settings import Settings, explain, get_settings
 from paperlens.store import users as store_users
 from paperlens.store.db import Database
 from paperlens.store.models import User
@@ -24,7 +25,10 @@ USER_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 @click.group()
 def main() -> None:
     """PaperLens: code, related work and a reading list for the paper you are reading."""
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as error:  # e.g. production mode without its required settings
+        raise click.ClickException(explain(error)) from None
     logs.configure(settings.log_level, settings.log_format)
 
 

@@ -7,11 +7,13 @@ instances with different data folders never share state by accident.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from limits import parse_many
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -21,6 +23,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EXTENSION_ORIGIN = "chrome-extension://gbobfdahncdhllbbgipobmhgpcckgkph"
 
 # The external sources PaperLens can contact; ``PAPERLENS_SOURCES=all`` names every one.
+# scheme://host[:port], nothing more: CORS origins are compared exactly, never as patterns.
+PLAIN_ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+# Settings a production instance must be given explicitly (no development fallback).
+PRODUCTION_REQUIRED = ("database_url", "redis_url", "metrics_token")
+
 SOURCE_NAMES = ("arxiv", "huggingface", "semantic_scholar", "openalex", "crossref", "github")
 
 
@@ -88,6 +96,11 @@ class Settings(BaseSettings):
     related_ranker: Literal["auto", "tfidf", "bm25", "dense", "hybrid"] = "auto"
     related_diversity: float = Field(default=0.0, ge=0.0, lt=1.0)
     csfcube_dir: Path = PROJECT_ROOT.parent / "shared" / "data" / "csfcube"
+    # Failed authentications allowed per client address and per token prefix (limits syntax).
+    auth_failures_per_client: str = "30/minute"
+    auth_failures_per_token: str = "10/minute"
+    # Bearer token that /metrics asks for; without one it answers loopback clients only.
+    metrics_token: str | None = None
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -117,9 +130,39 @@ class Settings(BaseSettings):
     @field_validator("cors_origins")
     @classmethod
     def _no_wildcard(cls, value: list[str]) -> list[str]:
-        if "*" in value:
-            raise ValueError("a wildcard CORS origin would let any web page read the API")
+        for origin in value:
+            if "*" in origin:
+                raise ValueError("a wildcard CORS origin would let any web page read the API")
+            # flask-cors reads an origin with regex characters as a pattern: only exact ones.
+            if not PLAIN_ORIGIN.fullmatch(origin):
+                raise ValueError(f"{origin!r} is not an origin such as https://example.org")
         return value
+
+    @field_validator("auth_failures_per_client", "auth_failures_per_token")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate limit such as '10/minute'") from None
+        return value
+
+    @model_validator(mode="after")
+    def _production_has_no_defaults(self) -> Settings:
+        """A deployment must name its stores and secrets; a development default there would
+        silently keep reading lists in a stray SQLite file or leave /metrics unprotected."""
+        if self.env == "production":
+            missing = [
+                f"PAPERLENS_{name.upper()}"
+                for name in PRODUCTION_REQUIRED
+                if not (getattr(self, name) or "").strip()
+            ]
+            if missing:
+                raise ValueError(
+                    "production mode (PAPERLENS_ENV=production) refuses to start without "
+                    + ", ".join(missing)
+                )
+        return self
 
     @property
     def data_path(self) -> Path:
@@ -167,6 +210,16 @@ def _with_driver(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def explain(error: ValidationError) -> str:
+    """What is wrong with the configuration, without echoing values (they may hold secrets)."""
+    parts = []
+    for problem in error.errors():
+        where = ".".join(str(part) for part in problem["loc"])
+        message = problem["msg"].removeprefix("Value error, ")
+        parts.append(f"PAPERLENS_{where.upper()}: {message}" if where else message)
+    return "invalid configuration: " + "; ".join(parts)
 
 
 @lru_cache(maxsize=1)

@@ -4,18 +4,39 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_cors import CORS
+from pydantic import ValidationError
 
-from paperlens.settings import Settings, get_settings
-from server import errors, health, library, observability, openapi, papers, security, suggestions
+from paperlens.settings import Settings, explain, get_settings
+from server import (
+    auth,
+    errors,
+    health,
+    library,
+    observability,
+    openapi,
+    papers,
+    ratelimit,
+    security,
+    suggestions,
+)
 from server.services import Services
 
 # Bodies larger than this are refused with 413 before any parsing.
 MAX_BODY_BYTES = 1024 * 1024
 
 
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a usable instance (see the message)."""
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app from explicit settings (tests) or from the environment (gunicorn)."""
-    settings = settings or get_settings()
+    if settings is None:
+        try:
+            settings = get_settings()
+        except ValidationError as error:
+            # An exception while loading the app makes gunicorn stop instead of retrying.
+            raise ConfigurationError(explain(error)) from None
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -35,4 +56,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(openapi.bp)
     app.register_blueprint(library.bp)
     app.register_blueprint(suggestions.bp)
+    ratelimit.register(app, settings, auth.PROTECTED)
     return app

@@ -14,10 +14,14 @@ from server.services import services
 
 CHALLENGE = 'Bearer realm="paperlens"'
 
+# The blueprints that need a token: their failed attempts are rate-limited.
+PROTECTED: list[Blueprint] = []
+
 
 def protect(bp: Blueprint) -> None:
     """Make every route of ``bp`` answer 401 unless a valid token comes with the request."""
     bp.before_request(_require_reader)
+    PROTECTED.append(bp)
 
 
 def current_reader() -> Reader:

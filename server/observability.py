@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import logging
 import time
 
@@ -10,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from paperlens.logs import new_request_id, request_id_var
 from server import metrics
+from server.errors import error_response
 from server.services import services
 
 log = logging.getLogger("paperlens.requests")
@@ -18,7 +21,36 @@ bp = Blueprint("observability", __name__)
 
 @bp.get("/metrics")
 def metrics_endpoint() -> Response:
+    refusal = _metrics_refusal()
+    if refusal is not None:
+        return refusal
     return Response(metrics.render(services().redis), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _metrics_refusal() -> Response | None:
+    """With a metrics token, only its bearer scrapes; without one (development), only loopback."""
+    expected = services().settings.metrics_token
+    if expected:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(
+            given.strip().encode(), expected.encode()
+        ):
+            return None
+        response = error_response(401, "unauthorized", "Send the metrics token as a Bearer token.")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="paperlens-metrics"'
+        return response
+    if _is_loopback(request.remote_addr):
+        return None
+    return error_response(
+        403, "forbidden", "Set PAPERLENS_METRICS_TOKEN to serve /metrics beyond this machine."
+    )
+
+
+def _is_loopback(address: str | None) -> bool:
+    try:
+        return ipaddress.ip_address(address or "").is_loopback
+    except ValueError:
+        return False
 
 
 def register(app: Flask) -> None:

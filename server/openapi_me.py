@@ -45,7 +45,7 @@ def _answer(description: str, model: type[BaseModel]) -> dict[str, Any]:
 
 def _errors(*statuses: int) -> dict[str, Any]:
     error = _answer("Error", schemas.ErrorResponse)
-    return {str(status): error for status in (401, *statuses)}
+    return {str(status): error for status in (401, 429, *statuses)}
 
 
 def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -110,7 +110,7 @@ PATHS: dict[str, Any] = {
             "responses": {
                 "200": _ENTRY,
                 "201": _answer("Saved now", schemas.LibraryItem),
-                **_errors(400, 409, 415, 422),
+                **_errors(400, 404, 409, 415, 422),  # 404: an id with a line break matches no route
             },
         },
         "patch": {

@@ -96,6 +96,9 @@ def settings(
         # The same ranker with or without the optional embeddings extra, so that timings do
         # not depend on loading a model; tests/test_rankers.py runs the dense path itself.
         "PAPERLENS_RELATED_RANKER": "tfidf",
+        # Tests send many bad tokens on purpose; tests/test_ratelimit.py sets its own limits.
+        "PAPERLENS_AUTH_FAILURES_PER_CLIENT": "100000/minute",
+        "PAPERLENS_AUTH_FAILURES_PER_TOKEN": "100000/minute",
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)

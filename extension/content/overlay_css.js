@@ -38,6 +38,8 @@ a:hover { text-decoration: underline; }
 .source, .muted, .reason { color: var(--muted); }
 .source { font-size: 11px; margin-left: 6px; }
 .reason { font-size: 12px; }
+/* Server text may carry bidi overrides (U+202E): keep each inside its own element. */
+a, .title, .reason, .source, .muted { unicode-bidi: isolate; }
 .line { margin: 4px 0; }
 .error { color: var(--error); }
 .save { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; margin-top: 10px; }

@@ -19,7 +19,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import orjson
 import requests
@@ -226,6 +226,13 @@ class SourceSession(requests.Session):
         key = self._cache_key(endpoint, "GET", url, {**endpoint.params, **(params or {})})
         if key is not None:
             self.redis.delete(key)
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        """A redirect is followed only within the configured sources, like any request."""
+        target = super().get_redirect_target(resp)
+        if target is not None:
+            self._endpoint_for(urljoin(resp.url, target))
+        return target
 
     def _endpoint_for(self, url: str) -> Endpoint:
         """The source whose base URL ``url`` lies under; anything else is refused."""
