@@ -26,25 +26,17 @@ def queue(redis: Redis, name: str, settings: Settings) -> Queue:
 def request_enrichment(redis: Redis, settings: Settings, paper_id: str, queue_name: str) -> bool:
     """Ask for one paper's enrichment; True when queued now, False when already in flight.
 
-    The job id is derived from the paper id and RQ's unique enqueue rejects a second
-    job with the same id atomically, so a burst of misses queues one job. Finished
-    jobs keep no result (``result_ttl=0``), so a later refresh can be queued again.
+    Finished jobs keep no result (``result_ttl=0``), so a later refresh can be queued again.
     """
-    try:
-        queue(redis, queue_name, settings).enqueue(
-            keys.JOB_ENRICH_PAPER,
-            paper_id,
-            job_id=keys.enrich_job_id(paper_id),
-            unique=True,
-            result_ttl=0,
-            retry=retry_policy(),
-            failure_ttl=settings.job_failure_ttl_seconds,
-            description=f"enrich {paper_id}",
-            meta={"request_id": request_id_var.get()},
-        )
-    except DuplicateJobError:
-        return False
-    return True
+    return _enqueue_once(
+        redis,
+        settings,
+        queue_name,
+        keys.JOB_ENRICH_PAPER,
+        paper_id,
+        job_id=keys.enrich_job_id(paper_id),
+        description=f"enrich {paper_id}",
+    )
 
 
 def fetchable(settings: Settings, paper_id: str) -> bool:
@@ -63,21 +55,15 @@ def request_fetch(redis: Redis, settings: Settings, paper_id: str) -> bool:
 
     One job per paper in flight, as for enrichments; the job enriches the paper too.
     """
-    try:
-        queue(redis, keys.QUEUE_INTERACTIVE, settings).enqueue(
-            keys.JOB_FETCH_PAPER,
-            paper_id,
-            job_id=keys.fetch_job_id(paper_id),
-            unique=True,
-            result_ttl=0,
-            retry=retry_policy(),
-            failure_ttl=settings.job_failure_ttl_seconds,
-            description=f"fetch {paper_id}",
-            meta={"request_id": request_id_var.get()},
-        )
-    except DuplicateJobError:
-        return False
-    return True
+    return _enqueue_once(
+        redis,
+        settings,
+        keys.QUEUE_INTERACTIVE,
+        keys.JOB_FETCH_PAPER,
+        paper_id,
+        job_id=keys.fetch_job_id(paper_id),
+        description=f"fetch {paper_id}",
+    )
 
 
 def request_suggestions(redis: Redis, settings: Settings, user_id: int) -> bool:
@@ -87,16 +73,42 @@ def request_suggestions(redis: Redis, settings: Settings, user_id: int) -> bool:
     library revision before and after computing and goes round again when it moved,
     and a reader whose stored suggestions are older than the list gets a new job.
     """
+    return _enqueue_once(
+        redis,
+        settings,
+        keys.QUEUE_DEFAULT,
+        keys.JOB_COMPUTE_SUGGESTIONS,
+        user_id,
+        job_id=keys.suggestions_job_id(user_id),
+        description=f"suggestions for reader {user_id}",
+    )
+
+
+def _enqueue_once(
+    redis: Redis,
+    settings: Settings,
+    queue_name: str,
+    job_name: str,
+    argument: str | int,
+    *,
+    job_id: str,
+    description: str,
+) -> bool:
+    """Queue ``job_name(argument)`` unless a job with ``job_id`` is already queued or running.
+
+    RQ's unique enqueue checks and saves the job atomically, so a burst of identical
+    requests queues one job; the request id travels in the job's meta into its logs.
+    """
     try:
-        queue(redis, keys.QUEUE_DEFAULT, settings).enqueue(
-            keys.JOB_COMPUTE_SUGGESTIONS,
-            user_id,
-            job_id=keys.suggestions_job_id(user_id),
+        queue(redis, queue_name, settings).enqueue(
+            job_name,
+            argument,
+            job_id=job_id,
             unique=True,
             result_ttl=0,
-            failure_ttl=settings.job_failure_ttl_seconds,
-            description=f"suggestions for reader {user_id}",
             retry=retry_policy(),
+            failure_ttl=settings.job_failure_ttl_seconds,
+            description=description,
             meta={"request_id": request_id_var.get()},
         )
     except DuplicateJobError:
