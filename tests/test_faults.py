@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ from paperlens.migrations import upgrade
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from server import create_app
+from tests.readers import ReaderClient, make_reader
 from tests.support import DEMO_CORPUS, ROOT, run_workers
 from worker.ingest.jsonl import ingest_jsonl
 
@@ -164,3 +166,26 @@ def test_every_answer_carries_security_headers(client: FlaskClient) -> None:
         assert "default-src 'none'" in response.headers["Content-Security-Policy"]
     private = client.get("/healthz", headers={"Authorization": "Bearer x"})
     assert private.headers["Cache-Control"] == "no-store, private"
+
+
+def test_locked_sqlite_store_answers_503_and_recovers(
+    settings: Settings, demo: Database, client: FlaskClient
+) -> None:
+    """Another process holds SQLite's write lock longer than the busy timeout."""
+    if not settings.sqlalchemy_url.startswith("sqlite:///"):
+        pytest.skip("SQLite's file lock; PostgreSQL's lock waits are another matter")
+    reader = ReaderClient(client, make_reader(demo, "alice"))
+    entry = f"/api/v1/me/library/{MRL}"
+    assert reader.put(entry, json={"note": "before"}).status_code == 201
+    blocker = sqlite3.connect(settings.sqlalchemy_url.removeprefix("sqlite:///"), timeout=0)
+    try:
+        blocker.execute("BEGIN EXCLUSIVE")
+        locked = reader.patch(entry, json={"note": "while locked"})
+        assert locked.status_code == 503
+        assert locked.headers["Retry-After"]
+        assert locked.get_json()["error"]["code"] == "store_unavailable"
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert reader.patch(entry, json={"note": "after"}).status_code == 200
+    assert reader.get(entry).get_json()["note"] == "after"
