@@ -6,13 +6,40 @@ the stored bytes to any client that accepts gzip (every browser does) without to
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 from collections.abc import Sequence
 
 from redis import Redis
 
 from paperlens import keys
-from paperlens.schemas import EnrichedPaper
+from paperlens.schemas import CodeLink, EnrichedPaper, EnrichmentStatus, RelatedPaper
+from paperlens.store.models import Paper
+
+
+def document(
+    paper: Paper,
+    status: EnrichmentStatus,
+    code: Sequence[CodeLink] = (),
+    related: Sequence[RelatedPaper] = (),
+) -> EnrichedPaper:
+    """The served document of ``paper``: its catalogue metadata plus what a worker found."""
+    return EnrichedPaper(
+        paper_id=paper.paper_id,
+        ids=paper.ids,
+        title=paper.title,
+        authors=list(paper.authors or []),
+        published=paper.published,
+        abstract=paper.abstract,
+        categories=list(paper.categories or []),
+        venue=paper.venue,
+        code=list(code),
+        related=list(related),
+        status=status,
+        computed_at=dt.datetime.now(dt.UTC),
+        schema_version=keys.ENRICHMENT_SCHEMA_VERSION,
+    )
+
 
 GZIP_MAGIC = b"\x1f\x8b"
 # Smaller documents are stored as plain JSON: the gzip header would eat the saving.

@@ -6,7 +6,6 @@ in flight per paper) and answers 202; no enrichment is ever computed in a reques
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import orjson
@@ -17,11 +16,9 @@ from paperlens import enrichments, jobs, keys
 from paperlens.identifiers import PaperRef, parse_paper_id, resolve_url
 from paperlens.schemas import (
     BatchRequest,
-    EnrichedPaper,
     Pending,
     ResolveResult,
 )
-from paperlens.store.models import Paper
 from paperlens.store.papers import canonical_ids, find_paper, papers_by_ids
 from server.errors import ApiError
 from server.metrics import ENRICHMENT_LOOKUPS
@@ -122,7 +119,7 @@ def _degraded_items(inputs: list[str], refs: list[PaperRef | None]) -> list[dict
                     }
                 )
                 continue
-            document = _metadata_only(paper).model_dump(mode="json")
+            document = enrichments.document(paper, "degraded").model_dump(mode="json")
             items.append(
                 {"input": item, "paper_id": paper.paper_id, "status": "degraded", "paper": document}
             )
@@ -190,26 +187,8 @@ def _degraded(ref: PaperRef) -> Response:
         paper = find_paper(session, ref.paper_id)
         if paper is None:
             raise ApiError(404, "unknown_paper", f"PaperLens does not know {ref.paper_id} yet.")
-        document = _metadata_only(paper)
+        document = enrichments.document(paper, "degraded")
     return Response(document.model_dump_json(), mimetype=JSON)
-
-
-def _metadata_only(paper: Paper) -> EnrichedPaper:
-    return EnrichedPaper(
-        paper_id=paper.paper_id,
-        ids=paper.ids,
-        title=paper.title,
-        authors=list(paper.authors or []),
-        published=paper.published,
-        abstract=paper.abstract,
-        categories=list(paper.categories or []),
-        venue=paper.venue,
-        code=[],
-        related=[],
-        status="degraded",
-        computed_at=dt.datetime.now(dt.UTC),
-        schema_version=keys.ENRICHMENT_SCHEMA_VERSION,
-    )
 
 
 def _pending(paper_id: str) -> Response:
