@@ -20,6 +20,9 @@ import urllib.request
 from pathlib import Path
 
 from bench.machine import append_result
+from paperlens.embedded_redis import free_port
+from paperlens.runner import API_APP, gunicorn_command
+from paperlens.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DURATION = os.environ.get("BENCH_DURATION", "10s")
@@ -38,30 +41,9 @@ def main() -> None:
             sys.exit(f"{tool} is missing: apt-get install wrk hey")
     work = Path(tempfile.mkdtemp(prefix="plbench-"))
     env = prepare(work)
-    from paperlens.embedded_redis import free_port
-
-    gunicorn = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--workers",
-        "2",
-        "--threads",
-        "4",
-        "--worker-class",
-        "gthread",
-        "--log-level",
-        "warning",
-    ]
     api_port, base_port = free_port(), free_port()
-    api = subprocess.Popen(
-        [*gunicorn, "--bind", f"127.0.0.1:{api_port}", "server:create_app()"], env=env, cwd=ROOT
-    )
-    base = subprocess.Popen(
-        [*gunicorn, "--bind", f"127.0.0.1:{base_port}", "bench.baseline_app:create_app()"],
-        env=env,
-        cwd=ROOT,
-    )
+    api = subprocess.Popen(served(api_port), env=env, cwd=ROOT)
+    base = subprocess.Popen(served(base_port, "bench.baseline_app:create_app()"), env=env, cwd=ROOT)
     try:
         api_url = f"http://127.0.0.1:{api_port}"
         base_url = f"http://127.0.0.1:{base_port}"
@@ -82,6 +64,12 @@ def main() -> None:
         stop_redis(env)
     print(report)
     append_result("API under load", report)
+
+
+def served(port: int, app: str = API_APP) -> list[str]:
+    """The gunicorn command of ``paperlens run`` with the benchmark's fixed sizes, for any app."""
+    settings = Settings(web_workers=2, web_threads=4, host="127.0.0.1", port=port)
+    return gunicorn_command(settings.model_copy(update={"log_level": "WARNING"}), app)
 
 
 def prepare(work: Path) -> dict[str, str]:
@@ -203,22 +191,19 @@ def hey(url: str, rate: float, body: Path | None = None) -> tuple[float, float, 
 
 
 def run_all(base: str, paper: str, batch: str, ids: list[str], work: Path) -> str:
-    body = work / "batch.json"
-    body.write_text(json.dumps({"ids": ids}))
-    script = work / "batch.lua"
-    script.write_text(
-        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-        f"wrk.body = [[{body.read_text()}]]\n"
-    )
+    body, script = _post(work, "batch", {"ids": ids})
+    badges_body, badges_script = _post(work, "badges", {"ids": ids, "view": "badges"})
     wrk(base)  # warm both apps up before measuring
     wrk(paper)
     base_rate, base_p50, base_p99 = wrk(base)
     api_rate, api_p50, api_p99 = wrk(paper)
     batch_rate, batch_p50, batch_p99 = wrk(batch, script)
+    badges_rate, badges_p50, badges_p99 = wrk(batch, badges_script)
     half = base_rate / 2
     fixed_base = hey(base, half)
     fixed_api = hey(paper, half)
     fixed_batch = hey(batch, batch_rate / 2, body)
+    fixed_badges = hey(batch, badges_rate / 2, badges_body)
     share = api_rate / base_rate
     rows = [
         "| measurement | req/s | p50 ms | p99 ms | target |",
@@ -229,7 +214,8 @@ def run_all(base: str, paper: str, batch: str, ids: list[str], work: Path) -> st
             (api_rate, api_p50, api_p99),
             _verdict(f"≥ {TARGET_SHARE:.0%} of baseline: {share:.0%}", share >= TARGET_SHARE),
         ),
-        _row(f"batch of {len(ids)}, saturated", (batch_rate, batch_p50, batch_p99)),
+        _row(f"batch of {len(ids)}, full documents, saturated", (batch_rate, batch_p50, batch_p99)),
+        _row(f"batch of {len(ids)}, badges view, saturated", (badges_rate, badges_p50, badges_p99)),
         _row(f"baseline at {half:.0f} req/s offered", fixed_base),
         _row(
             f"GET paper at {half:.0f} req/s offered",
@@ -237,9 +223,14 @@ def run_all(base: str, paper: str, batch: str, ids: list[str], work: Path) -> st
             _verdict(f"p99 < {TARGET_P99_MS:.0f} ms", fixed_api[2] < TARGET_P99_MS),
         ),
         _row(
-            f"batch at {batch_rate / 2:.0f} req/s offered",
+            f"batch, full documents, at {batch_rate / 2:.0f} req/s offered",
             fixed_batch,
             _verdict(f"p99 < {TARGET_BATCH_P99_MS:.0f} ms", fixed_batch[2] < TARGET_BATCH_P99_MS),
+        ),
+        _row(
+            f"batch, badges view (what listing pages ask), at {badges_rate / 2:.0f} req/s offered",
+            fixed_badges,
+            _verdict(f"p99 < {TARGET_BATCH_P99_MS:.0f} ms", fixed_badges[2] < TARGET_BATCH_P99_MS),
         ),
     ]
     setup = (
@@ -247,6 +238,18 @@ def run_all(base: str, paper: str, batch: str, ids: list[str], work: Path) -> st
         f"-d{DURATION}; hey -c 8 at a fixed rate for {DURATION}; all on loopback, same run."
     )
     return setup + "\n\n" + "\n".join(rows)
+
+
+def _post(work: Path, name: str, payload: object) -> tuple[Path, Path]:
+    """A POST body for hey and the same request as a wrk script."""
+    body = work / f"{name}.json"
+    body.write_text(json.dumps(payload))
+    script = work / f"{name}.lua"
+    script.write_text(
+        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+        f"wrk.body = [[{body.read_text()}]]\n"
+    )
+    return body, script
 
 
 def _row(label: str, figures: tuple[float, float, float], target: str = "") -> str:

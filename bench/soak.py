@@ -13,7 +13,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 import psutil
 from redis import Redis
 
-from bench.api_load import ROOT, prepare, stop_redis, wait_ready
+from bench.api_load import ROOT, prepare, served, stop_redis, wait_ready
 from bench.machine import append_result
 from paperlens.embedded_redis import free_port
 
@@ -37,26 +36,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="plsoak-"))
     env = prepare(work)
     port = free_port()
-    api = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "--worker-class",
-            "gthread",
-            "--log-level",
-            "warning",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "server:create_app()",
-        ],
-        env={**env, "PAPERLENS_LOG_LEVEL": "WARNING"},
-        cwd=ROOT,
-    )
+    api = subprocess.Popen(served(port), env={**env, "PAPERLENS_LOG_LEVEL": "WARNING"}, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(f"{base}/healthz")
@@ -73,7 +53,7 @@ def soak(
     base: str, ids: list[str], redis_url: str, api: subprocess.Popen[bytes], work: Path
 ) -> str:
     body = work / "batch.json"
-    body.write_text(json.dumps({"ids": ids[:50]}))
+    body.write_text(json.dumps({"ids": ids[:50], "view": "badges"}))  # as the extension asks
     targets = {
         "paper": (f"{base}/api/v1/papers/arxiv:2205.13147", []),
         "batch": (

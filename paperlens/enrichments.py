@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from redis import Redis
 
 from paperlens import keys
-from paperlens.schemas import CodeLink, EnrichedPaper, EnrichmentStatus, RelatedPaper
+from paperlens.schemas import Badges, CodeLink, EnrichedPaper, EnrichmentStatus, RelatedPaper
 from paperlens.store.models import Paper
 
 
@@ -63,9 +63,20 @@ def as_json(stored: bytes) -> bytes:
     return gzip.decompress(stored) if is_gzip(stored) else stored
 
 
+def badges(paper: EnrichedPaper) -> Badges:
+    """The marks a listing page shows beside the paper."""
+    code = [link for link in paper.code if link.kind != "project_page"]
+    return Badges(code=bool(code), official_code=any(link.official for link in code))
+
+
 def write(redis: Redis, paper: EnrichedPaper) -> None:
-    """Store the document under the paper's key in one SET, so readers see all or nothing."""
-    redis.set(keys.enrichment(paper.paper_id), encode(paper.model_dump_json().encode()))
+    """Store the document and its badges in one MSET, so readers see all or nothing."""
+    redis.mset(
+        {
+            keys.enrichment(paper.paper_id): encode(paper.model_dump_json().encode()),
+            keys.badges(paper.paper_id): badges(paper).model_dump_json(),
+        }
+    )
 
 
 def read_raw(redis: Redis, paper_id: str) -> bytes | None:
@@ -80,6 +91,28 @@ def read_many_raw(redis: Redis, paper_ids: Sequence[str]) -> list[bytes | None]:
         return []
     values = redis.mget([keys.enrichment(paper_id) for paper_id in paper_ids])
     return [value if isinstance(value, bytes) else None for value in values]
+
+
+def read_many_badges(redis: Redis, paper_ids: Sequence[str]) -> list[bytes | None]:
+    """Many papers' badges (JSON) in one round trip.
+
+    A document written before badges existed has none of its own; its badges are derived
+    from the document, which costs a second round trip for those papers only.
+    """
+    if not paper_ids:
+        return []
+    values = redis.mget([keys.badges(paper_id) for paper_id in paper_ids])
+    found = [value if isinstance(value, bytes) else None for value in values]
+    older = [paper_id for paper_id, value in zip(paper_ids, found, strict=True) if value is None]
+    derived = {
+        paper_id: badges(EnrichedPaper.model_validate_json(as_json(raw))).model_dump_json().encode()
+        for paper_id, raw in zip(older, read_many_raw(redis, older), strict=True)
+        if raw is not None
+    }
+    return [
+        value if value is not None else derived.get(paper_id)
+        for paper_id, value in zip(paper_ids, found, strict=True)
+    ]
 
 
 def read(redis: Redis, paper_id: str) -> EnrichedPaper | None:

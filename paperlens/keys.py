@@ -29,6 +29,11 @@ def enrichment(paper_id: str) -> str:
     return f"{PREFIX}:enrichment:v{ENRICHMENT_SCHEMA_VERSION}:{paper_id}"
 
 
+def badges(paper_id: str) -> str:
+    """The paper's listing-page marks, written with its document so a listing reads only these."""
+    return f"{PREFIX}:badges:v{ENRICHMENT_SCHEMA_VERSION}:{paper_id}"
+
+
 def enrich_job_id(paper_id: str) -> str:
     """One job id per paper, so RQ's unique enqueue keeps one job in flight per paper.
 

@@ -157,7 +157,11 @@ def run_stack(
     click.echo("Stopped: API, workers and Redis are down.")
 
 
-def gunicorn_command(settings: Settings) -> list[str]:
+API_APP = "server:create_app()"
+
+
+def gunicorn_command(settings: Settings, app: str = API_APP) -> list[str]:
+    """How the API is served; the benchmarks serve their baseline app the same way."""
     return [
         sys.executable,
         "-m",
@@ -166,11 +170,15 @@ def gunicorn_command(settings: Settings) -> list[str]:
         str(settings.web_workers),
         "--threads",
         str(settings.web_threads),
+        "--worker-class",
+        "gthread",
+        "--log-level",
+        settings.log_level.lower(),
         "--bind",
         f"{settings.host}:{settings.port}",
         "--graceful-timeout",
         "10",
-        "server:create_app()",
+        app,
     ]
 
 

@@ -168,11 +168,23 @@ class ResolveResult(BaseModel):
     known: bool
 
 
+class Badges(BaseModel):
+    """What a listing page marks beside a paper, precomputed with its enrichment."""
+
+    code: bool = Field(description="The paper links to code (a project page alone does not count).")
+    official_code: bool = Field(description="One of those links is the authors' own.")
+
+
 class BatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     ids: list[str] = Field(
         min_length=1, description="Paper ids or page URLs, in any form the resolver accepts."
+    )
+    view: Literal["full", "badges"] = Field(
+        default="full",
+        description="'full' answers each ready paper's whole document; 'badges' only its listing "
+        "marks, a small fraction of the bytes, for pages that list many papers.",
     )
 
 
@@ -180,7 +192,8 @@ class BatchItem(BaseModel):
     input: str
     paper_id: str | None
     status: Literal["ready", "stale", "degraded", "pending", "unknown", "invalid"]
-    paper: EnrichedPaper | None = None
+    paper: EnrichedPaper | None = Field(default=None, description="With view 'full'.")
+    badges: Badges | None = Field(default=None, description="With view 'badges'.")
 
 
 class BatchResponse(BaseModel):

@@ -6,10 +6,13 @@ in flight per paper) and answers 202; no enrichment is ever computed in a reques
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from flask import Blueprint, Response, request
+from redis import Redis
 from redis.exceptions import RedisError
 
 from paperlens import enrichments, jobs, keys
@@ -78,31 +81,52 @@ def batch() -> Response:
         raise ApiError(422, "too_many_ids", f"At most {limit} ids per batch.")
     refs = [parse_paper_id(item) for item in body.ids]
     try:
-        items = _batch_items(body.ids, refs)
+        items = _batch_items(body.ids, refs, _VIEWS[body.view])
     except RedisError:
-        items = _degraded_items(body.ids, refs)
+        items = _degraded_items(body.ids, refs, body.view)
     return Response(orjson.dumps({"items": items}), mimetype=JSON)
 
 
-def _batch_items(inputs: list[str], refs: list[PaperRef | None]) -> list[dict[str, Any]]:
-    """Ready documents come from one MGET; only misses cost a catalogue lookup."""
+@dataclass(frozen=True)
+class _View:
+    """How a batch view reads what it answers from Redis, and under which item field."""
+
+    field: str
+    read_many: Callable[[Redis, Sequence[str]], list[bytes | None]]
+    as_json: Callable[[bytes], bytes]
+
+
+_VIEWS = {
+    "full": _View("paper", enrichments.read_many_raw, enrichments.as_json),
+    "badges": _View("badges", enrichments.read_many_badges, lambda stored: stored),
+}
+
+
+def _batch_items(
+    inputs: list[str], refs: list[PaperRef | None], view: _View
+) -> list[dict[str, Any]]:
+    """Ready answers come from one MGET; only misses cost a catalogue lookup."""
     svc = services()
     wanted = [ref.paper_id for ref in refs if ref is not None]
-    found = dict(zip(wanted, enrichments.read_many_raw(svc.redis, wanted), strict=True))
+    found = dict(zip(wanted, view.read_many(svc.redis, wanted), strict=True))
     hits = sum(raw is not None for raw in found.values())
     ENRICHMENT_LOOKUPS.labels("hit").inc(hits)
     ENRICHMENT_LOOKUPS.labels("miss").inc(len(found) - hits)
-    canonical = _canonical_for_misses(found)
+    canonical = _canonical_for_misses(found, view)
     items = [
-        _batch_item(item, ref, found, canonical) for item, ref in zip(inputs, refs, strict=True)
+        _batch_item(item, ref, found, canonical, view)
+        for item, ref in zip(inputs, refs, strict=True)
     ]
     for paper_id in {item["paper_id"] for item in items if item["status"] == "pending"}:
         jobs.request_enrichment(svc.redis, svc.settings, paper_id, keys.QUEUE_DEFAULT)
     return items
 
 
-def _degraded_items(inputs: list[str], refs: list[PaperRef | None]) -> list[dict[str, Any]]:
-    """Redis is down: answer each item from the catalogue alone."""
+def _degraded_items(
+    inputs: list[str], refs: list[PaperRef | None], view: str
+) -> list[dict[str, Any]]:
+    """Redis is down: answer each item from the catalogue alone (no badges: code is unknown)."""
+    field = _VIEWS[view].field
     with services().db.session() as session:
         papers = papers_by_ids(session, [ref.paper_id for ref in refs if ref is not None])
         items: list[dict[str, Any]] = []
@@ -111,23 +135,22 @@ def _degraded_items(inputs: list[str], refs: list[PaperRef | None]) -> list[dict
             if paper is None:
                 status = "invalid" if ref is None else "unknown"
                 items.append(
-                    {
-                        "input": item,
-                        "paper_id": ref and ref.paper_id,
-                        "status": status,
-                        "paper": None,
-                    }
+                    {"input": item, "paper_id": ref and ref.paper_id, "status": status, field: None}
                 )
                 continue
-            document = enrichments.document(paper, "degraded").model_dump(mode="json")
+            answer = (
+                enrichments.document(paper, "degraded").model_dump(mode="json")
+                if view == "full"
+                else None
+            )
             items.append(
-                {"input": item, "paper_id": paper.paper_id, "status": "degraded", "paper": document}
+                {"input": item, "paper_id": paper.paper_id, "status": "degraded", field: answer}
             )
     return items
 
 
-def _canonical_for_misses(found: dict[str, bytes | None]) -> dict[str, str]:
-    """For ids Redis did not hold, what the catalogue calls them, and those documents."""
+def _canonical_for_misses(found: dict[str, bytes | None], view: _View) -> dict[str, str]:
+    """For ids Redis did not hold, what the catalogue calls them, and their answers."""
     misses = [paper_id for paper_id, raw in found.items() if raw is None]
     if not misses:
         return {}
@@ -135,15 +158,19 @@ def _canonical_for_misses(found: dict[str, bytes | None]) -> dict[str, str]:
     with svc.db.session() as session:
         canonical = canonical_ids(session, misses)
     aliased = sorted({c for alias, c in canonical.items() if c != alias and c not in found})
-    found.update(zip(aliased, enrichments.read_many_raw(svc.redis, aliased), strict=True))
+    found.update(zip(aliased, view.read_many(svc.redis, aliased), strict=True))
     return canonical
 
 
 def _batch_item(
-    item: str, ref: PaperRef | None, found: dict[str, bytes | None], canonical: dict[str, str]
+    item: str,
+    ref: PaperRef | None,
+    found: dict[str, bytes | None],
+    canonical: dict[str, str],
+    view: _View,
 ) -> dict[str, Any]:
     if ref is None:
-        return {"input": item, "paper_id": None, "status": "invalid", "paper": None}
+        return {"input": item, "paper_id": None, "status": "invalid", view.field: None}
     paper_id = ref.paper_id
     raw = found.get(paper_id)
     if raw is None and paper_id in canonical:
@@ -154,10 +181,10 @@ def _batch_item(
             "input": item,
             "paper_id": paper_id,
             "status": "ready",
-            "paper": orjson.Fragment(enrichments.as_json(raw)),
+            view.field: orjson.Fragment(view.as_json(raw)),
         }
     status = "pending" if paper_id in canonical.values() else "unknown"
-    return {"input": item, "paper_id": paper_id, "status": status, "paper": None}
+    return {"input": item, "paper_id": paper_id, "status": status, view.field: None}
 
 
 def _document(stored: bytes) -> Response:

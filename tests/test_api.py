@@ -131,6 +131,43 @@ def test_batch_mixes_ready_pending_unknown_and_invalid(
     assert Queue(keys.QUEUE_DEFAULT, connection=redis).count == 1
 
 
+def test_batch_badges_agree_with_the_documents_and_are_small(
+    client: FlaskClient, precomputed: Database, redis: Redis
+) -> None:
+    prefix = keys.enrichment("")
+    ids = sorted(k.decode().removeprefix(prefix) for k in redis.scan_iter(prefix + "*"))
+    assert len(ids) > 50  # the whole demo corpus
+    full = client.post("/api/v1/papers/batch", json={"ids": ids})
+    badges = client.post("/api/v1/papers/batch", json={"ids": ids, "view": "badges"})
+    assert badges.status_code == 200
+    documents = {item["paper_id"]: item["paper"] for item in full.get_json()["items"]}
+    marks = {item["paper_id"]: item["badges"] for item in badges.get_json()["items"]}
+    assert set(marks) == set(ids) and all("paper" not in i for i in badges.get_json()["items"])
+    for paper_id, document in documents.items():
+        code = [link for link in document["code"] if link["kind"] != "project_page"]
+        assert marks[paper_id] == {
+            "code": bool(code),
+            "official_code": any(link["official"] for link in code),
+        }, paper_id
+    assert marks[MRL] == {"code": True, "official_code": True}
+    assert any(not mark["code"] for mark in marks.values())
+    assert len(badges.data) * 10 < len(full.data)
+
+
+def test_batch_badges_of_a_document_stored_without_them_are_derived(
+    client: FlaskClient, precomputed: Database, redis: Redis
+) -> None:
+    redis.delete(keys.badges(MRL))
+    response = client.post(
+        "/api/v1/papers/batch", json={"ids": [MRL, "arxiv:1501.00001", "x"], "view": "badges"}
+    )
+    assert [(i["status"], i["badges"]) for i in response.get_json()["items"]] == [
+        ("ready", {"code": True, "official_code": True}),
+        ("unknown", None),
+        ("invalid", None),
+    ]
+
+
 def test_batch_rejects_bad_bodies_without_changing_anything(
     client: FlaskClient, demo: Database, redis: Redis
 ) -> None:
@@ -139,6 +176,7 @@ def test_batch_rejects_bad_bodies_without_changing_anything(
     assert_error(client.post("/api/v1/papers/batch", json={"ids": [MRL], "x": 1}), 422)
     assert_error(client.post("/api/v1/papers/batch", json=[MRL]), 422)
     assert_error(client.post("/api/v1/papers/batch", json={"ids": [1, 2]}), 422)
+    assert_error(client.post("/api/v1/papers/batch", json={"ids": [MRL], "view": "tiny"}), 422)
     assert_error(
         client.post("/api/v1/papers/batch", data="{", content_type="application/json"), 400
     )

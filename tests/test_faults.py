@@ -69,6 +69,11 @@ def test_redis_down_degrades_to_the_catalogue_and_recovers(
     assert paper.get_json()["title"] == "Matryoshka Representation Learning"
     batch = client.post("/api/v1/papers/batch", json={"ids": [MRL, "arxiv:1501.00001", "x"]})
     assert [i["status"] for i in batch.get_json()["items"]] == ["degraded", "unknown", "invalid"]
+    marks = client.post("/api/v1/papers/batch", json={"ids": [MRL, "x"], "view": "badges"})
+    assert [(i["status"], i["badges"]) for i in marks.get_json()["items"]] == [
+        ("degraded", None),
+        ("invalid", None),
+    ]
     ready = client.get("/readyz")
     assert ready.status_code == 503
     assert ready.get_json()["checks"]["redis"].startswith("error")

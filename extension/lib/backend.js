@@ -71,11 +71,11 @@ export async function fetchPaper(fetchImpl, settings, paperId) {
   throw new BackendError("http", errorMessage(body, `HTTP ${status}`), status);
 }
 
-/** POST /papers/batch with every id of a listing page at once. */
+/** POST /papers/batch with every id of a listing page at once; only the listing marks. */
 export async function fetchBatch(fetchImpl, settings, ids) {
   const { status, body } = await request(fetchImpl, settings, "/papers/batch", {
     method: "POST",
-    body: { ids },
+    body: { ids, view: "badges" },
   });
   if (status !== 200) throw new BackendError("http", errorMessage(body, `HTTP ${status}`), status);
   return body.items;

@@ -25,14 +25,13 @@ export function batches(ids, size = BATCH_SIZE) {
   return out;
 }
 
-/** The badges one batch item earns: code available, already saved. */
+/** The badges one batch item earns: code available (as the backend marked it), already saved. */
 export function badgesFor(item, savedIds) {
   const paperId = item.paper_id;
-  const code = (item.paper?.code ?? []).filter((link) => link.kind !== "project_page");
   return {
     paper_id: paperId,
-    code: code.length > 0,
-    official_code: code.some((link) => link.official),
+    code: item.badges?.code ?? false,
+    official_code: item.badges?.official_code ?? false,
     saved: paperId !== null && savedIds.has(paperId),
   };
 }

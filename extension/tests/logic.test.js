@@ -122,16 +122,26 @@ test("a listing's links collapse to one id per paper, and other links are ignore
 
 test("badges say code available and already saved", () => {
   const saved = new Set(["arxiv:2205.13147"]);
-  const withCode = { paper_id: "arxiv:2205.13147", status: "ready", paper: PAPER };
+  const withCode = {
+    paper_id: "arxiv:2205.13147",
+    status: "ready",
+    badges: { code: true, official_code: true },
+  };
   assert.deepEqual(badgesFor(withCode, saved), {
     paper_id: "arxiv:2205.13147",
     code: true,
     official_code: true,
     saved: true,
   });
-  const onlyProjectPage = { paper_id: "arxiv:1", paper: { code: [PAPER.code[2]] } };
-  assert.equal(badgesFor(onlyProjectPage, saved).code, false);
-  assert.equal(badgesFor({ paper_id: "arxiv:2", status: "pending", paper: null }, saved).code, false);
+  const unofficial = { paper_id: "arxiv:1", badges: { code: true, official_code: false } };
+  assert.deepEqual(badgesFor(unofficial, saved), {
+    paper_id: "arxiv:1",
+    code: true,
+    official_code: false,
+    saved: false,
+  });
+  const pending = { paper_id: "arxiv:2", status: "pending", badges: null };
+  assert.equal(badgesFor(pending, saved).code, false);
   assert.equal(entryPaperId({ paper_id: "arXiv:2205.13147v2" }), "arxiv:2205.13147");
   assert.equal(entryPaperId({ paper: { paper_id: "arxiv:2205.13147" } }), "arxiv:2205.13147");
 });
