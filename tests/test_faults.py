@@ -10,8 +10,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 from flask.testing import FlaskClient
 from redis import Redis
@@ -173,24 +176,36 @@ def test_every_answer_carries_security_headers(client: FlaskClient) -> None:
     assert private.headers["Cache-Control"] == "no-store, private"
 
 
-def test_locked_sqlite_store_answers_503_and_recovers(
-    settings: Settings, demo: Database, client: FlaskClient
-) -> None:
-    """Another process holds SQLite's write lock longer than the busy timeout."""
-    if not settings.sqlalchemy_url.startswith("sqlite:///"):
-        pytest.skip("SQLite's file lock; PostgreSQL's lock waits are another matter")
-    reader = ReaderClient(client, make_reader(demo, "alice"))
-    entry = f"/api/v1/me/library/{MRL}"
-    assert reader.put(entry, json={"note": "before"}).status_code == 201
-    blocker = sqlite3.connect(settings.sqlalchemy_url.removeprefix("sqlite:///"), timeout=0)
-    try:
+@contextlib.contextmanager
+def store_locked(url: str) -> Iterator[None]:
+    """Another connection holds the write lock, as a stuck transaction or a migration would."""
+    blocker: sqlite3.Connection | psycopg.Connection[Any]
+    if url.startswith("sqlite:///"):
+        blocker = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=0)
         blocker.execute("BEGIN EXCLUSIVE")
-        locked = reader.patch(entry, json={"note": "while locked"})
-        assert locked.status_code == 503
-        assert locked.headers["Retry-After"]
-        assert locked.get_json()["error"]["code"] == "store_unavailable"
+    else:
+        blocker = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+        blocker.execute("LOCK TABLE library_entries IN ACCESS EXCLUSIVE MODE")
+    try:
+        yield
     finally:
         blocker.rollback()
         blocker.close()
+
+
+def test_locked_store_answers_503_and_recovers(
+    settings: Settings, demo: Database, client: FlaskClient
+) -> None:
+    """A write that cannot get its lock gives up after the lock timeout instead of hanging."""
+    reader = ReaderClient(client, make_reader(demo, "alice"))
+    entry = f"/api/v1/me/library/{MRL}"
+    assert reader.put(entry, json={"note": "before"}).status_code == 201
+    with store_locked(settings.sqlalchemy_url), ThreadPoolExecutor(max_workers=1) as pool:
+        # A guard, not a speed test: without a lock timeout PostgreSQL would wait forever.
+        locked = pool.submit(reader.patch, entry, json={"note": "while locked"}).result(60)
+        assert locked.status_code == 503
+        assert locked.headers["Retry-After"]
+        assert locked.get_json()["error"]["code"] == "store_unavailable"
+    assert reader.get(entry).get_json()["note"] == "before"
     assert reader.patch(entry, json={"note": "after"}).status_code == 200
     assert reader.get(entry).get_json()["note"] == "after"

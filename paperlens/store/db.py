@@ -10,12 +10,14 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-# How long a SQLite writer waits for another writer before giving up.
-SQLITE_BUSY_TIMEOUT_MS = 5_000
+# How long a statement waits for a lock another connection holds before giving up: the
+# request then answers 503 with Retry-After instead of hanging (SQLite's busy timeout,
+# PostgreSQL's lock_timeout).
+LOCK_TIMEOUT_MS = 5_000
 
 
 def make_engine(url: str) -> Engine:
-    """An engine tuned for its backend: WAL and a busy timeout for SQLite, pooling for the rest."""
+    """An engine for its backend: WAL for SQLite, pooling for the rest, a lock timeout for both."""
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"check_same_thread": False}, json_serializer=_json_text
@@ -23,7 +25,12 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _configure_sqlite)
         return engine
     return create_engine(
-        url, pool_pre_ping=True, pool_size=5, max_overflow=10, json_serializer=_json_text
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        json_serializer=_json_text,
+        connect_args={"options": f"-c lock_timeout={LOCK_TIMEOUT_MS}"},
     )
 
 
@@ -36,7 +43,7 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     """WAL lets readers proceed while a worker writes; foreign keys are off in SQLite by default."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={LOCK_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
