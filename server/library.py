@@ -29,10 +29,9 @@ from paperlens.store.library import EntryChanges, InvalidCursor, LibraryFull, Li
 from paperlens.store.papers import canonical_ids
 from server.auth import current_reader, protect
 from server.errors import ApiError
+from server.json_io import json_body, json_response
 from server.me_common import (
     after_change,
-    json_body,
-    json_response,
     paper_id_from_path,
     query_params,
 )

@@ -1,4 +1,4 @@
-"""Helpers shared by the reader's endpoints: parsing ids and bodies, and follow-up work."""
+"""Helpers shared by the reader's endpoints: parsing ids and queries, and follow-up work."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-import orjson
-from flask import Response, request
+from flask import request
 from pydantic import BaseModel
 from redis.exceptions import RedisError
 
@@ -17,8 +16,6 @@ from server.errors import ApiError
 from server.services import services
 
 log = logging.getLogger(__name__)
-
-JSON = "application/json"
 
 
 def paper_id_from_path(text: str) -> str:
@@ -31,21 +28,6 @@ def paper_id_from_path(text: str) -> str:
 def query_params(model: type[BaseModel]) -> Any:
     """The query string parsed by ``model``; a bad value is a 422 through the error handler."""
     return model.model_validate(request.args.to_dict())
-
-
-def json_body(allow_empty: bool = False) -> Any:
-    if allow_empty and not request.get_data(cache=True):
-        return {}
-    if not request.is_json:
-        raise ApiError(415, "unsupported_media_type", "Send a JSON body (application/json).")
-    try:
-        return orjson.loads(request.get_data(cache=True))
-    except orjson.JSONDecodeError as error:
-        raise ApiError(400, "invalid_json", f"The body is not valid JSON: {error}") from None
-
-
-def json_response(model: BaseModel, status: int = 200) -> Response:
-    return Response(model.model_dump_json(), status=status, mimetype=JSON)
 
 
 def after_change(reader_id: int, fetch: Iterable[str] = ()) -> None:

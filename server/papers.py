@@ -24,12 +24,11 @@ from paperlens.schemas import (
 )
 from paperlens.store.papers import canonical_ids, find_paper, papers_by_ids
 from server.errors import ApiError
+from server.json_io import JSON, json_answer, json_body
 from server.metrics import ENRICHMENT_LOOKUPS
 from server.services import services
 
 bp = Blueprint("papers", __name__, url_prefix="/api/v1")
-
-JSON = "application/json"
 
 
 @bp.get("/resolve")
@@ -44,7 +43,7 @@ def resolve() -> Response:
         known = canonical_ids(session, [ref.paper_id])
     paper_id = known.get(ref.paper_id, ref.paper_id)
     result = ResolveResult(paper_id=paper_id, version=ref.version, known=bool(known))
-    return _json(result.model_dump())
+    return json_answer(result.model_dump())
 
 
 @bp.get("/papers/<path:paper_id>")
@@ -75,7 +74,7 @@ def get_paper(paper_id: str) -> Response:
 @bp.post("/papers/batch")
 def batch() -> Response:
     svc = services()
-    body = BatchRequest.model_validate(_json_body())
+    body = BatchRequest.model_validate(json_body())
     limit = svc.settings.batch_max_items
     if len(body.ids) > limit:
         raise ApiError(422, "too_many_ids", f"At most {limit} ids per batch.")
@@ -221,7 +220,7 @@ def _degraded(ref: PaperRef) -> Response:
 def _pending(paper_id: str) -> Response:
     retry_after = services().settings.retry_after_seconds
     body = Pending(paper_id=paper_id, retry_after=retry_after)
-    response = _json(body.model_dump(), status=202)
+    response = json_answer(body.model_dump(), status=202)
     response.headers["Retry-After"] = str(retry_after)
     return response
 
@@ -237,16 +236,3 @@ def _page_meta() -> dict[str, str]:
     """``citation_*`` tags the extension read from the page, passed as query parameters."""
     names = ("citation_doi", "citation_arxiv_id", "citation_title")
     return {name: request.args[name] for name in names if request.args.get(name)}
-
-
-def _json_body() -> Any:
-    if not request.is_json:
-        raise ApiError(415, "unsupported_media_type", "Send a JSON body (application/json).")
-    try:
-        return orjson.loads(request.get_data(cache=False))
-    except orjson.JSONDecodeError as error:
-        raise ApiError(400, "invalid_json", f"The body is not valid JSON: {error}") from None
-
-
-def _json(payload: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(payload), status=status, mimetype=JSON)

@@ -15,10 +15,9 @@ from paperlens.schemas import (
 from paperlens.store import library
 from server.auth import current_reader, protect
 from server.errors import ApiError
+from server.json_io import json_body, json_response
 from server.me_common import (
     after_change,
-    json_body,
-    json_response,
     paper_id_from_path,
     query_params,
 )

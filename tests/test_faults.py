@@ -200,7 +200,9 @@ def test_locked_store_answers_503_and_recovers(
     reader = ReaderClient(client, make_reader(demo, "alice"))
     entry = f"/api/v1/me/library/{MRL}"
     assert reader.put(entry, json={"note": "before"}).status_code == 201
-    with store_locked(settings.sqlalchemy_url), ThreadPoolExecutor(max_workers=1) as pool:
+    # The pool outlives the lock, so that a request still waiting when the guard gives up
+    # is let through and the test fails instead of hanging.
+    with ThreadPoolExecutor(max_workers=1) as pool, store_locked(settings.sqlalchemy_url):
         # A guard, not a speed test: without a lock timeout PostgreSQL would wait forever.
         locked = pool.submit(reader.patch, entry, json={"note": "while locked"}).result(60)
         assert locked.status_code == 503

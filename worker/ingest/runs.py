@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import BinaryIO, TextIO, TypeVar
 
 from redis import Redis
 
@@ -16,11 +16,13 @@ from paperlens.schemas import PaperRecord
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from worker.ingest import bibtex, bulk, pwc
-from worker.ingest.bulk import Checkpoint, IngestReport, Parsed
+from worker.ingest.bulk import Checkpoint, IngestReport, Parsed, WriteStats
 from worker.ingest.files import is_gzip, open_lines
 from worker.ingest.progress import Progress
 from worker.sources import huggingface
 from worker.sources.http import SourceError, SourceSession
+
+T = TypeVar("T")
 
 
 def pwc_links(
@@ -31,15 +33,15 @@ def pwc_links(
     restart: bool = False,
     progress_stream: TextIO | None = None,
 ) -> IngestReport:
-    checkpoint = _checkpoint(settings, "pwc-links", path, restart)
-    with _open_dump(path) as (raw, stream):
-        return bulk.run(
-            pwc.parse_links(stream, checkpoint.number),
-            pwc.link_writer(redis),
-            progress=Progress(f"pwc-links {path.name}", _size(path), stream=progress_stream),
-            checkpoint=checkpoint,
-            position_done=lambda _item: raw.tell(),
-        )
+    return _pwc_dump(
+        settings,
+        "pwc-links",
+        path,
+        pwc.parse_links,
+        pwc.link_writer(redis),
+        restart=restart,
+        progress_stream=progress_stream,
+    )
 
 
 def pwc_papers(
@@ -50,12 +52,34 @@ def pwc_papers(
     restart: bool = False,
     progress_stream: TextIO | None = None,
 ) -> IngestReport:
-    checkpoint = _checkpoint(settings, "pwc-papers", path, restart)
+    return _pwc_dump(
+        settings,
+        "pwc-papers",
+        path,
+        pwc.parse_papers,
+        bulk.upsert_writer(db),
+        restart=restart,
+        progress_stream=progress_stream,
+    )
+
+
+def _pwc_dump(
+    settings: Settings,
+    name: str,
+    path: Path,
+    parse: Callable[[BinaryIO, int], Iterator[Parsed[T]]],
+    write: Callable[[list[T]], WriteStats],
+    *,
+    restart: bool,
+    progress_stream: TextIO | None,
+) -> IngestReport:
+    """A Papers with Code JSON dump (gzip or not), resumed where its checkpoint left off."""
+    checkpoint = _checkpoint(settings, name, path, restart)
     with _open_dump(path) as (raw, stream):
         return bulk.run(
-            pwc.parse_papers(stream, checkpoint.number),
-            bulk.upsert_writer(db),
-            progress=Progress(f"pwc-papers {path.name}", _size(path), stream=progress_stream),
+            parse(stream, checkpoint.number),
+            write,
+            progress=Progress(f"{name} {path.name}", _size(path), stream=progress_stream),
             checkpoint=checkpoint,
             position_done=lambda _item: raw.tell(),
         )
