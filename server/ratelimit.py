@@ -55,6 +55,12 @@ def register(app: Flask, settings: Settings, protected: list[Blueprint]) -> Limi
     for blueprint in protected:
         per_client(blueprint)
         per_token(blueprint)
+    limited = {blueprint.name for blueprint in protected}
+
+    @limiter.request_filter
+    def _public() -> bool:
+        """Public endpoints carry no limits: spare them the limiter's per-request bookkeeping."""
+        return request.blueprint not in limited
 
     @app.errorhandler(RateLimitExceeded)
     def _limited(error: RateLimitExceeded) -> Response:
