@@ -31,6 +31,7 @@ BATCH_SIZE = 100
 # What browsers send; the extension's requests come from one.
 ACCEPT = "Accept-Encoding: gzip, deflate, br"
 TARGET_SHARE = 0.75
+ROUNDS = 3
 TARGET_P99_MS = 10.0
 TARGET_BATCH_P99_MS = 20.0
 
@@ -191,53 +192,68 @@ def hey(url: str, rate: float, body: Path | None = None) -> tuple[float, float, 
 
 
 def run_all(base: str, paper: str, batch: str, ids: list[str], work: Path) -> str:
+    """Baseline and API alternate, round by round, so that a change in the machine's load
+    hits both alike; each row is the median of its rounds."""
     body, script = _post(work, "batch", {"ids": ids})
     badges_body, badges_script = _post(work, "badges", {"ids": ids, "view": "badges"})
     wrk(base)  # warm both apps up before measuring
     wrk(paper)
-    base_rate, base_p50, base_p99 = wrk(base)
-    api_rate, api_p50, api_p99 = wrk(paper)
-    batch_rate, batch_p50, batch_p99 = wrk(batch, script)
-    badges_rate, badges_p50, badges_p99 = wrk(batch, badges_script)
-    half = base_rate / 2
-    fixed_base = hey(base, half)
-    fixed_api = hey(paper, half)
-    fixed_batch = hey(batch, batch_rate / 2, body)
-    fixed_badges = hey(batch, badges_rate / 2, badges_body)
-    share = api_rate / base_rate
+    saturated = [(wrk(base), wrk(paper)) for _ in range(ROUNDS)]
+    base_max, api_max = _median([b for b, _ in saturated]), _median([a for _, a in saturated])
+    shares = sorted(a[0] / b[0] for b, a in saturated)
+    share = shares[len(shares) // 2]
+    half = base_max[0] / 2
+    fixed = [(hey(base, half), hey(paper, half)) for _ in range(ROUNDS)]
+    fixed_base, fixed_api = _median([b for b, _ in fixed]), _median([a for _, a in fixed])
+    batch_max = wrk(batch, script)
+    badges_max = wrk(batch, badges_script)
+    fixed_batch = hey(batch, batch_max[0] / 2, body)
+    fixed_badges = hey(batch, badges_max[0] / 2, badges_body)
+    rounds = ", ".join(f"{value:.0%}" for value in shares)
     rows = [
         "| measurement | req/s | p50 ms | p99 ms | target |",
         "| --- | ---: | ---: | ---: | --- |",
-        _row("baseline (one Redis GET), saturated", (base_rate, base_p50, base_p99)),
+        _row("baseline (one Redis GET), saturated", base_max),
         _row(
             "GET paper (cache hit), saturated",
-            (api_rate, api_p50, api_p99),
-            _verdict(f"≥ {TARGET_SHARE:.0%} of baseline: {share:.0%}", share >= TARGET_SHARE),
+            api_max,
+            _verdict(
+                f"≥ {TARGET_SHARE:.0%} of baseline: {share:.0%} (rounds {rounds})",
+                share >= TARGET_SHARE,
+            ),
         ),
-        _row(f"batch of {len(ids)}, full documents, saturated", (batch_rate, batch_p50, batch_p99)),
-        _row(f"batch of {len(ids)}, badges view, saturated", (badges_rate, badges_p50, badges_p99)),
         _row(f"baseline at {half:.0f} req/s offered", fixed_base),
         _row(
             f"GET paper at {half:.0f} req/s offered",
             fixed_api,
             _verdict(f"p99 < {TARGET_P99_MS:.0f} ms", fixed_api[2] < TARGET_P99_MS),
         ),
+        _row(f"batch of {len(ids)}, full documents, saturated", batch_max),
+        _row(f"batch of {len(ids)}, badges view, saturated", badges_max),
         _row(
-            f"batch, full documents, at {batch_rate / 2:.0f} req/s offered",
+            f"batch, full documents, at {batch_max[0] / 2:.0f} req/s offered",
             fixed_batch,
             _verdict(f"p99 < {TARGET_BATCH_P99_MS:.0f} ms", fixed_batch[2] < TARGET_BATCH_P99_MS),
         ),
         _row(
-            f"batch, badges view (what listing pages ask), at {badges_rate / 2:.0f} req/s offered",
+            f"batch, badges view (listing pages), at {badges_max[0] / 2:.0f} req/s offered",
             fixed_badges,
             _verdict(f"p99 < {TARGET_BATCH_P99_MS:.0f} ms", fixed_badges[2] < TARGET_BATCH_P99_MS),
         ),
     ]
     setup = (
         f"gunicorn gthread, 2 workers x 4 threads for both apps; wrk -t2 -c{CONNECTIONS} "
-        f"-d{DURATION}; hey -c 8 at a fixed rate for {DURATION}; all on loopback, same run."
+        f"-d{DURATION}; hey -c 8 at a fixed rate for {DURATION}; all on loopback, same run; "
+        f"baseline and GET alternate over {ROUNDS} rounds (medians shown)."
     )
     return setup + "\n\n" + "\n".join(rows)
+
+
+def _median(runs: list[tuple[float, float, float]]) -> tuple[float, float, float]:
+    """Each figure's median over rounds."""
+    middle = len(runs) // 2
+    rate, p50, p99 = (sorted(column)[middle] for column in zip(*runs, strict=True))
+    return rate, p50, p99
 
 
 def _post(work: Path, name: str, payload: object) -> tuple[Path, Path]:

@@ -20,9 +20,11 @@ def describe() -> str:
                 cpu = line.split(":", 1)[1].strip()
                 break
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     return (
         f"{os.cpu_count()} cores ({cpu}), {memory_gib:.0f} GiB, "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}; "
+        f"load average when recorded {load} (1, 5, 15 min: above 2 the figures shared the cores)"
     )
 
 
