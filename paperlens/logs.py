@@ -34,10 +34,26 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+class _TextFormatter(logging.Formatter):
+    """Lines for a person: the request id only on lines that belong to a request."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        request_id = getattr(record, "request_id", None)
+        return f"{line} [request {request_id}]" if request_id else line
+
+
 def configure(level: str, log_format: str, stream: TextIO | None = None) -> None:
-    """One handler on the root logger; JSON lines unless a human asked for text."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    """One handler on the root logger: JSON lines for log collectors, text for a terminal.
+
+    ``auto`` tells them apart by whether the stream is a terminal, so that ``make run``
+    reads well and a container's output stays machine-readable.
+    """
+    target = stream or sys.stderr
+    handler = logging.StreamHandler(target)
     handler.addFilter(_RequestIdFilter())
+    if log_format == "auto":
+        log_format = "text" if target.isatty() else "json"
     if log_format == "json":
         handler.setFormatter(
             OrjsonFormatter(
@@ -46,9 +62,7 @@ def configure(level: str, log_format: str, stream: TextIO | None = None) -> None
             )
         )
     else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
-        )
+        handler.setFormatter(_TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

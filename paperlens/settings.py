@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     job_timeout_seconds: int = Field(default=600, ge=1)
     job_failure_ttl_seconds: int = Field(default=300, ge=1)
     log_level: str = "INFO"
-    log_format: Literal["json", "text"] = "json"
+    log_format: Literal["auto", "json", "text"] = "auto"
     shared_index_dir: Path | None = None
     library_max_entries: int = Field(default=10_000, ge=1)
     import_max_items: int = Field(default=2_000, ge=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -79,3 +80,25 @@ def test_logs_are_json_lines_without_secrets(
     assert request_lines[-1]["status"] == 202
     assert request_lines[-1]["endpoint"] == "/api/v1/papers/<path:paper_id>"
     assert "sekret-token-value" not in json.dumps(lines)
+
+
+def test_auto_log_format_is_text_on_a_terminal_and_json_elsewhere() -> None:
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    main, follower = os.openpty()
+    terminal = os.fdopen(follower, "w")
+    pipe = io.StringIO()
+    try:
+        logs.configure("INFO", "auto", pipe)
+        logging.getLogger("paperlens.test").info("to a collector")
+        logs.configure("INFO", "auto", terminal)
+        logging.getLogger("paperlens.test").info("to a person")
+        terminal.flush()
+        shown = os.read(main, 4096).decode()
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        terminal.close()
+        os.close(main)
+    assert json.loads(pipe.getvalue())["message"] == "to a collector"
+    assert "INFO paperlens.test to a person" in shown and "{" not in shown
