@@ -34,6 +34,15 @@ def badges(paper_id: str) -> str:
     return f"{PREFIX}:badges:v{ENRICHMENT_SCHEMA_VERSION}:{paper_id}"
 
 
+def references(paper_id: str) -> str:
+    """The OpenAlex ids of the works the paper cites, as a source reported them."""
+    return f"{PREFIX}:references:{paper_id}"
+
+
+# Each paper's own OpenAlex id, so that "one cites the other" can be told from references.
+OPENALEX_IDS = f"{PREFIX}:openalex-ids"
+
+
 def enrich_job_id(paper_id: str) -> str:
     """One job id per paper, so RQ's unique enqueue keeps one job in flight per paper.
 

@@ -106,8 +106,9 @@ def _semantic_scholar(path: str, request: Request) -> Response:
 
 
 def _openalex(path: str, request: Request) -> Response:
-    if path == "/works/doi:10.48550/arxiv.1605.08386":
-        return _json_file(FIXTURES / "openalex" / "work_arxiv_1605.08386.json")
+    if match := re.fullmatch(r"/works/doi:10\.48550/arxiv\.(.+)", path):
+        not_found = {"error": "NotFoundError", "message": "Not found"}
+        return _file_or_404("openalex", f"work_arxiv_{match[1]}.json", not_found)
     if path == "/works" and request.args.get("filter", "").startswith("openalex:W3000000001"):
         return _json_file(FIXTURES / "openalex" / "works_related.json")
     if path == "/works":

@@ -14,7 +14,7 @@ from pytest_httpserver import HTTPServer
 from redis import Redis
 from rq import Queue
 
-from paperlens import enrichments, keys
+from paperlens import enrichments, jobs, keys
 from paperlens.settings import Settings, get_settings
 from paperlens.store.db import Database
 from paperlens.store.papers import find_paper
@@ -108,6 +108,33 @@ def test_a_paper_the_corpus_lacks_is_fetched_enriched_and_served(
     assert ("corpusid:20000003", "semantic_scholar", False) in outside
     assert paper["related"] and all("in_corpus" not in r for r in paper["related"])
     assert redis.zscore(keys.ENRICHMENT_DUE, HEAT_BATH) is not None
+
+
+def test_related_reasons_name_a_citation_or_shared_references_from_openalex(
+    internet: HTTPServer, demo: Database, redis: Redis, settings: Settings
+) -> None:
+    """MRL's neighbours 2403.13043 (which cites MRL in the fixtures) and 2204.08446 (which
+    shares two references with it) are enriched first, so their references are known."""
+    serve_fixtures(internet)
+    mrl, citing, sharing = "arxiv:2205.13147", "arxiv:2403.13043", "arxiv:2204.08446"
+    for paper_id in (citing, sharing):
+        jobs.request_enrichment(redis, settings, paper_id, keys.QUEUE_DEFAULT)
+    run_workers(redis)
+    jobs.request_enrichment(redis, settings, mrl, keys.QUEUE_DEFAULT)
+    run_workers(redis)
+
+    document = enrichments.read(redis, mrl)
+    assert document is not None
+    reasons = {paper.paper_id: paper.reason for paper in document.related}
+    assert reasons[citing].startswith("Both discuss “")
+    assert reasons[citing].endswith("; it cites this paper")
+    assert reasons[sharing].endswith("; they share 2 references")
+    others = [reason for paper_id, reason in reasons.items() if paper_id not in (citing, sharing)]
+    assert others and not any(";" in reason for reason in others)
+
+    citing_document = enrichments.read(redis, citing)
+    assert citing_document is not None
+    assert all("cites" not in paper.reason for paper in citing_document.related)
 
 
 def test_a_doi_the_corpus_lacks_is_fetched_from_crossref(

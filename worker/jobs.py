@@ -162,7 +162,9 @@ def with_sources(
     found = gather(ctx.http, ctx.redis, ctx.settings, document.ids)
     if metadata_source:
         found.statuses[metadata_source] = SourceStatus(status="ok")
-    return merge(document, found, http=ctx.http, settings=ctx.settings, session=session)
+    return merge(
+        document, found, http=ctx.http, settings=ctx.settings, session=session, redis=ctx.redis
+    )
 
 
 def next_refresh(ctx: WorkerContext, document: EnrichedPaper) -> float:

@@ -31,6 +31,7 @@ from paperlens.schemas import (
 from paperlens.settings import Settings
 from paperlens.store.papers import canonical_ids
 from worker.ingest import pwc
+from worker.pipeline import citations
 from worker.pipeline.links import classify, order_links
 from worker.sources import github, huggingface, openalex, semantic_scholar
 from worker.sources.http import SourceError, SourceSession
@@ -129,8 +130,11 @@ def merge(
     http: SourceSession,
     settings: Settings,
     session: Session,
+    redis: Redis,
 ) -> EnrichedPaper:
     """The document with every source's contribution added, each item naming its source."""
+    if found.work is not None:
+        citations.remember(redis, document.paper_id, found.work)
     code = merge_code(document.code, found)
     statuses = dict(found.statuses)
     if "github" in settings.sources:
@@ -158,6 +162,7 @@ def merge(
                 if found.work is not None and found.work.oa_url
                 else None
             ),
+            "related": citations.with_citations(redis, document.paper_id, document.related),
             "related_external": related_external(document, found, session),
             "sources": statuses,
             "status": "degraded" if failed else document.status,
