@@ -17,12 +17,20 @@ from worker.sources import openalex
 
 
 def remember(redis: Redis, paper_id: str, work: openalex.Work) -> None:
-    """Keep the paper's OpenAlex id and references for the reasons of papers related to it."""
+    """Keep the paper's OpenAlex id and references for the reasons of papers related to it.
+
+    Ids are kept as the numbers of OpenAlex's ``W<number>`` ids: Redis then stores a
+    paper's references as a packed set of integers, 400 bytes for 40 references instead
+    of 3,000 as strings (measured on the embedded Redis).
+    """
+    own = _number(work.openalex_id)
+    cited = [number for w in work.referenced_works if (number := _number(w)) is not None]
     with redis.pipeline() as pipe:
-        pipe.hset(keys.OPENALEX_IDS, paper_id, work.openalex_id)
+        if own is not None:
+            pipe.hset(keys.OPENALEX_IDS, paper_id, own)
         pipe.delete(keys.references(paper_id))
-        if work.referenced_works:
-            pipe.sadd(keys.references(paper_id), *work.referenced_works)
+        if cited:
+            pipe.sadd(keys.references(paper_id), *cited)
         pipe.execute()
 
 
@@ -45,6 +53,12 @@ def with_citations(
         reason = f"{paper.reason}; {clause}" if clause else paper.reason
         out.append(paper.model_copy(update={"reason": reason}))
     return out
+
+
+def _number(work_id: str) -> int | None:
+    """The number of an OpenAlex work id (``W2741809807``), None for anything else."""
+    digits = work_id.removeprefix("W")
+    return int(digits) if work_id.startswith("W") and digits.isdigit() else None
 
 
 def _clause(
