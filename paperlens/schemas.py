@@ -249,11 +249,19 @@ def _clean_tag(value: str) -> str:
     return tag
 
 
+def _without_nul(value: str) -> str:
+    """PostgreSQL's text cannot hold NUL, and no reader means one: refuse it up front."""
+    if "\x00" in value:
+        raise ValueError("text cannot contain NUL characters")
+    return value
+
+
 def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
 TagName = Annotated[str, AfterValidator(_clean_tag)]
+Text = Annotated[str, AfterValidator(_without_nul)]
 TagList = Annotated[list[TagName], AfterValidator(_unique), Field(max_length=TAGS_PER_ENTRY_MAX)]
 
 
@@ -264,7 +272,7 @@ class LibraryEntryWrite(BaseModel):
 
     status: ReadingStatus = "to_read"
     tags: TagList = Field(default_factory=list)
-    note: str = Field(default="", max_length=NOTE_MAX_LENGTH)
+    note: Text = Field(default="", max_length=NOTE_MAX_LENGTH)
 
 
 class LibraryItem(BaseModel):
@@ -356,7 +364,7 @@ class LibraryListParams(BaseModel):
 
     tag: TagName | None = None
     status: ReadingStatus | None = None
-    q: str | None = Field(default=None, max_length=SEARCH_MAX_LENGTH)
+    q: Text | None = Field(default=None, max_length=SEARCH_MAX_LENGTH)
     sort: LibrarySort = "saved"
     order: SortOrder | None = None
     limit: int = Field(default=50, ge=1, le=PAGE_SIZE_MAX)

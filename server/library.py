@@ -197,9 +197,12 @@ def _body_text() -> str:
     if not raw.strip():
         raise ApiError(422, "empty_body", "Send the file to import as the request body.")
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ApiError(422, "not_utf8", "The file is not UTF-8 text; save it as UTF-8.") from None
+    if "\x00" in text:
+        raise ApiError(422, "not_text", "The file holds NUL characters: it is not a text file.")
+    return text
 
 
 def _not_saved(paper_id: str) -> ApiError:

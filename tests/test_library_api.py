@@ -187,6 +187,7 @@ def test_cursor_pagination_visits_every_entry_once_in_order(
         {"tags": ["a,b"]},
         {"tags": "moe"},
         {"note": "n" * 10_001},
+        {"note": "a NUL \x00 here"},
         {"rating": 5},
         {"status": None},
     ],
@@ -213,6 +214,7 @@ def test_invalid_fields_are_refused_with_422_and_change_nothing(
         "limit=x",
         "cursor=garbage",
         "q=" + "q" * 201,
+        "q=nul%00",
         "tag=" + "t" * 65,
     ],
 )

@@ -262,6 +262,7 @@ def test_import_of_ids_and_urls(alice: ReaderClient) -> None:
         ("", b"2205.13147", 422),
         ("format=ids&tag=" + "t" * 65, b"2205.13147", 422),
         ("format=ids", "2205.13147\n".encode("utf-16"), 422),
+        ("format=bibtex", b"@article{a, title={NUL \x00 inside}, eprint={2205.13147}}", 422),
         ("format=ids", b"2205.13147\n" * 2001, 422),
         ("format=ids", b"x" * (1024 * 1024 + 1), 413),
     ],
