@@ -7,7 +7,8 @@ Encoders, each producing L2-normalised vectors:
 - ``onnx``: the same weights exported once to ONNX (see ``onnx_encoder``) and run by ONNX
   Runtime with fused attention, float32, 256 tokens: the same vectors, for comparison;
 - ``onnx-int8-256`` and ``onnx-int8``: int8 dynamic quantisation, at 256 tokens and at the
-  128 tokens the model was trained on: the served one (see the README's quality table);
+  128 tokens the model was trained on: the served one (see the README's quality table), on
+  one thread (``onnx-int8-2threads`` for comparison);
 - ``static``: a Model2Vec static model distilled from it (benchmark only, see
   ``bench/quality``): thousands of papers a second, but clearly weaker here.
 
@@ -77,11 +78,11 @@ class MiniLmEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def _onnx(name: str, quantised: bool, max_tokens: int) -> Callable[[], Encoder]:
+def _onnx(name: str, quantised: bool, max_tokens: int, threads: int = 1) -> Callable[[], Encoder]:
     def load() -> Encoder:
         from worker.pipeline.rankers.onnx_encoder import OnnxMiniLmEncoder
 
-        return OnnxMiniLmEncoder(name, quantised, max_tokens)
+        return OnnxMiniLmEncoder(name, quantised, max_tokens, threads)
 
     return load
 
@@ -91,6 +92,7 @@ ENCODERS: dict[str, Callable[[], Encoder]] = {
     "onnx": _onnx("onnx", quantised=False, max_tokens=256),
     "onnx-int8-256": _onnx("onnx-int8-256", quantised=True, max_tokens=256),
     "onnx-int8": _onnx("onnx-int8", quantised=True, max_tokens=128),
+    "onnx-int8-2threads": _onnx("onnx-int8-2threads", quantised=True, max_tokens=128, threads=2),
 }
 _loaded: dict[str, Encoder] = {}
 _lock = threading.Lock()
@@ -129,11 +131,12 @@ class DenseRanker:
         self.embeddings = self.embed(papers)
 
     def embed(self, papers: Sequence[IndexedPaper]) -> np.ndarray:
-        loaded = encoder(self.encoder_name)
-        whole = loaded.encode([dense_text(p) for p in papers])
+        texts = [dense_text(p) for p in papers]
         if not self.title_weight:
-            return whole
-        titles = loaded.encode([p.title for p in papers])
+            return encoder(self.encoder_name).encode(texts)
+        # One call, so that the short titles share length-sorted batches with each other.
+        vectors = encoder(self.encoder_name).encode(texts + [p.title for p in papers])
+        whole, titles = vectors[: len(papers)], vectors[len(papers) :]
         return np.hstack([whole, math.sqrt(self.title_weight) * titles]).astype(np.float32)
 
     def scores(self, paper: IndexedPaper, row: int | None) -> np.ndarray:
