@@ -6,7 +6,7 @@ LOCK := requirements/dev.lock
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format clean bench bench-api bench-soak bench-precompute bench-ann lock audit test-js extension bench-quality
+.PHONY: help install install-embeddings run test lint format clean bench bench-api bench-soak bench-precompute bench-ann lock audit test-js extension bench-quality
 
 help:
 	@echo "make run      start Redis, the store, workers and the API on 127.0.0.1:8000"
@@ -95,7 +95,10 @@ extension: $(NPM_STAMP)
 	npx web-ext build --source-dir $(EXTENSION_BUILD)/firefox --artifacts-dir $(EXTENSION_BUILD) \
 		--filename paperlens-firefox-$(EXTENSION_VERSION).zip --overwrite-dest
 
-# Quality of related papers on CSFCube; installs the optional embeddings extra first.
-bench-quality: install
+# The optional embeddings extra (dense and hybrid rankers); its tests skip without it.
+install-embeddings: install
 	$(BIN)/pip install --quiet -e '.[dev,embeddings]'
+
+# Quality of related papers on CSFCube; installs the optional embeddings extra first.
+bench-quality: install-embeddings
 	$(BIN)/python -m bench.quality
