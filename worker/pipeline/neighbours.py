@@ -51,10 +51,11 @@ class Neighbours:
         picked = np.random.default_rng(0).choice(
             matrix.shape[0], min(SVD_SAMPLE, matrix.shape[0]), replace=False
         )
-        svd = TruncatedSVD(params.dims, algorithm="randomized", n_iter=4, random_state=0)
+        dims = min(params.dims, len(picked) - 1, matrix.shape[1] - 1)
+        svd = TruncatedSVD(dims, algorithm="randomized", n_iter=4, random_state=0)
         svd.fit(matrix[np.sort(picked)])
         found = cls(np.ascontiguousarray(svd.components_, dtype=np.float32), params)
-        graph = faiss.IndexHNSWFlat(params.dims, params.links, faiss.METRIC_INNER_PRODUCT)
+        graph = faiss.IndexHNSWFlat(dims, params.links, faiss.METRIC_INNER_PRODUCT)
         graph.hnsw.efConstruction = params.ef_construction
         for start in range(0, matrix.shape[0], _BLOCK):
             graph.add(found.project(matrix[start : start + _BLOCK]))
