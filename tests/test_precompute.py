@@ -18,6 +18,7 @@ from tests.support import run_workers
 from worker.context import reset_context
 from worker.pipeline.enrich import enrich
 from worker.pipeline.index_files import current_index
+from worker.pipeline.rankers.tfidf import TfidfRanker
 from worker.pipeline.related import IndexedPaper, RelatedIndex
 
 MOE_PAPER = "arxiv:2310.01334"  # Merge, Then Compress: sparse mixture of experts
@@ -80,7 +81,7 @@ def test_above_the_threshold_related_papers_come_from_the_graph(
     assert [score for _, score, _ in moe] == sorted((s for _, s, _ in moe), reverse=True)
     # Every listed paper is among the graph's 15 candidates, ordered by exact TF-IDF cosine.
     row = index.row_of(MOE_PAPER)
-    assert row is not None
+    assert row is not None and isinstance(index.ranker, TfidfRanker)
     candidates = set(index.neighbours.search(index.ranker.matrix[[row]], 16)[0].tolist())
     assert {index.row_of(paper_id) for paper_id, _, _ in moe} <= candidates
 
