@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     # From this many papers, related candidates come from an approximate nearest-neighbour
     # graph over an SVD of TF-IDF, re-ranked by exact TF-IDF cosine (README: "Precompute at
     # scale"): its dimensions, candidates per paper, and search breadth (FAISS efSearch).
-    related_ann_from: int = Field(default=200_000, ge=2)
+    related_ann_from: int = Field(default=100_000, ge=2)
     related_ann_dims: int = Field(default=256, ge=2)
     related_ann_candidates: int = Field(default=200, ge=1)
     related_ann_ef_search: int = Field(default=256, ge=1)
