@@ -111,5 +111,5 @@ def test_workers_map_the_published_index_instead_of_copying_it(
     for array in (index.ranker.matrix.data, index.matrix.indices):  # type: ignore[attr-defined]
         assert isinstance(array, np.memmap) and not array.flags.writeable
     assert index.neighbours is not None
-    assert isinstance(index.neighbours.components, np.memmap)
+    assert isinstance(index.neighbours.projection, np.memmap)
     assert RelatedIndex.load(path).related(IndexedPaper("x", "Expert routing", "MoE"), 3)

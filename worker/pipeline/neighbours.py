@@ -41,8 +41,8 @@ class AnnParams:
 class Neighbours:
     """Rows of a fitted lexical matrix, projected to ``dims`` and held in an HNSW graph."""
 
-    def __init__(self, components: np.ndarray, params: AnnParams) -> None:
-        self.components = components  # dims x terms, float32
+    def __init__(self, projection: np.ndarray, params: AnnParams) -> None:
+        self.projection = projection  # terms x dims, float32, C order: rows @ projection
         self.params = params
         self._graph: Any = None
 
@@ -54,7 +54,7 @@ class Neighbours:
         dims = min(params.dims, len(picked) - 1, matrix.shape[1] - 1)
         svd = TruncatedSVD(dims, algorithm="randomized", n_iter=4, random_state=0)
         svd.fit(matrix[np.sort(picked)])
-        found = cls(np.ascontiguousarray(svd.components_, dtype=np.float32), params)
+        found = cls(np.ascontiguousarray(svd.components_.T, dtype=np.float32), params)
         graph = faiss.IndexHNSWFlat(dims, params.links, faiss.METRIC_INNER_PRODUCT)
         graph.hnsw.efConstruction = params.ef_construction
         for start in range(0, matrix.shape[0], _BLOCK):
@@ -64,13 +64,16 @@ class Neighbours:
 
     def project(self, rows: sparse.csr_matrix) -> np.ndarray:
         """Rows in the reduced space, unit length, as FAISS wants them."""
-        reduced = np.asarray(rows @ self.components.T, dtype=np.float32)
+        reduced = np.asarray(rows @ self.projection, dtype=np.float32)
         norms = np.linalg.norm(reduced, axis=1, keepdims=True)
         return np.ascontiguousarray(reduced / np.maximum(norms, 1e-12))
 
     def search(self, rows: sparse.csr_matrix, depth: int) -> np.ndarray:
         """The ``depth`` nearest indexed rows of each query row (-1 pads a short answer)."""
         self._graph.hnsw.efSearch = max(self.params.ef_search, depth)
+        # One thread: workers scale out as processes, and FAISS's OpenMP threads spinning
+        # against another worker's on the same cores cost more than they bring.
+        faiss.omp_set_num_threads(1)
         _, found = self._graph.search(self.project(rows), depth)
         return np.asarray(found)
 
@@ -86,4 +89,4 @@ class Neighbours:
 
     def __getstate__(self) -> dict[str, Any]:
         """The graph is not pickled: it lives in its own file (``save_graph``)."""
-        return {"components": self.components, "params": self.params, "_graph": None}
+        return {"projection": self.projection, "params": self.params, "_graph": None}

@@ -162,10 +162,19 @@ class RelatedIndex:
         ]
 
     def _without_duplicates(
-        self, paper: IndexedPaper, query: sparse.csr_matrix, rows: list[int]
+        self,
+        paper: IndexedPaper,
+        query: sparse.csr_matrix,
+        rows: list[int],
+        vectors: sparse.csr_matrix | None = None,
     ) -> list[int]:
-        """Drop copies of the paper and of each other: same title or near-identical text."""
-        matrix, query = _on_shared_columns(self.explainer.tfidf.matrix[rows], query)
+        """Drop copies of the paper and of each other: same title or near-identical text.
+
+        ``vectors`` are the explainer's rows of ``rows`` when the caller has them already.
+        """
+        if vectors is None:
+            vectors = self.explainer.tfidf.matrix[rows]
+        matrix, query = _on_shared_columns(vectors, query)
         to_query = np.asarray((matrix @ query.T).toarray()).ravel()
         to_each_other = np.asarray((matrix @ matrix.T).toarray())
         seen_titles = {_normalise_title(paper.title)}
@@ -207,8 +216,12 @@ class RelatedIndex:
             else self._approximate_candidates(papers, rows, k + _LOOKAHEAD)
         )
         chosen: list[tuple[list[int], np.ndarray]] = []
+        every = self.explainer.tfidf.matrix[[row for found, _ in candidates for row in found]]
+        start = 0
         for position, (paper, (found, scores)) in enumerate(zip(papers, candidates, strict=True)):
-            kept = self._without_duplicates(paper, queries[position], found)
+            own = every[start : start + len(found)]
+            start += len(found)
+            kept = self._without_duplicates(paper, queries[position], found, own)
             relevance = scores[[found.index(row) for row in kept]]
             picked = self._diversify(relevance, kept, k) if self.diversity else kept[:k]
             chosen.append((picked, relevance[[kept.index(row) for row in picked]]))
