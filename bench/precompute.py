@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -171,6 +172,7 @@ def measure(
         me = [sys.executable, "-m", "paperlens.cli"]
         ingest_s, _ = timed([*me, "ingest", "arxiv-snapshot", str(corpus)], env)
         print(f"{size:,}: ingest {ingest_s:.0f} s", flush=True)
+        store = (work / "store.sqlite3").stat().st_size / size
         build_s, build_rss = timed([sys.executable, "-c", BUILD_INDEX], env)
         redis = Redis.from_url(redis_server.url)
         pointer = redis.get(keys.INDEX_POINTER)
@@ -192,7 +194,8 @@ def measure(
                 f"{memory.pss:,.0f} | {per_paper:,.0f} | {total}{partial} |"
             )
             print(rows[-1], flush=True)
-        notes = accuracy(size, RelatedIndex.load(index_path))
+        notes = [f"{size:,} papers: SQLite store {store:,.0f} bytes per paper after ingest."]
+        notes += accuracy(size, RelatedIndex.load(index_path))
         if any(row.count("*") for row in rows):
             notes.append(
                 f"\\* enrichment stopped after {limit:,.0f} s: the rate is the one measured "
@@ -201,6 +204,7 @@ def measure(
         return rows, notes
     finally:
         redis_server.stop()
+        shutil.rmtree(work, ignore_errors=True)  # a 1M-paper run leaves gigabytes
 
 
 def enrich_all(
