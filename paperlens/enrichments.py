@@ -79,6 +79,15 @@ def write(redis: Redis, paper: EnrichedPaper) -> None:
     )
 
 
+def write_many(redis: Redis, papers: Sequence[EnrichedPaper], due: Sequence[float]) -> None:
+    """``write`` and ``schedule_refresh`` for many papers in one round trip (a pipeline)."""
+    pipe = redis.pipeline(transaction=False)
+    for paper, at in zip(papers, due, strict=True):
+        write(pipe, paper)
+        schedule_refresh(pipe, paper.paper_id, at)
+    pipe.execute()
+
+
 def read_raw(redis: Redis, paper_id: str) -> bytes | None:
     """The stored bytes exactly as written (see ``as_json``); the API sends them on."""
     value = redis.get(keys.enrichment(paper_id))

@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     # the MMR diversity weight (0 = off), and the CSFCube benchmark's folder.
     related_ranker: Literal["auto", "tfidf", "bm25", "dense", "hybrid"] = "auto"
     related_diversity: float = Field(default=0.0, ge=0.0, lt=1.0)
+    # From this many papers, related candidates come from an approximate nearest-neighbour
+    # graph over an SVD of TF-IDF, re-ranked by exact TF-IDF cosine (README: "Precompute at
+    # scale"): its dimensions, candidates per paper, and search breadth (FAISS efSearch).
+    related_ann_from: int = Field(default=100_000, ge=2)
+    related_ann_dims: int = Field(default=256, ge=2)
+    related_ann_candidates: int = Field(default=200, ge=1)
+    related_ann_ef_search: int = Field(default=256, ge=1)
     csfcube_dir: Path = PROJECT_ROOT.parent / "shared" / "data" / "csfcube"
     # Failed authentications allowed per client address and per token prefix (limits syntax).
     auth_failures_per_client: str = "30/minute"

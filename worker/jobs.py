@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from paperlens import enrichments, jobs, keys, suggestions
 from paperlens.schemas import EnrichedPaper, SourceStatus
 from paperlens.store.library import library_revision, reader_profile
-from paperlens.store.papers import find_paper, iter_papers, upsert_papers
+from paperlens.store.papers import find_paper, iter_papers, papers_by_ids, upsert_papers
 from worker.context import WorkerContext, get_context
 from worker.observed import observed
-from worker.pipeline.enrich import enrich
+from worker.pipeline.enrich import enrich_many
 from worker.pipeline.external import gather, merge
 from worker.pipeline.fetch import METADATA_SOURCE, fetch_record
 from worker.pipeline.freshness import ingest_recent, refresh_due
@@ -42,21 +42,20 @@ def enrich_papers(paper_ids: list[str]) -> int:
     """Compute and store the enrichments of several papers; returns how many were written."""
     ctx = get_context()
     index = current_index(ctx.settings, ctx.db, ctx.redis)
-    written = 0
     with ctx.db.session() as session:
+        found = papers_by_ids(session, paper_ids)
         for paper_id in paper_ids:
-            paper = find_paper(session, paper_id)
-            if paper is None:
+            if paper_id not in found:
                 log.warning("enrichment asked for unknown paper %s", paper_id)
-                continue
-            document = enrich(paper, index, ctx.settings.related_k)
-            document = with_sources(
-                ctx, session, document, (paper.extra or {}).get(METADATA_SOURCE)
+        papers = list({paper.paper_id: paper for paper in found.values()}.values())
+        documents = [
+            with_sources(ctx, session, document, (paper.extra or {}).get(METADATA_SOURCE))
+            for paper, document in zip(
+                papers, enrich_many(papers, index, ctx.settings.related_k), strict=True
             )
-            enrichments.write(ctx.redis, document)
-            enrichments.schedule_refresh(ctx.redis, paper.paper_id, next_refresh(ctx, document))
-            written += 1
-    return written
+        ]
+    enrichments.write_many(ctx.redis, documents, [next_refresh(ctx, d) for d in documents])
+    return len(documents)
 
 
 @observed

@@ -1,9 +1,11 @@
-"""Assembling one paper's enrichment document from the catalogue and the pipeline."""
+"""Assembling papers' enrichment documents from the catalogue and the pipeline."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from paperlens import enrichments
-from paperlens.schemas import EnrichedPaper
+from paperlens.schemas import EnrichedPaper, RelatedPaper
 from paperlens.store.models import Paper
 from worker.pipeline.links import extract_links
 from worker.pipeline.related import IndexedPaper, RelatedIndex
@@ -11,10 +13,21 @@ from worker.pipeline.related import IndexedPaper, RelatedIndex
 
 def enrich(paper: Paper, index: RelatedIndex, k: int) -> EnrichedPaper:
     """Everything the overlay shows for ``paper``, ready to be served as-is."""
+    return _document(paper, index.related(_indexed(paper), k))
+
+
+def enrich_many(papers: Sequence[Paper], index: RelatedIndex, k: int) -> list[EnrichedPaper]:
+    """``enrich`` for a chunk of papers, their related papers computed together."""
+    related = index.related_many([_indexed(paper) for paper in papers], k)
+    return [_document(paper, found) for paper, found in zip(papers, related, strict=True)]
+
+
+def _indexed(paper: Paper) -> IndexedPaper:
+    return IndexedPaper(paper.paper_id, paper.title, paper.abstract)
+
+
+def _document(paper: Paper, related: list[RelatedPaper]) -> EnrichedPaper:
     own_texts = [("abstract", paper.abstract), ("comments", paper.comments or "")]
     return enrichments.document(
-        paper,
-        "ready",
-        code=extract_links(own_texts, official=True),
-        related=index.related(IndexedPaper(paper.paper_id, paper.title, paper.abstract), k),
+        paper, "ready", code=extract_links(own_texts, official=True), related=related
     )

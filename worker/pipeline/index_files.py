@@ -17,6 +17,7 @@ from paperlens import keys
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from paperlens.store.papers import iter_papers
+from worker.pipeline.neighbours import AnnParams
 from worker.pipeline.rankers.choose import choose_ranker
 from worker.pipeline.related import IndexedPaper, RelatedIndex
 
@@ -27,16 +28,30 @@ _lock = threading.Lock()
 
 
 def build_and_publish(settings: Settings, db: Database, redis: Redis) -> str:
-    """Build an index of the whole catalogue, save it, and make it the current one."""
+    """Build an index of the whole catalogue, save it, and make it the current one.
+
+    From ``related_ann_from`` papers on, the index also holds the nearest-neighbour graph
+    and the ranker is TF-IDF whatever was asked: the graph's candidates are re-ranked by
+    TF-IDF cosine, and dense encoding of such a corpus is a job for other hardware.
+    """
     with db.session() as session:
         papers = [
             IndexedPaper(paper.paper_id, paper.title, paper.abstract)
             for paper in iter_papers(session)
         ]
     ranker, note = choose_ranker(settings.related_ranker)
+    ann = None
+    if len(papers) >= settings.related_ann_from:
+        ann = AnnParams(
+            dims=settings.related_ann_dims,
+            candidates=settings.related_ann_candidates,
+            ef_search=settings.related_ann_ef_search,
+        )
+        if ranker != "tfidf":
+            ranker, note = "tfidf", f"lexical at scale: {len(papers):,} papers use the ANN path"
     if note:
         log.warning("related papers: %s", note)
-    index = RelatedIndex.build(papers, ranker, settings.related_diversity)
+    index = RelatedIndex.build(papers, ranker, settings.related_diversity, ann)
     name = f"related-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}.joblib"
     index.save(settings.index_dir / name)
     redis.set(keys.INDEX_POINTER, name)

@@ -10,7 +10,7 @@ and phrases the two papers share, whatever ranker put them together.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import joblib
@@ -19,9 +19,11 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from paperlens.schemas import RelatedPaper
+from worker.pipeline.neighbours import AnnParams, Neighbours
 from worker.pipeline.rankers.base import IndexedPaper, Ranker
 from worker.pipeline.rankers.choose import make_ranker
 from worker.pipeline.rankers.explain import REASON_TERMS, Explainer, shared_terms_phrase
+from worker.pipeline.rankers.tfidf import TfidfRanker
 
 __all__ = ["REASON_TERMS", "IndexedPaper", "RelatedIndex", "shared_terms_phrase"]
 
@@ -41,8 +43,10 @@ class RelatedIndex:
         paper_ids: list[str],
         titles: list[str],
         diversity: float = 0.0,
+        neighbours: Neighbours | None = None,
     ) -> None:
         self.ranker = ranker
+        self.neighbours = neighbours
         self.explainer = explainer
         self.paper_ids = paper_ids
         self.titles = titles
@@ -55,15 +59,28 @@ class RelatedIndex:
         papers: Iterable[IndexedPaper],
         ranker: str | Ranker = "tfidf",
         diversity: float = 0.0,
+        ann: AnnParams | None = None,
     ) -> RelatedIndex:
-        """Fit ``ranker`` (an instance, or a name from ``rankers.choose``) and the explainer."""
+        """Fit ``ranker`` (an instance, or a name from ``rankers.choose``) and the explainer;
+        with ``ann``, also the nearest-neighbour graph that proposes candidates (this needs
+        the TF-IDF ranker, whose exact cosine then orders them)."""
         docs = list(papers)
         fitted = make_ranker(ranker) if isinstance(ranker, str) else ranker
         fitted.fit(docs)
         explainer = Explainer()
         explainer.fit(docs)
+        neighbours = None
+        if ann is not None:
+            if not isinstance(fitted, TfidfRanker):
+                raise ValueError("approximate candidates are re-ranked by TF-IDF cosine only")
+            neighbours = Neighbours.build(fitted.matrix, ann)
         return cls(
-            fitted, explainer, [d.paper_id for d in docs], [d.title for d in docs], diversity
+            fitted,
+            explainer,
+            [d.paper_id for d in docs],
+            [d.title for d in docs],
+            diversity,
+            neighbours,
         )
 
     @property
@@ -81,17 +98,30 @@ class RelatedIndex:
         return self.explainer.tfidf.matrix
 
     def save(self, path: Path) -> None:
-        """Write to a temporary name and rename, so a reader never loads half a file."""
+        """Write to temporary names and rename, so a reader never loads half a file.
+
+        Uncompressed, so that ``load`` can map the large arrays instead of copying them;
+        the neighbour graph goes to a file of its own beside it, renamed first.
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
+        if self.neighbours is not None:
+            graph = _graph_path(path)
+            partial_graph = graph.with_suffix(graph.suffix + ".partial")
+            self.neighbours.save_graph(partial_graph)
+            partial_graph.replace(graph)
         partial = path.with_suffix(path.suffix + ".partial")
         joblib.dump(self, partial)
         partial.replace(path)
 
     @classmethod
     def load(cls, path: Path) -> RelatedIndex:
-        index = joblib.load(path)
+        """The saved index with its arrays memory-mapped read-only: workers on one machine
+        share one copy through the page cache instead of holding one each."""
+        index = joblib.load(path, mmap_mode="r")
         if not isinstance(index, cls):
             raise TypeError(f"{path} does not hold a related-papers index")
+        if index.neighbours is not None:
+            index.neighbours.load_graph(_graph_path(path))
         return index
 
     def __len__(self) -> int:
@@ -110,13 +140,17 @@ class RelatedIndex:
 
     def related(self, paper: IndexedPaper, k: int) -> list[RelatedPaper]:
         """The ``k`` most related other papers, without duplicates, each with its reason."""
+        if self.neighbours is not None:
+            return self.related_many([paper], k)[0]
         scores = self.scores(paper)
         query = self.explainer.vector(paper, self._row.get(paper.paper_id))
         candidates = [
             row for row in _top_indices(scores, k + _LOOKAHEAD) if np.isfinite(scores[row])
         ]
         candidates = self._without_duplicates(paper, query, candidates)
-        chosen = self._diversify(scores, candidates, k) if self.diversity else candidates[:k]
+        chosen = (
+            self._diversify(scores[candidates], candidates, k) if self.diversity else candidates[:k]
+        )
         return [
             RelatedPaper(
                 paper_id=self.paper_ids[row],
@@ -128,10 +162,19 @@ class RelatedIndex:
         ]
 
     def _without_duplicates(
-        self, paper: IndexedPaper, query: sparse.csr_matrix, rows: list[int]
+        self,
+        paper: IndexedPaper,
+        query: sparse.csr_matrix,
+        rows: list[int],
+        vectors: sparse.csr_matrix | None = None,
     ) -> list[int]:
-        """Drop copies of the paper and of each other: same title or near-identical text."""
-        matrix = self.explainer.tfidf.matrix[rows]
+        """Drop copies of the paper and of each other: same title or near-identical text.
+
+        ``vectors`` are the explainer's rows of ``rows`` when the caller has them already.
+        """
+        if vectors is None:
+            vectors = self.explainer.tfidf.matrix[rows]
+        matrix, query = _on_shared_columns(vectors, query)
         to_query = np.asarray((matrix @ query.T).toarray()).ravel()
         to_each_other = np.asarray((matrix @ matrix.T).toarray())
         seen_titles = {_normalise_title(paper.title)}
@@ -146,9 +189,8 @@ class RelatedIndex:
             kept.append(position)
         return [rows[position] for position in kept]
 
-    def _diversify(self, scores: np.ndarray, rows: list[int], k: int) -> list[int]:
+    def _diversify(self, relevance: np.ndarray, rows: list[int], k: int) -> list[int]:
         """Maximal marginal relevance: trade a little score for papers unlike those chosen."""
-        relevance = scores[rows]
         spread = float(relevance.max() - relevance.min()) or 1.0
         relevance = (relevance - relevance.min()) / spread
         matrix = self.explainer.tfidf.matrix[rows]
@@ -162,6 +204,113 @@ class RelatedIndex:
             chosen.append(best)
             left.remove(best)
         return [rows[i] for i in chosen]
+
+    def related_many(self, papers: Sequence[IndexedPaper], k: int) -> list[list[RelatedPaper]]:
+        """``related`` for a chunk of papers, with the similarity and the reasons of the
+        whole chunk computed in a few matrix operations instead of a few per paper."""
+        rows = [self._row.get(paper.paper_id) for paper in papers]
+        queries = self.explainer.vectors(papers, rows)
+        candidates = (
+            self._exact_candidates(papers, rows, k + _LOOKAHEAD)
+            if self.neighbours is None
+            else self._approximate_candidates(papers, rows, k + _LOOKAHEAD)
+        )
+        chosen: list[tuple[list[int], np.ndarray]] = []
+        every = self.explainer.tfidf.matrix[[row for found, _ in candidates for row in found]]
+        start = 0
+        for position, (paper, (found, scores)) in enumerate(zip(papers, candidates, strict=True)):
+            own = every[start : start + len(found)]
+            start += len(found)
+            kept = self._without_duplicates(paper, queries[position], found, own)
+            relevance = scores[[found.index(row) for row in kept]]
+            picked = self._diversify(relevance, kept, k) if self.diversity else kept[:k]
+            chosen.append((picked, relevance[[kept.index(row) for row in picked]]))
+        pairs = [(position, row) for position, (picked, _) in enumerate(chosen) for row in picked]
+        reasons = iter(self.explainer.reasons_many(queries, pairs))
+        return [
+            [
+                RelatedPaper(
+                    paper_id=self.paper_ids[row],
+                    title=self.titles[row],
+                    score=round(float(score), 4),
+                    reason=next(reasons),
+                )
+                for row, score in zip(picked, scores, strict=True)
+            ]
+            for picked, scores in chosen
+        ]
+
+    def _exact_candidates(
+        self, papers: Sequence[IndexedPaper], rows: Sequence[int | None], depth: int
+    ) -> list[tuple[list[int], np.ndarray]]:
+        """Each paper's ``depth`` best-scored other papers, scored against the whole corpus."""
+        if isinstance(self.ranker, TfidfRanker):
+            block = np.asarray(self.ranker.scores_many(papers, rows), dtype=np.float64)
+        else:
+            block = np.vstack(
+                [self.ranker.scores(paper, row) for paper, row in zip(papers, rows, strict=True)]
+            ).astype(np.float64)
+        found = []
+        for position, row in enumerate(rows):
+            scores = block[position]
+            if row is not None:
+                scores[row] = -np.inf
+            top = [r for r in _top_indices(scores, depth) if np.isfinite(scores[r])]
+            found.append((top, scores[top]))
+        return found
+
+    def _approximate_candidates(
+        self, papers: Sequence[IndexedPaper], rows: Sequence[int | None], depth: int
+    ) -> list[tuple[list[int], np.ndarray]]:
+        """The graph's nearest papers in the reduced space, ordered by exact TF-IDF cosine."""
+        assert self.neighbours is not None and isinstance(self.ranker, TfidfRanker)
+        queries = self.ranker.vectors(papers, rows)
+        proposed = self.neighbours.search(queries, self.neighbours.params.candidates + 1)
+        lists = [
+            [int(r) for r in found if r >= 0 and r != row]
+            for found, row in zip(proposed, rows, strict=True)
+        ]
+        owner = np.repeat(np.arange(len(lists)), [len(found) for found in lists])
+        flat = [r for found in lists for r in found]
+        exact = np.asarray(
+            queries[owner].multiply(self.ranker.matrix[flat]).sum(axis=1), dtype=np.float64
+        ).ravel()
+        found = []
+        start = 0
+        for candidates in lists:
+            scores = exact[start : start + len(candidates)]
+            start += len(candidates)
+            order = np.argsort(-scores, kind="stable")[:depth]
+            found.append(([candidates[i] for i in order], scores[order]))
+        return found
+
+
+def _on_shared_columns(
+    rows: sparse.csr_matrix, query: sparse.csr_matrix
+) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+    """``rows`` and ``query`` with only the columns ``rows`` uses, in the same order.
+
+    Products and transposes of sparse matrices cost time in their number of columns; the
+    explainer's space has up to a million, of which a few dozen rows use a few thousand.
+    Dropping the rest changes no product, not even in its last bit: every sum runs over
+    the same terms in the same order.
+    """
+    used, inverse = np.unique(rows.indices, return_inverse=True)
+    compact = sparse.csr_matrix(
+        (rows.data, inverse.astype(np.int32), rows.indptr), shape=(rows.shape[0], len(used))
+    )
+    position = np.searchsorted(used, query.indices)
+    found = position < len(used)
+    found[found] = used[position[found]] == query.indices[found]
+    narrowed = sparse.csr_matrix(
+        (query.data[found], position[found].astype(np.int32), [0, int(found.sum())]),
+        shape=(1, len(used)),
+    )
+    return compact, narrowed
+
+
+def _graph_path(path: Path) -> Path:
+    return path.with_suffix(".faiss")
 
 
 def _top_indices(scores: np.ndarray, k: int) -> list[int]:

@@ -6,29 +6,66 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from worker.pipeline.rankers.base import IndexedPaper
 
+# Scores of a chunk against the corpus are computed this many cells at a time, so a
+# chunk's dense score block stays a few tens of MiB whatever the corpus size.
+_SCORE_BLOCK_CELLS = 8_000_000
+
 
 class TfidfRanker:
-    """Sublinear TF-IDF over title and abstract with English stop words, ranked by cosine."""
+    """Sublinear TF-IDF over title and abstract with English stop words, ranked by cosine.
 
-    def __init__(self, ngram_max: int = 1, title_repeats: int = 1) -> None:
+    ``max_terms`` bounds the vocabulary (the most frequent terms stay). On corpora larger
+    than ``vocabulary_sample`` the vocabulary is chosen from that many papers, keeping
+    terms used by at least two of them: counting every distinct two-word phrase of a
+    million abstracts would hold tens of millions of strings in memory. The weights
+    (IDF) are still computed over the whole corpus.
+    """
+
+    def __init__(
+        self,
+        ngram_max: int = 1,
+        title_repeats: int = 1,
+        max_terms: int | None = None,
+        vocabulary_sample: int | None = None,
+    ) -> None:
         self.name = "tfidf" if (ngram_max, title_repeats) == (1, 1) else "tfidf-variant"
         self.ngram_max = ngram_max
         self.title_repeats = title_repeats
+        self.max_terms = max_terms
+        self.vocabulary_sample = vocabulary_sample
         self.vectorizer = TfidfVectorizer(
             sublinear_tf=True,
             stop_words="english",
             strip_accents="unicode",
             ngram_range=(1, ngram_max),
+            max_features=max_terms,
             dtype=np.float32,
         )
         self.matrix: sparse.csr_matrix = sparse.csr_matrix((0, 0), dtype=np.float32)
 
     def fit(self, papers: Sequence[IndexedPaper]) -> None:
-        self.matrix = self.vectorizer.fit_transform([self._text(p) for p in papers]).tocsr()
+        texts = [self._text(p) for p in papers]
+        if self.vocabulary_sample is not None and len(texts) > self.vocabulary_sample:
+            self.vectorizer.set_params(vocabulary=self._sampled_vocabulary(texts))
+        self.matrix = self.vectorizer.fit_transform(texts).tocsr()
+
+    def _sampled_vocabulary(self, texts: list[str]) -> dict[str, int]:
+        assert self.vocabulary_sample is not None
+        picked = np.random.default_rng(0).choice(len(texts), self.vocabulary_sample, replace=False)
+        counter = CountVectorizer(
+            stop_words="english",
+            strip_accents="unicode",
+            ngram_range=(1, self.ngram_max),
+            min_df=2,
+            max_features=self.max_terms,
+            dtype=np.int32,
+        )
+        counter.fit([texts[i] for i in np.sort(picked)])
+        return {str(term): i for i, term in enumerate(counter.get_feature_names_out())}
 
     def vector(self, paper: IndexedPaper, row: int | None) -> sparse.csr_matrix:
         """The paper's L2-normalised TF-IDF row: stored if indexed, else projected."""
@@ -36,9 +73,31 @@ class TfidfRanker:
             return self.matrix[row]
         return self.vectorizer.transform([self._text(paper)]).tocsr()
 
+    def vectors(
+        self, papers: Sequence[IndexedPaper], rows: Sequence[int | None]
+    ) -> sparse.csr_matrix:
+        """``vector`` of several papers at once, one row each, in order."""
+        known = [row for row in rows if row is not None]
+        if len(known) == len(rows):
+            return self.matrix[list(known)]
+        return sparse.vstack(
+            [self.vector(paper, row) for paper, row in zip(papers, rows, strict=True)],
+            format="csr",
+        )
+
     def scores(self, paper: IndexedPaper, row: int | None) -> np.ndarray:
         query = self.vector(paper, row)
         return np.asarray((self.matrix @ query.T).toarray()).ravel()
+
+    def scores_many(self, papers: Sequence[IndexedPaper], rows: Sequence[int | None]) -> np.ndarray:
+        """``scores`` of several papers as one array (a row each), in few sparse products."""
+        queries = self.vectors(papers, rows)
+        block = max(1, _SCORE_BLOCK_CELLS // max(1, self.matrix.shape[0]))
+        parts = [
+            np.asarray((self.matrix @ queries[start : start + block].T).toarray()).T
+            for start in range(0, queries.shape[0], block)
+        ]
+        return np.vstack(parts) if parts else np.zeros((0, self.matrix.shape[0]), np.float32)
 
     def _text(self, paper: IndexedPaper) -> str:
         return " ".join([paper.title] * (self.title_repeats - 1) + [paper.text])

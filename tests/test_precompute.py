@@ -1,0 +1,115 @@
+"""Precompute at scale: chunks enriched in bulk serve what one paper at a time would, the
+approximate path for large corpora still finds related papers, and workers map the index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from redis import Redis
+from rq import Queue
+
+from paperlens import enrichments, keys
+from paperlens.settings import Settings, get_settings
+from paperlens.store.db import Database
+from paperlens.store.papers import iter_papers
+from tests.support import run_workers
+from worker.context import reset_context
+from worker.pipeline.enrich import enrich
+from worker.pipeline.index_files import current_index
+from worker.pipeline.rankers.tfidf import TfidfRanker
+from worker.pipeline.related import IndexedPaper, RelatedIndex
+
+MOE_PAPER = "arxiv:2310.01334"  # Merge, Then Compress: sparse mixture of experts
+
+
+def stored_related(redis: Redis, paper_id: str) -> list[tuple[str, float, str]]:
+    document = enrichments.read(redis, paper_id)
+    assert document is not None, paper_id
+    return [(r.paper_id, r.score, r.reason) for r in document.related]
+
+
+def test_chunked_precompute_serves_the_lists_of_one_paper_at_a_time(
+    precomputed: Database, redis: Redis, settings: Settings
+) -> None:
+    index = current_index(settings, precomputed, redis)
+    assert index.neighbours is None  # 59 papers: exact search
+    with precomputed.session() as session:
+        papers = list(iter_papers(session))
+        assert len(papers) == 59
+        for paper in papers:
+            one_by_one = enrich(paper, index, settings.related_k)
+            stored = enrichments.read(redis, paper.paper_id)
+            assert stored is not None
+            assert stored.related == one_by_one.related, paper.paper_id
+            assert stored.code == one_by_one.code
+            assert len(stored.related) == settings.related_k
+    due = redis.zrange(keys.ENRICHMENT_DUE, 0, -1)
+    assert len(due) == 59  # every paper's refresh is scheduled by the chunk's pipeline
+
+
+@pytest.fixture
+def ann_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The approximate path from 10 papers on, with few candidates so that it matters."""
+    for name, value in {
+        "PAPERLENS_RELATED_ANN_FROM": "10",
+        "PAPERLENS_RELATED_ANN_DIMS": "24",
+        "PAPERLENS_RELATED_ANN_CANDIDATES": "15",
+        "PAPERLENS_RELATED_RANKER": "bm25",  # overridden: the scale path is TF-IDF
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    reset_context()
+    return get_settings()
+
+
+def test_above_the_threshold_related_papers_come_from_the_graph(
+    demo: Database, redis: Redis, ann_settings: Settings
+) -> None:
+    Queue(keys.QUEUE_BULK, connection=redis).enqueue(keys.JOB_PRECOMPUTE_ALL)
+    run_workers(redis)
+
+    index = current_index(ann_settings, demo, redis)
+    assert index.neighbours is not None and len(index.neighbours) == 59
+    assert index.ranker_name == "tfidf"
+    assert redis.get(keys.INDEX_RANKER) == b"tfidf (lexical at scale: 59 papers use the ANN path)"
+    moe = stored_related(redis, MOE_PAPER)
+    titles = [index.titles[index.row_of(paper_id) or 0] for paper_id, _, _ in moe]
+    assert sum("expert" in t.lower() or "moe" in t.lower() for t in titles[:5]) >= 3, titles
+    assert all(reason.startswith("Both discuss") for _, _, reason in moe)
+    assert [score for _, score, _ in moe] == sorted((s for _, s, _ in moe), reverse=True)
+    # Every listed paper is among the graph's 15 candidates, ordered by exact TF-IDF cosine.
+    row = index.row_of(MOE_PAPER)
+    assert row is not None and isinstance(index.ranker, TfidfRanker)
+    candidates = set(index.neighbours.search(index.ranker.matrix[[row]], 16)[0].tolist())
+    assert {index.row_of(paper_id) for paper_id, _, _ in moe} <= candidates
+
+
+def test_papers_outside_the_graph_are_served_by_projection(
+    demo: Database, redis: Redis, ann_settings: Settings
+) -> None:
+    index = current_index(ann_settings, demo, redis)
+    newcomer = IndexedPaper(
+        "arxiv:9999.00001",
+        "Sparse mixture of experts routing",
+        "We study expert routing in sparse mixture-of-experts language models.",
+    )
+    related = index.related(newcomer, 5)
+    assert len(related) == 5
+    assert sum("expert" in r.title.lower() or "moe" in r.title.lower() for r in related) >= 3
+
+
+def test_workers_map_the_published_index_instead_of_copying_it(
+    demo: Database, redis: Redis, ann_settings: Settings
+) -> None:
+    index = current_index(ann_settings, demo, redis)
+    pointer = redis.get(keys.INDEX_POINTER)
+    assert isinstance(pointer, bytes)
+    path: Path = ann_settings.index_dir / pointer.decode()
+    assert path.with_suffix(".faiss").exists()
+    for array in (index.ranker.matrix.data, index.matrix.indices):  # type: ignore[attr-defined]
+        assert isinstance(array, np.memmap) and not array.flags.writeable
+    assert index.neighbours is not None
+    assert isinstance(index.neighbours.projection, np.memmap)
+    assert RelatedIndex.load(path).related(IndexedPaper("x", "Expert routing", "MoE"), 3)

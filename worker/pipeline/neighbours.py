@@ -1,0 +1,92 @@
+"""Candidate neighbours for large corpora: TF-IDF reduced by a truncated SVD, searched with
+FAISS HNSW.
+
+Exact related papers compare every paper with every other one, which grows with the
+square of the corpus; above ``PAPERLENS_RELATED_ANN_FROM`` papers the index instead asks
+an approximate nearest-neighbour graph for a few hundred candidates per paper, and the
+lexical cosine re-ranks them exactly (see ``RelatedIndex``). FAISS was chosen over
+hnswlib and usearch by ``bench/ann.py``. The graph is saved in a file of its own, read
+memory-mapped, so workers on one machine share its vectors through the page cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+from scipy import sparse
+from sklearn.decomposition import TruncatedSVD
+
+# The SVD is fitted on a sample of rows: the directions of a few hundred thousand papers
+# describe the corpus as well as those of all, at a fraction of the time and memory.
+SVD_SAMPLE = 200_000
+# Papers are projected and added to the graph this many at a time, to bound memory.
+_BLOCK = 50_000
+
+
+@dataclass(frozen=True)
+class AnnParams:
+    """How the reduced space and the graph are built and searched (see the README)."""
+
+    dims: int = 256
+    candidates: int = 200
+    ef_search: int = 256
+    links: int = 32
+    ef_construction: int = 200
+
+
+class Neighbours:
+    """Rows of a fitted lexical matrix, projected to ``dims`` and held in an HNSW graph."""
+
+    def __init__(self, projection: np.ndarray, params: AnnParams) -> None:
+        self.projection = projection  # terms x dims, float32, C order: rows @ projection
+        self.params = params
+        self._graph: Any = None
+
+    @classmethod
+    def build(cls, matrix: sparse.csr_matrix, params: AnnParams) -> Neighbours:
+        picked = np.random.default_rng(0).choice(
+            matrix.shape[0], min(SVD_SAMPLE, matrix.shape[0]), replace=False
+        )
+        dims = min(params.dims, len(picked) - 1, matrix.shape[1] - 1)
+        svd = TruncatedSVD(dims, algorithm="randomized", n_iter=4, random_state=0)
+        svd.fit(matrix[np.sort(picked)])
+        found = cls(np.ascontiguousarray(svd.components_.T, dtype=np.float32), params)
+        graph = faiss.IndexHNSWFlat(dims, params.links, faiss.METRIC_INNER_PRODUCT)
+        graph.hnsw.efConstruction = params.ef_construction
+        for start in range(0, matrix.shape[0], _BLOCK):
+            graph.add(found.project(matrix[start : start + _BLOCK]))
+        found._graph = graph
+        return found
+
+    def project(self, rows: sparse.csr_matrix) -> np.ndarray:
+        """Rows in the reduced space, unit length, as FAISS wants them."""
+        reduced = np.asarray(rows @ self.projection, dtype=np.float32)
+        norms = np.linalg.norm(reduced, axis=1, keepdims=True)
+        return np.ascontiguousarray(reduced / np.maximum(norms, 1e-12))
+
+    def search(self, rows: sparse.csr_matrix, depth: int) -> np.ndarray:
+        """The ``depth`` nearest indexed rows of each query row (-1 pads a short answer)."""
+        self._graph.hnsw.efSearch = max(self.params.ef_search, depth)
+        # One thread: workers scale out as processes, and FAISS's OpenMP threads spinning
+        # against another worker's on the same cores cost more than they bring.
+        faiss.omp_set_num_threads(1)
+        _, found = self._graph.search(self.project(rows), depth)
+        return np.asarray(found)
+
+    def __len__(self) -> int:
+        return int(self._graph.ntotal) if self._graph is not None else 0
+
+    def save_graph(self, path: Path) -> None:
+        faiss.write_index(self._graph, str(path))
+
+    def load_graph(self, path: Path) -> None:
+        """Read the graph with its vectors memory-mapped rather than copied."""
+        self._graph = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The graph is not pickled: it lives in its own file (``save_graph``)."""
+        return {"projection": self.projection, "params": self.params, "_graph": None}
