@@ -17,7 +17,7 @@ from paperlens.store.papers import iter_papers
 from tests.support import run_workers
 from worker.context import reset_context
 from worker.pipeline.enrich import enrich
-from worker.pipeline.index_files import current_index
+from worker.pipeline.index_files import build_and_publish, current_index
 from worker.pipeline.rankers.tfidf import TfidfRanker
 from worker.pipeline.related import IndexedPaper, RelatedIndex
 
@@ -113,3 +113,12 @@ def test_workers_map_the_published_index_instead_of_copying_it(
     assert index.neighbours is not None
     assert isinstance(index.neighbours.projection, np.memmap)
     assert RelatedIndex.load(path).related(IndexedPaper("x", "Expert routing", "MoE"), 3)
+
+
+def test_old_index_builds_are_removed_but_the_previous_one_is_kept(
+    demo: Database, redis: Redis, settings: Settings
+) -> None:
+    names = [build_and_publish(settings, demo, redis) for _ in range(3)]
+    left = sorted(path.name for path in settings.index_dir.glob("related-*.joblib"))
+    assert left == names[1:]
+    assert redis.get(keys.INDEX_POINTER) == names[-1].encode()

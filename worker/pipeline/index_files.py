@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from pathlib import Path
 
 from redis import Redis
 
@@ -22,6 +23,10 @@ from worker.pipeline.rankers.choose import choose_ranker
 from worker.pipeline.related import IndexedPaper, RelatedIndex
 
 log = logging.getLogger(__name__)
+
+# Builds kept on disk: the current one and the one before, which a worker may still be
+# loading when the pointer moves; older ones go (3.5 GB each at a million papers).
+KEPT_BUILDS = 2
 
 _loaded: dict[str, RelatedIndex] = {}
 _lock = threading.Lock()
@@ -56,7 +61,18 @@ def build_and_publish(settings: Settings, db: Database, redis: Redis) -> str:
     index.save(settings.index_dir / name)
     redis.set(keys.INDEX_POINTER, name)
     redis.set(keys.INDEX_RANKER, f"{ranker} ({note})" if note else ranker)
+    remove_old_builds(settings.index_dir)
     return name
+
+
+def remove_old_builds(index_dir: Path, keep: int = KEPT_BUILDS) -> list[Path]:
+    """Delete all but the newest ``keep`` builds (names sort by build time); the removed."""
+    builds = sorted(index_dir.glob("related-*.joblib"))
+    removed = builds[:-keep]
+    for old in removed:
+        old.unlink(missing_ok=True)
+        old.with_suffix(".faiss").unlink(missing_ok=True)
+    return removed
 
 
 def current_index(settings: Settings, db: Database, redis: Redis) -> RelatedIndex:
