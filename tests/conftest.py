@@ -17,7 +17,7 @@ from rq import Queue
 from sqlalchemy import create_engine, text
 
 from paperlens import keys
-from paperlens.embedded_redis import EmbeddedRedis
+from paperlens.embedded_redis import EmbeddedRedis, free_port
 from paperlens.migrations import upgrade
 from paperlens.settings import Settings, get_settings
 from paperlens.store.db import Database
@@ -43,6 +43,15 @@ def redis(redis_server: EmbeddedRedis) -> Redis:
     client = Redis.from_url(redis_server.url)
     client.flushdb()
     return client
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A Redis on a TCP port of its own, so a test can stop it and start it again."""
+    server = EmbeddedRedis(tmp_path / "redis", port=free_port(), persist=False)
+    server.start()
+    yield server
+    server.stop()
 
 
 def _reset_postgres(url: str) -> None:

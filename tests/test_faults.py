@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import pytest
 from flask.testing import FlaskClient
 from redis import Redis
 from rq import Queue
 from rq.registry import StartedJobRegistry
 
 from paperlens import enrichments, jobs, keys
-from paperlens.embedded_redis import EmbeddedRedis, free_port
+from paperlens.embedded_redis import EmbeddedRedis
 from paperlens.migrations import upgrade
 from paperlens.settings import Settings
 from paperlens.store.db import Database
@@ -47,15 +46,6 @@ def wait_for(condition: object, timeout: float = 20.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("condition not reached in time")
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
-    """A Redis on a TCP port of its own, so a test can stop it and start it again."""
-    server = EmbeddedRedis(tmp_path / "redis", port=free_port(), persist=False)
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_redis_down_degrades_to_the_catalogue_and_recovers(

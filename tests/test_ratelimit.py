@@ -3,8 +3,6 @@ valid token are never slowed by their own traffic, and a Redis outage never lock
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +12,7 @@ from pydantic import ValidationError
 from redis import Redis
 
 from paperlens import keys
-from paperlens.embedded_redis import EmbeddedRedis, free_port
+from paperlens.embedded_redis import EmbeddedRedis
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from server import create_app
@@ -104,14 +102,6 @@ def test_missing_tokens_count_against_the_address(settings: Settings, db: Databa
     response = client.get(LIB, environ_base={"REMOTE_ADDR": "192.0.2.9"})
     assert response.status_code == 429 and error_code(response) == "too_many_requests"
     assert client.get(LIB, environ_base={"REMOTE_ADDR": "192.0.2.10"}).status_code == 401
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
-    server = EmbeddedRedis(tmp_path / "redis", port=free_port(), persist=False)
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_redis_down_fails_open_and_readers_keep_their_list(
