@@ -83,7 +83,7 @@ def batch() -> Response:
         items = _batch_items(body.ids, refs, _VIEWS[body.view])
     except RedisError:
         items = _degraded_items(body.ids, refs, body.view)
-    return Response(orjson.dumps({"items": items}), mimetype=JSON)
+    return json_answer({"items": items})
 
 
 @dataclass(frozen=True)
