@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import sys
-import uuid
 from contextvars import ContextVar
 from typing import TextIO
 
@@ -25,7 +25,7 @@ def new_request_id(offered: str | None = None) -> str:
     """Keep a caller's well-formed id (a proxy's, say); otherwise make one."""
     if offered and _VALID_REQUEST_ID.fullmatch(offered):
         return offered
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)  # 128 random bits, for a fraction of uuid4()'s cost
 
 
 class _RequestIdFilter(logging.Filter):

@@ -6,6 +6,7 @@ in flight per paper) and answers 202; no enrichment is ever computed in a reques
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ import orjson
 from flask import Blueprint, Response, request
 from redis import Redis
 from redis.exceptions import RedisError
+from werkzeug.http import parse_accept_header
 
 from paperlens import enrichments, jobs, keys
 from paperlens.identifiers import PaperRef, parse_paper_id, resolve_url
@@ -188,13 +190,19 @@ def _batch_item(
 
 def _document(stored: bytes) -> Response:
     """A stored document as the client can take it: the gzip bytes as they are, when accepted."""
-    if enrichments.is_gzip(stored) and request.accept_encodings.quality("gzip") > 0:
+    if enrichments.is_gzip(stored) and _accepts_gzip(request.headers.get("Accept-Encoding", "")):
         response = Response(stored, mimetype=JSON)
         response.headers["Content-Encoding"] = "gzip"
     else:
         response = Response(enrichments.as_json(stored), mimetype=JSON)
-    response.vary.add("Accept-Encoding")
+    response.headers["Vary"] = "Accept-Encoding"
     return response
+
+
+@functools.lru_cache(maxsize=256)
+def _accepts_gzip(accept_encoding: str) -> bool:
+    """Parsed once per distinct header: a browser sends the same one with every request."""
+    return parse_accept_header(accept_encoding).quality("gzip") > 0
 
 
 def _fetch_or_404(ref: PaperRef) -> Response:
