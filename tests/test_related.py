@@ -46,3 +46,19 @@ def test_same_title_is_not_listed_as_related() -> None:
     copy = IndexedPaper("doi:10.1/copy", papers[0].title, papers[0].abstract)
     index = RelatedIndex.build([*papers, copy])
     assert copy.paper_id not in [r.paper_id for r in index.related(papers[0], 10)]
+
+
+def test_many_versions_of_one_paper_take_one_place_in_the_list() -> None:
+    """More near-copies than the filter's first look covers: the list still holds one of them."""
+    papers = demo_papers()
+    moe = next(p for p in papers if p.paper_id == "arxiv:2310.01334")
+    versions = [
+        IndexedPaper(f"doi:10.1/v{n}", f"{moe.title} (version {n})", f"{moe.abstract} v{n}")
+        for n in range(20)
+    ]
+    index = RelatedIndex.build([*papers, *versions])
+    listed = [r.paper_id for r in index.related(moe, 10)]
+    assert len(listed) == 10
+    assert sum(paper_id.startswith("doi:10.1/v") for paper_id in listed) <= 1, listed
+    # Chunked precompute filters the same way as the one-paper path.
+    assert [r.paper_id for r in index.related_many([moe], 10)[0]] == listed

@@ -31,6 +31,8 @@ __all__ = ["REASON_TERMS", "IndexedPaper", "RelatedIndex", "shared_terms_phrase"
 NEAR_DUPLICATE = 0.9
 # How far past k the list looks for replacements of skipped duplicates and for MMR.
 _LOOKAHEAD = 30
+# Candidates past k filtered first, in the hope that no more are needed (see _without_duplicates).
+_PREFIX_SLACK = 4
 
 
 class RelatedIndex:
@@ -147,7 +149,9 @@ class RelatedIndex:
         candidates = [
             row for row in _top_indices(scores, k + _LOOKAHEAD) if np.isfinite(scores[row])
         ]
-        candidates = self._without_duplicates(paper, query, candidates)
+        candidates = self._without_duplicates(
+            paper, query, candidates, wanted=None if self.diversity else k
+        )
         chosen = (
             self._diversify(scores[candidates], candidates, k) if self.diversity else candidates[:k]
         )
@@ -167,13 +171,25 @@ class RelatedIndex:
         query: sparse.csr_matrix,
         rows: list[int],
         vectors: sparse.csr_matrix | None = None,
+        wanted: int | None = None,
     ) -> list[int]:
         """Drop copies of the paper and of each other: same title or near-identical text.
 
         ``vectors`` are the explainer's rows of ``rows`` when the caller has them already.
+        With ``wanted``, only the first ``wanted`` kept rows are asked for. Whether a row is
+        kept depends only on the rows before it, so filtering a prefix of the candidates
+        gives exactly the first rows of filtering them all; duplicates are rare, so a prefix
+        a little longer than ``wanted`` nearly always suffices (about half the filter's cost
+        per paper at 100k papers, profiled).
         """
         if vectors is None:
             vectors = self.explainer.tfidf.matrix[rows]
+        if wanted is not None:
+            head = wanted + _PREFIX_SLACK
+            if len(rows) > head:
+                first = self._without_duplicates(paper, query, rows[:head], vectors[:head])
+                if len(first) >= wanted:
+                    return first[:wanted]
         matrix, query = _on_shared_columns(vectors, query)
         to_query = np.asarray((matrix @ query.T).toarray()).ravel()
         to_each_other = np.asarray((matrix @ matrix.T).toarray())
@@ -221,7 +237,8 @@ class RelatedIndex:
         for position, (paper, (found, scores)) in enumerate(zip(papers, candidates, strict=True)):
             own = every[start : start + len(found)]
             start += len(found)
-            kept = self._without_duplicates(paper, queries[position], found, own)
+            wanted = None if self.diversity else k
+            kept = self._without_duplicates(paper, queries[position], found, own, wanted)
             relevance = scores[[found.index(row) for row in kept]]
             picked = self._diversify(relevance, kept, k) if self.diversity else kept[:k]
             chosen.append((picked, relevance[[kept.index(row) for row in picked]]))
