@@ -35,6 +35,27 @@ def test_lexical_rankers_put_mixture_of_experts_papers_together(ranker: Ranker) 
     assert sum("expert" in t or "moe" in t for t in titles) >= 3, titles
 
 
+def test_a_vocabulary_from_a_sample_still_indexes_every_paper(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Large corpora take terms and weights from a sample, then are transformed in blocks."""
+    monkeypatch.setattr("worker.pipeline.rankers.tfidf._FIT_BLOCK", 7)
+    papers = demo_papers()
+    ranker = TfidfRanker(ngram_max=2, vocabulary_sample=40)
+    ranker.fit(papers)
+    assert ranker.matrix.shape[0] == len(papers)
+    norms = np.sqrt(np.asarray(ranker.matrix.multiply(ranker.matrix).sum(axis=1)).ravel())
+    assert np.allclose(norms[norms > 0], 1.0, atol=1e-5)
+    # Each stored row is what projecting the paper's text gives, whichever block it was in.
+    for row in (0, 6, 7, len(papers) - 1):
+        projected = ranker.vector(papers[row], None).toarray()
+        assert np.allclose(ranker.matrix[row].toarray(), projected, atol=1e-6)
+    # Only terms two sampled papers share made the vocabulary, phrases among them.
+    vocabulary = ranker.vectorizer.vocabulary_
+    assert "mixture experts" in vocabulary and len(vocabulary) < 2_000  # 10,554 from all
+    assert moe_neighbours(ranker)  # and it still ranks
+
+
 def test_bm25_prefers_the_document_sharing_rare_query_terms() -> None:
     papers = [
         IndexedPaper("pl:a", "Routing tokens", "expert routing for sparse mixture models"),

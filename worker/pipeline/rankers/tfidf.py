@@ -6,23 +6,26 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 from worker.pipeline.rankers.base import IndexedPaper
 
 # Scores of a chunk against the corpus are computed this many cells at a time, so a
 # chunk's dense score block stays a few tens of MiB whatever the corpus size.
 _SCORE_BLOCK_CELLS = 8_000_000
+# Papers transformed per call when the vocabulary comes from a sample (see ``TfidfRanker``).
+_FIT_BLOCK = 50_000
 
 
 class TfidfRanker:
     """Sublinear TF-IDF over title and abstract with English stop words, ranked by cosine.
 
     ``max_terms`` bounds the vocabulary (the most frequent terms stay). On corpora larger
-    than ``vocabulary_sample`` the vocabulary is chosen from that many papers, keeping
-    terms used by at least two of them: counting every distinct two-word phrase of a
-    million abstracts would hold tens of millions of strings in memory. The weights
-    (IDF) are still computed over the whole corpus.
+    than ``vocabulary_sample`` the vocabulary and its weights (IDF) come from that many
+    papers, keeping terms used by at least two of them, and the corpus is then transformed
+    a block at a time: counting every distinct two-word phrase of a million abstracts, or
+    transforming them in one call, would hold several times the final matrix in memory.
+    A random sample of 200,000 papers estimates document frequencies closely.
     """
 
     def __init__(
@@ -48,24 +51,17 @@ class TfidfRanker:
         self.matrix: sparse.csr_matrix = sparse.csr_matrix((0, 0), dtype=np.float32)
 
     def fit(self, papers: Sequence[IndexedPaper]) -> None:
-        texts = [self._text(p) for p in papers]
-        if self.vocabulary_sample is not None and len(texts) > self.vocabulary_sample:
-            self.vectorizer.set_params(vocabulary=self._sampled_vocabulary(texts))
-        self.matrix = self.vectorizer.fit_transform(texts).tocsr()
-
-    def _sampled_vocabulary(self, texts: list[str]) -> dict[str, int]:
-        assert self.vocabulary_sample is not None
-        picked = np.random.default_rng(0).choice(len(texts), self.vocabulary_sample, replace=False)
-        counter = CountVectorizer(
-            stop_words="english",
-            strip_accents="unicode",
-            ngram_range=(1, self.ngram_max),
-            min_df=2,
-            max_features=self.max_terms,
-            dtype=np.int32,
-        )
-        counter.fit([texts[i] for i in np.sort(picked)])
-        return {str(term): i for i, term in enumerate(counter.get_feature_names_out())}
+        if self.vocabulary_sample is None or len(papers) <= self.vocabulary_sample:
+            self.matrix = self.vectorizer.fit_transform([self._text(p) for p in papers]).tocsr()
+            return
+        picked = np.random.default_rng(0).choice(len(papers), self.vocabulary_sample, replace=False)
+        self.vectorizer.set_params(min_df=2)
+        self.vectorizer.fit([self._text(papers[i]) for i in np.sort(picked)])
+        blocks = [
+            self.vectorizer.transform([self._text(p) for p in papers[start : start + _FIT_BLOCK]])
+            for start in range(0, len(papers), _FIT_BLOCK)
+        ]
+        self.matrix = sparse.vstack(blocks, format="csr")
 
     def vector(self, paper: IndexedPaper, row: int | None) -> sparse.csr_matrix:
         """The paper's L2-normalised TF-IDF row: stored if indexed, else projected."""
