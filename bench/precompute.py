@@ -114,7 +114,7 @@ class Memory:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000")
-    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--workers", default="1,2", help="worker counts to run; 0: build only")
     parser.add_argument(
         "--baseline-sizes", default="10000", help="sizes also run with the one-by-one job"
     )
@@ -181,8 +181,13 @@ def measure(
         on_disk = sum(p.stat().st_size for p in index_path.parent.iterdir()) / 2**20
         print(f"{size:,}: index build {build_s:.0f} s, {build_rss:,.0f} MiB peak", flush=True)
         runs = [("one by one", 1)] if with_baseline else []
-        runs += [("chunked", workers) for workers in worker_counts]
+        runs += [("chunked", workers) for workers in worker_counts if workers > 0]
         rows = []
+        if not runs:  # --workers 0: ingest and build only
+            rows.append(
+                f"| {size:,} | {size / ingest_s:,.0f} | {build_s:,.0f} | {build_rss:,.0f} | "
+                f"{on_disk:,.0f} | (build only) | 0 |  |  |  |  |  |"
+            )
         for job, workers in runs:
             rate, memory, per_paper, partial = enrich_all(
                 redis, env, workers, job == "one by one", size, limit
