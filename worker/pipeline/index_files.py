@@ -7,6 +7,8 @@ reloads only when a newer build has been published.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import datetime as dt
 import logging
 import threading
@@ -56,7 +58,13 @@ def build_and_publish(settings: Settings, db: Database, redis: Redis) -> str:
             ranker, note = "tfidf", f"lexical at scale: {len(papers):,} papers use the ANN path"
     if note:
         log.warning("related papers: %s", note)
-    index = RelatedIndex.build(papers, ranker, settings.related_diversity, ann)
+    index = RelatedIndex.build(papers, ranker, settings.related_diversity)
+    if ann is not None:
+        # The graph comes last, once the papers' text is let go: at 1M papers that text
+        # (about 1 GB) would otherwise be resident beside both matrices and the graph.
+        del papers
+        return_freed_memory()
+        index.add_neighbours(ann)
     name = f"related-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}.joblib"
     index.save(settings.index_dir / name)
     redis.set(keys.INDEX_POINTER, name)
@@ -88,3 +96,13 @@ def current_index(settings: Settings, db: Database, redis: Redis) -> RelatedInde
             _loaded.clear()
             _loaded[name] = RelatedIndex.load(path)
         return _loaded[name]
+
+
+def return_freed_memory() -> None:
+    """Hand the heap pages that freed objects leave behind back to the system.
+
+    glibc keeps them for reuse, so a build's resident memory would otherwise never fall
+    after a phase; elsewhere than glibc this does nothing.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)

@@ -61,29 +61,24 @@ class RelatedIndex:
         papers: Iterable[IndexedPaper],
         ranker: str | Ranker = "tfidf",
         diversity: float = 0.0,
-        ann: AnnParams | None = None,
     ) -> RelatedIndex:
-        """Fit ``ranker`` (an instance, or a name from ``rankers.choose``) and the explainer;
-        with ``ann``, also the nearest-neighbour graph that proposes candidates (this needs
-        the TF-IDF ranker, whose exact cosine then orders them)."""
+        """Fit ``ranker`` (an instance, or a name from ``rankers.choose``) and the explainer."""
         docs = list(papers)
         fitted = make_ranker(ranker) if isinstance(ranker, str) else ranker
         fitted.fit(docs)
         explainer = Explainer()
         explainer.fit(docs)
-        neighbours = None
-        if ann is not None:
-            if not isinstance(fitted, TfidfRanker):
-                raise ValueError("approximate candidates are re-ranked by TF-IDF cosine only")
-            neighbours = Neighbours.build(fitted.matrix, ann)
         return cls(
-            fitted,
-            explainer,
-            [d.paper_id for d in docs],
-            [d.title for d in docs],
-            diversity,
-            neighbours,
+            fitted, explainer, [d.paper_id for d in docs], [d.title for d in docs], diversity
         )
+
+    def add_neighbours(self, ann: AnnParams) -> None:
+        """Build the nearest-neighbour graph that proposes candidates from now on (this needs
+        the TF-IDF ranker, whose exact cosine then orders them). A step of its own, so that a
+        caller can release the papers' text before the graph takes its memory."""
+        if not isinstance(self.ranker, TfidfRanker):
+            raise ValueError("approximate candidates are re-ranked by TF-IDF cosine only")
+        self.neighbours = Neighbours.build(self.ranker.matrix, ann)
 
     @property
     def ranker_name(self) -> str:
