@@ -25,7 +25,7 @@ class TfidfRanker:
     papers, keeping terms used by at least two of them, and the corpus is then transformed
     a block at a time: counting every distinct two-word phrase of a million abstracts, or
     transforming them in one call, would hold several times the final matrix in memory.
-    A random sample of 200,000 papers estimates document frequencies closely.
+    A random sample of a few hundred thousand papers estimates document frequencies closely.
     """
 
     def __init__(
@@ -51,11 +51,15 @@ class TfidfRanker:
         self.matrix: sparse.csr_matrix = sparse.csr_matrix((0, 0), dtype=np.float32)
 
     def fit(self, papers: Sequence[IndexedPaper]) -> None:
-        if self.vocabulary_sample is None or len(papers) <= self.vocabulary_sample:
+        sampled = self.vocabulary_sample is not None and len(papers) > self.vocabulary_sample
+        # A term must occur twice in a sample, so that its one-off phrases stay out; a whole
+        # corpus keeps every term (set each time: one ranker may be fitted more than once).
+        self.vectorizer.set_params(min_df=2 if sampled else 1)
+        if not sampled:
             self.matrix = self.vectorizer.fit_transform([self._text(p) for p in papers]).tocsr()
             return
+        assert self.vocabulary_sample is not None
         picked = np.random.default_rng(0).choice(len(papers), self.vocabulary_sample, replace=False)
-        self.vectorizer.set_params(min_df=2)
         self.vectorizer.fit([self._text(papers[i]) for i in np.sort(picked)])
         blocks = [
             self.vectorizer.transform([self._text(p) for p in papers[start : start + _FIT_BLOCK]])
