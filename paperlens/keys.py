@@ -131,5 +131,5 @@ def pwc_links(paper_id: str) -> str:
 
 INDEX_RANKER = f"{PREFIX}:index:ranker"
 """Which ranker built the current related-papers index, as ``/readyz`` reports it."""
-# Counters of failed authentications (flask-limiter prefixes every key with this).
+# Counters of failed authentications (the limits library prefixes every key with this).
 RATE_LIMIT_PREFIX = f"{PREFIX}:ratelimit"

@@ -63,7 +63,7 @@ def build_and_publish(settings: Settings, db: Database, redis: Redis) -> str:
         # The graph comes last, once the papers' text is let go: at 1M papers that text
         # (about 1 GB) would otherwise be resident beside both matrices and the graph.
         del papers
-        return_freed_memory()
+        _return_freed_memory()
         index.add_neighbours(ann)
     name = f"related-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}.joblib"
     index.save(settings.index_dir / name)
@@ -98,7 +98,7 @@ def current_index(settings: Settings, db: Database, redis: Redis) -> RelatedInde
         return _loaded[name]
 
 
-def return_freed_memory() -> None:
+def _return_freed_memory() -> None:
     """Hand the heap pages that freed objects leave behind back to the system.
 
     glibc keeps them for reuse, so a build's resident memory would otherwise never fall
