@@ -256,5 +256,7 @@ def test_documents_are_stored_compressed_and_sent_as_the_client_accepts(
     assert zipped.headers["Content-Encoding"] == "gzip"
     assert "Accept-Encoding" in zipped.headers["Vary"]
     assert zipped.data == stored
+    refused = client.get(f"/api/v1/papers/{MRL}", headers={"Accept-Encoding": "gzip;q=0, br"})
+    assert "Content-Encoding" not in refused.headers and refused.get_json() == plain.get_json()
     assert json.loads(gzip.decompress(zipped.data)) == plain.get_json()
     assert len(stored) < len(plain.data) / 2
