@@ -102,3 +102,6 @@ def test_reader_suggestions_find_the_held_out_half(tmp_path: Path) -> None:
     vectors = index.explainer.tfidf.matrix
     centroid = readers.reader_recall(cube, index.paper_ids, readers.centroid_model(vectors))
     assert centroid == pytest.approx(100.0)
+    # The product's own suggestions, fed the same saved half, find the same papers.
+    served = readers.served_model(index, cube.papers)
+    assert readers.reader_recall(cube, index.paper_ids, served) == pytest.approx(100.0)

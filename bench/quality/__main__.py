@@ -331,6 +331,10 @@ def _readers_table(cube: csfcube.CsfCube) -> str:
     models: list[tuple[str, readers.SuggestionModel]] = [
         ("centroid of saved papers (TF-IDF)", readers.centroid_model(vectors)),
         ("linear SVM, saved vs the rest (TF-IDF)", readers.linear_model(vectors)),
+        (
+            "served suggestions (linear SVM on the index's TF-IDF)",
+            readers.served_model(index, cube.papers),
+        ),
     ]
     if importlib.util.find_spec("torch") and embeddings_available():
         from worker.pipeline.rankers.dense import DenseRanker

@@ -19,6 +19,10 @@ from sklearn.svm import LinearSVC
 
 from bench.quality.csfcube import CsfCube
 from bench.quality.metrics import capped_recall_at_k
+from paperlens.store.library import ProfilePaper, ReaderProfile
+from worker.pipeline import suggestions
+from worker.pipeline.rankers.base import IndexedPaper
+from worker.pipeline.related import RelatedIndex
 
 SUGGESTIONS_K = 20
 HIGHLY_RELEVANT = 2
@@ -67,5 +71,33 @@ def linear_model(vectors: np.ndarray | sparse.csr_matrix, c: float = 0.1) -> Sug
         svm = LinearSVC(C=c, class_weight="balanced", tol=1e-5, max_iter=10_000)
         svm.fit(vectors, labels)
         return np.asarray(svm.decision_function(vectors)).ravel()
+
+    return suggest
+
+
+def served_model(index: RelatedIndex, papers: Sequence[IndexedPaper]) -> SuggestionModel:
+    """The product's own suggestions (``worker.pipeline.suggestions``) for that reading list.
+
+    Its ranked list becomes scores (first highest); papers it does not list score lowest.
+    """
+
+    def suggest(saved_rows: Sequence[int]) -> np.ndarray:
+        saved = [
+            ProfilePaper(papers[row].paper_id, papers[row].title, papers[row].abstract, [])
+            for row in saved_rows
+        ]
+        profile = ReaderProfile(
+            revision=1,
+            saved=saved,
+            saved_ids={paper.paper_id for paper in saved},
+            dismissed=set(),
+            more_like_this=set(),
+        )
+        listed = suggestions.suggest(index, profile, saved, SUGGESTIONS_K)
+        rows = {paper_id: row for row, paper_id in enumerate(index.paper_ids)}
+        scores = np.full(len(index.paper_ids), -np.inf)
+        for rank, item in enumerate(listed):
+            scores[rows[item.paper_id]] = len(listed) - rank
+        return scores
 
     return suggest
