@@ -136,7 +136,7 @@ class DenseRanker:
         texts = [dense_text(p) for p in papers]
         if not self.title_weight:
             return encoder(self.encoder_name).encode(texts)
-        # One call, so that the short titles share length-sorted batches with each other.
+        # One call, so that titles and texts share the encoder's threads.
         vectors = encoder(self.encoder_name).encode(texts + [p.title for p in papers])
         whole, titles = vectors[: len(papers)], vectors[len(papers) :]
         return np.hstack([whole, math.sqrt(self.title_weight) * titles]).astype(np.float32)
