@@ -75,7 +75,7 @@ class OnnxMiniLmEncoder:
                 vectors[row] = self._run(ids)
             return vectors
         with ThreadPoolExecutor(self.threads) as pool:
-            for row, vector in enumerate(pool.map(self._run, encoded, chunksize=16)):
+            for row, vector in enumerate(pool.map(self._run, encoded)):
                 vectors[row] = vector
         return vectors
 
