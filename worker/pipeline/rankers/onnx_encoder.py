@@ -70,10 +70,6 @@ class OnnxMiniLmEncoder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         encoded = [item.ids for item in self.tokenizer.encode_batch(list(texts))]
         vectors = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
-        if self.threads == 1 or len(encoded) < 2:
-            for row, ids in enumerate(encoded):
-                vectors[row] = self._run(ids)
-            return vectors
         with ThreadPoolExecutor(self.threads) as pool:
             for row, vector in enumerate(pool.map(self._run, encoded)):
                 vectors[row] = vector
