@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     # Failed authentications allowed per client address and per token prefix (limits syntax).
     auth_failures_per_client: str = "30/minute"
     auth_failures_per_token: str = "10/minute"
+    # Reverse proxies in front of the API whose X-Forwarded-For entries are believed (0: none,
+    # the header is ignored and the client address is the connection's peer).
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
     # Bearer token that /metrics asks for; without one it answers loopback clients only.
     metrics_token: str | None = None
 

@@ -8,7 +8,6 @@ from pydantic import ValidationError
 
 from paperlens.settings import Settings, explain, get_settings
 from server import (
-    auth,
     errors,
     health,
     library,
@@ -56,5 +55,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(openapi.bp)
     app.register_blueprint(library.bp)
     app.register_blueprint(suggestions.bp)
-    ratelimit.register(app, settings, auth.PROTECTED)
+    ratelimit.register(app, settings)
+    ratelimit.trust_proxies(app, settings.trusted_proxy_hops)
     return app
