@@ -10,7 +10,7 @@ import click
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from paperlens import ingest_commands, keys, logs, redis_client
+from paperlens import ingest_commands, jobs, keys, logs, redis_client
 from paperlens.migrations import upgrade
 from paperlens.settings import Settings, explain, get_settings
 from paperlens.store import users as store_users
@@ -87,11 +87,9 @@ def _ingest(settings: Settings, path: Path) -> None:
 @main.command()
 def precompute() -> None:
     """Rebuild the related-papers index and enrich every paper (on the bulk queue)."""
-    from rq import Queue
-
     settings = get_settings()
     redis = redis_client.connect(settings)
-    Queue(keys.QUEUE_BULK, connection=redis).enqueue(
+    jobs.queue(redis, keys.QUEUE_BULK).enqueue(
         keys.JOB_PRECOMPUTE_ALL, result_ttl=600, job_timeout=settings.job_timeout_seconds * 6
     )
     click.echo("Precompute queued on 'bulk'; a worker builds the index and enriches every paper.")
@@ -101,13 +99,13 @@ def precompute() -> None:
 @click.option("--burst", is_flag=True, help="Exit once the queues are empty.")
 def worker(burst: bool) -> None:
     """Run one RQ worker on the interactive, default and bulk queues (in that order)."""
-    from rq import Queue, SimpleWorker
+    from rq import SimpleWorker
 
     settings = get_settings()
     redis = redis_client.connect(settings)
-    queues = [Queue(name, connection=redis) for name in keys.QUEUES_BY_URGENCY]
+    queues = [jobs.queue(redis, name) for name in keys.QUEUES_BY_URGENCY]
     # SimpleWorker runs jobs in this process, so the related-papers index stays loaded.
-    SimpleWorker(queues, connection=redis).work(
+    SimpleWorker(queues, connection=redis, serializer=jobs.SERIALIZER).work(
         burst=burst, logging_level=settings.log_level, with_scheduler=not burst
     )
 

@@ -1,10 +1,17 @@
-"""Enqueuing work for the workers by job name: the API's only way to ask for computation."""
+"""Enqueuing work for the workers by job name: the API's only way to ask for computation.
+
+Every queue, worker and scheduler of PaperLens reads and writes jobs with ``SERIALIZER``:
+JSON, so that a job planted in Redis is data, never code (RQ's default, pickle, would run
+whatever object a job's payload describes the moment a worker reads it). Job arguments
+and results are therefore plain JSON values: ids, numbers and lists of them.
+"""
 
 from __future__ import annotations
 
 from redis import Redis
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
+from rq.serializers import JSONSerializer
 
 from paperlens import keys
 from paperlens.logs import request_id_var
@@ -13,14 +20,18 @@ from paperlens.settings import Settings
 # A job whose worker died (or that raised) is tried again after these pauses, in seconds:
 # at once the first time (a killed worker is no reason to wait), then backing off.
 RETRY_INTERVALS = [0, 30, 120]
+# How every job is stored in Redis; see the module's docstring.
+SERIALIZER = JSONSerializer
 
 
 def retry_policy() -> Retry:
     return Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS)
 
 
-def queue(redis: Redis, name: str, settings: Settings) -> Queue:
-    return Queue(name, connection=redis, default_timeout=settings.job_timeout_seconds)
+def queue(redis: Redis, name: str, settings: Settings | None = None) -> Queue:
+    """The queue ``name``, storing its jobs as JSON; ``settings`` give the default timeout."""
+    timeout = settings.job_timeout_seconds if settings is not None else None
+    return Queue(name, connection=redis, default_timeout=timeout, serializer=SERIALIZER)
 
 
 def request_enrichment(redis: Redis, settings: Settings, paper_id: str, queue_name: str) -> bool:

@@ -21,9 +21,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue
 
-from paperlens import job_metrics, keys
+from paperlens import job_metrics, jobs, keys
 
 REQUEST_SECONDS = Histogram(
     "paperlens_http_request_duration_seconds",
@@ -59,7 +58,7 @@ class RedisFigures(Collector):
         )
         try:
             for name in keys.QUEUES_BY_URGENCY:
-                queue = Queue(name, connection=self.redis)
+                queue = jobs.queue(self.redis, name)
                 depth.add_metric([name], queue.count)
                 failed.add_metric([name], queue.failed_job_registry.count)
             for figures in job_metrics.read_all(self.redis):
