@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from paperlens import ingest_commands, jobs, keys, logs, redis_client
+from paperlens.credentials import redact_url
 from paperlens.migrations import upgrade
 from paperlens.settings import Settings, explain, get_settings
 from paperlens.store import users as store_users
@@ -38,7 +39,7 @@ def migrate() -> None:
     settings = get_settings()
     settings.data_path.mkdir(parents=True, exist_ok=True)
     upgrade(settings.sqlalchemy_url)
-    click.echo(f"Store is up to date: {_safe_url(settings)}")
+    click.echo(f"Store is up to date: {redact_url(settings.sqlalchemy_url)}")
 
 
 @main.group()
@@ -253,13 +254,6 @@ def _demo_reader_greeting(settings: Settings) -> str:
        -d '{{"tags": ["moe"]}}' '{base}/api/v1/me/library/arxiv:2310.01334'
   curl -H "Authorization: Bearer $PAPERLENS_TOKEN" '{base}/api/v1/me/suggestions'
 """
-
-
-def _safe_url(settings: Settings) -> str:
-    """The store's address without a password, fit for a terminal or a log."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(settings.sqlalchemy_url).render_as_string(hide_password=True)
 
 
 if __name__ == "__main__":

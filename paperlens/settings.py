@@ -17,6 +17,8 @@ from limits import parse_many
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from paperlens.credentials import password_problem
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # The Chrome extension's id is fixed by the public key in extension/manifest.json,
@@ -29,6 +31,8 @@ PLAIN_ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 # Settings a production instance must be given explicitly (no development fallback).
 PRODUCTION_REQUIRED = ("database_url", "redis_url", "metrics_token")
+# Network URLs that must carry a real password in production (not none, not an example's).
+PRODUCTION_PASSWORDS = ("database_url", "redis_url")
 
 SOURCE_NAMES = ("arxiv", "huggingface", "semantic_scholar", "openalex", "crossref", "github")
 
@@ -164,17 +168,25 @@ class Settings(BaseSettings):
     def _production_has_no_defaults(self) -> Settings:
         """A deployment must name its stores and secrets; a development default there would
         silently keep reading lists in a stray SQLite file or leave /metrics unprotected."""
-        if self.env == "production":
-            missing = [
-                f"PAPERLENS_{name.upper()}"
-                for name in PRODUCTION_REQUIRED
-                if not (getattr(self, name) or "").strip()
-            ]
-            if missing:
-                raise ValueError(
-                    "production mode (PAPERLENS_ENV=production) refuses to start without "
-                    + ", ".join(missing)
-                )
+        if self.env != "production":
+            return self
+        problems = []
+        missing = [
+            f"PAPERLENS_{name.upper()}"
+            for name in PRODUCTION_REQUIRED
+            if not (getattr(self, name) or "").strip()
+        ]
+        if missing:
+            problems.append("without " + ", ".join(missing))
+        for name in PRODUCTION_PASSWORDS:
+            url = (getattr(self, name) or "").strip()
+            problem = password_problem(url) if url else None
+            if problem:
+                problems.append(f"while PAPERLENS_{name.upper()} {problem}")
+        if problems:
+            raise ValueError(
+                "production mode (PAPERLENS_ENV=production) refuses to start " + "; ".join(problems)
+            )
         return self
 
     @property
