@@ -8,9 +8,13 @@ and results are therefore plain JSON values: ids, numbers and lists of them.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Collection
+
 from redis import Redis
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
+from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from paperlens import keys
@@ -75,6 +79,19 @@ def request_fetch(redis: Redis, settings: Settings, paper_id: str) -> bool:
         job_id=keys.fetch_job_id(paper_id),
         description=f"fetch {paper_id}",
     )
+
+
+def fetch_in_flight(redis: Redis, paper_id: str) -> bool:
+    """Whether a fetch of ``paper_id`` is queued or running (a new request joins it)."""
+    return bool(redis.exists(Job.key_for(keys.fetch_job_id(paper_id))))
+
+
+def defer_fetches(redis: Redis, paper_ids: Collection[str]) -> None:
+    """Keep fetches that could not be queued now; the scheduler queues them later, as the
+    fetch queue has room (``worker.pipeline.freshness.release_deferred_fetches``)."""
+    if paper_ids:
+        now = time.time()
+        redis.zadd(keys.FETCH_DEFERRED, {paper_id: now for paper_id in paper_ids}, nx=True)
 
 
 def request_suggestions(redis: Redis, settings: Settings, user_id: int) -> bool:

@@ -116,6 +116,13 @@ class Settings(BaseSettings):
     # Reverse proxies in front of the API whose X-Forwarded-For entries are believed (0: none,
     # the header is ignored and the client address is the connection's peer).
     trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
+    # Fetches of papers the catalogue lacks: allowed per client (limits syntax), and the most
+    # jobs that may wait in the queue fetches use before unknown papers answer 503.
+    fetches_per_client: str = "60/minute"
+    fetch_queue_max_jobs: int = Field(default=1_000, ge=1)
+    fetch_queue_full_retry_after_seconds: int = Field(default=30, ge=1)
+    # Deferred fetches (of saved papers) the scheduler queues per tick, at most.
+    deferred_fetches_per_tick: int = Field(default=200, ge=1)
     # Bearer token that /metrics asks for; without one it answers loopback clients only.
     metrics_token: str | None = None
 
@@ -155,7 +162,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"{origin!r} is not an origin such as https://example.org")
         return value
 
-    @field_validator("auth_failures_per_client", "auth_failures_per_token")
+    @field_validator("auth_failures_per_client", "auth_failures_per_token", "fetches_per_client")
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         try:

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from paperlens.settings import Settings, explain, get_settings
 from server import (
     errors,
+    fetch_budget,
     health,
     library,
     observability,
@@ -56,5 +57,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(library.bp)
     app.register_blueprint(suggestions.bp)
     ratelimit.register(app, settings)
+    fetch_budget.register(app, settings)
     ratelimit.trust_proxies(app, settings.trusted_proxy_hops)
     return app
