@@ -176,7 +176,7 @@ def test_production_accepts_real_passwords_and_local_sockets(clean_environment: 
     production(database_url="postgresql:///paperlens?host=/run/postgresql", redis_url="unix:///r.s")
 
 
-def test_the_api_refuses_production_with_the_default_password(tmp_path: Path) -> None:
+def test_commands_refuse_production_with_the_default_password(tmp_path: Path) -> None:
     """As every command starts: a non-zero exit naming the setting, never its value."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERLENS_")}
     env |= {
