@@ -93,7 +93,7 @@ def test_a_full_fetch_queue_answers_503_with_retry_after(
     assert after[("paperlens_fetch_queue_depth", ())] == 20
     # A full queue does not spend anybody's own budget: once it drains, the same client
     # that was refused is served.
-    jobs.queue(redis, keys.QUEUE_INTERACTIVE).empty()
+    jobs.queue(redis, keys.QUEUE_INTERACTIVE).empty()  # type: ignore[no-untyped-call]
     assert get_paper(client, unknown(299), "10.1.1.49")[0] == 202
 
 
