@@ -13,6 +13,7 @@ from typing import Any
 from redis import Redis
 from rq import cron_job_registry
 from rq.cron import CronJob, CronScheduler
+from rq.defaults import DEFAULT_CRON_JOB_HISTORY_LIMIT, DEFAULT_CRON_JOB_HISTORY_TTL
 from rq.job import Job
 
 from paperlens import jobs as paperlens_jobs
@@ -33,7 +34,10 @@ class JsonCronJob(CronJob):
                 self.func, args=self.args, kwargs=self.kwargs, **self.job_options, pipeline=pipeline
             )
             enqueued = job.enqueued_at.timestamp() if job.enqueued_at else 0.0
+            # The history of spawned jobs stays as short-lived and as short as RQ keeps it.
             pipeline.zadd(self.job_history_key, {job.id: enqueued})
+            pipeline.zremrangebyrank(self.job_history_key, 0, -(DEFAULT_CRON_JOB_HISTORY_LIMIT + 1))
+            pipeline.expire(self.job_history_key, DEFAULT_CRON_JOB_HISTORY_TTL)
             cron_job_registry.add(self.name, pipeline, enqueue_timestamp=enqueued)
             pipeline.execute()
         return job
