@@ -17,6 +17,7 @@ The counters live in the instance's Redis; when Redis is down the limiter answer
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import time
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 # How long a failing counter store may hold a request up before the limiter gives up on it.
 STORAGE_TIMEOUT_SECONDS = 1
 EXTENSION = "paperlens-auth-limiter"
+# Length of the IPv6 prefix one client is counted by (see ``client_address``).
+IPV6_CLIENT_PREFIX = 64
 
 
 @dataclass(frozen=True)
@@ -143,8 +146,19 @@ def storage_uri(redis_url: str) -> str:
 
 
 def client_address() -> str:
-    """The client as counters know it: its address (as trusted proxies forwarded it)."""
-    return f"address:{request.remote_addr or 'unknown'}"
+    """The client as counters know it: its address (as trusted proxies forwarded it).
+
+    An IPv6 client counts by its /64 network: one subscriber usually holds a whole /64 and
+    could otherwise take a fresh address, and a fresh budget, for every request.
+    """
+    address = request.remote_addr or "unknown"
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return f"address:{address}"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+        return f"network:{ipaddress.ip_network((ip, IPV6_CLIENT_PREFIX), strict=False)}"
+    return f"address:{ip}"
 
 
 def _token_prefix() -> str:

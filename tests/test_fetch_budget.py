@@ -75,6 +75,16 @@ def test_anonymous_gets_of_unknown_ids_are_limited_per_client(
     assert refused(scrape(client), "client_limit") - before == 295
 
 
+def test_rotating_ipv6_addresses_of_one_network_share_one_budget(
+    fetching_enabled: None, settings: Settings, redis: Redis
+) -> None:
+    client = budget_app(settings, "5/minute", 1_000).test_client()
+    answers = [get_paper(client, unknown(n), f"2001:db8:1:2::{n + 1:x}")[0] for n in range(20)]
+    assert answers[:5] == [202] * 5 and set(answers[5:]) == {429}
+    assert get_paper(client, unknown(100), "2001:db8:1:3::1")[0] == 202  # another network
+    assert fetch_queue(redis) == 6
+
+
 def test_a_full_fetch_queue_answers_503_with_retry_after(
     fetching_enabled: None, settings: Settings, redis: Redis
 ) -> None:
