@@ -10,7 +10,8 @@ import click
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from paperlens import ingest_commands, keys, logs, redis_client
+from paperlens import ingest_commands, jobs, keys, logs, redis_client
+from paperlens.credentials import redact_url
 from paperlens.migrations import upgrade
 from paperlens.settings import Settings, explain, get_settings
 from paperlens.store import users as store_users
@@ -38,7 +39,7 @@ def migrate() -> None:
     settings = get_settings()
     settings.data_path.mkdir(parents=True, exist_ok=True)
     upgrade(settings.sqlalchemy_url)
-    click.echo(f"Store is up to date: {_safe_url(settings)}")
+    click.echo(f"Store is up to date: {redact_url(settings.sqlalchemy_url)}")
 
 
 @main.group()
@@ -87,11 +88,9 @@ def _ingest(settings: Settings, path: Path) -> None:
 @main.command()
 def precompute() -> None:
     """Rebuild the related-papers index and enrich every paper (on the bulk queue)."""
-    from rq import Queue
-
     settings = get_settings()
     redis = redis_client.connect(settings)
-    Queue(keys.QUEUE_BULK, connection=redis).enqueue(
+    jobs.queue(redis, keys.QUEUE_BULK).enqueue(
         keys.JOB_PRECOMPUTE_ALL, result_ttl=600, job_timeout=settings.job_timeout_seconds * 6
     )
     click.echo("Precompute queued on 'bulk'; a worker builds the index and enriches every paper.")
@@ -101,13 +100,13 @@ def precompute() -> None:
 @click.option("--burst", is_flag=True, help="Exit once the queues are empty.")
 def worker(burst: bool) -> None:
     """Run one RQ worker on the interactive, default and bulk queues (in that order)."""
-    from rq import Queue, SimpleWorker
+    from rq import SimpleWorker
 
     settings = get_settings()
     redis = redis_client.connect(settings)
-    queues = [Queue(name, connection=redis) for name in keys.QUEUES_BY_URGENCY]
+    queues = [jobs.queue(redis, name) for name in keys.QUEUES_BY_URGENCY]
     # SimpleWorker runs jobs in this process, so the related-papers index stays loaded.
-    SimpleWorker(queues, connection=redis).work(
+    SimpleWorker(queues, connection=redis, serializer=jobs.SERIALIZER).work(
         burst=burst, logging_level=settings.log_level, with_scheduler=not burst
     )
 
@@ -255,13 +254,6 @@ def _demo_reader_greeting(settings: Settings) -> str:
        -d '{{"tags": ["moe"]}}' '{base}/api/v1/me/library/arxiv:2310.01334'
   curl -H "Authorization: Bearer $PAPERLENS_TOKEN" '{base}/api/v1/me/suggestions'
 """
-
-
-def _safe_url(settings: Settings) -> str:
-    """The store's address without a password, fit for a terminal or a log."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(settings.sqlalchemy_url).render_as_string(hide_password=True)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,21 @@
-"""Enqueuing work for the workers by job name: the API's only way to ask for computation."""
+"""Enqueuing work for the workers by job name: the API's only way to ask for computation.
+
+Every queue, worker and scheduler of PaperLens reads and writes jobs with ``SERIALIZER``:
+JSON, so that a job planted in Redis is data, never code (RQ's default, pickle, would run
+whatever object a job's payload describes the moment a worker reads it). Job arguments
+and results are therefore plain JSON values: ids, numbers and lists of them.
+"""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Collection
 
 from redis import Redis
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
+from rq.job import Job
+from rq.serializers import JSONSerializer
 
 from paperlens import keys
 from paperlens.logs import request_id_var
@@ -13,14 +24,18 @@ from paperlens.settings import Settings
 # A job whose worker died (or that raised) is tried again after these pauses, in seconds:
 # at once the first time (a killed worker is no reason to wait), then backing off.
 RETRY_INTERVALS = [0, 30, 120]
+# How every job is stored in Redis; see the module's docstring.
+SERIALIZER = JSONSerializer
 
 
 def retry_policy() -> Retry:
     return Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS)
 
 
-def queue(redis: Redis, name: str, settings: Settings) -> Queue:
-    return Queue(name, connection=redis, default_timeout=settings.job_timeout_seconds)
+def queue(redis: Redis, name: str, settings: Settings | None = None) -> Queue:
+    """The queue ``name``, storing its jobs as JSON; ``settings`` give the default timeout."""
+    timeout = settings.job_timeout_seconds if settings is not None else None
+    return Queue(name, connection=redis, default_timeout=timeout, serializer=SERIALIZER)
 
 
 def request_enrichment(redis: Redis, settings: Settings, paper_id: str, queue_name: str) -> bool:
@@ -64,6 +79,19 @@ def request_fetch(redis: Redis, settings: Settings, paper_id: str) -> bool:
         job_id=keys.fetch_job_id(paper_id),
         description=f"fetch {paper_id}",
     )
+
+
+def fetch_in_flight(redis: Redis, paper_id: str) -> bool:
+    """Whether a fetch of ``paper_id`` is queued or running (a new request joins it)."""
+    return bool(redis.exists(Job.key_for(keys.fetch_job_id(paper_id))))
+
+
+def defer_fetches(redis: Redis, paper_ids: Collection[str]) -> None:
+    """Keep fetches that could not be queued now; the scheduler queues them later, as the
+    fetch queue has room (``worker.pipeline.freshness.release_deferred_fetches``)."""
+    if paper_ids:
+        now = time.time()
+        redis.zadd(keys.FETCH_DEFERRED, {paper_id: now for paper_id in paper_ids}, nx=True)
 
 
 def request_suggestions(redis: Redis, settings: Settings, user_id: int) -> bool:

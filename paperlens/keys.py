@@ -109,6 +109,10 @@ def fetch_job_id(paper_id: str) -> str:
     return "fetch-" + hashlib.sha256(paper_id.encode()).hexdigest()[:32]
 
 
+FETCH_DEFERRED = f"{PREFIX}:fetch:deferred"
+"""Sorted set: papers saved by readers whose fetch waits for room, scored by when it was asked."""
+
+
 def missing_paper(paper_id: str) -> str:
     """Set when every source that could hold ``paper_id`` answered that it does not."""
     return f"{PREFIX}:missing:{paper_id}"

@@ -17,6 +17,8 @@ from limits import parse_many
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from paperlens.credentials import password_problem
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # The Chrome extension's id is fixed by the public key in extension/manifest.json,
@@ -29,6 +31,8 @@ PLAIN_ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 # Settings a production instance must be given explicitly (no development fallback).
 PRODUCTION_REQUIRED = ("database_url", "redis_url", "metrics_token")
+# Network URLs that must carry a real password in production (not none, not an example's).
+PRODUCTION_PASSWORDS = ("database_url", "redis_url")
 
 SOURCE_NAMES = ("arxiv", "huggingface", "semantic_scholar", "openalex", "crossref", "github")
 
@@ -109,6 +113,16 @@ class Settings(BaseSettings):
     # Failed authentications allowed per client address and per token prefix (limits syntax).
     auth_failures_per_client: str = "30/minute"
     auth_failures_per_token: str = "10/minute"
+    # Reverse proxies in front of the API whose X-Forwarded-For entries are believed (0: none,
+    # the header is ignored and the client address is the connection's peer).
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
+    # Fetches of papers the catalogue lacks: allowed per client (limits syntax), and the most
+    # jobs that may wait in the queue fetches use before unknown papers answer 503.
+    fetches_per_client: str = "60/minute"
+    fetch_queue_max_jobs: int = Field(default=1_000, ge=1)
+    fetch_queue_full_retry_after_seconds: int = Field(default=30, ge=1)
+    # Deferred fetches (of saved papers) the scheduler queues per tick, at most.
+    deferred_fetches_per_tick: int = Field(default=200, ge=1)
     # Bearer token that /metrics asks for; without one it answers loopback clients only.
     metrics_token: str | None = None
 
@@ -148,7 +162,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"{origin!r} is not an origin such as https://example.org")
         return value
 
-    @field_validator("auth_failures_per_client", "auth_failures_per_token")
+    @field_validator("auth_failures_per_client", "auth_failures_per_token", "fetches_per_client")
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         try:
@@ -161,17 +175,25 @@ class Settings(BaseSettings):
     def _production_has_no_defaults(self) -> Settings:
         """A deployment must name its stores and secrets; a development default there would
         silently keep reading lists in a stray SQLite file or leave /metrics unprotected."""
-        if self.env == "production":
-            missing = [
-                f"PAPERLENS_{name.upper()}"
-                for name in PRODUCTION_REQUIRED
-                if not (getattr(self, name) or "").strip()
-            ]
-            if missing:
-                raise ValueError(
-                    "production mode (PAPERLENS_ENV=production) refuses to start without "
-                    + ", ".join(missing)
-                )
+        if self.env != "production":
+            return self
+        problems = []
+        missing = [
+            f"PAPERLENS_{name.upper()}"
+            for name in PRODUCTION_REQUIRED
+            if not (getattr(self, name) or "").strip()
+        ]
+        if missing:
+            problems.append("without " + ", ".join(missing))
+        for name in PRODUCTION_PASSWORDS:
+            url = (getattr(self, name) or "").strip()
+            problem = password_problem(url) if url else None
+            if problem:
+                problems.append(f"while PAPERLENS_{name.upper()} {problem}")
+        if problems:
+            raise ValueError(
+                "production mode (PAPERLENS_ENV=production) refuses to start " + "; ".join(problems)
+            )
         return self
 
     @property

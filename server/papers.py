@@ -25,7 +25,8 @@ from paperlens.schemas import (
     ResolveResult,
 )
 from paperlens.store.papers import canonical_ids, find_paper, papers_by_ids
-from server.errors import ApiError
+from server import fetch_budget, ratelimit
+from server.errors import ApiError, error_response
 from server.json_io import JSON, json_answer, json_body
 from server.metrics import ENRICHMENT_LOOKUPS
 from server.services import services
@@ -206,12 +207,22 @@ def _accepts_gzip(accept_encoding: str) -> bool:
 
 
 def _fetch_or_404(ref: PaperRef) -> Response:
-    """A paper the catalogue lacks: 202 while a worker fetches it, if a source can."""
+    """A paper the catalogue lacks: 202 while a worker fetches it, if a source can and the
+    fetch budget allows (see ``server.fetch_budget``)."""
     svc = services()
     fetchable = jobs.fetchable(svc.settings, ref.paper_id)
     if not fetchable or svc.redis.exists(keys.missing_paper(ref.paper_id)):
         raise ApiError(404, "unknown_paper", f"PaperLens does not know {ref.paper_id} yet.")
-    jobs.request_fetch(svc.redis, svc.settings, ref.paper_id)
+    if not jobs.fetch_in_flight(svc.redis, ref.paper_id):
+        refusal = fetch_budget.budget().admit(svc.redis, ratelimit.client_address())
+        if refusal is not None:
+            return error_response(
+                refusal.status,
+                refusal.code,
+                refusal.message,
+                retry_after=refusal.retry_after_seconds,
+            )
+        jobs.request_fetch(svc.redis, svc.settings, ref.paper_id)
     return _pending(ref.paper_id)
 
 

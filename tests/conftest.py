@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 
 from paperlens import keys
 from paperlens.embedded_redis import EmbeddedRedis, free_port
+from paperlens.jobs import SERIALIZER
 from paperlens.migrations import upgrade
 from paperlens.settings import Settings, get_settings
 from paperlens.store.db import Database
@@ -151,6 +152,6 @@ def demo(db: Database) -> Database:
 @pytest.fixture
 def precomputed(demo: Database, redis: Redis, settings: Settings) -> Database:
     """Demo corpus loaded and every paper enriched by a worker."""
-    Queue(keys.QUEUE_BULK, connection=redis).enqueue(keys.JOB_PRECOMPUTE_ALL)
+    Queue(keys.QUEUE_BULK, connection=redis, serializer=SERIALIZER).enqueue(keys.JOB_PRECOMPUTE_ALL)
     run_workers(redis)
     return demo

@@ -8,6 +8,7 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 
 from paperlens import keys
+from paperlens.jobs import SERIALIZER
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CORPUS = ROOT / "data" / "demo" / "papers.jsonl"
@@ -16,5 +17,7 @@ TEST_ORIGIN = "chrome-extension://testextensionidaaaaaaaaaaaaaaaaaa"
 
 def run_workers(redis: Redis) -> None:
     """Drain every queue with a real RQ worker, as `paperlens worker --burst` does."""
-    queues = [Queue(name, connection=redis) for name in keys.QUEUES_BY_URGENCY]
-    SimpleWorker(queues, connection=redis).work(burst=True)
+    queues = [
+        Queue(name, connection=redis, serializer=SERIALIZER) for name in keys.QUEUES_BY_URGENCY
+    ]
+    SimpleWorker(queues, connection=redis, serializer=SERIALIZER).work(burst=True)

@@ -22,6 +22,7 @@ from rq.registry import StartedJobRegistry
 
 from paperlens import enrichments, jobs, keys
 from paperlens.embedded_redis import EmbeddedRedis
+from paperlens.jobs import SERIALIZER
 from paperlens.migrations import upgrade
 from paperlens.settings import Settings
 from paperlens.store.db import Database
@@ -115,7 +116,7 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
 def test_killed_worker_job_is_retried_and_finishes_once(
     settings: Settings, demo: Database, redis: Redis
 ) -> None:
-    queue = Queue(keys.QUEUE_INTERACTIVE, connection=redis)
+    queue = Queue(keys.QUEUE_INTERACTIVE, connection=redis, serializer=SERIALIZER)
     job = queue.enqueue("tests.slow_jobs.slow_enrich", MRL, 60, "marker", retry=jobs.retry_policy())
     worker = start_worker()
     try:
@@ -140,7 +141,7 @@ def test_killed_worker_job_is_retried_and_finishes_once(
 def test_sigterm_lets_the_worker_finish_its_job_then_exit(
     settings: Settings, demo: Database, redis: Redis
 ) -> None:
-    Queue(keys.QUEUE_INTERACTIVE, connection=redis).enqueue(
+    Queue(keys.QUEUE_INTERACTIVE, connection=redis, serializer=SERIALIZER).enqueue(
         "tests.slow_jobs.slow_enrich", MRL, 2, "marker"
     )
     worker = start_worker()

@@ -14,6 +14,7 @@ from redis import Redis
 from rq import Queue
 
 from paperlens import keys, logs
+from paperlens.jobs import SERIALIZER
 from paperlens.store.db import Database
 from tests.support import run_workers
 
@@ -58,7 +59,7 @@ def test_request_id_is_returned_and_travels_into_the_job(
 ) -> None:
     answer = client.get(f"/api/v1/papers/{MRL}", headers={"X-Request-ID": "trace-123"})
     assert answer.headers["X-Request-ID"] == "trace-123"
-    job = Queue(keys.QUEUE_INTERACTIVE, connection=redis).jobs[0]
+    job = Queue(keys.QUEUE_INTERACTIVE, connection=redis, serializer=SERIALIZER).jobs[0]
     assert job.meta["request_id"] == "trace-123"
 
     made = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})

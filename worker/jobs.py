@@ -20,7 +20,7 @@ from worker.observed import observed
 from worker.pipeline.enrich import enrich_many
 from worker.pipeline.external import gather, merge
 from worker.pipeline.fetch import METADATA_SOURCE, fetch_record
-from worker.pipeline.freshness import ingest_recent, refresh_due
+from worker.pipeline.freshness import ingest_recent, refresh_due, release_deferred_fetches
 from worker.pipeline.index_files import build_and_publish, current_index
 from worker.pipeline.suggestions import suggestion_sets
 
@@ -147,8 +147,12 @@ def ingest_new_submissions() -> int:
 
 @observed
 def refresh_stale() -> int:
-    """Mark enrichments older than the configured age ``stale`` and refresh them on ``bulk``."""
+    """Mark enrichments older than the configured age ``stale`` and refresh them on ``bulk``;
+    queue the fetches that were deferred for want of room (see ``server.fetch_budget``)."""
     ctx = get_context()
+    released = release_deferred_fetches(ctx.redis, ctx.db, ctx.settings)
+    if released:
+        log.info("%d deferred fetches queued", released)
     return refresh_due(ctx.redis, ctx.settings)
 
 

@@ -24,6 +24,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from paperlens import keys
 from paperlens.embedded_redis import EmbeddedRedis
+from paperlens.jobs import SERIALIZER
 from paperlens.migrations import upgrade
 from paperlens.settings import EXTENSION_ORIGIN, Settings, get_settings
 from paperlens.store.db import Database
@@ -178,7 +179,9 @@ def backend(
         ingest_jsonl(db, DEMO_CORPUS)
         ingest_jsonl(db, Path(__file__).parent / "xss_paper.jsonl")
         db.dispose()
-        Queue(keys.QUEUE_BULK, connection=redis).enqueue(keys.JOB_PRECOMPUTE_ALL)
+        Queue(keys.QUEUE_BULK, connection=redis, serializer=SERIALIZER).enqueue(
+            keys.JOB_PRECOMPUTE_ALL
+        )
         run_workers(redis)
         token = _create_reader("e2e-reader")
         app = create_app(settings)

@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import datetime as dt
 import logging
+import re
 import threading
 from pathlib import Path
 
@@ -29,6 +30,9 @@ log = logging.getLogger(__name__)
 # Builds kept on disk: the current one and the one before, which a worker may still be
 # loading when the pointer moves; older ones go (3.5 GB each at a million papers).
 KEPT_BUILDS = 2
+
+# What a published build is called (see ``build_and_publish``); nothing else is loaded.
+BUILD_NAME = re.compile(r"related-[0-9]{8}T[0-9]{12}\.joblib")
 
 _loaded: dict[str, RelatedIndex] = {}
 _lock = threading.Lock()
@@ -86,16 +90,30 @@ def remove_old_builds(index_dir: Path, keep: int = KEPT_BUILDS) -> list[Path]:
 def current_index(settings: Settings, db: Database, redis: Redis) -> RelatedIndex:
     """The published index, loaded once per process; built first if none exists yet."""
     pointer = redis.get(keys.INDEX_POINTER)
-    name = pointer.decode() if isinstance(pointer, bytes) else None
-    path = settings.index_dir / name if name else None
-    if name is None or path is None or not path.exists():
-        name = build_and_publish(settings, db, redis)
-        path = settings.index_dir / name
+    path = published_path(settings.index_dir, pointer) if pointer is not None else None
+    if path is None or not path.exists():
+        path = settings.index_dir / build_and_publish(settings, db, redis)
+    name = path.name
     with _lock:
         if name not in _loaded:
             _loaded.clear()
             _loaded[name] = RelatedIndex.load(path)
         return _loaded[name]
+
+
+def published_path(index_dir: Path, pointer: bytes | str) -> Path | None:
+    """The index file a pointer read from Redis names, if it is a build inside ``index_dir``.
+
+    Loading an index unpickles it, which runs code: whoever could write the pointer must
+    not be able to point it at any other file, through ``..``, an absolute path or a link.
+    """
+    name = pointer.decode(errors="replace") if isinstance(pointer, bytes) else pointer
+    folder = index_dir.resolve()
+    path = (folder / name).resolve()
+    if path.parent != folder or not BUILD_NAME.fullmatch(path.name):
+        log.error("index pointer in Redis names a file outside %s; not loaded", folder)
+        return None
+    return path
 
 
 def _return_freed_memory() -> None:
