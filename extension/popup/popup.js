@@ -81,11 +81,14 @@ async function renderCurrent() {
     const paper = answer.status === "ready" ? answer.paper : null;
     box.dataset.state = answer.status;
     box.dataset.saved = String(Boolean(entry));
+    // replaceChildren writes a null argument out as the text "null": leave absent parts out.
+    const pending =
+      answer.status === "pending"
+        ? [el(document, "p", { className: "muted" }, "PaperLens is preparing this paper; reopen in a few seconds.")]
+        : [];
     box.replaceChildren(
       el(document, "h2", { className: "title" }, paper?.title ?? answer.paper_id),
-      answer.status === "pending"
-        ? el(document, "p", { className: "muted" }, "PaperLens is preparing this paper; reopen in a few seconds.")
-        : null,
+      ...pending,
       saveForm(document, {
         entry,
         hasToken: answer.hasToken,
