@@ -15,10 +15,13 @@ function badge(doc, info) {
   host.dataset.code = String(info.code);
   host.dataset.saved = String(info.saved);
   const shadow = host.attachShadow({ mode: "open" });
+  // append writes a null argument out as the text "null": leave absent marks out.
   shadow.append(
-    el(doc, "style", {}, BADGE_CSS),
-    info.code ? el(doc, "span", { title: info.official_code ? "Official code available" : "Code available" }, "</> code") : null,
-    info.saved ? el(doc, "span", { className: "saved", title: "In your reading list" }, "★ saved") : null,
+    ...[
+      el(doc, "style", {}, BADGE_CSS),
+      info.code ? el(doc, "span", { title: info.official_code ? "Official code available" : "Code available" }, "</> code") : null,
+      info.saved ? el(doc, "span", { className: "saved", title: "In your reading list" }, "★ saved") : null,
+    ].filter(Boolean),
   );
   return host;
 }
