@@ -26,13 +26,13 @@ function badge(doc, info) {
   return host;
 }
 
-/** Ask the background about every paper link at once and badge the papers that earn one. */
+/** Badge every paper link that earns one, from one question to the background (its answer is returned). */
 export async function decorateListing(doc, loc, siteId, send) {
   const { anchors, preferred } = listingLinks(siteId, doc, loc);
   const hrefs = [...new Set(anchors.map((a) => a.href))];
-  if (hrefs.length === 0) return;
+  if (hrefs.length === 0) return null;
   const answer = await send({ type: LOOKUP_LISTING, hrefs });
-  if (!answer?.ok) return;
+  if (!answer?.ok) return answer;
   const placed = new Map();
   for (const anchor of anchors) {
     const info = answer.items[anchor.href];
@@ -46,4 +46,5 @@ export async function decorateListing(doc, loc, siteId, send) {
     if (doc.querySelector(`.${BADGE_CLASS}[data-paper-id="${CSS.escape(paperId)}"]`)) continue;
     anchor.after(badge(doc, info));
   }
+  return answer;
 }
