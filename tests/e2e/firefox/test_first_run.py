@@ -4,6 +4,8 @@ popup say so and offer to ask for it, and once it is granted the paper loads wit
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,17 +13,30 @@ import pytest
 from marionette_driver.by import By
 from marionette_driver.wait import Wait
 
-from tests.e2e.conftest import EXTENSION_DIR, Backend
+from tests.e2e.conftest import Backend
 from tests.e2e.firefox.driver import WAIT_S, Firefox
 from tests.e2e.visible import MRL_TITLE, assert_no_stray_values
+from tests.support import ROOT
 
 MRL_PAGE = "https://arxiv.org/abs/2205.13147"
 
 
+@pytest.fixture(scope="module")
+def firefox_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Firefox package as `make extension` builds it: what a new reader installs."""
+    out = tmp_path_factory.mktemp("build")
+    subprocess.run(
+        ["node", "scripts/build-extension.mjs", str(out)], cwd=ROOT, check=True, capture_output=True
+    )
+    manifest = json.loads((out / "firefox" / "manifest.json").read_text())
+    assert "service_worker" not in manifest["background"]
+    return out / "firefox"
+
+
 @pytest.fixture
-def firefox(settle: Firefox, backend: Backend) -> Iterator[Firefox]:
-    """A fresh installation for each test, pointed at the test backend."""
-    settle.install(EXTENSION_DIR)
+def firefox(settle: Firefox, backend: Backend, firefox_build: Path) -> Iterator[Firefox]:
+    """A fresh installation of the package for each test, pointed at the test backend."""
+    settle.install(firefox_build)
     try:
         settle.configure(backendUrl=backend.url)
         yield settle
