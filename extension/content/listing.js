@@ -15,21 +15,24 @@ function badge(doc, info) {
   host.dataset.code = String(info.code);
   host.dataset.saved = String(info.saved);
   const shadow = host.attachShadow({ mode: "open" });
+  // append writes a null argument out as the text "null": leave absent marks out.
   shadow.append(
-    el(doc, "style", {}, BADGE_CSS),
-    info.code ? el(doc, "span", { title: info.official_code ? "Official code available" : "Code available" }, "</> code") : null,
-    info.saved ? el(doc, "span", { className: "saved", title: "In your reading list" }, "★ saved") : null,
+    ...[
+      el(doc, "style", {}, BADGE_CSS),
+      info.code ? el(doc, "span", { title: info.official_code ? "Official code available" : "Code available" }, "</> code") : null,
+      info.saved ? el(doc, "span", { className: "saved", title: "In your reading list" }, "★ saved") : null,
+    ].filter(Boolean),
   );
   return host;
 }
 
-/** Ask the background about every paper link at once and badge the papers that earn one. */
+/** Badge every paper link that earns one, from one question to the background (its answer is returned). */
 export async function decorateListing(doc, loc, siteId, send) {
   const { anchors, preferred } = listingLinks(siteId, doc, loc);
   const hrefs = [...new Set(anchors.map((a) => a.href))];
-  if (hrefs.length === 0) return;
+  if (hrefs.length === 0) return null;
   const answer = await send({ type: LOOKUP_LISTING, hrefs });
-  if (!answer?.ok) return;
+  if (!answer?.ok) return answer;
   const placed = new Map();
   for (const anchor of anchors) {
     const info = answer.items[anchor.href];
@@ -43,4 +46,5 @@ export async function decorateListing(doc, loc, siteId, send) {
     if (doc.querySelector(`.${BADGE_CLASS}[data-paper-id="${CSS.escape(paperId)}"]`)) continue;
     anchor.after(badge(doc, info));
   }
+  return answer;
 }

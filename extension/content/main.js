@@ -21,6 +21,17 @@ function send(message) {
 }
 
 const openOptions = () => send({ type: messages.OPTIONS_OPEN });
+const askForAccess = () => send({ type: messages.ACCESS_ASK });
+// Set when this page's last lookup was refused for want of backend access; the background
+// says when access arrives, and the page then looks again without a reload.
+let waitingForAccess = false;
+
+/** The error line, with the button that fixes a missing backend permission where needed. */
+function problemView(error) {
+  if (error.kind !== "no_access") return errorView(document, error.line, openOptions);
+  waitingForAccess = true;
+  return errorView(document, error.line, openOptions, { label: "Allow access", run: askForAccess });
+}
 
 async function collapsedHere() {
   const { collapsed = {} } = await ext.storage.local.get("collapsed");
@@ -54,7 +65,7 @@ async function showPaper(snapshot) {
     answer = await send({ type: messages.LOOKUP_PAGE, page: snapshot, fresh: true });
   }
   if (!answer.ok) {
-    overlay.show("error", errorView(document, answer.error.line, openOptions));
+    overlay.show("error", problemView(answer.error));
     return;
   }
   await renderReady(overlay, answer);
@@ -94,13 +105,15 @@ async function renderReady(overlay, answer) {
 }
 
 async function run() {
+  waitingForAccess = false;
   const site = siteForHost(location.host);
   if (!site || !ADAPTERS[site.id]) return;
   const { sites } = withDefaults(await ext.storage.local.get(["sites"]));
   if (sites[site.id] === false) return;
   if (isListingPage(site.id, location)) {
     document.getElementById("paperlens-overlay")?.remove();
-    await decorateListing(document, location, site.id, send);
+    const answer = await decorateListing(document, location, site.id, send);
+    if (answer?.error?.kind === "no_access") waitingForAccess = true;
     return;
   }
   await showPaper(pageSnapshot(document, location));
@@ -109,6 +122,10 @@ async function run() {
 /** Start once, and again whenever a single-page site moves to another paper. */
 export function start() {
   run();
+  ext.runtime.onMessage.addListener((message, sender) => {
+    if (sender.id !== ext.runtime.id || message?.type !== messages.ACCESS_GRANTED) return;
+    if (waitingForAccess) run();
+  });
   const site = siteForHost(location.host);
   if (!site || !ADAPTERS[site.id]?.spa) return;
   let seen = location.href;

@@ -65,14 +65,14 @@ export function pendingView(doc, paperId) {
   );
 }
 
-/** One clear line and a way to fix it. */
-export function errorView(doc, line, openOptions) {
+/** One clear line and a way to fix it: `fix` is {label, run}, by default the options page. */
+export function errorView(doc, line, openOptions, fix = { label: "Open options", run: openOptions }) {
   return el(
     doc,
     "p",
     { className: "line error", role: "alert" },
     line,
     " ",
-    el(doc, "button", { type: "button", className: "link", onclick: openOptions }, "Open options"),
+    el(doc, "button", { type: "button", className: "link", onclick: fix.run }, fix.label),
   );
 }

@@ -198,6 +198,8 @@ export function describeError(error, backendUrl) {
   switch (error?.kind) {
     case "unreachable":
       return `✗ Cannot reach PaperLens at ${backendUrl}: is it running, and is the address right?`;
+    case "no_access":
+      return `✗ PaperLens needs your permission to reach its backend at ${backendUrl}.`;
     case "unauthorized":
       return "✗ The API token was rejected: paste a valid token in the options.";
     case "no_token":

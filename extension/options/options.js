@@ -2,13 +2,13 @@
 // one switch per site. Firefox gives every installation its own origin, so there the
 // backend cannot list it for CORS: we ask for a host permission on the backend only.
 
-import { backendPermissionPattern, normaliseBackendUrl, SITES, withDefaults } from "../lib/config.js";
+import { requestBackendAccess } from "../lib/access.js";
+import { normaliseBackendUrl, SITES, withDefaults } from "../lib/config.js";
 import { el } from "../lib/dom.js";
 import { CONNECTION_TEST } from "../lib/messages.js";
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const $ = (id) => document.getElementById(id);
-const NEEDS_HOST_PERMISSION = ext.runtime.getURL("").startsWith("moz-extension:");
 
 function report(lines, ok) {
   $("report").className = ok ? "ok" : "error";
@@ -32,12 +32,6 @@ async function load() {
   );
 }
 
-/** Must run inside the click handler, before any await, or the browser refuses to ask. */
-function requestBackendPermission(backendUrl) {
-  if (!NEEDS_HOST_PERMISSION) return Promise.resolve(true);
-  return ext.permissions.request({ origins: [backendPermissionPattern(backendUrl)] });
-}
-
 function formValues() {
   const backendUrl = normaliseBackendUrl($("backend-url").value);
   const sites = Object.fromEntries(
@@ -53,7 +47,7 @@ $("form").addEventListener("submit", (event) => {
     report(["✗ The backend URL must be an http(s) address such as http://127.0.0.1:8000."], false);
     return;
   }
-  requestBackendPermission(values.backendUrl).then(async (granted) => {
+  requestBackendAccess(ext, values.backendUrl).then(async (granted) => {
     await ext.storage.local.set(values);
     $("backend-url").value = values.backendUrl;
     report(
@@ -70,7 +64,7 @@ $("test").addEventListener("click", () => {
     return;
   }
   report(["Testing…"], true);
-  requestBackendPermission(values.backendUrl).then(async () => {
+  requestBackendAccess(ext, values.backendUrl).then(async () => {
     const answer = await ext.runtime.sendMessage({ type: CONNECTION_TEST, ...values });
     if (answer.ok) report(answer.lines, answer.ok);
     else report(answer.lines ?? [answer.error.line], false);

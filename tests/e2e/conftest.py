@@ -60,7 +60,15 @@ MINIMAL_PDF = (
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    if CHROMIUM.exists():
+    # The Firefox tests (firefox/) need Firefox, not Chromium: their conftest checks for it.
+    chromium_tests = Path(__file__).parent
+    firefox_tests = chromium_tests / "firefox"
+    items = [
+        item
+        for item in items
+        if item.path.is_relative_to(chromium_tests) and not item.path.is_relative_to(firefox_tests)
+    ]
+    if not items or CHROMIUM.exists():
         return
     if os.environ.get("PAPERLENS_REQUIRE_BROWSER"):
         # CI sets this, so that a failed install cannot turn the browser tests into skips.
@@ -70,8 +78,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         "`apt-get install -y chromium` (as .ci/run does) to run the browser tests"
     )
     for item in items:
-        if item.path.is_relative_to(Path(__file__).parent):
-            item.add_marker(skip)
+        item.add_marker(skip)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from paperlens.settings import EXTENSION_ORIGIN
 from server import create_app
 from tests.e2e.conftest import Backend, Browser, Seen, serve
+from tests.e2e.visible import MRL_TITLE, assert_no_stray_values
 
 BADGES = ".paperlens-badges"
 # Papers on the saved listing pages whose demo-corpus abstracts link to code.
@@ -108,3 +109,16 @@ def test_a_backend_that_does_not_grant_the_extension_cors_is_refused(
     finally:
         server.shutdown()
         app.extensions["paperlens"].db.dispose()
+
+
+def test_popup_on_a_paper_page_shows_no_stray_values(browser: Browser) -> None:
+    """Every part of the popup drawn: nothing reads 'null' or 'undefined' where a part is absent."""
+    tab = browser.open("https://arxiv.org/abs/2205.13147")
+    popup = browser.popup(tab=tab)
+    body = popup.locator("body")
+    expect(body).to_contain_text("Add your API token to save papers.")
+    expect(body).to_contain_text("Suggestions are unavailable.")
+    text = body.inner_text()
+    this_tab = text.split("THIS TAB", 1)[1]
+    assert this_tab.strip().splitlines()[0] == MRL_TITLE
+    assert_no_stray_values(text)
