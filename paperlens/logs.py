@@ -2,7 +2,9 @@
 
 A request id travels from the API into the jobs it enqueues (in the job's meta),
 so one reader's slow overlay can be followed from the HTTP request to the worker.
-Log lines name endpoints and ids of papers, never tokens, notes or reading lists.
+Log lines name endpoints and ids of papers, never tokens, notes or reading lists; the
+credentials the instance sends to external sources are blanked out of every line,
+including lines from libraries (``urllib3`` logs whole URLs with their query at DEBUG).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import logging
 import re
 import secrets
 import sys
+from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import TextIO
 
@@ -19,6 +22,18 @@ from pythonjsonlogger.orjson import OrjsonFormatter
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+REDACTED = "[redacted]"
+# Query parameters through which some source API takes a key or a contact address.
+_CREDENTIAL_PARAMETER = re.compile(
+    r"([?&](?:api_key|apikey|key|token|access_token|mailto)=)[^&#\s'\"]*", re.IGNORECASE
+)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with each of ``secrets`` and every credential-like query value blanked out."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return _CREDENTIAL_PARAMETER.sub(rf"\1{REDACTED}", text)
 
 
 def new_request_id(offered: str | None = None) -> str:
@@ -34,6 +49,27 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+class RedactingFilter(logging.Filter):
+    """Blanks the configured secrets out of a record's message and exception text."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.secrets = tuple(s for s in secrets if s)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message, self.secrets)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info:
+            trace = logging.Formatter().formatException(record.exc_info)
+            cleaned = redact(trace, self.secrets)
+            if cleaned != trace:
+                # Formatters fall back to exc_text when exc_info is gone.
+                record.exc_info, record.exc_text = None, cleaned
+        return True
+
+
 class _TextFormatter(logging.Formatter):
     """Lines for a person: the request id only on lines that belong to a request."""
 
@@ -43,15 +79,19 @@ class _TextFormatter(logging.Formatter):
         return f"{line} [request {request_id}]" if request_id else line
 
 
-def configure(level: str, log_format: str, stream: TextIO | None = None) -> None:
+def configure(
+    level: str, log_format: str, stream: TextIO | None = None, secrets: Iterable[str] = ()
+) -> None:
     """One handler on the root logger: JSON lines for log collectors, text for a terminal.
 
     ``auto`` tells them apart by whether the stream is a terminal, so that ``make run``
-    reads well and a container's output stays machine-readable.
+    reads well and a container's output stays machine-readable. ``secrets`` are never
+    written, whoever logs them.
     """
     target = stream or sys.stderr
     handler = logging.StreamHandler(target)
     handler.addFilter(_RequestIdFilter())
+    handler.addFilter(RedactingFilter(secrets))
     if log_format == "auto":
         log_format = "text" if target.isatty() else "json"
     if log_format == "json":
