@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import TextIO
 
+import orjson
 from pythonjsonlogger.orjson import OrjsonFormatter
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -49,25 +50,22 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
-class RedactingFilter(logging.Filter):
-    """Blanks the configured secrets out of a record's message and exception text."""
+class RedactingFormatter(logging.Formatter):
+    """Formats with ``inner``, then blanks the secrets out of the finished line.
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    Redacting the finished line (not the record) covers the message, its arguments and
+    any traceback alike, and leaves the record untouched for other handlers.
+    """
+
+    def __init__(self, inner: logging.Formatter, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        self.secrets = tuple(s for s in secrets if s)
+        self.inner = inner
+        plain = [s for s in secrets if s]
+        # JSON lines escape some characters, so look for each secret as JSON spells it too.
+        self.secrets = tuple({*plain, *(orjson.dumps(s).decode()[1:-1] for s in plain)})
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message, self.secrets)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        if record.exc_info:
-            trace = logging.Formatter().formatException(record.exc_info)
-            cleaned = redact(trace, self.secrets)
-            if cleaned != trace:
-                # Formatters fall back to exc_text when exc_info is gone.
-                record.exc_info, record.exc_text = None, cleaned
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(self.inner.format(record), self.secrets)
 
 
 class _TextFormatter(logging.Formatter):
@@ -91,18 +89,17 @@ def configure(
     target = stream or sys.stderr
     handler = logging.StreamHandler(target)
     handler.addFilter(_RequestIdFilter())
-    handler.addFilter(RedactingFilter(secrets))
     if log_format == "auto":
         log_format = "text" if target.isatty() else "json"
+    formatter: logging.Formatter
     if log_format == "json":
-        handler.setFormatter(
-            OrjsonFormatter(
-                "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-            )
+        formatter = OrjsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
         )
     else:
-        handler.setFormatter(_TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        formatter = _TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    handler.setFormatter(RedactingFormatter(formatter, secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
