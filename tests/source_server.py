@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +83,8 @@ class SourceFleet:
 
     servers: dict[str, HTTPServer] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
+    # Answers a test puts in place of the fixtures: (source, path under its prefix) -> JSON.
+    answers: dict[tuple[str, str], object] = field(default_factory=dict)
 
     def start(self) -> None:
         for source in PREFIXES:
@@ -91,10 +94,13 @@ class SourceFleet:
             self.servers[source] = server
 
     def stop(self) -> None:
-        for server in self.servers.values():
-            server.clear()
-            if server.is_running():
-                server.stop()
+        """All at once: each server takes up to half a second to notice it should stop."""
+        running = [server for server in self.servers.values() if server.is_running()]
+        stopping = [threading.Thread(target=server.stop) for server in running]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()
 
     def environment(self) -> dict[str, str]:
         """As ``source_environment``, with each source at its own server."""
@@ -113,7 +119,10 @@ class SourceFleet:
             prefix = PREFIXES[source]
             if not request.path.startswith(prefix + "/"):
                 return _json({"error": "not under this source's base path"}, 404)
-            return _HANDLERS[source](request.path[len(prefix) :], request)
+            path = request.path[len(prefix) :]
+            if (source, path) in self.answers:
+                return _json(self.answers[source, path])
+            return _HANDLERS[source](path, request)
 
         return handle
 
