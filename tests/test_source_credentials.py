@@ -18,15 +18,16 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+import orjson
 import pytest
 from flask.testing import FlaskClient
 from pytest_httpserver import HTTPServer
 from redis import Redis
 from werkzeug import Request, Response
 
-from paperlens import jobs, keys, logs
+from paperlens import enrichments, jobs, keys, logs
 from paperlens.embedded_redis import free_port
-from paperlens.schemas import SOURCE_ERROR_CODES
+from paperlens.schemas import SOURCE_ERROR_CODES, SourceStatus
 from paperlens.settings import Settings, get_settings
 from paperlens.store.db import Database
 from tests.source_server import SETTING_NAMES, serve_fixtures, source_environment
@@ -265,3 +266,32 @@ def test_source_keys_travel_in_headers_where_sources_take_them(
     # A key goes only to its own source.
     others = [r for r in requests if not r.path.startswith(("/hf/", "/s2/", "/github/"))]
     assert all("Authorization" not in r.headers and "x-api-key" not in r.headers for r in others)
+
+
+def test_a_document_stored_before_the_vocabulary_loses_its_error_text_at_its_refresh(
+    precomputed: Database, redis: Redis, settings: Settings, client: FlaskClient
+) -> None:
+    """Earlier versions stored a failing source's URL (keys and all) as its error. Such a
+    document is due for refresh soon after it was written; the first refresh tick rewrites
+    it with a code from the vocabulary, before its recomputation has even run."""
+    from worker.pipeline.freshness import refresh_due
+
+    stored = enrichments.read(redis, MRL)
+    assert stored is not None
+    failed = SourceStatus(status="failed", error="unavailable")
+    enrichments.write(redis, stored.model_copy(update={"sources": {"openalex": failed}}))
+    legacy_error = (
+        "openalex: HTTP 503 from https://api.openalex.org/works/doi:10.48550/arxiv.2205.13147"
+        f"?mailto={quote(MARKERS[4])}&api_key={MARKERS[2]}"
+    )
+    raw = enrichments.as_json(enrichments.read_raw(redis, MRL) or b"")
+    legacy = raw.replace(b'"error":"unavailable"', orjson.dumps({"error": legacy_error})[1:-1])
+    assert legacy != raw
+    redis.set(keys.enrichment(MRL), enrichments.encode(legacy))
+    assert leaked([client.get(f"/api/v1/papers/{MRL}").get_data()]) != []  # as it was served
+
+    enrichments.schedule_refresh(redis, MRL, time.time() - 1)
+    assert refresh_due(redis, settings) == 1
+    served = client.get(f"/api/v1/papers/{MRL}")
+    assert leaked([served.get_data()]) == []
+    assert served.get_json()["sources"]["openalex"]["error"] == "unavailable"
