@@ -134,8 +134,9 @@ class Endpoint:
     source: str
     base_url: str
     min_interval_seconds: float
-    headers: Mapping[str, str] = field(default_factory=dict)
-    params: Mapping[str, str] = field(default_factory=dict)
+    # Kept out of repr: both may hold keys, and a repr can end up in a log line.
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    params: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def host(self) -> str:
