@@ -30,7 +30,7 @@ def main() -> None:
         settings = get_settings()
     except ValidationError as error:  # e.g. production mode without its required settings
         raise click.ClickException(explain(error)) from None
-    logs.configure(settings.log_level, settings.log_format)
+    logs.configure(settings.log_level, settings.log_format, secrets=settings.source_credentials())
 
 
 @main.command()

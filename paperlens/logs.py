@@ -2,7 +2,9 @@
 
 A request id travels from the API into the jobs it enqueues (in the job's meta),
 so one reader's slow overlay can be followed from the HTTP request to the worker.
-Log lines name endpoints and ids of papers, never tokens, notes or reading lists.
+Log lines name endpoints and ids of papers, never tokens, notes or reading lists; the
+credentials the instance sends to external sources are blanked out of every line,
+including lines from libraries (``urllib3`` logs whole URLs with their query at DEBUG).
 """
 
 from __future__ import annotations
@@ -11,14 +13,28 @@ import logging
 import re
 import secrets
 import sys
+from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import TextIO
 
+import orjson
 from pythonjsonlogger.orjson import OrjsonFormatter
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+REDACTED = "[redacted]"
+# Query parameters through which some source API takes a key or a contact address.
+_CREDENTIAL_PARAMETER = re.compile(
+    r"([?&](?:api_key|apikey|key|token|access_token|mailto)=)[^&#\s'\"]*", re.IGNORECASE
+)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with each of ``secrets`` and every credential-like query value blanked out."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return _CREDENTIAL_PARAMETER.sub(rf"\1{REDACTED}", text)
 
 
 def new_request_id(offered: str | None = None) -> str:
@@ -34,6 +50,24 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+class RedactingFormatter(logging.Formatter):
+    """Formats with ``inner``, then blanks the secrets out of the finished line.
+
+    Redacting the finished line (not the record) covers the message, its arguments and
+    any traceback alike, and leaves the record untouched for other handlers.
+    """
+
+    def __init__(self, inner: logging.Formatter, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.inner = inner
+        plain = [s for s in secrets if s]
+        # JSON lines escape some characters, so look for each secret as JSON spells it too.
+        self.secrets = tuple({*plain, *(orjson.dumps(s).decode()[1:-1] for s in plain)})
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(self.inner.format(record), self.secrets)
+
+
 class _TextFormatter(logging.Formatter):
     """Lines for a person: the request id only on lines that belong to a request."""
 
@@ -43,26 +77,29 @@ class _TextFormatter(logging.Formatter):
         return f"{line} [request {request_id}]" if request_id else line
 
 
-def configure(level: str, log_format: str, stream: TextIO | None = None) -> None:
+def configure(
+    level: str, log_format: str, stream: TextIO | None = None, secrets: Iterable[str] = ()
+) -> None:
     """One handler on the root logger: JSON lines for log collectors, text for a terminal.
 
     ``auto`` tells them apart by whether the stream is a terminal, so that ``make run``
-    reads well and a container's output stays machine-readable.
+    reads well and a container's output stays machine-readable. ``secrets`` are never
+    written, whoever logs them.
     """
     target = stream or sys.stderr
     handler = logging.StreamHandler(target)
     handler.addFilter(_RequestIdFilter())
     if log_format == "auto":
         log_format = "text" if target.isatty() else "json"
+    formatter: logging.Formatter
     if log_format == "json":
-        handler.setFormatter(
-            OrjsonFormatter(
-                "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-            )
+        formatter = OrjsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
         )
     else:
-        handler.setFormatter(_TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        formatter = _TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    handler.setFormatter(RedactingFormatter(formatter, secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

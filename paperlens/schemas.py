@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
@@ -89,13 +90,38 @@ class RelatedPaper(BaseModel):
 
 SourceState = Literal["ok", "empty", "failed", "skipped"]
 
+# Why a source failed, as public documents say it: a fixed vocabulary, so that no URL,
+# query string (where API keys travel) or exception text ever reaches a reader.
+SourceErrorCode = Literal[
+    "rate_limited",  # 429, or our own spacing would have waited too long
+    "http_500",
+    "http_502",
+    "http_503",
+    "http_504",
+    "unauthorized",  # 401 or 403: the instance's key was refused
+    "http_error",  # any other unexpected status
+    "timeout",
+    "unreachable",  # connection refused, reset or not resolvable
+    "bad_response",  # a body not in the source's documented format
+    "not_allowed",  # an address outside the source's configured base URL
+    "unavailable",  # no more precise reason is known (documents written by older versions)
+]
+SOURCE_ERROR_CODES: frozenset[str] = frozenset(get_args(SourceErrorCode))
+
+
+def _known_error(value: Any) -> Any:
+    """Free text from documents written before the vocabulary existed reads as ``unavailable``."""
+    if isinstance(value, str) and value not in SOURCE_ERROR_CODES:
+        return "unavailable"
+    return value
+
 
 class SourceStatus(BaseModel):
     """What one external source contributed to an enrichment, and when."""
 
     status: SourceState
     fetched_at: dt.datetime | None = None
-    error: str | None = None
+    error: Annotated[SourceErrorCode | None, BeforeValidator(_known_error)] = None
 
 
 class SourcedLink(BaseModel):

@@ -206,6 +206,17 @@ class Settings(BaseSettings):
         """Threads for the dense encoder: the setting, or every core this process may use."""
         return self.encode_threads or len(os.sched_getaffinity(0))
 
+    def source_credentials(self) -> list[str]:
+        """What the instance sends sources to identify itself: never to be logged or served."""
+        values = (
+            self.huggingface_token,
+            self.semantic_scholar_api_key,
+            self.openalex_api_key,
+            self.github_token,
+            self.source_contact_email,
+        )
+        return [value for value in values if value]
+
     @property
     def sqlalchemy_url(self) -> str:
         """The SQL store: the configured server, or a SQLite file in the data folder."""

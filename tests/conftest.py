@@ -23,6 +23,7 @@ from paperlens.migrations import upgrade
 from paperlens.settings import Settings, get_settings
 from paperlens.store.db import Database
 from server import create_app
+from tests.source_server import SourceFleet
 from tests.support import DEMO_CORPUS, TEST_ORIGIN, run_workers
 from worker.context import reset_context
 
@@ -155,3 +156,18 @@ def precomputed(demo: Database, redis: Redis, settings: Settings) -> Database:
     Queue(keys.QUEUE_BULK, connection=redis, serializer=SERIALIZER).enqueue(keys.JOB_PRECOMPUTE_ALL)
     run_workers(redis)
     return demo
+
+
+@pytest.fixture
+def source_fleet(monkeypatch: pytest.MonkeyPatch) -> Iterator[SourceFleet]:
+    """Every source enabled, each at a recording fixture server of its own; request it
+    before any fixture that builds settings."""
+    fleet = SourceFleet()
+    fleet.start()
+    for name, value in fleet.environment().items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    reset_context()
+    yield fleet
+    fleet.stop()
+    get_settings.cache_clear()

@@ -183,7 +183,7 @@ def test_a_failing_source_degrades_the_document_and_is_retried_soon(
     paper = open_until_served(client, redis, HEAT_BATH)
     assert paper["status"] == "degraded"
     failed = paper["sources"]["semantic_scholar"]
-    assert failed["status"] == "failed" and "503" in failed["error"]
+    assert failed["status"] == "failed" and failed["error"] == "http_503"
     assert paper["sources"]["huggingface"]["status"] == "ok" and paper["models"]
     assert paper["citation_count"] == {"count": 21, "source": "openalex"}
     due = redis.zscore(keys.ENRICHMENT_DUE, HEAT_BATH)
