@@ -207,6 +207,28 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
+# The extension origin's IndexedDB holding the backend URL and token (connection_store.js).
+CONNECTION_DB = """
+const open = () => new Promise((resolve, reject) => {
+  const request = indexedDB.open("paperlens", 1);
+  request.onupgradeneeded = () => request.result.createObjectStore("connection");
+  request.onsuccess = () => resolve(request.result);
+  request.onerror = () => reject(request.error);
+});
+const inStore = async (mode, work) => {
+  const db = await open();
+  const transaction = db.transaction("connection", mode);
+  const result = await work(transaction.objectStore("connection"));
+  await new Promise((resolve) => { transaction.oncomplete = resolve; });
+  db.close();
+  return result;
+};
+const done = (request) =>
+  new Promise((resolve) => { request.onsuccess = () => resolve(request.result); });
+"""
+CONNECTION_KEYS = ("backendUrl", "token")
+
+
 @dataclass
 class Browser:
     """Headless Chromium with the extension loaded, pointed at the test backend."""
@@ -215,8 +237,33 @@ class Browser:
     worker: Worker
 
     def configure(self, **values: object) -> None:
-        """Write the extension's settings as its options page would."""
-        self.worker.evaluate("values => chrome.storage.local.set(values)", values)
+        """Write the extension's settings where its options page puts them."""
+        connection = {k: v for k, v in values.items() if k in CONNECTION_KEYS}
+        rest = {k: v for k, v in values.items() if k not in CONNECTION_KEYS}
+        if connection:
+            self.worker.evaluate(
+                f"""async values => {{ {CONNECTION_DB}
+                await inStore("readwrite", (store) => Promise.all(
+                  Object.entries(values).map(([k, v]) => done(store.put(v, k)))));
+                }}""",
+                connection,
+            )
+        if rest:
+            self.worker.evaluate("values => chrome.storage.local.set(values)", rest)
+
+    def connection(self) -> dict[str, Any]:
+        """What the connection store holds, read from the extension's own origin."""
+        return dict(
+            self.worker.evaluate(
+                f"""async () => {{ {CONNECTION_DB}
+                const keys = ["backendUrl", "token", "migratedFromStorageLocal"];
+                const values = await inStore("readonly", (store) =>
+                  Promise.all(keys.map((k) => done(store.get(k)))));
+                return Object.fromEntries(
+                  keys.map((k, i) => [k, values[i]]).filter(([, v]) => v !== undefined));
+                }}"""
+            )
+        )
 
     def open(self, url: str) -> Page:
         page = self.context.new_page()
