@@ -22,7 +22,7 @@ function badge(doc, info) {
   const host = doc.createElement("span");
   host.className = BADGE_CLASS;
   const shadow = host.attachShadow({ mode: "closed" });
-  shadow.append(
+  const marks = [
     el(doc, "style", {}, BADGE_CSS),
     info.code
       ? el(doc, "span", {
@@ -38,7 +38,8 @@ function badge(doc, info) {
       "aria-hidden": info.saved ? null : "true",
       "data-label": "★",
     }),
-  );
+  ];
+  shadow.append(...marks.filter(Boolean));
   return host;
 }
 

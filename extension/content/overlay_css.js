@@ -46,11 +46,19 @@ a, .title, .reason, .source, .muted { unicode-bidi: isolate; }
 /* Reading-list words are generated text (find-in-page cannot match it), in boxes that do not
    change size with the saved state (see lib/paper_view.js). */
 [data-label]::before { content: attr(data-label); }
-.saved-mark { flex-basis: 100%; color: var(--official); font-weight: 600; }
+.saved-mark { flex: 1; color: var(--official); font-weight: 600; }
+.row-break { flex-basis: 100%; height: 0; }
 .saved-mark.muted { color: var(--muted); font-weight: normal; }
 .save-button { min-width: 5.5em; }
 .remove-button.absent { visibility: hidden; }
-.tags.has-tags::placeholder { color: var(--fg); opacity: 1; }
+.tags-box { position: relative; display: flex; flex: 1; min-width: 120px; }
+.tags-box .tags { flex: 1; min-width: 0; }
+.tags-preview {
+  position: absolute; left: 9px; right: 9px; top: 50%; transform: translateY(-50%);
+  pointer-events: none; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; color: var(--fg);
+}
+.tags-preview.hint { color: var(--muted); }
+.tags:focus + .tags-preview, .tags.filled + .tags-preview { visibility: hidden; }
 .save-message { flex-basis: 100%; color: var(--error); }
 .tags { flex: 1; min-width: 120px; }
 button, select, input {

@@ -84,7 +84,7 @@ export function paperDetails(doc, paper, { relatedLimit = 10 } = {}) {
  *
  * It is drawn in the same boxes whether or not the paper is saved (Remove is always laid out,
  * only hidden), and the words that say so are generated text (`data-label` shown by the
- * stylesheet's ::before) and the tags a placeholder until the reader focuses the field: a page
+ * stylesheet's ::before), the saved tags too until the reader focuses the field: a page
  * hosting the overlay can measure its box and search its text with window.find, and must learn
  * neither whether nor how its paper is saved. Only the reader's own (trusted) clicks act.
  */
@@ -108,20 +108,22 @@ export function saveForm(doc, { entry, hasToken, actions }) {
   );
   const savedTags = (entry?.tags ?? []).join(", ");
   let tagsShown = savedTags === "";
-  const tags = el(doc, "input", {
-    className: savedTags ? "tags has-tags" : "tags",
-    type: "text",
-    placeholder: savedTags || "tags, comma separated",
-    "aria-label": "Tags",
+  const tags = el(doc, "input", { className: "tags", type: "text", "aria-label": "Tags" });
+  // Saved tags (or the hint) are generated text over the empty field until the reader focuses it.
+  const preview = el(doc, "span", {
+    className: savedTags ? "tags-preview" : "tags-preview hint",
+    "data-label": savedTags || "tags, comma separated",
   });
+  const showFilled = () => tags.classList.toggle("filled", tags.value !== "");
   tags.addEventListener(
     "focus",
     trusted(() => {
-      if (tagsShown) return;
-      tags.value = savedTags;
+      if (!tagsShown) tags.value = savedTags;
       tagsShown = true;
+      showFilled();
     }),
   );
+  tags.addEventListener("input", showFilled);
   const chosenTags = () => parseTags(tagsShown ? tags.value : savedTags);
   const message = el(doc, "span", { className: "save-message", role: "status" });
   const saveButton = el(doc, "button", {
@@ -144,10 +146,11 @@ export function saveForm(doc, { entry, hasToken, actions }) {
       className: entry ? "saved-mark" : "saved-mark muted",
       "data-label": entry ? "★ Saved" : "Not in your reading list",
     }),
-    status,
-    tags,
-    saveButton,
     removeButton,
+    el(doc, "span", { className: "row-break" }),
+    status,
+    el(doc, "span", { className: "tags-box" }, tags, preview),
+    saveButton,
     message,
   );
   const run = async (button, work, done) => {

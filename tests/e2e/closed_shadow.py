@@ -32,7 +32,8 @@ function visibleText(node) {
   };
   const walk = (current) => {
     if (current.nodeType === Node.TEXT_NODE) {
-      return getComputedStyle(current.parentElement).visibility === "visible" ? current.data : "";
+      const parent = current.parentElement;
+      return !parent || getComputedStyle(parent).visibility === "visible" ? current.data : "";
     }
     if (current.nodeType !== Node.ELEMENT_NODE || current.tagName === "STYLE") return "";
     const style = getComputedStyle(current);
@@ -49,7 +50,7 @@ function visibleText(node) {
 """
 
 
-def eventually(check: Callable[[], T], timeout: float = 15.0, message: str = "") -> T:
+def eventually(check: Callable[[], T | None], timeout: float = 15.0, message: str = "") -> T:
     """Poll `check` until it returns something true (and return it), or fail after `timeout`."""
     deadline = time.monotonic() + timeout
     last: object = None
@@ -132,7 +133,11 @@ class ClosedRoot:
 
     def root_text(self) -> str:
         """Visible text of the whole root."""
-        return str(self.evaluate("[...root.children].map(visibleText).join(' ').trim()"))
+        return str(
+            self.evaluate(
+                "[...root.childNodes].map(visibleText).join(' ').replace(/\\s+/g, ' ').trim()"
+            )
+        )
 
     def texts(self, selector: str) -> list[str]:
         """Visible text of every match, in document order."""

@@ -7,6 +7,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -48,19 +49,20 @@ def library(reader: str, backend: Backend) -> Iterator[list[str]]:
 
 
 def test_save_in_the_overlay_puts_the_paper_in_the_reading_list_and_the_popup_shows_it(
-    reader: str, library: list[str], browser: Browser, backend: Backend
+    reader: str, library: list[str], browser: Browser, backend: Backend, artifacts: Path
 ) -> None:
     library.append(MRL)
     browser.configure(token=reader)
     page = browser.open("https://arxiv.org/abs/2205.13147")
     page.locator(f"{OVERLAY}[data-state=ready]").wait_for(timeout=15_000)
     overlay = ClosedRoot(page)
-    overlay.wait_text(".save", "^Not in your reading list To read Save$")
+    overlay.wait_text(".save", "^Not in your reading list To read tags, comma separated Save$")
+    page.locator(OVERLAY).screenshot(path=str(artifacts / "overlay-not-saved.png"))
     overlay.choose("select.status", "reading")
     overlay.type_into("input.tags", "embeddings, matryoshka")
     overlay.click("button.save-button")
-    overlay.wait_text(".save", "^★ Saved Reading Update Remove$")
-    assert overlay.attribute("input.tags", "placeholder") == "embeddings, matryoshka"
+    overlay.wait_text(".save", "^★ Saved Remove Reading embeddings, matryoshka Update$")
+    page.locator(OVERLAY).screenshot(path=str(artifacts / "overlay-saved.png"))
 
     entry = api(backend, reader, "GET", f"/me/library/{MRL}")
     assert entry["status"] == "reading"
@@ -84,12 +86,12 @@ def test_save_in_the_overlay_puts_the_paper_in_the_reading_list_and_the_popup_sh
 
     page.bring_to_front()
     overlay.click("button.remove-button")
-    overlay.wait_text(".save", "^Not in your reading list To read Save$")
+    overlay.wait_text(".save", "^Not in your reading list To read tags, comma separated Save$")
     assert api(backend, reader, "GET", f"/me/library/{MRL}") is None
 
 
 def test_listing_marks_papers_already_saved(
-    reader: str, library: list[str], browser: Browser, backend: Backend
+    reader: str, library: list[str], browser: Browser, backend: Backend, artifacts: Path
 ) -> None:
     api(backend, reader, "PUT", "/me/library/arxiv:2505.11816", {"status": "to_read"})
     library.append("arxiv:2505.11816")
@@ -100,6 +102,7 @@ def test_listing_marks_papers_already_saved(
     assert {paper for paper, text in shown.items() if "★" in text} == {"arxiv:2505.11816"}
     assert shown["arxiv:2505.11816"] == "★"  # saved, no code
     assert shown["arxiv:2205.13147"] == "</> code"  # code, not saved
+    page.screenshot(path=str(artifacts / "listing-saved.png"))
     assert len(backend.requests_to("/api/v1/papers/batch", "POST")) == 1
 
 
