@@ -273,3 +273,35 @@ def test_a_token_left_in_storage_local_by_an_older_version_moves_out_of_reach(
     _, overlay = ready_overlay(browser)
     assert overlay.text(".save").startswith("Not in your reading list")
     assert browser.connection()["backendUrl"] == backend.url
+
+
+def test_content_script_world_cannot_ask_the_background_about_other_papers(
+    reader: str, saved: list[str], browser: Browser, backend: Backend
+) -> None:
+    """Code running as the content script (a compromised renderer) asks for what it may not."""
+    save(backend, reader, saved, SAVED_ELSEWHERE, tags=[PRIVATE_TAG])
+    browser.configure(token=reader)
+    page, _ = ready_overlay(browser)
+    backend.seen.clear()
+    answers = content_script_world(
+        page,
+        """(async () => {
+          const ask = (message) => chrome.runtime.sendMessage(message);
+          const other = "OTHER";
+          return JSON.stringify([
+            await ask({ type: "library/get", paperId: other }),
+            await ask({ type: "library/save", paperId: other, status: "done", tags: [] }),
+            await ask({ type: "library/remove", paperId: other }),
+            await ask({ type: "library/list" }),
+            await ask({ type: "suggestions/list" }),
+            await ask({ type: "listing/lookup", hrefs: ["https://arxiv.org/abs/2502.02390"] }),
+            await ask({ type: "options/test", backendUrl: "http://127.0.0.1:9", token: "x" }),
+            await ask({ type: "paper/lookup", page: { url: "https://arxiv.org/abs/2502.02390" } }),
+          ]);
+        })()""".replace("OTHER", SAVED_ELSEWHERE),
+    )
+    *refused, lookup = json.loads(answers)
+    assert [a["error"]["kind"] for a in refused] == ["forbidden"] * 7, refused
+    assert lookup["ok"] and lookup["paper_id"] == MRL  # the page's own paper, whatever was asked
+    assert backend.requests_to("/api/v1/me/") == []
+    assert api(backend, reader, "GET", f"/me/library/{SAVED_ELSEWHERE}")["tags"] == [PRIVATE_TAG]
