@@ -4,11 +4,11 @@
 // content scripts, which run inside the pages of the supported sites. A page that compromises
 // its renderer could read the token there, or point backendUrl at its own server so that the
 // background sends the token to it. `StorageArea.setAccessLevel` would close that, but Firefox
-// supports it only on storage.session (which does not survive a restart), and Chromium accepts
-// it on storage.local only as a per-start setting. IndexedDB belongs to the origin that opens
-// it: the background and the extension's pages share chrome-extension://<id> (or
-// moz-extension://<uuid>), while a content script's indexedDB is the page's. It persists across
-// restarts in both browsers. Only the site switches and the collapsed state, which content
+// supports it only on storage.session (which does not survive a restart), while Chromium also
+// accepts it on storage.local: that would mean one store per browser. IndexedDB belongs to the
+// origin that opens it: the background and the extension's pages share chrome-extension://<id>
+// (or moz-extension://<uuid>), while a content script's indexedDB is the page's. It persists
+// across restarts in both browsers. Only the site switches and the collapsed state, which content
 // scripts need and which hold nothing private, stay in storage.local.
 
 const DB_NAME = "paperlens";
