@@ -17,7 +17,14 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from playwright.sync_api import BrowserContext, Page, Route, Worker, sync_playwright
+from playwright.sync_api import (
+    BrowserContext,
+    Page,
+    Playwright,
+    Route,
+    Worker,
+    sync_playwright,
+)
 from redis import Redis
 from rq import Queue
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -235,6 +242,13 @@ class Browser:
 
     context: BrowserContext
     worker: Worker
+    relaunch: Callable[[], tuple[BrowserContext, Worker]] | None = None
+
+    def restart(self) -> None:
+        """Close the browser and start it again on the same profile, as a reader would."""
+        assert self.relaunch is not None
+        self.context.close()
+        self.context, self.worker = self.relaunch()
 
     def configure(self, **values: object) -> None:
         """Write the extension's settings where its options page puts them."""
@@ -303,33 +317,45 @@ def extension_dir() -> Path:
 @pytest.fixture
 def browser(backend: Backend, tmp_path: Path, extension_dir: Path) -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[
-                # Playwright passes --disable-extensions; only this lets ours through.
-                f"--disable-extensions-except={extension_dir}",
-                f"--load-extension={extension_dir}",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        driver = Browser(*_launch(playwright, tmp_path / "profile", extension_dir))
+        driver.relaunch = lambda: _launch(playwright, tmp_path / "profile", extension_dir)
         try:
-            worker = (
-                context.service_workers[0]
-                if context.service_workers
-                else context.wait_for_event("serviceworker")
-            )
-            # The manifest's key fixes the id that the backend's default CORS grant names.
-            assert worker.url.split("/")[2] == EXTENSION_ID
-            context.route(re.compile(r"^https?://"), _serve_saved_pages)
-            driver = Browser(context, worker)
             driver.configure(backendUrl=backend.url, token="")
             backend.seen.clear()
             yield driver
         finally:
-            context.close()
+            driver.context.close()
+
+
+def _launch(
+    playwright: Playwright, profile: Path, extension_dir: Path
+) -> tuple[BrowserContext, Worker]:
+    """Chromium on `profile` with the extension, serving the saved pages."""
+    context = playwright.chromium.launch_persistent_context(
+        str(profile),
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=[
+            # Playwright passes --disable-extensions; only this lets ours through.
+            f"--disable-extensions-except={extension_dir}",
+            f"--load-extension={extension_dir}",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    )
+    try:
+        worker = (
+            context.service_workers[0]
+            if context.service_workers
+            else context.wait_for_event("serviceworker")
+        )
+        # The manifest's key fixes the id that the backend's default CORS grant names.
+        assert worker.url.split("/")[2] == EXTENSION_ID
+        context.route(re.compile(r"^https?://"), _serve_saved_pages)
+    except BaseException:
+        context.close()
+        raise
+    return context, worker

@@ -305,3 +305,12 @@ def test_content_script_world_cannot_ask_the_background_about_other_papers(
     assert lookup["ok"] and lookup["paper_id"] == MRL  # the page's own paper, whatever was asked
     assert backend.requests_to("/api/v1/me/") == []
     assert api(backend, reader, "GET", f"/me/library/{SAVED_ELSEWHERE}")["tags"] == [PRIVATE_TAG]
+
+
+def test_the_token_survives_a_browser_restart(reader: str, browser: Browser) -> None:
+    """Kept out of content scripts' reach, the token must still not log the reader out."""
+    browser.configure(token=reader)
+    browser.restart()
+    assert browser.connection()["token"] == reader
+    _, overlay = ready_overlay(browser)
+    assert overlay.text(".save").startswith("Not in your reading list")
