@@ -1,20 +1,28 @@
 // The only part of the extension that talks to the backend. Content scripts and the popup
 // message it (lib/messages.js). It keeps no state in globals, since the browser may stop it
-// at any time: settings live in storage.local, short-lived answers in storage.session.
+// at any time: the backend URL and token live in the extension origin's IndexedDB
+// (lib/connection_store.js), site switches in storage.local, short-lived answers in
+// storage.session (which content scripts cannot read). What a content script may ask is
+// decided by lib/sender_policy.js.
 
 import { hasBackendAccess } from "./lib/access.js";
 import * as backend from "./lib/backend.js";
 import { entryFor, isFresh, libraryKey, paperKey } from "./lib/cache.js";
 import { withDefaults } from "./lib/config.js";
+import { migrateFromStorageLocal } from "./lib/connection_store.js";
 import { resolveUrl } from "./lib/identifiers.js";
 import { badgesFor, batches, entryPaperId, groupLinks } from "./lib/listing.js";
 import * as messages from "./lib/messages.js";
+import { contentScriptMessage, fromExtensionPage, senderPageUrl } from "./lib/sender_policy.js";
 
 const ext = globalThis.browser ?? globalThis.chrome;
-const sessionStore = ext.storage.session ?? ext.storage.local;
+// Never storage.local: the saved-ids cache must stay out of content scripts' reach.
+const sessionStore = ext.storage.session;
 
 async function settings() {
-  return withDefaults(await ext.storage.local.get(["backendUrl", "token", "sites"]));
+  const connection = await migrateFromStorageLocal(ext.storage.local);
+  const { sites } = await ext.storage.local.get(["sites"]);
+  return withDefaults({ ...connection, sites });
 }
 
 /** Settings for a backend call; refuses early, with its own kind, without access to the backend. */
@@ -169,13 +177,23 @@ const HANDLERS = {
   [messages.ACCESS_ASK]: accessAsk,
 };
 
+const FORBIDDEN = { ok: false, error: { kind: "forbidden", line: "" } };
+
+/** The message as sent by an extension page, or as sender_policy.js narrows a content script's. */
+function permitted(message, sender) {
+  if (sender.id !== ext.runtime.id) return null;
+  if (fromExtensionPage(sender, ext.runtime.getURL(""))) return message;
+  return contentScriptMessage(message, senderPageUrl(sender));
+}
+
 /** Every answer is {ok: true, ...} or {ok: false, error: {kind, line}}. */
 async function answer(message, sender) {
-  if (sender.id !== ext.runtime.id) return { ok: false, error: { kind: "forbidden", line: "" } };
-  const handler = Object.hasOwn(HANDLERS, message?.type) ? HANDLERS[message.type] : null;
-  if (!handler) return { ok: false, error: { kind: "unknown_message", line: String(message?.type) } };
+  const request = permitted(message, sender);
+  if (request === null) return FORBIDDEN;
+  const handler = Object.hasOwn(HANDLERS, request?.type) ? HANDLERS[request.type] : null;
+  if (!handler) return { ok: false, error: { kind: "unknown_message", line: String(request?.type) } };
   try {
-    return { ok: true, ...(await handler(message, sender)) };
+    return { ok: true, ...(await handler(request, sender)) };
   } catch (error) {
     const config = await settings();
     return {
@@ -184,6 +202,10 @@ async function answer(message, sender) {
     };
   }
 }
+
+// A token older versions kept in storage.local moves out of content scripts' reach at once.
+ext.runtime.onInstalled.addListener(() => migrateFromStorageLocal(ext.storage.local));
+ext.runtime.onStartup.addListener(() => migrateFromStorageLocal(ext.storage.local));
 
 // Registered at top level so a restarted worker hears the message that woke it.
 ext.runtime.onMessage.addListener((message, sender, sendResponse) => {

@@ -68,10 +68,11 @@ async function showPaper(snapshot) {
     overlay.show("error", problemView(answer.error));
     return;
   }
-  await renderReady(overlay, answer);
+  await renderReady(overlay, answer, snapshot);
 }
 
-async function renderReady(overlay, answer) {
+/** Reading-list messages carry the page too: the background answers only about its paper. */
+async function renderReady(overlay, answer, snapshot) {
   const paper = answer.status === "ready" ? answer.paper : null;
   const header = paper
     ? el(document, "h2", { className: "title" }, paper.title)
@@ -79,13 +80,13 @@ async function renderReady(overlay, answer) {
   let entry = null;
   let entryError = null;
   if (answer.hasToken) {
-    const got = await send({ type: messages.LIBRARY_GET, paperId: answer.paper_id });
+    const got = await send({ type: messages.LIBRARY_GET, paperId: answer.paper_id, page: snapshot });
     if (got.ok) entry = got.entry;
     else entryError = got.error.line;
   }
   const actions = {
-    save: (fields) => send({ type: messages.LIBRARY_SAVE, paperId: answer.paper_id, ...fields }),
-    remove: () => send({ type: messages.LIBRARY_REMOVE, paperId: answer.paper_id }),
+    save: (fields) => send({ type: messages.LIBRARY_SAVE, paperId: answer.paper_id, page: snapshot, ...fields }),
+    remove: () => send({ type: messages.LIBRARY_REMOVE, paperId: answer.paper_id, page: snapshot }),
     openOptions,
     changed: (newEntry) => {
       entry = newEntry;
@@ -93,7 +94,6 @@ async function renderReady(overlay, answer) {
     },
   };
   const draw = () => {
-    overlay.host.dataset.saved = String(Boolean(entry));
     overlay.show(
       "ready",
       header,

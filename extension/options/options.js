@@ -4,6 +4,7 @@
 
 import { requestBackendAccess } from "../lib/access.js";
 import { normaliseBackendUrl, SITES, withDefaults } from "../lib/config.js";
+import { migrateFromStorageLocal, writeConnection } from "../lib/connection_store.js";
 import { el } from "../lib/dom.js";
 import { CONNECTION_TEST } from "../lib/messages.js";
 
@@ -16,7 +17,8 @@ function report(lines, ok) {
 }
 
 async function load() {
-  const settings = withDefaults(await ext.storage.local.get(["backendUrl", "token", "sites"]));
+  const connection = await migrateFromStorageLocal(ext.storage.local);
+  const settings = withDefaults({ ...connection, ...(await ext.storage.local.get(["sites"])) });
   $("backend-url").value = settings.backendUrl;
   $("token").value = settings.token;
   $("sites").replaceChildren(
@@ -48,7 +50,9 @@ $("form").addEventListener("submit", (event) => {
     return;
   }
   requestBackendAccess(ext, values.backendUrl).then(async (granted) => {
-    await ext.storage.local.set(values);
+    // The URL and token go where content scripts cannot reach (lib/connection_store.js).
+    await writeConnection(values);
+    await ext.storage.local.set({ sites: values.sites });
     $("backend-url").value = values.backendUrl;
     report(
       granted ? ["✓ Saved."] : ["✓ Saved, but without access to the backend PaperLens cannot reach it."],

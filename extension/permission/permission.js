@@ -4,6 +4,7 @@
 
 import { hasBackendAccess, requestBackendAccess } from "../lib/access.js";
 import { withDefaults } from "../lib/config.js";
+import { migrateFromStorageLocal } from "../lib/connection_store.js";
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const $ = (id) => document.getElementById(id);
@@ -38,7 +39,7 @@ $("allow").addEventListener("click", (event) => {
 });
 
 (async () => {
-  ({ backendUrl } = withDefaults(await ext.storage.local.get(["backendUrl"])));
+  ({ backendUrl } = withDefaults(await migrateFromStorageLocal(ext.storage.local)));
   $("backend").textContent = backendUrl;
   if (await hasBackendAccess(ext, backendUrl)) report("✓ PaperLens already has access to its backend.", true);
 })();

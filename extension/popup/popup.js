@@ -4,6 +4,7 @@
 import { hasBackendAccess, requestBackendAccess } from "../lib/access.js";
 import { describeError } from "../lib/backend.js";
 import { withDefaults } from "../lib/config.js";
+import { migrateFromStorageLocal } from "../lib/connection_store.js";
 import { el, externalLink } from "../lib/dom.js";
 import { paperUrl } from "../lib/links.js";
 import * as messages from "../lib/messages.js";
@@ -16,7 +17,7 @@ const openOptions = () => ext.runtime.openOptionsPage();
 const STATUS_LABELS = { to_read: "To read", reading: "Reading", done: "Done" };
 
 // Read before anything is drawn: asking for access must happen synchronously in the click.
-const { backendUrl } = withDefaults(await ext.storage.local.get(["backendUrl"]));
+const { backendUrl } = withDefaults(await migrateFromStorageLocal(ext.storage.local));
 
 /** The line above the sections; `fix` is the button that mends it, by default the options. */
 function showProblem(line, fix = { label: "Open options", run: openOptions }) {

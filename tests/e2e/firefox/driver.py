@@ -32,6 +32,7 @@ from marionette_driver.marionette import Marionette
 from marionette_driver.wait import Wait
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from tests.e2e.closed_shadow import VISIBLE_TEXT
 from tests.e2e.conftest import MINIMAL_PDF, PAGES, SAVED_PAGES
 
 FIREFOX = Path(os.environ.get("PAPERLENS_FIREFOX", "/usr/lib/firefox-esr/firefox-esr"))
@@ -41,7 +42,9 @@ HTTPS_PORT = 443
 WAIT_S = 15.0
 
 # The overlay as a reader sees it: the visible text of its panel, its links and buttons.
-READ_OVERLAY = """
+READ_OVERLAY = (
+    VISIBLE_TEXT
+    + """
 const host = document.getElementById("paperlens-overlay");
 const root = host && host.openOrClosedShadowRoot;
 if (!root) return null;
@@ -49,35 +52,42 @@ const shown = (e) => e.checkVisibility();
 // Text nodes too: a stray word written straight into the root shows as well.
 const panels = [...root.childNodes].filter((e) => e.localName !== "style");
 return {
-  text: panels.map((e) => e.innerText ?? e.textContent).join("\\n"),
+  text: panels.map((e) => visibleText(e)).join("\\n"),
   links: [...root.querySelectorAll("a[href]")].filter(shown).map((a) => [a.innerText, a.href]),
-  buttons: [...root.querySelectorAll("button")].filter(shown).map((b) => b.innerText),
+  buttons: [...root.querySelectorAll("button")].filter(shown).map((b) => visibleText(b)),
   items: [...root.querySelectorAll("li")].filter(shown).map((li) => li.innerText),
 };
 """
+)
 
 # Every badge on a listing page: the link it sits beside, and its visible text.
-READ_BADGES = """
+READ_BADGES = (
+    VISIBLE_TEXT
+    + """
 return [...document.querySelectorAll("*")]
   .filter((e) => e.openOrClosedShadowRoot && e.id !== "paperlens-overlay")
   .map((e) => [
     e.previousElementSibling?.getAttribute("href") ?? null,
     [...e.openOrClosedShadowRoot.childNodes]
       .filter((c) => c.localName !== "style")
-      .map((c) => c.innerText ?? c.textContent)
+      .map((c) => visibleText(c))
       .join(" "),
   ]);
 """
+)
 
 # Where a visible overlay button of a given label sits, in the viewport's CSS pixels.
-FIND_OVERLAY_BUTTON = """
+FIND_OVERLAY_BUTTON = (
+    VISIBLE_TEXT
+    + """
 const root = document.getElementById("paperlens-overlay").openOrClosedShadowRoot;
 const button = [...root.querySelectorAll("button")]
-  .find((b) => b.checkVisibility() && b.innerText.trim() === arguments[0]);
+  .find((b) => b.checkVisibility() && visibleText(b) === arguments[0]);
 if (!button) return null;
 const box = button.getBoundingClientRect();
 return [Math.round(box.x + box.width / 2), Math.round(box.y + box.height / 2)];
 """
+)
 
 # Runs SOURCE in an extension page, whose `browser` global is the extension's own API; values
 # cross between the page and Marionette's sandbox as JSON.
@@ -90,6 +100,27 @@ const args = page.JSON.parse(argsJson);
   (value) => resolve(page.JSON.stringify(value ?? null)),
   (error) => resolve(JSON.stringify({ error: String(error) })),
 );
+"""
+
+CONNECTION_KEYS = ("backendUrl", "token")
+
+# Writes `args` into the connection store (lib/connection_store.js) from an extension page.
+WRITE_CONNECTION = """
+const opened = page.indexedDB.open("paperlens", 1);
+opened.onupgradeneeded = () => opened.result.createObjectStore("connection");
+const db = await new Promise((resolve, reject) => {
+  opened.onsuccess = () => resolve(opened.result);
+  opened.onerror = () => reject(opened.error);
+});
+const transaction = db.transaction("connection", "readwrite");
+const store = transaction.objectStore("connection");
+for (const [key, value] of Object.entries(args)) store.put(value, key);
+await new Promise((resolve, reject) => {
+  transaction.oncomplete = resolve;
+  transaction.onerror = () => reject(transaction.error);
+});
+db.close();
+return null;
 """
 
 # Accepts the open permission prompt of the selected tab as its Allow button does (headless
@@ -239,8 +270,14 @@ class Firefox:
         return answer
 
     def configure(self, **values: object) -> None:
-        """Write the extension's settings as its options page would."""
-        self.in_extension("return browser.storage.local.set(args);", values)
+        """Write the extension's settings where its options page puts them: the backend URL
+        and token in the extension origin's IndexedDB, the rest in storage.local."""
+        connection = {k: v for k, v in values.items() if k in CONNECTION_KEYS}
+        rest = {k: v for k, v in values.items() if k not in CONNECTION_KEYS}
+        if connection:
+            self.in_extension(WRITE_CONNECTION, connection)
+        if rest:
+            self.in_extension("return browser.storage.local.set(args);", rest)
 
     # ---------------------------------------------------------------- tabs and pages
 

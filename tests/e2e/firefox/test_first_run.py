@@ -72,8 +72,13 @@ def test_overlay_asks_for_access_and_loads_the_paper_once_granted_without_a_relo
     assert len(opened) == 1
     permission_tab = opened.pop()
     client.switch_to_window(permission_tab)
-    assert client.get_url() == firefox.extension_url(
+    asking_page = firefox.extension_url(
         f"permission/permission.html?tab={firefox.tab_id(MRL_PAGE)}"
+    )
+    # A new tab shows about:blank until its first navigation commits.
+    Wait(client, timeout=WAIT_S).until(
+        lambda c: c.get_url() == asking_page,
+        message=f"the new tab never showed {asking_page}",
     )
     text = firefox.wait_for_text(backend.url)
     firefox.screenshot(artifacts / "firefox-first-run-permission-page.png")

@@ -34,10 +34,9 @@ def installed(firefox_session: Firefox, backend: Backend) -> Iterator[Firefox]:
 def firefox(installed: Firefox, settle: Firefox, backend: Backend) -> Firefox:
     """Settings as a fresh reader's, pointed at the test backend."""
     installed.in_extension(
-        "await browser.storage.local.clear(); await browser.storage.session.clear();"
-        "return browser.storage.local.set(args);",
-        {"backendUrl": backend.url, "token": ""},
+        "await browser.storage.local.clear(); await browser.storage.session.clear(); return null;"
     )
+    installed.configure(backendUrl=backend.url, token="")
     return installed
 
 
