@@ -1,13 +1,16 @@
 """BibTeX out (for reference managers) and in (from Zotero, JabRef, Mendeley, Google Scholar).
 
 bibtexparser handles the file structure; pylatexenc turns text into LaTeX and back,
-so that titles and names with accents, ``&`` or ``%`` survive a round trip. Identifier
-and URL fields are written verbatim: escaping a URL would change it.
+so that titles and names with accents, ``&`` or ``%`` survive a round trip. Every value
+is written so that it cannot end its field: text is LaTeX with balanced braces on one
+line, and identifiers and URLs are percent-encoded where they hold anything else than
+the characters a URL is made of.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -20,6 +23,7 @@ from pydantic import TypeAdapter
 from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
 from pylatexenc.latexencode import UnicodeToLatexEncoder
 
+from paperlens.formats.escaping import identifier_text, one_line, url_text
 from paperlens.formats.records import ExportRecord
 from paperlens.identifiers import local_paper_id, parse_paper_id
 from paperlens.schemas import TagList
@@ -42,6 +46,8 @@ def _decoder_context() -> Any:
             MacroTextSpec("S", simplify_repl="§"),
             MacroTextSpec("P", simplify_repl="¶"),
             MacroTextSpec("textasciicircum", simplify_repl="^"),
+            MacroTextSpec("textbraceleft", simplify_repl="{"),
+            MacroTextSpec("textbraceright", simplify_repl="}"),
         ],
     )
     return context
@@ -75,15 +81,15 @@ def _entry(record: ExportRecord) -> model.Entry:
     fields: list[tuple[str, str | None]] = [
         # Double braces keep capitals such as 'MoE' or 'BERT' as written.
         ("title", "{" + _latex(record.title) + "}"),
-        ("author", " and ".join(_latex(name) for name in record.authors) or None),
+        ("author", _authors(record.authors) or None),
         ("year", str(record.year) if record.year else None),
     ]
     if record.arxiv_id is not None:
         entry_type = "misc"
         fields += [
-            ("eprint", record.arxiv_id),
+            ("eprint", identifier_text(record.arxiv_id)),
             ("archivePrefix", "arXiv"),
-            ("primaryClass", record.primary_class),
+            ("primaryClass", identifier_text(record.primary_class or "")),
         ]
         if record.venue:
             fields.append(("howpublished", _latex(record.venue)))
@@ -93,8 +99,8 @@ def _entry(record: ExportRecord) -> model.Entry:
     else:
         entry_type = "misc"
     fields += [
-        ("doi", record.doi),
-        ("url", record.url),
+        ("doi", identifier_text(record.doi or "")),
+        ("url", url_text(record.url or "")),
         ("abstract", _latex(record.abstract) if record.abstract else None),
         ("keywords", ", ".join(_latex(tag) for tag in record.tags) or None),
         ("annote", _latex(record.note) if record.note else None),
@@ -111,8 +117,93 @@ def _entry(record: ExportRecord) -> model.Entry:
     return entry
 
 
-def _latex(text: str) -> str:
-    return str(_encoder.unicode_to_latex(text))
+def _authors(names: Sequence[str]) -> str:
+    """Names joined by 'and', with an 'and' inside a name braced so that it splits nothing."""
+    latex = (_latex(name, in_name=True) for name in names)
+    return " and ".join(_AND_WORD.sub("{and}", name) for name in latex if name)
+
+
+def _latex(text: str, *, in_name: bool = False) -> str:
+    """Text as LaTeX on one line, with balanced braces, that reads back as the same text.
+
+    White space and control characters become single spaces (LaTeX reads any run of
+    them as one), so that no value spans lines. Braces that pair up are written as
+    ``\\{`` and ``\\}``; a brace without its partner as a macro, since BibTeX itself
+    counts every brace, escaped or not, and a lone one would end the field for it.
+    In names every macro is braced, as BibTeX's name rules expect ('{\\'E}mile'), and
+    so is every brace.
+    """
+    plain = _SPACES.sub(" ", one_line(text)).strip(" ")
+    tokens = _BRACE.split(plain)
+    paired = set() if in_name else _paired_braces(tokens)
+    table = _NAME_TABLE if in_name else _TEXT_TABLE
+    return "".join(
+        _BRACE_LATEX[token, index in paired] if token in _BRACES else _plain_latex(token, table)
+        for index, token in enumerate(tokens)
+    )
+
+
+def _paired_braces(tokens: list[str]) -> set[int]:
+    """Positions of the brace tokens that open or close a pair."""
+    paired: set[int] = set()
+    opened: list[int] = []
+    for index, token in enumerate(tokens):
+        if token == "{":
+            opened.append(index)
+        elif token == "}" and opened:
+            paired.update((opened.pop(), index))
+    return paired
+
+
+def _plain_latex(text: str, table: _LatexTable) -> str:
+    """Brace-free text; the character pairs LaTeX reads as one character ('--' as a dash,
+    two backquotes as a quote) are kept apart by an empty group."""
+    return "{}".join(part.translate(table) for part in _LIGATURE.split(text))
+
+
+class _LatexTable(dict[int, str]):
+    """str.translate's table: ASCII filled in up front, other characters looked up."""
+
+    def __init__(self, *, braced: bool) -> None:
+        super().__init__({code: _char_latex(chr(code), braced) for code in range(128)})
+        self.braced = braced
+
+    def __missing__(self, codepoint: int) -> str:
+        return _char_latex(chr(codepoint), self.braced)
+
+
+@functools.lru_cache(maxsize=8192)
+def _char_latex(char: str, braced: bool) -> str:
+    """pylatexenc's LaTeX for one character when it reads back as that character and keeps
+    braces balanced; the character itself otherwise (BibTeX files are UTF-8)."""
+    latex = str(_encoder.unicode_to_latex(char))
+    if latex != char and not (_balanced(latex) and _decoder.latex_to_text(latex) == char):
+        return char
+    return "{" + latex + "}" if braced and latex.startswith("\\") else latex
+
+
+def _balanced(latex: str) -> bool:
+    depth = 0
+    for char in latex:
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+_SPACES = re.compile(r" {2,}")
+_BRACES = ("{", "}")
+_BRACE = re.compile(r"([{}])")
+_BRACE_LATEX = {
+    ("{", True): r"\{",
+    ("}", True): r"\}",
+    ("{", False): r"{\textbraceleft}",
+    ("}", False): r"{\textbraceright}",
+}
+_LIGATURE = re.compile(r"(?<=[-`'?!])(?=[-`'])")
+_AND_WORD = re.compile(r"(?<![^ ])and(?![^ ])", re.IGNORECASE)
+_TEXT_TABLE = _LatexTable(braced=False)
+_NAME_TABLE = _LatexTable(braced=True)
 
 
 # --- import -----------------------------------------------------------------------
