@@ -382,22 +382,26 @@ def test_hostile_values_imported_and_saved_export_back_unchanged_in_every_format
     response = reader.post(f"{LIB}/import?format=bibtex", data=bib.encode())
     assert response.status_code == 200, response.get_json()
 
-    # What a source may store in the catalogue, saved by the reader with a note and tags.
+    # What a source may store in the catalogue (PostgreSQL's text holds no NUL), saved by the
+    # reader with a note and tags.
+    def stored(text: str) -> str:
+        return text.replace("\x00", "")
+
     with db.session() as session:
         upsert_papers(
             session,
             [
                 PaperRecord(
-                    ids=[f"arxiv:2402.{number:05d}", f"doi:10.5555/{number}.{doi}"],
-                    title=title or "=",
-                    abstract=abstract,
-                    authors=authors,
-                    categories=[venue],
-                    venue=venue,
+                    ids=[f"arxiv:2402.{number:05d}", f"doi:10.5555/{number}.{stored(doi)}"],
+                    title=stored(title) or "=",
+                    abstract=stored(abstract),
+                    authors=[stored(author) for author in authors],
+                    categories=[stored(venue)],
+                    venue=stored(venue),
                 )
             ],
         )
-    saved = reader.put(f"{LIB}/arxiv:2402.{number:05d}", json={"note": note.replace("\x00", "")})
+    saved = reader.put(f"{LIB}/arxiv:2402.{number:05d}", json={"note": stored(note)})
     assert saved.status_code == 201, saved.get_json()
     usable_tags = [tag for tag in tags if len(tag) <= 64 and not _CONTROLS.search(tag)]
     usable_tags = [tag.replace(",", " ").strip() for tag in usable_tags]
