@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     shared_index_dir: Path | None = None
     library_max_entries: int = Field(default=10_000, ge=1)
     import_max_items: int = Field(default=2_000, ge=1)
+    # Bytes of one import file; no more than the API reads of any request body (1 MiB).
+    import_max_bytes: int = Field(default=1_048_576, ge=1, le=1_048_576)
     suggestions_per_set: int = Field(default=50, ge=1, le=500)
     suggestions_max_tags: int = Field(default=50, ge=0)
     # External sources (see the README's "Sources and ingest"); none is contacted unless named.
