@@ -7,18 +7,16 @@ import io
 import json
 import logging
 import os
-import select
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import pytest
-from gunicorn.config import Config
+from gunicorn.config import Config  # type: ignore[import-untyped]
 
 from paperlens import logs
 from paperlens.settings import Settings, get_settings
-from tests.support import ROOT
+from tests.support import ROOT, OnTerminal
 
 
 def worker_output(settings: Settings, terminal: bool, log_format: str | None) -> str:
@@ -31,34 +29,7 @@ def worker_output(settings: Settings, terminal: bool, log_format: str | None) ->
         done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, timeout=60)
         assert done.returncode == 0, done.stderr
         return done.stderr.decode()
-    main, follower = os.openpty()
-    try:
-        process = subprocess.Popen(
-            command, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=follower, stderr=follower
-        )
-        os.close(follower)
-        return _read_until_exit(main, process)
-    finally:
-        os.close(main)
-
-
-def _read_until_exit(fd: int, process: subprocess.Popen[bytes]) -> str:
-    chunks: list[bytes] = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:  # the terminal closes with the process
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        elif process.poll() is not None:
-            break
-    assert process.wait(timeout=10) == 0
-    return b"".join(chunks).decode()
+    return OnTerminal(command, env).wait()[1]
 
 
 def json_lines(text: str) -> list[dict[str, object]]:
