@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from pydantic import ValidationError
 from redis import Redis
+from redis.exceptions import RedisError
 from rq.job import Job
 from sqlalchemy.orm import Session
 
@@ -101,7 +102,13 @@ def precompute(wait: bool) -> None:
 
     settings = get_settings()
     redis = redis_client.connect(settings)
-    job = request_precompute(redis, settings)
+    try:
+        job = request_precompute(redis, settings)
+    except RedisError as error:
+        raise click.ClickException(
+            f"Redis does not answer at {redact_url(settings.effective_redis_url)} ({type(error).__name__}): "
+            "is the instance running (`make run`)?"
+        ) from None
     if not wait:
         click.echo(
             "Precompute queued on 'bulk'; a worker builds the index and enriches every paper "
@@ -122,10 +129,16 @@ def _watch_precompute(redis: Redis, job: Job) -> None:
         return
     except RunFailed as error:
         raise click.ClickException(str(error)) from None
-    rate = outcome.enriched / outcome.seconds if outcome.seconds else 0.0
+    except RedisError as error:
+        raise click.ClickException(
+            f"lost Redis while waiting ({type(error).__name__}); the run may go on: "
+            "`paperlens status` shows it"
+        ) from None
+    spent = outcome.enriching_seconds
+    rate = f", {outcome.enriched / spent:,.0f} papers/s" if spent > 0 else ""
     click.echo(
-        f"Enriched {outcome.enriched:,} of {outcome.to_enrich:,} papers in "
-        f"{outcome.seconds:.1f} s ({rate:,.0f} papers/s)."
+        f"Enriched {outcome.enriched:,} of {outcome.to_enrich:,} papers in {spent:.1f} s"
+        f"{rate}; {outcome.seconds:.1f} s in all."
     )
     if not outcome.complete:
         missing = outcome.to_enrich - outcome.enriched

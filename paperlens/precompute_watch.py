@@ -37,6 +37,7 @@ class Outcome:
     enriched: int
     to_enrich: int
     seconds: float
+    enriching_seconds: float
 
     @property
     def complete(self) -> bool:
@@ -53,6 +54,7 @@ def watch(
     started = time.monotonic()
     shown_phases = 0
     bar: Progress | None = None
+    enriching_from: float | None = None
     idle = 0
     warned = False
     try:
@@ -66,6 +68,7 @@ def watch(
                 raise RunFailed("the index build failed: the worker's log says why")
             if progress.to_enrich is not None:
                 if bar is None:
+                    enriching_from = time.monotonic()
                     bar = Progress(
                         "Enriching", progress.to_enrich, unit=" papers", stream=out, postfix=False
                     )
@@ -89,7 +92,10 @@ def watch(
         if bar is not None:
             bar.close()
     final = read_progress(redis, job.id)
-    return Outcome(final.enriched, final.to_enrich or 0, time.monotonic() - started)
+    ended = time.monotonic()
+    return Outcome(
+        final.enriched, final.to_enrich or 0, ended - started, ended - (enriching_from or ended)
+    )
 
 
 def _bulk_idle(redis: Redis) -> bool:

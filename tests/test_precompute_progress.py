@@ -64,7 +64,7 @@ def test_precompute_waits_and_shows_the_build_phases_then_the_papers_enriched(
         "Index: fitting the tfidf ranker on 59 papers",
     ], output
     assert phases[-1].startswith("Index: published related-"), output
-    assert "Enriched 59 of 59 papers in " in output and "papers/s" in output, output
+    assert "Enriched 59 of 59 papers in " in output and " s in all." in output, output
     assert all(enrichments.read(redis, record) is not None for record in demo_ids(demo))
     assert rebuild_pending(redis) is None
 
