@@ -13,7 +13,7 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
-from rq.registry import FailedJobRegistry, StartedJobRegistry
+from rq.registry import DeferredJobRegistry, FailedJobRegistry, StartedJobRegistry
 
 from paperlens import keys
 from paperlens.precompute import rebuild_pending
@@ -47,13 +47,15 @@ def index_status(redis: Redis) -> dict[str, Any]:
 
 
 def queue_depths(redis: Redis) -> dict[str, dict[str, int]]:
-    """Per queue, in the order workers drain them: jobs waiting, running and failed."""
+    """Per queue, in the order workers drain them: jobs waiting, running, waiting for
+    another job (an enrichment waiting for the index being rebuilt) and failed."""
     depths = {}
     for name in keys.QUEUES_BY_URGENCY:
         queue = Queue(name, connection=redis)
         depths[name] = {
             "queued": queue.count,
             "running": StartedJobRegistry(queue=queue).count,
+            "deferred": DeferredJobRegistry(queue=queue).count,
             "failed": FailedJobRegistry(queue=queue).count,
         }
     return depths
@@ -109,7 +111,7 @@ def _queue_lines(queues: dict[str, Any]) -> list[str]:
         return [f"queues:       {queues['error']}"]
     return [
         f"{'queues:' if position == 0 else '':<14}{name:<12}{depth['queued']:,} queued, "
-        f"{depth['running']:,} running, {depth['failed']:,} failed"
+        f"{depth['running']:,} running, {depth['deferred']:,} deferred, {depth['failed']:,} failed"
         for position, (name, depth) in enumerate(queues.items())
     ]
 

@@ -105,6 +105,7 @@ def test_a_paper_the_old_index_lacks_waits_for_the_index_being_rebuilt(
     SimpleWorker([interactive], connection=redis).work(burst=True)
     assert client.get(f"/api/v1/papers/{NEWCOMER['id']}").status_code == 202
     assert DeferredJobRegistry(queue=interactive).count == 1
+    assert client.get("/readyz").get_json()["queues"]["interactive"]["deferred"] == 1
 
     run_workers(redis)
     served = client.get(f"/api/v1/papers/{NEWCOMER['id']}")
@@ -140,8 +141,8 @@ def test_status_and_readyz_show_the_index_the_queues_and_the_last_ingest(
     assert shown.returncode == 0, shown.stderr
     today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
     assert f"index:        tfidf, 2 papers, built {today}" in shown.stdout, shown.stdout
-    assert "queues:       interactive 0 queued, 0 running, 0 failed" in shown.stdout
-    assert "              default     1 queued, 0 running, 0 failed" in shown.stdout
+    assert "queues:       interactive 0 queued, 0 running, 0 deferred, 0 failed" in shown.stdout
+    assert "              default     1 queued, 0 running, 0 deferred, 0 failed" in shown.stdout
     assert "              bulk        0 queued" in shown.stdout, shown.stdout
     assert f"last ingest:  {today} " in shown.stdout, shown.stdout
     assert " UTC, JSON lines two.jsonl: 2 new, 0 updated" in shown.stdout, shown.stdout
@@ -150,7 +151,7 @@ def test_status_and_readyz_show_the_index_the_queues_and_the_last_ingest(
     assert ready["index"]["ranker"] == "tfidf" and ready["index"]["papers"] == 2
     assert ready["index"]["built_at"].startswith(today)
     assert ready["index"]["rebuild_pending"] is False
-    assert ready["queues"]["default"] == {"queued": 1, "running": 0, "failed": 0}
+    assert ready["queues"]["default"] == {"queued": 1, "running": 0, "deferred": 0, "failed": 0}
     assert ready["last_ingest"]["what"] == "JSON lines two.jsonl"
     assert ready["last_ingest"]["created"] == 2
 
