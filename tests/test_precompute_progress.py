@@ -161,3 +161,14 @@ def demo_ids(db: Database) -> list[str]:
 
     with db.session() as session:
         return [paper.paper_id for paper in iter_papers(session)]
+
+
+def test_without_a_terminal_a_line_gives_the_rate_and_the_time_left() -> None:
+    import io
+
+    from worker.ingest.progress import Progress
+
+    progress = Progress("Enriching", 1000, unit=" papers", stream=io.StringIO(), postfix=False)
+    progress.started -= 20  # as if 250 papers took the first 20 s: 12.5 papers/s
+    progress.advance(250, 250)
+    assert progress.line() == "Enriching: 250 papers, 12 papers/s (25%), about 60 s left"
