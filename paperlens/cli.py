@@ -105,8 +105,9 @@ def precompute(wait: bool) -> None:
     try:
         job = request_precompute(redis, settings)
     except RedisError as error:
+        where = redact_url(settings.effective_redis_url)
         raise click.ClickException(
-            f"Redis does not answer at {redact_url(settings.effective_redis_url)} ({type(error).__name__}): "
+            f"Redis does not answer at {where} ({type(error).__name__}): "
             "is the instance running (`make run`)?"
         ) from None
     if not wait:

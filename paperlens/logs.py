@@ -4,9 +4,10 @@ On a terminal each line reads as a sentence with its details after it; anywhere 
 (a container, a file, a log collector) each line is one JSON object.
 ``PAPERLENS_LOG_FORMAT`` (``auto``, ``text`` or ``json``) overrides the choice. A request
 id travels from the API into the jobs it enqueues (in the job's meta), so one reader's
-slow overlay can be followed from the HTTP request to the worker. Log lines name endpoints and ids of papers, never tokens, notes or reading lists; the
-credentials the instance sends to external sources are blanked out of every line,
-including lines from libraries (``urllib3`` logs whole URLs with their query at DEBUG).
+slow overlay can be followed from the HTTP request to the worker. Log lines name
+endpoints and ids of papers, never tokens, notes or reading lists; the credentials the
+instance sends to external sources are blanked out of every line, including lines from
+libraries (``urllib3`` logs whole URLs with their query at DEBUG).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 
 from paperlens import keys
+from paperlens.jobs import SERIALIZER
 from paperlens.precompute import read_progress
 
 POLL_SECONDS = 0.5
@@ -100,7 +101,7 @@ def watch(
 
 def _bulk_idle(redis: Redis) -> bool:
     """Nothing on ``bulk`` waits, runs or waits for a retry."""
-    queue = Queue(keys.QUEUE_BULK, connection=redis)
+    queue = Queue(keys.QUEUE_BULK, connection=redis, serializer=SERIALIZER)
     return (
         queue.count == 0
         and StartedJobRegistry(queue=queue).count == 0

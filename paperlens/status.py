@@ -16,6 +16,7 @@ from rq import Queue
 from rq.registry import DeferredJobRegistry, FailedJobRegistry, StartedJobRegistry
 
 from paperlens import keys
+from paperlens.jobs import SERIALIZER
 from paperlens.precompute import rebuild_pending
 
 
@@ -51,7 +52,7 @@ def queue_depths(redis: Redis) -> dict[str, dict[str, int]]:
     another job (an enrichment waiting for the index being rebuilt) and failed."""
     depths = {}
     for name in keys.QUEUES_BY_URGENCY:
-        queue = Queue(name, connection=redis)
+        queue = Queue(name, connection=redis, serializer=SERIALIZER)
         depths[name] = {
             "queued": queue.count,
             "running": StartedJobRegistry(queue=queue).count,

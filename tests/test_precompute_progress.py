@@ -19,6 +19,7 @@ from rq import Queue, SimpleWorker
 from rq.registry import DeferredJobRegistry
 
 from paperlens import enrichments, keys
+from paperlens.jobs import SERIALIZER
 from paperlens.precompute import rebuild_pending, request_precompute
 from paperlens.settings import Settings
 from paperlens.store.db import Database
@@ -39,7 +40,7 @@ NEWCOMER = {
 
 
 def wait_until_queued(redis: Redis, timeout: float = 30) -> None:
-    bulk = Queue(keys.QUEUE_BULK, connection=redis)
+    bulk = Queue(keys.QUEUE_BULK, connection=redis, serializer=SERIALIZER)
     deadline = time.monotonic() + timeout
     while bulk.count == 0:
         assert time.monotonic() < deadline, "precompute was never queued"
@@ -85,7 +86,7 @@ def test_no_wait_only_queues_the_work(demo: Database, redis: Redis, settings: Se
     done = subprocess.run([*CLI, "precompute", "--no-wait"], cwd=ROOT, capture_output=True)
     assert done.returncode == 0 and time.monotonic() - started < 30
     assert b"Precompute queued on 'bulk'" in done.stdout
-    assert Queue(keys.QUEUE_BULK, connection=redis).count == 1
+    assert Queue(keys.QUEUE_BULK, connection=redis, serializer=SERIALIZER).count == 1
     assert rebuild_pending(redis) is not None
 
 
@@ -100,9 +101,9 @@ def test_a_paper_the_old_index_lacks_waits_for_the_index_being_rebuilt(
     request_precompute(redis, settings)
 
     assert client.get(f"/api/v1/papers/{NEWCOMER['id']}").status_code == 202
-    interactive = Queue(keys.QUEUE_INTERACTIVE, connection=redis)
+    interactive = Queue(keys.QUEUE_INTERACTIVE, connection=redis, serializer=SERIALIZER)
     # A worker drains the reader's queue first, before the rebuild queued on bulk.
-    SimpleWorker([interactive], connection=redis).work(burst=True)
+    SimpleWorker([interactive], connection=redis, serializer=SERIALIZER).work(burst=True)
     assert client.get(f"/api/v1/papers/{NEWCOMER['id']}").status_code == 202
     assert DeferredJobRegistry(queue=interactive).count == 1
     assert client.get("/readyz").get_json()["queues"]["interactive"]["deferred"] == 1
@@ -133,9 +134,11 @@ def test_status_and_readyz_show_the_index_the_queues_and_the_last_ingest(
     before = subprocess.run([*CLI, "status"], cwd=ROOT, capture_output=True, text=True)
     assert "index:        none built yet" in before.stdout, before.stdout
 
-    Queue(keys.QUEUE_BULK, connection=redis).enqueue(keys.JOB_PRECOMPUTE_ALL)
+    Queue(keys.QUEUE_BULK, connection=redis, serializer=SERIALIZER).enqueue(keys.JOB_PRECOMPUTE_ALL)
     run_workers(redis)
-    Queue(keys.QUEUE_DEFAULT, connection=redis).enqueue("worker.jobs.refresh_stale")
+    Queue(keys.QUEUE_DEFAULT, connection=redis, serializer=SERIALIZER).enqueue(
+        "worker.jobs.refresh_stale"
+    )
 
     shown = subprocess.run([*CLI, "status"], cwd=ROOT, capture_output=True, text=True)
     assert shown.returncode == 0, shown.stderr

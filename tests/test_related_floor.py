@@ -12,6 +12,7 @@ from redis import Redis
 from rq import Queue
 
 from paperlens import enrichments, keys
+from paperlens.jobs import SERIALIZER
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from paperlens.store.papers import iter_papers
@@ -49,7 +50,7 @@ def tiny_catalogue(tmp_path: Path) -> Path:
 
 
 def precompute(redis: Redis) -> None:
-    Queue(keys.QUEUE_BULK, connection=redis).enqueue(keys.JOB_PRECOMPUTE_ALL)
+    Queue(keys.QUEUE_BULK, connection=redis, serializer=SERIALIZER).enqueue(keys.JOB_PRECOMPUTE_ALL)
     run_workers(redis)
 
 
