@@ -8,11 +8,15 @@ from pathlib import Path
 
 import click
 from pydantic import ValidationError
+from redis import Redis
+from redis.exceptions import RedisError
+from rq.job import Job
 from sqlalchemy.orm import Session
 
 from paperlens import ingest_commands, jobs, keys, logs, redis_client
 from paperlens.credentials import redact_url
 from paperlens.migrations import upgrade
+from paperlens.precompute import record_ingest_of
 from paperlens.settings import Settings, explain, get_settings
 from paperlens.store import users as store_users
 from paperlens.store.db import Database
@@ -77,6 +81,7 @@ def _ingest(settings: Settings, path: Path) -> None:
     from worker.ingest.jsonl import ingest_jsonl
 
     report = ingest_jsonl(Database(settings.sqlalchemy_url), path)
+    record_ingest_of(settings, f"JSON lines {path.name}", report.created, report.updated)
     for line, reason in report.skipped:
         click.echo(f"  skipped line {line}: {reason}", err=True)
     click.echo(
@@ -86,14 +91,71 @@ def _ingest(settings: Settings, path: Path) -> None:
 
 
 @main.command()
-def precompute() -> None:
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    help="Show the index build and the enrichment until done (default), or only queue them.",
+)
+def precompute(wait: bool) -> None:
     """Rebuild the related-papers index and enrich every paper (on the bulk queue)."""
+    from paperlens.precompute import request_precompute
+
     settings = get_settings()
     redis = redis_client.connect(settings)
-    jobs.queue(redis, keys.QUEUE_BULK).enqueue(
-        keys.JOB_PRECOMPUTE_ALL, result_ttl=600, job_timeout=settings.job_timeout_seconds * 6
+    try:
+        job = request_precompute(redis, settings)
+    except RedisError as error:
+        where = redact_url(settings.effective_redis_url)
+        raise click.ClickException(
+            f"Redis does not answer at {where} ({type(error).__name__}): "
+            "is the instance running (`make run`)?"
+        ) from None
+    if not wait:
+        click.echo(
+            "Precompute queued on 'bulk'; a worker builds the index and enriches every paper "
+            "(`paperlens status` shows how far it is)."
+        )
+        return
+    _watch_precompute(redis, job)
+
+
+def _watch_precompute(redis: Redis, job: Job) -> None:
+    from paperlens.precompute_watch import RunFailed, watch
+
+    click.echo("Precompute queued; waiting for the workers (Ctrl-C stops waiting, not them).")
+    try:
+        outcome = watch(redis, job)
+    except KeyboardInterrupt:
+        click.echo("\nStopped waiting; the workers carry on (`paperlens status` shows them).")
+        return
+    except RunFailed as error:
+        raise click.ClickException(str(error)) from None
+    except RedisError as error:
+        raise click.ClickException(
+            f"lost Redis while waiting ({type(error).__name__}); the run may go on: "
+            "`paperlens status` shows it"
+        ) from None
+    spent = outcome.enriching_seconds
+    rate = f", {outcome.enriched / spent:,.0f} papers/s" if spent > 0 else ""
+    click.echo(
+        f"Enriched {outcome.enriched:,} of {outcome.to_enrich:,} papers in {spent:.1f} s"
+        f"{rate}; {outcome.seconds:.1f} s in all."
     )
-    click.echo("Precompute queued on 'bulk'; a worker builds the index and enriches every paper.")
+    if not outcome.complete:
+        missing = outcome.to_enrich - outcome.enriched
+        raise click.ClickException(
+            f"{missing:,} papers were not enriched: their jobs failed "
+            "(`paperlens status` counts them; the workers' log says why)."
+        )
+
+
+@main.command()
+def status() -> None:
+    """The published index (ranker, size, build time), queue depths and the last ingest."""
+    from paperlens import status as instance_status
+
+    settings = get_settings()
+    click.echo(instance_status.render(instance_status.collect(redis_client.connect(settings))))
 
 
 @main.command()
@@ -141,7 +203,12 @@ def run() -> None:
     me = [sys.executable, "-m", "paperlens.cli"]
     run_stack(
         settings,
-        prepare=[[*me, "migrate"], [*me, "ingest", "demo", "--if-empty"], [*me, "precompute"]],
+        # The workers start after these commands: precompute only queues its work for them.
+        prepare=[
+            [*me, "migrate"],
+            [*me, "ingest", "demo", "--if-empty"],
+            [*me, "precompute", "--no-wait"],
+        ],
         greeting=lambda: _demo_reader_greeting(settings),
     )
 

@@ -14,7 +14,7 @@ from collections.abc import Collection
 from redis import Redis
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
-from rq.job import Job
+from rq.job import Dependency, Job
 from rq.serializers import JSONSerializer
 
 from paperlens import keys
@@ -52,6 +52,34 @@ def request_enrichment(redis: Redis, settings: Settings, paper_id: str, queue_na
         job_id=keys.enrich_job_id(paper_id),
         description=f"enrich {paper_id}",
     )
+
+
+def defer_enrichment(
+    redis: Redis, settings: Settings, paper_id: str, build_job_id: str, queue_name: str
+) -> bool:
+    """Enrich ``paper_id`` once the index build of ``build_job_id`` is over; True when
+    queued now, False when such a deferred enrichment is already waiting.
+
+    Whether the build succeeds or fails, the enrichment then runs: a failed build leaves
+    the old index, which still serves the paper by projection. RQ's unique enqueue does
+    not take dependencies, so the id is checked first; two workers deferring one paper
+    at the same instant write the same job twice, which runs once.
+    """
+    job_id = keys.deferred_enrich_job_id(paper_id)
+    if Job.exists(job_id, connection=redis):
+        return False
+    queue(redis, queue_name, settings).enqueue(
+        keys.JOB_ENRICH_PAPER,
+        paper_id,
+        job_id=job_id,
+        depends_on=Dependency(jobs=[build_job_id], allow_failure=True),
+        result_ttl=0,
+        retry=retry_policy(),
+        failure_ttl=settings.job_failure_ttl_seconds,
+        description=f"enrich {paper_id} once the index is rebuilt",
+        meta={"request_id": request_id_var.get()},
+    )
+    return True
 
 
 def fetchable(settings: Settings, paper_id: str) -> bool:

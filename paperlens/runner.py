@@ -179,6 +179,9 @@ def gunicorn_command(settings: Settings, app: str = API_APP) -> list[str]:
         f"{settings.host}:{settings.port}",
         "--graceful-timeout",
         "10",
+        # Gunicorn's own lines in the app's format: text on a terminal, JSON elsewhere.
+        "--logger-class",
+        "paperlens.logs.GunicornLogger",
         app,
     ]
 

@@ -241,6 +241,17 @@ class Health(BaseModel):
     ranker: str | None = Field(
         default=None, description="The ranker behind related papers, and any fallback."
     )
+    index: dict[str, Any] | None = Field(
+        default=None,
+        description="The published related-papers index: ranker, papers, built_at, file, "
+        "rebuild_pending (or error).",
+    )
+    queues: dict[str, Any] | None = Field(
+        default=None, description="Per queue: jobs queued, running and failed (or error)."
+    )
+    last_ingest: dict[str, Any] | None = Field(
+        default=None, description="What last brought papers in: what, at, created, updated."
+    )
 
 
 # Reading lists, feedback and suggestions (the /api/v1/me endpoints).

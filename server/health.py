@@ -8,7 +8,7 @@ from flask import Blueprint, Response, jsonify
 from redis.exceptions import RedisError
 from sqlalchemy import text
 
-from paperlens import keys
+from paperlens import keys, status
 from server.services import services
 
 bp = Blueprint("health", __name__)
@@ -24,7 +24,13 @@ def readyz() -> Response:
     svc = services()
     checks = {"redis": _check(lambda: svc.redis.ping()), "database": _check(_ping_sql)}
     ready = all(state == "ok" for state in checks.values())
-    body = {"status": "ok" if ready else "unavailable", "checks": checks, "ranker": _ranker()}
+    body = {
+        "status": "ok" if ready else "unavailable",
+        "checks": checks,
+        "ranker": _ranker(),
+        # The published index, the queues and the last ingest, as `paperlens status` shows.
+        **status.collect(svc.redis),
+    }
     response = jsonify(body)
     response.status_code = 200 if ready else 503
     return response

@@ -48,7 +48,8 @@ def test_miss_answers_202_then_the_worker_fills_it(
         "official": True,
         "source": "abstract",
     } in paper["code"]
-    assert len(paper["related"]) == 10
+    # Up to ten, and only those above the similarity floor (tests/test_related_floor.py).
+    assert 1 <= len(paper["related"]) <= 10
     assert all(r["reason"] and r["title"] and r["paper_id"] != MRL for r in paper["related"])
 
 

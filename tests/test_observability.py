@@ -102,4 +102,4 @@ def test_auto_log_format_is_text_on_a_terminal_and_json_elsewhere() -> None:
         terminal.close()
         os.close(main)
     assert json.loads(pipe.getvalue())["message"] == "to a collector"
-    assert "INFO paperlens.test to a person" in shown and "{" not in shown
+    assert "INFO    paperlens.test: to a person" in shown and "{" not in shown

@@ -45,7 +45,7 @@ def test_chunked_precompute_serves_the_lists_of_one_paper_at_a_time(
             assert stored is not None
             assert stored.related == one_by_one.related, paper.paper_id
             assert stored.code == one_by_one.code
-            assert len(stored.related) == settings.related_k
+            assert len(stored.related) <= settings.related_k
     due = redis.zrange(keys.ENRICHMENT_DUE, 0, -1)
     assert len(due) == 59  # every paper's refresh is scheduled by the chunk's pipeline
 

@@ -9,19 +9,27 @@ from __future__ import annotations
 import logging
 import time
 
+from rq import get_current_job
 from sqlalchemy.orm import Session
 
-from paperlens import enrichments, jobs, keys, suggestions
+from paperlens import enrichments, jobs, keys, precompute, suggestions
 from paperlens.schemas import EnrichedPaper, SourceStatus
 from paperlens.store.library import library_revision, reader_profile
-from paperlens.store.papers import find_paper, iter_papers, papers_by_ids, upsert_papers
+from paperlens.store.models import Paper
+from paperlens.store.papers import (
+    count_papers,
+    find_paper,
+    iter_papers,
+    papers_by_ids,
+    upsert_papers,
+)
 from worker.context import WorkerContext, get_context
 from worker.observed import observed
 from worker.pipeline.enrich import enrich_many
 from worker.pipeline.external import gather, merge
 from worker.pipeline.fetch import METADATA_SOURCE, fetch_record
 from worker.pipeline.freshness import ingest_recent, refresh_due, release_deferred_fetches
-from worker.pipeline.index_files import build_and_publish, current_index
+from worker.pipeline.index_files import build_and_publish, current_index, published
 from worker.pipeline.suggestions import suggestion_sets
 
 log = logging.getLogger(__name__)
@@ -38,16 +46,29 @@ def enrich_paper(paper_id: str) -> bool:
 
 
 @observed
-def enrich_papers(paper_ids: list[str]) -> int:
-    """Compute and store the enrichments of several papers; returns how many were written."""
+def enrich_papers(paper_ids: list[str], run: str | None = None) -> int:
+    """Compute and store the enrichments of several papers; returns how many were written.
+
+    ``run`` names the precompute run the chunk belongs to, which counts what it wrote.
+    While an index rebuild is pending, a paper the published index does not hold waits
+    for the new index (its enrichment is queued again behind the build) instead of being
+    served from an index that lacks it.
+    """
     ctx = get_context()
-    index = current_index(ctx.settings, ctx.db, ctx.redis)
+    pending = precompute.rebuild_pending(ctx.redis)
     with ctx.db.session() as session:
         found = papers_by_ids(session, paper_ids)
         for paper_id in paper_ids:
             if paper_id not in found:
                 log.warning("enrichment asked for unknown paper %s", paper_id)
         papers = list({paper.paper_id: paper for paper in found.values()}.values())
+        if pending is not None and not published(ctx.settings, ctx.redis):
+            _defer(ctx, papers, pending)
+            return 0
+        index = current_index(ctx.settings, ctx.db, ctx.redis)
+        if pending is not None:
+            _defer(ctx, [p for p in papers if index.row_of(p.paper_id) is None], pending)
+            papers = [paper for paper in papers if index.row_of(paper.paper_id) is not None]
         documents = [
             with_sources(ctx, session, document, (paper.extra or {}).get(METADATA_SOURCE))
             for paper, document in zip(
@@ -55,33 +76,62 @@ def enrich_papers(paper_ids: list[str]) -> int:
             )
         ]
     enrichments.write_many(ctx.redis, documents, [next_refresh(ctx, d) for d in documents])
+    precompute.count_enriched(ctx.redis, run, len(documents))
     return len(documents)
+
+
+def _defer(ctx: WorkerContext, papers: list[Paper], build_job_id: str) -> None:
+    job = get_current_job()
+    queue_name = job.origin if job is not None else keys.QUEUE_INTERACTIVE
+    for paper in papers:
+        log.info("enrichment of %s waits for the index being rebuilt", paper.paper_id)
+        jobs.defer_enrichment(ctx.redis, ctx.settings, paper.paper_id, build_job_id, queue_name)
 
 
 @observed
 def precompute_all() -> int:
-    """Rebuild the related-papers index, then enqueue every paper's enrichment on ``bulk``."""
+    """Rebuild the related-papers index, then enqueue every paper's enrichment on ``bulk``.
+
+    Each phase of the build and each chunk's papers are recorded under this job's id, for
+    ``paperlens precompute`` to show; once the build is over, enrichments stop waiting.
+    """
     ctx = get_context()
-    build_and_publish(ctx.settings, ctx.db, ctx.redis)
-    return enqueue_all_enrichments()
+    job = get_current_job()
+    run = job.id if job is not None else None
+    try:
+        build_and_publish(
+            ctx.settings,
+            ctx.db,
+            ctx.redis,
+            phase=lambda step: precompute.add_phase(ctx.redis, run, step),
+        )
+    finally:
+        precompute.end_rebuild(ctx.redis, run)
+    return enqueue_all_enrichments(run)
 
 
-def enqueue_all_enrichments() -> int:
+def enqueue_all_enrichments(run: str | None = None) -> int:
     """Every paper of the catalogue, in chunks on ``bulk``: any number of workers share them."""
     ctx = get_context()
     bulk = jobs.queue(ctx.redis, keys.QUEUE_BULK, ctx.settings)
     chunk: list[str] = []
     total = 0
+
+    def send(chunk: list[str]) -> None:
+        bulk.enqueue(enrich_papers, chunk, run=run, result_ttl=0, retry=jobs.retry_policy())
+
     with ctx.db.session() as session:
+        precompute.set_counts(ctx.redis, run, to_enrich=count_papers(session))
         for paper in iter_papers(session):
             chunk.append(paper.paper_id)
             if len(chunk) == PRECOMPUTE_CHUNK:
-                bulk.enqueue(enrich_papers, chunk, result_ttl=0, retry=jobs.retry_policy())
+                send(chunk)
                 total += len(chunk)
                 chunk = []
     if chunk:
-        bulk.enqueue(enrich_papers, chunk, result_ttl=0, retry=jobs.retry_policy())
+        send(chunk)
         total += len(chunk)
+    precompute.set_counts(ctx.redis, run, to_enrich=total)
     return total
 
 
@@ -129,7 +179,8 @@ def fetch_paper(paper_id: str) -> bool:
         ctx.redis.set(keys.missing_paper(paper_id), 1, ex=keys.MISSING_PAPER_TTL_SECONDS)
         return False
     with ctx.db.session() as session:
-        upsert_papers(session, [record])
+        stats = upsert_papers(session, [record])
+        precompute.record_ingest(ctx.redis, f"fetched {paper_id}", stats.created, stats.updated)
         paper = find_paper(session, paper_id) or find_paper(session, record.ids[0])
         canonical = paper.paper_id if paper is not None else record.ids[0]
     return enrich_paper(canonical)

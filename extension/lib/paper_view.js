@@ -2,7 +2,16 @@
 // papers and the Save form. Works on any document; all server strings are inserted as text.
 
 import { el, externalLink, trusted } from "./dom.js";
-import { codeLinks, linkLabel, paperUrl, parseTags, projectPage, STATUSES } from "./links.js";
+import {
+  codeLinks,
+  linkLabel,
+  NOTHING_CLOSE,
+  paperUrl,
+  parseTags,
+  projectPage,
+  relatedSource,
+  STATUSES,
+} from "./links.js";
 
 const KIND_LABELS = {
   repository: "code",
@@ -46,8 +55,11 @@ function projectSection(doc, paper) {
 }
 
 function relatedSection(doc, paper, limit) {
+  if (limit <= 0) return null;
   const related = (paper?.related ?? []).slice(0, limit);
-  if (related.length === 0) return null;
+  if (related.length === 0) {
+    return [el(doc, "h3", {}, "Related papers"), el(doc, "p", { className: "muted nothing-close" }, NOTHING_CLOSE)];
+  }
   return [
     el(doc, "h3", {}, "Related papers"),
     el(
@@ -60,6 +72,7 @@ function relatedSection(doc, paper, limit) {
           "li",
           {},
           externalLink(doc, paperUrl(item.paper_id), item.title, "related-title"),
+          relatedSource(item) ? el(doc, "span", { className: "source" }, relatedSource(item)) : null,
           el(doc, "div", { className: "reason" }, item.reason),
         ),
       ),

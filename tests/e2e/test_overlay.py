@@ -53,7 +53,8 @@ def test_abstract_page_shows_code_links_and_related_papers(
         "[...root.querySelectorAll('ol.related li')].map(li =>"
         " [li.querySelector('a')?.href ?? '', visibleText(li.querySelector('.reason'))])"
     )
-    assert len(related) == 5
+    # At most five are shown, and only papers above the similarity floor are listed.
+    assert 1 <= len(related) <= 5
     for href, reason in related:
         assert href.startswith("https://")
         assert reason
@@ -138,6 +139,30 @@ def test_paper_still_being_prepared_shows_pending_then_ready(
     shadow.wait_text("ul.code li", "RAIVNLab/MRL")
     gets = backend.requests_to("/api/v1/papers/", "GET")
     assert len(gets) >= 2  # polled until ready, honouring Retry-After
+
+
+def test_with_nothing_close_the_overlay_says_so_instead_of_a_list(
+    browser: Browser, backend: Backend
+) -> None:
+    """MRL's document as the backend stores it for a paper with no neighbour above the
+    floor (tests/test_related_floor.py): an empty related list."""
+    import json
+
+    from paperlens import enrichments, keys
+
+    key = keys.enrichment("arxiv:2205.13147")
+    original = backend.redis.get(key)
+    assert isinstance(original, bytes)
+    document = json.loads(enrichments.as_json(original))
+    document["related"] = []
+    backend.redis.set(key, enrichments.encode(json.dumps(document).encode()))
+    try:
+        page = browser.open(MRL_PAGE)
+        shadow = overlay_in(page, "ready")
+        shadow.wait_text(".panel", "No closely related papers in this catalogue yet.")
+        assert shadow.count("ol.related li") == 0
+    finally:
+        backend.redis.set(key, original)
 
 
 def test_paper_unknown_to_the_backend_says_so(browser: Browser) -> None:

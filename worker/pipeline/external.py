@@ -148,6 +148,8 @@ def merge(
         project_page = SourcedLink(url=hub_page, source="huggingface")
     oa_url = web_url(found.work.oa_url) if found.work is not None else None
     failed = any(status.status == "failed" for status in statuses.values())
+    external = related_external(document, found, session)
+    own = citations.with_citations(redis, document.paper_id, document.related)
     return document.model_copy(
         update={
             "code": code,
@@ -162,8 +164,8 @@ def merge(
                 else None
             ),
             "open_access": SourcedLink(url=oa_url, source="openalex") if oa_url else None,
-            "related": citations.with_citations(redis, document.paper_id, document.related),
-            "related_external": related_external(document, found, session),
+            "related": filled(own, external, settings.related_k),
+            "related_external": external,
             "sources": statuses,
             "status": "degraded" if failed else document.status,
         }
@@ -280,6 +282,15 @@ def related_external(
             )
         )
     return related
+
+
+def filled(own: list[RelatedPaper], external: list[RelatedPaper], k: int) -> list[RelatedPaper]:
+    """The catalogue's neighbours (those above the similarity floor), then the sources'
+    suggestions in their order up to ``k``: each keeps its ``source``, so a reader sees who
+    proposed it. A small catalogue thus shows what the sources know instead of nothing."""
+    listed = {related.paper_id for related in own}
+    extra = [related for related in external if related.paper_id not in listed]
+    return [*own, *extra[: max(0, k - len(own))]]
 
 
 def _scholar_id(paper: semantic_scholar.ScholarPaper) -> str | None:

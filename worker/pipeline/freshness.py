@@ -9,7 +9,7 @@ import time
 
 from redis import Redis
 
-from paperlens import enrichments, jobs, keys
+from paperlens import enrichments, jobs, keys, precompute
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from paperlens.store.papers import canonical_ids, preferred_id, upsert_papers
@@ -42,7 +42,10 @@ def ingest_recent(
             log.warning("new submissions of %s not fetched: %s", category, error)
             continue
         with db.session() as session:
-            upsert_papers(session, records)
+            stats = upsert_papers(session, records)
+        precompute.record_ingest(
+            redis, f"arXiv new submissions in {category}", stats.created, stats.updated
+        )
         for record in records:
             jobs.request_enrichment(redis, settings, preferred_id(record.ids), keys.QUEUE_BULK)
         total += len(records)
