@@ -123,6 +123,16 @@ def source_cache(source: str, request_digest: str) -> str:
     return f"{PREFIX}:source:cache:{source}:{request_digest}"
 
 
+def source_paused(source: str) -> str:
+    """Set while ``source`` is paused after it could not be reached (JSON: code, until)."""
+    return f"{PREFIX}:source:paused:{source}"
+
+
+def fetch_failure(paper_id: str) -> str:
+    """Set while fetching ``paper_id`` waits for a source that could not be reached."""
+    return f"{PREFIX}:fetch:failed:{paper_id}"
+
+
 def rate_limit(host: str) -> str:
     """The next free request slot (Unix time in ms) for one host, shared by every worker."""
     return f"{PREFIX}:source:slot:{host}"

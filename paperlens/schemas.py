@@ -188,6 +188,18 @@ class Pending(BaseModel):
     retry_after: int
 
 
+class FetchFailure(BaseModel):
+    """Why a paper the catalogue lacks could not be fetched yet, and when it will be tried again.
+
+    Written by the worker that tried, read by the API, and expired by Redis at ``retry_at``:
+    a source that was down is asked again on the next request after that.
+    """
+
+    source: str
+    error: SourceErrorCode
+    retry_at: dt.datetime
+
+
 class ResolveResult(BaseModel):
     paper_id: str
     version: int | None

@@ -35,6 +35,9 @@ PRODUCTION_REQUIRED = ("database_url", "redis_url", "metrics_token")
 PRODUCTION_PASSWORDS = ("database_url", "redis_url")
 
 SOURCE_NAMES = ("arxiv", "huggingface", "semantic_scholar", "openalex", "crossref", "github")
+# What an instance contacts when PAPERLENS_SOURCES is not set: every source that answers
+# without an account. OpenAlex joins when PAPERLENS_OPENALEX_API_KEY is set.
+KEYLESS_SOURCES = ("arxiv", "huggingface", "semantic_scholar", "crossref", "github")
 
 
 class Settings(BaseSettings):
@@ -67,7 +70,8 @@ class Settings(BaseSettings):
     import_max_bytes: int = Field(default=1_048_576, ge=1, le=1_048_576)
     suggestions_per_set: int = Field(default=50, ge=1, le=500)
     suggestions_max_tags: int = Field(default=50, ge=0)
-    # External sources (see the README's "Sources and ingest"); none is contacted unless named.
+    # External sources (see the README's "Sources and ingest"). Unset: the keyless ones, plus
+    # OpenAlex with its key; ``none`` for an offline instance; ``all`` for every source.
     sources: Annotated[list[str], NoDecode] = Field(default_factory=list)
     source_contact_email: str = ""
     source_timeout_seconds: float = Field(default=10.0, gt=0)
@@ -75,6 +79,8 @@ class Settings(BaseSettings):
     source_max_wait_seconds: float = Field(default=60.0, gt=0)
     source_cache_ttl_seconds: int = Field(default=86_400, ge=0)
     source_retry_failed_seconds: int = Field(default=3_600, ge=1)
+    # After a source could not be reached at all, calls to it fail at once for this long.
+    source_unreachable_pause_seconds: int = Field(default=60, ge=1)
     arxiv_api_url: str = "https://export.arxiv.org"
     huggingface_url: str = "https://huggingface.co"
     semantic_scholar_url: str = "https://api.semanticscholar.org"
@@ -148,6 +154,8 @@ class Settings(BaseSettings):
     def _known_sources(cls, value: list[str]) -> list[str]:
         if value == ["all"]:
             return list(SOURCE_NAMES)
+        if value == ["none"]:
+            return []
         unknown = sorted(set(value) - set(SOURCE_NAMES))
         if unknown:
             raise ValueError(f"unknown sources {unknown}; known: {', '.join(SOURCE_NAMES)}")
@@ -172,6 +180,15 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError(f"{value!r} is not a rate limit such as '10/minute'") from None
         return value
+
+    @model_validator(mode="after")
+    def _default_sources(self) -> Settings:
+        """Unset, the sources are on: the reader's paper is whichever one the page shows, and
+        most are in no local catalogue. OpenAlex asks for a key, so it joins only with one."""
+        if "sources" not in self.model_fields_set:
+            with_key = ("openalex",) if self.openalex_api_key else ()
+            self.sources = [name for name in SOURCE_NAMES if name in KEYLESS_SOURCES + with_key]
+        return self
 
     @model_validator(mode="after")
     def _production_has_no_defaults(self) -> Settings:

@@ -29,6 +29,11 @@ from worker.context import reset_context
 
 POSTGRES_URL = os.environ.get("PAPERLENS_TEST_POSTGRES_URL")
 
+# An instance contacts the public sources unless told otherwise; tests never touch the internet,
+# so every test (and every process it starts) runs offline unless it points the sources at a
+# local server itself (tests/source_server.py, or the ``fetching_enabled`` fixture).
+os.environ["PAPERLENS_SOURCES"] = "none"
+
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[EmbeddedRedis]:

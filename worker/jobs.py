@@ -6,14 +6,16 @@ Failures propagate so that RQ records and retries them.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import math
 import time
 
 from rq import get_current_job
 from sqlalchemy.orm import Session
 
 from paperlens import enrichments, jobs, keys, precompute, suggestions
-from paperlens.schemas import EnrichedPaper, SourceStatus
+from paperlens.schemas import EnrichedPaper, FetchFailure, SourceStatus
 from paperlens.store.library import library_revision, reader_profile
 from paperlens.store.models import Paper
 from paperlens.store.papers import (
@@ -31,6 +33,7 @@ from worker.pipeline.fetch import METADATA_SOURCE, fetch_record
 from worker.pipeline.freshness import ingest_recent, refresh_due, release_deferred_fetches
 from worker.pipeline.index_files import build_and_publish, current_index, published
 from worker.pipeline.suggestions import suggestion_sets
+from worker.sources.http import SourceError, source_pause
 
 log = logging.getLogger(__name__)
 
@@ -171,10 +174,16 @@ def fetch_paper(paper_id: str) -> bool:
     """Fetch a paper the catalogue lacks, store it and enrich it at once: a reader is waiting.
 
     When the source says it holds no such paper, that is remembered for a while so the
-    API answers 404 instead of queueing the same fetch again.
+    API answers 404 instead of queueing the same fetch again; when the source cannot be
+    asked, that is remembered until it is tried again (see ``remember_fetch_failure``).
     """
     ctx = get_context()
-    record = fetch_record(ctx.http, ctx.settings, paper_id)
+    try:
+        record = fetch_record(ctx.http, ctx.settings, paper_id)
+    except SourceError as error:
+        remember_fetch_failure(ctx, paper_id, error)
+        return False
+    ctx.redis.delete(keys.fetch_failure(paper_id))
     if record is None:
         ctx.redis.set(keys.missing_paper(paper_id), 1, ex=keys.MISSING_PAPER_TTL_SECONDS)
         return False
@@ -184,6 +193,24 @@ def fetch_paper(paper_id: str) -> bool:
         paper = find_paper(session, paper_id) or find_paper(session, record.ids[0])
         canonical = paper.paper_id if paper is not None else record.ids[0]
     return enrich_paper(canonical)
+
+
+def remember_fetch_failure(ctx: WorkerContext, paper_id: str, error: SourceError) -> None:
+    """Keep why the fetch failed until the source is tried again, so the reader is told which
+    source failed and when, rather than waiting on 202s or reading "unknown paper"."""
+    source = error.source or "unknown"
+    pause = source_pause(ctx.redis, source) if error.source else None
+    retry_at = pause.until if pause else time.time() + ctx.settings.source_unreachable_pause_seconds
+    failure = FetchFailure(
+        source=source,
+        error=error.code,
+        retry_at=dt.datetime.fromtimestamp(retry_at, dt.UTC),
+    )
+    seconds = max(1, math.ceil(retry_at - time.time()))
+    ctx.redis.set(keys.fetch_failure(paper_id), failure.model_dump_json(), ex=seconds)
+    log.warning(
+        "fetching %s failed: %s (%s); next try in %d s", paper_id, source, error.code, seconds
+    )
 
 
 @observed

@@ -28,6 +28,8 @@ let waitingForAccess = false;
 
 /** The error line, with the button that fixes a missing backend permission where needed. */
 function problemView(error) {
+  // A source that holds the paper is down: nothing in the options mends that; asking again may.
+  if (error.kind === "source") return errorView(document, error.line, openOptions, { label: "Try again", run: () => run() });
   if (error.kind !== "no_access") return errorView(document, error.line, openOptions);
   waitingForAccess = true;
   return errorView(document, error.line, openOptions, { label: "Allow access", run: askForAccess });

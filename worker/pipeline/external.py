@@ -35,7 +35,7 @@ from worker.ingest import pwc
 from worker.pipeline import citations
 from worker.pipeline.links import classify, order_links, web_url
 from worker.sources import github, huggingface, openalex, semantic_scholar
-from worker.sources.http import SourceError, SourceSession
+from worker.sources.http import SourceError, SourcePaused, SourceSession
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,10 @@ def gather(http: SourceSession, redis: Redis, settings: Settings, paper_ids: lis
         try:
             result = call()
         except SourceError as error:
-            # The message names the source and what went wrong, never a URL or a key.
-            log.warning("%s failed for %s: %s (%s)", source, paper_ids[0], error.code, error)
+            # The message names the source and what went wrong, never a URL or a key. A paused
+            # source was logged when it was paused, not again for every paper.
+            level = logging.DEBUG if isinstance(error, SourcePaused) else logging.WARNING
+            log.log(level, "%s failed for %s: %s (%s)", source, paper_ids[0], error.code, error)
             found.statuses[source] = SourceStatus(status="failed", fetched_at=now, error=error.code)
             return None
         empty = result is None or result == [] or result == {}
@@ -214,7 +216,8 @@ def add_repository_facts(http: SourceSession, code: list[CodeLink]) -> SourceSta
         try:
             facts = github.repo_facts(http, *path)
         except SourceError as error:
-            log.warning("github failed for %s: %s (%s)", link.url, error.code, error)
+            level = logging.DEBUG if isinstance(error, SourcePaused) else logging.WARNING
+            log.log(level, "github failed for %s: %s (%s)", link.url, error.code, error)
             errors.append(error.code)
             continue
         code[index] = link.model_copy(
