@@ -33,26 +33,28 @@ $(BIN)/python:
 
 # A lock holds every package to install, each with its hashes, except those named in
 # requirements/excluded.txt (declared by a package, never imported here). So pip installs
-# exactly the lock (--no-deps), wheels only (--only-binary: no compiler needed), and
-# scripts/check_install.py then fails the install if anything else is missing.
+# exactly the lock (--no-deps), and scripts/check_install.py then fails the install if
+# anything else is missing. The runtime lock is installed from wheels only (--only-binary:
+# nothing is built, no compiler needed); the dev lock prefers wheels, as a few test tools
+# (Firefox's marionette-driver family) publish pure-Python sources only.
 # --no-compile: Python compiles the modules it imports on first use instead of every module
 # at install (about 110 MB less in .venv: most of scipy, sympy and onnx is never imported).
 define install_lock
-	$(BIN)/pip install --quiet --no-deps --no-compile --only-binary :all: --require-hashes -r $(1)
+	$(BIN)/pip install --quiet --no-deps --no-compile $(2) --require-hashes -r $(1)
 	$(BIN)/pip install --quiet --no-deps -e .
 	$(BIN)/python scripts/check_install.py
 endef
 
 # What `make run` needs, and nothing else.
 $(RUNTIME_STAMP): | $(BIN)/python
-	$(call install_lock,$(RUNTIME_LOCK))
+	$(call install_lock,$(RUNTIME_LOCK),--only-binary :all:)
 	rm -f $(VENV)/.runtime-* $(VENV)/.installed-*
 	touch $@
 
 # Test, lint and benchmark tools on top: the runtime lock's packages are at the dev lock's
 # versions (see `lock`), so a venv made by `make run` and then `make test` serves as before.
 $(DEV_STAMP): $(RUNTIME_STAMP)
-	$(call install_lock,$(DEV_LOCK))
+	$(call install_lock,$(DEV_LOCK),--prefer-binary)
 	rm -f $(VENV)/.dev-*
 	touch $@
 
@@ -97,7 +99,7 @@ bench-soak: install-dev
 # uv comes with the dev lock; no install check here, since a pyproject that has just gained
 # a dependency is what `make lock` is for.
 $(BIN)/uv: | $(BIN)/python
-	$(BIN)/pip install --quiet --no-deps --only-binary :all: --require-hashes -r $(DEV_LOCK)
+	$(BIN)/pip install --quiet --no-deps --prefer-binary --require-hashes -r $(DEV_LOCK)
 
 lock: | $(BIN)/uv
 	$(BIN)/uv pip compile pyproject.toml --extra dev --excludes $(EXCLUDED) --generate-hashes \
