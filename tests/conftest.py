@@ -109,8 +109,8 @@ def settings(
         "PAPERLENS_DATABASE_URL": database_url,
         "PAPERLENS_REDIS_URL": redis_server.url,
         "PAPERLENS_CORS_ORIGINS": TEST_ORIGIN,
-        # The same ranker with or without the optional embeddings extra, so that timings do
-        # not depend on loading a model; tests/test_rankers.py runs the dense path itself.
+        # TF-IDF, not the default hybrid, so that timings do not depend on loading a model;
+        # tests/test_rankers.py and tests/test_onnx_encoder.py run the dense path themselves.
         "PAPERLENS_RELATED_RANKER": "tfidf",
         # Tests send many bad tokens on purpose; tests/test_ratelimit.py sets its own limits.
         "PAPERLENS_AUTH_FAILURES_PER_CLIENT": "100000/minute",

@@ -125,7 +125,7 @@ def configurations() -> list[tuple[str, Callable[[], Ranker], float]]:
         ("bm25 (k1 1.2, b 0.75)", Bm25Ranker, 0.0),
     ]
     if not embeddings_available():
-        print("embeddings extra not installed: dense and hybrid rankers skipped")
+        print("packaged model or ONNX Runtime missing: dense and hybrid rankers skipped")
         return lexical
     from worker.pipeline.rankers.dense import DEFAULT_ENCODER, DEFAULT_TITLE_WEIGHT, DenseRanker
 
