@@ -18,36 +18,9 @@ from typing import Any, TypeVar
 
 from playwright.sync_api import Page
 
-T = TypeVar("T")
+from tests.e2e.visible import VISIBLE_TEXT
 
-# What a reader sees of a node: text of visible elements, including ::before labels.
-VISIBLE_TEXT = r"""
-function visibleText(node) {
-  const generated = (element) => {
-    const content = getComputedStyle(element, "::before").content;
-    if (!content || content === "none" || content === "normal") return "";
-    const attr = /^attr\(([\w-]+)\)$/.exec(content);
-    if (attr) return element.getAttribute(attr[1]) ?? "";
-    try { return JSON.parse(content); } catch { return content.replace(/^"|"$/g, ""); }
-  };
-  const walk = (current) => {
-    if (current.nodeType === Node.TEXT_NODE) {
-      const parent = current.parentElement;
-      return !parent || getComputedStyle(parent).visibility === "visible" ? current.data : "";
-    }
-    if (current.nodeType !== Node.ELEMENT_NODE || current.tagName === "STYLE") return "";
-    const style = getComputedStyle(current);
-    if (style.display === "none") return "";
-    if (current.tagName === "SELECT") return current.selectedOptions[0]?.textContent ?? "";
-    let out = style.visibility === "visible" ? generated(current) : "";
-    for (const child of current.childNodes) out += walk(child);
-    if (style.display === "block" || style.display === "list-item") out = ` ${out} `;
-    return out;
-  };
-  if (node.nodeType === Node.ELEMENT_NODE && !node.checkVisibility()) return "";
-  return walk(node).replace(/\s+/g, " ").trim();
-}
-"""
+T = TypeVar("T")
 
 
 def eventually(check: Callable[[], T | None], timeout: float = 15.0, message: str = "") -> T:

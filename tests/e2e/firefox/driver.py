@@ -8,9 +8,11 @@ Paper pages are the saved copies the Chromium tests serve, here over real HTTPS 
 127.0.0.1:443 (self-signed; Marionette's session accepts it) with the paper sites' hosts
 resolved to loopback by the profile (`network.dns.localDomains`).
 
-The overlay lives in a shadow root that the page cannot open. The tests read it the way only
-privileged code can (`openOrClosedShadowRoot`, from Marionette's system sandbox) and assert on
-its visible text (`innerText`); clicks inside it are real pointer events at its buttons.
+The overlay and the badges live in closed shadow roots that the page cannot open. The tests
+read them the way only privileged code can (`openOrClosedShadowRoot`, from Marionette's system
+sandbox) and assert on what a reader sees there and in the popup: the rendered text of visible
+elements, CSS generated labels and `text-transform` included (tests/e2e/visible.py, shared with
+the Chromium tests); clicks inside the overlay are real pointer events at its buttons.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ from marionette_driver.marionette import Marionette
 from marionette_driver.wait import Wait
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from tests.e2e.closed_shadow import VISIBLE_TEXT
 from tests.e2e.conftest import MINIMAL_PDF, PAGES, SAVED_PAGES
+from tests.e2e.visible import VISIBLE_TEXT
 
 FIREFOX = Path(os.environ.get("PAPERLENS_FIREFOX", "/usr/lib/firefox-esr/firefox-esr"))
 # The paper sites the saved pages come from, resolved to loopback inside the browser only.
@@ -41,21 +43,22 @@ PAPER_HOSTS = sorted({url.split("/")[2] for url in SAVED_PAGES})
 HTTPS_PORT = 443
 WAIT_S = 15.0
 
-# The overlay as a reader sees it: the visible text of its panel, its links and buttons.
+# The overlay as a reader sees it: the rendered text of its panel (a line per block), and the
+# visible text of its links, buttons and list items.
 READ_OVERLAY = (
     VISIBLE_TEXT
     + """
 const host = document.getElementById("paperlens-overlay");
 const root = host && host.openOrClosedShadowRoot;
 if (!root) return null;
-const shown = (e) => e.checkVisibility();
+const shown = (e) => e.checkVisibility({ visibilityProperty: true });
 // Text nodes too: a stray word written straight into the root shows as well.
 const panels = [...root.childNodes].filter((e) => e.localName !== "style");
 return {
-  text: panels.map((e) => visibleText(e)).join("\\n"),
-  links: [...root.querySelectorAll("a[href]")].filter(shown).map((a) => [a.innerText, a.href]),
+  text: panels.map((e) => renderedText(e)).join("\\n"),
+  links: [...root.querySelectorAll("a[href]")].filter(shown).map((a) => [visibleText(a), a.href]),
   buttons: [...root.querySelectorAll("button")].filter(shown).map((b) => visibleText(b)),
-  items: [...root.querySelectorAll("li")].filter(shown).map((li) => li.innerText),
+  items: [...root.querySelectorAll("li")].filter(shown).map((li) => visibleText(li)),
 };
 """
 )
@@ -71,10 +74,14 @@ return [...document.querySelectorAll("*")]
     [...e.openOrClosedShadowRoot.childNodes]
       .filter((c) => c.localName !== "style")
       .map((c) => visibleText(c))
-      .join(" "),
+      .join(" ")
+      .trim(),
   ]);
 """
 )
+
+# The current page as a reader sees it (the popup's labels are generated text too).
+READ_PAGE = VISIBLE_TEXT + "\nreturn renderedText(document.body);"
 
 # Where a visible overlay button of a given label sits, in the viewport's CSS pixels.
 FIND_OVERLAY_BUTTON = (
@@ -82,7 +89,7 @@ FIND_OVERLAY_BUTTON = (
     + """
 const root = document.getElementById("paperlens-overlay").openOrClosedShadowRoot;
 const button = [...root.querySelectorAll("button")]
-  .find((b) => b.checkVisibility() && visibleText(b) === arguments[0]);
+  .find((b) => b.checkVisibility({ visibilityProperty: true }) && visibleText(b) === arguments[0]);
 if (!button) return null;
 const box = button.getBoundingClientRect();
 return [Math.round(box.x + box.width / 2), Math.round(box.y + box.height / 2)];
@@ -314,8 +321,8 @@ class Firefox:
         return self.open(self.extension_url(f"popup/popup.html{query}"))
 
     def text(self) -> str:
-        """The current page's visible text."""
-        return str(self.client.execute_script("return document.body.innerText;"))
+        """The current page's rendered text (a line per block), generated labels included."""
+        return str(self.client.execute_script(READ_PAGE))
 
     def wait_for_text(self, needle: str, timeout: float = WAIT_S) -> str:
         """The current page's visible text, once it holds `needle`."""

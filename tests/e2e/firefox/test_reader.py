@@ -11,7 +11,7 @@ from marionette_driver.wait import Wait
 
 from tests.e2e.conftest import EXTENSION_DIR, Backend
 from tests.e2e.firefox.driver import WAIT_S, Firefox, backend_permission_pattern
-from tests.e2e.test_listing_popup_options import WITH_CODE
+from tests.e2e.test_listing_popup_options import WITH_CODE, WITHOUT_CODE
 from tests.e2e.test_reading_list import api
 from tests.e2e.visible import MRL_TITLE, assert_no_stray_values
 
@@ -88,6 +88,7 @@ def test_save_in_the_overlay_reaches_the_reading_list_and_the_popup_shows_it(
     firefox.set_overlay_input("Tags", "firefox, e2e")
     firefox.click_overlay_button("Save")
     overlay = firefox.wait_for_overlay("★ Saved")
+    firefox.screenshot(artifacts / "firefox-overlay-saved.png")
     assert "Remove" in overlay.buttons
     assert_no_stray_values(overlay.text)
 
@@ -101,7 +102,9 @@ def test_save_in_the_overlay_reaches_the_reading_list_and_the_popup_shows_it(
     firefox.screenshot(artifacts / "firefox-popup-saved.png")
     reading_list = text.split("READING LIST", 1)[1].split("SUGGESTIONS", 1)[0]
     assert MRL_TITLE in reading_list
-    assert "★ Saved" in text.split("READING LIST", 1)[0]  # this tab's paper is marked saved
+    this_tab = text.split("READING LIST", 1)[0]
+    assert "★ Saved" in this_tab  # this tab's paper is marked saved, with its tags
+    assert "e2e, firefox" in this_tab.splitlines()
     assert_no_stray_values(text)
 
 
@@ -123,12 +126,24 @@ def test_arxiv_listing_badges_papers_with_code_and_says_nothing_else(
     firefox: Firefox, backend: Backend
 ) -> None:
     firefox.open("https://arxiv.org/list/cs.LG/new")
+    with_code = {abs_path(paper_id) for paper_id in WITH_CODE}
+
+    def showing_code() -> list[tuple[str | None, str]] | None:
+        found = firefox.badges()
+        return found if {href for href, text in found if "</> code" in text} == with_code else None
+
     badges = Wait(firefox.client, timeout=WAIT_S).until(
-        lambda _: len(found := firefox.badges()) == len(WITH_CODE) and found,
-        message="the listing never got its badges",
+        lambda _: showing_code(), message="the listing never got its code badges"
     )
-    assert {href for href, _ in badges} == {
-        "/abs/" + paper_id.removeprefix("arxiv:") for paper_id in WITH_CODE
-    }
-    assert {text for _, text in badges} == {"</> code"}
+    # Papers with code show the code mark and nothing more; every other badge shows nothing
+    # (this reader has saved nothing, so no saved mark is visible either).
+    assert {href: text for href, text in badges if text} == dict.fromkeys(with_code, "</> code")
+    hrefs = [href for href, _ in badges]
+    assert len(hrefs) == len(set(hrefs))  # one badge per paper
+    assert {abs_path(paper_id) for paper_id in WITHOUT_CODE} <= set(hrefs)  # laid out, empty
     assert [r.method for r in backend.requests_to("/api/v1/papers/batch")] == ["POST"]
+
+
+def abs_path(paper_id: str) -> str:
+    """The listing's link to an arXiv paper's abstract page, as the page writes it."""
+    return "/abs/" + paper_id.removeprefix("arxiv:")
