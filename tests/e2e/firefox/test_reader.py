@@ -63,7 +63,8 @@ def test_overlay_shows_code_links_and_related_papers(
     # Headings are shown in capitals (text-transform), which innerText keeps.
     assert "RELATED PAPERS" in overlay.text
     related = [(t, href) for t, href in overlay.links if href.startswith("https://arxiv.org/abs/")]
-    assert len(related) == 5
+    # At most five are shown, and only those above the similarity floor.
+    assert 1 <= len(related) <= 5
     for title, _ in related:
         item = next(text for text in overlay.items if text.startswith(title))
         reason = item.removeprefix(title).strip()
