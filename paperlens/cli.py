@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 from pathlib import Path
 
 import click
 from pydantic import ValidationError
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.orm import Session
 
-from paperlens import ingest_commands, keys, logs, redis_client
+from paperlens import ingest_commands, jobs, keys, logs, redis_client
 from paperlens.migrations import upgrade
 from paperlens.settings import Settings, explain, get_settings
 from paperlens.store import users as store_users
 from paperlens.store.db import Database
 from paperlens.store.models import User
 from paperlens.store.papers import count_papers
+
+log = logging.getLogger(__name__)
 
 DEMO_READER = "demo"
 USER_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -91,8 +97,13 @@ def precompute() -> None:
 
     settings = get_settings()
     redis = redis_client.connect(settings)
+    # With a retry policy, a precompute whose worker dies is taken up again by the next worker;
+    # the enrichment chunks it had queued already are not queued twice (see the job).
     Queue(keys.QUEUE_BULK, connection=redis).enqueue(
-        keys.JOB_PRECOMPUTE_ALL, result_ttl=600, job_timeout=settings.job_timeout_seconds * 6
+        keys.JOB_PRECOMPUTE_ALL,
+        result_ttl=600,
+        job_timeout=settings.job_timeout_seconds * 6,
+        retry=jobs.retry_policy(),
     )
     click.echo("Precompute queued on 'bulk'; a worker builds the index and enriches every paper.")
 
@@ -100,25 +111,60 @@ def precompute() -> None:
 @main.command()
 @click.option("--burst", is_flag=True, help="Exit once the queues are empty.")
 def worker(burst: bool) -> None:
-    """Run one RQ worker on the interactive, default and bulk queues (in that order)."""
-    from rq import Queue, SimpleWorker
+    """Run one RQ worker on the interactive, default and bulk queues (in that order).
 
+    It waits for Redis instead of failing when Redis is away, at start and whenever RQ's
+    work loop gives up on a lost connection; it exits when asked to (SIGTERM, Ctrl-C).
+    """
     settings = get_settings()
     redis = redis_client.connect(settings)
-    queues = [Queue(name, connection=redis) for name in keys.QUEUES_BY_URGENCY]
-    # SimpleWorker runs jobs in this process, so the related-papers index stays loaded.
-    SimpleWorker(queues, connection=redis).work(
-        burst=burst, logging_level=settings.log_level, with_scheduler=not burst
-    )
+    while True:
+        redis_client.wait_until_up(redis, settings, "worker")
+        rq_worker = jobs.build_worker(redis, settings)
+        rq_worker.work(burst=burst, logging_level=settings.log_level, with_scheduler=not burst)
+        if burst or rq_worker.stop_asked:
+            return
+        if _redis_answers(redis):  # RQ quit for another reason: let the supervisor decide
+            raise click.ClickException("the RQ worker stopped unexpectedly")
+        log.warning("worker: Redis went away; starting again once it answers")
 
 
 @main.command()
 def scheduler() -> None:
-    """Run the freshness schedule: daily arXiv submissions, refresh of stale enrichments."""
+    """Run the freshness schedule: daily arXiv submissions, refresh of stale enrichments.
+
+    A lost Redis connection makes it wait for Redis and start again, not exit.
+    """
     from worker.schedule import build_scheduler
 
     settings = get_settings()
-    build_scheduler(redis_client.connect(settings), settings).start()  # type: ignore[no-untyped-call]
+    redis = redis_client.connect(settings)
+    while True:
+        redis_client.wait_until_up(redis, settings, "scheduler")
+        try:
+            build_scheduler(redis, settings).start()  # type: ignore[no-untyped-call]
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            log.warning("scheduler: Redis went away (%s); waiting for it", type(error).__name__)
+            continue
+        return
+
+
+def _redis_answers(redis: Redis) -> bool:
+    try:
+        return bool(redis.ping())
+    except (RedisConnectionError, RedisTimeoutError, OSError):
+        return False
+
+
+@main.command()
+def status() -> None:
+    """The state of each part `paperlens run` supervises (exit status 1 unless all are well)."""
+    from paperlens import status as instance_status
+
+    report = instance_status.collect(get_settings())
+    click.echo(instance_status.render(report))
+    if not report.healthy:
+        sys.exit(1)
 
 
 @main.command()

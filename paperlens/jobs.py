@@ -8,6 +8,7 @@ from rq.exceptions import DuplicateJobError
 
 from paperlens import keys
 from paperlens.logs import request_id_var
+from paperlens.rq_worker import PaperLensWorker
 from paperlens.settings import Settings
 
 # A job whose worker died (or that raised) is tried again after these pauses, in seconds:
@@ -21,6 +22,17 @@ def retry_policy() -> Retry:
 
 def queue(redis: Redis, name: str, settings: Settings) -> Queue:
     return Queue(name, connection=redis, default_timeout=settings.job_timeout_seconds)
+
+
+def build_worker(redis: Redis, settings: Settings) -> PaperLensWorker:
+    """The one place an RQ worker is made (CLI, tests, benchmarks): the queues in the order a
+    worker drains them, and how often it looks for the jobs of dead workers."""
+    queues = [Queue(name, connection=redis) for name in keys.QUEUES_BY_URGENCY]
+    return PaperLensWorker(
+        queues,
+        connection=redis,
+        maintenance_interval=settings.rq_maintenance_interval_seconds,
+    )
 
 
 def request_enrichment(redis: Redis, settings: Settings, paper_id: str, queue_name: str) -> bool:

@@ -209,11 +209,32 @@ class ErrorResponse(BaseModel):
     error: ErrorDetail
 
 
+class PartHealth(BaseModel):
+    """One process ``paperlens run`` supervises, as ``/readyz`` reports it."""
+
+    phase: Literal["starting", "running", "waiting to restart", "stopping", "stopped"]
+    restarts: int
+    crash_looping: bool
+    last_exit: str | None = Field(default=None, examples=["killed by SIGKILL", "exit code 1"])
+    log_tail: list[str] | None = Field(
+        default=None,
+        description="Its last log lines: only for requests from this machine or with the "
+        "metrics token.",
+    )
+
+
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = Field(default_factory=dict)
     ranker: str | None = Field(
         default=None, description="The ranker behind related papers, and any fallback."
+    )
+    parts: dict[str, PartHealth] | None = Field(
+        default=None,
+        description="Each process of `paperlens run` (absent under another process manager).",
+    )
+    crash_looping: list[str] | None = Field(
+        default=None, description="Parts that keep exiting and are retried only slowly."
     )
 
 

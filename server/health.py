@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, Response, jsonify
 from redis.exceptions import RedisError
 from sqlalchemy import text
 
-from paperlens import keys
+from paperlens import keys, parts_state
+from paperlens.schemas import PartHealth
+from server.observability import may_read_operations
 from server.services import services
 
 bp = Blueprint("health", __name__)
@@ -24,10 +27,41 @@ def readyz() -> Response:
     svc = services()
     checks = {"redis": _check(lambda: svc.redis.ping()), "database": _check(_ping_sql)}
     ready = all(state == "ok" for state in checks.values())
-    body = {"status": "ok" if ready else "unavailable", "checks": checks, "ranker": _ranker()}
+    body: dict[str, object] = {
+        "status": "ok" if ready else "unavailable",
+        "checks": checks,
+        "ranker": _ranker(),
+    }
+    supervised = _supervised_parts()
+    if supervised is not None:
+        body["parts"], body["crash_looping"] = supervised
     response = jsonify(body)
     response.status_code = 200 if ready else 503
     return response
+
+
+def _supervised_parts() -> tuple[dict[str, dict[str, Any]], list[str]] | None:
+    """What ``paperlens run`` says of its processes, when it runs this API.
+
+    A crash-looping worker or scheduler does not make this API unready: it still answers
+    (from Redis, or degraded from SQL), so the status code stays with the checks above.
+    Log lines go only to whoever may read ``/metrics``.
+    """
+    state = parts_state.read(services().settings.parts_state_file)
+    if state is None or not state.current:
+        return None
+    detailed = may_read_operations()
+    parts = {
+        part.name: PartHealth(
+            phase=part.phase,
+            restarts=part.restarts,
+            crash_looping=part.crash_looping,
+            last_exit=part.last_exit,
+            log_tail=part.log_tail if detailed else None,
+        ).model_dump(exclude_none=True)
+        for part in state.parts
+    }
+    return parts, state.crash_looping
 
 
 def _ranker() -> str:

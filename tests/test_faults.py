@@ -7,7 +7,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +22,7 @@ from rq.registry import StartedJobRegistry
 from paperlens import enrichments, jobs, keys
 from paperlens.embedded_redis import EmbeddedRedis
 from paperlens.migrations import upgrade
+from paperlens.runner import worker_command
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from server import create_app
@@ -99,7 +99,7 @@ def test_sql_store_down_answers_503_and_recovers_without_restart(
 def start_worker() -> subprocess.Popen[bytes]:
     """A real worker process in a process group of its own (its scheduler is a child)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "paperlens.cli", "worker"],
+        worker_command(),
         cwd=ROOT,
         env=dict(os.environ),
         start_new_session=True,

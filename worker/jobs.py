@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable, Iterator
+from itertools import islice
 
+from rq import Queue, get_current_job
+from rq.exceptions import DuplicateJobError
 from sqlalchemy.orm import Session
 
 from paperlens import enrichments, jobs, keys, suggestions
@@ -66,23 +70,48 @@ def precompute_all() -> int:
     return enqueue_all_enrichments()
 
 
+# A precompute run's chunk jobs are kept (without a meaningful result) this long after they
+# finish, so that the run, taken up again after its worker died, queues only the chunks it
+# had not queued yet and no paper is enriched twice.
+PRECOMPUTE_CHUNK_MEMORY_SECONDS = 86_400
+
+
 def enqueue_all_enrichments() -> int:
-    """Every paper of the catalogue, in chunks on ``bulk``: any number of workers share them."""
+    """Every paper of the catalogue, in chunks on ``bulk``: any number of workers share them.
+
+    Inside a precompute job, chunk ``n`` of that run gets the id ``<run>-chunk-<n>`` and is
+    queued once (RQ's unique enqueue); papers are taken in the store's stable order.
+    """
     ctx = get_context()
     bulk = jobs.queue(ctx.redis, keys.QUEUE_BULK, ctx.settings)
-    chunk: list[str] = []
+    run = get_current_job()
     total = 0
     with ctx.db.session() as session:
-        for paper in iter_papers(session):
-            chunk.append(paper.paper_id)
-            if len(chunk) == PRECOMPUTE_CHUNK:
-                bulk.enqueue(enrich_papers, chunk, result_ttl=0, retry=jobs.retry_policy())
-                total += len(chunk)
-                chunk = []
-    if chunk:
-        bulk.enqueue(enrich_papers, chunk, result_ttl=0, retry=jobs.retry_policy())
-        total += len(chunk)
+        ids = (paper.paper_id for paper in iter_papers(session))
+        for number, chunk in enumerate(_chunks(ids, PRECOMPUTE_CHUNK)):
+            _enqueue_chunk(bulk, chunk, None if run is None else f"{run.id}-chunk-{number}")
+            total += len(chunk)
     return total
+
+
+def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _enqueue_chunk(bulk: Queue, chunk: list[str], job_id: str | None) -> None:
+    try:
+        bulk.enqueue(
+            enrich_papers,
+            chunk,
+            job_id=job_id,
+            unique=job_id is not None,
+            result_ttl=PRECOMPUTE_CHUNK_MEMORY_SECONDS if job_id else 0,
+            retry=jobs.retry_policy(),
+        )
+    except DuplicateJobError:
+        log.info("chunk %s was queued before this attempt of the precompute", job_id)
 
 
 # A reader changing their list while suggestions are computed makes the job go round
