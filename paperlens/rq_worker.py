@@ -74,15 +74,20 @@ def worker_is_gone(redis: Redis, name: str) -> bool:
     process id that no longer exists (or that is now this very process: a restarted container).
     A worker on another host is left to its lease.
     """
-    worker = SimpleWorker.find_by_key(SimpleWorker.redis_worker_namespace_prefix + name, redis)
-    if worker is None or worker.death_date() is not None:
+    key = SimpleWorker.redis_worker_namespace_prefix + name
+    death, hostname, pid_text = (
+        value.decode() if isinstance(value, bytes) else value
+        for value in redis.hmget(key, ["death", "hostname", "pid"])
+    )
+    if death or (hostname is None and pid_text is None):  # died, or its registration expired
         return True
-    if worker.hostname != socket.gethostname() or not worker.pid:
+    if hostname != socket.gethostname() or not pid_text:
         return False
-    if worker.pid == os.getpid():
+    pid = int(pid_text)
+    if pid == os.getpid():
         return True
     try:
-        os.kill(worker.pid, 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return True
     except PermissionError:  # a process of another user holds that id now: not ours to judge

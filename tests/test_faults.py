@@ -19,7 +19,7 @@ from redis import Redis
 from rq import Queue
 from rq.registry import StartedJobRegistry
 
-from paperlens import enrichments, jobs, keys
+from paperlens import enrichments, job_metrics, jobs, keys
 from paperlens.embedded_redis import EmbeddedRedis
 from paperlens.migrations import upgrade
 from paperlens.runner import worker_command
@@ -135,6 +135,45 @@ def test_killed_worker_job_is_retried_and_finishes_once(
     assert job.get_status(refresh=True) == "finished"
     paper = enrichments.read(redis, MRL)
     assert paper is not None and paper.related
+
+
+def test_a_new_worker_takes_over_the_job_of_a_killed_worker_at_once(
+    settings: Settings, demo: Database, redis: Redis
+) -> None:
+    """No waiting for the lease (an hour for a precompute): the killed worker's process is
+    gone, so the next worker hands its job to RQ's abandoned-job handling when it starts."""
+    queue = Queue(keys.QUEUE_INTERACTIVE, connection=redis)
+    job = queue.enqueue("tests.slow_jobs.slow_enrich", MRL, 60, "marker", retry=jobs.retry_policy())
+    worker = start_worker()
+    try:
+        wait_for(lambda: redis.llen("marker") == 1)
+    finally:
+        kill_group(worker)
+
+    run_workers(redis)  # a new worker, at the time of the kill
+
+    assert markers(redis) == ["started", "started", "finished"]
+    job.refresh()
+    assert job.get_status() == "finished"
+    assert job.retries_left == len(jobs.RETRY_INTERVALS) - 1  # run again once
+    assert enrichments.read(redis, MRL) is not None
+
+
+def test_a_precompute_taken_up_again_queues_no_chunk_twice(
+    settings: Settings, demo: Database, redis: Redis
+) -> None:
+    """A precompute whose worker died after queueing its chunks runs again under the same job
+    id (RQ's retry); the chunks it had queued are not queued, nor their papers enriched, twice."""
+    bulk = Queue(keys.QUEUE_BULK, connection=redis)
+    bulk.enqueue(keys.JOB_PRECOMPUTE_ALL, job_id="precompute-1", retry=jobs.retry_policy())
+    run_workers(redis)
+    bulk.enqueue(keys.JOB_PRECOMPUTE_ALL, job_id="precompute-1", retry=jobs.retry_policy())
+    run_workers(redis)
+
+    figures = {figure.job: figure for figure in job_metrics.read_all(redis)}
+    assert figures["precompute_all"].count == 2
+    assert figures["enrich_papers"].count == 1  # the demo's 59 papers: one chunk, enriched once
+    assert enrichments.read(redis, MRL) is not None
 
 
 def test_sigterm_lets_the_worker_finish_its_job_then_exit(

@@ -1,0 +1,309 @@
+"""`paperlens run` heals itself: parts killed with SIGKILL come back, the rest keeps serving,
+jobs of a killed worker finish, a part that keeps dying is reported, and a stop leaves nothing.
+
+Each test starts the real runner as a subprocess, with its own data folder and port and
+short restart pauses, and kills its parts the way the OOM killer or a crash would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from redis import Redis
+
+from paperlens import job_metrics, keys
+from paperlens.embedded_redis import free_port
+from tests.support import DEMO_CORPUS, ROOT
+
+MRL = "arxiv:2205.13147"
+STARTUP_SECONDS = 90.0
+FAST_RESTARTS = {
+    "PAPERLENS_RESTART_BACKOFF_INITIAL_SECONDS": "0.2",
+    "PAPERLENS_RESTART_BACKOFF_MAX_SECONDS": "1",
+    "PAPERLENS_CRASH_LOOP_RETRY_SECONDS": "30",
+    "PAPERLENS_REDIS_WAIT_MAX_SECONDS": "0.5",
+    "PAPERLENS_WEB_WORKERS": "1",
+}
+
+
+def get(url: str) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def wait_for(condition: Callable[[], object], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            if condition():
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"not within {timeout:g} s: {what}")
+
+
+@dataclass
+class RunningStack:
+    """One `paperlens run` and everything it has started so far."""
+
+    process: subprocess.Popen[bytes]
+    data: Path
+    base: str
+    lines: list[str] = field(default_factory=list)
+    seen: set[int] = field(default_factory=set)
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def parts(self) -> dict[str, dict[str, Any]]:
+        state = json.loads((self.data / "run" / "parts.json").read_text())
+        return {part["name"]: part for part in state["parts"]}
+
+    def pid(self, name: str) -> int | None:
+        pid: int | None = self.parts()[name]["pid"]
+        return pid
+
+    def remember_processes(self) -> None:
+        """Every process ever started under the runner, to check none outlives it."""
+        with contextlib.suppress(psutil.NoSuchProcess):
+            for child in psutil.Process(self.process.pid).children(recursive=True):
+                self.seen.add(child.pid)
+
+    def redis(self) -> Redis:
+        return Redis(unix_socket_path=str(self.data / "redis" / "redis.sock"), socket_timeout=2)
+
+    def kill_part(self, name: str) -> int:
+        """SIGKILL a part and whatever it started (an RQ worker's scheduler, gunicorn's workers)."""
+        pid = self.pid(name)
+        assert pid is not None, f"{name} is not running"
+        self.remember_processes()
+        os.killpg(pid, signal.SIGKILL)
+        return pid
+
+    def running_again(self, name: str, old_pid: int) -> Callable[[], bool]:
+        def check() -> bool:
+            part = self.parts()[name]
+            return bool(part["phase"] == "running" and part["pid"] not in (None, old_pid))
+
+        return check
+
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        self.remember_processes()
+        self.process.send_signal(signum)
+        code = self.process.wait(timeout=60)
+        time.sleep(0.5)
+        return code
+
+    def leftovers(self) -> list[int]:
+        alive = []
+        for pid in self.seen:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                    alive.append(pid)
+        return alive
+
+
+def _read_output(stack: RunningStack) -> None:
+    assert stack.process.stdout is not None
+    for raw in stack.process.stdout:
+        stack.lines.append(raw.decode("utf-8", errors="replace").rstrip())
+
+
+@contextlib.contextmanager
+def running_stack(**settings: str) -> Iterator[RunningStack]:
+    # A short folder: the embedded Redis's unix socket path must stay under ~100 characters.
+    data = Path(tempfile.mkdtemp(prefix="plheal-"))
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERLENS_")}
+    env |= FAST_RESTARTS | settings
+    env |= {"PAPERLENS_DATA_DIR": str(data / "var"), "PAPERLENS_PORT": str(port)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "paperlens.cli", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    stack = RunningStack(process, data / "var", f"http://127.0.0.1:{port}")
+    reader = threading.Thread(target=_read_output, args=(stack,), daemon=True)
+    reader.start()
+    try:
+        wait_for(
+            lambda: process.poll() is None and get(f"{stack.base}/healthz")[0] == 200,
+            STARTUP_SECONDS,
+            "the API answers",
+        )
+        stack.remember_processes()
+        yield stack
+    finally:
+        if process.poll() is None:
+            stack.stop()
+        reader.join(timeout=10)
+        leftovers = stack.leftovers()
+        for pid in leftovers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(data, ignore_errors=True)
+        assert not leftovers, f"processes left behind: {leftovers}\n{stack.output[-3000:]}"
+
+
+def paper_ready(stack: RunningStack, paper_id: str = MRL) -> bool:
+    status, body = get(f"{stack.base}/api/v1/papers/{paper_id}")
+    return status == 200 and body.get("status") == "ready"
+
+
+def test_kill_9_of_the_embedded_redis_is_healed_and_nothing_else_stops() -> None:
+    with running_stack() as stack:
+        wait_for(lambda: paper_ready(stack), STARTUP_SECONDS, "the demo is precomputed")
+        others = {name: stack.pid(name) for name in ("worker 1", "scheduler", "api")}
+        time.sleep(1.5)  # the append-only file is flushed every second
+
+        old_redis = stack.kill_part("redis")
+        killed_at = time.monotonic()
+        wait_for(lambda: get(f"{stack.base}/readyz")[0] == 200, 30, "/readyz is ok again")
+        wait_for(stack.running_again("redis", old_redis), 30, "redis runs again")
+        assert time.monotonic() - killed_at < 30
+
+        # Workers and the scheduler waited for Redis instead of exiting; the API kept its pid.
+        time.sleep(3)
+        parts = stack.parts()
+        assert {name: parts[name]["pid"] for name in others} == others, stack.output[-3000:]
+        assert all(part["phase"] == "running" for part in parts.values())
+        assert parts["redis"]["restarts"] == 1
+        assert parts["redis"]["last_exit"] == "killed by SIGKILL"
+        # The restarted server read the same append-only file: precomputed papers are served
+        # from Redis again, not degraded from the catalogue.
+        status, paper = get(f"{stack.base}/api/v1/papers/{MRL}")
+        assert status == 200 and paper["status"] == "ready" and paper["related"]
+        assert "redis exited (killed by SIGKILL)" in stack.output
+        assert stack.stop(signal.SIGINT) == 0  # Ctrl-C
+    assert "Stopped: API, workers and Redis are down." in stack.output
+
+
+def synthetic_corpus(path: Path, count: int) -> None:
+    """``count`` papers whose titles and abstracts mix the demo corpus's words."""
+    with DEMO_CORPUS.open(encoding="utf-8") as lines:
+        words = re.findall(r"[a-z]{4,}", " ".join(json.loads(line)["abstract"] for line in lines))
+    rng = random.Random(7)
+    with path.open("w", encoding="utf-8") as out:
+        for number in range(count):
+            record = {
+                "id": f"arxiv:2401.{number + 1:05d}",
+                "title": " ".join(rng.choices(words, k=8)).capitalize(),
+                "abstract": " ".join(rng.choices(words, k=120)),
+            }
+            out.write(json.dumps(record) + "\n")
+
+
+def test_kill_9_of_a_worker_mid_precompute_the_next_worker_finishes_it_once() -> None:
+    papers = 3_000  # 15 chunks of enrichment: long enough to kill the worker in the middle
+    chunks = -(-papers // 200)
+    corpus = Path(tempfile.mkdtemp(prefix="plcorpus-")) / "papers.jsonl"
+    synthetic_corpus(corpus, papers)
+    try:
+        with running_stack(PAPERLENS_DEMO_CORPUS=str(corpus)) as stack:
+            redis = stack.redis()
+
+            def enriched_chunks() -> int:
+                figures = {f.job: f for f in job_metrics.read_all(redis)}
+                done = figures.get("enrich_papers")
+                return 0 if done is None else done.count
+
+            wait_for(lambda: enriched_chunks() >= 1, STARTUP_SECONDS, "a first chunk is done")
+            old_worker = stack.kill_part("worker 1")
+            assert enriched_chunks() < chunks, "the precompute finished before the kill"
+
+            wait_for(stack.running_again("worker 1", old_worker), 30, "a new worker runs")
+            wait_for(lambda: enriched_chunks() == chunks, 180, "every chunk is enriched")
+            time.sleep(2)  # anything queued twice would run now
+
+            figures = {f.job: f for f in job_metrics.read_all(redis)}
+            # Each chunk finished exactly once (the killed attempt never finished), none failed.
+            assert figures["enrich_papers"].count == chunks
+            assert figures["enrich_papers"].failures == 0
+            assert figures["precompute_all"].count == 1
+            stored = redis.keys(keys.enrichment("*"))
+            assert len(stored) == papers
+            assert paper_ready(stack, "arxiv:2401.03000")
+            assert "worker 1 exited (killed by SIGKILL)" in stack.output
+            assert "jobs of dead workers handed to RQ as abandoned" in stack.output
+    finally:
+        shutil.rmtree(corpus.parent, ignore_errors=True)
+
+
+def back_or_reported(stack: RunningStack, old_pid: int) -> Callable[[], bool]:
+    def check() -> bool:
+        part = stack.parts()["scheduler"]
+        return bool(part["crash_looping"] or part["pid"] not in (None, old_pid))
+
+    return check
+
+
+def test_a_part_killed_five_times_is_reported_as_crash_looping_while_the_api_answers() -> None:
+    with running_stack() as stack:
+        wait_for(lambda: paper_ready(stack), STARTUP_SECONDS, "the demo is precomputed")
+        api_pid = stack.pid("api")
+        for _ in range(5):
+            old = stack.kill_part("scheduler")
+            wait_for(back_or_reported(stack, old), 30, "the scheduler restarts or is reported")
+            assert paper_ready(stack)  # the API keeps answering throughout
+
+        wait_for(lambda: stack.parts()["scheduler"]["crash_looping"], 10, "crash loop noted")
+        status, ready = get(f"{stack.base}/readyz")
+        assert status == 200  # the API itself is fine: it still answers
+        assert ready["crash_looping"] == ["scheduler"]
+        scheduler = ready["parts"]["scheduler"]
+        assert scheduler["crash_looping"] is True
+        assert scheduler["last_exit"] == "killed by SIGKILL"
+        assert scheduler["log_tail"]  # asked from this machine: the lines are included
+        assert ready["parts"]["api"]["crash_looping"] is False
+        assert stack.pid("api") == api_pid
+
+        report = subprocess.run(
+            [sys.executable, "-m", "paperlens.cli", "status"],
+            cwd=ROOT,
+            env={**os.environ, "PAPERLENS_DATA_DIR": str(stack.data)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert report.returncode == 1, report.stdout + report.stderr
+        assert "crash-looping: scheduler" in report.stdout
+        assert re.search(r"scheduler\s+CRASH-LOOPING", report.stdout), report.stdout
+        assert "killed by SIGKILL" in report.stdout
+        assert "scheduler is crash-looping: it exited 5 times" in stack.output
+        assert paper_ready(stack)
+    assert "Stopped: API, workers and Redis are down." in stack.output
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_stops_every_part_even_one_waiting_to_restart(signum: int) -> None:
+    with running_stack(PAPERLENS_RESTART_BACKOFF_INITIAL_SECONDS="30") as stack:
+        stack.kill_part("worker 1")  # now waiting 30 s to restart
+        wait_for(lambda: stack.parts()["worker 1"]["phase"] == "waiting to restart", 10, "noted")
+        assert stack.stop(signum) == 0
+        assert not (stack.data / "run" / "parts.json").exists()
+        assert not (stack.data / "redis" / "redis.sock").exists()
+    # running_stack checks that no process it ever saw is left
