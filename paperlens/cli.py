@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sys
+import time
 from pathlib import Path
 
 import click
 from pydantic import ValidationError
-from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.orm import Session
@@ -23,6 +24,9 @@ from paperlens.store.models import User
 from paperlens.store.papers import count_papers
 
 log = logging.getLogger(__name__)
+
+# A worker round that ends sooner than this after it started counts as a failed start.
+WORKER_ROUND_SECONDS = 30.0
 
 DEMO_READER = "demo"
 USER_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -118,15 +122,22 @@ def worker(burst: bool) -> None:
     """
     settings = get_settings()
     redis = redis_client.connect(settings)
+    short_rounds = 0
     while True:
         redis_client.wait_until_up(redis, settings, "worker")
         rq_worker = jobs.build_worker(redis, settings)
-        rq_worker.work(burst=burst, logging_level=settings.log_level, with_scheduler=not burst)
+        started = time.monotonic()
+        with contextlib.suppress(RedisConnectionError, RedisTimeoutError):  # from its teardown
+            rq_worker.work(burst=burst, logging_level=settings.log_level, with_scheduler=not burst)
         if burst or rq_worker.stop_asked:
             return
-        if _redis_answers(redis):  # RQ quit for another reason: let the supervisor decide
-            raise click.ClickException("the RQ worker stopped unexpectedly")
-        log.warning("worker: Redis went away; starting again once it answers")
+        # RQ's loop gave up (on a lost Redis connection, or an error it did not expect):
+        # start a new round once Redis answers, unless rounds keep ending at once, which is
+        # for the supervisor to see and report.
+        short_rounds = short_rounds + 1 if time.monotonic() - started < WORKER_ROUND_SECONDS else 0
+        if short_rounds >= 2:
+            raise click.ClickException("the RQ worker keeps stopping; see the lines above")
+        log.warning("worker: RQ's work loop ended; starting it again once Redis answers")
 
 
 @main.command()
@@ -147,13 +158,6 @@ def scheduler() -> None:
             log.warning("scheduler: Redis went away (%s); waiting for it", type(error).__name__)
             continue
         return
-
-
-def _redis_answers(redis: Redis) -> bool:
-    try:
-        return bool(redis.ping())
-    except (RedisConnectionError, RedisTimeoutError, OSError):
-        return False
 
 
 @main.command()

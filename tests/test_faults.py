@@ -153,7 +153,7 @@ def test_a_new_worker_takes_over_the_job_of_a_killed_worker_at_once(
     run_workers(redis)  # a new worker, at the time of the kill
 
     assert markers(redis) == ["started", "started", "finished"]
-    job.refresh()
+    job.refresh()  # type: ignore[no-untyped-call]
     assert job.get_status() == "finished"
     assert job.retries_left == len(jobs.RETRY_INTERVALS) - 1  # run again once
     assert enrichments.read(redis, MRL) is not None
@@ -174,6 +174,36 @@ def test_a_precompute_taken_up_again_queues_no_chunk_twice(
     assert figures["precompute_all"].count == 2
     assert figures["enrich_papers"].count == 1  # the demo's 59 papers: one chunk, enriched once
     assert enrichments.read(redis, MRL) is not None
+
+
+def test_worker_and_scheduler_wait_for_redis_instead_of_exiting(
+    settings: Settings, demo: Database, own_redis: EmbeddedRedis
+) -> None:
+    """Redis down at their start and again later: both keep running and carry on once it is
+    back (the worker then runs what is queued)."""
+    own_redis.stop()
+    env = dict(os.environ, PAPERLENS_REDIS_URL=own_redis.url)
+    env["PAPERLENS_REDIS_WAIT_MAX_SECONDS"] = "0.5"
+    parts = [
+        subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+        for command in (worker_command(), [*worker_command()[:-1], "scheduler"])
+    ]
+    try:
+        time.sleep(6)
+        assert [part.poll() for part in parts] == [None, None]
+        for attempt in range(2):
+            own_redis.start()
+            redis = Redis.from_url(own_redis.url)
+            jobs.request_enrichment(redis, settings, MRL, keys.QUEUE_INTERACTIVE)
+            wait_for(lambda r=redis: enrichments.read_raw(r, MRL) is not None, 60)
+            assert [part.poll() for part in parts] == [None, None], attempt
+            redis.delete(keys.enrichment(MRL))
+            own_redis.stop()
+            time.sleep(4)
+            assert [part.poll() for part in parts] == [None, None], attempt
+    finally:
+        for part in parts:
+            kill_group(part)
 
 
 def test_sigterm_lets_the_worker_finish_its_job_then_exit(
