@@ -218,7 +218,7 @@ def synthetic_corpus(path: Path, count: int) -> None:
 
 
 def test_kill_9_of_a_worker_mid_precompute_the_next_worker_finishes_it_once() -> None:
-    papers = 3_000  # 15 chunks of enrichment: long enough to kill the worker in the middle
+    papers = 1_200  # 6 chunks of enrichment: the worker is killed after the first
     chunks = -(-papers // 200)
     corpus = Path(tempfile.mkdtemp(prefix="plcorpus-")) / "papers.jsonl"
     synthetic_corpus(corpus, papers)
@@ -246,7 +246,7 @@ def test_kill_9_of_a_worker_mid_precompute_the_next_worker_finishes_it_once() ->
             assert figures["precompute_all"].count == 1
             stored = redis.keys(keys.enrichment("*"))
             assert len(stored) == papers
-            assert paper_ready(stack, "arxiv:2401.03000")
+            assert paper_ready(stack, "arxiv:2401.01200")
             assert "worker 1 exited (killed by SIGKILL)" in stack.output
             assert "jobs of dead workers handed to RQ as abandoned" in stack.output
     finally:
