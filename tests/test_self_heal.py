@@ -28,10 +28,13 @@ from typing import Any
 
 import psutil
 import pytest
+from flask.testing import FlaskClient
 from redis import Redis
 
-from paperlens import job_metrics, keys
+from paperlens import job_metrics, keys, parts_state
 from paperlens.embedded_redis import free_port
+from paperlens.parts_state import PartsState, PartState
+from paperlens.settings import Settings
 from tests.support import DEMO_CORPUS, ROOT
 
 MRL = "arxiv:2205.13147"
@@ -307,3 +310,48 @@ def test_a_stop_signal_stops_every_part_even_one_waiting_to_restart(signum: int)
         assert not (stack.data / "run" / "parts.json").exists()
         assert not (stack.data / "redis" / "redis.sock").exists()
     # running_stack checks that no process it ever saw is left
+
+
+def test_readyz_shows_crash_loops_to_all_but_log_lines_only_to_this_machine(
+    settings: Settings, client: FlaskClient
+) -> None:
+    secret_looking = "worker 1 failed on arxiv:2205.13147 in /home/someone/paperlens"
+    parts_state.write(
+        settings.parts_state_file,
+        PartsState(
+            supervisor_pid=os.getpid(),
+            updated_at=time.time(),
+            parts=[
+                PartState(name="api", phase="running", pid=os.getpid()),
+                PartState(
+                    name="worker 1",
+                    phase="waiting to restart",
+                    restarts=5,
+                    crash_looping=True,
+                    last_exit="exit code 1",
+                    log_tail=[secret_looking],
+                ),
+            ],
+        ),
+    )
+    far = client.get("/readyz", environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert far.status_code == 200  # a crash-looping worker does not make the API unready
+    body = far.get_json()
+    assert body["crash_looping"] == ["worker 1"]
+    assert body["parts"]["worker 1"] == {
+        "phase": "waiting to restart",
+        "restarts": 5,
+        "crash_looping": True,
+        "last_exit": "exit code 1",
+    }
+    assert secret_looking not in far.get_data(as_text=True)
+
+    near = client.get("/readyz").get_json()  # from 127.0.0.1
+    assert near["parts"]["worker 1"]["log_tail"] == [secret_looking]
+
+    # A state left by a supervisor that is gone is not reported as current.
+    parts_state.write(
+        settings.parts_state_file,
+        PartsState(supervisor_pid=os.getpid(), updated_at=time.time() - 3600, parts=[]),
+    )
+    assert "parts" not in client.get("/readyz").get_json()
