@@ -35,6 +35,7 @@ from paperlens import job_metrics, keys, parts_state
 from paperlens.embedded_redis import free_port
 from paperlens.parts_state import PartsState, PartState
 from paperlens.settings import Settings
+from paperlens.supervisor import Part, RestartPolicy, Supervisor
 from tests.support import DEMO_CORPUS, ROOT
 
 MRL = "arxiv:2205.13147"
@@ -355,3 +356,63 @@ def test_readyz_shows_crash_loops_to_all_but_log_lines_only_to_this_machine(
         PartsState(supervisor_pid=os.getpid(), updated_at=time.time() - 3600, parts=[]),
     )
     assert "parts" not in client.get("/readyz").get_json()
+
+
+def test_restart_pauses_double_up_to_the_longest_and_slow_down_in_a_crash_loop() -> None:
+    policy = RestartPolicy(
+        0.5, 10, crash_loop_exits=5, crash_loop_window_seconds=60, crash_loop_retry_seconds=60
+    )
+    assert [policy.pause_seconds(n, False) for n in range(1, 8)] == [0.5, 1, 2, 4, 8, 10, 10]
+    assert policy.pause_seconds(2, True) == 60
+
+
+def ticking(supervisor: Supervisor, condition: Callable[[], bool]) -> Callable[[], bool]:
+    def check() -> bool:
+        supervisor.tick()
+        return condition()
+
+    return check
+
+
+def test_a_part_that_keeps_failing_is_reported_with_its_exit_and_lines_then_recovers(
+    tmp_path: Path,
+) -> None:
+    """The supervisor alone, on real processes: one that fails at once until a file appears."""
+    healthy = tmp_path / "healthy"
+    script = (
+        "import pathlib, sys, time\n"
+        f"if not pathlib.Path({str(healthy)!r}).exists():\n"
+        "    print('cannot open the index', flush=True); sys.exit(3)\n"
+        "time.sleep(60)\n"
+    )
+    messages: list[str] = []
+    supervisor = Supervisor(
+        RestartPolicy(
+            0.05, 0.1, crash_loop_exits=3, crash_loop_window_seconds=2, crash_loop_retry_seconds=0.5
+        ),
+        tmp_path / "parts.json",
+        echo=messages.append,
+    )
+    part = Part(
+        "flaky",
+        lambda: subprocess.Popen(
+            [sys.executable, "-c", script], stdout=subprocess.PIPE, start_new_session=True
+        ),
+    )
+    supervisor.start(part)
+    try:
+        wait_for(ticking(supervisor, lambda: part.crash_looping), 20, "crash loop noted")
+        state = parts_state.read(tmp_path / "parts.json")
+        assert state is not None and state.crash_looping == ["flaky"]
+        assert state.parts[0].last_exit == "exit code 3"
+        assert "cannot open the index" in state.parts[0].log_tail
+        report = next(m for m in messages if "crash-looping" in m)
+        assert "exit code 3" in report and "cannot open the index" in report
+
+        healthy.touch()  # the next (slow) retry stays up, and after a window it is healthy
+        wait_for(ticking(supervisor, lambda: not part.crash_looping), 20, "recovered")
+        assert part.phase == "running" and "no longer crash-looping" in messages[-1]
+    finally:
+        supervisor.stop()
+    assert part.process is not None and part.process.poll() is not None
+    assert not (tmp_path / "parts.json").exists()
