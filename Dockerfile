@@ -9,8 +9,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PAPERLENS_DEMO_CORPUS=/app/data/demo/papers.jsonl
 
 WORKDIR /app
-COPY requirements/runtime.lock ./requirements/
-RUN pip install --require-hashes -r requirements/runtime.lock
+COPY requirements/runtime.lock requirements/excluded.txt ./requirements/
+COPY scripts/check_install.py ./scripts/
+# As `make install`: exactly the lock, wheels only; the check names anything it lacks.
+RUN pip install --no-deps --only-binary :all: --require-hashes -r requirements/runtime.lock \
+ && python scripts/check_install.py
 COPY pyproject.toml README.md ./
 COPY paperlens ./paperlens
 COPY server ./server

@@ -2,15 +2,20 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-LOCK := requirements/dev.lock
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
+RUNTIME_LOCK := requirements/runtime.lock
+DEV_LOCK := requirements/dev.lock
+EXCLUDED := requirements/excluded.txt
+stamp_of = $(VENV)/.$(1)-$(shell cat pyproject.toml $(2) | cksum | cut -d' ' -f1)
+RUNTIME_STAMP := $(call stamp_of,runtime,$(RUNTIME_LOCK))
+DEV_STAMP := $(call stamp_of,dev,$(DEV_LOCK))
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-embeddings run test lint format clean bench bench-api bench-soak bench-precompute bench-ann bench-chaos lock audit test-js extension bench-quality
+.PHONY: help install install-dev install-reference run test lint format clean bench bench-api bench-soak bench-precompute bench-ann bench-chaos lock audit test-js extension bench-quality
 
 help:
 	@echo "make run      start Redis, the store, workers and the API on 127.0.0.1:8000"
-	@echo "make test     lint, type-check and run the test suite"
+	@echo "              (installs requirements/runtime.lock only: no compiler, no torch)"
+	@echo "make test     lint, type-check and run the test suite (adds requirements/dev.lock)"
 	@echo "make lint     ruff and mypy only"
 	@echo "make bench    benchmarks (needs wrk and hey from Debian); results go to bench/RESULTS.md"
 	@echo "make bench-chaos  kill parts of make run under traffic; appends bench/RESULTS.md"
@@ -19,18 +24,50 @@ help:
 	@echo "make extension  build the browser extension's Chrome and Firefox zips (build/extension/)"
 	@echo "make clean    remove the virtual environment and local state (var/)"
 	@echo "make bench-quality  related papers on CSFCube (PAPERLENS_CSFCUBE_DIR); appends bench/RESULTS.md"
+	@echo "              (adds the torch reference, the 'reference' extra, to the venv)"
 
-$(STAMP):
+$(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "PaperLens needs Python 3.11 or newer ($(PYTHON) is older)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+
+# A lock holds every package to install, each with its hashes, except those named in
+# requirements/excluded.txt (declared by a package, never imported here). So pip installs
+# exactly the lock (--no-deps), and scripts/check_install.py then fails the install if
+# anything else is missing. The runtime lock is installed from wheels only (--only-binary:
+# nothing is built, no compiler needed); the dev lock prefers wheels, as a few test tools
+# (Firefox's marionette-driver family) publish pure-Python sources only.
+# --no-compile: Python compiles the modules it imports on first use instead of every module
+# at install (about 110 MB less in .venv: most of scipy, sympy and onnx is never imported).
+define install_lock
+	$(BIN)/pip install --quiet --no-deps --no-compile $(2) --require-hashes -r $(1)
 	$(BIN)/pip install --quiet --no-deps -e .
-	rm -f $(VENV)/.installed-*
+	$(BIN)/python scripts/check_install.py
+endef
+
+# What `make run` needs, and nothing else.
+$(RUNTIME_STAMP): | $(BIN)/python
+	$(call install_lock,$(RUNTIME_LOCK),--only-binary :all:)
+	rm -f $(VENV)/.runtime-* $(VENV)/.installed-*
 	touch $@
 
-install: $(STAMP)
+# Test, lint and benchmark tools on top: the runtime lock's packages are at the dev lock's
+# versions (see `lock`), so a venv made by `make run` and then `make test` serves as before.
+$(DEV_STAMP): $(RUNTIME_STAMP)
+	$(call install_lock,$(DEV_LOCK),--prefer-binary)
+	rm -f $(VENV)/.dev-*
+	touch $@
+
+install: $(RUNTIME_STAMP)
+
+install-dev: $(DEV_STAMP)
+
+# The torch reference (sentence-transformers, torch, transformers) that tests compare the
+# served encoder with; not hash-locked, as pip takes torch's CPU build from the machine's
+# wheels where it has them. `make clean install` returns to a venv without it.
+install-reference: install-dev
+	$(BIN)/pip install --quiet -e '.[reference]'
 
 run: install
 	$(BIN)/paperlens run
@@ -38,42 +75,49 @@ run: install
 test: lint test-js extension
 	$(BIN)/pytest
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 bench: bench-api bench-precompute bench-ann bench-soak
 
-bench-api: install
+bench-api: install-dev
 	@command -v wrk >/dev/null && command -v hey >/dev/null || \
 		{ echo "bench-api needs wrk and hey: apt-get install wrk hey"; exit 1; }
 	$(BIN)/python -m bench.api_load
 
-bench-precompute: install
+bench-precompute: install-dev
 	$(BIN)/python -m bench.precompute --sizes $(or $(SIZES),10000)
 
-bench-ann: install
+bench-ann: install-dev
 	$(BIN)/python -m bench.ann --size $(or $(SIZE),100000)
 
 # Kills a random part of `make run` every 30-60 s under traffic; SECONDS=600 by default.
-bench-chaos: install
+bench-chaos: install-dev
 	$(BIN)/python -m bench.chaos --seconds $(or $(SECONDS),600)
 
-bench-soak: install
+bench-soak: install-dev
 	@command -v hey >/dev/null || { echo "bench-soak needs hey: apt-get install hey"; exit 1; }
 	$(BIN)/python -m bench.soak
 
-lock: install
-	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
-		--quiet --custom-compile-command "make lock" -o requirements/dev.lock
-	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 \
-		--quiet --custom-compile-command "make lock" -o requirements/runtime.lock
+# uv comes with the dev lock; no install check here, since a pyproject that has just gained
+# a dependency is what `make lock` is for.
+$(BIN)/uv: | $(BIN)/python
+	$(BIN)/pip install --quiet --no-deps --prefer-binary --require-hashes -r $(DEV_LOCK)
 
-audit: install
+lock: | $(BIN)/uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --excludes $(EXCLUDED) --generate-hashes \
+		--python-version 3.11 --quiet --custom-compile-command "make lock" -o $(DEV_LOCK)
+	@# The runtime lock is held to the dev lock's versions (-c), so `make test` after
+	@# `make run` adds packages but changes none.
+	$(BIN)/uv pip compile pyproject.toml --excludes $(EXCLUDED) -c $(DEV_LOCK) --generate-hashes \
+		--python-version 3.11 --quiet --custom-compile-command "make lock" -o $(RUNTIME_LOCK)
+
+audit: install-dev
 	$(BIN)/python scripts/audit.py
 
-format: install
+format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
@@ -100,10 +144,6 @@ extension: $(NPM_STAMP)
 	npx web-ext build --source-dir $(EXTENSION_BUILD)/firefox --artifacts-dir $(EXTENSION_BUILD) \
 		--filename paperlens-firefox-$(EXTENSION_VERSION).zip --overwrite-dest
 
-# The optional embeddings extra (dense and hybrid rankers); its tests skip without it.
-install-embeddings: install
-	$(BIN)/pip install --quiet -e '.[dev,embeddings]'
-
-# Quality of related papers on CSFCube; installs the optional embeddings extra first.
-bench-quality: install-embeddings
+# Quality of related papers on CSFCube, beside the torch reference (installed first).
+bench-quality: install-reference
 	$(BIN)/python -m bench.quality

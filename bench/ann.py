@@ -6,6 +6,10 @@ neighbours of every paper. Recall@10 is measured on a sample against exact searc
 same space; build and query times are wall seconds on this machine.
 
     python -m bench.ann --size 100000
+
+hnswlib, measured when FAISS was chosen, has no wheel (pip compiles it from C++), so no lock
+installs it: ``pip install hnswlib==0.8.0`` then ``--engines hnswlib,usearch,faiss`` repeats
+that comparison.
 """
 
 from __future__ import annotations
@@ -102,13 +106,15 @@ def faiss_engine(vectors: np.ndarray) -> tuple[float, Callable[[np.ndarray], np.
 
 
 ENGINES = {"hnswlib": hnswlib_engine, "usearch": usearch_engine, "faiss": faiss_engine}
+# The engines the dev lock installs.
+DEFAULT_ENGINES = ("usearch", "faiss")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--dims", type=int, default=256)
-    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--engines", default=",".join(DEFAULT_ENGINES))
     parser.add_argument("--rerank", type=int, default=100, help="candidates re-ranked by TF-IDF")
     args = parser.parse_args()
     texts = load_texts(args.size)

@@ -33,6 +33,7 @@ from bench.corpus import generate
 from bench.machine import append_result
 from paperlens import enrichments, keys
 from paperlens.embedded_redis import EmbeddedRedis
+from paperlens.jobs import SERIALIZER
 from paperlens.migrations import upgrade
 from paperlens.runner import worker_command
 from paperlens.settings import get_settings
@@ -80,7 +81,7 @@ def enrich_one_by_one(paper_ids: list[str]) -> int:
 
 def enqueue_one_by_one() -> None:
     ctx = get_context()
-    bulk = Queue(keys.QUEUE_BULK, connection=ctx.redis)
+    bulk = Queue(keys.QUEUE_BULK, connection=ctx.redis, serializer=SERIALIZER)
     ids = [
         row.decode() if isinstance(row, bytes) else row
         for row in ctx.redis.lrange("bench:ids", 0, -1)
@@ -219,7 +220,7 @@ def enrich_all(
     """Papers enriched per second, worker memory, Redis bytes per paper, and "*" if cut."""
     for key in redis.scan_iter(keys.enrichment("*"), count=10_000):
         redis.delete(key)
-    bulk = Queue(keys.QUEUE_BULK, connection=redis)
+    bulk = Queue(keys.QUEUE_BULK, connection=redis, serializer=SERIALIZER)
     bulk.empty()  # type: ignore[no-untyped-call]
     redis.delete(keys.ENRICHMENT_DUE)
     if one_by_one:

@@ -1,19 +1,37 @@
 // The only part of the extension that talks to the backend. Content scripts and the popup
 // message it (lib/messages.js). It keeps no state in globals, since the browser may stop it
-// at any time: settings live in storage.local, short-lived answers in storage.session.
+// at any time: the backend URL and token live in the extension origin's IndexedDB
+// (lib/connection_store.js), site switches in storage.local, short-lived answers in
+// storage.session (which content scripts cannot read). What a content script may ask is
+// decided by lib/sender_policy.js.
 
+import { hasBackendAccess } from "./lib/access.js";
 import * as backend from "./lib/backend.js";
 import { entryFor, isFresh, libraryKey, paperKey } from "./lib/cache.js";
 import { withDefaults } from "./lib/config.js";
+import { migrateFromStorageLocal } from "./lib/connection_store.js";
 import { resolveUrl } from "./lib/identifiers.js";
 import { badgesFor, batches, entryPaperId, groupLinks } from "./lib/listing.js";
 import * as messages from "./lib/messages.js";
+import { contentScriptMessage, fromExtensionPage, senderPageUrl } from "./lib/sender_policy.js";
 
 const ext = globalThis.browser ?? globalThis.chrome;
-const sessionStore = ext.storage.session ?? ext.storage.local;
+// Never storage.local: the saved-ids cache must stay out of content scripts' reach.
+const sessionStore = ext.storage.session;
 
 async function settings() {
-  return withDefaults(await ext.storage.local.get(["backendUrl", "token", "sites"]));
+  const connection = await migrateFromStorageLocal(ext.storage.local);
+  const { sites } = await ext.storage.local.get(["sites"]);
+  return withDefaults({ ...connection, sites });
+}
+
+/** Settings for a backend call; refuses early, with its own kind, without access to the backend. */
+async function backendSettings() {
+  const config = await settings();
+  if (!(await hasBackendAccess(ext, config.backendUrl))) {
+    throw new backend.BackendError("no_access", "No permission to reach the backend.");
+  }
+  return config;
 }
 
 async function cached(key, compute) {
@@ -36,7 +54,7 @@ async function forget(key) {
 async function lookupPage({ page, fresh = false }) {
   const found = resolveUrl(page?.url ?? "", page?.meta ?? null);
   if (found === null) return { status: "none" };
-  const config = await settings();
+  const config = await backendSettings();
   const key = paperKey(config.backendUrl, found.paper_id);
   if (fresh) await forget(key);
   const result = await cached(key, () => backend.fetchPaper(fetch, config, found.paper_id));
@@ -62,7 +80,7 @@ async function savedIds(config) {
 async function lookupListing({ hrefs }) {
   const { ids, idsByHref } = groupLinks(hrefs ?? []);
   if (ids.length === 0) return { items: {} };
-  const config = await settings();
+  const config = await backendSettings();
   const batch = [];
   for (const chunk of batches(ids)) batch.push(...(await backend.fetchBatch(fetch, config, chunk)));
   let saved = new Set();
@@ -78,12 +96,12 @@ async function lookupListing({ hrefs }) {
 }
 
 async function libraryGet({ paperId }) {
-  const config = await settings();
+  const config = await backendSettings();
   return { entry: await backend.fetchEntry(fetch, config, paperId) };
 }
 
 async function librarySave({ paperId, status, tags, note }) {
-  const config = await settings();
+  const config = await backendSettings();
   const fields = { status, tags };
   if (note !== undefined) fields.note = note;
   const entry = await backend.saveEntry(fetch, config, paperId, fields);
@@ -92,14 +110,14 @@ async function librarySave({ paperId, status, tags, note }) {
 }
 
 async function libraryRemove({ paperId }) {
-  const config = await settings();
+  const config = await backendSettings();
   await backend.removeEntry(fetch, config, paperId);
   await forget(await libraryKey(config.backendUrl, config.token));
   return {};
 }
 
 async function libraryList({ q, tag, status }) {
-  const config = await settings();
+  const config = await backendSettings();
   const [items, tags] = await Promise.all([
     backend.listLibrary(fetch, config, { q, tag, status }),
     backend.listTags(fetch, config),
@@ -108,21 +126,39 @@ async function libraryList({ q, tag, status }) {
 }
 
 async function suggestionsList() {
-  return backend.listSuggestions(fetch, await settings());
+  return backend.listSuggestions(fetch, await backendSettings());
 }
 
 async function feedbackSend({ paperId, signal }) {
-  await backend.sendFeedback(fetch, await settings(), paperId, signal);
+  await backend.sendFeedback(fetch, await backendSettings(), paperId, signal);
   return {};
 }
 
 async function connectionTest({ backendUrl, token }) {
   const config = withDefaults({ backendUrl, token });
+  if (!(await hasBackendAccess(ext, config.backendUrl))) {
+    const error = new backend.BackendError("no_access", "No permission to reach the backend.");
+    return { ok: false, lines: [backend.describeError(error, config.backendUrl)] };
+  }
   return backend.testConnection(fetch, config);
 }
 
 async function optionsOpen() {
   await ext.runtime.openOptionsPage();
+  return {};
+}
+
+/**
+ * A content script cannot ask for a permission: open the extension's page that asks, next to
+ * the reader's tab, which it returns to once access is granted.
+ */
+async function accessAsk(_message, sender) {
+  const tabId = sender.tab?.id;
+  const query = Number.isInteger(tabId) ? `?tab=${tabId}` : "";
+  await ext.tabs.create({
+    url: ext.runtime.getURL(`permission/permission.html${query}`),
+    index: Number.isInteger(sender.tab?.index) ? sender.tab.index + 1 : undefined,
+  });
   return {};
 }
 
@@ -138,15 +174,26 @@ const HANDLERS = {
   [messages.FEEDBACK_SEND]: feedbackSend,
   [messages.CONNECTION_TEST]: connectionTest,
   [messages.OPTIONS_OPEN]: optionsOpen,
+  [messages.ACCESS_ASK]: accessAsk,
 };
+
+const FORBIDDEN = { ok: false, error: { kind: "forbidden", line: "" } };
+
+/** The message as sent by an extension page, or as sender_policy.js narrows a content script's. */
+function permitted(message, sender) {
+  if (sender.id !== ext.runtime.id) return null;
+  if (fromExtensionPage(sender, ext.runtime.getURL(""))) return message;
+  return contentScriptMessage(message, senderPageUrl(sender));
+}
 
 /** Every answer is {ok: true, ...} or {ok: false, error: {kind, line}}. */
 async function answer(message, sender) {
-  if (sender.id !== ext.runtime.id) return { ok: false, error: { kind: "forbidden", line: "" } };
-  const handler = Object.hasOwn(HANDLERS, message?.type) ? HANDLERS[message.type] : null;
-  if (!handler) return { ok: false, error: { kind: "unknown_message", line: String(message?.type) } };
+  const request = permitted(message, sender);
+  if (request === null) return FORBIDDEN;
+  const handler = Object.hasOwn(HANDLERS, request?.type) ? HANDLERS[request.type] : null;
+  if (!handler) return { ok: false, error: { kind: "unknown_message", line: String(request?.type) } };
   try {
-    return { ok: true, ...(await handler(message)) };
+    return { ok: true, ...(await handler(request, sender)) };
   } catch (error) {
     const config = await settings();
     return {
@@ -156,8 +203,25 @@ async function answer(message, sender) {
   }
 }
 
+// A token older versions kept in storage.local moves out of content scripts' reach at once.
+ext.runtime.onInstalled.addListener(() => migrateFromStorageLocal(ext.storage.local));
+ext.runtime.onStartup.addListener(() => migrateFromStorageLocal(ext.storage.local));
+
 // Registered at top level so a restarted worker hears the message that woke it.
 ext.runtime.onMessage.addListener((message, sender, sendResponse) => {
   answer(message, sender).then(sendResponse);
   return true;
+});
+
+/** Tell every tab's content script that access arrived, so a waiting overlay loads now. */
+async function announceAccess() {
+  for (const tab of await ext.tabs.query({})) {
+    ext.tabs.sendMessage(tab.id, { type: messages.ACCESS_GRANTED }).catch(() => {
+      // Tabs without our content script have nobody listening.
+    });
+  }
+}
+
+ext.permissions.onAdded.addListener(() => {
+  announceAccess();
 });

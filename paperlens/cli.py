@@ -11,12 +11,17 @@ from pathlib import Path
 
 import click
 from pydantic import ValidationError
+from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from rq.job import Job
 from sqlalchemy.orm import Session
 
-from paperlens import ingest_commands, jobs, keys, logs, redis_client
+from paperlens import ingest_commands, jobs, logs, redis_client
+from paperlens.credentials import redact_url
 from paperlens.migrations import upgrade
+from paperlens.precompute import record_ingest_of
 from paperlens.settings import Settings, explain, get_settings
 from paperlens.store import users as store_users
 from paperlens.store.db import Database
@@ -39,7 +44,7 @@ def main() -> None:
         settings = get_settings()
     except ValidationError as error:  # e.g. production mode without its required settings
         raise click.ClickException(explain(error)) from None
-    logs.configure(settings.log_level, settings.log_format)
+    logs.configure(settings.log_level, settings.log_format, secrets=settings.source_credentials())
 
 
 @main.command()
@@ -48,7 +53,7 @@ def migrate() -> None:
     settings = get_settings()
     settings.data_path.mkdir(parents=True, exist_ok=True)
     upgrade(settings.sqlalchemy_url)
-    click.echo(f"Store is up to date: {_safe_url(settings)}")
+    click.echo(f"Store is up to date: {redact_url(settings.sqlalchemy_url)}")
 
 
 @main.group()
@@ -86,6 +91,7 @@ def _ingest(settings: Settings, path: Path) -> None:
     from worker.ingest.jsonl import ingest_jsonl
 
     report = ingest_jsonl(Database(settings.sqlalchemy_url), path)
+    record_ingest_of(settings, f"JSON lines {path.name}", report.created, report.updated)
     for line, reason in report.skipped:
         click.echo(f"  skipped line {line}: {reason}", err=True)
     click.echo(
@@ -95,21 +101,62 @@ def _ingest(settings: Settings, path: Path) -> None:
 
 
 @main.command()
-def precompute() -> None:
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    help="Show the index build and the enrichment until done (default), or only queue them.",
+)
+def precompute(wait: bool) -> None:
     """Rebuild the related-papers index and enrich every paper (on the bulk queue)."""
-    from rq import Queue
+    from paperlens.precompute import request_precompute
 
     settings = get_settings()
     redis = redis_client.connect(settings)
-    # With a retry policy, a precompute whose worker dies is taken up again by the next worker;
-    # the enrichment chunks it had queued already are not queued twice (see the job).
-    Queue(keys.QUEUE_BULK, connection=redis).enqueue(
-        keys.JOB_PRECOMPUTE_ALL,
-        result_ttl=600,
-        job_timeout=settings.job_timeout_seconds * 6,
-        retry=jobs.retry_policy(),
+    try:
+        job = request_precompute(redis, settings)
+    except RedisError as error:
+        where = redact_url(settings.effective_redis_url)
+        raise click.ClickException(
+            f"Redis does not answer at {where} ({type(error).__name__}): "
+            "is the instance running (`make run`)?"
+        ) from None
+    if not wait:
+        click.echo(
+            "Precompute queued on 'bulk'; a worker builds the index and enriches every paper "
+            "(`paperlens status` shows how far it is)."
+        )
+        return
+    _watch_precompute(redis, job)
+
+
+def _watch_precompute(redis: Redis, job: Job) -> None:
+    from paperlens.precompute_watch import RunFailed, watch
+
+    click.echo("Precompute queued; waiting for the workers (Ctrl-C stops waiting, not them).")
+    try:
+        outcome = watch(redis, job)
+    except KeyboardInterrupt:
+        click.echo("\nStopped waiting; the workers carry on (`paperlens status` shows them).")
+        return
+    except RunFailed as error:
+        raise click.ClickException(str(error)) from None
+    except RedisError as error:
+        raise click.ClickException(
+            f"lost Redis while waiting ({type(error).__name__}); the run may go on: "
+            "`paperlens status` shows it"
+        ) from None
+    spent = outcome.enriching_seconds
+    rate = f", {outcome.enriched / spent:,.0f} papers/s" if spent > 0 else ""
+    click.echo(
+        f"Enriched {outcome.enriched:,} of {outcome.to_enrich:,} papers in {spent:.1f} s"
+        f"{rate}; {outcome.seconds:.1f} s in all."
     )
-    click.echo("Precompute queued on 'bulk'; a worker builds the index and enriches every paper.")
+    if not outcome.complete:
+        missing = outcome.to_enrich - outcome.enriched
+        raise click.ClickException(
+            f"{missing:,} papers were not enriched: their jobs failed "
+            "(`paperlens status` counts them; the workers' log says why)."
+        )
 
 
 @main.command()
@@ -162,10 +209,12 @@ def scheduler() -> None:
 
 @main.command()
 def status() -> None:
-    """The state of each part `paperlens run` supervises (exit status 1 unless all are well)."""
+    """The parts `paperlens run` supervises, the published index, the queues and the last
+    ingest (exit status 1 when Redis does not answer or a supervised part is not running)."""
     from paperlens import status as instance_status
 
-    report = instance_status.collect(get_settings())
+    settings = get_settings()
+    report = instance_status.collect(redis_client.connect(settings), settings)
     click.echo(instance_status.render(report))
     if not report.healthy:
         sys.exit(1)
@@ -192,7 +241,12 @@ def run() -> None:
     me = [sys.executable, "-m", "paperlens.cli"]
     run_stack(
         settings,
-        prepare=[[*me, "migrate"], [*me, "ingest", "demo", "--if-empty"], [*me, "precompute"]],
+        # The workers start after these commands: precompute only queues its work for them.
+        prepare=[
+            [*me, "migrate"],
+            [*me, "ingest", "demo", "--if-empty"],
+            [*me, "precompute", "--no-wait"],
+        ],
         greeting=lambda: _demo_reader_greeting(settings),
     )
 
@@ -305,13 +359,6 @@ def _demo_reader_greeting(settings: Settings) -> str:
        -d '{{"tags": ["moe"]}}' '{base}/api/v1/me/library/arxiv:2310.01334'
   curl -H "Authorization: Bearer $PAPERLENS_TOKEN" '{base}/api/v1/me/suggestions'
 """
-
-
-def _safe_url(settings: Settings) -> str:
-    """The store's address without a password, fit for a terminal or a log."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(settings.sqlalchemy_url).render_as_string(hide_password=True)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-__all__ = ["SCHEMES", "PaperRef", "local_paper_id", "parse_paper_id", "resolve_url"]
+__all__ = [
+    "PAPER_ID_MAX_LENGTH",
+    "SCHEMES",
+    "PaperRef",
+    "local_paper_id",
+    "parse_paper_id",
+    "resolve_url",
+]
 
 SCHEMES: frozenset[str] = frozenset(
     {
@@ -38,6 +45,8 @@ SCHEMES: frozenset[str] = frozenset(
 
 # Longer inputs are not real page URLs or ids; refusing them bounds the regex work.
 MAX_INPUT_LENGTH = 2048
+# The longest canonical id (scheme included) the store keeps; longer ones name no paper.
+PAPER_ID_MAX_LENGTH = 512
 
 
 def _compile(pattern: str, flags: int = 0) -> re.Pattern[str]:
@@ -161,7 +170,12 @@ def _arxiv_ref(text: str) -> PaperRef | None:
 # Other schemes' values
 # ---------------------------------------------------------------------------
 
-_DOI_RE = _compile(f"10\\.\\d{{4,9}}(?:\\.\\d+)*/[^{_WHITESPACE}\\x00-\\x1f\\x7f]+")
+# A DOI suffix uses Crossref's recommended characters (a-z, A-Z, 0-9 and -._;()/) plus
+# the ":" and "<>" of the SICI-style DOIs older journal articles carry. Everything else
+# (braces, quotes, "%", "?", "#", spaces, control and non-ASCII characters) is refused,
+# and so are empty, "." and ".." segments, since a DOI ends up inside source URLs.
+_DOI_RE = _compile(r"10\.\d{4,9}(?:\.\d+)*/[A-Za-z0-9\-._;()/:<>]+")
+_DOI_BAD_SEGMENTS = frozenset({"", ".", ".."})
 _ARXIV_DATACITE_RE = _compile(r"10\.48550/arxiv\.(?P<id>.+)")
 _OPENREVIEW_RE = _compile(r"[A-Za-z0-9_-]{5,40}")
 # New-style (2023.acl-long.1) or old-style (P19-1001) Anthology ids.
@@ -183,7 +197,7 @@ _LOCAL_RE = _compile(r"[0-9A-Fa-f]{16}")
 
 def _doi_ref(doi: str) -> PaperRef | None:
     """DOIs are case-insensitive, so lower-case them; arXiv's own DOIs name arXiv papers."""
-    if not _DOI_RE.fullmatch(doi):
+    if not _DOI_RE.fullmatch(doi) or any(s in _DOI_BAD_SEGMENTS for s in doi.split("/")):
         return None
     doi = doi.lower()
     datacite = _ARXIV_DATACITE_RE.fullmatch(doi)
@@ -585,7 +599,12 @@ def resolve_url(url: str, meta: Mapping[str, str] | None = None) -> PaperRef | N
     ref = site(path, query) if site else None
     if ref is None and meta:
         ref = _from_meta(meta)
-    return ref
+    return _storable(ref)
+
+
+def _storable(ref: PaperRef | None) -> PaperRef | None:
+    """Ids longer than the store keeps are not ids of any paper PaperLens can hold."""
+    return ref if ref is not None and len(ref.paper_id) <= PAPER_ID_MAX_LENGTH else None
 
 
 def parse_paper_id(text: str) -> PaperRef | None:
@@ -603,10 +622,10 @@ def parse_paper_id(text: str) -> PaperRef | None:
     prefix = _SCHEME_PREFIX.match(text)
     if prefix:
         parser = _VALUE_PARSERS.get(prefix.group("scheme").lower())
-        return parser(text[prefix.end() :]) if parser else None
+        return _storable(parser(text[prefix.end() :])) if parser else None
     if text.startswith("10."):
-        return _doi_ref(text)
-    return _arxiv_ref(text)
+        return _storable(_doi_ref(text))
+    return _storable(_arxiv_ref(text))
 
 
 def local_paper_id(title: str) -> str:

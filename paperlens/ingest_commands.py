@@ -63,7 +63,7 @@ def pwc_links(path: Path, restart: bool) -> None:
 
     settings = get_settings()
     report = runs.pwc_links(settings, redis_client.connect(settings), path, restart=restart)
-    echo_report(f"Papers with Code links {path}", report, unit="item")
+    echo_report(f"Papers with Code links {path}", report, unit="item", papers=False)
 
 
 @click.command("pwc-papers")
@@ -117,7 +117,12 @@ def hf_daily(first: dt.datetime, last: dt.datetime, restart: bool) -> None:
     echo_report(f"Hugging Face daily papers {first:%Y-%m-%d}..{last:%Y-%m-%d}", report, unit="day")
 
 
-def echo_report(what: str, report: IngestReport, unit: str) -> None:
+def echo_report(what: str, report: IngestReport, unit: str, papers: bool = True) -> None:
+    """The run's summary; a run that brought ``papers`` is recorded as the last ingest."""
+    if papers:
+        from paperlens.precompute import record_ingest_of
+
+        record_ingest_of(get_settings(), what, report.created, report.updated)
     for number, reason in report.bad_records[:SHOWN_BAD_RECORDS]:
         click.echo(f"  skipped {unit} {number}: {reason}", err=True)
     if report.bad > SHOWN_BAD_RECORDS:

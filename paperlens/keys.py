@@ -109,6 +109,10 @@ def fetch_job_id(paper_id: str) -> str:
     return "fetch-" + hashlib.sha256(paper_id.encode()).hexdigest()[:32]
 
 
+FETCH_DEFERRED = f"{PREFIX}:fetch:deferred"
+"""Sorted set: papers saved by readers whose fetch waits for room, scored by when it was asked."""
+
+
 def missing_paper(paper_id: str) -> str:
     """Set when every source that could hold ``paper_id`` answered that it does not."""
     return f"{PREFIX}:missing:{paper_id}"
@@ -117,6 +121,16 @@ def missing_paper(paper_id: str) -> str:
 def source_cache(source: str, request_digest: str) -> str:
     """A source's successful response body, cached for ``source_cache_ttl_seconds``."""
     return f"{PREFIX}:source:cache:{source}:{request_digest}"
+
+
+def source_paused(source: str) -> str:
+    """Set while ``source`` is paused after it could not be reached (JSON: code, until)."""
+    return f"{PREFIX}:source:paused:{source}"
+
+
+def fetch_failure(paper_id: str) -> str:
+    """Set while fetching ``paper_id`` waits for a source that could not be reached."""
+    return f"{PREFIX}:fetch:failed:{paper_id}"
 
 
 def rate_limit(host: str) -> str:
@@ -133,3 +147,29 @@ INDEX_RANKER = f"{PREFIX}:index:ranker"
 """Which ranker built the current related-papers index, as ``/readyz`` reports it."""
 # Counters of failed authentications (the limits library prefixes every key with this).
 RATE_LIMIT_PREFIX = f"{PREFIX}:ratelimit"
+
+# Index builds and precompute runs: what ``paperlens status``, ``/readyz`` and a waiting
+# ``paperlens precompute`` read.
+INDEX_INFO = f"{PREFIX}:index:info"
+"""Hash describing the published index: its file name, ranker, papers and build time."""
+INDEX_REBUILD = f"{PREFIX}:index:rebuild"
+"""The id of the precompute job whose index build is pending; unset when none is."""
+LAST_INGEST = f"{PREFIX}:ingest:last"
+"""Hash describing the last ingest into the catalogue: what, when, and how many papers."""
+# Progress of a precompute run is kept this long after it was last updated.
+PRECOMPUTE_PROGRESS_TTL_SECONDS = 86_400
+
+
+def precompute_progress(run_id: str) -> str:
+    """Hash of one precompute run's counts: papers indexed, to enrich, enriched."""
+    return f"{PREFIX}:precompute:{run_id}"
+
+
+def precompute_phases(run_id: str) -> str:
+    """List of the index build's phases of one precompute run, oldest first."""
+    return f"{PREFIX}:precompute:{run_id}:phases"
+
+
+def deferred_enrich_job_id(paper_id: str) -> str:
+    """One enrichment per paper waiting for a pending index build, beside any other."""
+    return "enrich-after-build-" + hashlib.sha256(paper_id.encode()).hexdigest()[:32]

@@ -22,6 +22,7 @@ from types import FrameType
 import click
 
 from paperlens import parts_state, redis_client
+from paperlens.credentials import redact_url
 from paperlens.embedded_redis import EmbeddedRedis
 from paperlens.settings import Settings
 from paperlens.supervisor import Part, RestartPolicy, Supervisor
@@ -194,6 +195,9 @@ def gunicorn_command(settings: Settings, app: str = API_APP) -> list[str]:
         f"{settings.host}:{settings.port}",
         "--graceful-timeout",
         "10",
+        # Gunicorn's own lines in the app's format: text on a terminal, JSON elsewhere.
+        "--logger-class",
+        "paperlens.logs.GunicornLogger",
         app,
     ]
 
@@ -203,8 +207,8 @@ def banner(settings: Settings) -> str:
     return f"""
 PaperLens is running at {base}   (Ctrl-C stops everything)
   data folder: {settings.data_path}
-  redis:       {settings.effective_redis_url}
-  database:    {settings.sqlalchemy_url}
+  redis:       {redact_url(settings.effective_redis_url)}
+  database:    {redact_url(settings.sqlalchemy_url)}
 
 Try:
   curl '{base}/api/v1/papers/arxiv:2205.13147'

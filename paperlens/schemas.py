@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
@@ -89,13 +90,38 @@ class RelatedPaper(BaseModel):
 
 SourceState = Literal["ok", "empty", "failed", "skipped"]
 
+# Why a source failed, as public documents say it: a fixed vocabulary, so that no URL,
+# query string (where API keys travel) or exception text ever reaches a reader.
+SourceErrorCode = Literal[
+    "rate_limited",  # 429, or our own spacing would have waited too long
+    "http_500",
+    "http_502",
+    "http_503",
+    "http_504",
+    "unauthorized",  # 401 or 403: the instance's key was refused
+    "http_error",  # any other unexpected status
+    "timeout",
+    "unreachable",  # connection refused, reset or not resolvable
+    "bad_response",  # a body not in the source's documented format
+    "not_allowed",  # an address outside the source's configured base URL
+    "unavailable",  # no more precise reason is known (documents written by older versions)
+]
+SOURCE_ERROR_CODES: frozenset[str] = frozenset(get_args(SourceErrorCode))
+
+
+def _known_error(value: Any) -> Any:
+    """Free text from documents written before the vocabulary existed reads as ``unavailable``."""
+    if isinstance(value, str) and value not in SOURCE_ERROR_CODES:
+        return "unavailable"
+    return value
+
 
 class SourceStatus(BaseModel):
     """What one external source contributed to an enrichment, and when."""
 
     status: SourceState
     fetched_at: dt.datetime | None = None
-    error: str | None = None
+    error: Annotated[SourceErrorCode | None, BeforeValidator(_known_error)] = None
 
 
 class SourcedLink(BaseModel):
@@ -160,6 +186,18 @@ class Pending(BaseModel):
     status: Literal["pending"] = "pending"
     paper_id: str
     retry_after: int
+
+
+class FetchFailure(BaseModel):
+    """Why a paper the catalogue lacks could not be fetched yet, and when it will be tried again.
+
+    Written by the worker that tried, read by the API, and expired by Redis at ``retry_at``:
+    a source that was down is asked again on the next request after that.
+    """
+
+    source: str
+    error: SourceErrorCode
+    retry_at: dt.datetime
 
 
 class ResolveResult(BaseModel):
@@ -228,6 +266,17 @@ class Health(BaseModel):
     checks: dict[str, str] = Field(default_factory=dict)
     ranker: str | None = Field(
         default=None, description="The ranker behind related papers, and any fallback."
+    )
+    index: dict[str, Any] | None = Field(
+        default=None,
+        description="The published related-papers index: ranker, papers, built_at, file, "
+        "rebuild_pending (or error).",
+    )
+    queues: dict[str, Any] | None = Field(
+        default=None, description="Per queue: jobs queued, running, deferred and failed (or error)."
+    )
+    last_ingest: dict[str, Any] | None = Field(
+        default=None, description="What last brought papers in: what, at, created, updated."
     )
     parts: dict[str, PartHealth] | None = Field(
         default=None,

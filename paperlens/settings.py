@@ -17,6 +17,8 @@ from limits import parse_many
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from paperlens.credentials import password_problem
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # The Chrome extension's id is fixed by the public key in extension/manifest.json,
@@ -29,8 +31,13 @@ PLAIN_ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 # Settings a production instance must be given explicitly (no development fallback).
 PRODUCTION_REQUIRED = ("database_url", "redis_url", "metrics_token")
+# Network URLs that must carry a real password in production (not none, not an example's).
+PRODUCTION_PASSWORDS = ("database_url", "redis_url")
 
 SOURCE_NAMES = ("arxiv", "huggingface", "semantic_scholar", "openalex", "crossref", "github")
+# What an instance contacts when PAPERLENS_SOURCES is not set: every source that answers
+# without an account. OpenAlex joins when PAPERLENS_OPENALEX_API_KEY is set.
+KEYLESS_SOURCES = ("arxiv", "huggingface", "semantic_scholar", "crossref", "github")
 
 
 class Settings(BaseSettings):
@@ -73,9 +80,12 @@ class Settings(BaseSettings):
     shared_index_dir: Path | None = None
     library_max_entries: int = Field(default=10_000, ge=1)
     import_max_items: int = Field(default=2_000, ge=1)
+    # Bytes of one import file; no more than the API reads of any request body (1 MiB).
+    import_max_bytes: int = Field(default=1_048_576, ge=1, le=1_048_576)
     suggestions_per_set: int = Field(default=50, ge=1, le=500)
     suggestions_max_tags: int = Field(default=50, ge=0)
-    # External sources (see the README's "Sources and ingest"); none is contacted unless named.
+    # External sources (see the README's "Sources and ingest"). Unset: the keyless ones, plus
+    # OpenAlex with its key; ``none`` for an offline instance; ``all`` for every source.
     sources: Annotated[list[str], NoDecode] = Field(default_factory=list)
     source_contact_email: str = ""
     source_timeout_seconds: float = Field(default=10.0, gt=0)
@@ -83,6 +93,8 @@ class Settings(BaseSettings):
     source_max_wait_seconds: float = Field(default=60.0, gt=0)
     source_cache_ttl_seconds: int = Field(default=86_400, ge=0)
     source_retry_failed_seconds: int = Field(default=3_600, ge=1)
+    # After a source could not be reached at all, calls to it fail at once for this long.
+    source_unreachable_pause_seconds: int = Field(default=60, ge=1)
     arxiv_api_url: str = "https://export.arxiv.org"
     huggingface_url: str = "https://huggingface.co"
     semantic_scholar_url: str = "https://api.semanticscholar.org"
@@ -123,6 +135,16 @@ class Settings(BaseSettings):
     # Failed authentications allowed per client address and per token prefix (limits syntax).
     auth_failures_per_client: str = "30/minute"
     auth_failures_per_token: str = "10/minute"
+    # Reverse proxies in front of the API whose X-Forwarded-For entries are believed (0: none,
+    # the header is ignored and the client address is the connection's peer).
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
+    # Fetches of papers the catalogue lacks: allowed per client (limits syntax), and the most
+    # jobs that may wait in the queue fetches use before unknown papers answer 503.
+    fetches_per_client: str = "60/minute"
+    fetch_queue_max_jobs: int = Field(default=1_000, ge=1)
+    fetch_queue_full_retry_after_seconds: int = Field(default=30, ge=1)
+    # Deferred fetches (of saved papers) the scheduler queues per tick, at most.
+    deferred_fetches_per_tick: int = Field(default=200, ge=1)
     # Bearer token that /metrics asks for; without one it answers loopback clients only.
     metrics_token: str | None = None
 
@@ -146,6 +168,8 @@ class Settings(BaseSettings):
     def _known_sources(cls, value: list[str]) -> list[str]:
         if value == ["all"]:
             return list(SOURCE_NAMES)
+        if value == ["none"]:
+            return []
         unknown = sorted(set(value) - set(SOURCE_NAMES))
         if unknown:
             raise ValueError(f"unknown sources {unknown}; known: {', '.join(SOURCE_NAMES)}")
@@ -162,7 +186,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"{origin!r} is not an origin such as https://example.org")
         return value
 
-    @field_validator("auth_failures_per_client", "auth_failures_per_token")
+    @field_validator("auth_failures_per_client", "auth_failures_per_token", "fetches_per_client")
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         try:
@@ -172,20 +196,37 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _default_sources(self) -> Settings:
+        """Unset, the sources are on: the reader's paper is whichever one the page shows, and
+        most are in no local catalogue. OpenAlex asks for a key, so it joins only with one."""
+        if "sources" not in self.model_fields_set:
+            with_key = ("openalex",) if self.openalex_api_key else ()
+            self.sources = [name for name in SOURCE_NAMES if name in KEYLESS_SOURCES + with_key]
+        return self
+
+    @model_validator(mode="after")
     def _production_has_no_defaults(self) -> Settings:
         """A deployment must name its stores and secrets; a development default there would
         silently keep reading lists in a stray SQLite file or leave /metrics unprotected."""
-        if self.env == "production":
-            missing = [
-                f"PAPERLENS_{name.upper()}"
-                for name in PRODUCTION_REQUIRED
-                if not (getattr(self, name) or "").strip()
-            ]
-            if missing:
-                raise ValueError(
-                    "production mode (PAPERLENS_ENV=production) refuses to start without "
-                    + ", ".join(missing)
-                )
+        if self.env != "production":
+            return self
+        problems = []
+        missing = [
+            f"PAPERLENS_{name.upper()}"
+            for name in PRODUCTION_REQUIRED
+            if not (getattr(self, name) or "").strip()
+        ]
+        if missing:
+            problems.append("without " + ", ".join(missing))
+        for name in PRODUCTION_PASSWORDS:
+            url = (getattr(self, name) or "").strip()
+            problem = password_problem(url) if url else None
+            if problem:
+                problems.append(f"while PAPERLENS_{name.upper()} {problem}")
+        if problems:
+            raise ValueError(
+                "production mode (PAPERLENS_ENV=production) refuses to start " + "; ".join(problems)
+            )
         return self
 
     @property
@@ -197,6 +238,17 @@ class Settings(BaseSettings):
     def encoder_threads(self) -> int:
         """Threads for the dense encoder: the setting, or every core this process may use."""
         return self.encode_threads or len(os.sched_getaffinity(0))
+
+    def source_credentials(self) -> list[str]:
+        """What the instance sends sources to identify itself: never to be logged or served."""
+        values = (
+            self.huggingface_token,
+            self.semantic_scholar_api_key,
+            self.openalex_api_key,
+            self.github_token,
+            self.source_contact_email,
+        )
+        return [value for value in values if value]
 
     @property
     def sqlalchemy_url(self) -> str:

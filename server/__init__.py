@@ -8,8 +8,8 @@ from pydantic import ValidationError
 
 from paperlens.settings import Settings, explain, get_settings
 from server import (
-    auth,
     errors,
+    fetch_budget,
     health,
     library,
     observability,
@@ -56,5 +56,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(openapi.bp)
     app.register_blueprint(library.bp)
     app.register_blueprint(suggestions.bp)
-    ratelimit.register(app, settings, auth.PROTECTED)
+    ratelimit.register(app, settings)
+    fetch_budget.register(app, settings)
+    ratelimit.trust_proxies(app, settings.trusted_proxy_hops)
     return app

@@ -9,19 +9,16 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, request
 
 from paperlens.store.users import Reader, authenticate
+from server import ratelimit
 from server.errors import error_response
 from server.services import services
 
 CHALLENGE = 'Bearer realm="paperlens"'
 
-# The blueprints that need a token: their failed attempts are rate-limited.
-PROTECTED: list[Blueprint] = []
-
 
 def protect(bp: Blueprint) -> None:
     """Make every route of ``bp`` answer 401 unless a valid token comes with the request."""
     bp.before_request(_require_reader)
-    PROTECTED.append(bp)
 
 
 def current_reader() -> Reader:
@@ -45,6 +42,7 @@ def _require_reader() -> Response | None:
 
 
 def _unauthorized(message: str) -> Response:
+    """401, or 429 once this client has failed too often (see ``server.ratelimit``)."""
     response = error_response(401, "unauthorized", message)
     response.headers["WWW-Authenticate"] = CHALLENGE
-    return response
+    return ratelimit.failure_answer(response)

@@ -9,7 +9,8 @@ from flask import Blueprint, Response, jsonify
 from redis.exceptions import RedisError
 from sqlalchemy import text
 
-from paperlens import keys, parts_state
+from paperlens import keys, status
+from paperlens.parts_state import PartsState
 from paperlens.schemas import PartHealth
 from server.observability import may_read_operations
 from server.services import services
@@ -27,29 +28,28 @@ def readyz() -> Response:
     svc = services()
     checks = {"redis": _check(lambda: svc.redis.ping()), "database": _check(_ping_sql)}
     ready = all(state == "ok" for state in checks.values())
+    report = status.collect(svc.redis, svc.settings)
     body: dict[str, object] = {
         "status": "ok" if ready else "unavailable",
         "checks": checks,
         "ranker": _ranker(),
+        # The published index, the queues and the last ingest, as `paperlens status` shows.
+        **report.work,
     }
-    supervised = _supervised_parts()
-    if supervised is not None:
-        body["parts"], body["crash_looping"] = supervised
+    if report.supervised and report.parts is not None:
+        body["parts"], body["crash_looping"] = _supervised_parts(report.parts)
     response = jsonify(body)
     response.status_code = 200 if ready else 503
     return response
 
 
-def _supervised_parts() -> tuple[dict[str, dict[str, Any]], list[str]] | None:
+def _supervised_parts(state: PartsState) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """What ``paperlens run`` says of its processes, when it runs this API.
 
     A crash-looping worker or scheduler does not make this API unready: it still answers
     (from Redis, or degraded from SQL), so the status code stays with the checks above.
     Log lines go only to whoever may read ``/metrics``.
     """
-    state = parts_state.read(services().settings.parts_state_file)
-    if state is None or not state.current:
-        return None
     detailed = may_read_operations()
     parts = {
         part.name: PartHealth(

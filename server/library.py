@@ -12,6 +12,7 @@ from paperlens.formats.bibtex import parse_bibtex, to_bibtex
 from paperlens.formats.csljson import to_csljson
 from paperlens.formats.csv_table import to_csv
 from paperlens.formats.idlist import parse_id_lines
+from paperlens.formats.limits import ImportRefused
 from paperlens.formats.records import export_records
 from paperlens.formats.ris import to_ris
 from paperlens.schemas import (
@@ -151,17 +152,15 @@ def export() -> Response:
 @bp.post("/library/import")
 def import_file() -> Response:
     params = ImportParams.model_validate(request.args.to_dict())
-    text = _body_text()
-    candidates = parse_bibtex(text) if params.format == "bibtex" else parse_id_lines(text)
     svc = services()
+    text = _body_text(svc.settings.import_max_bytes)
+    parse = parse_bibtex if params.format == "bibtex" else parse_id_lines
+    try:
+        candidates = parse(text, max_items=svc.settings.import_max_items)
+    except ImportRefused as refused:
+        raise ApiError(422, refused.code, refused.message) from None
     if not candidates:
         raise ApiError(422, "nothing_to_import", "The file holds no entry or id.")
-    if len(candidates) > svc.settings.import_max_items:
-        raise ApiError(
-            422,
-            "too_many_items",
-            f"At most {svc.settings.import_max_items} items per import; split the file.",
-        )
     reader = current_reader()
     with svc.db.session() as session:
         items = library.import_candidates(
@@ -192,8 +191,14 @@ def _changes(body: LibraryEntryWrite) -> EntryChanges:
     )
 
 
-def _body_text() -> str:
+def _body_text(max_bytes: int) -> str:
+    """The request body as text; larger than ``max_bytes`` is refused before it is read."""
+    too_large = ApiError(413, "too_large", f"Import files hold at most {max_bytes} bytes.")
+    if (request.content_length or 0) > max_bytes:
+        raise too_large
     raw = request.get_data(cache=False)
+    if len(raw) > max_bytes:
+        raise too_large
     if not raw.strip():
         raise ApiError(422, "empty_body", "Send the file to import as the request body.")
     try:

@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 
 from paperlens import jobs
 from paperlens.identifiers import parse_paper_id
+from server import fetch_budget
 from server.errors import ApiError
 from server.services import services
 
@@ -38,9 +39,30 @@ def after_change(reader_id: int, fetch: Iterable[str] = ()) -> None:
     """
     svc = services()
     try:
-        for paper_id in fetch:
-            if jobs.fetchable(svc.settings, paper_id):  # only ids an enabled source serves
-                jobs.request_fetch(svc.redis, svc.settings, paper_id)
+        _fetch_within_budget(reader_id, fetch)
         jobs.request_suggestions(svc.redis, svc.settings, reader_id)
     except RedisError as error:
         log.warning("follow-up work not queued (redis unavailable): %s", error)
+
+
+def _fetch_within_budget(reader_id: int, paper_ids: Iterable[str]) -> None:
+    """Queue the fetches the reader's budget allows; defer the rest, never drop them.
+
+    The entries are saved already; a deferred fetch is queued later by the scheduler.
+    """
+    svc = services()
+    wanted = [
+        paper_id
+        for paper_id in paper_ids
+        # Only ids an enabled source serves, and not those already on their way.
+        if jobs.fetchable(svc.settings, paper_id) and not jobs.fetch_in_flight(svc.redis, paper_id)
+    ]
+    for position, paper_id in enumerate(wanted):
+        refusal = fetch_budget.budget().admit(svc.redis, f"reader:{reader_id}")
+        if refusal is not None:
+            later = wanted[position:]
+            fetch_budget.REFUSED_FETCHES.labels(refusal.reason).inc(len(later) - 1)
+            jobs.defer_fetches(svc.redis, later)
+            log.info("%d fetches deferred (%s)", len(later), refusal.reason)
+            return
+        jobs.request_fetch(svc.redis, svc.settings, paper_id)

@@ -21,9 +21,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue
 
-from paperlens import job_metrics, keys
+from paperlens import job_metrics, jobs, keys
 
 REQUEST_SECONDS = Histogram(
     "paperlens_http_request_duration_seconds",
@@ -54,14 +53,25 @@ class RedisFigures(Collector):
         durations = HistogramMetricFamily(
             "paperlens_job_duration_seconds", "Time a job took, by job.", labels=["job"]
         )
+        fetch_depth = GaugeMetricFamily(
+            "paperlens_fetch_queue_depth",
+            "Jobs waiting in the queue fetches of unknown papers use (bounded by "
+            "PAPERLENS_FETCH_QUEUE_MAX_JOBS).",
+        )
+        deferred = GaugeMetricFamily(
+            "paperlens_fetches_deferred", "Fetches of saved papers waiting for room in the queue."
+        )
         failures = CounterMetricFamily(
             "paperlens_job_failures", "Job runs that raised, by job.", labels=["job"]
         )
         try:
             for name in keys.QUEUES_BY_URGENCY:
-                queue = Queue(name, connection=self.redis)
+                queue = jobs.queue(self.redis, name)
                 depth.add_metric([name], queue.count)
                 failed.add_metric([name], queue.failed_job_registry.count)
+                if name == keys.QUEUE_INTERACTIVE:
+                    fetch_depth.add_metric([], queue.count)
+            deferred.add_metric([], self.redis.zcard(keys.FETCH_DEFERRED))
             for figures in job_metrics.read_all(self.redis):
                 buckets = [(str(bound), count) for bound, count in figures.buckets]
                 buckets.append(("+Inf", figures.count))
@@ -69,7 +79,7 @@ class RedisFigures(Collector):
                 failures.add_metric([figures.job], figures.failures)
         except RedisError:
             return  # Redis down: /readyz says so; the API's own metrics still report
-        yield from (depth, failed, durations, failures)
+        yield from (depth, failed, fetch_depth, deferred, durations, failures)
 
 
 def render(redis: Redis) -> bytes:

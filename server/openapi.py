@@ -73,7 +73,7 @@ PATHS: dict[str, Any] = {
             "responses": {
                 "200": _answer("The enriched paper", schemas.EnrichedPaper),
                 "202": _answer("Being computed; retry after Retry-After seconds", schemas.Pending),
-                **_errors(404, 422, 503),
+                **_errors(404, 422, 429, 503),
             },
         }
     },

@@ -6,7 +6,9 @@ in flight per paper) and answers 202; no enrichment is ever computed in a reques
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,16 +23,28 @@ from paperlens import enrichments, jobs, keys
 from paperlens.identifiers import PaperRef, parse_paper_id, resolve_url
 from paperlens.schemas import (
     BatchRequest,
+    FetchFailure,
     Pending,
     ResolveResult,
 )
 from paperlens.store.papers import canonical_ids, find_paper, papers_by_ids
-from server.errors import ApiError
+from server import fetch_budget, ratelimit
+from server.errors import ApiError, error_response
 from server.json_io import JSON, json_answer, json_body
 from server.metrics import ENRICHMENT_LOOKUPS
 from server.services import services
 
 bp = Blueprint("papers", __name__, url_prefix="/api/v1")
+
+# How an answer names a source to a reader.
+SOURCE_LABELS = {
+    "arxiv": "arXiv",
+    "crossref": "Crossref",
+    "openalex": "OpenAlex",
+    "semantic_scholar": "Semantic Scholar",
+    "huggingface": "Hugging Face",
+    "github": "GitHub",
+}
 
 
 @bp.get("/resolve")
@@ -206,13 +220,50 @@ def _accepts_gzip(accept_encoding: str) -> bool:
 
 
 def _fetch_or_404(ref: PaperRef) -> Response:
-    """A paper the catalogue lacks: 202 while a worker fetches it, if a source can."""
+    """A paper the catalogue lacks: 202 while a worker fetches it, if a source can and the
+    fetch budget allows (see ``server.fetch_budget``)."""
     svc = services()
     fetchable = jobs.fetchable(svc.settings, ref.paper_id)
     if not fetchable or svc.redis.exists(keys.missing_paper(ref.paper_id)):
         raise ApiError(404, "unknown_paper", f"PaperLens does not know {ref.paper_id} yet.")
-    jobs.request_fetch(svc.redis, svc.settings, ref.paper_id)
+    failure = svc.redis.get(keys.fetch_failure(ref.paper_id))
+    if isinstance(failure, bytes):
+        return _source_unreachable(ref.paper_id, FetchFailure.model_validate_json(failure))
+    if not jobs.fetch_in_flight(svc.redis, ref.paper_id):
+        refusal = fetch_budget.budget().admit(svc.redis, ratelimit.client_address())
+        if refusal is not None:
+            return error_response(
+                refusal.status,
+                refusal.code,
+                refusal.message,
+                retry_after=refusal.retry_after_seconds,
+            )
+        jobs.request_fetch(svc.redis, svc.settings, ref.paper_id)
     return _pending(ref.paper_id)
+
+
+def _source_unreachable(paper_id: str, failure: FetchFailure) -> Response:
+    """503 naming the source that failed and when it will be asked again (not a bare 404,
+    which would read as "this paper does not exist")."""
+    name = SOURCE_LABELS.get(failure.source, failure.source)
+    wait = max(1, math.ceil((failure.retry_at - dt.datetime.now(dt.UTC)).total_seconds()))
+    when = failure.retry_at.strftime("%H:%M:%S UTC")
+    message = (
+        f"PaperLens could not fetch {paper_id}: {name} could not be reached "
+        f"({failure.error}). It will try again after {when}."
+    )
+    body = {
+        "error": {
+            "code": "source_unreachable",
+            "message": message,
+            "source": failure.source,
+            "reason": failure.error,
+            "retry_at": failure.retry_at.isoformat(),
+        }
+    }
+    response = json_answer(body, status=503)
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 def _degraded(ref: PaperRef) -> Response:

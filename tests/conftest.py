@@ -18,14 +18,21 @@ from sqlalchemy import create_engine, text
 
 from paperlens import keys
 from paperlens.embedded_redis import EmbeddedRedis, free_port
+from paperlens.jobs import SERIALIZER
 from paperlens.migrations import upgrade
 from paperlens.settings import Settings, get_settings
 from paperlens.store.db import Database
 from server import create_app
+from tests.source_server import SourceFleet
 from tests.support import DEMO_CORPUS, TEST_ORIGIN, run_workers
 from worker.context import reset_context
 
 POSTGRES_URL = os.environ.get("PAPERLENS_TEST_POSTGRES_URL")
+
+# An instance contacts the public sources unless told otherwise; tests never touch the internet,
+# so every test (and every process it starts) runs offline unless it points the sources at a
+# local server itself (tests/source_server.py, or the ``fetching_enabled`` fixture).
+os.environ["PAPERLENS_SOURCES"] = "none"
 
 
 @pytest.fixture(scope="session")
@@ -102,8 +109,8 @@ def settings(
         "PAPERLENS_DATABASE_URL": database_url,
         "PAPERLENS_REDIS_URL": redis_server.url,
         "PAPERLENS_CORS_ORIGINS": TEST_ORIGIN,
-        # The same ranker with or without the optional embeddings extra, so that timings do
-        # not depend on loading a model; tests/test_rankers.py runs the dense path itself.
+        # TF-IDF, not the default hybrid, so that timings do not depend on loading a model;
+        # tests/test_rankers.py and tests/test_onnx_encoder.py run the dense path themselves.
         "PAPERLENS_RELATED_RANKER": "tfidf",
         # Tests send many bad tokens on purpose; tests/test_ratelimit.py sets its own limits.
         "PAPERLENS_AUTH_FAILURES_PER_CLIENT": "100000/minute",
@@ -151,6 +158,21 @@ def demo(db: Database) -> Database:
 @pytest.fixture
 def precomputed(demo: Database, redis: Redis, settings: Settings) -> Database:
     """Demo corpus loaded and every paper enriched by a worker."""
-    Queue(keys.QUEUE_BULK, connection=redis).enqueue(keys.JOB_PRECOMPUTE_ALL)
+    Queue(keys.QUEUE_BULK, connection=redis, serializer=SERIALIZER).enqueue(keys.JOB_PRECOMPUTE_ALL)
     run_workers(redis)
     return demo
+
+
+@pytest.fixture
+def source_fleet(monkeypatch: pytest.MonkeyPatch) -> Iterator[SourceFleet]:
+    """Every source enabled, each at a recording fixture server of its own; request it
+    before any fixture that builds settings."""
+    fleet = SourceFleet()
+    fleet.start()
+    for name, value in fleet.environment().items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    reset_context()
+    yield fleet
+    fleet.stop()
+    get_settings.cache_clear()

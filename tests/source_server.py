@@ -2,13 +2,20 @@
 
 Each source gets its own path prefix on the one server (``/arxiv``, ``/hf`` ...), so the
 settings point every adapter at it exactly as a deployment points them at the real hosts.
+``SourceFleet`` instead gives every source a server of its own that records each request
+as it arrived, so a test can tell which source a request was meant for and whether it
+stayed under that source's base path.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -48,6 +55,76 @@ def source_environment(server: HTTPServer) -> dict[str, str]:
         }
     )
     return env
+
+
+@dataclass(frozen=True)
+class Received:
+    """One request a fake source got: the request target exactly as sent, and its headers."""
+
+    source: str
+    target: str
+    headers: dict[str, str]
+
+    @property
+    def path(self) -> str:
+        return self.target.split("?", 1)[0]
+
+    def within_base(self) -> bool:
+        """Under the source's base path, with no dot segment a server could resolve."""
+        prefix = PREFIXES[self.source]
+        decoded = unquote(self.path).replace("\\", "/")
+        dots = any(segment in {".", ".."} for segment in decoded.split("/"))
+        return self.path.startswith(prefix + "/") and not dots
+
+
+@dataclass
+class SourceFleet:
+    """One fixture server per source, each noting every request it receives."""
+
+    servers: dict[str, HTTPServer] = field(default_factory=dict)
+    received: list[Received] = field(default_factory=list)
+    # Answers a test puts in place of the fixtures: (source, path under its prefix) -> JSON.
+    answers: dict[tuple[str, str], object] = field(default_factory=dict)
+
+    def start(self) -> None:
+        for source in PREFIXES:
+            server = HTTPServer(host="127.0.0.1", port=0)
+            server.expect_request(re.compile(r"^.*$")).respond_with_handler(self._handler(source))
+            server.start()
+            self.servers[source] = server
+
+    def stop(self) -> None:
+        """All at once: each server takes up to half a second to notice it should stop."""
+        running = [server for server in self.servers.values() if server.is_running()]
+        stopping = [threading.Thread(target=server.stop) for server in running]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()
+
+    def environment(self) -> dict[str, str]:
+        """As ``source_environment``, with each source at its own server."""
+        env = source_environment(next(iter(self.servers.values())))
+        for source, name in SETTING_NAMES.items():
+            env[name] = self.servers[source].url_for(PREFIXES[source])
+        return env
+
+    def outside_base(self) -> list[Received]:
+        return [request for request in self.received if not request.within_base()]
+
+    def _handler(self, source: str) -> Callable[[Request], Response]:
+        def handle(request: Request) -> Response:
+            target = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI", "")
+            self.received.append(Received(source, str(target), dict(request.headers)))
+            prefix = PREFIXES[source]
+            if not request.path.startswith(prefix + "/"):
+                return _json({"error": "not under this source's base path"}, 404)
+            path = request.path[len(prefix) :]
+            if (source, path) in self.answers:
+                return _json(self.answers[source, path])
+            return _HANDLERS[source](path, request)
+
+        return handle
 
 
 def serve_fixtures(server: HTTPServer) -> None:

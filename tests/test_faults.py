@@ -21,6 +21,7 @@ from rq.registry import StartedJobRegistry
 
 from paperlens import enrichments, job_metrics, jobs, keys
 from paperlens.embedded_redis import EmbeddedRedis
+from paperlens.jobs import SERIALIZER
 from paperlens.migrations import upgrade
 from paperlens.runner import worker_command
 from paperlens.settings import Settings
@@ -115,7 +116,7 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
 def test_killed_worker_job_is_retried_and_finishes_once(
     settings: Settings, demo: Database, redis: Redis
 ) -> None:
-    queue = Queue(keys.QUEUE_INTERACTIVE, connection=redis)
+    queue = Queue(keys.QUEUE_INTERACTIVE, connection=redis, serializer=SERIALIZER)
     job = queue.enqueue("tests.slow_jobs.slow_enrich", MRL, 60, "marker", retry=jobs.retry_policy())
     worker = start_worker()
     try:
@@ -142,7 +143,7 @@ def test_a_new_worker_takes_over_the_job_of_a_killed_worker_at_once(
 ) -> None:
     """No waiting for the lease (an hour for a precompute): the killed worker's process is
     gone, so the next worker hands its job to RQ's abandoned-job handling when it starts."""
-    queue = Queue(keys.QUEUE_INTERACTIVE, connection=redis)
+    queue = jobs.queue(redis, keys.QUEUE_INTERACTIVE)
     job = queue.enqueue("tests.slow_jobs.slow_enrich", MRL, 60, "marker", retry=jobs.retry_policy())
     worker = start_worker()
     try:
@@ -164,7 +165,7 @@ def test_a_precompute_taken_up_again_queues_no_chunk_twice(
 ) -> None:
     """A precompute whose worker died after queueing its chunks runs again under the same job
     id (RQ's retry); the chunks it had queued are not queued, nor their papers enriched, twice."""
-    bulk = Queue(keys.QUEUE_BULK, connection=redis)
+    bulk = jobs.queue(redis, keys.QUEUE_BULK)
     bulk.enqueue(keys.JOB_PRECOMPUTE_ALL, job_id="precompute-1", retry=jobs.retry_policy())
     run_workers(redis)
     bulk.enqueue(keys.JOB_PRECOMPUTE_ALL, job_id="precompute-1", retry=jobs.retry_policy())
@@ -209,7 +210,7 @@ def test_worker_and_scheduler_wait_for_redis_instead_of_exiting(
 def test_sigterm_lets_the_worker_finish_its_job_then_exit(
     settings: Settings, demo: Database, redis: Redis
 ) -> None:
-    Queue(keys.QUEUE_INTERACTIVE, connection=redis).enqueue(
+    Queue(keys.QUEUE_INTERACTIVE, connection=redis, serializer=SERIALIZER).enqueue(
         "tests.slow_jobs.slow_enrich", MRL, 2, "marker"
     )
     worker = start_worker()

@@ -11,6 +11,7 @@ from redis import Redis
 from rq import Queue
 
 from paperlens import keys
+from paperlens.jobs import SERIALIZER
 from paperlens.schemas import PaperRecord
 from paperlens.settings import Settings
 from paperlens.store.db import Database
@@ -69,8 +70,8 @@ def test_saving_a_paper_the_catalogue_lacks_keeps_the_save_and_queues_a_fetch(
     item = saved.get_json()
     assert item["paper_id"] == "arxiv:2401.99999" and item["known"] is False
     assert item["title"] is None
-    queued = Queue(keys.QUEUE_INTERACTIVE, connection=redis).jobs
-    assert [(job.func_name, job.args) for job in queued] == [
+    queued = Queue(keys.QUEUE_INTERACTIVE, connection=redis, serializer=SERIALIZER).jobs
+    assert [(job.func_name, tuple(job.args)) for job in queued] == [
         (keys.JOB_FETCH_PAPER, ("arxiv:2401.99999",))
     ]
     assert alice.get(f"{LIB}/arxiv:2401.99999").get_json()["tags"] == ["later"]

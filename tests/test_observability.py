@@ -14,6 +14,7 @@ from redis import Redis
 from rq import Queue
 
 from paperlens import keys, logs
+from paperlens.jobs import SERIALIZER
 from paperlens.store.db import Database
 from tests.support import run_workers
 
@@ -58,7 +59,7 @@ def test_request_id_is_returned_and_travels_into_the_job(
 ) -> None:
     answer = client.get(f"/api/v1/papers/{MRL}", headers={"X-Request-ID": "trace-123"})
     assert answer.headers["X-Request-ID"] == "trace-123"
-    job = Queue(keys.QUEUE_INTERACTIVE, connection=redis).jobs[0]
+    job = Queue(keys.QUEUE_INTERACTIVE, connection=redis, serializer=SERIALIZER).jobs[0]
     assert job.meta["request_id"] == "trace-123"
 
     made = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
@@ -101,4 +102,4 @@ def test_auto_log_format_is_text_on_a_terminal_and_json_elsewhere() -> None:
         terminal.close()
         os.close(main)
     assert json.loads(pipe.getvalue())["message"] == "to a collector"
-    assert "INFO paperlens.test to a person" in shown and "{" not in shown
+    assert "INFO    paperlens.test: to a person" in shown and "{" not in shown

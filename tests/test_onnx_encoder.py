@@ -1,53 +1,128 @@
-"""The served ONNX encoder: exported once from the packaged model, and faithful to it.
+"""The served ONNX encoder: built from the packaged weights without torch, and faithful to them.
 
-Runs the real packaged all-MiniLM-L6-v2; skipped without the ``embeddings`` extra.
+Runs the real packaged all-MiniLM-L6-v2 (installed by ``make run``). The comparison with the
+sentence-transformers reference needs torch (the ``reference`` extra, `make
+install-reference`); it skips without it, unless ``PAPERLENS_REQUIRE_REFERENCE`` is set, as
+CI does, so that a failed install cannot turn it into a skip.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.support import ROOT
 from tests.test_related import demo_papers
-from worker.pipeline.rankers.choose import embeddings_available
+from worker.pipeline.rankers.dense import dense_text, encoder
+from worker.pipeline.rankers.onnx_encoder import exported_model
 
-needs_embeddings = pytest.mark.skipif(
-    not embeddings_available(), reason="the embeddings extra is not installed"
-)
+# Modules the served encoder must never import (each would mean torch in the default venv).
+TORCH_STACK = ("torch", "transformers", "sentence_transformers")
 
 
 def demo_texts() -> list[str]:
-    from worker.pipeline.rankers.dense import dense_text
-
     return [dense_text(paper) for paper in demo_papers()]
 
 
-@needs_embeddings
-def test_model_is_exported_once_into_the_data_folder(tmp_path: Path) -> None:
-    from worker.pipeline.rankers.onnx_encoder import exported_model
+def needs_reference() -> None:
+    """Skip (or fail, where CI requires it) without the torch reference installed."""
+    if all(importlib.util.find_spec(name) for name in TORCH_STACK):
+        return
+    if os.environ.get("PAPERLENS_REQUIRE_REFERENCE"):
+        pytest.fail("PAPERLENS_REQUIRE_REFERENCE is set but the torch reference is missing")
+    pytest.skip("the torch reference is not installed (make install-reference)")
 
+
+def test_model_is_built_once_into_the_data_folder(tmp_path: Path) -> None:
     path = exported_model(tmp_path / "models", quantised=True)
     assert path.parent == tmp_path / "models" and path.suffix == ".onnx"
-    assert "int8" in path.name
+    assert "int8" in path.name and "torch" not in path.name
     written = path.stat().st_mtime_ns
     assert exported_model(tmp_path / "models", quantised=True) == path
     assert path.stat().st_mtime_ns == written
     assert [p.name for p in (tmp_path / "models").iterdir()] == [path.name]
 
 
-@needs_embeddings
-def test_onnx_vectors_match_the_sentence_transformers_reference() -> None:
-    from worker.pipeline.rankers.dense import encoder
+# Run in a fresh interpreter where importing torch, transformers or sentence-transformers
+# fails, as in the venv `make run` makes: build the served model, encode, print the vectors.
+WITHOUT_TORCH = """
+import importlib.abc, json, sys
 
+class NoTorch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {blocked!r}:
+            raise ImportError(f"{{name}} is not installed")
+        return None
+
+sys.meta_path.insert(0, NoTorch())
+from worker.pipeline.rankers.dense import encoder
+vectors = encoder("onnx-int8").encode(json.loads(sys.stdin.read()))
+loaded = sorted(name for name in sys.modules if name.split(".")[0] in {blocked!r})
+print(json.dumps({{"vectors": vectors.tolist(), "loaded": loaded}}))
+"""
+
+
+def test_the_served_encoder_is_built_and_runs_without_torch(tmp_path: Path) -> None:
+    texts = demo_texts()[:8]
+    environment = os.environ | {"PAPERLENS_DATA_DIR": str(tmp_path / "var")}
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_TORCH.format(blocked=TORCH_STACK)],
+        input=json.dumps(texts),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environment,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    answer = json.loads(result.stdout.splitlines()[-1])
+    assert answer["loaded"] == []
+    assert list((tmp_path / "var" / "models").glob("*int8*.onnx"))
+    # The same vectors as this process's served encoder (deterministic: same graph, same
+    # quantisation, one text per run).
+    vectors = np.array(answer["vectors"], dtype=np.float32)
+    assert np.allclose(vectors, encoder("onnx-int8").encode(texts), atol=1e-6)
+
+
+def test_padding_changes_no_vector() -> None:
+    """The graph's attention mask and mean pooling ignore padding, as the reference does.
+
+    The server encodes one text per run (no padding); a batch pads, and must agree.
+    """
+    served = encoder("onnx")
+    texts = [paper.title for paper in demo_papers()[:4]] + demo_texts()[:2]  # short and long
+    alone = served.encode(texts)
+    encodings = served.tokenizer.encode_batch(texts)  # type: ignore[attr-defined]
+    width = max(len(item.ids) for item in encodings)
+    ids = np.zeros((len(texts), width), dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for row, item in enumerate(encodings):
+        ids[row, : len(item.ids)] = item.ids
+        mask[row, : len(item.ids)] = 1
+    assert mask.sum(axis=1).min() < width  # some rows are padded
+    session = served.session  # type: ignore[attr-defined]
+    batched = session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+    assert float((batched * alone).sum(axis=1).min()) > 0.9999
+
+
+def test_torch_free_vectors_match_the_sentence_transformers_reference() -> None:
+    needs_reference()
     texts = demo_texts()
     reference = encoder("minilm").encode(texts)
     exported = encoder("onnx").encode(texts)
     quantised = encoder("onnx-int8").encode(texts)
     assert exported.shape == quantised.shape == reference.shape
     assert np.allclose(np.linalg.norm(quantised, axis=1), 1.0, atol=1e-4)
-    assert float((exported * reference).sum(axis=1).min()) > 0.9999
+    # fp32, before quantisation: the same vectors as torch.
+    assert float((exported * reference).sum(axis=1).min()) > 0.999
     # int8 with one scale per weight channel keeps the vectors (cosine 0.99 or more at the
     # reference's 256 tokens); the served cut at 96 tokens moves them (mean cosine 0.85 on the
     # demo corpus), but neighbourhoods hold: the reference's nearest paper stays among the
@@ -61,11 +136,8 @@ def test_onnx_vectors_match_the_sentence_transformers_reference() -> None:
     assert float(np.mean(kept)) >= 0.8
 
 
-@needs_embeddings
 def test_a_paper_gets_the_same_vector_alone_or_among_others_on_any_number_of_threads() -> None:
     """New papers are encoded alone at query time, indexed ones all together at build time."""
-    from worker.pipeline.rankers.dense import encoder
-
     texts = demo_texts()
     served = encoder("onnx-int8")
     threads = served.threads  # type: ignore[attr-defined]

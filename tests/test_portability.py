@@ -17,6 +17,7 @@ from redis import Redis
 from rq import Queue
 
 from paperlens import keys
+from paperlens.jobs import SERIALIZER
 from paperlens.schemas import PaperRecord
 from paperlens.store.db import Database
 from paperlens.store.papers import upsert_papers
@@ -211,11 +212,14 @@ def test_zotero_bibtex_import(fetching_enabled: None, alice: ReaderClient, redis
     book = alice.get(f"{LIB}/{book_id}").get_json()
     assert book["title"] == "Deep Learning" and book["authors"][0] == "Ian Goodfellow"
 
-    fetches = {job.args[0] for job in Queue(keys.QUEUE_INTERACTIVE, connection=redis).jobs}
+    fetches = {
+        job.args[0]
+        for job in Queue(keys.QUEUE_INTERACTIVE, connection=redis, serializer=SERIALIZER).jobs
+    }
     assert fetches == {"doi:10.1145/3447548.3467000", "arxiv:1706.03762"}
     assert all(
         job.func_name == keys.JOB_FETCH_PAPER
-        for job in Queue(keys.QUEUE_INTERACTIVE, connection=redis).jobs
+        for job in Queue(keys.QUEUE_INTERACTIVE, connection=redis, serializer=SERIALIZER).jobs
     )
 
     again = alice.post(f"{LIB}/import?format=bibtex&tag=zotero", data=ZOTERO.read_bytes())

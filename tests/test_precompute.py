@@ -11,6 +11,7 @@ from redis import Redis
 from rq import Queue
 
 from paperlens import enrichments, keys
+from paperlens.jobs import SERIALIZER
 from paperlens.settings import Settings, get_settings
 from paperlens.store.db import Database
 from paperlens.store.papers import iter_papers
@@ -44,7 +45,7 @@ def test_chunked_precompute_serves_the_lists_of_one_paper_at_a_time(
             assert stored is not None
             assert stored.related == one_by_one.related, paper.paper_id
             assert stored.code == one_by_one.code
-            assert len(stored.related) == settings.related_k
+            assert len(stored.related) <= settings.related_k
     due = redis.zrange(keys.ENRICHMENT_DUE, 0, -1)
     assert len(due) == 59  # every paper's refresh is scheduled by the chunk's pipeline
 
@@ -67,7 +68,7 @@ def ann_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Setting
 def test_above_the_threshold_related_papers_come_from_the_graph(
     demo: Database, redis: Redis, ann_settings: Settings
 ) -> None:
-    Queue(keys.QUEUE_BULK, connection=redis).enqueue(keys.JOB_PRECOMPUTE_ALL)
+    Queue(keys.QUEUE_BULK, connection=redis, serializer=SERIALIZER).enqueue(keys.JOB_PRECOMPUTE_ALL)
     run_workers(redis)
 
     index = current_index(ann_settings, demo, redis)

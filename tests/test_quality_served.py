@@ -16,6 +16,7 @@ from rq import Queue
 
 from bench.quality import csfcube
 from paperlens import keys
+from paperlens.jobs import SERIALIZER
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from tests.support import run_workers
@@ -45,7 +46,7 @@ def test_served_related_list_is_the_measured_one(
     report = ingest_jsonl(db, path)
     assert (report.created, report.skipped) == (len(records), [])
 
-    Queue(keys.QUEUE_BULK, connection=redis).enqueue(keys.JOB_PRECOMPUTE_ALL)
+    Queue(keys.QUEUE_BULK, connection=redis, serializer=SERIALIZER).enqueue(keys.JOB_PRECOMPUTE_ALL)
     run_workers(redis)
     served = client.get(f"/api/v1/papers/{QUERY}").get_json()
 

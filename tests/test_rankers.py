@@ -6,8 +6,15 @@ import importlib.util
 
 import numpy as np
 import pytest
+from flask.testing import FlaskClient
+from redis import Redis
 
+from paperlens import jobs, keys
+from paperlens.settings import get_settings
+from paperlens.store.db import Database
+from tests.support import run_workers
 from tests.test_related import demo_papers
+from worker.context import reset_context
 from worker.pipeline.rankers.base import IndexedPaper, Ranker, zscore
 from worker.pipeline.rankers.bm25 import Bm25Ranker
 from worker.pipeline.rankers.choose import choose_ranker, embeddings_available, make_ranker
@@ -81,14 +88,14 @@ def test_hybrid_fuses_two_rankers_on_one_scale() -> None:
     assert zscore(np.ones(4)).tolist() == [0.0] * 4
 
 
-def test_without_the_embeddings_extra_the_service_falls_back_to_tfidf(
+def test_without_the_packaged_model_the_service_falls_back_to_tfidf(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
     assert not embeddings_available()
     ranker, note = choose_ranker("auto")
     assert ranker == "tfidf"
-    assert "embeddings extra is not installed" in note
+    assert "packaged model or ONNX Runtime is not installed" in note
     assert choose_ranker("bm25") == ("bm25", "")
     with pytest.raises(ValueError, match="unknown ranker"):
         choose_ranker("word2vec")
@@ -96,16 +103,36 @@ def test_without_the_embeddings_extra_the_service_falls_back_to_tfidf(
         make_ranker("auto")
 
 
-def test_auto_means_the_hybrid_when_embeddings_are_installed() -> None:
-    if not embeddings_available():
-        pytest.skip("the embeddings extra is not installed")
+def test_the_default_installation_serves_the_hybrid() -> None:
+    """What `make run` installs (the runtime lock) is enough for the hybrid: no torch."""
+    assert embeddings_available()
     assert choose_ranker("auto") == ("hybrid", "")
 
 
+def test_a_plain_start_publishes_the_hybrid_and_readyz_names_it(
+    demo: Database,
+    redis: Redis,
+    client: FlaskClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The default ranker setting, the demo corpus, one precompute: what `make run` does."""
+    monkeypatch.delenv("PAPERLENS_RELATED_RANKER")
+    get_settings.cache_clear()
+    reset_context()
+    assert get_settings().related_ranker == "auto"
+    jobs.queue(redis, keys.QUEUE_BULK).enqueue(keys.JOB_PRECOMPUTE_ALL)
+    run_workers(redis)
+
+    ready = client.get("/readyz").get_json()
+    assert ready["status"] == "ok"
+    assert ready["ranker"].startswith("hybrid"), ready
+    related = client.get(f"/api/v1/papers/{MOE}").get_json()["related"]
+    titles = [r["title"].lower() for r in related[:5]]
+    assert sum("expert" in t or "moe" in t for t in titles) >= 3, titles
+
+
 def test_served_dense_ranker_finds_topical_neighbours() -> None:
-    """Runs the real packaged model on the CPU; skipped without the embeddings extra."""
-    if not embeddings_available():
-        pytest.skip("the embeddings extra is not installed")
+    """Runs the real packaged model on the CPU, as the default installation serves it."""
     from worker.pipeline.rankers.dense import DenseRanker
 
     titles = moe_neighbours(DenseRanker())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from worker.pipeline.rankers.floors import FLOORS
 from worker.pipeline.related import IndexedPaper, RelatedIndex
 
 DEMO = Path(__file__).resolve().parent.parent / "data" / "demo" / "papers.jsonl"
@@ -37,7 +38,8 @@ def test_paper_outside_the_index_is_served_by_projection(tmp_path: Path) -> None
         "We study expert routing in sparse mixture-of-experts language models.",
     )
     related = loaded.related(newcomer, 10)
-    assert len(related) == 10
+    assert len(related) >= 5  # the demo's mixture-of-experts papers, and only what is close
+    assert all(r.score >= FLOORS["tfidf"] for r in related)
     assert "expert" in related[0].reason
 
 
@@ -58,7 +60,7 @@ def test_many_versions_of_one_paper_take_one_place_in_the_list() -> None:
     ]
     index = RelatedIndex.build([*papers, *versions])
     listed = [r.paper_id for r in index.related(moe, 10)]
-    assert len(listed) == 10
     assert sum(paper_id.startswith("doi:10.1/v") for paper_id in listed) <= 1, listed
+    assert len(listed) > 1  # the other mixture-of-experts papers still have their places
     # Chunked precompute filters the same way as the one-paper path.
     assert [r.paper_id for r in index.related_many([moe], 10)[0]] == listed

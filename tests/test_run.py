@@ -62,7 +62,8 @@ def test_run_serves_the_demo_and_stops_everything(tmp_path: Path) -> None:
     assert isinstance(code, list)
     assert "https://github.com/RAIVNLab/MRL" in [link["url"] for link in code]
     related = paper["related"]
-    assert isinstance(related, list) and len(related) == 10
+    # Up to ten: only papers above the similarity floor are listed.
+    assert isinstance(related, list) and 1 <= len(related) <= 10
     assert all(item["reason"] for item in related)
     assert "PaperLens is running at" in output and "Stopped" in output
     assert process.returncode == 0, output

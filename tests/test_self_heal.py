@@ -46,6 +46,8 @@ FAST_RESTARTS = {
     "PAPERLENS_CRASH_LOOP_RETRY_SECONDS": "30",
     "PAPERLENS_REDIS_WAIT_MAX_SECONDS": "0.5",
     "PAPERLENS_WEB_WORKERS": "1",
+    # Offline: papers are ready from the catalogue alone, and no test reaches the internet.
+    "PAPERLENS_SOURCES": "none",
 }
 
 
@@ -339,6 +341,9 @@ def test_readyz_shows_crash_loops_to_all_but_log_lines_only_to_this_machine(
     assert far.status_code == 200  # a crash-looping worker does not make the API unready
     body = far.get_json()
     assert body["crash_looping"] == ["worker 1"]
+    # Beside the parts, the work as `paperlens status` shows it.
+    assert body["index"]["ranker"] is None and body["last_ingest"] is None
+    assert body["queues"]["bulk"] == {"queued": 0, "running": 0, "deferred": 0, "failed": 0}
     assert body["parts"]["worker 1"] == {
         "phase": "waiting to restart",
         "restarts": 5,
@@ -356,6 +361,61 @@ def test_readyz_shows_crash_loops_to_all_but_log_lines_only_to_this_machine(
         PartsState(supervisor_pid=os.getpid(), updated_at=time.time() - 3600, parts=[]),
     )
     assert "parts" not in client.get("/readyz").get_json()
+
+
+def status_command() -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "paperlens.cli", "status"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_status_shows_the_parts_then_the_work_and_fails_only_for_a_part_not_running(
+    settings: Settings, redis: Redis
+) -> None:
+    """One `paperlens status`: the supervised parts, then the index, queues and last ingest;
+    exit status 1 for a crash-looping part, 0 when all run or no `paperlens run` is there."""
+    unsupervised = status_command()
+    assert unsupervised.returncode == 0, unsupervised.stdout + unsupervised.stderr
+    assert "No `paperlens run` is running with the data folder" in unsupervised.stdout
+    assert "queues:       interactive 0 queued" in unsupervised.stdout
+
+    running = [
+        PartState(name="redis", phase="running", pid=os.getpid()),
+        PartState(name="worker 1", phase="running", pid=os.getpid()),
+    ]
+    parts_state.write(
+        settings.parts_state_file,
+        PartsState(supervisor_pid=os.getpid(), updated_at=time.time(), parts=running),
+    )
+    well = status_command()
+    assert well.returncode == 0, well.stdout + well.stderr
+    assert "every part is supervised" in well.stdout
+    assert re.search(r"worker 1\s+running", well.stdout), well.stdout
+    assert "index:        none built yet" in well.stdout
+    assert "last ingest:  none recorded" in well.stdout
+
+    looping = PartState(
+        name="worker 1",
+        phase="waiting to restart",
+        restarts=5,
+        crash_looping=True,
+        last_exit="exit code 1",
+        last_exit_at=time.time(),
+        log_tail=["ImportError: no module named paperlens_missing"],
+    )
+    parts_state.write(
+        settings.parts_state_file,
+        PartsState(supervisor_pid=os.getpid(), updated_at=time.time(), parts=[running[0], looping]),
+    )
+    ill = status_command()
+    assert ill.returncode == 1, ill.stdout + ill.stderr
+    assert "crash-looping: worker 1" in ill.stdout
+    assert "  ImportError: no module named paperlens_missing" in ill.stdout
+    assert "queues:       interactive 0 queued" in ill.stdout
 
 
 def test_restart_pauses_double_up_to_the_longest_and_slow_down_in_a_crash_loop() -> None:

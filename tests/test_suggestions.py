@@ -10,6 +10,7 @@ from redis import Redis
 from rq import Queue
 
 from paperlens import keys
+from paperlens.jobs import SERIALIZER
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from paperlens.store.library import bump_revision
@@ -136,7 +137,7 @@ def test_many_changes_queue_one_job_per_reader(reader: ReaderClient, redis: Redi
     reader.patch(f"{LIB}/{SAVED_MOE[0]}", json={"status": "done"})
     reader.post("/api/v1/me/feedback", json={"paper_id": "arxiv:2205.13147", "signal": "dismiss"})
     reader.get(SUGGEST)
-    jobs = Queue(keys.QUEUE_DEFAULT, connection=redis).jobs
+    jobs = Queue(keys.QUEUE_DEFAULT, connection=redis, serializer=SERIALIZER).jobs
     assert [job.func_name for job in jobs] == [keys.JOB_COMPUTE_SUGGESTIONS]
 
 
@@ -151,7 +152,7 @@ def test_a_change_whose_job_was_lost_is_recomputed_when_suggestions_are_read(
         assert user is not None
         bump_revision(session, user.id)
     assert reader.get(SUGGEST).get_json()["stale"] is True
-    assert Queue(keys.QUEUE_DEFAULT, connection=redis).count == 1
+    assert Queue(keys.QUEUE_DEFAULT, connection=redis, serializer=SERIALIZER).count == 1
     run_workers(redis)
     assert reader.get(SUGGEST).get_json()["stale"] is False
 

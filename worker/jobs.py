@@ -6,7 +6,9 @@ Failures propagate so that RQ records and retries them.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import math
 import time
 from collections.abc import Iterable, Iterator
 from itertools import islice
@@ -15,18 +17,26 @@ from rq import Queue, get_current_job
 from rq.exceptions import DuplicateJobError
 from sqlalchemy.orm import Session
 
-from paperlens import enrichments, jobs, keys, suggestions
-from paperlens.schemas import EnrichedPaper, SourceStatus
+from paperlens import enrichments, jobs, keys, precompute, suggestions
+from paperlens.schemas import EnrichedPaper, FetchFailure, SourceStatus
 from paperlens.store.library import library_revision, reader_profile
-from paperlens.store.papers import find_paper, iter_papers, papers_by_ids, upsert_papers
+from paperlens.store.models import Paper
+from paperlens.store.papers import (
+    count_papers,
+    find_paper,
+    iter_papers,
+    papers_by_ids,
+    upsert_papers,
+)
 from worker.context import WorkerContext, get_context
 from worker.observed import observed
 from worker.pipeline.enrich import enrich_many
 from worker.pipeline.external import gather, merge
 from worker.pipeline.fetch import METADATA_SOURCE, fetch_record
-from worker.pipeline.freshness import ingest_recent, refresh_due
-from worker.pipeline.index_files import build_and_publish, current_index
+from worker.pipeline.freshness import ingest_recent, refresh_due, release_deferred_fetches
+from worker.pipeline.index_files import build_and_publish, current_index, published
 from worker.pipeline.suggestions import suggestion_sets
+from worker.sources.http import SourceError, source_pause
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +52,29 @@ def enrich_paper(paper_id: str) -> bool:
 
 
 @observed
-def enrich_papers(paper_ids: list[str]) -> int:
-    """Compute and store the enrichments of several papers; returns how many were written."""
+def enrich_papers(paper_ids: list[str], run: str | None = None) -> int:
+    """Compute and store the enrichments of several papers; returns how many were written.
+
+    ``run`` names the precompute run the chunk belongs to, which counts what it wrote.
+    While an index rebuild is pending, a paper the published index does not hold waits
+    for the new index (its enrichment is queued again behind the build) instead of being
+    served from an index that lacks it.
+    """
     ctx = get_context()
-    index = current_index(ctx.settings, ctx.db, ctx.redis)
+    pending = precompute.rebuild_pending(ctx.redis)
     with ctx.db.session() as session:
         found = papers_by_ids(session, paper_ids)
         for paper_id in paper_ids:
             if paper_id not in found:
                 log.warning("enrichment asked for unknown paper %s", paper_id)
         papers = list({paper.paper_id: paper for paper in found.values()}.values())
+        if pending is not None and not published(ctx.settings, ctx.redis):
+            _defer(ctx, papers, pending)
+            return 0
+        index = current_index(ctx.settings, ctx.db, ctx.redis)
+        if pending is not None:
+            _defer(ctx, [p for p in papers if index.row_of(p.paper_id) is None], pending)
+            papers = [paper for paper in papers if index.row_of(paper.paper_id) is not None]
         documents = [
             with_sources(ctx, session, document, (paper.extra or {}).get(METADATA_SOURCE))
             for paper, document in zip(
@@ -59,15 +82,38 @@ def enrich_papers(paper_ids: list[str]) -> int:
             )
         ]
     enrichments.write_many(ctx.redis, documents, [next_refresh(ctx, d) for d in documents])
+    precompute.count_enriched(ctx.redis, run, len(documents))
     return len(documents)
+
+
+def _defer(ctx: WorkerContext, papers: list[Paper], build_job_id: str) -> None:
+    job = get_current_job()
+    queue_name = job.origin if job is not None else keys.QUEUE_INTERACTIVE
+    for paper in papers:
+        log.info("enrichment of %s waits for the index being rebuilt", paper.paper_id)
+        jobs.defer_enrichment(ctx.redis, ctx.settings, paper.paper_id, build_job_id, queue_name)
 
 
 @observed
 def precompute_all() -> int:
-    """Rebuild the related-papers index, then enqueue every paper's enrichment on ``bulk``."""
+    """Rebuild the related-papers index, then enqueue every paper's enrichment on ``bulk``.
+
+    Each phase of the build and each chunk's papers are recorded under this job's id, for
+    ``paperlens precompute`` to show; once the build is over, enrichments stop waiting.
+    """
     ctx = get_context()
-    build_and_publish(ctx.settings, ctx.db, ctx.redis)
-    return enqueue_all_enrichments()
+    job = get_current_job()
+    run = job.id if job is not None else None
+    try:
+        build_and_publish(
+            ctx.settings,
+            ctx.db,
+            ctx.redis,
+            phase=lambda step: precompute.add_phase(ctx.redis, run, step),
+        )
+    finally:
+        precompute.end_rebuild(ctx.redis, run)
+    return enqueue_all_enrichments(run)
 
 
 # A precompute run's chunk jobs are kept (without a meaningful result) this long after they
@@ -76,21 +122,23 @@ def precompute_all() -> int:
 PRECOMPUTE_CHUNK_MEMORY_SECONDS = 86_400
 
 
-def enqueue_all_enrichments() -> int:
+def enqueue_all_enrichments(run: str | None = None) -> int:
     """Every paper of the catalogue, in chunks on ``bulk``: any number of workers share them.
 
-    Inside a precompute job, chunk ``n`` of that run gets the id ``<run>-chunk-<n>`` and is
-    queued once (RQ's unique enqueue); papers are taken in the store's stable order.
+    Inside precompute run ``run``, chunk ``n`` gets the id ``<run>-chunk-<n>`` and is queued
+    once (RQ's unique enqueue); papers are taken in the store's stable order, and the run
+    records how many papers its chunks will enrich.
     """
     ctx = get_context()
     bulk = jobs.queue(ctx.redis, keys.QUEUE_BULK, ctx.settings)
-    run = get_current_job()
     total = 0
     with ctx.db.session() as session:
+        precompute.set_counts(ctx.redis, run, to_enrich=count_papers(session))
         ids = (paper.paper_id for paper in iter_papers(session))
         for number, chunk in enumerate(_chunks(ids, PRECOMPUTE_CHUNK)):
-            _enqueue_chunk(bulk, chunk, None if run is None else f"{run.id}-chunk-{number}")
+            _enqueue_chunk(bulk, chunk, run, None if run is None else f"{run}-chunk-{number}")
             total += len(chunk)
+    precompute.set_counts(ctx.redis, run, to_enrich=total)
     return total
 
 
@@ -100,11 +148,12 @@ def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
-def _enqueue_chunk(bulk: Queue, chunk: list[str], job_id: str | None) -> None:
+def _enqueue_chunk(bulk: Queue, chunk: list[str], run: str | None, job_id: str | None) -> None:
     try:
         bulk.enqueue(
             enrich_papers,
             chunk,
+            run=run,
             job_id=job_id,
             unique=job_id is not None,
             result_ttl=PRECOMPUTE_CHUNK_MEMORY_SECONDS if job_id else 0,
@@ -150,18 +199,43 @@ def fetch_paper(paper_id: str) -> bool:
     """Fetch a paper the catalogue lacks, store it and enrich it at once: a reader is waiting.
 
     When the source says it holds no such paper, that is remembered for a while so the
-    API answers 404 instead of queueing the same fetch again.
+    API answers 404 instead of queueing the same fetch again; when the source cannot be
+    asked, that is remembered until it is tried again (see ``remember_fetch_failure``).
     """
     ctx = get_context()
-    record = fetch_record(ctx.http, ctx.settings, paper_id)
+    try:
+        record = fetch_record(ctx.http, ctx.settings, paper_id)
+    except SourceError as error:
+        remember_fetch_failure(ctx, paper_id, error)
+        return False
+    ctx.redis.delete(keys.fetch_failure(paper_id))
     if record is None:
         ctx.redis.set(keys.missing_paper(paper_id), 1, ex=keys.MISSING_PAPER_TTL_SECONDS)
         return False
     with ctx.db.session() as session:
-        upsert_papers(session, [record])
+        stats = upsert_papers(session, [record])
+        precompute.record_ingest(ctx.redis, f"fetched {paper_id}", stats.created, stats.updated)
         paper = find_paper(session, paper_id) or find_paper(session, record.ids[0])
         canonical = paper.paper_id if paper is not None else record.ids[0]
     return enrich_paper(canonical)
+
+
+def remember_fetch_failure(ctx: WorkerContext, paper_id: str, error: SourceError) -> None:
+    """Keep why the fetch failed until the source is tried again, so the reader is told which
+    source failed and when, rather than waiting on 202s or reading "unknown paper"."""
+    source = error.source or "unknown"
+    pause = source_pause(ctx.redis, source) if error.source else None
+    retry_at = pause.until if pause else time.time() + ctx.settings.source_unreachable_pause_seconds
+    failure = FetchFailure(
+        source=source,
+        error=error.code,
+        retry_at=dt.datetime.fromtimestamp(retry_at, dt.UTC),
+    )
+    seconds = max(1, math.ceil(retry_at - time.time()))
+    ctx.redis.set(keys.fetch_failure(paper_id), failure.model_dump_json(), ex=seconds)
+    log.warning(
+        "fetching %s failed: %s (%s); next try in %d s", paper_id, source, error.code, seconds
+    )
 
 
 @observed
@@ -176,8 +250,12 @@ def ingest_new_submissions() -> int:
 
 @observed
 def refresh_stale() -> int:
-    """Mark enrichments older than the configured age ``stale`` and refresh them on ``bulk``."""
+    """Mark enrichments older than the configured age ``stale`` and refresh them on ``bulk``;
+    queue the fetches that were deferred for want of room (see ``server.fetch_budget``)."""
     ctx = get_context()
+    released = release_deferred_fetches(ctx.redis, ctx.db, ctx.settings)
+    if released:
+        log.info("%d deferred fetches queued", released)
     return refresh_due(ctx.redis, ctx.settings)
 
 

@@ -2,21 +2,58 @@
 
 RQ 3's ``CronScheduler`` enqueues registered functions on cron expressions; it keeps
 no state of its own beyond Redis heartbeats, so one scheduler per deployment suffices
-and ``paperlens run`` starts it beside the workers.
+and ``paperlens run`` starts it beside the workers. Its jobs are stored as JSON like every
+other job (``paperlens.jobs.SERIALIZER``); RQ's own cron jobs would use pickle.
 """
 
 from __future__ import annotations
 
-from redis import Redis
-from rq.cron import CronScheduler
+from typing import Any
 
+from redis import Redis
+from rq import cron_job_registry
+from rq.cron import CronJob, CronScheduler
+from rq.defaults import DEFAULT_CRON_JOB_HISTORY_LIMIT, DEFAULT_CRON_JOB_HISTORY_TTL
+from rq.job import Job
+
+from paperlens import jobs as paperlens_jobs
 from paperlens import keys
 from paperlens.settings import Settings
 from worker import jobs
 
 
+class JsonCronJob(CronJob):
+    """A cron job that enqueues on a JSON queue, with RQ's bookkeeping of what it spawned."""
+
+    def enqueue(self, connection: Redis) -> Job:
+        if self.func is None:
+            raise ValueError(f"cron job {self.name!r} has no function to enqueue")
+        queue = paperlens_jobs.queue(connection, self.queue_name)
+        with connection.pipeline() as pipeline:
+            job = queue.enqueue(
+                self.func, args=self.args, kwargs=self.kwargs, **self.job_options, pipeline=pipeline
+            )
+            enqueued = job.enqueued_at.timestamp() if job.enqueued_at else 0.0
+            # The history of spawned jobs stays as short-lived and as short as RQ keeps it.
+            pipeline.zadd(self.job_history_key, {job.id: enqueued})
+            pipeline.zremrangebyrank(self.job_history_key, 0, -(DEFAULT_CRON_JOB_HISTORY_LIMIT + 1))
+            pipeline.expire(self.job_history_key, DEFAULT_CRON_JOB_HISTORY_TTL)
+            cron_job_registry.add(self.name, pipeline, enqueue_timestamp=enqueued)
+            pipeline.execute()
+        return job
+
+
+class JsonCronScheduler(CronScheduler):
+    """RQ's cron scheduler whose registered jobs enqueue as ``JsonCronJob``."""
+
+    def register(self, *args: Any, **kwargs: Any) -> CronJob:
+        cron_job = super().register(*args, **kwargs)
+        cron_job.__class__ = JsonCronJob  # same fields; only how it enqueues differs
+        return cron_job
+
+
 def build_scheduler(redis: Redis, settings: Settings) -> CronScheduler:
-    scheduler = CronScheduler(connection=redis, logging_level=settings.log_level)
+    scheduler = JsonCronScheduler(connection=redis, logging_level=settings.log_level)
     scheduler.register(
         jobs.ingest_new_submissions,
         keys.QUEUE_BULK,

@@ -21,6 +21,19 @@ function send(message) {
 }
 
 const openOptions = () => send({ type: messages.OPTIONS_OPEN });
+const askForAccess = () => send({ type: messages.ACCESS_ASK });
+// Set when this page's last lookup was refused for want of backend access; the background
+// says when access arrives, and the page then looks again without a reload.
+let waitingForAccess = false;
+
+/** The error line, with the button that fixes a missing backend permission where needed. */
+function problemView(error) {
+  // A source that holds the paper is down: nothing in the options mends that; asking again may.
+  if (error.kind === "source") return errorView(document, error.line, openOptions, { label: "Try again", run: () => run() });
+  if (error.kind !== "no_access") return errorView(document, error.line, openOptions);
+  waitingForAccess = true;
+  return errorView(document, error.line, openOptions, { label: "Allow access", run: askForAccess });
+}
 
 async function collapsedHere() {
   const { collapsed = {} } = await ext.storage.local.get("collapsed");
@@ -54,13 +67,14 @@ async function showPaper(snapshot) {
     answer = await send({ type: messages.LOOKUP_PAGE, page: snapshot, fresh: true });
   }
   if (!answer.ok) {
-    overlay.show("error", errorView(document, answer.error.line, openOptions));
+    overlay.show("error", problemView(answer.error));
     return;
   }
-  await renderReady(overlay, answer);
+  await renderReady(overlay, answer, snapshot);
 }
 
-async function renderReady(overlay, answer) {
+/** Reading-list messages carry the page too: the background answers only about its paper. */
+async function renderReady(overlay, answer, snapshot) {
   const paper = answer.status === "ready" ? answer.paper : null;
   const header = paper
     ? el(document, "h2", { className: "title" }, paper.title)
@@ -68,13 +82,13 @@ async function renderReady(overlay, answer) {
   let entry = null;
   let entryError = null;
   if (answer.hasToken) {
-    const got = await send({ type: messages.LIBRARY_GET, paperId: answer.paper_id });
+    const got = await send({ type: messages.LIBRARY_GET, paperId: answer.paper_id, page: snapshot });
     if (got.ok) entry = got.entry;
     else entryError = got.error.line;
   }
   const actions = {
-    save: (fields) => send({ type: messages.LIBRARY_SAVE, paperId: answer.paper_id, ...fields }),
-    remove: () => send({ type: messages.LIBRARY_REMOVE, paperId: answer.paper_id }),
+    save: (fields) => send({ type: messages.LIBRARY_SAVE, paperId: answer.paper_id, page: snapshot, ...fields }),
+    remove: () => send({ type: messages.LIBRARY_REMOVE, paperId: answer.paper_id, page: snapshot }),
     openOptions,
     changed: (newEntry) => {
       entry = newEntry;
@@ -82,7 +96,6 @@ async function renderReady(overlay, answer) {
     },
   };
   const draw = () => {
-    overlay.host.dataset.saved = String(Boolean(entry));
     overlay.show(
       "ready",
       header,
@@ -94,13 +107,15 @@ async function renderReady(overlay, answer) {
 }
 
 async function run() {
+  waitingForAccess = false;
   const site = siteForHost(location.host);
   if (!site || !ADAPTERS[site.id]) return;
   const { sites } = withDefaults(await ext.storage.local.get(["sites"]));
   if (sites[site.id] === false) return;
   if (isListingPage(site.id, location)) {
     document.getElementById("paperlens-overlay")?.remove();
-    await decorateListing(document, location, site.id, send);
+    const answer = await decorateListing(document, location, site.id, send);
+    if (answer?.error?.kind === "no_access") waitingForAccess = true;
     return;
   }
   await showPaper(pageSnapshot(document, location));
@@ -109,6 +124,10 @@ async function run() {
 /** Start once, and again whenever a single-page site moves to another paper. */
 export function start() {
   run();
+  ext.runtime.onMessage.addListener((message, sender) => {
+    if (sender.id !== ext.runtime.id || message?.type !== messages.ACCESS_GRANTED) return;
+    if (waitingForAccess) run();
+  });
   const site = siteForHost(location.host);
   if (!site || !ADAPTERS[site.id]?.spa) return;
   let seen = location.href;

@@ -1,7 +1,9 @@
 // The overlay: a host element (#paperlens-overlay, data-state loading|pending|ready|error)
-// whose shadow root keeps the page's styles and ours apart.
+// whose shadow root keeps the page's styles and ours apart. The root is closed, and the only
+// reference to it stays in this module's closure: page scripts see the host and its lookup
+// state (what anyone can ask the backend), never the content, and nothing about the reading list.
 
-import { el } from "../lib/dom.js";
+import { el, trusted } from "../lib/dom.js";
 import { OVERLAY_CSS } from "./overlay_css.js";
 
 export const OVERLAY_ID = "paperlens-overlay";
@@ -11,7 +13,7 @@ export function createOverlay(doc, { collapsed, onToggle }) {
   doc.getElementById(OVERLAY_ID)?.remove();
   const host = doc.createElement("div");
   host.id = OVERLAY_ID;
-  const shadow = host.attachShadow({ mode: "open" });
+  const shadow = host.attachShadow({ mode: "closed" });
   const body = el(doc, "div", { className: "body", id: "paperlens-body" });
   const toggle = el(doc, "button", {
     type: "button",
@@ -31,19 +33,21 @@ export function createOverlay(doc, { collapsed, onToggle }) {
     toggle.textContent = value ? "Show" : "Hide";
     toggle.title = value ? "Show PaperLens on this site" : "Collapse PaperLens on this site";
   };
-  toggle.addEventListener("click", () => {
-    const value = !panel.classList.contains("collapsed");
-    setCollapsed(value);
-    onToggle(value);
-  });
+  toggle.addEventListener(
+    "click",
+    trusted(() => {
+      const value = !panel.classList.contains("collapsed");
+      setCollapsed(value);
+      onToggle(value);
+    }),
+  );
   setCollapsed(collapsed);
   shadow.append(el(doc, "style", {}, OVERLAY_CSS), panel);
   (doc.body ?? doc.documentElement).append(host);
 
   return {
     host,
-    shadow,
-    /** Replace the body; the state attribute is what tests and users' scripts watch. */
+    /** Replace the body; the state attribute says how far the lookup got, nothing more. */
     show(state, ...nodes) {
       body.replaceChildren(...nodes.flat(Infinity).filter(Boolean));
       host.dataset.state = state;
@@ -65,14 +69,14 @@ export function pendingView(doc, paperId) {
   );
 }
 
-/** One clear line and a way to fix it. */
-export function errorView(doc, line, openOptions) {
+/** One clear line and a way to fix it: `fix` is {label, run}, by default the options page. */
+export function errorView(doc, line, openOptions, fix = { label: "Open options", run: openOptions }) {
   return el(
     doc,
     "p",
     { className: "line error", role: "alert" },
     line,
     " ",
-    el(doc, "button", { type: "button", className: "link", onclick: openOptions }, "Open options"),
+    el(doc, "button", { type: "button", className: "link", onclick: trusted(fix.run) }, fix.label),
   );
 }

@@ -43,7 +43,22 @@ a, .title, .reason, .source, .muted { unicode-bidi: isolate; }
 .line { margin: 4px 0; }
 .error { color: var(--error); }
 .save { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; margin-top: 10px; }
-.saved-mark { color: var(--official); font-weight: 600; }
+/* Reading-list words are generated text (find-in-page cannot match it), in boxes that do not
+   change size with the saved state (see lib/paper_view.js). */
+[data-label]::before { content: attr(data-label); }
+.saved-mark { flex: 1; color: var(--official); font-weight: 600; }
+.row-break { flex-basis: 100%; height: 0; }
+.saved-mark.muted { color: var(--muted); font-weight: normal; }
+.save-button { min-width: 5.5em; }
+.remove-button.absent { visibility: hidden; }
+.tags-box { position: relative; display: flex; flex: 1; min-width: 120px; }
+.tags-box .tags { flex: 1; min-width: 0; }
+.tags-preview {
+  position: absolute; left: 9px; right: 9px; top: 50%; transform: translateY(-50%);
+  pointer-events: none; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; color: var(--fg);
+}
+.tags-preview.hint { color: var(--muted); }
+.tags:focus + .tags-preview, .tags.filled + .tags-preview { visibility: hidden; }
 .save-message { flex-basis: 100%; color: var(--error); }
 .tags { flex: 1; min-width: 120px; }
 button, select, input {
@@ -69,6 +84,9 @@ export const BADGE_CSS = `
 span { font: 600 11px/1.6 system-ui, sans-serif; padding: 0 6px; border-radius: 8px;
   background: #e7f0fe; color: #0b57d0; }
 span.saved { background: #e6f4ea; color: #1a7f37; }
+/* Always laid out, shown only when saved: the badge's size must not tell the page. */
+span.saved.absent { visibility: hidden; }
+[data-label]::before { content: attr(data-label); }
 @media (prefers-color-scheme: dark) {
   span { background: #22324a; color: #8ab4f8; }
   span.saved { background: #1f3a27; color: #57c26c; }

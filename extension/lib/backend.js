@@ -48,6 +48,10 @@ export async function request(fetchImpl, settings, path, { method = "GET", body,
   if (response.status === 401 || response.status === 403) {
     throw new BackendError("unauthorized", errorMessage(parsed, "Token rejected."), response.status);
   }
+  if (response.status === 503 && parsed?.error?.code === "source_unreachable") {
+    // The backend is fine; the source that holds this paper is not (its message names it).
+    throw new BackendError("source", errorMessage(parsed, "A source is unreachable."), response.status);
+  }
   if (response.status >= 500) {
     throw new BackendError("server", errorMessage(parsed, "Server error."), response.status);
   }
@@ -198,10 +202,14 @@ export function describeError(error, backendUrl) {
   switch (error?.kind) {
     case "unreachable":
       return `✗ Cannot reach PaperLens at ${backendUrl}: is it running, and is the address right?`;
+    case "no_access":
+      return `✗ PaperLens needs your permission to reach its backend at ${backendUrl}.`;
     case "unauthorized":
       return "✗ The API token was rejected: paste a valid token in the options.";
     case "no_token":
       return "✗ No API token is set: add one in the options to save papers.";
+    case "source":
+      return `✗ ${error.message}`;
     case "server":
       return `✗ PaperLens at ${backendUrl} had a problem (HTTP ${error.status}); try again shortly.`;
     default:

@@ -22,3 +22,14 @@ export function externalLink(doc, href, text, className = null) {
   if (!href) return el(doc, "span", { className }, text);
   return el(doc, "a", { href, target: "_blank", rel: "noopener noreferrer", className }, text);
 }
+
+/**
+ * An event handler that ignores events a script made (element.click(), dispatchEvent): the
+ * extension acts only on what the reader did. Pages cannot reach our closed shadow roots, so
+ * this is the second line, for any reference that leaks.
+ */
+export function trusted(handler) {
+  return (event) => {
+    if (event.isTrusted) handler(event);
+  };
+}

@@ -3,6 +3,8 @@
 // so the extension asks the backend about exactly the paper the backend would name.
 
 const MAX_INPUT_LENGTH = 2048;
+// The longest canonical id (scheme included) the backend's store keeps.
+const PAPER_ID_MAX_LENGTH = 512;
 
 // Exactly the characters Python's str.isspace() accepts (see the vectors' description).
 const WHITESPACE =
@@ -75,7 +77,10 @@ function arxivRef(text) {
 
 // ---------------------------------------------------------------- other schemes' values
 
-const DOI_RE = full(String.raw`10\.\d{4,9}(?:\.\d+)*/[^${WHITESPACE}\x00-\x1f\x7f]+`);
+// Crossref's recommended suffix characters plus the ":" and "<>" of SICI-style DOIs; no
+// empty, "." or ".." segment (a DOI ends up inside the backend's source URLs).
+const DOI_RE = full(String.raw`10\.\d{4,9}(?:\.\d+)*/[A-Za-z0-9\-._;()/:<>]+`);
+const DOI_BAD_SEGMENTS = new Set(["", ".", ".."]);
 const ARXIV_DATACITE_RE = full(String.raw`10\.48550/arxiv\.(?<id>[^\n]+)`);
 const OPENREVIEW_RE = full("[A-Za-z0-9_-]{5,40}");
 const ACL_RE = full(
@@ -95,7 +100,7 @@ const LOCAL_RE = full("[0-9A-Fa-f]{16}");
 
 /** DOIs are case-insensitive, so lower-case them; arXiv's own DOIs name arXiv papers. */
 function doiRef(doi) {
-  if (!DOI_RE.test(doi)) return null;
+  if (!DOI_RE.test(doi) || doi.split("/").some((s) => DOI_BAD_SEGMENTS.has(s))) return null;
   const lowered = doi.toLowerCase();
   const datacite = fullmatch(ARXIV_DATACITE_RE, lowered);
   if (datacite) return arxivRef(datacite.id);
@@ -445,7 +450,12 @@ export function resolveUrl(url, meta = null) {
   const site = SITES.get(host);
   let found = site ? site(path, query) : null;
   if (found === null && meta && Object.keys(meta).length > 0) found = fromMeta(meta);
-  return found;
+  return storable(found);
+}
+
+/** Ids longer than the backend's store keeps are not ids of any paper it can hold. */
+function storable(found) {
+  return found !== null && found.paper_id.length <= PAPER_ID_MAX_LENGTH ? found : null;
 }
 
 /** An id as a user or page gives it (canonical, bare arXiv id, bare DOI, URL) -> ref or null. */
@@ -456,10 +466,10 @@ export function parsePaperId(text) {
   const prefix = SCHEME_PREFIX.exec(stripped);
   if (prefix) {
     const parser = VALUE_PARSERS.get(prefix.groups.scheme.toLowerCase());
-    return parser ? parser(stripped.slice(prefix[0].length)) : null;
+    return parser ? storable(parser(stripped.slice(prefix[0].length))) : null;
   }
-  if (stripped.startsWith("10.")) return doiRef(stripped);
-  return arxivRef(stripped);
+  if (stripped.startsWith("10.")) return storable(doiRef(stripped));
+  return storable(arxivRef(stripped));
 }
 
 /** The project's own stable id for a paper with no external id (same rule as the backend). */

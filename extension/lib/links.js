@@ -51,6 +51,21 @@ const PAPER_PAGES = {
   ieee: (value) => `https://ieeexplore.ieee.org/document/${value}`,
 };
 
+const SOURCE_NAMES = {
+  semantic_scholar: "Semantic Scholar",
+  openalex: "OpenAlex",
+};
+
+/** Who proposed a related paper, for the reader: null for the catalogue's own neighbours. */
+export function relatedSource(item) {
+  const source = item?.source;
+  if (!source || source === "corpus") return null;
+  return `suggested by ${SOURCE_NAMES[source] ?? String(source)}`;
+}
+
+/** Shown instead of a related list when nothing in the catalogue is close enough. */
+export const NOTHING_CLOSE = "No closely related papers in this catalogue yet.";
+
 /** Where a reader can open a paper named by its canonical id, or null (e.g. local ids). */
 export function paperUrl(paperId) {
   const at = String(paperId).indexOf(":");

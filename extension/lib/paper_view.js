@@ -1,8 +1,17 @@
 // The paper panel shared by the overlay and the popup: code links, project page, related
 // papers and the Save form. Works on any document; all server strings are inserted as text.
 
-import { el, externalLink } from "./dom.js";
-import { codeLinks, linkLabel, paperUrl, parseTags, projectPage, STATUSES } from "./links.js";
+import { el, externalLink, trusted } from "./dom.js";
+import {
+  codeLinks,
+  linkLabel,
+  NOTHING_CLOSE,
+  paperUrl,
+  parseTags,
+  projectPage,
+  relatedSource,
+  STATUSES,
+} from "./links.js";
 
 const KIND_LABELS = {
   repository: "code",
@@ -46,8 +55,11 @@ function projectSection(doc, paper) {
 }
 
 function relatedSection(doc, paper, limit) {
+  if (limit <= 0) return null;
   const related = (paper?.related ?? []).slice(0, limit);
-  if (related.length === 0) return null;
+  if (related.length === 0) {
+    return [el(doc, "h3", {}, "Related papers"), el(doc, "p", { className: "muted nothing-close" }, NOTHING_CLOSE)];
+  }
   return [
     el(doc, "h3", {}, "Related papers"),
     el(
@@ -60,6 +72,7 @@ function relatedSection(doc, paper, limit) {
           "li",
           {},
           externalLink(doc, paperUrl(item.paper_id), item.title, "related-title"),
+          relatedSource(item) ? el(doc, "span", { className: "source" }, relatedSource(item)) : null,
           el(doc, "div", { className: "reason" }, item.reason),
         ),
       ),
@@ -79,7 +92,15 @@ export function paperDetails(doc, paper, { relatedLimit = 10 } = {}) {
     .filter(Boolean);
 }
 
-/** The Save form; `actions` are async {save(fields), remove(), openOptions()}. */
+/**
+ * The Save form; `actions` are async {save(fields), remove(), openOptions()}.
+ *
+ * It is drawn in the same boxes whether or not the paper is saved (Remove is always laid out,
+ * only hidden), and the words that say so are generated text (`data-label` shown by the
+ * stylesheet's ::before), the saved tags too until the reader focuses the field: a page
+ * hosting the overlay can measure its box and search its text with window.find, and must learn
+ * neither whether nor how its paper is saved. Only the reader's own (trusted) clicks act.
+ */
 export function saveForm(doc, { entry, hasToken, actions }) {
   if (!hasToken) {
     return el(
@@ -87,7 +108,7 @@ export function saveForm(doc, { entry, hasToken, actions }) {
       "div",
       { className: "save" },
       el(doc, "span", {}, "Add your API token to save papers. "),
-      el(doc, "button", { type: "button", className: "link", onclick: () => actions.openOptions() }, "Open options"),
+      el(doc, "button", { type: "button", className: "link", onclick: trusted(() => actions.openOptions()) }, "Open options"),
     );
   }
   const status = el(
@@ -98,24 +119,51 @@ export function saveForm(doc, { entry, hasToken, actions }) {
       el(doc, "option", { value, selected: (entry?.status ?? "to_read") === value }, label),
     ),
   );
-  const tags = el(doc, "input", {
-    className: "tags",
-    type: "text",
-    placeholder: "tags, comma separated",
-    "aria-label": "Tags",
-    value: (entry?.tags ?? []).join(", "),
+  const savedTags = (entry?.tags ?? []).join(", ");
+  let tagsShown = savedTags === "";
+  const tags = el(doc, "input", { className: "tags", type: "text", "aria-label": "Tags" });
+  // Saved tags (or the hint) are generated text over the empty field until the reader focuses it.
+  const preview = el(doc, "span", {
+    className: savedTags ? "tags-preview" : "tags-preview hint",
+    "data-label": savedTags || "tags, comma separated",
   });
+  const showFilled = () => tags.classList.toggle("filled", tags.value !== "");
+  tags.addEventListener(
+    "focus",
+    trusted(() => {
+      if (!tagsShown) tags.value = savedTags;
+      tagsShown = true;
+      showFilled();
+    }),
+  );
+  tags.addEventListener("input", showFilled);
+  const chosenTags = () => parseTags(tagsShown ? tags.value : savedTags);
   const message = el(doc, "span", { className: "save-message", role: "status" });
-  const saveButton = el(doc, "button", { type: "button", className: "primary save-button" }, entry ? "Update" : "Save");
+  const saveButton = el(doc, "button", {
+    type: "button",
+    className: "primary save-button",
+    "data-label": entry ? "Update" : "Save",
+  });
+  const removeButton = el(doc, "button", {
+    type: "button",
+    className: entry ? "remove-button" : "remove-button absent",
+    "data-label": "Remove",
+    disabled: !entry,
+    "aria-hidden": entry ? null : "true",
+  });
   const form = el(
     doc,
     "div",
-    { className: "save", "data-saved": entry ? "true" : "false" },
-    entry ? el(doc, "span", { className: "saved-mark" }, "★ Saved") : null,
+    { className: "save" },
+    el(doc, "span", {
+      className: entry ? "saved-mark" : "saved-mark muted",
+      "data-label": entry ? "★ Saved" : "Not in your reading list",
+    }),
+    removeButton,
+    el(doc, "span", { className: "row-break" }),
     status,
-    tags,
+    el(doc, "span", { className: "tags-box" }, tags, preview),
     saveButton,
-    entry ? el(doc, "button", { type: "button", className: "remove-button" }, "Remove") : null,
     message,
   );
   const run = async (button, work, done) => {
@@ -126,15 +174,21 @@ export function saveForm(doc, { entry, hasToken, actions }) {
     if (result.ok) done(result);
     else message.textContent = result.error.line;
   };
-  saveButton.addEventListener("click", () =>
-    run(
-      saveButton,
-      () => actions.save({ status: status.value, tags: parseTags(tags.value) }),
-      (result) => actions.changed(result.entry ?? { status: status.value, tags: parseTags(tags.value) }),
+  saveButton.addEventListener(
+    "click",
+    trusted(() =>
+      run(
+        saveButton,
+        () => actions.save({ status: status.value, tags: chosenTags() }),
+        (result) => actions.changed(result.entry ?? { status: status.value, tags: chosenTags() }),
+      ),
     ),
   );
-  form.querySelector(".remove-button")?.addEventListener("click", (event) =>
-    run(event.currentTarget, () => actions.remove(), () => actions.changed(null)),
+  removeButton.addEventListener(
+    "click",
+    trusted(() => {
+      if (entry) run(removeButton, () => actions.remove(), () => actions.changed(null));
+    }),
   );
   return form;
 }

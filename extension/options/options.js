@@ -2,13 +2,14 @@
 // one switch per site. Firefox gives every installation its own origin, so there the
 // backend cannot list it for CORS: we ask for a host permission on the backend only.
 
-import { backendPermissionPattern, normaliseBackendUrl, SITES, withDefaults } from "../lib/config.js";
+import { requestBackendAccess } from "../lib/access.js";
+import { normaliseBackendUrl, SITES, withDefaults } from "../lib/config.js";
+import { migrateFromStorageLocal, writeConnection } from "../lib/connection_store.js";
 import { el } from "../lib/dom.js";
 import { CONNECTION_TEST } from "../lib/messages.js";
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const $ = (id) => document.getElementById(id);
-const NEEDS_HOST_PERMISSION = ext.runtime.getURL("").startsWith("moz-extension:");
 
 function report(lines, ok) {
   $("report").className = ok ? "ok" : "error";
@@ -16,7 +17,8 @@ function report(lines, ok) {
 }
 
 async function load() {
-  const settings = withDefaults(await ext.storage.local.get(["backendUrl", "token", "sites"]));
+  const connection = await migrateFromStorageLocal(ext.storage.local);
+  const settings = withDefaults({ ...connection, ...(await ext.storage.local.get(["sites"])) });
   $("backend-url").value = settings.backendUrl;
   $("token").value = settings.token;
   $("sites").replaceChildren(
@@ -30,12 +32,6 @@ async function load() {
       ),
     ),
   );
-}
-
-/** Must run inside the click handler, before any await, or the browser refuses to ask. */
-function requestBackendPermission(backendUrl) {
-  if (!NEEDS_HOST_PERMISSION) return Promise.resolve(true);
-  return ext.permissions.request({ origins: [backendPermissionPattern(backendUrl)] });
 }
 
 function formValues() {
@@ -53,8 +49,10 @@ $("form").addEventListener("submit", (event) => {
     report(["✗ The backend URL must be an http(s) address such as http://127.0.0.1:8000."], false);
     return;
   }
-  requestBackendPermission(values.backendUrl).then(async (granted) => {
-    await ext.storage.local.set(values);
+  requestBackendAccess(ext, values.backendUrl).then(async (granted) => {
+    // The URL and token go where content scripts cannot reach (lib/connection_store.js).
+    await writeConnection(values);
+    await ext.storage.local.set({ sites: values.sites });
     $("backend-url").value = values.backendUrl;
     report(
       granted ? ["✓ Saved."] : ["✓ Saved, but without access to the backend PaperLens cannot reach it."],
@@ -70,7 +68,7 @@ $("test").addEventListener("click", () => {
     return;
   }
   report(["Testing…"], true);
-  requestBackendPermission(values.backendUrl).then(async () => {
+  requestBackendAccess(ext, values.backendUrl).then(async () => {
     const answer = await ext.runtime.sendMessage({ type: CONNECTION_TEST, ...values });
     if (answer.ok) report(answer.lines, answer.ok);
     else report(answer.lines ?? [answer.error.line], false);

@@ -1,6 +1,10 @@
 // The popup: the current tab's paper (PDF tabs included), the reading list with search and
 // filters, and the suggestions with their reasons. All data comes from the background.
 
+import { hasBackendAccess, requestBackendAccess } from "../lib/access.js";
+import { describeError } from "../lib/backend.js";
+import { withDefaults } from "../lib/config.js";
+import { migrateFromStorageLocal } from "../lib/connection_store.js";
 import { el, externalLink } from "../lib/dom.js";
 import { paperUrl } from "../lib/links.js";
 import * as messages from "../lib/messages.js";
@@ -12,12 +16,16 @@ const send = (message) => ext.runtime.sendMessage(message);
 const openOptions = () => ext.runtime.openOptionsPage();
 const STATUS_LABELS = { to_read: "To read", reading: "Reading", done: "Done" };
 
-function showProblem(line) {
+// Read before anything is drawn: asking for access must happen synchronously in the click.
+const { backendUrl } = withDefaults(await migrateFromStorageLocal(ext.storage.local));
+
+/** The line above the sections; `fix` is the button that mends it, by default the options. */
+function showProblem(line, fix = { label: "Open options", run: openOptions }) {
   $("problem").hidden = false;
   $("problem").replaceChildren(
     line,
     " ",
-    el(document, "button", { type: "button", className: "link", onclick: openOptions }, "Open options"),
+    el(document, "button", { type: "button", className: "link", onclick: fix.run }, fix.label),
   );
 }
 
@@ -81,11 +89,14 @@ async function renderCurrent() {
     const paper = answer.status === "ready" ? answer.paper : null;
     box.dataset.state = answer.status;
     box.dataset.saved = String(Boolean(entry));
+    // replaceChildren writes a null argument out as the text "null": leave absent parts out.
+    const pending =
+      answer.status === "pending"
+        ? [el(document, "p", { className: "muted" }, "PaperLens is preparing this paper; reopen in a few seconds.")]
+        : [];
     box.replaceChildren(
       el(document, "h2", { className: "title" }, paper?.title ?? answer.paper_id),
-      answer.status === "pending"
-        ? el(document, "p", { className: "muted" }, "PaperLens is preparing this paper; reopen in a few seconds.")
-        : null,
+      ...pending,
       saveForm(document, {
         entry,
         hasToken: answer.hasToken,
@@ -206,6 +217,32 @@ $("tag-filter").addEventListener("change", renderLibrary);
 $("status-filter").addEventListener("change", renderLibrary);
 $("options").addEventListener("click", openOptions);
 
-renderCurrent();
-renderLibrary();
-renderSuggestions();
+function renderAll() {
+  $("problem").hidden = true;
+  renderCurrent();
+  renderLibrary();
+  renderSuggestions();
+}
+
+function allowAccess() {
+  requestBackendAccess(ext, backendUrl).then((granted) => {
+    if (granted) renderAll();
+  });
+}
+
+/** Everything, or first the reader's permission to reach the backend where the browser wants one. */
+async function start() {
+  if (await hasBackendAccess(ext, backendUrl)) {
+    renderAll();
+    return;
+  }
+  showProblem(describeError({ kind: "no_access" }, backendUrl), { label: "Allow access", run: allowAccess });
+  for (const [id, tag] of [["current-body", "p"], ["library-items", "li"], ["suggestion-items", "li"]]) {
+    $(id).dataset.state = "no_access";
+    $(id).replaceChildren(el(document, tag, { className: "muted" }, "Waiting for access to the backend."));
+  }
+  // Granted elsewhere (the overlay's page, the options) while this popup is open.
+  ext.permissions.onAdded.addListener(renderAll);
+}
+
+start();

@@ -24,3 +24,22 @@ test("no extension module uses an HTML sink", () => {
     assert.equal(line, undefined, `${file}: ${line}`);
   }
 });
+
+test("handlers wrapped in trusted() ignore events a script made", async () => {
+  const { trusted } = await import("../lib/dom.js");
+  const seen = [];
+  const handler = trusted((event) => seen.push(event.type));
+  handler({ type: "click", isTrusted: false });
+  handler({ type: "click", isTrusted: true });
+  assert.deepEqual(seen, ["click"]);
+});
+
+test("every click and focus handler of the in-page UI is wrapped in trusted()", () => {
+  const files = ["content/overlay.js", "content/listing.js", "content/main.js", "lib/paper_view.js"];
+  for (const file of files) {
+    const text = readFileSync(join(ROOT, file), "utf-8");
+    const handlers = [...text.matchAll(/addEventListener\(\s*"(click|focus)",\s*([^\s(]*)/g)];
+    for (const [, event, wrapper] of handlers) assert.equal(wrapper, "trusted", `${file}: ${event}`);
+    for (const [line] of text.matchAll(/onclick: [^,}]+/g)) assert.match(line, /onclick: trusted\(/, `${file}: ${line}`);
+  }
+});

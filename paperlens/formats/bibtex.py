@@ -1,25 +1,40 @@
 """BibTeX out (for reference managers) and in (from Zotero, JabRef, Mendeley, Google Scholar).
 
 bibtexparser handles the file structure; pylatexenc turns text into LaTeX and back,
-so that titles and names with accents, ``&`` or ``%`` survive a round trip. Identifier
-and URL fields are written verbatim: escaping a URL would change it.
+so that titles and names with accents, ``&`` or ``%`` survive a round trip. Every value
+is written so that it cannot end its field: text is LaTeX with balanced braces on one
+line, and identifiers and URLs are percent-encoded where they hold anything else than
+the characters a URL is made of.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from bibtexparser import middlewares, model
 from bibtexparser.entrypoint import parse_string, write_string
 from bibtexparser.library import Library
+from bibtexparser.middlewares.middleware import Middleware
 from bibtexparser.middlewares.names import NameParts
 from pydantic import TypeAdapter
 from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
 from pylatexenc.latexencode import UnicodeToLatexEncoder
+from pylatexenc.latexwalker import (
+    get_default_latex_context_db as get_default_latex_walker_context_db,
+)
 
+from paperlens.formats.escaping import identifier_text, one_line, url_text
+from paperlens.formats.limits import (
+    AUTHORS_MAX_CHARS,
+    BRACE_DEPTH_MAX,
+    FIELD_MAX_CHARS,
+    ImportRefused,
+    too_many_items,
+)
 from paperlens.formats.records import ExportRecord
 from paperlens.identifiers import local_paper_id, parse_paper_id
 from paperlens.schemas import TagList
@@ -42,6 +57,8 @@ def _decoder_context() -> Any:
             MacroTextSpec("S", simplify_repl="§"),
             MacroTextSpec("P", simplify_repl="¶"),
             MacroTextSpec("textasciicircum", simplify_repl="^"),
+            MacroTextSpec("textbraceleft", simplify_repl="{"),
+            MacroTextSpec("textbraceright", simplify_repl="}"),
         ],
     )
     return context
@@ -75,15 +92,15 @@ def _entry(record: ExportRecord) -> model.Entry:
     fields: list[tuple[str, str | None]] = [
         # Double braces keep capitals such as 'MoE' or 'BERT' as written.
         ("title", "{" + _latex(record.title) + "}"),
-        ("author", " and ".join(_latex(name) for name in record.authors) or None),
+        ("author", _authors(record.authors) or None),
         ("year", str(record.year) if record.year else None),
     ]
     if record.arxiv_id is not None:
         entry_type = "misc"
         fields += [
-            ("eprint", record.arxiv_id),
+            ("eprint", identifier_text(record.arxiv_id)),
             ("archivePrefix", "arXiv"),
-            ("primaryClass", record.primary_class),
+            ("primaryClass", identifier_text(record.primary_class or "")),
         ]
         if record.venue:
             fields.append(("howpublished", _latex(record.venue)))
@@ -93,8 +110,8 @@ def _entry(record: ExportRecord) -> model.Entry:
     else:
         entry_type = "misc"
     fields += [
-        ("doi", record.doi),
-        ("url", record.url),
+        ("doi", identifier_text(record.doi or "")),
+        ("url", url_text(record.url or "")),
         ("abstract", _latex(record.abstract) if record.abstract else None),
         ("keywords", ", ".join(_latex(tag) for tag in record.tags) or None),
         ("annote", _latex(record.note) if record.note else None),
@@ -111,38 +128,189 @@ def _entry(record: ExportRecord) -> model.Entry:
     return entry
 
 
-def _latex(text: str) -> str:
-    return str(_encoder.unicode_to_latex(text))
+def _authors(names: Sequence[str]) -> str:
+    """Names joined by 'and', with an 'and' inside a name braced so that it splits nothing."""
+    latex = (_latex(name, in_name=True) for name in names)
+    return " and ".join(_AND_WORD.sub("{and}", name) for name in latex if name)
+
+
+def _latex(text: str, *, in_name: bool = False) -> str:
+    """Text as LaTeX on one line, with balanced braces, that reads back as the same text.
+
+    White space and control characters become single spaces (LaTeX reads any run of
+    them as one), so that no value spans lines. Braces that pair up are written as
+    ``\\{`` and ``\\}``; a brace without its partner as a macro, since BibTeX itself
+    counts every brace, escaped or not, and a lone one would end the field for it.
+    In names every macro is braced, as BibTeX's name rules expect ('{\\'E}mile'), and
+    so is every brace.
+    """
+    plain = _SPACES.sub(" ", one_line(text)).strip(" ")
+    tokens = _BRACE.split(plain)
+    paired = set() if in_name else _paired_braces(tokens)
+    table = _NAME_TABLE if in_name else _TEXT_TABLE
+    return "".join(
+        _BRACE_LATEX[token, index in paired] if token in _BRACES else _plain_latex(token, table)
+        for index, token in enumerate(tokens)
+    )
+
+
+def _paired_braces(tokens: list[str]) -> set[int]:
+    """Positions of the brace tokens that open or close a pair."""
+    paired: set[int] = set()
+    opened: list[int] = []
+    for index, token in enumerate(tokens):
+        if token == "{":
+            opened.append(index)
+        elif token == "}" and opened:
+            paired.update((opened.pop(), index))
+    return paired
+
+
+def _plain_latex(text: str, table: _LatexTable) -> str:
+    """Brace-free text; the character pairs LaTeX reads as one character ('--' as a dash,
+    two backquotes as a quote) are kept apart by an empty group."""
+    return "{}".join(part.translate(table) for part in _LIGATURE.split(text))
+
+
+class _LatexTable(dict[int, str]):
+    """str.translate's table: ASCII filled in up front, other characters looked up."""
+
+    def __init__(self, *, braced: bool) -> None:
+        super().__init__({code: _char_latex(chr(code), braced) for code in range(128)})
+        self.braced = braced
+
+    def __missing__(self, codepoint: int) -> str:
+        return _char_latex(chr(codepoint), self.braced)
+
+
+@functools.lru_cache(maxsize=8192)
+def _char_latex(char: str, braced: bool) -> str:
+    """pylatexenc's LaTeX for one character when it reads back as that character and keeps
+    braces balanced; the character itself otherwise (BibTeX files are UTF-8)."""
+    latex = str(_encoder.unicode_to_latex(char))
+    if latex != char and not (_balanced(latex) and _decoder.latex_to_text(latex) == char):
+        return char
+    return "{" + latex + "}" if braced and latex.startswith("\\") else latex
+
+
+def _balanced(latex: str) -> bool:
+    depth = 0
+    for char in latex:
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+_SPACES = re.compile(r" {2,}")
+_BRACES = ("{", "}")
+_BRACE = re.compile(r"([{}])")
+_BRACE_LATEX = {
+    ("{", True): r"\{",
+    ("}", True): r"\}",
+    ("{", False): r"{\textbraceleft}",
+    ("}", False): r"{\textbraceright}",
+}
+_LIGATURE = re.compile(r"(?<=[-`'?!])(?=[-`'])")
+_AND_WORD = re.compile(r"(?<![^ ])and(?![^ ])", re.IGNORECASE)
+_TEXT_TABLE = _LatexTable(braced=False)
+_NAME_TABLE = _LatexTable(braced=True)
 
 
 # --- import -----------------------------------------------------------------------
 
 
-def parse_bibtex(text: str) -> list[ImportCandidate]:
-    """Every entry of a BibTeX file, resolved to a paper id where the file names one."""
-    library = parse_string(
-        text,
-        append_middleware=[
-            middlewares.NormalizeFieldKeys(),
-            middlewares.SeparateCoAuthors(),
-            middlewares.SplitNameParts(),
-        ],
-    )
-    candidates = [_candidate(entry) for entry in library.entries]
-    for block in library.failed_blocks:
-        first_line = (block.raw or "").strip().splitlines()[:1]
-        candidates.append(
-            ImportCandidate(
-                input=first_line[0][:200] if first_line else "?",
-                paper_id=None,
-                reason=f"not valid BibTeX: {block.error}",
-            )
-        )
+def parse_bibtex(text: str, *, max_items: int) -> list[ImportCandidate]:
+    """Every entry of a BibTeX file, resolved to a paper id where the file names one.
+
+    The file is read block by block, in the order it holds them, and reading stops at
+    the first entry past ``max_items`` or at a block nested too deeply: a refused file
+    costs the part read. Raises ImportRefused for a file refused as a whole.
+    """
+    library = Library()
+    candidates: list[ImportCandidate] = []
+    valid = 0
+    for number, chunk in enumerate(_chunks(text)):
+        if number > 2 * max_items:  # comments and strings are blocks to read too
+            raise too_many_items(max_items)
+        _check_nesting(chunk)
+        known = len(library.blocks)
+        try:
+            library = parse_string(chunk, append_middleware=_middlewares(), library=library)
+            for block in library.blocks[known:]:
+                if isinstance(block, model.Entry):
+                    candidates.append(_candidate(block))
+                    valid += 1
+                elif isinstance(block, model.ParsingFailedBlock):
+                    candidates.append(_refused(block))
+        except RecursionError:
+            raise _too_deep() from None
+        if len(candidates) > max_items:
+            raise too_many_items(max_items)
+    if candidates and not valid:
+        raise ImportRefused("not_bibtex", "The file holds no valid BibTeX entry.")
     return candidates
+
+
+def _chunks(text: str) -> Iterator[str]:
+    """The file cut before every line that starts a block: where bibtexparser itself ends
+    an unclosed block, so that reading the pieces in turn reads the file as a whole."""
+    start = 0
+    for match in _BLOCK_LINE.finditer(text):
+        if match.start() > start:
+            yield text[start : match.start()]
+            start = match.start()
+    yield text[start:]
+
+
+def _check_nesting(chunk: str) -> None:
+    depth = 0
+    for match in _BRACE_OR_ESCAPE.finditer(chunk):
+        if match.group() == "{":
+            depth += 1
+            if depth > BRACE_DEPTH_MAX:
+                raise _too_deep()
+        elif match.group() == "}":
+            depth = max(depth - 1, 0)
+
+
+def _too_deep() -> ImportRefused:
+    return ImportRefused(
+        "too_deep", f"The file nests braces or LaTeX deeper than {BRACE_DEPTH_MAX} levels."
+    )
+
+
+def _middlewares() -> list[Middleware]:
+    return [
+        middlewares.NormalizeFieldKeys(),
+        middlewares.SeparateCoAuthors(),
+        middlewares.SplitNameParts(),
+    ]
+
+
+def _refused(block: model.ParsingFailedBlock) -> ImportCandidate:
+    first_line = (block.raw or "").strip().splitlines()[:1]
+    return ImportCandidate(
+        input=first_line[0][:200] if first_line else "?",
+        paper_id=None,
+        reason=f"not valid BibTeX: {_describe(block.error)}",
+    )
+
+
+def _describe(error: Exception) -> str:
+    return str(getattr(error, "abort_reason", "") or error or type(error).__name__).strip()
+
+
+_BLOCK_LINE = re.compile(r"^[ \t]*@\w*[ \t]*[{(]", re.MULTILINE)
+_BRACE_OR_ESCAPE = re.compile(r"\\.|[{}]", re.DOTALL)
 
 
 def _candidate(entry: model.Entry) -> ImportCandidate:
     fields = {field.key: field.value for field in entry.fields}
+    oversized = _oversized_field(fields)
+    if oversized is not None:
+        reason = f"the field '{oversized}' has more than {FIELD_MAX_CHARS} characters"
+        return ImportCandidate(input=entry.key, paper_id=None, reason=reason)
     title = _text(fields.get("title"))
     authors = [
         _display_name(name) for name in fields.get("author") or [] if isinstance(name, NameParts)
@@ -229,6 +397,25 @@ def _tags(keywords: str) -> list[str]:
     return list(dict.fromkeys(tags))
 
 
+def _oversized_field(fields: dict[str, Any]) -> str | None:
+    """The first field this reader decodes that is longer than the limit: decoding LaTeX
+    costs more than linear time in a value's length."""
+    for name, value in fields.items():
+        if name == "author" and isinstance(value, list):
+            size = sum(len(word) for parts in value for word in _words(parts))
+            if size > AUTHORS_MAX_CHARS:
+                return name
+        elif name in _READ_FIELDS and isinstance(value, str) and len(value) > FIELD_MAX_CHARS:
+            return name
+    return None
+
+
+def _words(parts: object) -> list[str]:
+    if not isinstance(parts, NameParts):
+        return []
+    return [*parts.first, *parts.von, *parts.last, *parts.jr]
+
+
 def _display_name(parts: NameParts) -> str:
     words = [*parts.first, *parts.von, *parts.last]
     name = " ".join(_text(word) for word in words if word)
@@ -241,7 +428,20 @@ def _text(value: object) -> str:
     """A field's text with LaTeX markup turned into the characters it stands for."""
     if not isinstance(value, str) or not value:
         return ""
-    return " ".join(str(_decoder.latex_to_text(value)).split())
+    if _LATEX_MARKUP.search(value):
+        value = str(_decoder.latex_to_text(value, latex_context=_WALKER_CONTEXT))
+    return " ".join(value.split())
+
+
+# What makes pylatexenc's reading of a text differ from the text: without any of these,
+# the text is read as it stands, which is what most titles and names are.
+_LATEX_MARKUP = re.compile(r"[\\{}$%&~]|--|``|''|!`|\?`")
+# The walker's own context, built once rather than for every value it reads.
+_WALKER_CONTEXT = get_default_latex_walker_context_db()
+_READ_FIELDS = frozenset(
+    {"title", "journal", "booktitle", "keywords", "annote", "note", "doi", "url", "eprint"}
+    | {"archiveprefix", "eprinttype", "arxivid", "year", "month"}
+)
 
 
 def _raw(value: object) -> str:

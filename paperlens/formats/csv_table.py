@@ -1,4 +1,10 @@
-"""CSV, for spreadsheets: one row per saved paper, lists joined with semicolons."""
+"""CSV, for spreadsheets: one row per saved paper, lists joined with semicolons.
+
+The csv module quotes what would end a cell or a row; what it cannot know is that a
+spreadsheet runs a cell starting with '=', '+', '-', '@', a tab or a carriage return
+as a formula. Every cell that would is written with a leading apostrophe, which
+spreadsheets show as text.
+"""
 
 from __future__ import annotations
 
@@ -29,25 +35,27 @@ def to_csv(records: Sequence[ExportRecord]) -> str:
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
     for record in records:
-        writer.writerow(
-            [
-                record.paper_id,
-                record.title,
-                "; ".join(record.authors),
-                record.published.isoformat() if record.published else "",
-                record.venue or "",
-                record.doi or "",
-                record.arxiv_id or "",
-                record.url or "",
-                record.status,
-                "; ".join(record.tags),
-                _defused(record.note),
-                record.saved_at.isoformat(),
-            ]
-        )
+        row = [
+            record.paper_id,
+            record.title,
+            "; ".join(record.authors),
+            record.published.isoformat() if record.published else "",
+            record.venue or "",
+            record.doi or "",
+            record.arxiv_id or "",
+            record.url or "",
+            record.status,
+            "; ".join(record.tags),
+            record.note,
+            record.saved_at.isoformat(),
+        ]
+        writer.writerow([_defused(cell) for cell in row])
     return out.getvalue()
 
 
 def _defused(text: str) -> str:
-    """A note starting with '=' would run as a formula when a spreadsheet opens the file."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    """The cell as text: a leading formula character is shown, never run."""
+    return "'" + text if text[:1] in _FORMULA_STARTS else text
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from paperlens.formats.limits import too_many_items
 from paperlens.identifiers import parse_paper_id
 from paperlens.store.library import ImportCandidate
 
 
-def parse_id_lines(text: str) -> list[ImportCandidate]:
-    """Blank lines and lines starting with '#' are ignored."""
+def parse_id_lines(text: str, *, max_items: int) -> list[ImportCandidate]:
+    """Blank lines and lines starting with '#' are ignored; reading stops at the first
+    item past ``max_items`` (ImportRefused)."""
     candidates: list[ImportCandidate] = []
     for line in text.splitlines():
         item = line.strip()
@@ -21,4 +23,6 @@ def parse_id_lines(text: str) -> list[ImportCandidate]:
                 reason=None if ref is not None else "not an arXiv id, DOI or paper URL",
             )
         )
+        if len(candidates) > max_items:
+            raise too_many_items(max_items)
     return candidates

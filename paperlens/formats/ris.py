@@ -1,4 +1,9 @@
-"""RIS, the tagged format EndNote, Zotero, Mendeley and most databases exchange."""
+"""RIS, the tagged format EndNote, Zotero, Mendeley and most databases exchange.
+
+RIS is read line by line, a tag at the start of each: every value is written on one
+line (line breaks and control characters become spaces), so no value can start a
+tag, end a record or begin another one.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,19 @@ from typing import Any
 
 import rispy
 
+from paperlens.formats.escaping import one_line, url_text
 from paperlens.formats.records import ExportRecord, split_name
 
 
 def to_ris(records: Sequence[ExportRecord]) -> str:
-    return str(rispy.dumps([_reference(record) for record in records]))
+    return str(rispy.dumps([_one_line(_reference(record)) for record in records]))
+
+
+def _one_line(reference: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: [one_line(item) for item in value] if isinstance(value, list) else one_line(value)
+        for name, value in reference.items()
+    }
 
 
 def _reference(record: ExportRecord) -> dict[str, Any]:
@@ -31,7 +44,8 @@ def _reference(record: ExportRecord) -> dict[str, Any]:
     optional: dict[str, Any] = {
         "journal_name": record.venue,
         "doi": record.doi,
-        "urls": [record.url] if record.url else None,
+        # Readers split a UR line on ';', so a link keeps its own encoded.
+        "urls": [url_text(record.url, also_encode=";")] if record.url else None,
         "abstract": record.abstract,
         "keywords": record.tags,
         "notes": [record.note] if record.note else None,

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from paperlens.schemas import (
+    NOTE_MAX_LENGTH,
     TAGS_PER_ENTRY_MAX,
     FeedbackSignal,
     ImportItem,
@@ -264,6 +265,11 @@ def import_candidates(
     for candidate in candidates:
         if candidate.paper_id is None:
             items.append(_skipped(candidate, candidate.reason or "no paper id"))
+            continue
+        if len(candidate.note) > NOTE_MAX_LENGTH:
+            # The limit a note saved through the API has.
+            reason = f"the note has more than {NOTE_MAX_LENGTH} characters"
+            items.append(_skipped(candidate, reason))
             continue
         found = get_entry(session, reader_id, candidate.paper_id)
         wanted = list(dict.fromkeys([*candidate.tags, *extra_tags]))

@@ -22,7 +22,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-ID_MAX_LENGTH = 512
+from paperlens.identifiers import PAPER_ID_MAX_LENGTH
+
+# Ids are bounded where they are parsed, so that a long one is refused, never truncated.
+ID_MAX_LENGTH = PAPER_ID_MAX_LENGTH
 
 
 class Base(DeclarativeBase):

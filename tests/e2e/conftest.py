@@ -17,13 +17,21 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from playwright.sync_api import BrowserContext, Page, Route, Worker, sync_playwright
+from playwright.sync_api import (
+    BrowserContext,
+    Page,
+    Playwright,
+    Route,
+    Worker,
+    sync_playwright,
+)
 from redis import Redis
 from rq import Queue
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from paperlens import keys
 from paperlens.embedded_redis import EmbeddedRedis
+from paperlens.jobs import SERIALIZER
 from paperlens.migrations import upgrade
 from paperlens.settings import EXTENSION_ORIGIN, Settings, get_settings
 from paperlens.store.db import Database
@@ -59,7 +67,15 @@ MINIMAL_PDF = (
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    if CHROMIUM.exists():
+    # The Firefox tests (firefox/) need Firefox, not Chromium: their conftest checks for it.
+    chromium_tests = Path(__file__).parent
+    firefox_tests = chromium_tests / "firefox"
+    items = [
+        item
+        for item in items
+        if item.path.is_relative_to(chromium_tests) and not item.path.is_relative_to(firefox_tests)
+    ]
+    if not items or CHROMIUM.exists():
         return
     if os.environ.get("PAPERLENS_REQUIRE_BROWSER"):
         # CI sets this, so that a failed install cannot turn the browser tests into skips.
@@ -69,8 +85,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         "`apt-get install -y chromium` (as .ci/run does) to run the browser tests"
     )
     for item in items:
-        if item.path.is_relative_to(Path(__file__).parent):
-            item.add_marker(skip)
+        item.add_marker(skip)
 
 
 @dataclass
@@ -178,7 +193,9 @@ def backend(
         ingest_jsonl(db, DEMO_CORPUS)
         ingest_jsonl(db, Path(__file__).parent / "xss_paper.jsonl")
         db.dispose()
-        Queue(keys.QUEUE_BULK, connection=redis).enqueue(keys.JOB_PRECOMPUTE_ALL)
+        Queue(keys.QUEUE_BULK, connection=redis, serializer=SERIALIZER).enqueue(
+            keys.JOB_PRECOMPUTE_ALL
+        )
         run_workers(redis)
         token = _create_reader("e2e-reader")
         app = create_app(settings)
@@ -207,16 +224,70 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
+# The extension origin's IndexedDB holding the backend URL and token (connection_store.js).
+CONNECTION_DB = """
+const open = () => new Promise((resolve, reject) => {
+  const request = indexedDB.open("paperlens", 1);
+  request.onupgradeneeded = () => request.result.createObjectStore("connection");
+  request.onsuccess = () => resolve(request.result);
+  request.onerror = () => reject(request.error);
+});
+const inStore = async (mode, work) => {
+  const db = await open();
+  const transaction = db.transaction("connection", mode);
+  const result = await work(transaction.objectStore("connection"));
+  await new Promise((resolve) => { transaction.oncomplete = resolve; });
+  db.close();
+  return result;
+};
+const done = (request) =>
+  new Promise((resolve) => { request.onsuccess = () => resolve(request.result); });
+"""
+CONNECTION_KEYS = ("backendUrl", "token")
+
+
 @dataclass
 class Browser:
     """Headless Chromium with the extension loaded, pointed at the test backend."""
 
     context: BrowserContext
     worker: Worker
+    relaunch: Callable[[], tuple[BrowserContext, Worker]] | None = None
+
+    def restart(self) -> None:
+        """Close the browser and start it again on the same profile, as a reader would."""
+        assert self.relaunch is not None
+        self.context.close()
+        self.context, self.worker = self.relaunch()
 
     def configure(self, **values: object) -> None:
-        """Write the extension's settings as its options page would."""
-        self.worker.evaluate("values => chrome.storage.local.set(values)", values)
+        """Write the extension's settings where its options page puts them."""
+        connection = {k: v for k, v in values.items() if k in CONNECTION_KEYS}
+        rest = {k: v for k, v in values.items() if k not in CONNECTION_KEYS}
+        if connection:
+            self.worker.evaluate(
+                f"""async values => {{ {CONNECTION_DB}
+                await inStore("readwrite", (store) => Promise.all(
+                  Object.entries(values).map(([k, v]) => done(store.put(v, k)))));
+                }}""",
+                connection,
+            )
+        if rest:
+            self.worker.evaluate("values => chrome.storage.local.set(values)", rest)
+
+    def connection(self) -> dict[str, Any]:
+        """What the connection store holds, read from the extension's own origin."""
+        return dict(
+            self.worker.evaluate(
+                f"""async () => {{ {CONNECTION_DB}
+                const keys = ["backendUrl", "token", "migratedFromStorageLocal"];
+                const values = await inStore("readonly", (store) =>
+                  Promise.all(keys.map((k) => done(store.get(k)))));
+                return Object.fromEntries(
+                  keys.map((k, i) => [k, values[i]]).filter(([, v]) => v !== undefined));
+                }}"""
+            )
+        )
 
     def open(self, url: str) -> Page:
         page = self.context.new_page()
@@ -256,33 +327,45 @@ def extension_dir() -> Path:
 @pytest.fixture
 def browser(backend: Backend, tmp_path: Path, extension_dir: Path) -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[
-                # Playwright passes --disable-extensions; only this lets ours through.
-                f"--disable-extensions-except={extension_dir}",
-                f"--load-extension={extension_dir}",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        driver = Browser(*_launch(playwright, tmp_path / "profile", extension_dir))
+        driver.relaunch = lambda: _launch(playwright, tmp_path / "profile", extension_dir)
         try:
-            worker = (
-                context.service_workers[0]
-                if context.service_workers
-                else context.wait_for_event("serviceworker")
-            )
-            # The manifest's key fixes the id that the backend's default CORS grant names.
-            assert worker.url.split("/")[2] == EXTENSION_ID
-            context.route(re.compile(r"^https?://"), _serve_saved_pages)
-            driver = Browser(context, worker)
             driver.configure(backendUrl=backend.url, token="")
             backend.seen.clear()
             yield driver
         finally:
-            context.close()
+            driver.context.close()
+
+
+def _launch(
+    playwright: Playwright, profile: Path, extension_dir: Path
+) -> tuple[BrowserContext, Worker]:
+    """Chromium on `profile` with the extension, serving the saved pages."""
+    context = playwright.chromium.launch_persistent_context(
+        str(profile),
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=[
+            # Playwright passes --disable-extensions; only this lets ours through.
+            f"--disable-extensions-except={extension_dir}",
+            f"--load-extension={extension_dir}",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    )
+    try:
+        worker = (
+            context.service_workers[0]
+            if context.service_workers
+            else context.wait_for_event("serviceworker")
+        )
+        # The manifest's key fixes the id that the backend's default CORS grant names.
+        assert worker.url.split("/")[2] == EXTENSION_ID
+        context.route(re.compile(r"^https?://"), _serve_saved_pages)
+    except BaseException:
+        context.close()
+        raise
+    return context, worker

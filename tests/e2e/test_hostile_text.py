@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Dialog, Page, expect
+from playwright.sync_api import Dialog, expect
 
 from paperlens import enrichments, keys
+from tests.e2e.closed_shadow import ClosedRoot
 from tests.e2e.conftest import Backend, Browser
 
 PAPER = "arxiv:2401.01234"
@@ -76,13 +77,6 @@ def hostile_paper(backend: Backend) -> Iterator[None]:
         backend.redis.set(key, original)
 
 
-def shadow_eval(page: Page, script: str) -> Any:
-    return page.evaluate(
-        f"() => {{ const root = document.getElementById('paperlens-overlay').shadowRoot; "
-        f"return {script}; }}"
-    )
-
-
 def test_hostile_enrichment_is_inert_text(browser: Browser, hostile_paper: None) -> None:
     dialogs: list[str] = []
 
@@ -95,26 +89,27 @@ def test_hostile_enrichment_is_inert_text(browser: Browser, hostile_paper: None)
     page.on("dialog", record)
     page.goto(PAGE)
     page.locator(f"{OVERLAY}[data-state=ready]").wait_for(timeout=15_000)
-    overlay = page.locator(OVERLAY)
+    shadow = ClosedRoot(page)
 
-    expect(overlay.locator("h2.title")).to_have_text(TITLE)
-    assert shadow_eval(page, "root.querySelectorAll('script, img, iframe, object, b').length") == 0
-    hrefs: list[str] = shadow_eval(page, "[...root.querySelectorAll('[href]')].map(a => a.href)")
+    assert shadow.text("h2.title") == TITLE
+    assert shadow.count("script, img, iframe, object, b") == 0
+    hrefs: list[str] = shadow.evaluate("[...root.querySelectorAll('[href]')].map(a => a.href)")
     assert hrefs and all(href.startswith("https://") for href in hrefs), hrefs
     # Only the one http(s) repository remains a code link; its text is the URL, as text.
-    code = overlay.locator("ul.code li a")
-    expect(code).to_have_count(1)
-    assert code.evaluate("a => a.href") == SAFE_REPO.replace(RLO, "%E2%80%AE")
-    expect(code).to_have_text("github.com/mallory/%E2%80%AEgnp.exe")  # the override, defused
+    assert shadow.count("ul.code li a") == 1
+    assert shadow.evaluate("root.querySelector('ul.code li a').href") == SAFE_REPO.replace(
+        RLO, "%E2%80%AE"
+    )
+    assert shadow.text("ul.code li a") == "github.com/mallory/%E2%80%AEgnp.exe"  # defused
     # The related paper with a javascript: id is listed as plain text, its reason as text.
-    related = overlay.locator("ol.related li")
-    expect(related.first).to_contain_text("<script>window.__pwned = 'related-title'</script>")
-    expect(related.first.locator(".reason")).to_have_text(REASON)
-    assert related.first.locator("a").count() == 0
+    assert "<script>window.__pwned = 'related-title'</script>" in shadow.text("ol.related li")
+    assert shadow.text("ol.related li .reason") == REASON
+    assert shadow.count("ol.related li:first-child a") == 0
 
     # Clicking every item opens no javascript: page and runs nothing.
-    for target in overlay.locator("ul.code li, ol.related li, h2.title").all():
-        target.click(modifiers=["Shift"], no_wait_after=True)
+    targets = "ul.code li, ol.related li, h2.title"
+    for index in range(shadow.count(targets)):
+        shadow.click(targets, index, modifiers=["Shift"])
     page.wait_for_timeout(500)
     opened = [p.url.lower() for p in browser.context.pages]
     assert not [url for url in opened if url.startswith(("javascript:", "data:", "vbscript:"))]
@@ -128,14 +123,12 @@ def test_right_to_left_override_stays_inside_its_own_text(
     """U+202E in a server string must not reverse the labels PaperLens puts after it."""
     page = browser.open(PAGE)
     page.locator(f"{OVERLAY}[data-state=ready]").wait_for(timeout=15_000)
-    item = page.locator(f"{OVERLAY} ul.code li").first
-    link_box = item.locator("a").bounding_box()
-    kind_box = item.locator(".kind").bounding_box()
-    assert link_box is not None and kind_box is not None
+    shadow = ClosedRoot(page)
+    link_box = shadow.box("ul.code li a")
+    kind_box = shadow.box("ul.code li .kind")
     assert kind_box["x"] > link_box["x"], "the override reordered the labels after the link"
     # Every element holding server text is bidi-isolated, so no override reaches past it.
-    isolation = shadow_eval(
-        page,
+    isolation = shadow.evaluate(
         "['h2.title', 'a.related-title', '.reason', '.source', 'a.code-link']"
         ".map(s => [s, getComputedStyle(root.querySelector(s)).unicodeBidi])",
     )

@@ -1,4 +1,6 @@
-"""The overlay on paper pages, as a reader sees it in a real browser."""
+"""The overlay on paper pages, as a reader sees it in a real browser.
+
+The overlay's shadow root is closed, so its content is read through DevTools (closed_shadow.py)."""
 
 from __future__ import annotations
 
@@ -7,14 +9,16 @@ from pathlib import Path
 from playwright.sync_api import Dialog, Page, expect
 
 from paperlens.settings import EXTENSION_ORIGIN
+from tests.e2e.closed_shadow import ClosedRoot, eventually
 from tests.e2e.conftest import Backend, Browser
 
 MRL_PAGE = "https://arxiv.org/abs/2205.13147"
 OVERLAY = "#paperlens-overlay"
 
 
-def overlay_in(page: Page, state: str) -> None:
+def overlay_in(page: Page, state: str) -> ClosedRoot:
     page.locator(f"{OVERLAY}[data-state={state}]").wait_for(timeout=15_000)
+    return ClosedRoot(page)
 
 
 # Notes, in the page's own clock, when the overlay turned ready (the host is in the light DOM).
@@ -34,24 +38,26 @@ def test_abstract_page_shows_code_links_and_related_papers(
     page = browser.context.new_page()
     page.add_init_script(READY_CLOCK)
     page.goto(MRL_PAGE)
-    overlay_in(page, "ready")
+    shadow = overlay_in(page, "ready")
     after_load_ms = page.evaluate(
         "window.__paperlensReadyAt - performance.getEntriesByType('navigation')[0].loadEventEnd"
     )
     overlay = page.locator(OVERLAY)
 
-    expect(overlay.locator("h2.title")).to_have_text("Matryoshka Representation Learning")
-    first_code = overlay.locator("ul.code li").first
-    expect(first_code.locator("a")).to_have_attribute("href", "https://github.com/RAIVNLab/MRL")
-    expect(first_code).to_contain_text("github.com/RAIVNLab/MRL")
-    expect(first_code).to_contain_text("official")
-    expect(first_code).to_contain_text("from abstract")
-    related = overlay.locator("ol.related li")
-    expect(related).to_have_count(5)
-    for index in range(5):
-        item = related.nth(index)
-        assert (item.locator("a").get_attribute("href") or "").startswith("https://")
-        assert item.locator(".reason").inner_text().strip()
+    assert shadow.text("h2.title") == "Matryoshka Representation Learning"
+    assert shadow.attribute("ul.code li a", "href") == "https://github.com/RAIVNLab/MRL"
+    first_code = shadow.text("ul.code li")
+    for shown in ("github.com/RAIVNLab/MRL", "official", "from abstract"):
+        assert shown in first_code, first_code
+    related = shadow.evaluate(
+        "[...root.querySelectorAll('ol.related li')].map(li =>"
+        " [li.querySelector('a')?.href ?? '', visibleText(li.querySelector('.reason'))])"
+    )
+    # At most five are shown, and only papers above the similarity floor are listed.
+    assert 1 <= len(related) <= 5
+    for href, reason in related:
+        assert href.startswith("https://")
+        assert reason
     print(f"overlay ready {after_load_ms:.0f} ms after the page's load event")
     # The promise is "within a second"; the margin absorbs a busy two-core CI machine.
     assert after_load_ms < 2000
@@ -69,19 +75,15 @@ def test_abstract_page_shows_code_links_and_related_papers(
     page.emulate_media(color_scheme="dark")
     page.screenshot(path=str(artifacts / "page-dark.png"))
     overlay.screenshot(path=str(artifacts / "overlay-dark.png"))
-    background = overlay.locator(".panel").evaluate("e => getComputedStyle(e).backgroundColor")
-    assert background == "rgb(29, 33, 37)"
+    assert shadow.style(".panel", "backgroundColor") == "rgb(29, 33, 37)"
 
 
 def test_page_styles_do_not_reach_the_overlay(browser: Browser) -> None:
     """The saved page styles every element red, 30px, dashed, and hides our host by id."""
     page = browser.open(MRL_PAGE)
-    overlay_in(page, "ready")
-    title = page.locator(f"{OVERLAY} h2.title")
-    expect(title).to_be_visible()
-    style = title.evaluate(
-        "e => { const s = getComputedStyle(e); return [s.color, s.fontSize, s.borderTopStyle]; }"
-    )
+    shadow = overlay_in(page, "ready")
+    assert shadow.visible("h2.title")
+    style = [shadow.style("h2.title", p) for p in ("color", "fontSize", "borderTopStyle")]
     assert style == ["rgb(31, 35, 40)", "14px", "none"]
     # And ours do not reach the page.
     heading = page.locator("#abs h1.title")
@@ -90,20 +92,20 @@ def test_page_styles_do_not_reach_the_overlay(browser: Browser) -> None:
 
 def test_overlay_is_keyboard_reachable_and_collapse_is_remembered(browser: Browser) -> None:
     page = browser.open(MRL_PAGE)
-    overlay_in(page, "ready")
-    toggle = page.locator(f"{OVERLAY} button.toggle")
-    toggle.focus()
-    outline = toggle.evaluate("e => getComputedStyle(e).outlineStyle")
+    shadow = overlay_in(page, "ready")
+    shadow.focus("button.toggle")
+    outline = shadow.style("button.toggle", "outlineStyle")
     assert outline == "solid", "keyboard focus must be visible"
     page.keyboard.press("Enter")
-    expect(toggle).to_have_attribute("aria-expanded", "false")
-    expect(page.locator(f"{OVERLAY} .body")).to_be_hidden()
+    eventually(lambda: shadow.attribute("button.toggle", "aria-expanded") == "false")
+    assert not shadow.visible(".body")
 
     again = browser.open(MRL_PAGE)
-    overlay_in(again, "ready")
-    expect(again.locator(f"{OVERLAY} button.toggle")).to_have_attribute("aria-expanded", "false")
-    again.locator(f"{OVERLAY} button.toggle").click()
-    expect(again.locator(f"{OVERLAY} ol.related")).to_be_visible()
+    shadow = overlay_in(again, "ready")
+    assert shadow.attribute("button.toggle", "aria-expanded") == "false"
+    assert shadow.text("button.toggle") == "Show"
+    shadow.click("button.toggle")
+    eventually(lambda: shadow.visible("ol.related"), message="related papers shown again")
 
 
 def test_title_with_markup_is_shown_as_text(browser: Browser) -> None:
@@ -116,10 +118,9 @@ def test_title_with_markup_is_shown_as_text(browser: Browser) -> None:
     page = browser.context.new_page()
     page.on("dialog", record)
     page.goto("https://arxiv.org/abs/2401.01234")
-    overlay_in(page, "ready")
-    title = page.locator(f"{OVERLAY} h2.title")
-    expect(title).to_have_text("Routing Sparse Experts <img src=x onerror=alert(1)> at Scale")
-    assert page.locator(f"{OVERLAY} img").count() == 0
+    shadow = overlay_in(page, "ready")
+    assert shadow.text("h2.title") == "Routing Sparse Experts <img src=x onerror=alert(1)> at Scale"
+    assert shadow.count("img") == 0
     page.wait_for_timeout(300)
     assert dialogs == []
 
@@ -131,29 +132,53 @@ def test_paper_still_being_prepared_shows_pending_then_ready(
 
     backend.redis.delete(keys.enrichment("arxiv:2205.13147"))
     page = browser.open(MRL_PAGE)
-    overlay_in(page, "pending")
-    expect(page.locator(OVERLAY)).to_contain_text("preparing arxiv:2205.13147")
+    shadow = overlay_in(page, "pending")
+    shadow.wait_text(".panel", "preparing arxiv:2205.13147")
     backend.run_workers()
     overlay_in(page, "ready")
-    expect(page.locator(f"{OVERLAY} ul.code li").first).to_contain_text("RAIVNLab/MRL")
+    shadow.wait_text("ul.code li", "RAIVNLab/MRL")
     gets = backend.requests_to("/api/v1/papers/", "GET")
     assert len(gets) >= 2  # polled until ready, honouring Retry-After
 
 
+def test_with_nothing_close_the_overlay_says_so_instead_of_a_list(
+    browser: Browser, backend: Backend
+) -> None:
+    """MRL's document as the backend stores it for a paper with no neighbour above the
+    floor (tests/test_related_floor.py): an empty related list."""
+    import json
+
+    from paperlens import enrichments, keys
+
+    key = keys.enrichment("arxiv:2205.13147")
+    original = backend.redis.get(key)
+    assert isinstance(original, bytes)
+    document = json.loads(enrichments.as_json(original))
+    document["related"] = []
+    backend.redis.set(key, enrichments.encode(json.dumps(document).encode()))
+    try:
+        page = browser.open(MRL_PAGE)
+        shadow = overlay_in(page, "ready")
+        shadow.wait_text(".panel", "No closely related papers in this catalogue yet.")
+        assert shadow.count("ol.related li") == 0
+    finally:
+        backend.redis.set(key, original)
+
+
 def test_paper_unknown_to_the_backend_says_so(browser: Browser) -> None:
     page = browser.open("https://arxiv.org/abs/1902.02534")
-    overlay_in(page, "ready")
-    expect(page.locator(OVERLAY)).to_contain_text("does not know arxiv:1902.02534 yet")
+    shadow = overlay_in(page, "ready")
+    shadow.wait_text(".panel", "does not know arxiv:1902.02534 yet")
 
 
 def test_unreachable_backend_is_one_clear_line_with_a_way_to_fix_it(browser: Browser) -> None:
     browser.configure(backendUrl="http://127.0.0.1:9")
     page = browser.open(MRL_PAGE)
-    overlay_in(page, "error")
-    line = page.locator(f"{OVERLAY} .error")
-    expect(line).to_contain_text("Cannot reach PaperLens at http://127.0.0.1:9")
+    shadow = overlay_in(page, "error")
+    line = shadow.wait_text(".error", "Cannot reach PaperLens at http://127.0.0.1:9")
+    assert line.endswith("Open options")
     with browser.context.expect_page() as options:
-        line.get_by_role("button", name="Open options").click()
+        shadow.click(".error button")
     assert options.value.url.endswith("/options/options.html")
 
 
@@ -178,9 +203,8 @@ def test_moving_between_tabs_does_not_refetch(browser: Browser, backend: Backend
 
 def test_hugging_face_paper_page_follows_the_reader_to_the_next_paper(browser: Browser) -> None:
     page = browser.open("https://huggingface.co/papers/2205.13147")
-    overlay_in(page, "ready")
-    title = page.locator(f"{OVERLAY} h2.title")
-    expect(title).to_have_text("Matryoshka Representation Learning")
+    shadow = overlay_in(page, "ready")
+    assert shadow.text("h2.title") == "Matryoshka Representation Learning"
     page.locator("#next").click()  # the single-page site changes paper without reloading
-    expect(title).to_have_text("Mixture-of-Experts Meets In-Context Reinforcement Learning")
+    shadow.wait_text("h2.title", "^Mixture-of-Experts Meets In-Context Reinforcement Learning$")
     expect(page.locator(OVERLAY)).to_have_attribute("data-state", "ready")

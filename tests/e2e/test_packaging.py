@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.closed_shadow import ClosedRoot
 from tests.e2e.conftest import Browser
 from tests.support import ROOT
 
@@ -31,4 +32,4 @@ def test_chrome_build_keeps_its_id_and_shows_the_overlay(
     assert not (extension_dir / "tests").exists()
     page = browser.open("https://arxiv.org/abs/2205.13147")
     page.locator("#paperlens-overlay[data-state=ready]").wait_for(timeout=15_000)
-    assert "RAIVNLab/MRL" in page.locator("#paperlens-overlay ul.code").inner_text()
+    assert "RAIVNLab/MRL" in ClosedRoot(page).text("ul.code")

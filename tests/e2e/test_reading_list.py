@@ -7,12 +7,14 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
 from paperlens.settings import EXTENSION_ORIGIN
+from tests.e2e.closed_shadow import BADGES, ClosedRoot, badges_by_paper, eventually
 from tests.e2e.conftest import Backend, Browser
 
 MRL = "arxiv:2205.13147"
@@ -47,19 +49,20 @@ def library(reader: str, backend: Backend) -> Iterator[list[str]]:
 
 
 def test_save_in_the_overlay_puts_the_paper_in_the_reading_list_and_the_popup_shows_it(
-    reader: str, library: list[str], browser: Browser, backend: Backend
+    reader: str, library: list[str], browser: Browser, backend: Backend, artifacts: Path
 ) -> None:
     library.append(MRL)
     browser.configure(token=reader)
     page = browser.open("https://arxiv.org/abs/2205.13147")
     page.locator(f"{OVERLAY}[data-state=ready]").wait_for(timeout=15_000)
-    overlay = page.locator(OVERLAY)
-    expect(overlay).to_have_attribute("data-saved", "false")
-    overlay.locator("select.status").select_option("reading")
-    overlay.locator("input.tags").fill("embeddings, matryoshka")
-    overlay.locator("button.save-button").click()
-    expect(overlay.locator(".saved-mark")).to_have_text("★ Saved")
-    expect(overlay).to_have_attribute("data-saved", "true")
+    overlay = ClosedRoot(page)
+    overlay.wait_text(".save", "^Not in your reading list To read tags, comma separated Save$")
+    page.locator(OVERLAY).screenshot(path=str(artifacts / "overlay-not-saved.png"))
+    overlay.choose("select.status", "reading")
+    overlay.type_into("input.tags", "embeddings, matryoshka")
+    overlay.click("button.save-button")
+    overlay.wait_text(".save", "^★ Saved Remove Reading embeddings, matryoshka Update$")
+    page.locator(OVERLAY).screenshot(path=str(artifacts / "overlay-saved.png"))
 
     entry = api(backend, reader, "GET", f"/me/library/{MRL}")
     assert entry["status"] == "reading"
@@ -82,22 +85,24 @@ def test_save_in_the_overlay_puts_the_paper_in_the_reading_list_and_the_popup_sh
     expect(popup.locator("#library-items")).to_contain_text("Nothing saved matches.")
 
     page.bring_to_front()
-    overlay.locator("button.remove-button").click()
-    expect(overlay).to_have_attribute("data-saved", "false")
+    overlay.click("button.remove-button")
+    overlay.wait_text(".save", "^Not in your reading list To read tags, comma separated Save$")
     assert api(backend, reader, "GET", f"/me/library/{MRL}") is None
 
 
 def test_listing_marks_papers_already_saved(
-    reader: str, library: list[str], browser: Browser, backend: Backend
+    reader: str, library: list[str], browser: Browser, backend: Backend, artifacts: Path
 ) -> None:
     api(backend, reader, "PUT", "/me/library/arxiv:2505.11816", {"status": "to_read"})
     library.append("arxiv:2505.11816")
     browser.configure(token=reader)
     page = browser.open("https://arxiv.org/list/cs.LG/new")
-    saved = page.locator('.paperlens-badges[data-saved="true"]')
-    saved.first.wait_for(timeout=15_000)
-    expect(saved).to_have_count(1)
-    expect(saved).to_have_attribute("data-paper-id", "arxiv:2505.11816")
+    page.locator(BADGES).first.wait_for(timeout=15_000)
+    shown = eventually(lambda: badges_by_paper(page), message="badges")
+    assert {paper for paper, text in shown.items() if "★" in text} == {"arxiv:2505.11816"}
+    assert shown["arxiv:2505.11816"] == "★"  # saved, no code
+    assert shown["arxiv:2205.13147"] == "</> code"  # code, not saved
+    page.screenshot(path=str(artifacts / "listing-saved.png"))
     assert len(backend.requests_to("/api/v1/papers/batch", "POST")) == 1
 
 
@@ -129,9 +134,8 @@ def test_a_wrong_token_is_one_clear_line_with_a_way_to_fix_it(
     browser.configure(token="not-the-right-token")
     page = browser.open("https://arxiv.org/abs/2205.13147")
     page.locator(f"{OVERLAY}[data-state=ready]").wait_for(timeout=15_000)
-    line = page.locator(f"{OVERLAY} .error")
-    expect(line).to_contain_text("The API token was rejected")
-    expect(line.get_by_role("button", name="Open options")).to_be_visible()
+    line = ClosedRoot(page).wait_text(".error", "The API token was rejected")
+    assert line.endswith("Open options")
 
     options = browser.open(
         f"chrome-extension://{EXTENSION_ORIGIN.split('//')[1]}/options/options.html"

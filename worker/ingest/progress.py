@@ -1,4 +1,5 @@
-"""Progress of a long ingest: a bar with rate and ETA on a terminal, periodic lines otherwise."""
+"""Progress of long work (an ingest, a precompute): a bar with rate and time left on a
+terminal, a line every few seconds otherwise."""
 
 from __future__ import annotations
 
@@ -28,8 +29,12 @@ class Progress:
         stream: TextIO | None = None,
         interactive: bool | None = None,
         initial: int = 0,
+        postfix: bool = True,
     ) -> None:
+        """``postfix`` adds papers written and their rate to the bar, for bars that count
+        something else (bytes, lines); a bar counting papers shows both already."""
         self.label = label
+        self.postfix = postfix
         self.total = total
         self.unit = unit
         self.stream = stream or sys.stderr
@@ -58,7 +63,8 @@ class Progress:
         step, self.done, self.papers = done - self.done, done, papers
         if self._bar is not None:
             self._bar.update(step)
-            self._bar.set_postfix_str(f"{papers:,} papers, {self.rate:,.0f}/s", refresh=False)
+            if self.postfix:
+                self._bar.set_postfix_str(f"{papers:,} papers, {self.rate:,.0f}/s", refresh=False)
             return
         now = time.monotonic()
         if now - self._last_line >= PLAIN_INTERVAL_SECONDS:
@@ -73,8 +79,24 @@ class Progress:
 
     def line(self) -> str:
         share = f" ({self.done / self.total:.0%})" if self.total else ""
-        return f"{self.label}: {self.papers:,} papers, {self.rate:,.0f} papers/s{share}"
+        return f"{self.label}: {self.papers:,} papers, {self.rate:,.0f} papers/s{share}{self.left}"
+
+    @property
+    def left(self) -> str:
+        """``, about N s left`` at the rate so far, when the total is known."""
+        if not self.total or self.done >= self.total or self.rate <= 0:
+            return ""
+        seconds = (self.total - self.done) * (self.papers / max(self.done, 1)) / self.rate
+        return f", about {_duration(seconds)} left"
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

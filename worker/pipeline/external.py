@@ -26,15 +26,16 @@ from paperlens.schemas import (
     SourcedCount,
     SourcedLink,
     SourcedText,
+    SourceErrorCode,
     SourceStatus,
 )
 from paperlens.settings import Settings
 from paperlens.store.papers import canonical_ids
 from worker.ingest import pwc
 from worker.pipeline import citations
-from worker.pipeline.links import classify, order_links
+from worker.pipeline.links import classify, order_links, web_url
 from worker.sources import github, huggingface, openalex, semantic_scholar
-from worker.sources.http import SourceError, SourceSession
+from worker.sources.http import SourceError, SourcePaused, SourceSession
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +79,11 @@ def gather(http: SourceSession, redis: Redis, settings: Settings, paper_ids: lis
         try:
             result = call()
         except SourceError as error:
-            log.warning("%s failed for %s: %s", source, paper_ids[0], error)
-            found.statuses[source] = SourceStatus(status="failed", fetched_at=now, error=str(error))
+            # The message names the source and what went wrong, never a URL or a key. A paused
+            # source was logged when it was paused, not again for every paper.
+            level = logging.DEBUG if isinstance(error, SourcePaused) else logging.WARNING
+            log.log(level, "%s failed for %s: %s (%s)", source, paper_ids[0], error.code, error)
+            found.statuses[source] = SourceStatus(status="failed", fetched_at=now, error=error.code)
             return None
         empty = result is None or result == [] or result == {}
         found.statuses[source] = SourceStatus(status="empty" if empty else "ok", fetched_at=now)
@@ -141,9 +145,13 @@ def merge(
         statuses["github"] = add_repository_facts(http, code)
     own_page = next((link for link in code if link.kind == "project_page" and link.official), None)
     project_page = SourcedLink(url=own_page.url, source=own_page.source) if own_page else None
-    if project_page is None and found.hub is not None and found.hub.project_page:
-        project_page = SourcedLink(url=found.hub.project_page, source="huggingface")
+    hub_page = web_url(found.hub.project_page) if found.hub is not None else None
+    if project_page is None and hub_page is not None:
+        project_page = SourcedLink(url=hub_page, source="huggingface")
+    oa_url = web_url(found.work.oa_url) if found.work is not None else None
     failed = any(status.status == "failed" for status in statuses.values())
+    external = related_external(document, found, session)
+    own = citations.with_citations(redis, document.paper_id, document.related)
     return document.model_copy(
         update={
             "code": code,
@@ -157,13 +165,9 @@ def merge(
                 if found.scholar is not None and found.scholar.tldr
                 else None
             ),
-            "open_access": (
-                SourcedLink(url=found.work.oa_url, source="openalex")
-                if found.work is not None and found.work.oa_url
-                else None
-            ),
-            "related": citations.with_citations(redis, document.paper_id, document.related),
-            "related_external": related_external(document, found, session),
+            "open_access": SourcedLink(url=oa_url, source="openalex") if oa_url else None,
+            "related": filled(own, external, settings.related_k),
+            "related_external": external,
             "sources": statuses,
             "status": "degraded" if failed else document.status,
         }
@@ -203,7 +207,7 @@ def add_repository_facts(http: SourceSession, code: list[CodeLink]) -> SourceSta
     """Mark each GitHub repository with whether it exists, its stars, archive state and licence."""
     now = dt.datetime.now(dt.UTC)
     asked = 0
-    errors: list[str] = []
+    errors: list[SourceErrorCode] = []
     for index, link in enumerate(code):
         path = github.repo_path(link.url) if link.kind == "repository" else None
         if path is None or asked == GITHUB_LOOKUPS:
@@ -212,7 +216,9 @@ def add_repository_facts(http: SourceSession, code: list[CodeLink]) -> SourceSta
         try:
             facts = github.repo_facts(http, *path)
         except SourceError as error:
-            errors.append(str(error))
+            level = logging.DEBUG if isinstance(error, SourcePaused) else logging.WARNING
+            log.log(level, "github failed for %s: %s (%s)", link.url, error.code, error)
+            errors.append(error.code)
             continue
         code[index] = link.model_copy(
             update={
@@ -279,6 +285,15 @@ def related_external(
             )
         )
     return related
+
+
+def filled(own: list[RelatedPaper], external: list[RelatedPaper], k: int) -> list[RelatedPaper]:
+    """The catalogue's neighbours (those above the similarity floor), then the sources'
+    suggestions in their order up to ``k``: each keeps its ``source``, so a reader sees who
+    proposed it. A small catalogue thus shows what the sources know instead of nothing."""
+    listed = {related.paper_id for related in own}
+    extra = [related for related in external if related.paper_id not in listed]
+    return [*own, *extra[: max(0, k - len(own))]]
 
 
 def _scholar_id(paper: semantic_scholar.ScholarPaper) -> str | None:

@@ -9,10 +9,10 @@ import time
 
 from redis import Redis
 
-from paperlens import enrichments, jobs, keys
+from paperlens import enrichments, jobs, keys, precompute
 from paperlens.settings import Settings
 from paperlens.store.db import Database
-from paperlens.store.papers import preferred_id, upsert_papers
+from paperlens.store.papers import canonical_ids, preferred_id, upsert_papers
 from worker.sources import arxiv_api
 from worker.sources.http import SourceError, SourceSession
 
@@ -42,7 +42,10 @@ def ingest_recent(
             log.warning("new submissions of %s not fetched: %s", category, error)
             continue
         with db.session() as session:
-            upsert_papers(session, records)
+            stats = upsert_papers(session, records)
+        precompute.record_ingest(
+            redis, f"arXiv new submissions in {category}", stats.created, stats.updated
+        )
         for record in records:
             jobs.request_enrichment(redis, settings, preferred_id(record.ids), keys.QUEUE_BULK)
         total += len(records)
@@ -59,3 +62,30 @@ def refresh_due(redis: Redis, settings: Settings, limit: int = REFRESH_BATCH) ->
         # Not picked again by the next tick while the refresh waits in the queue.
         enrichments.schedule_refresh(redis, paper_id, now + settings.job_timeout_seconds)
     return len(due)
+
+
+def release_deferred_fetches(redis: Redis, db: Database, settings: Settings) -> int:
+    """Queue deferred fetches, oldest first, as far as the fetch queue has room; how many.
+
+    At most ``deferred_fetches_per_tick`` per call, so one reader's large import is fetched
+    over several ticks instead of crowding out the papers readers are waiting for.
+    """
+    depth = jobs.queue(redis, keys.QUEUE_INTERACTIVE).count
+    take = min(settings.fetch_queue_max_jobs - depth, settings.deferred_fetches_per_tick)
+    if take <= 0:
+        return 0
+    members = redis.zrange(keys.FETCH_DEFERRED, 0, take - 1)
+    paper_ids = [
+        member.decode() if isinstance(member, bytes) else str(member) for member in members
+    ]
+    if not paper_ids:
+        return 0
+    with db.session() as session:
+        known = canonical_ids(session, paper_ids)  # fetched meanwhile, through another request
+    queued = 0
+    for paper_id in paper_ids:
+        if paper_id in known or not jobs.fetchable(settings, paper_id):
+            continue
+        queued += jobs.request_fetch(redis, settings, paper_id)
+    redis.zrem(keys.FETCH_DEFERRED, *paper_ids)
+    return queued

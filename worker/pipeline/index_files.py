@@ -11,12 +11,15 @@ import contextlib
 import ctypes
 import datetime as dt
 import logging
+import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from redis import Redis
 
 from paperlens import keys
+from paperlens.precompute import record_index
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from paperlens.store.papers import iter_papers
@@ -30,17 +33,28 @@ log = logging.getLogger(__name__)
 # loading when the pointer moves; older ones go (3.5 GB each at a million papers).
 KEPT_BUILDS = 2
 
+# What a published build is called (see ``build_and_publish``); nothing else is loaded.
+BUILD_NAME = re.compile(r"related-[0-9]{8}T[0-9]{12}\.joblib")
+
 _loaded: dict[str, RelatedIndex] = {}
 _lock = threading.Lock()
 
 
-def build_and_publish(settings: Settings, db: Database, redis: Redis) -> str:
+def build_and_publish(
+    settings: Settings,
+    db: Database,
+    redis: Redis,
+    phase: Callable[[str], None] | None = None,
+) -> str:
     """Build an index of the whole catalogue, save it, and make it the current one.
 
     From ``related_ann_from`` papers on, the index also holds the nearest-neighbour graph
     and the ranker is TF-IDF whatever was asked: the graph's candidates are re-ranked by
     TF-IDF cosine, and dense encoding of such a corpus is a job for other hardware.
+    ``phase`` hears each step as it starts, in words a person waiting can read.
     """
+    say = phase or (lambda _step: None)
+    say("reading the catalogue")
     with db.session() as session:
         papers = [
             IndexedPaper(paper.paper_id, paper.title, paper.abstract)
@@ -58,18 +72,26 @@ def build_and_publish(settings: Settings, db: Database, redis: Redis) -> str:
             ranker, note = "tfidf", f"lexical at scale: {len(papers):,} papers use the ANN path"
     if note:
         log.warning("related papers: %s", note)
+    count = len(papers)
+    encoding = " (each paper through the language model)" if ranker in ("dense", "hybrid") else ""
+    say(f"fitting the {ranker} ranker on {count:,} papers{encoding}")
     index = RelatedIndex.build(papers, ranker, settings.related_diversity)
     if ann is not None:
         # The graph comes last, once the papers' text is let go: at 1M papers that text
         # (about 1 GB) would otherwise be resident beside both matrices and the graph.
         del papers
         _return_freed_memory()
+        say("building the nearest-neighbour graph")
         index.add_neighbours(ann)
+    say("saving the index")
     name = f"related-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}.joblib"
     index.save(settings.index_dir / name)
+    described = f"{ranker} ({note})" if note else ranker
     redis.set(keys.INDEX_POINTER, name)
-    redis.set(keys.INDEX_RANKER, f"{ranker} ({note})" if note else ranker)
+    redis.set(keys.INDEX_RANKER, described)
+    record_index(redis, name, described, count)
     remove_old_builds(settings.index_dir)
+    say(f"published {name}")
     return name
 
 
@@ -83,19 +105,39 @@ def remove_old_builds(index_dir: Path, keep: int = KEPT_BUILDS) -> list[Path]:
     return removed
 
 
+def published(settings: Settings, redis: Redis) -> bool:
+    """Whether an index has been published and its file is there to load."""
+    pointer = redis.get(keys.INDEX_POINTER)
+    return isinstance(pointer, bytes) and (settings.index_dir / pointer.decode()).exists()
+
+
 def current_index(settings: Settings, db: Database, redis: Redis) -> RelatedIndex:
     """The published index, loaded once per process; built first if none exists yet."""
     pointer = redis.get(keys.INDEX_POINTER)
-    name = pointer.decode() if isinstance(pointer, bytes) else None
-    path = settings.index_dir / name if name else None
-    if name is None or path is None or not path.exists():
-        name = build_and_publish(settings, db, redis)
-        path = settings.index_dir / name
+    path = published_path(settings.index_dir, pointer) if pointer is not None else None
+    if path is None or not path.exists():
+        path = settings.index_dir / build_and_publish(settings, db, redis)
+    name = path.name
     with _lock:
         if name not in _loaded:
             _loaded.clear()
             _loaded[name] = RelatedIndex.load(path)
         return _loaded[name]
+
+
+def published_path(index_dir: Path, pointer: bytes | str) -> Path | None:
+    """The index file a pointer read from Redis names, if it is a build inside ``index_dir``.
+
+    Loading an index unpickles it, which runs code: whoever could write the pointer must
+    not be able to point it at any other file, through ``..``, an absolute path or a link.
+    """
+    name = pointer.decode(errors="replace") if isinstance(pointer, bytes) else pointer
+    folder = index_dir.resolve()
+    path = (folder / name).resolve()
+    if path.parent != folder or not BUILD_NAME.fullmatch(path.name):
+        log.error("index pointer in Redis names a file outside %s; not loaded", folder)
+        return None
+    return path
 
 
 def _return_freed_memory() -> None:

@@ -18,6 +18,8 @@ _BARE_REPO = re.compile(
     re.IGNORECASE,
 )
 _TRAILING = ".,;:!?)]}'\"*>"
+# Control characters, spaces and backslashes: browsers repair such URLs in ways that differ.
+_UNSAFE_IN_URL = re.compile(r"[\x00-\x20\x7f\\]")
 _CODE_HOSTS = {"github.com", "gitlab.com", "bitbucket.org"}
 # Hosts whose links are papers or references, not code or project pages.
 _NOT_LINKS = {"arxiv.org", "doi.org", "dx.doi.org", "openreview.net", "aclanthology.org"}
@@ -73,6 +75,23 @@ def classify(raw_url: str, *, source: str, official: bool) -> CodeLink | None:
     return CodeLink(
         url=clean, kind="project_page", host=full_host, official=official, source=source
     )
+
+
+def web_url(raw: str | None) -> str | None:
+    """``raw`` when it is a plain http(s) address with a host, else None.
+
+    Sources hand over links as free text; a reader's browser would run a ``javascript:``
+    or ``data:`` link, so only web addresses are ever served.
+    """
+    if not raw or _UNSAFE_IN_URL.search(raw):
+        return None
+    try:
+        parts = urlsplit(raw)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        return None
+    return raw
 
 
 def _candidate_urls(text: str) -> list[str]:

@@ -23,6 +23,8 @@ from worker.pipeline.neighbours import AnnParams, Neighbours
 from worker.pipeline.rankers.base import IndexedPaper, Ranker
 from worker.pipeline.rankers.choose import make_ranker
 from worker.pipeline.rankers.explain import REASON_TERMS, Explainer, shared_terms_phrase
+from worker.pipeline.rankers.floors import floor_for
+from worker.pipeline.rankers.hybrid import HybridRanker
 from worker.pipeline.rankers.tfidf import TfidfRanker
 
 __all__ = ["REASON_TERMS", "IndexedPaper", "RelatedIndex", "shared_terms_phrase"]
@@ -36,7 +38,12 @@ _PREFIX_SLACK = 4
 
 
 class RelatedIndex:
-    """A fitted ranker and explainer over one corpus snapshot."""
+    """A fitted ranker and explainer over one corpus snapshot.
+
+    ``floor`` is the similarity below which a paper is not listed as related at all,
+    however high it ranks among those indexed: in a small catalogue the best of a few
+    unrelated papers is still unrelated (``rankers.floors`` says how it was measured).
+    """
 
     def __init__(
         self,
@@ -46,8 +53,10 @@ class RelatedIndex:
         titles: list[str],
         diversity: float = 0.0,
         neighbours: Neighbours | None = None,
+        floor: float | None = None,
     ) -> None:
         self.ranker = ranker
+        self.floor = floor
         self.neighbours = neighbours
         self.explainer = explainer
         self.paper_ids = paper_ids
@@ -61,15 +70,27 @@ class RelatedIndex:
         papers: Iterable[IndexedPaper],
         ranker: str | Ranker = "tfidf",
         diversity: float = 0.0,
+        floor: float | None = None,
     ) -> RelatedIndex:
-        """Fit ``ranker`` (an instance, or a name from ``rankers.choose``) and the explainer."""
+        """Fit ``ranker`` (an instance, or a name from ``rankers.choose``) and the explainer.
+
+        A ranker given by name gets its measured similarity floor unless ``floor`` says
+        otherwise; an instance (the benchmark's variants) gets only the ``floor`` given.
+        """
         docs = list(papers)
         fitted = make_ranker(ranker) if isinstance(ranker, str) else ranker
+        if floor is None and isinstance(ranker, str):
+            floor = floor_for(ranker)
         fitted.fit(docs)
         explainer = Explainer()
         explainer.fit(docs)
         return cls(
-            fitted, explainer, [d.paper_id for d in docs], [d.title for d in docs], diversity
+            fitted,
+            explainer,
+            [d.paper_id for d in docs],
+            [d.title for d in docs],
+            diversity,
+            floor=floor,
         )
 
     def add_neighbours(self, ann: AnnParams) -> None:
@@ -127,22 +148,44 @@ class RelatedIndex:
     def row_of(self, paper_id: str) -> int | None:
         return self._row.get(paper_id)
 
+    @property
+    def similarity_floor(self) -> float | None:
+        """The floor, also for an index saved before floors existed (it has none)."""
+        return getattr(self, "floor", None)
+
     def scores(self, paper: IndexedPaper) -> np.ndarray:
         """The ranker's similarity of ``paper`` to every indexed paper (itself excluded)."""
+        return self.scored(paper)[0]
+
+    def scored(self, paper: IndexedPaper) -> tuple[np.ndarray, np.ndarray]:
+        """The scores that order the list and the similarities the floor applies to: the
+        same for most rankers, the raw mix for the hybrid (its scores are corpus-relative).
+        ``paper`` itself gets -inf in both."""
         row = self._row.get(paper.paper_id)
-        scores = np.asarray(self.ranker.scores(paper, row), dtype=np.float64)
+        scores, similarity = _scored(self.ranker, paper, row)
         if row is not None:
             scores[row] = -np.inf
-        return scores
+            similarity[row] = -np.inf
+        return scores, similarity
+
+    def _close_enough(self, similarity: np.ndarray) -> np.ndarray:
+        """Which candidates clear the floor (all, without one)."""
+        floor = self.similarity_floor
+        if floor is None:
+            return np.asarray(np.isfinite(similarity))
+        return np.asarray(similarity >= floor)
 
     def related(self, paper: IndexedPaper, k: int) -> list[RelatedPaper]:
         """The ``k`` most related other papers, without duplicates, each with its reason."""
         if self.neighbours is not None:
             return self.related_many([paper], k)[0]
-        scores = self.scores(paper)
+        scores, similarity = self.scored(paper)
+        close = self._close_enough(similarity)
         query = self.explainer.vector(paper, self._row.get(paper.paper_id))
         candidates = [
-            row for row in _top_indices(scores, k + _LOOKAHEAD) if np.isfinite(scores[row])
+            row
+            for row in _top_indices(scores, k + _LOOKAHEAD)
+            if np.isfinite(scores[row]) and close[row]
         ]
         candidates = self._without_duplicates(
             paper, query, candidates, wanted=None if self.diversity else k
@@ -255,19 +298,24 @@ class RelatedIndex:
     def _exact_candidates(
         self, papers: Sequence[IndexedPaper], rows: Sequence[int | None], depth: int
     ) -> list[tuple[list[int], np.ndarray]]:
-        """Each paper's ``depth`` best-scored other papers, scored against the whole corpus."""
+        """Each paper's ``depth`` best-scored other papers above the floor, scored against
+        the whole corpus."""
         if isinstance(self.ranker, TfidfRanker):
             block = np.asarray(self.ranker.scores_many(papers, rows), dtype=np.float64)
+            similarities = block
         else:
-            block = np.vstack(
-                [self.ranker.scores(paper, row) for paper, row in zip(papers, rows, strict=True)]
-            ).astype(np.float64)
+            pairs = [
+                _scored(self.ranker, paper, row) for paper, row in zip(papers, rows, strict=True)
+            ]
+            block = np.vstack([scores for scores, _ in pairs])
+            similarities = np.vstack([similarity for _, similarity in pairs])
         found = []
         for position, row in enumerate(rows):
             scores = block[position]
             if row is not None:
                 scores[row] = -np.inf
-            top = [r for r in _top_indices(scores, depth) if np.isfinite(scores[r])]
+            close = self._close_enough(similarities[position])
+            top = [r for r in _top_indices(scores, depth) if np.isfinite(scores[r]) and close[r]]
             found.append((top, scores[top]))
         return found
 
@@ -293,6 +341,7 @@ class RelatedIndex:
             scores = exact[start : start + len(candidates)]
             start += len(candidates)
             order = np.argsort(-scores, kind="stable")[:depth]
+            order = order[self._close_enough(scores[order])]
             found.append(([candidates[i] for i in order], scores[order]))
         return found
 
@@ -319,6 +368,15 @@ def _on_shared_columns(
         shape=(1, len(used)),
     )
     return compact, narrowed
+
+
+def _scored(ranker: Ranker, paper: IndexedPaper, row: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """A ranker's ordering scores and floor similarities of ``paper``, as float64 copies."""
+    if isinstance(ranker, HybridRanker):
+        scores, similarity = ranker.scored(paper, row)
+    else:
+        scores = similarity = ranker.scores(paper, row)
+    return np.array(scores, dtype=np.float64), np.array(similarity, dtype=np.float64)
 
 
 def _graph_path(path: Path) -> Path:

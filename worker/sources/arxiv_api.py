@@ -18,7 +18,7 @@ import requests
 
 from paperlens.identifiers import parse_paper_id
 from paperlens.schemas import PaperRecord
-from worker.sources.http import MalformedResponse, SourceError, SourceSession
+from worker.sources.http import MalformedResponse, SourceError, SourceSession, status_code_name
 
 SOURCE = "arxiv"
 # The API answers at most this many ids per request comfortably.
@@ -45,18 +45,18 @@ class _AtomSession(requests.Session):
         if response.status_code == 200:
             try:
                 root = ET.fromstring(response.content)
-            except ET.ParseError as error:
+            except ET.ParseError:
                 self.inner.forget(str(url))
-                raise MalformedResponse(f"arXiv sent a body that is not XML: {error}") from None
+                raise MalformedResponse("arxiv: the body is not XML") from None
             if root.tag != _ATOM_FEED:
                 self.inner.forget(str(url))
-                raise MalformedResponse(f"arXiv sent {root.tag}, not an Atom feed")
+                raise MalformedResponse("arxiv: the body is not an Atom feed")
         return response
 
 
 def client(session: SourceSession) -> arxiv.Client:
     found = arxiv.Client(page_size=ID_BATCH, delay_seconds=0, num_retries=0)
-    found.query_url_format = session.url(SOURCE, "/api/query?{}")
+    found.query_url_format = session.url(SOURCE, ["api", "query"]) + "?{}"
     found._session = _AtomSession(session)
     return found
 
@@ -96,8 +96,12 @@ def _run(session: SourceSession, search: arxiv.Search) -> Iterator[PaperRecord]:
             record = to_record(result)
             if record is not None:
                 yield record
-    except arxiv.ArxivError as error:
-        raise SourceError(f"arXiv: {error}") from None
+    except arxiv.HTTPError as error:
+        # The library's message quotes the URL: keep to the status.
+        code = status_code_name(error.status)
+        raise SourceError(f"arxiv: HTTP {error.status}", code) from None
+    except arxiv.ArxivError:
+        raise MalformedResponse("arxiv: an unexpectedly empty page") from None
 
 
 def to_record(result: arxiv.Result) -> PaperRecord | None:

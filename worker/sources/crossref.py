@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any
-from urllib.parse import quote
 
 from paperlens.identifiers import parse_paper_id
 from paperlens.schemas import PaperRecord
@@ -22,17 +21,19 @@ _TAGS = re.compile(r"<[^>]+>")
 
 def work(session: SourceSession, doi: str) -> PaperRecord | None:
     """The catalogue record Crossref's ``/works/{doi}`` describes, or None when unknown."""
-    body = session.get_json(SOURCE, f"/works/{quote(doi, safe='/')}")
+    body = session.get_json(SOURCE, ["works", *doi.split("/")])
     if body is None:
         return None
     message = body.get("message") if isinstance(body, dict) else None
     if not isinstance(message, dict):
         raise MalformedResponse("crossref: expected an object with a 'message'")
-    return to_record(message, doi)
+    return to_record(message)
 
 
-def to_record(message: dict[str, Any], doi: str) -> PaperRecord | None:
-    ref = parse_paper_id(f"doi:{message.get('DOI') or doi}")
+def to_record(message: dict[str, Any]) -> PaperRecord | None:
+    """The record of the work Crossref describes, named by the DOI Crossref gives it."""
+    doi = message.get("DOI")
+    ref = parse_paper_id(f"doi:{doi}") if isinstance(doi, str) else None
     title = " ".join(" ".join(message.get("title") or []).split())
     if ref is None or not title:
         return None

@@ -8,12 +8,18 @@ Plain HTTP through the shared session: one endpoint, and the token and rate limi
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from worker.sources.http import MalformedResponse, SourceSession
 
 SOURCE = "github"
+# The characters GitHub allows: an account is letters, digits and hyphens (not first), at
+# most 39 characters; a repository is letters, digits, "-", "_" and ".", at most 100, and
+# never "." or "..". Links are checked before any API call carries the instance's token.
+_OWNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}", re.ASCII)
+_REPO = re.compile(r"[A-Za-z0-9._-]{1,100}", re.ASCII)
 
 
 @dataclass
@@ -26,16 +32,25 @@ class RepoFacts:
 
 
 def repo_path(url: str) -> tuple[str, str] | None:
-    """``(owner, repo)`` of a github.com repository URL; None for anything else."""
-    parts = urlsplit(url)
+    """``(owner, repo)`` of a github.com repository URL; None for anything else, including
+    names GitHub would not give an account or a repository."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
     if (parts.hostname or "").lower().removeprefix("www.") != "github.com":
         return None
     segments = [segment for segment in parts.path.split("/") if segment]
-    return (segments[0], segments[1]) if len(segments) >= 2 else None
+    if len(segments) < 2:
+        return None
+    owner, repo = segments[0], segments[1]
+    if not _OWNER.fullmatch(owner) or not _REPO.fullmatch(repo) or repo in {".", ".."}:
+        return None
+    return owner, repo
 
 
 def repo_facts(session: SourceSession, owner: str, repo: str) -> RepoFacts:
-    body = session.get_json(SOURCE, f"/repos/{quote(owner)}/{quote(repo)}")
+    body = session.get_json(SOURCE, ["repos", owner, repo])
     if body is None:
         return RepoFacts(exists=False)
     if not isinstance(body, dict) or "full_name" not in body:

@@ -7,6 +7,14 @@ with exponential backoff and jitter on 429 and 5xx (honouring ``Retry-After``), 
 per-host request spacing kept in Redis so that all workers together stay within a
 source's limit, a User-Agent naming a contact address, API keys from settings, and a
 Redis cache of successful responses.
+
+Every address is built here from path segments, each quoted on its own, and checked
+after normalisation (as it goes on the wire) against the source's base URL: a value
+taken from a request or from another source's answer cannot climb out of that base
+with ``..``, encoded or not. Failures carry a code from a fixed vocabulary
+(``SourceErrorCode``) and messages that never hold a URL, a query string or exception
+text from below, because they end up in logs, in RQ's job records and, as the code
+alone, in public documents.
 """
 
 from __future__ import annotations
@@ -16,10 +24,10 @@ import hashlib
 import importlib.metadata
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, quote, unquote, urljoin, urlsplit
 
 import orjson
 import requests
@@ -32,11 +40,25 @@ from tenacity import (
 )
 
 from paperlens import keys
+from paperlens.schemas import SourceErrorCode
 from paperlens.settings import Settings
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# What each status a source may answer with is called in public documents.
+_STATUS_CODES: dict[int, SourceErrorCode] = {
+    429: "rate_limited",
+    500: "http_500",
+    502: "http_502",
+    503: "http_503",
+    504: "http_504",
+    401: "unauthorized",
+    403: "unauthorized",
+}
+# RFC 3986 ``pchar`` less "%": what may stay unescaped inside one path segment.
+_SEGMENT_SAFE = "-._~!$&'()*+,;=:@"
+_DOT_SEGMENTS = frozenset({".", ".."})
 # First backoff step; each retry doubles it, plus up to one step of jitter.
 BACKOFF_INITIAL_SECONDS = 0.5
 CACHE_HEADER = "X-PaperLens-Cache"
@@ -64,25 +86,51 @@ return slot - now
 
 
 class SourceError(Exception):
-    """A source could not answer; the enrichment records it and carries on."""
+    """A source could not answer; the enrichment records ``code`` and carries on.
+
+    The message is for operators (logs, RQ's failed-job records): callers build it from
+    the source's name and fixed words only, never from a URL or a lower exception.
+    """
+
+    default_code: SourceErrorCode = "unavailable"
+
+    def __init__(
+        self, message: str, code: SourceErrorCode | None = None, source: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code: SourceErrorCode = code or self.default_code
+        self.source = source
 
 
 class SourceUnavailable(SourceError):
     """Retries ran out (timeouts, refused connections, 429 or 5xx)."""
 
 
+class SourcePaused(SourceUnavailable):
+    """Not asked: the source could not be reached a moment ago and is paused (logged once)."""
+
+
 class MalformedResponse(SourceError):
     """The source answered 200 with a body that is not in its documented format."""
+
+    default_code: SourceErrorCode = "bad_response"
 
 
 class HostNotAllowed(SourceError):
     """A URL outside the configured sources: refused before any connection is made."""
 
+    default_code: SourceErrorCode = "not_allowed"
+
+
+def status_code_name(status: int) -> SourceErrorCode:
+    """The vocabulary's name for an HTTP status a source should not have answered."""
+    return _STATUS_CODES.get(status, "http_error")
+
 
 class _RetryableStatus(Exception):
     def __init__(self, response: requests.Response) -> None:
-        super().__init__(f"HTTP {response.status_code} from {response.url}")
-        self.response = response
+        super().__init__(f"HTTP {response.status_code}")
+        self.status = response.status_code
         self.retry_after = retry_after_seconds(response.headers.get("Retry-After"))
 
 
@@ -93,17 +141,35 @@ class Endpoint:
     source: str
     base_url: str
     min_interval_seconds: float
-    headers: Mapping[str, str] = field(default_factory=dict)
-    params: Mapping[str, str] = field(default_factory=dict)
+    # Kept out of repr: both may hold keys, and a repr can end up in a log line.
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    params: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def host(self) -> str:
         return urlsplit(self.base_url).netloc.lower()
 
+    def contains(self, parts: SplitResult) -> bool:
+        """Whether an address, as it goes on the wire, lies under this base URL."""
+        base = urlsplit(self.base_url)
+        if (parts.scheme.lower(), parts.netloc.lower()) != (base.scheme.lower(), self.host):
+            return False
+        root = base.path.rstrip("/")
+        if parts.path != root and not parts.path.startswith(root + "/"):
+            return False
+        # Servers decode %2E, %2F and (some) backslashes before resolving dot segments.
+        decoded = unquote(parts.path).replace("\\", "/")
+        return not any(segment in _DOT_SEGMENTS for segment in decoded.split("/"))
+
 
 def endpoints(settings: Settings) -> dict[str, Endpoint]:
-    """Every source PaperLens knows, keyed by source name, as the settings configure them."""
-    contact = {"mailto": settings.source_contact_email} if settings.source_contact_email else {}
+    """Every source PaperLens knows, keyed by source name, as the settings configure them.
+
+    Keys travel in headers wherever the source documents one (Hugging Face, Semantic
+    Scholar and GitHub); OpenAlex documents its key only as the ``api_key`` query
+    parameter. The contact address goes in the User-Agent, which both OpenAlex and
+    Crossref accept for their polite pools, rather than in every URL.
+    """
     found = [
         Endpoint("arxiv", settings.arxiv_api_url, settings.arxiv_min_interval_seconds),
         Endpoint(
@@ -126,17 +192,9 @@ def endpoints(settings: Settings) -> dict[str, Endpoint]:
             "openalex",
             settings.openalex_url,
             settings.openalex_min_interval_seconds,
-            params={
-                **contact,
-                **({"api_key": settings.openalex_api_key} if settings.openalex_api_key else {}),
-            },
+            params={"api_key": settings.openalex_api_key} if settings.openalex_api_key else {},
         ),
-        Endpoint(
-            "crossref",
-            settings.crossref_url,
-            settings.crossref_min_interval_seconds,
-            params=contact,
-        ),
+        Endpoint("crossref", settings.crossref_url, settings.crossref_min_interval_seconds),
         Endpoint(
             "github",
             settings.github_api_url,
@@ -184,15 +242,22 @@ class SourceSession(requests.Session):
         self._reserve = redis.register_script(_RESERVE_SLOT)
         self._defer = redis.register_script(_DEFER_SLOT)
 
-    def url(self, source: str, path: str) -> str:
-        """An address at ``source``'s fixed base URL; ``path`` is quoted by the caller."""
+    def url(self, source: str, segments: Sequence[str]) -> str:
+        """The address of ``segments`` under ``source``'s base URL, each segment quoted whole.
+
+        A segment that is empty, ``.`` or ``..`` would change which resource is named,
+        so it is refused rather than sent.
+        """
+        if any(segment in _DOT_SEGMENTS or not segment for segment in segments):
+            raise HostNotAllowed(f"{source}: a path segment is empty or a dot segment")
+        path = "".join("/" + quote(segment, safe=_SEGMENT_SAFE) for segment in segments)
         return self.endpoints[source].base_url.rstrip("/") + path
 
     def request(  # type: ignore[override]
         self, method: str, url: str, *args: Any, **kwargs: Any
     ) -> requests.Response:
         """Send with the source's credentials, spacing, retries and cache."""
-        endpoint = self._endpoint_for(url)
+        endpoint = self._endpoint_for(url, kwargs.get("params"))
         kwargs.setdefault("timeout", self.settings.source_timeout_seconds)
         kwargs["headers"] = {**endpoint.headers, **(kwargs.get("headers") or {})}
         kwargs["params"] = {**endpoint.params, **(kwargs.get("params") or {})}
@@ -206,19 +271,22 @@ class SourceSession(requests.Session):
             self.redis.set(cache_key, response.content, ex=self.settings.source_cache_ttl_seconds)
         return response
 
-    def get_json(self, source: str, path: str, params: Mapping[str, Any] | None = None) -> Any:
+    def get_json(
+        self, source: str, segments: Sequence[str], params: Mapping[str, Any] | None = None
+    ) -> Any:
         """The decoded JSON body, or None when the source says it holds no such thing (404)."""
-        url = self.url(source, path)
+        url = self.url(source, segments)
         response = self.get(url, params=dict(params or {}))
         if response.status_code == 404:
             return None
         if response.status_code != 200:
-            raise SourceError(f"{source} answered HTTP {response.status_code} for {path}")
+            code = status_code_name(response.status_code)
+            raise SourceError(f"{source}: HTTP {response.status_code}", code, source)
         try:
             return orjson.loads(response.content)
-        except orjson.JSONDecodeError as error:
+        except orjson.JSONDecodeError:
             self.forget(url, params)
-            raise MalformedResponse(f"{source} sent a body that is not JSON: {error}") from None
+            raise MalformedResponse(f"{source}: the body is not JSON", source=source) from None
 
     def forget(self, url: str, params: Mapping[str, Any] | None = None) -> None:
         """Drop a cached body that turned out to be unusable, so the next call asks again."""
@@ -234,13 +302,18 @@ class SourceSession(requests.Session):
             self._endpoint_for(urljoin(resp.url, target))
         return target
 
-    def _endpoint_for(self, url: str) -> Endpoint:
-        """The source whose base URL ``url`` lies under; anything else is refused."""
+    def _endpoint_for(self, url: str, params: Mapping[str, Any] | None = None) -> Endpoint:
+        """The source whose base URL ``url`` lies under once normalised as ``requests``
+        will send it (dot segments resolved); anything else is refused."""
+        try:
+            sent = requests.Request("GET", url, params=params).prepare().url or ""
+            parts = urlsplit(sent)
+        except (requests.RequestException, ValueError):
+            raise HostNotAllowed("an address that is not a valid URL") from None
         for endpoint in self.endpoints.values():
-            base = endpoint.base_url.rstrip("/")
-            if url == base or url.startswith((base + "/", base + "?")):
+            if endpoint.contains(parts):
                 return endpoint
-        raise HostNotAllowed(f"{urlsplit(url).netloc or url!r} is not a configured source")
+        raise HostNotAllowed("an address outside every configured source")
 
     def _cache_key(
         self, endpoint: Endpoint, method: str, url: str, params: Mapping[str, Any]
@@ -262,6 +335,7 @@ class SourceSession(requests.Session):
             ),
             reraise=True,
         )
+        self._refuse_while_paused(endpoint)
         try:
             for attempt in retrying:
                 with attempt:
@@ -272,10 +346,46 @@ class SourceSession(requests.Session):
                         raise _RetryableStatus(response)
                     return response
         except _RetryableStatus as error:
-            raise SourceUnavailable(f"{endpoint.source}: {error}") from None
-        except (requests.ConnectionError, requests.Timeout) as error:
-            raise SourceUnavailable(f"{endpoint.source}: {type(error).__name__}") from None
+            code = status_code_name(error.status)
+            message = f"{endpoint.source}: HTTP {error.status}"
+            raise SourceUnavailable(message, code, endpoint.source) from None
+        except requests.Timeout:
+            self._pause(endpoint, "timeout")
+            message = f"{endpoint.source}: timed out"
+            raise SourceUnavailable(message, "timeout", endpoint.source) from None
+        except requests.ConnectionError:
+            self._pause(endpoint, "unreachable")
+            message = f"{endpoint.source}: unreachable"
+            raise SourceUnavailable(message, "unreachable", endpoint.source) from None
+        except requests.RequestException as error:
+            # Lower exceptions quote the URL (and so the query with its key): name the type only.
+            message = f"{endpoint.source}: {type(error).__name__}"
+            raise SourceUnavailable(message, "bad_response", endpoint.source) from None
         raise AssertionError("tenacity ends with a return or an exception")  # pragma: no cover
+
+    def _refuse_while_paused(self, endpoint: Endpoint) -> None:
+        """Fail at once while a source that could not be reached is paused.
+
+        Without the pause, an instance with no network (or a source that is down) would
+        spend every attempt's backoff on every paper: a precompute of the demo corpus
+        offline would take minutes instead of seconds.
+        """
+        paused = source_pause(self.redis, endpoint.source)
+        if paused is not None:
+            message = f"{endpoint.source}: paused after it could not be reached"
+            raise SourcePaused(message, paused.code, endpoint.source)
+
+    def _pause(self, endpoint: Endpoint, code: SourceErrorCode) -> None:
+        seconds = self.settings.source_unreachable_pause_seconds
+        until = time.time() + seconds
+        value = orjson.dumps({"code": code, "until": until})
+        self.redis.set(keys.source_paused(endpoint.source), value, ex=seconds)
+        log.warning(
+            "source %s %s; calls to it fail at once for %d s",
+            endpoint.source,
+            "timed out" if code == "timeout" else "could not be reached",
+            seconds,
+        )
 
     def _should_stop(self, state: RetryCallState) -> bool:
         if state.attempt_number >= self.settings.source_max_attempts:
@@ -306,7 +416,8 @@ class SourceSession(requests.Session):
             )
         )
         if wait_ms / 1000 > self.settings.source_max_wait_seconds:
-            raise SourceUnavailable(f"{endpoint.source}: rate limit would wait {wait_ms} ms")
+            message = f"{endpoint.source}: rate limit would wait {wait_ms} ms"
+            raise SourceUnavailable(message, "rate_limited")
         if wait_ms > 0:
             time.sleep(wait_ms / 1000)
 
@@ -318,6 +429,27 @@ class SourceSession(requests.Session):
                 keys=[keys.rate_limit(endpoint.host)],
                 args=[int(seconds * 1000), keys.RATE_LIMIT_KEY_TTL_SECONDS],
             )
+
+
+@dataclass(frozen=True)
+class SourcePause:
+    """A source that could not be reached, and when it will be tried again."""
+
+    code: SourceErrorCode
+    until: float
+
+
+def source_pause(redis: Redis, source: str) -> SourcePause | None:
+    """The pause in force for ``source``, if any (it ends by itself: the key expires)."""
+    raw = redis.get(keys.source_paused(source))
+    if not isinstance(raw, bytes):
+        return None
+    try:
+        stored = orjson.loads(raw)
+        code: SourceErrorCode = "timeout" if stored["code"] == "timeout" else "unreachable"
+        return SourcePause(code=code, until=float(stored["until"]))
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
 
 
 def _asked_wait(state: RetryCallState) -> float | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from paperlens.identifiers import parse_paper_id
 from paperlens.schemas import PaperRecord
@@ -49,7 +48,7 @@ class HubRepo:
 
 def paper(session: SourceSession, arxiv_id: str) -> HubPaper | None:
     """The paper page's facts, or None when Hugging Face has no page for it."""
-    body = session.get_json(SOURCE, f"/api/papers/{quote(arxiv_id)}")
+    body = session.get_json(SOURCE, ["api", "papers", *arxiv_id.split("/")])
     if body is None:
         return None
     return _hub_paper(body)
@@ -57,7 +56,9 @@ def paper(session: SourceSession, arxiv_id: str) -> HubPaper | None:
 
 def daily_papers(session: SourceSession, day: dt.date) -> list[HubPaper]:
     """The papers featured on one day's Daily Papers page."""
-    body = session.get_json(SOURCE, "/api/daily_papers", {"date": day.isoformat(), "limit": 100})
+    body = session.get_json(
+        SOURCE, ["api", "daily_papers"], {"date": day.isoformat(), "limit": 100}
+    )
     if body is None:
         return []
     if not isinstance(body, list):
@@ -68,7 +69,7 @@ def daily_papers(session: SourceSession, day: dt.date) -> list[HubPaper]:
 def citing_repos(session: SourceSession, arxiv_id: str, kind: str) -> list[HubRepo]:
     """Models, datasets or Spaces (``kind`` as in the API path) tagged with the paper."""
     params = {"filter": f"arxiv:{arxiv_id}", "sort": "likes", "direction": -1, "limit": HUB_LIMIT}
-    body = session.get_json(SOURCE, f"/api/{kind}", params)
+    body = session.get_json(SOURCE, ["api", kind], params)
     if body is None:
         return []
     if not isinstance(body, list):

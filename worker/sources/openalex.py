@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from worker.sources.http import MalformedResponse, SourceSession
 
@@ -48,7 +47,7 @@ def work(session: SourceSession, paper_id: str) -> Work | None:
     doi = lookup_doi(paper_id)
     if doi is None:
         return None
-    body = session.get_json(SOURCE, f"/works/doi:{quote(doi, safe='/')}", {"select": WORK_FIELDS})
+    body = session.get_json(SOURCE, ["works", *f"doi:{doi}".split("/")], {"select": WORK_FIELDS})
     return None if body is None else _work(body)
 
 
@@ -59,7 +58,7 @@ def works_by_id(session: SourceSession, openalex_ids: list[str]) -> list[Work]:
         return []
     body = session.get_json(
         SOURCE,
-        "/works",
+        ["works"],
         {"filter": "openalex:" + "|".join(short), "select": WORK_FIELDS, "per-page": len(short)},
     )
     results = body.get("results") if isinstance(body, dict) else None

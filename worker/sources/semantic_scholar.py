@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from worker.sources.http import MalformedResponse, SourceSession
 
@@ -48,7 +47,7 @@ def paper(session: SourceSession, paper_id: str) -> ScholarPaper | None:
     if key is None:
         return None
     body = session.get_json(
-        SOURCE, f"/graph/v1/paper/{quote(key, safe=':/')}", {"fields": PAPER_FIELDS}
+        SOURCE, ["graph", "v1", "paper", *key.split("/")], {"fields": PAPER_FIELDS}
     )
     return None if body is None else _scholar_paper(body)
 
@@ -56,7 +55,7 @@ def paper(session: SourceSession, paper_id: str) -> ScholarPaper | None:
 def recommendations(session: SourceSession, s2_paper_id: str) -> list[ScholarPaper]:
     body = session.get_json(
         SOURCE,
-        f"/recommendations/v1/papers/forpaper/{quote(s2_paper_id)}",
+        ["recommendations", "v1", "papers", "forpaper", s2_paper_id],
         {"fields": RECOMMENDATION_FIELDS, "limit": RECOMMENDATION_LIMIT},
     )
     if body is None:

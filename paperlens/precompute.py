@@ -1,0 +1,164 @@
+"""The state of index builds and precompute runs, kept in Redis where every process sees it.
+
+A precompute run is one ``precompute_all`` job: it builds the related-papers index (in
+phases), publishes it, then queues every paper's enrichment in chunks, each of which
+counts the papers it wrote. ``paperlens precompute`` reads this to draw its progress;
+``paperlens status`` and ``/readyz`` read the published index and the last ingest. While
+a run's build is pending, enrichments of papers the old index lacks wait for it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq.job import Job
+
+from paperlens import keys
+from paperlens.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# A precompute may run this many job timeouts (the build, then chunks queued behind it).
+PRECOMPUTE_TIMEOUT_FACTOR = 6
+# A finished run's job is kept this long, so that a waiting command can read its end.
+PRECOMPUTE_RESULT_TTL_SECONDS = 600
+
+
+# Compare and delete in one step, so a rebuild requested in between is never unmarked.
+_DELETE_IF_EQUAL = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """Where one precompute run stands."""
+
+    phases: list[str]
+    to_enrich: int | None
+    enriched: int
+
+
+def request_precompute(redis: Redis, settings: Settings) -> Job:
+    """Queue a rebuild of the index and of every enrichment on ``bulk``; from now until the
+    new index is published, the rebuild counts as pending (see ``rebuild_pending``).
+
+    With a retry policy, a run whose worker dies is taken up again by the next worker under
+    the same job id; the enrichment chunks it had queued already are not queued twice.
+    """
+    from paperlens.jobs import queue, retry_policy
+
+    timeout = settings.job_timeout_seconds * PRECOMPUTE_TIMEOUT_FACTOR
+    job = queue(redis, keys.QUEUE_BULK, settings).enqueue(
+        keys.JOB_PRECOMPUTE_ALL,
+        result_ttl=PRECOMPUTE_RESULT_TTL_SECONDS,
+        job_timeout=timeout,
+        retry=retry_policy(),
+        description="rebuild the related-papers index and every enrichment",
+    )
+    # Expires on its own should the build never end (a worker killed for good).
+    redis.set(keys.INDEX_REBUILD, job.id, ex=timeout)
+    return job
+
+
+def rebuild_pending(redis: Redis) -> str | None:
+    """The id of the precompute job whose index is still to be published, if any."""
+    value = redis.get(keys.INDEX_REBUILD)
+    return value.decode() if isinstance(value, bytes) else None
+
+
+def end_rebuild(redis: Redis, run_id: str | None) -> None:
+    """The run's build is over (published or failed): enrichments need not wait any more.
+    Only this run's mark is removed; a rebuild requested meanwhile stays pending."""
+    if run_id is not None:
+        redis.eval(_DELETE_IF_EQUAL, 1, keys.INDEX_REBUILD, run_id)
+
+
+def add_phase(redis: Redis, run_id: str | None, phase: str) -> None:
+    """Record the next phase of a run's index build (nothing outside a run)."""
+    if run_id is None:
+        return
+    key = keys.precompute_phases(run_id)
+    with redis.pipeline() as pipe:
+        pipe.rpush(key, phase)
+        pipe.expire(key, keys.PRECOMPUTE_PROGRESS_TTL_SECONDS)
+        pipe.execute()
+
+
+def set_counts(redis: Redis, run_id: str | None, **counts: int) -> None:
+    """Set a run's figures (``to_enrich``: the papers its chunks will enrich)."""
+    if run_id is None:
+        return
+    key = keys.precompute_progress(run_id)
+    with redis.pipeline() as pipe:
+        for name, value in counts.items():
+            pipe.hset(key, name, value)
+        pipe.expire(key, keys.PRECOMPUTE_PROGRESS_TTL_SECONDS)
+        pipe.execute()
+
+
+def count_enriched(redis: Redis, run_id: str | None, papers: int) -> None:
+    """A chunk of the run wrote ``papers`` enrichments."""
+    if run_id is None:
+        return
+    key = keys.precompute_progress(run_id)
+    with redis.pipeline() as pipe:
+        pipe.hincrby(key, "enriched", papers)
+        pipe.expire(key, keys.PRECOMPUTE_PROGRESS_TTL_SECONDS)
+        pipe.execute()
+
+
+def read_progress(redis: Redis, run_id: str) -> RunProgress:
+    with redis.pipeline() as pipe:
+        pipe.lrange(keys.precompute_phases(run_id), 0, -1)
+        pipe.hgetall(keys.precompute_progress(run_id))
+        phases, counts = pipe.execute()
+
+    def number(name: str) -> int | None:
+        value = counts.get(name.encode())
+        return int(value) if value is not None else None
+
+    return RunProgress(
+        phases=[phase.decode() for phase in phases],
+        to_enrich=number("to_enrich"),
+        enriched=number("enriched") or 0,
+    )
+
+
+def record_index(redis: Redis, name: str, ranker: str, papers: int) -> None:
+    """Describe the index just published, for ``paperlens status`` and ``/readyz``."""
+    redis.hset(
+        keys.INDEX_INFO,
+        mapping={"name": name, "ranker": ranker, "papers": papers, "built_at": _now()},
+    )
+
+
+def record_ingest(redis: Redis, what: str, created: int, updated: int) -> None:
+    """Describe the ingest that just changed the catalogue (one that changed nothing is
+    not recorded: "last ingest" says when papers last arrived)."""
+    if not created and not updated:
+        return
+    redis.hset(
+        keys.LAST_INGEST,
+        mapping={"what": what, "created": created, "updated": updated, "at": _now()},
+    )
+
+
+def record_ingest_of(settings: Settings, what: str, created: int, updated: int) -> None:
+    """``record_ingest`` from a command: the catalogue changed whatever Redis says, so an
+    unreachable Redis costs only the record, with a warning."""
+    from paperlens import redis_client
+
+    try:
+        record_ingest(redis_client.connect(settings), what, created, updated)
+    except RedisError as error:
+        log.warning("last ingest not recorded: Redis unreachable (%s)", type(error).__name__)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -1,0 +1,149 @@
+"""The overlay, Save, the popup and listing badges in real Firefox ESR, once the reader has
+allowed access to the backend (the first run itself is test_first_run.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from marionette_driver.wait import Wait
+
+from tests.e2e.conftest import EXTENSION_DIR, Backend
+from tests.e2e.firefox.driver import WAIT_S, Firefox, backend_permission_pattern
+from tests.e2e.test_listing_popup_options import WITH_CODE, WITHOUT_CODE
+from tests.e2e.test_reading_list import api
+from tests.e2e.visible import MRL_TITLE, assert_no_stray_values
+
+MRL = "arxiv:2205.13147"
+MRL_PAGE = "https://arxiv.org/abs/2205.13147"
+
+
+@pytest.fixture(scope="module")
+def installed(firefox_session: Firefox, backend: Backend) -> Iterator[Firefox]:
+    """The extension, installed once per module, with the backend's access already allowed."""
+    firefox_session.install(EXTENSION_DIR)
+    firefox_session.grant_origin(backend_permission_pattern(backend.url))
+    try:
+        yield firefox_session
+    finally:
+        firefox_session.uninstall()
+
+
+@pytest.fixture
+def firefox(installed: Firefox, settle: Firefox, backend: Backend) -> Firefox:
+    """Settings as a fresh reader's, pointed at the test backend."""
+    installed.in_extension(
+        "await browser.storage.local.clear(); await browser.storage.session.clear(); return null;"
+    )
+    installed.configure(backendUrl=backend.url, token="")
+    return installed
+
+
+@pytest.fixture
+def library(reader: str, backend: Backend) -> Iterator[list[str]]:
+    """Paper ids a test saves; removed afterwards, since the Chromium tests share the reader."""
+    saved: list[str] = []
+    yield saved
+    for paper_id in saved:
+        api(backend, reader, "DELETE", f"/me/library/{paper_id}")
+
+
+def test_overlay_shows_code_links_and_related_papers(
+    firefox: Firefox, backend: Backend, artifacts: Path
+) -> None:
+    firefox.open(MRL_PAGE)
+    overlay = firefox.wait_for_overlay(MRL_TITLE)
+    firefox.screenshot(artifacts / "firefox-overlay.png")
+
+    assert ("github.com/RAIVNLab/MRL", "https://github.com/RAIVNLab/MRL") in overlay.links
+    code_line = next(line for line in overlay.text.splitlines() if "RAIVNLab/MRL" in line)
+    assert "official" in code_line
+    assert "from abstract" in code_line
+    # Headings are shown in capitals (text-transform), which innerText keeps.
+    assert "RELATED PAPERS" in overlay.text
+    related = [(t, href) for t, href in overlay.links if href.startswith("https://arxiv.org/abs/")]
+    assert len(related) == 5
+    for title, _ in related:
+        item = next(text for text in overlay.items if text.startswith(title))
+        reason = item.removeprefix(title).strip()
+        assert title.strip() and reason, f"a related paper without its title or reason: {item!r}"
+    assert "Add your API token to save papers." in overlay.text
+    assert_no_stray_values(overlay.text)
+
+    # Only the paper id reached the backend.
+    assert [(r.method, r.path) for r in backend.requests_to("/api/v1/papers/")] == [
+        ("GET", "/api/v1/papers/arxiv:2205.13147")
+    ]
+    assert not any("arxiv.org" in r.path for r in backend.seen)
+
+
+def test_save_in_the_overlay_reaches_the_reading_list_and_the_popup_shows_it(
+    firefox: Firefox, backend: Backend, reader: str, library: list[str], artifacts: Path
+) -> None:
+    library.append(MRL)
+    firefox.configure(token=reader)
+    tab = firefox.open(MRL_PAGE)
+    firefox.wait_for_overlay(MRL_TITLE)
+    firefox.set_overlay_input("Tags", "firefox, e2e")
+    firefox.click_overlay_button("Save")
+    overlay = firefox.wait_for_overlay("★ Saved")
+    firefox.screenshot(artifacts / "firefox-overlay-saved.png")
+    assert "Remove" in overlay.buttons
+    assert_no_stray_values(overlay.text)
+
+    saves = backend.requests_to(f"/api/v1/me/library/{MRL}", "PUT")
+    assert len(saves) == 1 and saves[0].authorized
+    entry = api(backend, reader, "GET", f"/me/library/{MRL}")
+    assert sorted(entry["tags"]) == ["e2e", "firefox"]
+
+    firefox.popup(tab)
+    text = firefox.wait_for_text("#firefox")
+    firefox.screenshot(artifacts / "firefox-popup-saved.png")
+    reading_list = text.split("READING LIST", 1)[1].split("SUGGESTIONS", 1)[0]
+    assert MRL_TITLE in reading_list
+    this_tab = text.split("READING LIST", 1)[0]
+    assert "★ Saved" in this_tab  # this tab's paper is marked saved, with its tags
+    assert "e2e, firefox" in this_tab.splitlines()
+    assert_no_stray_values(text)
+
+
+def test_popup_on_a_paper_tab_shows_the_paper_and_nothing_stray(
+    firefox: Firefox, artifacts: Path
+) -> None:
+    tab = firefox.open(MRL_PAGE)
+    firefox.wait_for_overlay(MRL_TITLE)
+    firefox.popup(tab)
+    text = firefox.wait_for_text("Add your API token to save papers.")
+    firefox.screenshot(artifacts / "firefox-popup.png")
+    this_tab = text.split("THIS TAB", 1)[1].split("READING LIST", 1)[0]
+    assert this_tab.strip().splitlines()[0] == MRL_TITLE
+    assert "github.com/RAIVNLab/MRL" in this_tab
+    assert_no_stray_values(text)
+
+
+def test_arxiv_listing_badges_papers_with_code_and_says_nothing_else(
+    firefox: Firefox, backend: Backend
+) -> None:
+    firefox.open("https://arxiv.org/list/cs.LG/new")
+    with_code = {abs_path(paper_id) for paper_id in WITH_CODE}
+
+    def showing_code() -> list[tuple[str | None, str]] | None:
+        found = firefox.badges()
+        return found if {href for href, text in found if "</> code" in text} == with_code else None
+
+    badges = Wait(firefox.client, timeout=WAIT_S).until(
+        lambda _: showing_code(), message="the listing never got its code badges"
+    )
+    # Papers with code show the code mark and nothing more; every other badge shows nothing
+    # (this reader has saved nothing, so no saved mark is visible either).
+    assert {href: text for href, text in badges if text} == dict.fromkeys(with_code, "</> code")
+    hrefs = [href for href, _ in badges]
+    assert len(hrefs) == len(set(hrefs))  # one badge per paper
+    assert {abs_path(paper_id) for paper_id in WITHOUT_CODE} <= set(hrefs)  # laid out, empty
+    assert [r.method for r in backend.requests_to("/api/v1/papers/batch")] == ["POST"]
+
+
+def abs_path(paper_id: str) -> str:
+    """The listing's link to an arXiv paper's abstract page, as the page writes it."""
+    return "/abs/" + paper_id.removeprefix("arxiv:")
