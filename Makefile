@@ -10,7 +10,7 @@ RUNTIME_STAMP := $(call stamp_of,runtime,$(RUNTIME_LOCK))
 DEV_STAMP := $(call stamp_of,dev,$(DEV_LOCK))
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev install-reference run test lint format clean bench bench-api bench-soak bench-precompute bench-ann lock audit test-js extension bench-quality
+.PHONY: help install install-dev install-reference run test lint format clean bench bench-api bench-soak bench-precompute bench-ann bench-chaos lock audit test-js extension bench-quality
 
 help:
 	@echo "make run      start Redis, the store, workers and the API on 127.0.0.1:8000"
@@ -18,6 +18,7 @@ help:
 	@echo "make test     lint, type-check and run the test suite (adds requirements/dev.lock)"
 	@echo "make lint     ruff and mypy only"
 	@echo "make bench    benchmarks (needs wrk and hey from Debian); results go to bench/RESULTS.md"
+	@echo "make bench-chaos  kill parts of make run under traffic; appends bench/RESULTS.md"
 	@echo "make lock     re-resolve requirements/*.lock (with hashes) from pyproject.toml"
 	@echo "make audit    known vulnerabilities in the locked dependencies (needs internet)"
 	@echo "make extension  build the browser extension's Chrome and Firefox zips (build/extension/)"
@@ -91,6 +92,10 @@ bench-precompute: install-dev
 
 bench-ann: install-dev
 	$(BIN)/python -m bench.ann --size $(or $(SIZE),100000)
+
+# Kills a random part of `make run` every 30-60 s under traffic; SECONDS=600 by default.
+bench-chaos: install-dev
+	$(BIN)/python -m bench.chaos --seconds $(or $(SECONDS),600)
 
 bench-soak: install-dev
 	@command -v hey >/dev/null || { echo "bench-soak needs hey: apt-get install hey"; exit 1; }

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bench.machine import append_result
 from paperlens.embedded_redis import free_port
-from paperlens.runner import API_APP, gunicorn_command
+from paperlens.runner import API_APP, gunicorn_command, worker_command
 from paperlens.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,7 +109,7 @@ def prepare(work: Path) -> dict[str, str]:
         stdout=subprocess.DEVNULL,
     )
     subprocess.run(
-        [sys.executable, "-m", "paperlens.cli", "worker", "--burst"],
+        [*worker_command(), "--burst"],
         env=env,
         check=True,
         cwd=ROOT,

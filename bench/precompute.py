@@ -35,6 +35,7 @@ from paperlens import enrichments, keys
 from paperlens.embedded_redis import EmbeddedRedis
 from paperlens.jobs import SERIALIZER
 from paperlens.migrations import upgrade
+from paperlens.runner import worker_command
 from paperlens.settings import get_settings
 from paperlens.store.db import Database
 from paperlens.store.papers import find_paper
@@ -227,7 +228,7 @@ def enrich_all(
     before = int(redis.info("memory")["used_memory"])
     enqueue = ENQUEUE_ONE_BY_ONE if one_by_one else ENQUEUE
     subprocess.run([sys.executable, "-c", enqueue], env=env, cwd=ROOT, check=True)
-    me = [sys.executable, "-m", "paperlens.cli", "worker", "--burst"]
+    me = [*worker_command(), "--burst"]
     started = time.perf_counter()
     pool = [
         subprocess.Popen(me, env=env, cwd=ROOT, stderr=subprocess.DEVNULL) for _ in range(workers)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 import sys
+import time
 from pathlib import Path
 
 import click
 from pydantic import ValidationError
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.job import Job
 from sqlalchemy.orm import Session
 
-from paperlens import ingest_commands, jobs, keys, logs, redis_client
+from paperlens import ingest_commands, jobs, logs, redis_client
 from paperlens.credentials import redact_url
 from paperlens.migrations import upgrade
 from paperlens.precompute import record_ingest_of
@@ -22,6 +27,11 @@ from paperlens.store import users as store_users
 from paperlens.store.db import Database
 from paperlens.store.models import User
 from paperlens.store.papers import count_papers
+
+log = logging.getLogger(__name__)
+
+# A worker round that ends sooner than this after it started counts as a failed start.
+WORKER_ROUND_SECONDS = 30.0
 
 DEMO_READER = "demo"
 USER_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -150,36 +160,64 @@ def _watch_precompute(redis: Redis, job: Job) -> None:
 
 
 @main.command()
-def status() -> None:
-    """The published index (ranker, size, build time), queue depths and the last ingest."""
-    from paperlens import status as instance_status
-
-    settings = get_settings()
-    click.echo(instance_status.render(instance_status.collect(redis_client.connect(settings))))
-
-
-@main.command()
 @click.option("--burst", is_flag=True, help="Exit once the queues are empty.")
 def worker(burst: bool) -> None:
-    """Run one RQ worker on the interactive, default and bulk queues (in that order)."""
-    from rq import SimpleWorker
+    """Run one RQ worker on the interactive, default and bulk queues (in that order).
 
+    It waits for Redis instead of failing when Redis is away, at start and whenever RQ's
+    work loop gives up on a lost connection; it exits when asked to (SIGTERM, Ctrl-C).
+    """
     settings = get_settings()
     redis = redis_client.connect(settings)
-    queues = [jobs.queue(redis, name) for name in keys.QUEUES_BY_URGENCY]
-    # SimpleWorker runs jobs in this process, so the related-papers index stays loaded.
-    SimpleWorker(queues, connection=redis, serializer=jobs.SERIALIZER).work(
-        burst=burst, logging_level=settings.log_level, with_scheduler=not burst
-    )
+    short_rounds = 0
+    while True:
+        redis_client.wait_until_up(redis, settings, "worker")
+        rq_worker = jobs.build_worker(redis, settings)
+        started = time.monotonic()
+        with contextlib.suppress(RedisConnectionError, RedisTimeoutError):  # from its teardown
+            rq_worker.work(burst=burst, logging_level=settings.log_level, with_scheduler=not burst)
+        if burst or rq_worker.stop_asked:
+            return
+        # RQ's loop gave up (on a lost Redis connection, or an error it did not expect):
+        # start a new round once Redis answers, unless rounds keep ending at once, which is
+        # for the supervisor to see and report.
+        short_rounds = short_rounds + 1 if time.monotonic() - started < WORKER_ROUND_SECONDS else 0
+        if short_rounds >= 2:
+            raise click.ClickException("the RQ worker keeps stopping; see the lines above")
+        log.warning("worker: RQ's work loop ended; starting it again once Redis answers")
 
 
 @main.command()
 def scheduler() -> None:
-    """Run the freshness schedule: daily arXiv submissions, refresh of stale enrichments."""
+    """Run the freshness schedule: daily arXiv submissions, refresh of stale enrichments.
+
+    A lost Redis connection makes it wait for Redis and start again, not exit.
+    """
     from worker.schedule import build_scheduler
 
     settings = get_settings()
-    build_scheduler(redis_client.connect(settings), settings).start()  # type: ignore[no-untyped-call]
+    redis = redis_client.connect(settings)
+    while True:
+        redis_client.wait_until_up(redis, settings, "scheduler")
+        try:
+            build_scheduler(redis, settings).start()  # type: ignore[no-untyped-call]
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            log.warning("scheduler: Redis went away (%s); waiting for it", type(error).__name__)
+            continue
+        return
+
+
+@main.command()
+def status() -> None:
+    """The parts `paperlens run` supervises, the published index, the queues and the last
+    ingest (exit status 1 when Redis does not answer or a supervised part is not running)."""
+    from paperlens import status as instance_status
+
+    settings = get_settings()
+    report = instance_status.collect(redis_client.connect(settings), settings)
+    click.echo(instance_status.render(report))
+    if not report.healthy:
+        sys.exit(1)
 
 
 @main.command()

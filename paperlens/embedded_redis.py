@@ -38,6 +38,13 @@ class EmbeddedRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
+        """Start the server and wait until it answers."""
+        self.spawn()
+        self.wait_until_ready()
+
+    def spawn(self) -> subprocess.Popen[bytes]:
+        """Start the server without waiting: on the same socket and append-only file each
+        time, so a restarted server holds what the file had (``paperlens run`` restarts it)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         if self.socket is not None and len(str(self.socket)) > MAX_SOCKET_PATH:
             raise RuntimeError(f"socket path too long for a unix socket: {self.socket}")
@@ -63,9 +70,9 @@ class EmbeddedRedis:
                 self.socket.unlink()
             args += ["--unixsocket", str(self.socket), "--unixsocketperm", "700"]
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
-        self._wait_until_ready()
+        return self.process
 
-    def _wait_until_ready(self) -> None:
+    def wait_until_ready(self) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
@@ -82,14 +89,15 @@ class EmbeddedRedis:
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM makes Redis flush its append-only file and exit; SIGKILL only if it hangs."""
-        if self.process is None or self.process.poll() is not None:
+        if self.process is None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
         if self.socket is not None and self.socket.exists():
             self.socket.unlink()
 

@@ -19,6 +19,7 @@ from rq.serializers import JSONSerializer
 
 from paperlens import keys
 from paperlens.logs import request_id_var
+from paperlens.rq_worker import PaperLensWorker
 from paperlens.settings import Settings
 
 # A job whose worker died (or that raised) is tried again after these pauses, in seconds:
@@ -36,6 +37,18 @@ def queue(redis: Redis, name: str, settings: Settings | None = None) -> Queue:
     """The queue ``name``, storing its jobs as JSON; ``settings`` give the default timeout."""
     timeout = settings.job_timeout_seconds if settings is not None else None
     return Queue(name, connection=redis, default_timeout=timeout, serializer=SERIALIZER)
+
+
+def build_worker(redis: Redis, settings: Settings) -> PaperLensWorker:
+    """The one place an RQ worker is made (CLI, tests, benchmarks): the queues in the order a
+    worker drains them, and how often it looks for the jobs of dead workers."""
+    queues = [queue(redis, name) for name in keys.QUEUES_BY_URGENCY]
+    return PaperLensWorker(
+        queues,
+        connection=redis,
+        serializer=SERIALIZER,
+        maintenance_interval=settings.rq_maintenance_interval_seconds,
+    )
 
 
 def request_enrichment(redis: Redis, settings: Settings, paper_id: str, queue_name: str) -> bool:

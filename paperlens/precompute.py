@@ -46,14 +46,19 @@ class RunProgress:
 
 def request_precompute(redis: Redis, settings: Settings) -> Job:
     """Queue a rebuild of the index and of every enrichment on ``bulk``; from now until the
-    new index is published, the rebuild counts as pending (see ``rebuild_pending``)."""
-    from paperlens.jobs import queue
+    new index is published, the rebuild counts as pending (see ``rebuild_pending``).
+
+    With a retry policy, a run whose worker dies is taken up again by the next worker under
+    the same job id; the enrichment chunks it had queued already are not queued twice.
+    """
+    from paperlens.jobs import queue, retry_policy
 
     timeout = settings.job_timeout_seconds * PRECOMPUTE_TIMEOUT_FACTOR
     job = queue(redis, keys.QUEUE_BULK, settings).enqueue(
         keys.JOB_PRECOMPUTE_ALL,
         result_ttl=PRECOMPUTE_RESULT_TTL_SECONDS,
         job_timeout=timeout,
+        retry=retry_policy(),
         description="rebuild the related-papers index and every enrichment",
     )
     # Expires on its own should the build never end (a worker killed for good).

@@ -1,13 +1,13 @@
 """``paperlens run``: the whole stack on one machine, started and stopped as one.
 
-Each part is a child process in its own session, so a Ctrl-C reaches only this
-supervisor, which then stops the parts in order: API and workers first (they
-finish what is in flight), the embedded Redis last (it flushes its append-only file).
+Each part is a child process in its own session, so a Ctrl-C reaches only this process,
+which then stops the parts in order: API, workers and scheduler first (they finish what is
+in flight), the embedded Redis last (it flushes its append-only file). Meanwhile a part that
+exits unexpectedly is started again (see ``paperlens.supervisor``) and the others keep running.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
@@ -21,20 +21,24 @@ from types import FrameType
 
 import click
 
-from paperlens import redis_client
+from paperlens import parts_state, redis_client
 from paperlens.credentials import redact_url
 from paperlens.embedded_redis import EmbeddedRedis
 from paperlens.settings import Settings
+from paperlens.supervisor import Part, RestartPolicy, Supervisor
 
 API_STARTUP_TIMEOUT_SECONDS = 30.0
-STOP_TIMEOUT_SECONDS = 20.0
+# How often the supervisor looks at its parts.
+TICK_SECONDS = 0.2
 
 
 class Stack:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.redis: EmbeddedRedis | None = None
-        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.supervisor = Supervisor(
+            RestartPolicy.from_settings(settings), settings.parts_state_file
+        )
         self.stopping = False
 
     def child_env(self) -> dict[str, str]:
@@ -42,6 +46,9 @@ class Stack:
         env["PAPERLENS_DATA_DIR"] = str(self.settings.data_path)
         env["PAPERLENS_REDIS_URL"] = self.settings.effective_redis_url
         env["PROMETHEUS_MULTIPROC_DIR"] = str(self.metrics_dir)
+        env["PYTHONUNBUFFERED"] = "1"  # their lines reach the terminal (through us) at once
+        if self.settings.log_format == "auto" and sys.stdout.isatty():
+            env["PAPERLENS_LOG_FORMAT"] = "text"  # their output is a pipe, ours a terminal
         return env
 
     @property
@@ -54,6 +61,8 @@ class Stack:
         self.metrics_dir.mkdir(parents=True)
 
     def start_redis(self) -> None:
+        """The embedded Redis, supervised like the other parts (restarted on the same socket
+        and append-only file); the store is prepared only once it answers."""
         if not self.settings.uses_embedded_redis:
             return
         socket = self.settings.embedded_redis_socket
@@ -63,52 +72,55 @@ class Stack:
                 "PAPERLENS_DATA_DIR"
             )
         self.redis = EmbeddedRedis(socket.parent, socket=socket)
-        self.redis.start()
+        redis_part = Part(
+            "redis", self.redis.spawn, log_file=socket.parent / "redis.log", stop_last=True
+        )
+        self.supervisor.start(redis_part)
+        try:
+            self.redis.wait_until_ready()
+        except RuntimeError as error:
+            raise click.ClickException(str(error)) from None
 
     def spawn(self, name: str, args: list[str]) -> None:
-        process = subprocess.Popen(args, env=self.child_env(), start_new_session=True)
-        self.children.append((name, process))
+        """Start a supervised part; its output passes through this process."""
+
+        def launch() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
+                args,
+                env=self.child_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+        self.supervisor.start(Part(name, launch))
 
     def wait_for_api(self) -> None:
         url = f"http://{self.settings.host}:{self.settings.port}/healthz"
         deadline = time.monotonic() + API_STARTUP_TIMEOUT_SECONDS
         while time.monotonic() < deadline and not self.stopping:
-            self.check_children()
+            self.supervisor.tick()
             try:
                 with urllib.request.urlopen(url, timeout=1) as answer:
                     if answer.status == 200:
                         return
             except OSError:
-                time.sleep(0.2)
+                time.sleep(TICK_SECONDS)
         if not self.stopping:
-            raise click.ClickException(f"the API did not answer on {url}")
+            api = next(part for part in self.supervisor.parts if part.name == "api")
+            tail = "\n".join(f"  {line}" for line in api.log_tail()[-10:])
+            raise click.ClickException(f"the API did not answer on {url}:\n{tail}")
 
-    def check_children(self) -> None:
-        for name, process in self.children:
-            if process.poll() is not None:
-                raise click.ClickException(f"{name} exited with code {process.returncode}")
+    def serve(self) -> None:
+        while not self.stopping:
+            self.supervisor.tick()
+            time.sleep(TICK_SECONDS)
 
     def stop(self) -> None:
-        """SIGTERM each part and wait; then SIGKILL whatever is left in its process group."""
-        for _name, process in self.children:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-        for _name, process in self.children:
-            try:
-                process.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            _kill_group(process.pid)
+        self.supervisor.stop()
         if self.redis is not None:
-            self.redis.stop()
-
-
-def _kill_group(group: int) -> None:
-    """Grandchildren (gunicorn workers, the RQ scheduler) must not outlive their parent."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(group, signal.SIGKILL)
+            self.redis.stop()  # its process is down by now; this removes the socket
 
 
 def _answers(settings: Settings) -> bool:
@@ -116,6 +128,11 @@ def _answers(settings: Settings) -> bool:
         return bool(redis_client.connect(settings).ping())
     except Exception:  # any failure means nobody answers there
         return False
+
+
+def worker_command() -> list[str]:
+    """How an RQ worker process is started (here, in tests and in the benchmarks)."""
+    return [sys.executable, "-m", "paperlens.cli", "worker"]
 
 
 def run_stack(
@@ -134,6 +151,7 @@ def run_stack(
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
+    parts_state.remove(settings.parts_state_file)  # a previous run's, if it was killed
     try:
         stack.start_redis()
         stack.reset_metrics()
@@ -141,7 +159,7 @@ def run_stack(
             subprocess.run(command, env=stack.child_env(), check=True)
         extra = greeting() if greeting is not None else ""
         for number in range(settings.rq_workers):
-            stack.spawn(f"worker {number + 1}", [sys.executable, "-m", "paperlens.cli", "worker"])
+            stack.spawn(f"worker {number + 1}", worker_command())
         stack.spawn("scheduler", [sys.executable, "-m", "paperlens.cli", "scheduler"])
         stack.spawn("api", gunicorn_command(settings))
         stack.wait_for_api()
@@ -149,9 +167,7 @@ def run_stack(
             click.echo(banner(settings))
             if extra:
                 click.echo(extra)
-        while not stack.stopping:
-            stack.check_children()
-            time.sleep(0.5)
+        stack.serve()
         click.echo("\nStopping PaperLens ...")
     finally:
         stack.stop()

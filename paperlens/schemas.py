@@ -247,6 +247,20 @@ class ErrorResponse(BaseModel):
     error: ErrorDetail
 
 
+class PartHealth(BaseModel):
+    """One process ``paperlens run`` supervises, as ``/readyz`` reports it."""
+
+    phase: Literal["starting", "running", "waiting to restart", "stopping", "stopped"]
+    restarts: int
+    crash_looping: bool
+    last_exit: str | None = Field(default=None, examples=["killed by SIGKILL", "exit code 1"])
+    log_tail: list[str] | None = Field(
+        default=None,
+        description="Its last log lines: only for requests from this machine or with the "
+        "metrics token.",
+    )
+
+
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = Field(default_factory=dict)
@@ -259,10 +273,17 @@ class Health(BaseModel):
         "rebuild_pending (or error).",
     )
     queues: dict[str, Any] | None = Field(
-        default=None, description="Per queue: jobs queued, running and failed (or error)."
+        default=None, description="Per queue: jobs queued, running, deferred and failed (or error)."
     )
     last_ingest: dict[str, Any] | None = Field(
         default=None, description="What last brought papers in: what, at, created, updated."
+    )
+    parts: dict[str, PartHealth] | None = Field(
+        default=None,
+        description="Each process of `paperlens run` (absent under another process manager).",
+    )
+    crash_looping: list[str] | None = Field(
+        default=None, description="Parts that keep exiting and are retried only slowly."
     )
 
 

@@ -54,6 +54,20 @@ class Settings(BaseSettings):
     web_workers: int = Field(default=2, ge=1)
     web_threads: int = Field(default=4, ge=1)
     rq_workers: int = Field(default=1, ge=0)
+    # How ``paperlens run`` restarts a part that exits unexpectedly: after a pause that doubles
+    # from the first to the longest value with each exit in a row; a part that exits
+    # ``crash_loop_exits`` times within the window is reported as crash-looping and retried
+    # only every ``crash_loop_retry_seconds``.
+    restart_backoff_initial_seconds: float = Field(default=0.5, gt=0)
+    restart_backoff_max_seconds: float = Field(default=10.0, gt=0)
+    crash_loop_exits: int = Field(default=5, ge=2)
+    crash_loop_window_seconds: float = Field(default=60.0, gt=0)
+    crash_loop_retry_seconds: float = Field(default=60.0, gt=0)
+    # Longest pause between two attempts of a worker or the scheduler waiting for Redis.
+    redis_wait_max_seconds: float = Field(default=5.0, gt=0)
+    # How often a worker runs RQ's maintenance: abandoned jobs of dead workers requeued,
+    # registries cleaned (RQ's own default is ten minutes).
+    rq_maintenance_interval_seconds: int = Field(default=60, ge=1)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [EXTENSION_ORIGIN])
     demo_corpus: Path = PROJECT_ROOT / "data" / "demo" / "papers.jsonl"
     related_k: int = Field(default=10, ge=1, le=100)
@@ -257,6 +271,11 @@ class Settings(BaseSettings):
         if self.redis_url:
             return self.redis_url
         return f"unix://{self.embedded_redis_socket}"
+
+    @property
+    def parts_state_file(self) -> Path:
+        """Where ``paperlens run`` publishes the state of each part it supervises."""
+        return self.data_path / "run" / "parts.json"
 
     @property
     def index_dir(self) -> Path:

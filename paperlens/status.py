@@ -1,13 +1,16 @@
-"""What an instance is doing: its published index, its queues and its last ingest.
+"""What ``paperlens status`` and ``/readyz`` report about the instance the environment names.
 
-``collect`` returns plain data (``/readyz`` serves it as JSON), ``render`` the lines that
-``paperlens status`` prints; other parts of the status (processes, say) add their own
-keys to the same mapping and their own lines to the same printer.
+Two sources, read independently so that neither hides the other when it fails: Redis (the
+published index, the queues, the last ingest) and the file ``paperlens run`` keeps of the
+parts it supervises (a file, because Redis is one of those parts). ``collect`` gathers the
+facts as data and ``render`` prints them for a person.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from redis import Redis
@@ -15,12 +18,57 @@ from redis.exceptions import RedisError
 from rq import Queue
 from rq.registry import DeferredJobRegistry, FailedJobRegistry, StartedJobRegistry
 
-from paperlens import keys
+from paperlens import keys, parts_state
 from paperlens.jobs import SERIALIZER
+from paperlens.parts_state import PartsState, PartState
 from paperlens.precompute import rebuild_pending
+from paperlens.settings import Settings
+
+# Log lines shown under a part that is crash-looping.
+SHOWN_LINES = 10
 
 
-def collect(redis: Redis) -> dict[str, Any]:
+@dataclass(frozen=True)
+class InstanceStatus:
+    data_dir: Path
+    # The index, queue and ingest sections as JSON values (``/readyz`` serves them as they
+    # are); each is ``{"error": ...}`` when Redis could not be read.
+    work: dict[str, Any]
+    # What ``paperlens run`` last published for this data folder (None: nothing), and
+    # whether a live supervisor published it lately.
+    parts: PartsState | None
+    supervised: bool
+
+    @property
+    def redis_readable(self) -> bool:
+        return "error" not in self.work["queues"]
+
+    @property
+    def healthy(self) -> bool:
+        """Redis answers and, when ``paperlens run`` runs (or ran) this instance, its
+        supervisor is alive with every part running and none crash-looping. Without a
+        ``paperlens run``, the parts are another process manager's to report."""
+        if not self.redis_readable:
+            return False
+        if self.parts is None:
+            return True
+        return self.supervised and all(
+            part.phase == "running" and not part.crash_looping for part in self.parts.parts
+        )
+
+
+def collect(redis: Redis, settings: Settings) -> InstanceStatus:
+    """Everything ``paperlens status`` shows; never fails for want of Redis or of the file."""
+    state = parts_state.read(settings.parts_state_file)
+    return InstanceStatus(
+        data_dir=settings.data_path,
+        work=work_status(redis),
+        parts=state,
+        supervised=state is not None and state.current,
+    )
+
+
+def work_status(redis: Redis) -> dict[str, Any]:
     """The index, queue and ingest parts of the status; ``{"error": ...}`` parts when
     Redis cannot be read, so that a status never fails for want of one dependency."""
     try:
@@ -75,13 +123,15 @@ def last_ingest(redis: Redis) -> dict[str, Any] | None:
     }
 
 
-def render(status: dict[str, Any]) -> str:
-    """The status as a person reads it."""
+def render(status: InstanceStatus) -> str:
+    """The status as a person reads it: the supervised parts, then the work."""
     return "\n".join(
         [
-            *_index_lines(status["index"]),
-            *_queue_lines(status["queues"]),
-            *_ingest_lines(status["last_ingest"]),
+            *_parts_lines(status),
+            "",
+            *_index_lines(status.work["index"]),
+            *_queue_lines(status.work["queues"]),
+            *_ingest_lines(status.work["last_ingest"]),
         ]
     )
 
@@ -92,6 +142,54 @@ def _strings(found: dict[bytes | str, bytes | str]) -> dict[str, str]:
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _parts_lines(status: InstanceStatus) -> list[str]:
+    if status.parts is None:
+        return [f"No `paperlens run` is running with the data folder {status.data_dir}."]
+    lines = [_headline(status, status.parts), ""]
+    lines.append(f"{'part':<12}{'state':<34}{'pid':>8}{'restarts':>10}  last exit")
+    for part in status.parts.parts:
+        lines.append(
+            f"{part.name:<12}{_state(part):<34}{part.pid or '-':>8}{part.restarts:>10}  "
+            f"{_last_exit(part)}"
+        )
+    for part in status.parts.parts:
+        if part.crash_looping:
+            lines += ["", f"{part.name}: last lines before it exited ({part.last_exit}):"]
+            lines += [f"  {line}" for line in part.log_tail[-SHOWN_LINES:]] or ["  (no output)"]
+    return lines
+
+
+def _headline(status: InstanceStatus, parts: PartsState) -> str:
+    if not status.supervised:
+        return (
+            f"`paperlens run` for {status.data_dir} is not running any more (state as of "
+            f"{_clock(parts.updated_at)}):"
+        )
+    looping = parts.crash_looping
+    summary = f"crash-looping: {', '.join(looping)}" if looping else "every part is supervised"
+    return (
+        f"PaperLens in {status.data_dir}, run by `paperlens run` (pid {parts.supervisor_pid}); "
+        f"{summary}"
+    )
+
+
+def _state(part: PartState) -> str:
+    phase: str = part.phase
+    if part.next_start_in_seconds is not None:
+        phase = f"{phase} ({part.next_start_in_seconds:g} s)"
+    return f"CRASH-LOOPING, {phase}" if part.crash_looping else phase
+
+
+def _last_exit(part: PartState) -> str:
+    if part.last_exit is None or part.last_exit_at is None:
+        return "-"
+    return f"{part.last_exit} at {_clock(part.last_exit_at)}"
+
+
+def _clock(timestamp: float) -> str:
+    return dt.datetime.fromtimestamp(timestamp).strftime("%H:%M:%S")
 
 
 def _index_lines(index: dict[str, Any]) -> list[str]:

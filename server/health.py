@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, Response, jsonify
 from redis.exceptions import RedisError
 from sqlalchemy import text
 
 from paperlens import keys, status
+from paperlens.parts_state import PartsState
+from paperlens.schemas import PartHealth
+from server.observability import may_read_operations
 from server.services import services
 
 bp = Blueprint("health", __name__)
@@ -24,16 +28,40 @@ def readyz() -> Response:
     svc = services()
     checks = {"redis": _check(lambda: svc.redis.ping()), "database": _check(_ping_sql)}
     ready = all(state == "ok" for state in checks.values())
-    body = {
+    report = status.collect(svc.redis, svc.settings)
+    body: dict[str, object] = {
         "status": "ok" if ready else "unavailable",
         "checks": checks,
         "ranker": _ranker(),
         # The published index, the queues and the last ingest, as `paperlens status` shows.
-        **status.collect(svc.redis),
+        **report.work,
     }
+    if report.supervised and report.parts is not None:
+        body["parts"], body["crash_looping"] = _supervised_parts(report.parts)
     response = jsonify(body)
     response.status_code = 200 if ready else 503
     return response
+
+
+def _supervised_parts(state: PartsState) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """What ``paperlens run`` says of its processes, when it runs this API.
+
+    A crash-looping worker or scheduler does not make this API unready: it still answers
+    (from Redis, or degraded from SQL), so the status code stays with the checks above.
+    Log lines go only to whoever may read ``/metrics``.
+    """
+    detailed = may_read_operations()
+    parts = {
+        part.name: PartHealth(
+            phase=part.phase,
+            restarts=part.restarts,
+            crash_looping=part.crash_looping,
+            last_exit=part.last_exit,
+            log_tail=part.log_tail if detailed else None,
+        ).model_dump(exclude_none=True)
+        for part in state.parts
+    }
+    return parts, state.crash_looping
 
 
 def _ranker() -> str:

@@ -46,6 +46,11 @@ def _metrics_refusal() -> Response | None:
     )
 
 
+def may_read_operations() -> bool:
+    """Whether this request may see what ``/metrics`` shows (and log lines in ``/readyz``)."""
+    return _metrics_refusal() is None
+
+
 def _is_loopback(address: str | None) -> bool:
     try:
         return ipaddress.ip_address(address or "").is_loopback

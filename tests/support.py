@@ -8,10 +8,9 @@ import threading
 from pathlib import Path
 
 from redis import Redis
-from rq import Queue, SimpleWorker
 
-from paperlens import keys
-from paperlens.jobs import SERIALIZER
+from paperlens.jobs import build_worker
+from paperlens.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CORPUS = ROOT / "data" / "demo" / "papers.jsonl"
@@ -20,10 +19,7 @@ TEST_ORIGIN = "chrome-extension://testextensionidaaaaaaaaaaaaaaaaaa"
 
 def run_workers(redis: Redis) -> None:
     """Drain every queue with a real RQ worker, as `paperlens worker --burst` does."""
-    queues = [
-        Queue(name, connection=redis, serializer=SERIALIZER) for name in keys.QUEUES_BY_URGENCY
-    ]
-    SimpleWorker(queues, connection=redis, serializer=SERIALIZER).work(burst=True)
+    build_worker(redis, get_settings()).work(burst=True)
 
 
 class OnTerminal:

@@ -7,7 +7,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,10 +19,11 @@ from redis import Redis
 from rq import Queue
 from rq.registry import StartedJobRegistry
 
-from paperlens import enrichments, jobs, keys
+from paperlens import enrichments, job_metrics, jobs, keys
 from paperlens.embedded_redis import EmbeddedRedis
 from paperlens.jobs import SERIALIZER
 from paperlens.migrations import upgrade
+from paperlens.runner import worker_command
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from server import create_app
@@ -100,7 +100,7 @@ def test_sql_store_down_answers_503_and_recovers_without_restart(
 def start_worker() -> subprocess.Popen[bytes]:
     """A real worker process in a process group of its own (its scheduler is a child)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "paperlens.cli", "worker"],
+        worker_command(),
         cwd=ROOT,
         env=dict(os.environ),
         start_new_session=True,
@@ -136,6 +136,75 @@ def test_killed_worker_job_is_retried_and_finishes_once(
     assert job.get_status(refresh=True) == "finished"
     paper = enrichments.read(redis, MRL)
     assert paper is not None and paper.related
+
+
+def test_a_new_worker_takes_over_the_job_of_a_killed_worker_at_once(
+    settings: Settings, demo: Database, redis: Redis
+) -> None:
+    """No waiting for the lease (an hour for a precompute): the killed worker's process is
+    gone, so the next worker hands its job to RQ's abandoned-job handling when it starts."""
+    queue = jobs.queue(redis, keys.QUEUE_INTERACTIVE)
+    job = queue.enqueue("tests.slow_jobs.slow_enrich", MRL, 60, "marker", retry=jobs.retry_policy())
+    worker = start_worker()
+    try:
+        wait_for(lambda: redis.llen("marker") == 1)
+    finally:
+        kill_group(worker)
+
+    run_workers(redis)  # a new worker, at the time of the kill
+
+    assert markers(redis) == ["started", "started", "finished"]
+    job.refresh()  # type: ignore[no-untyped-call]
+    assert job.get_status() == "finished"
+    assert job.retries_left == len(jobs.RETRY_INTERVALS) - 1  # run again once
+    assert enrichments.read(redis, MRL) is not None
+
+
+def test_a_precompute_taken_up_again_queues_no_chunk_twice(
+    settings: Settings, demo: Database, redis: Redis
+) -> None:
+    """A precompute whose worker died after queueing its chunks runs again under the same job
+    id (RQ's retry); the chunks it had queued are not queued, nor their papers enriched, twice."""
+    bulk = jobs.queue(redis, keys.QUEUE_BULK)
+    bulk.enqueue(keys.JOB_PRECOMPUTE_ALL, job_id="precompute-1", retry=jobs.retry_policy())
+    run_workers(redis)
+    bulk.enqueue(keys.JOB_PRECOMPUTE_ALL, job_id="precompute-1", retry=jobs.retry_policy())
+    run_workers(redis)
+
+    figures = {figure.job: figure for figure in job_metrics.read_all(redis)}
+    assert figures["precompute_all"].count == 2
+    assert figures["enrich_papers"].count == 1  # the demo's 59 papers: one chunk, enriched once
+    assert enrichments.read(redis, MRL) is not None
+
+
+def test_worker_and_scheduler_wait_for_redis_instead_of_exiting(
+    settings: Settings, demo: Database, own_redis: EmbeddedRedis
+) -> None:
+    """Redis down at their start and again later: both keep running and carry on once it is
+    back (the worker then runs what is queued)."""
+    own_redis.stop()
+    env = dict(os.environ, PAPERLENS_REDIS_URL=own_redis.url)
+    env["PAPERLENS_REDIS_WAIT_MAX_SECONDS"] = "0.5"
+    parts = [
+        subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+        for command in (worker_command(), [*worker_command()[:-1], "scheduler"])
+    ]
+    try:
+        time.sleep(6)
+        assert [part.poll() for part in parts] == [None, None]
+        for attempt in range(2):
+            own_redis.start()
+            redis = Redis.from_url(own_redis.url)
+            jobs.request_enrichment(redis, settings, MRL, keys.QUEUE_INTERACTIVE)
+            wait_for(lambda r=redis: enrichments.read_raw(r, MRL) is not None, 60)
+            assert [part.poll() for part in parts] == [None, None], attempt
+            redis.delete(keys.enrichment(MRL))
+            own_redis.stop()
+            time.sleep(4)
+            assert [part.poll() for part in parts] == [None, None], attempt
+    finally:
+        for part in parts:
+            kill_group(part)
 
 
 def test_sigterm_lets_the_worker_finish_its_job_then_exit(

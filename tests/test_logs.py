@@ -8,13 +8,13 @@ import json
 import logging
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
 from gunicorn.config import Config  # type: ignore[import-untyped]
 
 from paperlens import logs
+from paperlens.runner import worker_command
 from paperlens.settings import Settings, get_settings
 from tests.support import ROOT, OnTerminal
 
@@ -24,7 +24,7 @@ def worker_output(settings: Settings, terminal: bool, log_format: str | None) ->
     env = {key: value for key, value in os.environ.items() if key != "PAPERLENS_LOG_FORMAT"}
     if log_format is not None:
         env["PAPERLENS_LOG_FORMAT"] = log_format
-    command = [sys.executable, "-m", "paperlens.cli", "worker", "--burst"]
+    command = [*worker_command(), "--burst"]
     if not terminal:
         done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, timeout=60)
         assert done.returncode == 0, done.stderr

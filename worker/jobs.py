@@ -10,8 +10,11 @@ import datetime as dt
 import logging
 import math
 import time
+from collections.abc import Iterable, Iterator
+from itertools import islice
 
-from rq import get_current_job
+from rq import Queue, get_current_job
+from rq.exceptions import DuplicateJobError
 from sqlalchemy.orm import Session
 
 from paperlens import enrichments, jobs, keys, precompute, suggestions
@@ -113,29 +116,51 @@ def precompute_all() -> int:
     return enqueue_all_enrichments(run)
 
 
+# A precompute run's chunk jobs are kept (without a meaningful result) this long after they
+# finish, so that the run, taken up again after its worker died, queues only the chunks it
+# had not queued yet and no paper is enriched twice.
+PRECOMPUTE_CHUNK_MEMORY_SECONDS = 86_400
+
+
 def enqueue_all_enrichments(run: str | None = None) -> int:
-    """Every paper of the catalogue, in chunks on ``bulk``: any number of workers share them."""
+    """Every paper of the catalogue, in chunks on ``bulk``: any number of workers share them.
+
+    Inside precompute run ``run``, chunk ``n`` gets the id ``<run>-chunk-<n>`` and is queued
+    once (RQ's unique enqueue); papers are taken in the store's stable order, and the run
+    records how many papers its chunks will enrich.
+    """
     ctx = get_context()
     bulk = jobs.queue(ctx.redis, keys.QUEUE_BULK, ctx.settings)
-    chunk: list[str] = []
     total = 0
-
-    def send(chunk: list[str]) -> None:
-        bulk.enqueue(enrich_papers, chunk, run=run, result_ttl=0, retry=jobs.retry_policy())
-
     with ctx.db.session() as session:
         precompute.set_counts(ctx.redis, run, to_enrich=count_papers(session))
-        for paper in iter_papers(session):
-            chunk.append(paper.paper_id)
-            if len(chunk) == PRECOMPUTE_CHUNK:
-                send(chunk)
-                total += len(chunk)
-                chunk = []
-    if chunk:
-        send(chunk)
-        total += len(chunk)
+        ids = (paper.paper_id for paper in iter_papers(session))
+        for number, chunk in enumerate(_chunks(ids, PRECOMPUTE_CHUNK)):
+            _enqueue_chunk(bulk, chunk, run, None if run is None else f"{run}-chunk-{number}")
+            total += len(chunk)
     precompute.set_counts(ctx.redis, run, to_enrich=total)
     return total
+
+
+def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _enqueue_chunk(bulk: Queue, chunk: list[str], run: str | None, job_id: str | None) -> None:
+    try:
+        bulk.enqueue(
+            enrich_papers,
+            chunk,
+            run=run,
+            job_id=job_id,
+            unique=job_id is not None,
+            result_ttl=PRECOMPUTE_CHUNK_MEMORY_SECONDS if job_id else 0,
+            retry=jobs.retry_policy(),
+        )
+    except DuplicateJobError:
+        log.info("chunk %s was queued before this attempt of the precompute", job_id)
 
 
 # A reader changing their list while suggestions are computed makes the job go round
