@@ -90,8 +90,6 @@ def suggestions_job_id(user_id: int) -> str:
 
 # Sources and freshness (issue 5).
 JOB_FETCH_PAPER = "worker.jobs.fetch_paper"
-JOB_INGEST_NEW_SUBMISSIONS = "worker.jobs.ingest_new_submissions"
-JOB_REFRESH_STALE = "worker.jobs.refresh_stale"
 
 # How long "no source knows this id" is remembered, so a reader gets a 404, not 202s forever.
 MISSING_PAPER_TTL_SECONDS = 6 * 3_600
