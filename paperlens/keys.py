@@ -88,7 +88,7 @@ def suggestions_job_id(user_id: int) -> str:
     return f"suggest-{user_id}"
 
 
-# Sources and freshness (issue 5).
+# Sources and freshness.
 JOB_FETCH_PAPER = "worker.jobs.fetch_paper"
 
 # How long "no source knows this id" is remembered, so a reader gets a 404, not 202s forever.

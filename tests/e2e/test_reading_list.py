@@ -1,5 +1,5 @@
 """The reading list through the extension: Save in the overlay, the popup's list and
-suggestions, saved badges on listings. These need the reading-list API (issue 3)."""
+suggestions, saved badges on listings."""
 
 from __future__ import annotations
 
