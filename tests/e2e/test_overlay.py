@@ -9,8 +9,9 @@ from pathlib import Path
 from playwright.sync_api import Dialog, Page, expect
 
 from paperlens.settings import EXTENSION_ORIGIN
-from tests.e2e.closed_shadow import ClosedRoot, eventually
+from tests.e2e.closed_shadow import ClosedRoot
 from tests.e2e.conftest import Backend, Browser
+from tests.support import eventually
 
 MRL_PAGE = "https://arxiv.org/abs/2205.13147"
 OVERLAY = "#paperlens-overlay"

@@ -14,8 +14,9 @@ import pytest
 from playwright.sync_api import expect
 
 from paperlens.settings import EXTENSION_ORIGIN
-from tests.e2e.closed_shadow import BADGES, ClosedRoot, badges_by_paper, eventually
+from tests.e2e.closed_shadow import BADGES, ClosedRoot, badges_by_paper
 from tests.e2e.conftest import Backend, Browser
+from tests.support import eventually
 
 MRL = "arxiv:2205.13147"
 OVERLAY = "#paperlens-overlay"
