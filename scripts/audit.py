@@ -69,7 +69,7 @@ def audit_npm() -> bool:
     if counts is None:
         print(f"npm: audit did not run: {answer.stderr.strip()[:300]}")
         return False
-    total = sum(counts.values())
+    total = sum(int(count) for count in counts.values())
     print(f"npm: {total} known vulnerabilities {counts}")
     return total == 0
 
