@@ -40,7 +40,7 @@ def markers(redis: Redis) -> list[str]:
     return [value.decode() if isinstance(value, bytes) else str(value) for value in values]
 
 
-def wait_for(condition: Callable[[], object], timeout: float = 20.0) -> None:
+def wait_for(condition: Callable[..., object], timeout: float = 20.0) -> None:
     eventually(condition, timeout, "condition not reached in time", interval=0.05, ignoring=())
 
 
