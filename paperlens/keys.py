@@ -88,10 +88,8 @@ def suggestions_job_id(user_id: int) -> str:
     return f"suggest-{user_id}"
 
 
-# Sources and freshness (issue 5).
+# Sources and freshness.
 JOB_FETCH_PAPER = "worker.jobs.fetch_paper"
-JOB_INGEST_NEW_SUBMISSIONS = "worker.jobs.ingest_new_submissions"
-JOB_REFRESH_STALE = "worker.jobs.refresh_stale"
 
 # How long "no source knows this id" is remembered, so a reader gets a 404, not 202s forever.
 MISSING_PAPER_TTL_SECONDS = 6 * 3_600

@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "requirements" / "runtime.lock"
-NPM_LOCKS = [ROOT / "extension" / "package-lock.json", ROOT / "package-lock.json"]
+NPM_LOCK = ROOT / "package-lock.json"
 
 
 def audit_python() -> bool:
@@ -57,26 +57,21 @@ def audit_python() -> bool:
 
 
 def audit_npm() -> bool:
-    ok = True
-    for lock in NPM_LOCKS:
-        if not lock.exists():
-            continue
-        answer = subprocess.run(
-            ["npm", "audit", "--json"], cwd=lock.parent, capture_output=True, text=True
-        )
-        try:
-            report = json.loads(answer.stdout)
-        except json.JSONDecodeError:
-            report = {}
-        counts = report.get("metadata", {}).get("vulnerabilities")
-        if counts is None:
-            print(f"npm ({lock.parent.name}): audit did not run: {answer.stderr.strip()[:300]}")
-            ok = False
-            continue
-        total = sum(counts.values())
-        print(f"npm ({lock.parent.name}): {total} known vulnerabilities {counts}")
-        ok = ok and total == 0
-    return ok
+    if not NPM_LOCK.exists():
+        print(f"npm: {NPM_LOCK.name} is missing, so nothing was audited")
+        return False
+    answer = subprocess.run(["npm", "audit", "--json"], cwd=ROOT, capture_output=True, text=True)
+    try:
+        report = json.loads(answer.stdout)
+    except json.JSONDecodeError:
+        report = {}
+    counts = report.get("metadata", {}).get("vulnerabilities")
+    if counts is None:
+        print(f"npm: audit did not run: {answer.stderr.strip()[:300]}")
+        return False
+    total = sum(int(count) for count in counts.values())
+    print(f"npm: {total} known vulnerabilities {counts}")
+    return total == 0
 
 
 def main() -> int:

@@ -1,7 +1,9 @@
 """Bearer-token authentication for the reader's own endpoints (``/api/v1/me/...``).
 
-A blueprint calls ``require_reader`` before each request; the reader it finds is the
-only scope any ``/me`` query runs in. Tokens are never logged or echoed back.
+A blueprint handed to ``protect`` checks the token before each of its requests and keeps
+the reader it finds for ``current_reader``, the only scope any ``/me`` query runs in. A
+missing or invalid token gets a 401 with a challenge, or a 429 once the client has failed
+too often. Tokens are never logged or echoed back.
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""JSON in and out of every endpoint: one way to read a body, one way to answer."""
+"""Reading a JSON request body and answering with JSON, for the endpoints that do either.
+
+One body reader, so every JSON body is refused the same way (415 when it is not JSON, 400
+when it does not parse); two writers: a pydantic model, or a plain structure that may hold
+stored JSON as an ``orjson.Fragment``. Stored enrichment documents (possibly gzip), import
+files (text) and error bodies (``server.errors``) are answered where they are made."""
 
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
-"""The OpenAPI document, generated from the pydantic models the views use.
+"""The OpenAPI document, served at ``/api/v1/openapi.json``.
 
-Paths are declared in one table beside the models they return, so the document
-cannot name a field the code does not produce.
+Paths are declared by hand in two tables, this module's public endpoints and
+``server.openapi_me``'s reading-list ones, each answer naming the pydantic model it is;
+the component schemas are generated from those models, so the fields the document lists
+are the ones the models serialise.
 """
 
 from __future__ import annotations

@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from redis import Redis
 
@@ -15,6 +18,38 @@ from paperlens.settings import get_settings
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CORPUS = ROOT / "data" / "demo" / "papers.jsonl"
 TEST_ORIGIN = "chrome-extension://testextensionidaaaaaaaaaaaaaaaaaa"
+
+T = TypeVar("T")
+
+
+def eventually(
+    check: Callable[[], T | None],
+    timeout: float = 15.0,
+    message: str = "",
+    *,
+    interval: float = 0.1,
+    ignoring: tuple[type[BaseException], ...] = (LookupError,),
+) -> T:
+    """Poll ``check`` until it returns something true (and return it), or fail after ``timeout``.
+
+    An exception of an ``ignoring`` type means "not yet" (by default a ``LookupError``: what
+    is looked for is not there yet); any other, an ``AssertionError`` included, ends the wait.
+    """
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while True:
+        try:
+            value = check()
+            if value:
+                return value
+            last = value
+        except ignoring as error:
+            last = error
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"{message or 'condition'}: not within {timeout:g} s; last: {last!r}"
+            )
+        time.sleep(interval)
 
 
 def run_workers(redis: Redis) -> None:

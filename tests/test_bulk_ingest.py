@@ -10,7 +10,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -19,6 +18,7 @@ from paperlens.cli import main
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from paperlens.store.papers import count_papers, find_paper
+from tests.support import eventually
 from worker.ingest.arxiv_snapshot import SnapshotFilter, ingest_snapshot
 
 SNAPSHOT_HEAD = (
@@ -145,10 +145,12 @@ def test_interrupted_ingest_resumes_without_duplicates(
     command = [sys.executable, "-m", "paperlens.cli", "ingest", "arxiv-snapshot", str(path)]
     first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     checkpoints = settings.ingest_checkpoint_dir
-    deadline = time.monotonic() + 60
-    while not list(checkpoints.glob("arxiv-snapshot-*.json")) and time.monotonic() < deadline:
+
+    def checkpointed() -> bool:
         assert first.poll() is None, "the run ended before it could be interrupted"
-        time.sleep(0.02)
+        return bool(list(checkpoints.glob("arxiv-snapshot-*.json")))
+
+    eventually(checkpointed, 60, "the run wrote no checkpoint", interval=0.02)
     first.send_signal(signal.SIGKILL)
     first.wait()
     with db.session() as session:

@@ -27,7 +27,7 @@ from paperlens.runner import gunicorn_command
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from tests.readers import make_reader
-from tests.support import DEMO_CORPUS, ROOT
+from tests.support import DEMO_CORPUS, ROOT, eventually
 
 READERS = 8
 # Known papers (demo corpus) and papers the catalogue lacks, so both write paths are exercised.
@@ -63,14 +63,15 @@ def start_api(settings: Settings, port: int, tmp_path: Path) -> subprocess.Popen
     env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(metrics), PAPERLENS_LOG_LEVEL="WARNING")
     command = gunicorn_command(settings.model_copy(update={"port": port, "web_workers": 2}))
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
+
+    def healthy() -> bool:
         assert process.poll() is None, "the API exited at start"
-        with contextlib.suppress(requests.RequestException):
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
-                return process
-        time.sleep(0.1)
-    raise AssertionError("the API did not start")
+        return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok
+
+    eventually(
+        healthy, STARTUP_SECONDS, "the API did not start", ignoring=(requests.RequestException,)
+    )
+    return process
 
 
 def kill_group(process: subprocess.Popen[bytes]) -> None:
@@ -169,11 +170,12 @@ def test_acknowledged_writes_survive_kill_9_of_the_api(
     try:
         for writer in writers:
             writer.start()
-        deadline = time.monotonic() + 15
-        while sum(log.acknowledged for log in logs) < ACKNOWLEDGED_BEFORE_KILL:
-            assert time.monotonic() < deadline, "the writers made too little progress"
+
+        def enough_acknowledged() -> bool:
             assert all(w.is_alive() for w in writers), [log.failure for log in logs]
-            time.sleep(0.01)
+            return sum(log.acknowledged for log in logs) >= ACKNOWLEDGED_BEFORE_KILL
+
+        eventually(enough_acknowledged, 15, "the writers made too little progress", interval=0.01)
         kill_group(api)  # master and workers, mid-request
         stop.set()
         for writer in writers:

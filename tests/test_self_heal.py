@@ -36,7 +36,7 @@ from paperlens.embedded_redis import free_port
 from paperlens.parts_state import PartsState, PartState
 from paperlens.settings import Settings
 from paperlens.supervisor import Part, RestartPolicy, Supervisor
-from tests.support import DEMO_CORPUS, ROOT
+from tests.support import DEMO_CORPUS, ROOT, eventually
 
 MRL = "arxiv:2205.13147"
 STARTUP_SECONDS = 90.0
@@ -60,13 +60,8 @@ def get(url: str) -> tuple[int, dict[str, Any]]:
 
 
 def wait_for(condition: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError, ValueError, KeyError):
-            if condition():
-                return
-        time.sleep(0.2)
-    raise AssertionError(f"not within {timeout:g} s: {what}")
+    """A part still starting refuses connections or answers half: that counts as not yet."""
+    eventually(condition, timeout, what, interval=0.2, ignoring=(OSError, ValueError, KeyError))
 
 
 @dataclass

@@ -239,8 +239,8 @@ def test_the_schedule_enqueues_its_jobs_on_bulk(redis: Redis, settings: Settings
     scheduler = build_scheduler(redis, settings)
     crons = {job.func_name: job.cron for job in scheduler.get_jobs()}
     assert crons == {
-        keys.JOB_INGEST_NEW_SUBMISSIONS: settings.daily_ingest_cron,
-        keys.JOB_REFRESH_STALE: settings.refresh_cron,
+        "worker.jobs.ingest_new_submissions": settings.daily_ingest_cron,
+        "worker.jobs.refresh_stale": settings.refresh_cron,
     }
     for job in scheduler.get_jobs():
         job.next_enqueue_time = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)

@@ -191,7 +191,7 @@ def compute_suggestions(user_id: int) -> int:
     return written
 
 
-# Sources and freshness (issue 5).
+# Sources and freshness.
 
 
 @observed

@@ -332,7 +332,7 @@ def _reproduction(cube: csfcube.CsfCube) -> Row:
 
 
 def _readers_table(cube: csfcube.CsfCube) -> str:
-    """Item 6: suggestions from half of a query's best candidates, over lexical vectors."""
+    """Per-reader suggestions from half of a query's best candidates, over lexical vectors."""
     index = RelatedIndex.build(cube.papers, "tfidf")
     vectors = index.explainer.tfidf.matrix
     models: list[tuple[str, readers.SuggestionModel]] = [

@@ -12,32 +12,12 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from playwright.sync_api import Page
 
 from tests.e2e.visible import VISIBLE_TEXT
-
-T = TypeVar("T")
-
-
-def eventually(check: Callable[[], T | None], timeout: float = 15.0, message: str = "") -> T:
-    """Poll `check` until it returns something true (and return it), or fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while True:
-        try:
-            value = check()
-            if value:
-                return value
-            last = value
-        except LookupError as error:
-            last = error
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{message or 'condition'} not met in {timeout}s; last: {last!r}")
-        time.sleep(0.1)
+from tests.support import eventually
 
 
 class ClosedRoot:

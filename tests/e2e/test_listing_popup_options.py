@@ -9,9 +9,10 @@ from playwright.sync_api import Page, expect
 
 from paperlens.settings import EXTENSION_ORIGIN
 from server import create_app
-from tests.e2e.closed_shadow import BADGES, ClosedRoot, badges_by_paper, eventually
+from tests.e2e.closed_shadow import BADGES, ClosedRoot, badges_by_paper
 from tests.e2e.conftest import Backend, Browser, Seen, serve
 from tests.e2e.visible import MRL_TITLE, assert_no_stray_values
+from tests.support import eventually
 
 # Papers on the saved listing pages whose demo-corpus abstracts link to code.
 WITH_CODE = {"arxiv:2205.13147", "arxiv:2506.05426", "arxiv:2403.13043", "arxiv:2510.02341"}

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
-from tests.e2e.closed_shadow import BADGES, ClosedRoot, badges_by_paper, eventually
+from tests.e2e.closed_shadow import BADGES, ClosedRoot, badges_by_paper
 from tests.e2e.conftest import EXTENSION_ID, Backend, Browser
 from tests.e2e.test_reading_list import api
+from tests.support import eventually
 
 MRL = "arxiv:2205.13147"
 MRL_PAGE = "https://arxiv.org/abs/2205.13147"

@@ -1,5 +1,5 @@
 """The reading list through the extension: Save in the overlay, the popup's list and
-suggestions, saved badges on listings. These need the reading-list API (issue 3)."""
+suggestions, saved badges on listings."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ import pytest
 from playwright.sync_api import expect
 
 from paperlens.settings import EXTENSION_ORIGIN
-from tests.e2e.closed_shadow import BADGES, ClosedRoot, badges_by_paper, eventually
+from tests.e2e.closed_shadow import BADGES, ClosedRoot, badges_by_paper
 from tests.e2e.conftest import Backend, Browser
+from tests.support import eventually
 
 MRL = "arxiv:2205.13147"
 OVERLAY = "#paperlens-overlay"

@@ -1,8 +1,11 @@
-"""The loop every bulk ingest shares: stream parsed items, write them in batches,
-checkpoint after each batch, report bad records by number and never abort on them.
+"""The loop every bulk ingest shares: stream parsed items, write them in batches, save a
+checkpoint after each batch (and every ten batches' worth of items read, so a run of
+filtered or bad records is not read again), report bad records by number and never abort
+on them.
 
-A source module turns its file into ``Parsed`` items; this module owns batching,
-resumption and the report, so each format is only a parser.
+A source supplies a parser, which turns its input into ``Parsed`` items starting after
+the checkpoint's position, and a writer for a batch of values; this module owns the
+batching, the ``Checkpoint`` files, the progress display and the report.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, BinaryIO
 
 import ijson
@@ -147,7 +146,3 @@ def to_record(raw: Any) -> PaperRecord | None:
         published=published,
         venue=raw.get("proceeding") if isinstance(raw.get("proceeding"), str) else None,
     )
-
-
-def dump_size(path: Path) -> int:
-    return path.stat().st_size

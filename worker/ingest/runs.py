@@ -1,5 +1,8 @@
-"""One function per ``paperlens ingest`` command: open the input, resume from its
-checkpoint, and drive ``bulk.run`` with the format's parser and writer."""
+"""The ``paperlens ingest`` commands for Papers with Code dumps, BibTeX files and
+Hugging Face's daily pages: open the input (a file or a range of days), resume from its
+checkpoint, and drive ``bulk.run`` with the format's parser and writer.
+
+The arXiv snapshot's command is beside its parser, in ``worker.ingest.arxiv_snapshot``."""
 
 from __future__ import annotations
 
