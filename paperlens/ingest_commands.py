@@ -1,4 +1,4 @@
-"""``paperlens ingest`` commands for the real-world sources (issue 5).
+"""``paperlens ingest`` commands for the real-world sources.
 
 Each streams its input into the catalogue in batches, resumes an interrupted run of
 the same file, shows a progress bar on a terminal, and ends with a summary in which

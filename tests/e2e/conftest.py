@@ -7,9 +7,12 @@ worker. Paper pages are saved copies served under their real addresses by Playwr
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -365,3 +368,30 @@ def _launch(
         context.close()
         raise
     return context, worker
+
+
+def api(backend: Backend, token: str, method: str, path: str, body: Any = None) -> Any:
+    """Call the backend as curl would, to check what the extension did."""
+    request = urllib.request.Request(
+        f"{backend.url}/api/v1{path}",
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            text = response.read()
+            return json.loads(text) if text else None
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return None
+        raise
+
+
+@pytest.fixture
+def library(reader: str, backend: Backend) -> Iterator[list[str]]:
+    """Paper ids a test saves; removed afterwards, so tests and the two browsers stay apart."""
+    saved: list[str] = []
+    yield saved
+    for paper_id in saved:
+        api(backend, reader, "DELETE", f"/me/library/{paper_id}")

@@ -8,15 +8,12 @@ the reader still sees everything (so the test cannot pass because nothing was sh
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from playwright.sync_api import Page
 
 from tests.e2e.closed_shadow import BADGES, ClosedRoot, badges_by_paper
-from tests.e2e.conftest import EXTENSION_ID, Backend, Browser
-from tests.e2e.test_reading_list import api
+from tests.e2e.conftest import EXTENSION_ID, Backend, Browser, api
 from tests.support import eventually
 
 MRL = "arxiv:2205.13147"
@@ -45,18 +42,9 @@ PAGE_VIEW = """
 """
 
 
-@pytest.fixture
-def saved(reader: str, backend: Backend) -> Iterator[list[str]]:
-    """Papers put in the reader's list through the API; removed afterwards."""
-    ids: list[str] = []
-    yield ids
-    for paper_id in ids:
-        api(backend, reader, "DELETE", f"/me/library/{paper_id}")
-
-
-def save(backend: Backend, reader: str, saved: list[str], paper_id: str, **fields: Any) -> None:
+def save(backend: Backend, reader: str, library: list[str], paper_id: str, **fields: Any) -> None:
     api(backend, reader, "PUT", f"/me/library/{paper_id}", {"status": "reading", **fields})
-    saved.append(paper_id)
+    library.append(paper_id)
 
 
 def ready_overlay(browser: Browser, url: str = MRL_PAGE) -> tuple[Page, ClosedRoot]:
@@ -72,9 +60,9 @@ def found_by_window_find(page: Page, words: list[str]) -> list[str]:
 
 
 def test_page_script_cannot_read_the_overlay_through_the_dom(
-    reader: str, saved: list[str], browser: Browser, backend: Backend
+    reader: str, library: list[str], browser: Browser, backend: Backend
 ) -> None:
-    save(backend, reader, saved, MRL, tags=[PRIVATE_TAG])
+    save(backend, reader, library, MRL, tags=[PRIVATE_TAG])
     browser.configure(token=reader)
     page, overlay = ready_overlay(browser)
 
@@ -93,7 +81,7 @@ def test_page_script_cannot_read_the_overlay_through_the_dom(
 
 
 def test_page_script_cannot_read_saved_state_from_attributes_or_boxes(
-    reader: str, saved: list[str], browser: Browser, backend: Backend
+    reader: str, library: list[str], browser: Browser, backend: Backend
 ) -> None:
     """The overlay and the listing badges look the same to the page, saved or not."""
     browser.configure(token=reader)
@@ -103,8 +91,8 @@ def test_page_script_cannot_read_saved_state_from_attributes_or_boxes(
     listing.locator(BADGES).first.wait_for(timeout=15_000)
     badges_unsaved = listing.evaluate(PAGE_VIEW)
 
-    save(backend, reader, saved, MRL, tags=[PRIVATE_TAG])
-    save(backend, reader, saved, "arxiv:2505.11816")  # listed, no code
+    save(backend, reader, library, MRL, tags=[PRIVATE_TAG])
+    save(backend, reader, library, "arxiv:2505.11816")  # listed, no code
     page, overlay = ready_overlay(browser)
     assert overlay.text(".saved-mark") == "★ Saved"
     assert page.evaluate(PAGE_VIEW) == overlay_unsaved
@@ -116,7 +104,7 @@ def test_page_script_cannot_read_saved_state_from_attributes_or_boxes(
 
 
 def test_page_script_cannot_save_or_remove_with_synthetic_clicks(
-    reader: str, saved: list[str], browser: Browser, backend: Backend
+    reader: str, library: list[str], browser: Browser, backend: Backend
 ) -> None:
     browser.configure(token=reader)
     page, overlay = ready_overlay(browser)
@@ -140,7 +128,7 @@ def test_page_script_cannot_save_or_remove_with_synthetic_clicks(
     assert api(backend, reader, "GET", f"/me/library/{MRL}") is None
     assert backend.requests_to(f"/api/v1/me/library/{MRL}", "PUT") == []
 
-    save(backend, reader, saved, MRL)
+    save(backend, reader, library, MRL)
     page, overlay = ready_overlay(browser)
     overlay.wait_text(".save", "^★ Saved")
     page.evaluate(
@@ -164,10 +152,10 @@ def test_page_script_cannot_save_or_remove_with_synthetic_clicks(
 
 
 def test_page_script_cannot_learn_membership_by_injecting_links(
-    reader: str, saved: list[str], browser: Browser, backend: Backend
+    reader: str, library: list[str], browser: Browser, backend: Backend
 ) -> None:
     """A listing page adds links to papers it is curious about before the badges are drawn."""
-    save(backend, reader, saved, SAVED_ELSEWHERE)
+    save(backend, reader, library, SAVED_ELSEWHERE)
     browser.configure(token=reader)
     probes = [SAVED_ELSEWHERE, NOT_SAVED]
     page = browser.context.new_page()
@@ -277,10 +265,10 @@ def test_a_token_left_in_storage_local_by_an_older_version_moves_out_of_reach(
 
 
 def test_content_script_world_cannot_ask_the_background_about_other_papers(
-    reader: str, saved: list[str], browser: Browser, backend: Backend
+    reader: str, library: list[str], browser: Browser, backend: Backend
 ) -> None:
     """Code running as the content script (a compromised renderer) asks for what it may not."""
-    save(backend, reader, saved, SAVED_ELSEWHERE, tags=[PRIVATE_TAG])
+    save(backend, reader, library, SAVED_ELSEWHERE, tags=[PRIVATE_TAG])
     browser.configure(token=reader)
     page, _ = ready_overlay(browser)
     backend.seen.clear()

@@ -3,50 +3,17 @@ suggestions, saved badges on listings."""
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import pytest
 from playwright.sync_api import expect
 
 from paperlens.settings import EXTENSION_ORIGIN
 from tests.e2e.closed_shadow import BADGES, ClosedRoot, badges_by_paper
-from tests.e2e.conftest import Backend, Browser
+from tests.e2e.conftest import Backend, Browser, api
 from tests.support import eventually
 
 MRL = "arxiv:2205.13147"
 OVERLAY = "#paperlens-overlay"
-
-
-def api(backend: Backend, token: str, method: str, path: str, body: Any = None) -> Any:
-    """Call the backend as curl would, to check what the extension did."""
-    request = urllib.request.Request(
-        f"{backend.url}/api/v1{path}",
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            text = response.read()
-            return json.loads(text) if text else None
-    except urllib.error.HTTPError as error:
-        if error.code == 404:
-            return None
-        raise
-
-
-@pytest.fixture
-def library(reader: str, backend: Backend) -> Iterator[list[str]]:
-    """Paper ids a test saves; they are removed afterwards so tests stay independent."""
-    saved: list[str] = []
-    yield saved
-    for paper_id in saved:
-        api(backend, reader, "DELETE", f"/me/library/{paper_id}")
 
 
 def test_save_in_the_overlay_puts_the_paper_in_the_reading_list_and_the_popup_shows_it(

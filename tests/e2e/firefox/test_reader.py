@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from marionette_driver.wait import Wait
 
-from tests.e2e.conftest import EXTENSION_DIR, Backend
+from tests.e2e.conftest import EXTENSION_DIR, Backend, api
 from tests.e2e.firefox.driver import WAIT_S, Firefox, backend_permission_pattern
 from tests.e2e.test_listing_popup_options import WITH_CODE, WITHOUT_CODE
-from tests.e2e.test_reading_list import api
 from tests.e2e.visible import MRL_TITLE, assert_no_stray_values
 
 MRL = "arxiv:2205.13147"
@@ -38,15 +37,6 @@ def firefox(installed: Firefox, settle: Firefox, backend: Backend) -> Firefox:
     )
     installed.configure(backendUrl=backend.url, token="")
     return installed
-
-
-@pytest.fixture
-def library(reader: str, backend: Backend) -> Iterator[list[str]]:
-    """Paper ids a test saves; removed afterwards, since the Chromium tests share the reader."""
-    saved: list[str] = []
-    yield saved
-    for paper_id in saved:
-        api(backend, reader, "DELETE", f"/me/library/{paper_id}")
 
 
 def test_overlay_shows_code_links_and_related_papers(
