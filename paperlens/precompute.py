@@ -51,7 +51,7 @@ def request_precompute(redis: Redis, settings: Settings) -> Job:
     With a retry policy, a run whose worker dies is taken up again by the next worker under
     the same job id; the enrichment chunks it had queued already are not queued twice.
     """
-    from paperlens.jobs import queue, retry_policy
+    from paperlens.job_queue import queue, retry_policy
 
     timeout = settings.job_timeout_seconds * PRECOMPUTE_TIMEOUT_FACTOR
     job = queue(redis, keys.QUEUE_BULK, settings).enqueue(

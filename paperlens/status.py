@@ -19,7 +19,7 @@ from rq import Queue
 from rq.registry import DeferredJobRegistry, FailedJobRegistry, StartedJobRegistry
 
 from paperlens import keys, parts_state
-from paperlens.jobs import SERIALIZER
+from paperlens.job_queue import SERIALIZER
 from paperlens.parts_state import PartsState, PartState
 from paperlens.precompute import rebuild_pending
 from paperlens.settings import Settings

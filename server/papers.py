@@ -19,7 +19,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from werkzeug.http import parse_accept_header
 
-from paperlens import enrichments, jobs, keys
+from paperlens import enrichments, job_queue, keys
 from paperlens.identifiers import PaperRef, parse_paper_id, resolve_url
 from paperlens.schemas import (
     BatchRequest,
@@ -83,7 +83,7 @@ def get_paper(paper_id: str) -> Response:
         raw = enrichments.read_raw(svc.redis, canonical)
         if raw is not None:
             return _document(raw)
-    jobs.request_enrichment(svc.redis, svc.settings, canonical, keys.QUEUE_INTERACTIVE)
+    job_queue.request_enrichment(svc.redis, svc.settings, canonical, keys.QUEUE_INTERACTIVE)
     return _pending(canonical)
 
 
@@ -133,7 +133,7 @@ def _batch_items(
         for item, ref in zip(inputs, refs, strict=True)
     ]
     for paper_id in {item["paper_id"] for item in items if item["status"] == "pending"}:
-        jobs.request_enrichment(svc.redis, svc.settings, paper_id, keys.QUEUE_DEFAULT)
+        job_queue.request_enrichment(svc.redis, svc.settings, paper_id, keys.QUEUE_DEFAULT)
     return items
 
 
@@ -223,13 +223,13 @@ def _fetch_or_404(ref: PaperRef) -> Response:
     """A paper the catalogue lacks: 202 while a worker fetches it, if a source can and the
     fetch budget allows (see ``server.fetch_budget``)."""
     svc = services()
-    fetchable = jobs.fetchable(svc.settings, ref.paper_id)
+    fetchable = job_queue.fetchable(svc.settings, ref.paper_id)
     if not fetchable or svc.redis.exists(keys.missing_paper(ref.paper_id)):
         raise ApiError(404, "unknown_paper", f"PaperLens does not know {ref.paper_id} yet.")
     failure = svc.redis.get(keys.fetch_failure(ref.paper_id))
     if isinstance(failure, bytes):
         return _source_unreachable(ref.paper_id, FetchFailure.model_validate_json(failure))
-    if not jobs.fetch_in_flight(svc.redis, ref.paper_id):
+    if not job_queue.fetch_in_flight(svc.redis, ref.paper_id):
         refusal = fetch_budget.budget().admit(svc.redis, ratelimit.client_address())
         if refusal is not None:
             return error_response(
@@ -238,7 +238,7 @@ def _fetch_or_404(ref: PaperRef) -> Response:
                 refusal.message,
                 retry_after=refusal.retry_after_seconds,
             )
-        jobs.request_fetch(svc.redis, svc.settings, ref.paper_id)
+        job_queue.request_fetch(svc.redis, svc.settings, ref.paper_id)
     return _pending(ref.paper_id)
 
 

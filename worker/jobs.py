@@ -17,7 +17,7 @@ from rq import Queue, get_current_job
 from rq.exceptions import DuplicateJobError
 from sqlalchemy.orm import Session
 
-from paperlens import enrichments, jobs, keys, precompute, suggestions
+from paperlens import enrichments, job_queue, keys, precompute, suggestions
 from paperlens.schemas import EnrichedPaper, FetchFailure, SourceStatus
 from paperlens.store.library import library_revision, reader_profile
 from paperlens.store.models import Paper
@@ -91,7 +91,9 @@ def _defer(ctx: WorkerContext, papers: list[Paper], build_job_id: str) -> None:
     queue_name = job.origin if job is not None else keys.QUEUE_INTERACTIVE
     for paper in papers:
         log.info("enrichment of %s waits for the index being rebuilt", paper.paper_id)
-        jobs.defer_enrichment(ctx.redis, ctx.settings, paper.paper_id, build_job_id, queue_name)
+        job_queue.defer_enrichment(
+            ctx.redis, ctx.settings, paper.paper_id, build_job_id, queue_name
+        )
 
 
 @observed
@@ -130,7 +132,7 @@ def enqueue_all_enrichments(run: str | None = None) -> int:
     records how many papers its chunks will enrich.
     """
     ctx = get_context()
-    bulk = jobs.queue(ctx.redis, keys.QUEUE_BULK, ctx.settings)
+    bulk = job_queue.queue(ctx.redis, keys.QUEUE_BULK, ctx.settings)
     total = 0
     with ctx.db.session() as session:
         precompute.set_counts(ctx.redis, run, to_enrich=count_papers(session))
@@ -157,7 +159,7 @@ def _enqueue_chunk(bulk: Queue, chunk: list[str], run: str | None, job_id: str |
             job_id=job_id,
             unique=job_id is not None,
             result_ttl=PRECOMPUTE_CHUNK_MEMORY_SECONDS if job_id else 0,
-            retry=jobs.retry_policy(),
+            retry=job_queue.retry_policy(),
         )
     except DuplicateJobError:
         log.info("chunk %s was queued before this attempt of the precompute", job_id)

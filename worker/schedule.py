@@ -3,7 +3,7 @@
 RQ 3's ``CronScheduler`` enqueues registered functions on cron expressions; it keeps
 no state of its own beyond Redis heartbeats, so one scheduler per deployment suffices
 and ``paperlens run`` starts it beside the workers. Its jobs are stored as JSON like every
-other job (``paperlens.jobs.SERIALIZER``); RQ's own cron jobs would use pickle.
+other job (``paperlens.job_queue.SERIALIZER``); RQ's own cron jobs would use pickle.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from rq.cron import CronJob, CronScheduler
 from rq.defaults import DEFAULT_CRON_JOB_HISTORY_LIMIT, DEFAULT_CRON_JOB_HISTORY_TTL
 from rq.job import Job
 
-from paperlens import jobs as paperlens_jobs
-from paperlens import keys
+from paperlens import job_queue, keys
 from paperlens.settings import Settings
 from worker import jobs
 
@@ -28,7 +27,7 @@ class JsonCronJob(CronJob):
     def enqueue(self, connection: Redis) -> Job:
         if self.func is None:
             raise ValueError(f"cron job {self.name!r} has no function to enqueue")
-        queue = paperlens_jobs.queue(connection, self.queue_name)
+        queue = job_queue.queue(connection, self.queue_name)
         with connection.pipeline() as pipeline:
             job = queue.enqueue(
                 self.func, args=self.args, kwargs=self.kwargs, **self.job_options, pipeline=pipeline
