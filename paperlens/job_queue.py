@@ -8,9 +8,6 @@ and results are therefore plain JSON values: ids, numbers and lists of them.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Collection
-
 from redis import Redis
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
@@ -22,15 +19,21 @@ from paperlens.logs import request_id_var
 from paperlens.rq_worker import PaperLensWorker
 from paperlens.settings import Settings
 
-# A job whose worker died (or that raised) is tried again after these pauses, in seconds:
-# at once the first time (a killed worker is no reason to wait), then backing off.
-RETRY_INTERVALS = [0, 30, 120]
+# A job whose worker died (or that raised) is tried again after these pauses: at once the
+# first time (a killed worker is no reason to wait), then backing off.
+RETRY_INTERVALS_SECONDS = [0, 30, 120]
+# Finished jobs keep no result by default, so that a later request under the same job id
+# (a refresh of the same paper) can be queued again.
+NO_RESULT_TTL_SECONDS = 0
 # How every job is stored in Redis; see the module's docstring.
 SERIALIZER = JSONSerializer
 
+# What a job's arguments may be: plain JSON values (see the module's docstring).
+JobArgument = str | int | list[str] | None
+
 
 def retry_policy() -> Retry:
-    return Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS)
+    return Retry(max=len(RETRY_INTERVALS_SECONDS), interval=RETRY_INTERVALS_SECONDS)
 
 
 def queue(redis: Redis, name: str, settings: Settings | None = None) -> Queue:
@@ -51,48 +54,78 @@ def build_worker(redis: Redis, settings: Settings) -> PaperLensWorker:
     )
 
 
-def request_enrichment(redis: Redis, settings: Settings, paper_id: str, queue_name: str) -> bool:
+def enqueue(
+    redis: Redis,
+    settings: Settings,
+    queue_name: str,
+    job_name: str,
+    *args: JobArgument,
+    job_id: str | None = None,
+    after: str | None = None,
+    description: str | None = None,
+    timeout_seconds: int | None = None,
+    result_ttl_seconds: int = NO_RESULT_TTL_SECONDS,
+    failure_ttl_seconds: int | None = None,
+    **kwargs: JobArgument,
+) -> Job | None:
+    """The one way a job is queued: ``job_name(*args, **kwargs)`` on ``queue_name``, retried by
+    ``retry_policy``, with the request id in its meta so that it reaches the job's logs.
+
+    Returns None, queueing nothing, when a job with ``job_id`` is already queued or running:
+    RQ's unique enqueue checks and saves the job atomically, so a burst of identical
+    requests queues one job. ``after`` names a job this one waits for, and then runs
+    whether that job succeeded or failed. RQ's unique enqueue does not take dependencies,
+    so there the id is checked first; two callers at the same instant write the same job
+    twice, which runs once. Unset, the timeout is ``job_timeout_seconds`` and a failed job
+    is kept ``job_failure_ttl_seconds``.
+    """
+    if after is not None and job_id is not None and Job.exists(job_id, connection=redis):
+        return None
+    failure_ttl = failure_ttl_seconds or settings.job_failure_ttl_seconds
+    try:
+        return queue(redis, queue_name, settings).enqueue(
+            job_name,
+            *args,
+            job_id=job_id,
+            unique=job_id is not None and after is None,
+            depends_on=Dependency(jobs=[after], allow_failure=True) if after else None,
+            job_timeout=timeout_seconds or settings.job_timeout_seconds,
+            result_ttl=result_ttl_seconds,
+            failure_ttl=failure_ttl,
+            retry=retry_policy(),
+            description=description,
+            meta={"request_id": request_id_var.get()},
+            **kwargs,
+        )
+    except DuplicateJobError:
+        return None
+
+
+def request_enrichment(
+    redis: Redis, settings: Settings, paper_id: str, queue_name: str, after: str | None = None
+) -> bool:
     """Ask for one paper's enrichment; True when queued now, False when already in flight.
 
-    Finished jobs keep no result (``result_ttl=0``), so a later refresh can be queued again.
+    With ``after``, the id of a pending index build, the enrichment waits for that build to
+    end, whether it succeeds or fails: a failed build leaves the old index, which still
+    serves the paper by projection. One such waiting enrichment per paper, beside any other.
     """
-    return _enqueue_once(
+    job_id = keys.enrich_job_id(paper_id)
+    what = f"enrich {paper_id}"
+    if after is not None:
+        job_id = keys.deferred_enrich_job_id(paper_id)
+        what += " once the index is rebuilt"
+    job = enqueue(
         redis,
         settings,
         queue_name,
         keys.JOB_ENRICH_PAPER,
         paper_id,
-        job_id=keys.enrich_job_id(paper_id),
-        description=f"enrich {paper_id}",
-    )
-
-
-def defer_enrichment(
-    redis: Redis, settings: Settings, paper_id: str, build_job_id: str, queue_name: str
-) -> bool:
-    """Enrich ``paper_id`` once the index build of ``build_job_id`` is over; True when
-    queued now, False when such a deferred enrichment is already waiting.
-
-    Whether the build succeeds or fails, the enrichment then runs: a failed build leaves
-    the old index, which still serves the paper by projection. RQ's unique enqueue does
-    not take dependencies, so the id is checked first; two workers deferring one paper
-    at the same instant write the same job twice, which runs once.
-    """
-    job_id = keys.deferred_enrich_job_id(paper_id)
-    if Job.exists(job_id, connection=redis):
-        return False
-    queue(redis, queue_name, settings).enqueue(
-        keys.JOB_ENRICH_PAPER,
-        paper_id,
         job_id=job_id,
-        depends_on=Dependency(jobs=[build_job_id], allow_failure=True),
-        result_ttl=0,
-        retry=retry_policy(),
-        failure_ttl=settings.job_failure_ttl_seconds,
-        description=f"enrich {paper_id} once the index is rebuilt",
-        meta={"request_id": request_id_var.get()},
+        after=after,
+        description=what,
     )
-    return True
+    return job is not None
 
 
 def fetchable(settings: Settings, paper_id: str) -> bool:
@@ -111,28 +144,22 @@ def request_fetch(redis: Redis, settings: Settings, paper_id: str) -> bool:
 
     One job per paper in flight, as for enrichments; the job enriches the paper too.
     """
-    return _enqueue_once(
+    job_id = keys.fetch_job_id(paper_id)
+    job = enqueue(
         redis,
         settings,
         keys.QUEUE_INTERACTIVE,
         keys.JOB_FETCH_PAPER,
         paper_id,
-        job_id=keys.fetch_job_id(paper_id),
+        job_id=job_id,
         description=f"fetch {paper_id}",
     )
+    return job is not None
 
 
 def fetch_in_flight(redis: Redis, paper_id: str) -> bool:
     """Whether a fetch of ``paper_id`` is queued or running (a new request joins it)."""
     return bool(redis.exists(Job.key_for(keys.fetch_job_id(paper_id))))
-
-
-def defer_fetches(redis: Redis, paper_ids: Collection[str]) -> None:
-    """Keep fetches that could not be queued now; the scheduler queues them later, as the
-    fetch queue has room (``worker.pipeline.freshness.release_deferred_fetches``)."""
-    if paper_ids:
-        now = time.time()
-        redis.zadd(keys.FETCH_DEFERRED, {paper_id: now for paper_id in paper_ids}, nx=True)
 
 
 def request_suggestions(redis: Redis, settings: Settings, user_id: int) -> bool:
@@ -142,44 +169,15 @@ def request_suggestions(redis: Redis, settings: Settings, user_id: int) -> bool:
     library revision before and after computing and goes round again when it moved,
     and a reader whose stored suggestions are older than the list gets a new job.
     """
-    return _enqueue_once(
+    job_id = keys.suggestions_job_id(user_id)
+    what = f"suggestions for reader {user_id}"
+    job = enqueue(
         redis,
         settings,
         keys.QUEUE_DEFAULT,
         keys.JOB_COMPUTE_SUGGESTIONS,
         user_id,
-        job_id=keys.suggestions_job_id(user_id),
-        description=f"suggestions for reader {user_id}",
+        job_id=job_id,
+        description=what,
     )
-
-
-def _enqueue_once(
-    redis: Redis,
-    settings: Settings,
-    queue_name: str,
-    job_name: str,
-    argument: str | int,
-    *,
-    job_id: str,
-    description: str,
-) -> bool:
-    """Queue ``job_name(argument)`` unless a job with ``job_id`` is already queued or running.
-
-    RQ's unique enqueue checks and saves the job atomically, so a burst of identical
-    requests queues one job; the request id travels in the job's meta into its logs.
-    """
-    try:
-        queue(redis, queue_name, settings).enqueue(
-            job_name,
-            argument,
-            job_id=job_id,
-            unique=True,
-            result_ttl=0,
-            retry=retry_policy(),
-            failure_ttl=settings.job_failure_ttl_seconds,
-            description=description,
-            meta={"request_id": request_id_var.get()},
-        )
-    except DuplicateJobError:
-        return False
-    return True
+    return job is not None

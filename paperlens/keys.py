@@ -21,6 +21,7 @@ QUEUES_BY_URGENCY = (QUEUE_INTERACTIVE, QUEUE_DEFAULT, QUEUE_BULK)
 
 # Jobs are enqueued by dotted name so that the API never imports the pipeline.
 JOB_ENRICH_PAPER = "worker.jobs.enrich_paper"
+JOB_ENRICH_PAPERS = "worker.jobs.enrich_papers"
 JOB_PRECOMPUTE_ALL = "worker.jobs.precompute_all"
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from redis import Redis
 from redis.exceptions import RedisError
+from rq.defaults import DEFAULT_FAILURE_TTL
 from rq.job import Job
 
 from paperlens import keys
@@ -26,6 +27,9 @@ log = logging.getLogger(__name__)
 PRECOMPUTE_TIMEOUT_FACTOR = 6
 # A finished run's job is kept this long, so that a waiting command can read its end.
 PRECOMPUTE_RESULT_TTL_SECONDS = 600
+# A failed run, and a failed chunk of one, stay in RQ's failed registry (``paperlens status``)
+# as long as RQ keeps failed jobs by default: a year.
+PRECOMPUTE_FAILURE_TTL_SECONDS = DEFAULT_FAILURE_TTL
 
 
 # Compare and delete in one step, so a rebuild requested in between is never unmarked.
@@ -51,16 +55,20 @@ def request_precompute(redis: Redis, settings: Settings) -> Job:
     With a retry policy, a run whose worker dies is taken up again by the next worker under
     the same job id; the enrichment chunks it had queued already are not queued twice.
     """
-    from paperlens.job_queue import queue, retry_policy
+    from paperlens.job_queue import enqueue
 
     timeout = settings.job_timeout_seconds * PRECOMPUTE_TIMEOUT_FACTOR
-    job = queue(redis, keys.QUEUE_BULK, settings).enqueue(
+    job = enqueue(
+        redis,
+        settings,
+        keys.QUEUE_BULK,
         keys.JOB_PRECOMPUTE_ALL,
-        result_ttl=PRECOMPUTE_RESULT_TTL_SECONDS,
-        job_timeout=timeout,
-        retry=retry_policy(),
         description="rebuild the related-papers index and every enrichment",
+        timeout_seconds=timeout,
+        result_ttl_seconds=PRECOMPUTE_RESULT_TTL_SECONDS,
+        failure_ttl_seconds=PRECOMPUTE_FAILURE_TTL_SECONDS,
     )
+    assert job is not None, "a job without an id of its own is never refused as a duplicate"
     # Expires on its own should the build never end (a worker killed for good).
     redis.set(keys.INDEX_REBUILD, job.id, ex=timeout)
     return job

@@ -10,7 +10,7 @@ from flask import request
 from pydantic import BaseModel
 from redis.exceptions import RedisError
 
-from paperlens import job_queue
+from paperlens import fetch_state, job_queue
 from paperlens.identifiers import parse_paper_id
 from server import fetch_budget
 from server.errors import ApiError
@@ -63,7 +63,7 @@ def _fetch_within_budget(reader_id: int, paper_ids: Iterable[str]) -> None:
         if refusal is not None:
             later = wanted[position:]
             fetch_budget.REFUSED_FETCHES.labels(refusal.reason).inc(len(later) - 1)
-            job_queue.defer_fetches(svc.redis, later)
+            fetch_state.defer(svc.redis, later)
             log.info("%d fetches deferred (%s)", len(later), refusal.reason)
             return
         job_queue.request_fetch(svc.redis, svc.settings, paper_id)

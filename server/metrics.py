@@ -22,7 +22,7 @@ from prometheus_client.registry import Collector
 from redis import Redis
 from redis.exceptions import RedisError
 
-from paperlens import job_metrics, job_queue, keys
+from paperlens import fetch_state, job_metrics, job_queue, keys
 
 REQUEST_SECONDS = Histogram(
     "paperlens_http_request_duration_seconds",
@@ -71,7 +71,7 @@ class RedisFigures(Collector):
                 failed.add_metric([name], queue.failed_job_registry.count)
                 if name == keys.QUEUE_INTERACTIVE:
                     fetch_depth.add_metric([], queue.count)
-            deferred.add_metric([], self.redis.zcard(keys.FETCH_DEFERRED))
+            deferred.add_metric([], fetch_state.deferred_count(self.redis))
             for figures in job_metrics.read_all(self.redis):
                 buckets = [(str(bound), count) for bound, count in figures.buckets]
                 buckets.append(("+Inf", figures.count))

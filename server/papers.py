@@ -19,7 +19,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from werkzeug.http import parse_accept_header
 
-from paperlens import enrichments, job_queue, keys
+from paperlens import enrichments, fetch_state, job_queue, keys
 from paperlens.identifiers import PaperRef, parse_paper_id, resolve_url
 from paperlens.schemas import (
     BatchRequest,
@@ -224,11 +224,11 @@ def _fetch_or_404(ref: PaperRef) -> Response:
     fetch budget allows (see ``server.fetch_budget``)."""
     svc = services()
     fetchable = job_queue.fetchable(svc.settings, ref.paper_id)
-    if not fetchable or svc.redis.exists(keys.missing_paper(ref.paper_id)):
+    if not fetchable or fetch_state.is_missing(svc.redis, ref.paper_id):
         raise ApiError(404, "unknown_paper", f"PaperLens does not know {ref.paper_id} yet.")
-    failure = svc.redis.get(keys.fetch_failure(ref.paper_id))
-    if isinstance(failure, bytes):
-        return _source_unreachable(ref.paper_id, FetchFailure.model_validate_json(failure))
+    failure = fetch_state.read_failure(svc.redis, ref.paper_id)
+    if failure is not None:
+        return _source_unreachable(ref.paper_id, failure)
     if not job_queue.fetch_in_flight(svc.redis, ref.paper_id):
         refusal = fetch_budget.budget().admit(svc.redis, ratelimit.client_address())
         if refusal is not None:

@@ -155,7 +155,7 @@ def test_a_new_worker_takes_over_the_job_of_a_killed_worker_at_once(
     assert markers(redis) == ["started", "started", "finished"]
     job.refresh()  # type: ignore[no-untyped-call]
     assert job.get_status() == "finished"
-    assert job.retries_left == len(job_queue.RETRY_INTERVALS) - 1  # run again once
+    assert job.retries_left == len(job_queue.RETRY_INTERVALS_SECONDS) - 1  # run again once
     assert enrichments.read(redis, MRL) is not None
 
 

@@ -9,7 +9,7 @@ import time
 
 from redis import Redis
 
-from paperlens import enrichments, job_queue, keys, precompute
+from paperlens import enrichments, fetch_state, job_queue, keys, precompute
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from paperlens.store.papers import canonical_ids, preferred_id, upsert_papers
@@ -74,10 +74,7 @@ def release_deferred_fetches(redis: Redis, db: Database, settings: Settings) -> 
     take = min(settings.fetch_queue_max_jobs - depth, settings.deferred_fetches_per_tick)
     if take <= 0:
         return 0
-    members = redis.zrange(keys.FETCH_DEFERRED, 0, take - 1)
-    paper_ids = [
-        member.decode() if isinstance(member, bytes) else str(member) for member in members
-    ]
+    paper_ids = fetch_state.oldest_deferred(redis, take)
     if not paper_ids:
         return 0
     with db.session() as session:
@@ -87,5 +84,5 @@ def release_deferred_fetches(redis: Redis, db: Database, settings: Settings) -> 
         if paper_id in known or not job_queue.fetchable(settings, paper_id):
             continue
         queued += job_queue.request_fetch(redis, settings, paper_id)
-    redis.zrem(keys.FETCH_DEFERRED, *paper_ids)
+    fetch_state.drop_deferred(redis, paper_ids)
     return queued
