@@ -42,18 +42,6 @@ def queue(redis: Redis, name: str, settings: Settings | None = None) -> Queue:
     return Queue(name, connection=redis, default_timeout=timeout, serializer=SERIALIZER)
 
 
-def build_worker(redis: Redis, settings: Settings) -> PaperLensWorker:
-    """The one place an RQ worker is made (CLI, tests, benchmarks): the queues in the order a
-    worker drains them, and how often it looks for the jobs of dead workers."""
-    queues = [queue(redis, name) for name in keys.QUEUES_BY_URGENCY]
-    return PaperLensWorker(
-        queues,
-        connection=redis,
-        serializer=SERIALIZER,
-        maintenance_interval=settings.rq_maintenance_interval_seconds,
-    )
-
-
 def enqueue(
     redis: Redis,
     settings: Settings,
@@ -99,6 +87,18 @@ def enqueue(
         )
     except DuplicateJobError:
         return None
+
+
+def build_worker(redis: Redis, settings: Settings) -> PaperLensWorker:
+    """The one place an RQ worker is made (CLI, tests, benchmarks): the queues in the order a
+    worker drains them, and how often it looks for the jobs of dead workers."""
+    queues = [queue(redis, name) for name in keys.QUEUES_BY_URGENCY]
+    return PaperLensWorker(
+        queues,
+        connection=redis,
+        serializer=SERIALIZER,
+        maintenance_interval=settings.rq_maintenance_interval_seconds,
+    )
 
 
 def request_enrichment(

@@ -16,7 +16,15 @@ from itertools import islice
 from rq import get_current_job
 from sqlalchemy.orm import Session
 
-from paperlens import enrichments, fetch_state, job_queue, keys, precompute, suggestions
+from paperlens import (
+    enrichments,
+    fetch_state,
+    job_queue,
+    keys,
+    precompute,
+    source_state,
+    suggestions,
+)
 from paperlens.schemas import EnrichedPaper, FetchFailure, SourceStatus
 from paperlens.store.library import library_revision, reader_profile
 from paperlens.store.models import Paper
@@ -35,7 +43,7 @@ from worker.pipeline.fetch import METADATA_SOURCE, fetch_record
 from worker.pipeline.freshness import ingest_recent, refresh_due, release_deferred_fetches
 from worker.pipeline.index_files import build_and_publish, current_index, published
 from worker.pipeline.suggestions import suggestion_sets
-from worker.sources.http import SourceError, source_pause
+from worker.sources.http import SourceError
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +236,7 @@ def remember_fetch_failure(ctx: WorkerContext, paper_id: str, error: SourceError
     """Keep why the fetch failed until the source is tried again, so the reader is told which
     source failed and when, rather than waiting on 202s or reading "unknown paper"."""
     source = error.source or "unknown"
-    pause = source_pause(ctx.redis, source) if error.source else None
+    pause = source_state.read_pause(ctx.redis, source) if error.source else None
     retry_at = pause.until if pause else time.time() + ctx.settings.source_unreachable_pause_seconds
     failure = FetchFailure(
         source=source,
