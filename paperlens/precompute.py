@@ -138,12 +138,32 @@ def read_progress(redis: Redis, run_id: str) -> RunProgress:
     )
 
 
-def record_index(redis: Redis, name: str, ranker: str, papers: int) -> None:
-    """Describe the index just published, for ``paperlens status`` and ``/readyz``."""
-    redis.hset(
-        keys.INDEX_INFO,
-        mapping={"name": name, "ranker": ranker, "papers": papers, "built_at": _now()},
-    )
+def publish_index(redis: Redis, name: str, ranker: str, papers: int) -> None:
+    """Make the build saved as ``name`` the index every worker loads, and describe it for
+    ``paperlens status`` and ``/readyz``."""
+    with redis.pipeline() as pipe:
+        pipe.set(keys.INDEX_POINTER, name)
+        pipe.set(keys.INDEX_RANKER, ranker)
+        info = {"name": name, "ranker": ranker, "papers": papers, "built_at": _now()}
+        pipe.hset(keys.INDEX_INFO, mapping=info)  # type: ignore[arg-type]
+        pipe.execute()
+
+
+def index_pointer(redis: Redis) -> str | None:
+    """The file name of the published index, as written (the reader checks it is a build)."""
+    pointer = redis.get(keys.INDEX_POINTER)
+    return pointer.decode(errors="replace") if isinstance(pointer, bytes) else None
+
+
+def index_ranker(redis: Redis) -> str | None:
+    """Which ranker built the published index (a fallback says so), if one is published."""
+    ranker = redis.get(keys.INDEX_RANKER)
+    return ranker.decode() if isinstance(ranker, bytes) else None
+
+
+def index_info(redis: Redis) -> dict[str, str]:
+    """The description ``publish_index`` wrote; empty before any index."""
+    return _strings(redis.hgetall(keys.INDEX_INFO))
 
 
 def record_ingest(redis: Redis, what: str, created: int, updated: int) -> None:
@@ -157,6 +177,11 @@ def record_ingest(redis: Redis, what: str, created: int, updated: int) -> None:
     )
 
 
+def last_ingest(redis: Redis) -> dict[str, str]:
+    """The description ``record_ingest`` wrote; empty before any ingest."""
+    return _strings(redis.hgetall(keys.LAST_INGEST))
+
+
 def record_ingest_of(settings: Settings, what: str, created: int, updated: int) -> None:
     """``record_ingest`` from a command: the catalogue changed whatever Redis says, so an
     unreachable Redis costs only the record, with a warning."""
@@ -166,6 +191,14 @@ def record_ingest_of(settings: Settings, what: str, created: int, updated: int) 
         record_ingest(redis_client.connect(settings), what, created, updated)
     except RedisError as error:
         log.warning("last ingest not recorded: Redis unreachable (%s)", type(error).__name__)
+
+
+def _strings(found: dict[bytes | str, bytes | str]) -> dict[str, str]:
+    return {_text(key): _text(value) for key, value in found.items()}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _now() -> str:
