@@ -30,6 +30,8 @@ PRECOMPUTE_RESULT_TTL_SECONDS = 600
 # A failed run, and a failed chunk of one, stay in RQ's failed registry (``paperlens status``)
 # as long as RQ keeps failed jobs by default: a year.
 PRECOMPUTE_FAILURE_TTL_SECONDS = DEFAULT_FAILURE_TTL
+# Progress of a precompute run is kept this long after it was last updated.
+PRECOMPUTE_PROGRESS_TTL_SECONDS = 86_400
 
 
 # Compare and delete in one step, so a rebuild requested in between is never unmarked.
@@ -94,7 +96,7 @@ def add_phase(redis: Redis, run_id: str | None, phase: str) -> None:
     key = keys.precompute_phases(run_id)
     with redis.pipeline() as pipe:
         pipe.rpush(key, phase)
-        pipe.expire(key, keys.PRECOMPUTE_PROGRESS_TTL_SECONDS)
+        pipe.expire(key, PRECOMPUTE_PROGRESS_TTL_SECONDS)
         pipe.execute()
 
 
@@ -106,7 +108,7 @@ def set_counts(redis: Redis, run_id: str | None, **counts: int) -> None:
     with redis.pipeline() as pipe:
         for name, value in counts.items():
             pipe.hset(key, name, value)
-        pipe.expire(key, keys.PRECOMPUTE_PROGRESS_TTL_SECONDS)
+        pipe.expire(key, PRECOMPUTE_PROGRESS_TTL_SECONDS)
         pipe.execute()
 
 
@@ -117,7 +119,7 @@ def count_enriched(redis: Redis, run_id: str | None, papers: int) -> None:
     key = keys.precompute_progress(run_id)
     with redis.pipeline() as pipe:
         pipe.hincrby(key, "enriched", papers)
-        pipe.expire(key, keys.PRECOMPUTE_PROGRESS_TTL_SECONDS)
+        pipe.expire(key, PRECOMPUTE_PROGRESS_TTL_SECONDS)
         pipe.execute()
 
 

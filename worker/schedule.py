@@ -20,6 +20,12 @@ from paperlens import job_queue, keys
 from paperlens.settings import Settings
 from worker import jobs
 
+# The daily ingest lists and stores several categories: it may run this many job timeouts.
+DAILY_INGEST_TIMEOUT_FACTOR = 6
+# How long each scheduled run's job (and its result) is kept after it ends.
+DAILY_INGEST_RESULT_TTL_SECONDS = 86_400
+REFRESH_RESULT_TTL_SECONDS = 3_600
+
 
 class JsonCronJob(CronJob):
     """A cron job that enqueues on a JSON queue, with RQ's bookkeeping of what it spawned."""
@@ -57,8 +63,8 @@ def build_scheduler(redis: Redis, settings: Settings) -> CronScheduler:
         jobs.ingest_new_submissions,
         keys.QUEUE_BULK,
         cron=settings.daily_ingest_cron,
-        job_timeout=settings.job_timeout_seconds * 6,
-        result_ttl=86_400,
+        job_timeout=settings.job_timeout_seconds * DAILY_INGEST_TIMEOUT_FACTOR,
+        result_ttl=DAILY_INGEST_RESULT_TTL_SECONDS,
         name="daily arXiv submissions",
     )
     scheduler.register(
@@ -66,7 +72,7 @@ def build_scheduler(redis: Redis, settings: Settings) -> CronScheduler:
         keys.QUEUE_BULK,
         cron=settings.refresh_cron,
         job_timeout=settings.job_timeout_seconds,
-        result_ttl=3_600,
+        result_ttl=REFRESH_RESULT_TTL_SECONDS,
         name="refresh stale enrichments",
     )
     return scheduler
