@@ -36,10 +36,9 @@ def retry_policy() -> Retry:
     return Retry(max=len(RETRY_INTERVALS_SECONDS), interval=RETRY_INTERVALS_SECONDS)
 
 
-def queue(redis: Redis, name: str, settings: Settings | None = None) -> Queue:
-    """The queue ``name``, storing its jobs as JSON; ``settings`` give the default timeout."""
-    timeout = settings.job_timeout_seconds if settings is not None else None
-    return Queue(name, connection=redis, default_timeout=timeout, serializer=SERIALIZER)
+def queue(redis: Redis, name: str) -> Queue:
+    """The queue ``name``, storing its jobs as JSON (every job's timeout is set by ``enqueue``)."""
+    return Queue(name, connection=redis, serializer=SERIALIZER)
 
 
 def enqueue(
@@ -71,7 +70,7 @@ def enqueue(
         return None
     failure_ttl = failure_ttl_seconds or settings.job_failure_ttl_seconds
     try:
-        return queue(redis, queue_name, settings).enqueue(
+        return queue(redis, queue_name).enqueue(
             job_name,
             *args,
             job_id=job_id,

@@ -5,6 +5,9 @@ phases), publishes it, then queues every paper's enrichment in chunks, each of w
 counts the papers it wrote. ``paperlens precompute`` reads this to draw its progress;
 ``paperlens status`` and ``/readyz`` read the published index and the last ingest. While
 a run's build is pending, enrichments of papers the old index lacks wait for it.
+
+This module owns those keys: the published index (the file every worker loads, its ranker
+and description), the pending-rebuild mark, each run's progress, and the last ingest.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from redis.exceptions import RedisError
 from rq.defaults import DEFAULT_FAILURE_TTL
 from rq.job import Job
 
-from paperlens import keys
+from paperlens import job_queue, keys
 from paperlens.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,10 +60,8 @@ def request_precompute(redis: Redis, settings: Settings) -> Job:
     With a retry policy, a run whose worker dies is taken up again by the next worker under
     the same job id; the enrichment chunks it had queued already are not queued twice.
     """
-    from paperlens.job_queue import enqueue
-
     timeout = settings.job_timeout_seconds * PRECOMPUTE_TIMEOUT_FACTOR
-    job = enqueue(
+    job = job_queue.enqueue(
         redis,
         settings,
         keys.QUEUE_BULK,
