@@ -47,6 +47,4 @@ def test_an_arxiv_id_in_the_journal_field_names_the_paper_in_both_paths(
     [item] = response.get_json()["items"]
     assert (item["outcome"], item["paper_id"]) == ("saved", "arxiv:2205.13147")
     listed = alice.get(LIB).get_json()["items"]
-    assert [(entry["paper_id"], entry["known"]) for entry in listed] == [
-        ("arxiv:2205.13147", True)
-    ]
+    assert [(entry["paper_id"], entry["known"]) for entry in listed] == [("arxiv:2205.13147", True)]
