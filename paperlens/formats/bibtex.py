@@ -308,8 +308,9 @@ def read_entries(
 
     The file is cut before every line that starts a block (where bibtexparser itself
     ends an unclosed block) and each piece parsed in turn, seeing the ``@string`` macros
-    of the pieces before it: memory stays flat in the file's size, a broken entry costs
-    only itself, and reading the pieces in turn reads the file as a whole. With
+    of the pieces before it: memory holds one piece, the macros and the keys seen (a key
+    used again is refused), a broken entry costs only itself, and reading the pieces in
+    turn reads the file as a whole. With
     ``max_entries``, reading stops at the first entry past it (ImportRefused).
     """
     strings: list[model.String] = []
