@@ -18,8 +18,9 @@ README = PROJECT_ROOT / "README.md"
 DOCS = PROJECT_ROOT / "docs"
 CONFIGURATION = DOCS / "configuration.md"
 README_MAX_LINES = 300
-# A Markdown link's target: [text](target), without the anchor.
-LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+# A Markdown link's target: [text](file#anchor), the file part optional.
+LINK = re.compile(r"\]\(([^)#\s]*)(?:#([^)\s]*))?\)")
+HEADING = re.compile(r"^#+ (.+)$", re.MULTILINE)
 
 
 def _documents() -> list[Path]:
@@ -36,12 +37,24 @@ def test_readme_links_every_document_in_docs() -> None:
         assert f"(docs/{document.name})" in readme, document.name
 
 
+def _anchors(document: Path) -> set[str]:
+    """The anchors GitHub makes of a document's headings: lower case, punctuation dropped."""
+    text = document.read_text(encoding="utf-8")
+    return {
+        re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+        for heading in HEADING.findall(text)
+    }
+
+
 @pytest.mark.parametrize("document", _documents(), ids=lambda path: path.name)
-def test_relative_links_point_at_files(document: Path) -> None:
-    for target in LINK.findall(document.read_text(encoding="utf-8")):
+def test_relative_links_point_at_files_and_headings(document: Path) -> None:
+    for target, anchor in LINK.findall(document.read_text(encoding="utf-8")):
         if "://" in target or target.startswith("mailto:"):
             continue
-        assert (document.parent / target).exists(), f"{document.name}: {target}"
+        linked = document.parent / target if target else document
+        assert linked.exists(), f"{document.name}: {target}"
+        if anchor and linked.suffix == ".md":
+            assert anchor in _anchors(linked), f"{document.name}: {target}#{anchor}"
 
 
 def _default_text(name: str) -> str | None:
