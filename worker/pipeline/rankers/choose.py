@@ -10,7 +10,7 @@ from worker.pipeline.rankers.tfidf import TfidfRanker
 
 RANKERS = ("tfidf", "bm25", "dense", "hybrid")
 NEEDS_EMBEDDINGS = ("dense", "hybrid")
-# The benchmark's choice (see the README's quality table) for each kind of installation.
+# The benchmark's choice (see docs/quality.md) for each kind of installation.
 BEST_WITH_EMBEDDINGS = "hybrid"
 BEST_LEXICAL = "tfidf"
 # The hybrid's share of the dense score, tuned on CSFCube's fold1_dev only.

@@ -9,7 +9,7 @@ Encoders, each producing L2-normalised vectors:
   ONNX Runtime with fused attention, float32, 256 tokens: the same vectors, without torch;
 - ``onnx-int8-256``, ``onnx-int8-128`` and ``onnx-int8``: int8 dynamic quantisation (one
   scale per weight channel) at 256 tokens, at the 128 the model was trained on, and at 96:
-  the served one, the best of the three on fold1_dev and the fastest (README, quality);
+  the served one, the best of the three on fold1_dev and the fastest (bench/RESULTS.md, Quality);
   ONNX encoders run one paper at a time on each of ``PAPERLENS_ENCODE_THREADS`` threads;
 - ``static``: a Model2Vec static model distilled from it (benchmark only, see
   ``bench/quality``): thousands of papers a second, but clearly weaker here.
