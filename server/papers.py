@@ -95,6 +95,7 @@ def batch() -> Response:
     limit = svc.settings.batch_max_items
     if len(body.ids) > limit:
         raise ApiError(422, "too_many_ids", f"At most {limit} ids per batch.")
+    # An id that does not parse is one item marked invalid, not an error of the whole batch.
     refs = [parse_paper_id(item) for item in body.ids]
     try:
         items = _batch_items(body.ids, refs, _VIEWS[body.view])
