@@ -320,16 +320,12 @@ def _papers_by_alias(session: Session, ids: set[str]) -> dict[str, Paper]:
     """The known papers any of ``ids`` names, keyed by every alias they have."""
     if not ids:
         return {}
-    papers = session.scalars(
-        select(Paper)
-        .join(PaperAlias, PaperAlias.paper_pk == Paper.id)
-        .where(PaperAlias.alias.in_(ids))
-        .order_by(Paper.id)
-    ).unique()
+    papers = _rows_for_ids(session, ids)
     return {alias.alias: paper for paper in papers for alias in paper.aliases}
 
 
-def _rows_for_ids(session: Session, ids: Sequence[str]) -> list[Paper]:
+def _rows_for_ids(session: Session, ids: Iterable[str]) -> list[Paper]:
+    """The known papers any of ``ids`` names, each once, oldest first."""
     rows = session.scalars(
         select(Paper)
         .join(PaperAlias, PaperAlias.paper_pk == Paper.id)
