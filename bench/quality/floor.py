@@ -22,7 +22,7 @@ from sklearn.isotonic import IsotonicRegression
 from bench import machine
 from bench.quality import csfcube
 from bench.quality.csfcube import CsfCube
-from bench.quality.evaluate import LIST_K, corpus_metrics
+from bench.quality.evaluate import LIST_K, corpus_metrics, listed_ids
 from paperlens.settings import Settings
 from worker.pipeline.rankers.choose import embeddings_available
 from worker.pipeline.related import RelatedIndex
@@ -105,8 +105,7 @@ def effect(cube: CsfCube, index: RelatedIndex, floor: float) -> str:
     before = corpus_metrics(cube, index)
     index.floor = floor
     after = corpus_metrics(cube, index)
-    papers = {paper.paper_id: paper for paper in cube.papers}
-    lengths = [len(index.related(papers[q], LIST_K)) for q in cube.query_ids]
+    lengths = [len(listed) for listed in listed_ids(cube, index)]
     index.floor = None
     return (
         f"corpus NDCG@{LIST_K} {before[0]:.1f} -> {after[0]:.1f}, cited recall "
