@@ -118,8 +118,8 @@ class Settings(BaseSettings):
     daily_ingest_cron: str = "30 1 * * *"
     refresh_cron: str = "*/10 * * * *"
     enrichment_max_age_seconds: int = Field(default=7 * 86_400, ge=60)
-    # Related papers: the ranker ("auto" = the benchmark's choice for what is installed),
-    # the MMR diversity weight (0 = off), and the CSFCube benchmark's folder.
+    # Related papers: the ranker ("auto" = the benchmark's choice for what is installed) and
+    # the MMR diversity weight (0 = off).
     related_ranker: Literal["auto", "tfidf", "bm25", "dense", "hybrid"] = "auto"
     related_diversity: float = Field(default=0.0, ge=0.0, lt=1.0)
     # Threads that encode papers with the dense model at once (None: one per usable core).
@@ -131,7 +131,6 @@ class Settings(BaseSettings):
     related_ann_dims: int = Field(default=256, ge=2)
     related_ann_candidates: int = Field(default=200, ge=1)
     related_ann_ef_search: int = Field(default=256, ge=1)
-    csfcube_dir: Path = PROJECT_ROOT.parent / "shared" / "data" / "csfcube"
     # Failed authentications allowed per client address and per token prefix (limits syntax).
     auth_failures_per_client: str = "30/minute"
     auth_failures_per_token: str = "10/minute"

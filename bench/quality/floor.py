@@ -23,7 +23,6 @@ from bench import machine
 from bench.quality import csfcube
 from bench.quality.csfcube import CsfCube
 from bench.quality.evaluate import LIST_K, corpus_metrics, listed_ids
-from paperlens.settings import Settings
 from worker.pipeline.rankers.choose import embeddings_available
 from worker.pipeline.related import RelatedIndex
 
@@ -117,9 +116,10 @@ def effect(cube: CsfCube, index: RelatedIndex, floor: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.quality.floor")
     parser.add_argument("--no-record", action="store_true", help="print only; leave RESULTS.md")
+    csfcube.add_folder_option(parser)
     args = parser.parse_args(argv)
     try:
-        cube = csfcube.load(Settings().csfcube_dir)
+        cube = csfcube.load(args.csfcube)
     except FileNotFoundError as error:
         print(error, file=sys.stderr)
         return 2
