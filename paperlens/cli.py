@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from paperlens import ingest_commands, jobs, logs, redis_client
 from paperlens.credentials import redact_url
 from paperlens.migrations import upgrade
-from paperlens.precompute import record_ingest_of
 from paperlens.settings import Settings, explain, get_settings
 from paperlens.store import users as store_users
 from paperlens.store.db import Database
@@ -91,13 +90,7 @@ def _ingest(settings: Settings, path: Path) -> None:
     from worker.ingest.jsonl import ingest_jsonl
 
     report = ingest_jsonl(Database(settings.sqlalchemy_url), path)
-    record_ingest_of(settings, f"JSON lines {path.name}", report.created, report.updated)
-    for line, reason in report.skipped:
-        click.echo(f"  skipped line {line}: {reason}", err=True)
-    click.echo(
-        f"Read {report.read} records from {path}: {report.created} new, "
-        f"{report.updated} updated, {len(report.skipped)} skipped."
-    )
+    ingest_commands.echo_report(f"JSON lines {path.name}", report, unit="line")
 
 
 @main.command()

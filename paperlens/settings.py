@@ -45,7 +45,7 @@ KEYLESS_SOURCES = ("arxiv", "huggingface", "semantic_scholar", "crossref", "gith
 
 
 class Settings(BaseSettings):
-    """Configuration of one PaperLens instance (see the README's table)."""
+    """Configuration of one PaperLens instance (see docs/configuration.md)."""
 
     model_config = SettingsConfigDict(env_prefix="PAPERLENS_", extra="ignore")
 
@@ -88,7 +88,7 @@ class Settings(BaseSettings):
     import_max_bytes: int = Field(default=1_048_576, ge=1, le=1_048_576)
     suggestions_per_set: int = Field(default=50, ge=1, le=500)
     suggestions_max_tags: int = Field(default=50, ge=0)
-    # External sources (see the README's "Sources and ingest"). Unset: the keyless ones, plus
+    # External sources (see docs/sources.md). Unset: the keyless ones, plus
     # OpenAlex with its key; ``none`` for an offline instance; ``all`` for every source.
     sources: Annotated[list[str], NoDecode] = Field(default_factory=list)
     source_contact_email: str = ""
@@ -129,8 +129,9 @@ class Settings(BaseSettings):
     # Threads that encode papers with the dense model at once (None: one per usable core).
     encode_threads: int | None = Field(default=None, ge=1)
     # From this many papers, related candidates come from an approximate nearest-neighbour
-    # graph over an SVD of TF-IDF, re-ranked by exact TF-IDF cosine (README: "Precompute at
-    # scale"): its dimensions, candidates per paper, and search breadth (FAISS efSearch).
+    # graph over an SVD of TF-IDF, re-ranked by exact TF-IDF cosine (docs/performance.md,
+    # "Precompute at scale"): its dimensions, candidates per paper, and search breadth
+    # (FAISS efSearch).
     related_ann_from: int = Field(default=100_000, ge=2)
     related_ann_dims: int = Field(default=256, ge=2)
     related_ann_candidates: int = Field(default=200, ge=1)

@@ -44,7 +44,7 @@ def test_served_related_list_is_the_measured_one(
     path = tmp_path / "slice.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
     report = ingest_jsonl(db, path)
-    assert (report.created, report.skipped) == (len(records), [])
+    assert (report.created, report.bad_records) == (len(records), [])
 
     Queue(keys.QUEUE_BULK, connection=redis, serializer=SERIALIZER).enqueue(keys.JOB_PRECOMPUTE_ALL)
     run_workers(redis)

