@@ -36,13 +36,7 @@ export async function request(fetchImpl, settings, path, { method = "GET", body,
   } catch (error) {
     throw new BackendError("unreachable", String(error?.message ?? error));
   }
-  const text = await response.text();
-  let parsed = null;
-  try {
-    parsed = text ? JSON.parse(text) : null;
-  } catch {
-    parsed = null;
-  }
+  const parsed = parseJson(await response.text());
   const retryAfter = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
   const result = { status: response.status, body: parsed, retryAfter: retryAfter || null };
   if (response.status === 401 || response.status === 403) {
@@ -56,6 +50,15 @@ export async function request(fetchImpl, settings, path, { method = "GET", body,
     throw new BackendError("server", errorMessage(parsed, "Server error."), response.status);
   }
   return result;
+}
+
+/** The answer's JSON body, or null when it has none (or something else came back). */
+function parseJson(text) {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
 }
 
 function errorMessage(body, fallback) {

@@ -10,6 +10,7 @@ const PAPER_ID_MAX_LENGTH = 512;
 const WHITESPACE =
   "\\t\\n\\x0b\\x0c\\r\\x1c\\x1d\\x1e\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
 const WHITESPACE_RUN = new RegExp(`[${WHITESPACE}]+`, "g");
+// eslint-disable-next-line no-control-regex -- control characters are what it finds
 const CONTROL_OR_SPACE = /[\x00-\x20\x7f]/;
 const ASCII_WHITESPACE = " \t\n\r\x0b\x0c";
 
