@@ -29,7 +29,8 @@ let waitingForAccess = false;
 /** The error line, with the button that fixes a missing backend permission where needed. */
 function problemView(error) {
   // A source that holds the paper is down: nothing in the options mends that; asking again may.
-  if (error.kind === "source") return errorView(document, error.line, openOptions, { label: "Try again", run: () => run() });
+  if (error.kind === "source")
+    return errorView(document, error.line, openOptions, { label: "Try again", run: () => run() });
   if (error.kind !== "no_access") return errorView(document, error.line, openOptions);
   waitingForAccess = true;
   return errorView(document, error.line, openOptions, { label: "Allow access", run: askForAccess });
@@ -59,7 +60,10 @@ async function showPaper(snapshot) {
     overlay.show("pending", pendingView(document, answer.paper_id));
     const delay = pollDelay(attempt, answer.retryAfter);
     if (delay === null) {
-      overlay.show("error", errorView(document, "✗ PaperLens is still preparing this paper; reload the page later.", openOptions));
+      overlay.show(
+        "error",
+        errorView(document, "✗ PaperLens is still preparing this paper; reload the page later.", openOptions),
+      );
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, delay));
@@ -78,7 +82,12 @@ async function renderReady(overlay, answer, snapshot) {
   const paper = answer.status === "ready" ? answer.paper : null;
   const header = paper
     ? el(document, "h2", { className: "title" }, paper.title)
-    : el(document, "p", { className: "line muted" }, `PaperLens does not know ${answer.paper_id} yet; you can still save it.`);
+    : el(
+        document,
+        "p",
+        { className: "line muted" },
+        `PaperLens does not know ${answer.paper_id} yet; you can still save it.`,
+      );
   let entry = null;
   let entryError = null;
   if (answer.hasToken) {
@@ -99,7 +108,9 @@ async function renderReady(overlay, answer, snapshot) {
     overlay.show(
       "ready",
       header,
-      entryError ? errorView(document, entryError, openOptions) : saveForm(document, { entry, hasToken: answer.hasToken, actions }),
+      entryError
+        ? errorView(document, entryError, openOptions)
+        : saveForm(document, { entry, hasToken: answer.hasToken, actions }),
       paper ? paperDetails(document, paper, { relatedLimit: 5 }) : null,
     );
   };

@@ -67,11 +67,7 @@ function errorMessage(body, fallback) {
 
 /** GET /papers/<id> -> ready | pending | unknown (or throws). */
 export async function fetchPaper(fetchImpl, settings, paperId) {
-  const { status, body, retryAfter } = await request(
-    fetchImpl,
-    settings,
-    `/papers/${encodeURIComponent(paperId)}`,
-  );
+  const { status, body, retryAfter } = await request(fetchImpl, settings, `/papers/${encodeURIComponent(paperId)}`);
   if (status === 200) return { status: "ready", paper: body };
   if (status === 202) return { status: "pending", retryAfter: retryAfter ?? body?.retry_after ?? null };
   if (status === 404) return { status: "unknown" };
@@ -90,35 +86,29 @@ export async function fetchBatch(fetchImpl, settings, ids) {
 
 /** One library entry, or null when the paper is not saved. */
 export async function fetchEntry(fetchImpl, settings, paperId) {
-  const { status, body } = await request(
-    fetchImpl,
-    settings,
-    `/me/library/${encodeURIComponent(paperId)}`,
-    { auth: true },
-  );
+  const { status, body } = await request(fetchImpl, settings, `/me/library/${encodeURIComponent(paperId)}`, {
+    auth: true,
+  });
   if (status === 200) return body;
   if (status === 404) return null;
   throw new BackendError("http", errorMessage(body, `HTTP ${status}`), status);
 }
 
 export async function saveEntry(fetchImpl, settings, paperId, fields) {
-  const { status, body } = await request(
-    fetchImpl,
-    settings,
-    `/me/library/${encodeURIComponent(paperId)}`,
-    { method: "PUT", body: fields, auth: true },
-  );
+  const { status, body } = await request(fetchImpl, settings, `/me/library/${encodeURIComponent(paperId)}`, {
+    method: "PUT",
+    body: fields,
+    auth: true,
+  });
   if (status === 200 || status === 201) return body;
   throw new BackendError("http", errorMessage(body, `HTTP ${status}`), status);
 }
 
 export async function removeEntry(fetchImpl, settings, paperId) {
-  const { status, body } = await request(
-    fetchImpl,
-    settings,
-    `/me/library/${encodeURIComponent(paperId)}`,
-    { method: "DELETE", auth: true },
-  );
+  const { status, body } = await request(fetchImpl, settings, `/me/library/${encodeURIComponent(paperId)}`, {
+    method: "DELETE",
+    auth: true,
+  });
   if (status === 200 || status === 204 || status === 404) return;
   throw new BackendError("http", errorMessage(body, `HTTP ${status}`), status);
 }
@@ -147,7 +137,7 @@ export async function listTags(fetchImpl, settings) {
   const { status, body } = await request(fetchImpl, settings, "/me/tags", { auth: true });
   if (status !== 200) return [];
   const items = Array.isArray(body) ? body : (body?.items ?? body?.tags ?? []);
-  return items.map((item) => (typeof item === "string" ? item : item.tag ?? item.name)).filter(Boolean);
+  return items.map((item) => (typeof item === "string" ? item : (item.tag ?? item.name))).filter(Boolean);
 }
 
 export async function listSuggestions(fetchImpl, settings) {

@@ -45,13 +45,7 @@ function codeSection(doc, paper) {
 function projectSection(doc, paper) {
   const page = projectPage(paper);
   if (!page) return null;
-  return el(
-    doc,
-    "p",
-    { className: "project" },
-    "Project page: ",
-    externalLink(doc, page.url, linkLabel(page.url)),
-  );
+  return el(doc, "p", { className: "project" }, "Project page: ", externalLink(doc, page.url, linkLabel(page.url)));
 }
 
 function relatedSection(doc, paper, limit) {
@@ -108,7 +102,12 @@ export function saveForm(doc, { entry, hasToken, actions }) {
       "div",
       { className: "save" },
       el(doc, "span", {}, "Add your API token to save papers. "),
-      el(doc, "button", { type: "button", className: "link", onclick: trusted(() => actions.openOptions()) }, "Open options"),
+      el(
+        doc,
+        "button",
+        { type: "button", className: "link", onclick: trusted(() => actions.openOptions()) },
+        "Open options",
+      ),
     );
   }
   const status = el(
@@ -187,7 +186,12 @@ export function saveForm(doc, { entry, hasToken, actions }) {
   removeButton.addEventListener(
     "click",
     trusted(() => {
-      if (entry) run(removeButton, () => actions.remove(), () => actions.changed(null));
+      if (entry)
+        run(
+          removeButton,
+          () => actions.remove(),
+          () => actions.changed(null),
+        );
     }),
   );
   return form;

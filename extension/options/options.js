@@ -54,10 +54,7 @@ $("form").addEventListener("submit", (event) => {
     await writeConnection(values);
     await ext.storage.local.set({ sites: values.sites });
     $("backend-url").value = values.backendUrl;
-    report(
-      granted ? ["✓ Saved."] : ["✓ Saved, but without access to the backend PaperLens cannot reach it."],
-      granted,
-    );
+    report(granted ? ["✓ Saved."] : ["✓ Saved, but without access to the backend PaperLens cannot reach it."], granted);
   });
 });
 

@@ -188,7 +188,12 @@ async function renderSuggestions() {
   }
   list.replaceChildren(
     ...answer.items.map((item) => {
-      const dismiss = el(document, "button", { type: "button", className: "dismiss", "aria-label": `Dismiss ${item.title}` }, "Dismiss");
+      const dismiss = el(
+        document,
+        "button",
+        { type: "button", className: "dismiss", "aria-label": `Dismiss ${item.title}` },
+        "Dismiss",
+      );
       const li = el(
         document,
         "li",
@@ -237,7 +242,11 @@ async function start() {
     return;
   }
   showProblem(describeError({ kind: "no_access" }, backendUrl), { label: "Allow access", run: allowAccess });
-  for (const [id, tag] of [["current-body", "p"], ["library-items", "li"], ["suggestion-items", "li"]]) {
+  for (const [id, tag] of [
+    ["current-body", "p"],
+    ["library-items", "li"],
+    ["suggestion-items", "li"],
+  ]) {
     $(id).dataset.state = "no_access";
     $(id).replaceChildren(el(document, tag, { className: "muted" }, "Waiting for access to the backend."));
   }

@@ -19,7 +19,14 @@ test("backend URLs are normalised, and anything but plain http(s) is refused", (
   assert.equal(normaliseBackendUrl(" http://127.0.0.1:8000/ "), "http://127.0.0.1:8000");
   assert.equal(normaliseBackendUrl("https://papers.example.org/lens//"), "https://papers.example.org/lens");
   assert.equal(normaliseBackendUrl("HTTP://LOCALHOST:8000"), "http://localhost:8000");
-  for (const bad of ["", "127.0.0.1:8000", "ftp://x.org", "javascript:alert(1)", "http://u:p@x.org", "http://x.org/?a=1"]) {
+  for (const bad of [
+    "",
+    "127.0.0.1:8000",
+    "ftp://x.org",
+    "javascript:alert(1)",
+    "http://u:p@x.org",
+    "http://x.org/?a=1",
+  ]) {
     assert.equal(normaliseBackendUrl(bad), null, bad);
   }
 });
@@ -73,10 +80,22 @@ test("the saved-ids cache is per reader and never holds the token", async () => 
 
 const PAPER = {
   code: [
-    { url: "https://huggingface.co/x/model", kind: "model", host: "huggingface.co", official: false, source: "abstract" },
+    {
+      url: "https://huggingface.co/x/model",
+      kind: "model",
+      host: "huggingface.co",
+      official: false,
+      source: "abstract",
+    },
     { url: "https://github.com/fork/MRL", kind: "repository", host: "github.com", official: false, source: "comments" },
     { url: "https://mrl.github.io", kind: "project_page", host: "mrl.github.io", official: true, source: "abstract" },
-    { url: "https://github.com/RAIVNLab/MRL", kind: "repository", host: "github.com", official: true, source: "abstract" },
+    {
+      url: "https://github.com/RAIVNLab/MRL",
+      kind: "repository",
+      host: "github.com",
+      official: true,
+      source: "abstract",
+    },
     { url: "javascript:alert(1)", kind: "repository", host: "x", official: true, source: "abstract" },
   ],
 };
@@ -150,6 +169,9 @@ test("a listing is one batch request unless it holds more papers than a batch ta
   const ids = Array.from({ length: 450 }, (_, i) => `arxiv:2205.${String(10000 + i)}`);
   assert.deepEqual(batches(ids.slice(0, 25)).length, 1);
   const split = batches(ids);
-  assert.deepEqual(split.map((chunk) => chunk.length), [BATCH_SIZE, BATCH_SIZE, 50]);
+  assert.deepEqual(
+    split.map((chunk) => chunk.length),
+    [BATCH_SIZE, BATCH_SIZE, 50],
+  );
   assert.deepEqual(split.flat(), ids);
 });
