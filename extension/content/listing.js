@@ -11,7 +11,7 @@
 
 import { el } from "../lib/dom.js";
 import { LOOKUP_LISTING } from "../lib/messages.js";
-import { listingLinks } from "./adapters.js";
+import { listingLinks } from "./page.js";
 import { BADGE_CSS } from "./overlay_css.js";
 
 const BADGE_CLASS = "paperlens-badges";

@@ -2,11 +2,12 @@
 // the overlay (or badges). Everything from the backend arrives through the background.
 
 import { pollDelay } from "../lib/backoff.js";
-import { siteForHost, withDefaults } from "../lib/config.js";
+import { withDefaults } from "../lib/config.js";
 import * as messages from "../lib/messages.js";
 import { paperDetails, saveForm } from "../lib/paper_view.js";
 import { el } from "../lib/dom.js";
-import { ADAPTERS, isListingPage, pageSnapshot } from "./adapters.js";
+import { isListingPage, siteForHost } from "../lib/sites.js";
+import { pageSnapshot } from "./page.js";
 import { decorateListing } from "./listing.js";
 import { createOverlay, errorView, loadingView, pendingView } from "./overlay.js";
 
@@ -120,7 +121,7 @@ async function renderReady(overlay, answer, snapshot) {
 async function run() {
   waitingForAccess = false;
   const site = siteForHost(location.host);
-  if (!site || !ADAPTERS[site.id]) return;
+  if (!site) return;
   const { sites } = withDefaults(await ext.storage.local.get(["sites"]));
   if (sites[site.id] === false) return;
   if (isListingPage(site.id, location)) {
@@ -140,7 +141,7 @@ export function start() {
     if (waitingForAccess) run();
   });
   const site = siteForHost(location.host);
-  if (!site || !ADAPTERS[site.id]?.spa) return;
+  if (!site?.spa) return;
   let seen = location.href;
   setInterval(() => {
     if (location.href === seen) return;

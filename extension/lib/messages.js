@@ -15,3 +15,6 @@ export const OPTIONS_OPEN = "options/open"; // {} -> {}
 export const RESOLVE_PAGE = "paper/resolve"; // {page: {url, meta}} -> {found: {paper_id, version}|null}
 export const ACCESS_ASK = "access/ask"; // {} -> {}: opens the page that asks for backend access
 export const ACCESS_GRANTED = "access/granted"; // background -> content scripts, no answer
+
+// The <meta name> tags a page message's `meta` may carry: what names a paper besides the URL.
+export const PAGE_META_NAMES = Object.freeze(["citation_doi", "citation_arxiv_id", "citation_title"]);

@@ -3,10 +3,11 @@
 // backend cannot list it for CORS: we ask for a host permission on the backend only.
 
 import { requestBackendAccess } from "../lib/access.js";
-import { normaliseBackendUrl, SITES, withDefaults } from "../lib/config.js";
+import { normaliseBackendUrl, withDefaults } from "../lib/config.js";
 import { migrateFromStorageLocal, writeConnection } from "../lib/connection_store.js";
 import { el } from "../lib/dom.js";
 import { CONNECTION_TEST } from "../lib/messages.js";
+import { SITES } from "../lib/sites.js";
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const $ = (id) => document.getElementById(id);

@@ -42,12 +42,13 @@ async function tabMeta(tabId) {
   try {
     const [result] = await ext.scripting.executeScript({
       target: { tabId },
-      func: () =>
+      func: (names) =>
         Object.fromEntries(
-          ["citation_doi", "citation_arxiv_id", "citation_title"]
+          names
             .map((name) => [name, document.querySelector(`meta[name="${name}"]`)?.content?.trim()])
             .filter(([, value]) => value),
         ),
+      args: [[...messages.PAGE_META_NAMES]],
     });
     return result?.result ?? {};
   } catch {

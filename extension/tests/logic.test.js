@@ -4,16 +4,10 @@ import { test } from "node:test";
 
 import { MAX_ATTEMPTS, MAX_DELAY_MS, pollDelay } from "../lib/backoff.js";
 import { entryFor, isFresh, libraryKey, paperKey, TTL_MS } from "../lib/cache.js";
-import {
-  backendPermissionPattern,
-  DEFAULT_BACKEND_URL,
-  normaliseBackendUrl,
-  siteForHost,
-  SITES,
-  withDefaults,
-} from "../lib/config.js";
+import { backendPermissionPattern, DEFAULT_BACKEND_URL, normaliseBackendUrl, withDefaults } from "../lib/config.js";
 import { badgesFor, batches, BATCH_SIZE, entryPaperId, groupLinks } from "../lib/listing.js";
 import { codeLinks, linkLabel, paperUrl, parseTags, projectPage, safeHttpUrl } from "../lib/links.js";
+import { isListingPage, listingAnchor, siteForHost, SITES } from "../lib/sites.js";
 
 test("backend URLs are normalised, and anything but plain http(s) is refused", () => {
   assert.equal(normaliseBackendUrl(" http://127.0.0.1:8000/ "), "http://127.0.0.1:8000");
@@ -50,6 +44,17 @@ test("each supported host has one site switch; look-alike hosts have none", () =
   assert.equal(siteForHost("PROCEEDINGS.NEURIPS.CC").id, "neurips");
   assert.equal(siteForHost("arxiv.org.evil.example"), null);
   assert.equal(siteForHost("example.com"), null);
+});
+
+test("listing pages are the listing sites' listing paths only, each with its badge anchor", () => {
+  const at = (url) => new URL(url);
+  assert.ok(isListingPage("arxiv", at("https://arxiv.org/list/cs.LG/new")));
+  assert.ok(!isListingPage("arxiv", at("https://arxiv.org/abs/2205.13147")));
+  assert.ok(isListingPage("huggingface", at("https://huggingface.co/papers/trending")));
+  assert.ok(!isListingPage("huggingface", at("https://huggingface.co/papers/2205.13147")));
+  assert.ok(!isListingPage("openreview", at("https://openreview.net/list/x")));
+  assert.equal(listingAnchor("huggingface"), "h3 a, h2 a");
+  assert.equal(listingAnchor("openreview"), null);
 });
 
 test("polling honours Retry-After, doubles, is capped, and gives up", () => {
