@@ -4,37 +4,32 @@
 import { pollDelay } from "../lib/backoff.js";
 import { withDefaults } from "../lib/config.js";
 import * as messages from "../lib/messages.js";
-import { paperDetails, saveForm } from "../lib/paper_view.js";
+import { paperDetails, problemLine, remedy, saveForm } from "../lib/paper_view.js";
 import { el } from "../lib/dom.js";
 import { isListingPage, siteForHost } from "../lib/sites.js";
 import { pageSnapshot } from "./page.js";
 import { decorateListing } from "./listing.js";
-import { createOverlay, errorView, loadingView, pendingView } from "./overlay.js";
+import { createOverlay, loadingView, pendingView } from "./overlay.js";
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const SPA_CHECK_MS = 1000;
 
-function send(message) {
-  return ext.runtime.sendMessage(message).catch((error) => ({
-    ok: false,
-    error: { kind: "extension", line: `✗ PaperLens could not answer: ${error.message}` },
-  }));
-}
-
+const send = (message) => messages.askBackground(ext, message);
 const openOptions = () => send({ type: messages.OPTIONS_OPEN });
-const askForAccess = () => send({ type: messages.ACCESS_ASK });
+// The content script cannot ask for a permission itself: the background opens a page that does.
+const fixes = {
+  retry: () => run(),
+  allowAccess: () => send({ type: messages.ACCESS_ASK }),
+  openOptions,
+};
 // Set when this page's last lookup was refused for want of backend access; the background
 // says when access arrives, and the page then looks again without a reload.
 let waitingForAccess = false;
 
-/** The error line, with the button that fixes a missing backend permission where needed. */
+/** The error line, with the button that mends it (lib/paper_view.js's remedy). */
 function problemView(error) {
-  // A source that holds the paper is down: nothing in the options mends that; asking again may.
-  if (error.kind === "source")
-    return errorView(document, error.line, openOptions, { label: "Try again", run: () => run() });
-  if (error.kind !== "no_access") return errorView(document, error.line, openOptions);
-  waitingForAccess = true;
-  return errorView(document, error.line, openOptions, { label: "Allow access", run: askForAccess });
+  if (error.kind === "no_access") waitingForAccess = true;
+  return problemLine(document, error.line, remedy(error, fixes));
 }
 
 async function collapsedHere() {
@@ -61,10 +56,8 @@ async function showPaper(snapshot) {
     overlay.show("pending", pendingView(document, answer.paper_id));
     const delay = pollDelay(attempt, answer.retryAfter);
     if (delay === null) {
-      overlay.show(
-        "error",
-        errorView(document, "✗ PaperLens is still preparing this paper; reload the page later.", openOptions),
-      );
+      const line = "✗ PaperLens is still preparing this paper; reload the page later.";
+      overlay.show("error", problemView({ kind: "pending", line }));
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, delay));
@@ -94,7 +87,7 @@ async function renderReady(overlay, answer, snapshot) {
   if (answer.hasToken) {
     const got = await send({ type: messages.LIBRARY_GET, paperId: answer.paper_id, page: snapshot });
     if (got.ok) entry = got.entry;
-    else entryError = got.error.line;
+    else entryError = got.error;
   }
   const actions = {
     save: (fields) => send({ type: messages.LIBRARY_SAVE, paperId: answer.paper_id, page: snapshot, ...fields }),
@@ -109,9 +102,7 @@ async function renderReady(overlay, answer, snapshot) {
     overlay.show(
       "ready",
       header,
-      entryError
-        ? errorView(document, entryError, openOptions)
-        : saveForm(document, { entry, hasToken: answer.hasToken, actions }),
+      entryError ? problemView(entryError) : saveForm(document, { entry, hasToken: answer.hasToken, actions }),
       paper ? paperDetails(document, paper, { relatedLimit: 5 }) : null,
     );
   };

@@ -68,15 +68,3 @@ export function pendingView(doc, paperId) {
     ` PaperLens is preparing ${paperId}; this takes a few seconds…`,
   );
 }
-
-/** One clear line and a way to fix it: `fix` is {label, run}, by default the options page. */
-export function errorView(doc, line, openOptions, fix = { label: "Open options", run: openOptions }) {
-  return el(
-    doc,
-    "p",
-    { className: "line error", role: "alert" },
-    line,
-    " ",
-    el(doc, "button", { type: "button", className: "link", onclick: trusted(fix.run) }, fix.label),
-  );
-}

@@ -1,5 +1,6 @@
 // The paper panel shared by the overlay and the popup: code links, project page, related
-// papers and the Save form. Works on any document; all server strings are inserted as text.
+// papers, the Save form and the line that says what went wrong. Works on any document; all
+// server strings are inserted as text.
 
 import { el, externalLink, trusted } from "./dom.js";
 import {
@@ -195,4 +196,28 @@ export function saveForm(doc, { entry, hasToken, actions }) {
     }),
   );
   return form;
+}
+
+/**
+ * The button that mends a failed answer: asking again when the source that holds the paper is
+ * down (nothing in the options mends that), the reader's permission when the backend may not be
+ * reached, the options for everything else (backend down, token wrong or missing). `actions`
+ * are {retry, allowAccess, openOptions}; the result is {label, run}.
+ */
+export function remedy(error, { retry, allowAccess, openOptions }) {
+  if (error?.kind === "source") return { label: "Try again", run: retry };
+  if (error?.kind === "no_access") return { label: "Allow access", run: allowAccess };
+  return { label: "Open options", run: openOptions };
+}
+
+/** One clear line and the button that mends it (`fix` is {label, run}). */
+export function problemLine(doc, line, fix) {
+  return el(
+    doc,
+    "p",
+    { className: "line error", role: "alert" },
+    line,
+    " ",
+    el(doc, "button", { type: "button", className: "link", onclick: trusted(fix.run) }, fix.label),
+  );
 }

@@ -6,7 +6,7 @@ import { requestBackendAccess } from "../lib/access.js";
 import { normaliseBackendUrl, withDefaults } from "../lib/config.js";
 import { migrateFromStorageLocal, writeConnection } from "../lib/connection_store.js";
 import { el } from "../lib/dom.js";
-import { CONNECTION_TEST } from "../lib/messages.js";
+import { askBackground, CONNECTION_TEST } from "../lib/messages.js";
 import { SITES } from "../lib/sites.js";
 
 const ext = globalThis.browser ?? globalThis.chrome;
@@ -67,7 +67,7 @@ $("test").addEventListener("click", () => {
   }
   report(["Testing…"], true);
   requestBackendAccess(ext, values.backendUrl).then(async () => {
-    const answer = await ext.runtime.sendMessage({ type: CONNECTION_TEST, ...values });
+    const answer = await askBackground(ext, { type: CONNECTION_TEST, ...values });
     if (answer.ok) report(answer.lines, answer.ok);
     else report(answer.lines ?? [answer.error.line], false);
   });

@@ -6,6 +6,7 @@ import { MAX_ATTEMPTS, MAX_DELAY_MS, pollDelay } from "../lib/backoff.js";
 import { entryFor, isFresh, libraryKey, paperKey, TTL_MS } from "../lib/cache.js";
 import { backendPermissionPattern, DEFAULT_BACKEND_URL, normaliseBackendUrl, withDefaults } from "../lib/config.js";
 import { badgesFor, batches, BATCH_SIZE, entryPaperId, groupLinks } from "../lib/listing.js";
+import { askBackground } from "../lib/messages.js";
 import { codeLinks, linkLabel, paperUrl, parseTags, projectPage, safeHttpUrl } from "../lib/links.js";
 import { isListingPage, listingAnchor, siteForHost, SITES } from "../lib/sites.js";
 
@@ -179,4 +180,14 @@ test("a listing is one batch request unless it holds more papers than a batch ta
     [BATCH_SIZE, BATCH_SIZE, 50],
   );
   assert.deepEqual(split.flat(), ids);
+});
+
+test("a message the background cannot answer comes back as one failure line, like any other", async () => {
+  const stopped = { runtime: { sendMessage: async () => Promise.reject(new Error("Receiving end does not exist.")) } };
+  assert.deepEqual(await askBackground(stopped, { type: "paper/lookup" }), {
+    ok: false,
+    error: { kind: "extension", line: "✗ PaperLens could not answer: Receiving end does not exist." },
+  });
+  const answering = { runtime: { sendMessage: async (message) => ({ ok: true, echo: message.type }) } };
+  assert.deepEqual(await askBackground(answering, { type: "paper/lookup" }), { ok: true, echo: "paper/lookup" });
 });
