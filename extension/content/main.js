@@ -49,7 +49,7 @@ async function showPaper(snapshot) {
     document.getElementById("paperlens-overlay")?.remove();
     return;
   }
-  const overlay = createOverlay(document, { collapsed: await collapsedHere(), onToggle: rememberCollapsed });
+  const overlay = await createOverlay(document, { collapsed: await collapsedHere(), onToggle: rememberCollapsed });
   overlay.show("loading", loadingView(document));
   let answer = await send({ type: messages.LOOKUP_PAGE, page: snapshot });
   for (let attempt = 0; answer.ok && answer.status === "pending"; attempt += 1) {
