@@ -113,6 +113,8 @@ def test_save_in_the_overlay_reaches_the_reading_list_and_the_popup_shows_it(
     assert sorted(entry["tags"]) == ["e2e", "firefox"]
 
     firefox.popup(tab)
+    # The popup draws this tab's paper and the reading list independently: wait for both.
+    firefox.wait_for_text("★ Saved")
     text = firefox.wait_for_text("#firefox")
     firefox.screenshot(artifacts / "firefox-popup-saved.png")
     reading_list = text.split("READING LIST", 1)[1].split("SUGGESTIONS", 1)[0]
