@@ -6,7 +6,7 @@
 import { PAGE_META_NAMES } from "../lib/messages.js";
 import { listingAnchor } from "../lib/sites.js";
 
-/** The citation_* meta tags the backend's resolver reads (the generic adapter). */
+/** The citation_* meta tags the backend's resolver reads, on any site. */
 export function citationMeta(doc) {
   const meta = {};
   for (const name of PAGE_META_NAMES) {
