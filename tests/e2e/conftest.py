@@ -60,6 +60,9 @@ SAVED_PAGES = {
     "https://huggingface.co/papers": "huggingface_papers.html",
     "https://huggingface.co/papers/2205.13147": "huggingface_paper_2205.13147.html",
 }
+# A page that allows itself no style, no script and no connection: the extension's shadow roots
+# must look the same under it.
+STRICT_CSP = "default-src 'none'; img-src 'self'"
 # A PDF is enough of a PDF for the browser's viewer to take the tab over.
 MINIMAL_PDF = (
     b"%PDF-1.1\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
