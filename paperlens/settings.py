@@ -34,6 +34,10 @@ PRODUCTION_REQUIRED = ("database_url", "redis_url", "metrics_token")
 # Network URLs that must carry a real password in production (not none, not an example's).
 PRODUCTION_PASSWORDS = ("database_url", "redis_url")
 
+# What PAPERLENS_RELATED_RANKER may name: "auto" or one of the rankers the workers serve
+# (``worker.pipeline.rankers.choose`` builds them by these names).
+RelatedRanker = Literal["auto", "tfidf", "bm25", "dense", "hybrid"]
+
 SOURCE_NAMES = ("arxiv", "huggingface", "semantic_scholar", "openalex", "crossref", "github")
 # What an instance contacts when PAPERLENS_SOURCES is not set: every source that answers
 # without an account. OpenAlex joins when PAPERLENS_OPENALEX_API_KEY is set.
@@ -118,9 +122,9 @@ class Settings(BaseSettings):
     daily_ingest_cron: str = "30 1 * * *"
     refresh_cron: str = "*/10 * * * *"
     enrichment_max_age_seconds: int = Field(default=7 * 86_400, ge=60)
-    # Related papers: the ranker ("auto" = the benchmark's choice for what is installed),
-    # the MMR diversity weight (0 = off), and the CSFCube benchmark's folder.
-    related_ranker: Literal["auto", "tfidf", "bm25", "dense", "hybrid"] = "auto"
+    # Related papers: the ranker ("auto" = the benchmark's choice for what is installed) and
+    # the MMR diversity weight (0 = off).
+    related_ranker: RelatedRanker = "auto"
     related_diversity: float = Field(default=0.0, ge=0.0, lt=1.0)
     # Threads that encode papers with the dense model at once (None: one per usable core).
     encode_threads: int | None = Field(default=None, ge=1)
@@ -132,7 +136,6 @@ class Settings(BaseSettings):
     related_ann_dims: int = Field(default=256, ge=2)
     related_ann_candidates: int = Field(default=200, ge=1)
     related_ann_ef_search: int = Field(default=256, ge=1)
-    csfcube_dir: Path = PROJECT_ROOT.parent / "shared" / "data" / "csfcube"
     # Failed authentications allowed per client address and per token prefix (limits syntax).
     auth_failures_per_client: str = "30/minute"
     auth_failures_per_token: str = "10/minute"

@@ -29,7 +29,7 @@ SLICE = 40
 
 
 def csfcube_slice() -> list[dict[str, str]]:
-    folder = Settings().csfcube_dir
+    folder = csfcube.default_folder()
     if not (folder / "corpus.jsonl").exists():
         pytest.skip(f"CSFCube not found in {folder} (PAPERLENS_CSFCUBE_DIR)")
     cube = csfcube.load(folder)
