@@ -33,7 +33,7 @@ from bench.corpus import generate
 from bench.machine import append_result
 from paperlens import enrichments, keys
 from paperlens.embedded_redis import EmbeddedRedis
-from paperlens.jobs import SERIALIZER
+from paperlens.job_queue import SERIALIZER
 from paperlens.migrations import upgrade
 from paperlens.runner import worker_command
 from paperlens.settings import get_settings

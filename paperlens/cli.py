@@ -18,7 +18,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.job import Job
 from sqlalchemy.orm import Session
 
-from paperlens import ingest_commands, jobs, logs, redis_client
+from paperlens import ingest_commands, job_queue, logs, redis_client
 from paperlens.credentials import redact_url
 from paperlens.migrations import upgrade
 from paperlens.settings import Settings, explain, get_settings
@@ -165,7 +165,7 @@ def worker(burst: bool) -> None:
     short_rounds = 0
     while True:
         redis_client.wait_until_up(redis, settings, "worker")
-        rq_worker = jobs.build_worker(redis, settings)
+        rq_worker = job_queue.build_worker(redis, settings)
         started = time.monotonic()
         with contextlib.suppress(RedisConnectionError, RedisTimeoutError):  # from its teardown
             rq_worker.work(burst=burst, logging_level=settings.log_level, with_scheduler=not burst)

@@ -5,6 +5,9 @@ phases), publishes it, then queues every paper's enrichment in chunks, each of w
 counts the papers it wrote. ``paperlens precompute`` reads this to draw its progress;
 ``paperlens status`` and ``/readyz`` read the published index and the last ingest. While
 a run's build is pending, enrichments of papers the old index lacks wait for it.
+
+This module owns those keys: the published index (the file every worker loads, its ranker
+and description), the pending-rebuild mark, each run's progress, and the last ingest.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from dataclasses import dataclass
 
 from redis import Redis
 from redis.exceptions import RedisError
+from rq.defaults import DEFAULT_FAILURE_TTL
 from rq.job import Job
 
-from paperlens import keys
+from paperlens import job_queue, keys
 from paperlens.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -26,6 +30,11 @@ log = logging.getLogger(__name__)
 PRECOMPUTE_TIMEOUT_FACTOR = 6
 # A finished run's job is kept this long, so that a waiting command can read its end.
 PRECOMPUTE_RESULT_TTL_SECONDS = 600
+# A failed run, and a failed chunk of one, stay in RQ's failed registry (``paperlens status``)
+# as long as RQ keeps failed jobs by default: a year.
+PRECOMPUTE_FAILURE_TTL_SECONDS = DEFAULT_FAILURE_TTL
+# Progress of a precompute run is kept this long after it was last updated.
+PRECOMPUTE_PROGRESS_TTL_SECONDS = 86_400
 
 
 # Compare and delete in one step, so a rebuild requested in between is never unmarked.
@@ -51,16 +60,18 @@ def request_precompute(redis: Redis, settings: Settings) -> Job:
     With a retry policy, a run whose worker dies is taken up again by the next worker under
     the same job id; the enrichment chunks it had queued already are not queued twice.
     """
-    from paperlens.jobs import queue, retry_policy
-
     timeout = settings.job_timeout_seconds * PRECOMPUTE_TIMEOUT_FACTOR
-    job = queue(redis, keys.QUEUE_BULK, settings).enqueue(
+    job = job_queue.enqueue(
+        redis,
+        settings,
+        keys.QUEUE_BULK,
         keys.JOB_PRECOMPUTE_ALL,
-        result_ttl=PRECOMPUTE_RESULT_TTL_SECONDS,
-        job_timeout=timeout,
-        retry=retry_policy(),
         description="rebuild the related-papers index and every enrichment",
+        timeout_seconds=timeout,
+        result_ttl_seconds=PRECOMPUTE_RESULT_TTL_SECONDS,
+        failure_ttl_seconds=PRECOMPUTE_FAILURE_TTL_SECONDS,
     )
+    assert job is not None, "a job without an id of its own is never refused as a duplicate"
     # Expires on its own should the build never end (a worker killed for good).
     redis.set(keys.INDEX_REBUILD, job.id, ex=timeout)
     return job
@@ -86,7 +97,7 @@ def add_phase(redis: Redis, run_id: str | None, phase: str) -> None:
     key = keys.precompute_phases(run_id)
     with redis.pipeline() as pipe:
         pipe.rpush(key, phase)
-        pipe.expire(key, keys.PRECOMPUTE_PROGRESS_TTL_SECONDS)
+        pipe.expire(key, PRECOMPUTE_PROGRESS_TTL_SECONDS)
         pipe.execute()
 
 
@@ -98,7 +109,7 @@ def set_counts(redis: Redis, run_id: str | None, **counts: int) -> None:
     with redis.pipeline() as pipe:
         for name, value in counts.items():
             pipe.hset(key, name, value)
-        pipe.expire(key, keys.PRECOMPUTE_PROGRESS_TTL_SECONDS)
+        pipe.expire(key, PRECOMPUTE_PROGRESS_TTL_SECONDS)
         pipe.execute()
 
 
@@ -109,7 +120,7 @@ def count_enriched(redis: Redis, run_id: str | None, papers: int) -> None:
     key = keys.precompute_progress(run_id)
     with redis.pipeline() as pipe:
         pipe.hincrby(key, "enriched", papers)
-        pipe.expire(key, keys.PRECOMPUTE_PROGRESS_TTL_SECONDS)
+        pipe.expire(key, PRECOMPUTE_PROGRESS_TTL_SECONDS)
         pipe.execute()
 
 
@@ -130,12 +141,32 @@ def read_progress(redis: Redis, run_id: str) -> RunProgress:
     )
 
 
-def record_index(redis: Redis, name: str, ranker: str, papers: int) -> None:
-    """Describe the index just published, for ``paperlens status`` and ``/readyz``."""
-    redis.hset(
-        keys.INDEX_INFO,
-        mapping={"name": name, "ranker": ranker, "papers": papers, "built_at": _now()},
-    )
+def publish_index(redis: Redis, name: str, ranker: str, papers: int) -> None:
+    """Make the build saved as ``name`` the index every worker loads, and describe it for
+    ``paperlens status`` and ``/readyz``."""
+    with redis.pipeline() as pipe:
+        pipe.set(keys.INDEX_POINTER, name)
+        pipe.set(keys.INDEX_RANKER, ranker)
+        info = {"name": name, "ranker": ranker, "papers": papers, "built_at": _now()}
+        pipe.hset(keys.INDEX_INFO, mapping=info)  # type: ignore[arg-type]
+        pipe.execute()
+
+
+def index_pointer(redis: Redis) -> str | None:
+    """The file name of the published index, as written (the reader checks it is a build)."""
+    pointer = redis.get(keys.INDEX_POINTER)
+    return pointer.decode(errors="replace") if isinstance(pointer, bytes) else None
+
+
+def index_ranker(redis: Redis) -> str | None:
+    """Which ranker built the published index (a fallback says so), if one is published."""
+    ranker = redis.get(keys.INDEX_RANKER)
+    return ranker.decode() if isinstance(ranker, bytes) else None
+
+
+def index_info(redis: Redis) -> dict[str, str]:
+    """The description ``publish_index`` wrote; empty before any index."""
+    return _strings(redis.hgetall(keys.INDEX_INFO))
 
 
 def record_ingest(redis: Redis, what: str, created: int, updated: int) -> None:
@@ -149,6 +180,11 @@ def record_ingest(redis: Redis, what: str, created: int, updated: int) -> None:
     )
 
 
+def last_ingest(redis: Redis) -> dict[str, str]:
+    """The description ``record_ingest`` wrote; empty before any ingest."""
+    return _strings(redis.hgetall(keys.LAST_INGEST))
+
+
 def record_ingest_of(settings: Settings, what: str, created: int, updated: int) -> None:
     """``record_ingest`` from a command: the catalogue changed whatever Redis says, so an
     unreachable Redis costs only the record, with a warning."""
@@ -158,6 +194,14 @@ def record_ingest_of(settings: Settings, what: str, created: int, updated: int) 
         record_ingest(redis_client.connect(settings), what, created, updated)
     except RedisError as error:
         log.warning("last ingest not recorded: Redis unreachable (%s)", type(error).__name__)
+
+
+def _strings(found: dict[bytes | str, bytes | str]) -> dict[str, str]:
+    return {_text(key): _text(value) for key, value in found.items()}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _now() -> str:

@@ -18,7 +18,7 @@ from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 
 from paperlens import keys
-from paperlens.jobs import SERIALIZER
+from paperlens.job_queue import SERIALIZER
 from paperlens.precompute import read_progress
 
 POLL_SECONDS = 0.5

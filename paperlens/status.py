@@ -15,13 +15,10 @@ from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue
 from rq.registry import DeferredJobRegistry, FailedJobRegistry, StartedJobRegistry
 
-from paperlens import keys, parts_state
-from paperlens.jobs import SERIALIZER
+from paperlens import job_queue, keys, parts_state, precompute
 from paperlens.parts_state import PartsState, PartState
-from paperlens.precompute import rebuild_pending
 from paperlens.settings import Settings
 
 # Log lines shown under a part that is crash-looping.
@@ -84,14 +81,13 @@ def work_status(redis: Redis) -> dict[str, Any]:
 
 def index_status(redis: Redis) -> dict[str, Any]:
     """The published index (ranker, papers, build time) and whether a rebuild is pending."""
-    info = _strings(redis.hgetall(keys.INDEX_INFO))
-    ranker = redis.get(keys.INDEX_RANKER)
+    info = precompute.index_info(redis)
     return {
-        "ranker": ranker.decode() if isinstance(ranker, bytes) else None,
+        "ranker": precompute.index_ranker(redis),
         "papers": int(info["papers"]) if "papers" in info else None,
         "built_at": info.get("built_at"),
         "file": info.get("name"),
-        "rebuild_pending": rebuild_pending(redis) is not None,
+        "rebuild_pending": precompute.rebuild_pending(redis) is not None,
     }
 
 
@@ -100,7 +96,7 @@ def queue_depths(redis: Redis) -> dict[str, dict[str, int]]:
     another job (an enrichment waiting for the index being rebuilt) and failed."""
     depths = {}
     for name in keys.QUEUES_BY_URGENCY:
-        queue = Queue(name, connection=redis, serializer=SERIALIZER)
+        queue = job_queue.queue(redis, name)
         depths[name] = {
             "queued": queue.count,
             "running": StartedJobRegistry(queue=queue).count,
@@ -112,7 +108,7 @@ def queue_depths(redis: Redis) -> dict[str, dict[str, int]]:
 
 def last_ingest(redis: Redis) -> dict[str, Any] | None:
     """What last brought papers into the catalogue, when, and how many; None before any."""
-    found = _strings(redis.hgetall(keys.LAST_INGEST))
+    found = precompute.last_ingest(redis)
     if not found:
         return None
     return {
@@ -134,14 +130,6 @@ def render(status: InstanceStatus) -> str:
             *_ingest_lines(status.work["last_ingest"]),
         ]
     )
-
-
-def _strings(found: dict[bytes | str, bytes | str]) -> dict[str, str]:
-    return {_text(key): _text(value) for key, value in found.items()}
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def _parts_lines(status: InstanceStatus) -> list[str]:

@@ -10,6 +10,9 @@ from redis import Redis
 from paperlens import keys
 from paperlens.schemas import SuggestionSet
 
+# Suggestions of readers who stop asking expire; the next request recomputes them.
+SUGGESTIONS_TTL_SECONDS = 30 * 24 * 3600
+
 
 def write(redis: Redis, user_id: int, sets: Mapping[str | None, SuggestionSet]) -> None:
     """Replace all of a reader's sets in one transaction, so a reader never sees a mix."""
@@ -18,7 +21,7 @@ def write(redis: Redis, user_id: int, sets: Mapping[str | None, SuggestionSet]) 
     with redis.pipeline(transaction=True) as pipe:
         pipe.delete(key)
         pipe.hset(key, mapping=mapping)  # type: ignore[arg-type]
-        pipe.expire(key, keys.SUGGESTIONS_TTL_SECONDS)
+        pipe.expire(key, SUGGESTIONS_TTL_SECONDS)
         pipe.execute()
 
 

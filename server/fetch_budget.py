@@ -24,7 +24,7 @@ from limits.strategies import MovingWindowRateLimiter
 from prometheus_client import Counter
 from redis import Redis
 
-from paperlens import jobs, keys
+from paperlens import job_queue, keys
 from paperlens.settings import Settings
 from server import ratelimit
 
@@ -63,7 +63,7 @@ class FetchBudget:
         The queue is measured before the client's window is charged, so a full queue does
         not use up anybody's budget.
         """
-        depth = jobs.queue(redis, keys.QUEUE_INTERACTIVE).count
+        depth = job_queue.queue(redis, keys.QUEUE_INTERACTIVE).count
         if depth >= self.settings.fetch_queue_max_jobs:
             return self._refuse(
                 503,

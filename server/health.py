@@ -9,7 +9,7 @@ from flask import Blueprint, Response
 from redis.exceptions import RedisError
 from sqlalchemy import text
 
-from paperlens import keys, status
+from paperlens import precompute, status
 from paperlens.parts_state import PartsState
 from paperlens.schemas import PartHealth
 from server.answers import json_answer
@@ -66,12 +66,12 @@ def _supervised_parts(state: PartsState) -> tuple[dict[str, dict[str, Any]], lis
 def _ranker() -> str:
     """Which ranker built the related-papers index the workers serve (a fallback says so)."""
     try:
-        name = services().redis.get(keys.INDEX_RANKER)
+        name = precompute.index_ranker(services().redis)
     except RedisError:
         return "unknown: Redis unreachable"
-    if not isinstance(name, bytes):
+    if name is None:
         return "none yet: the related-papers index has not been built"
-    return name.decode()
+    return name
 
 
 def _ping_sql() -> None:

@@ -9,7 +9,7 @@ from flask import Response
 from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
-from paperlens import jobs
+from paperlens import fetch_state, job_queue
 from server import fetch_budget, inputs
 from server.auth import current_reader
 from server.errors import ApiError
@@ -43,7 +43,7 @@ def after_change(reader_id: int, fetch: Iterable[str] = ()) -> None:
     svc = services()
     try:
         _fetch_within_budget(reader_id, fetch)
-        jobs.request_suggestions(svc.redis, svc.settings, reader_id)
+        job_queue.request_suggestions(svc.redis, svc.settings, reader_id)
     except RedisError as error:
         log.warning("follow-up work not queued (redis unavailable): %s", error)
 
@@ -58,14 +58,15 @@ def _fetch_within_budget(reader_id: int, paper_ids: Iterable[str]) -> None:
         paper_id
         for paper_id in paper_ids
         # Only ids an enabled source serves, and not those already on their way.
-        if jobs.fetchable(svc.settings, paper_id) and not jobs.fetch_in_flight(svc.redis, paper_id)
+        if job_queue.fetchable(svc.settings, paper_id)
+        and not job_queue.fetch_in_flight(svc.redis, paper_id)
     ]
     for position, paper_id in enumerate(wanted):
         refusal = fetch_budget.budget().admit(svc.redis, f"reader:{reader_id}")
         if refusal is not None:
             later = wanted[position:]
             fetch_budget.REFUSED_FETCHES.labels(refusal.reason).inc(len(later) - 1)
-            jobs.defer_fetches(svc.redis, later)
+            fetch_state.defer(svc.redis, later)
             log.info("%d fetches deferred (%s)", len(later), refusal.reason)
             return
-        jobs.request_fetch(svc.redis, svc.settings, paper_id)
+        job_queue.request_fetch(svc.redis, svc.settings, paper_id)

@@ -22,7 +22,7 @@ from prometheus_client.registry import Collector
 from redis import Redis
 from redis.exceptions import RedisError
 
-from paperlens import job_metrics, jobs, keys
+from paperlens import fetch_state, job_metrics, job_queue, keys
 
 REQUEST_SECONDS = Histogram(
     "paperlens_http_request_duration_seconds",
@@ -66,12 +66,12 @@ class RedisFigures(Collector):
         )
         try:
             for name in keys.QUEUES_BY_URGENCY:
-                queue = jobs.queue(self.redis, name)
+                queue = job_queue.queue(self.redis, name)
                 depth.add_metric([name], queue.count)
                 failed.add_metric([name], queue.failed_job_registry.count)
                 if name == keys.QUEUE_INTERACTIVE:
                     fetch_depth.add_metric([], queue.count)
-            deferred.add_metric([], self.redis.zcard(keys.FETCH_DEFERRED))
+            deferred.add_metric([], fetch_state.deferred_count(self.redis))
             for figures in job_metrics.read_all(self.redis):
                 buckets = [(str(bound), count) for bound, count in figures.buckets]
                 buckets.append(("+Inf", figures.count))

@@ -19,7 +19,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from werkzeug.http import parse_accept_header
 
-from paperlens import enrichments, jobs, keys
+from paperlens import enrichments, fetch_state, job_queue, keys
 from paperlens.identifiers import PaperRef, parse_paper_id, resolve_url
 from paperlens.schemas import (
     BatchRequest,
@@ -84,7 +84,7 @@ def get_paper(paper_id: str) -> Response:
         raw = enrichments.read_raw(svc.redis, canonical)
         if raw is not None:
             return _document(raw)
-    jobs.request_enrichment(svc.redis, svc.settings, canonical, keys.QUEUE_INTERACTIVE)
+    job_queue.request_enrichment(svc.redis, svc.settings, canonical, keys.QUEUE_INTERACTIVE)
     return _pending(canonical)
 
 
@@ -135,7 +135,7 @@ def _batch_items(
         for item, ref in zip(given, refs, strict=True)
     ]
     for paper_id in {item["paper_id"] for item in items if item["status"] == "pending"}:
-        jobs.request_enrichment(svc.redis, svc.settings, paper_id, keys.QUEUE_DEFAULT)
+        job_queue.request_enrichment(svc.redis, svc.settings, paper_id, keys.QUEUE_DEFAULT)
     return items
 
 
@@ -225,13 +225,13 @@ def _fetch_or_404(paper_id: str) -> Response:
     """A paper the catalogue lacks: 202 while a worker fetches it, if a source can and the
     fetch budget allows (see ``server.fetch_budget``)."""
     svc = services()
-    fetchable = jobs.fetchable(svc.settings, paper_id)
-    if not fetchable or svc.redis.exists(keys.missing_paper(paper_id)):
+    fetchable = job_queue.fetchable(svc.settings, paper_id)
+    if not fetchable or fetch_state.is_missing(svc.redis, paper_id):
         raise ApiError(404, "unknown_paper", f"PaperLens does not know {paper_id} yet.")
-    failure = svc.redis.get(keys.fetch_failure(paper_id))
-    if isinstance(failure, bytes):
-        return _source_unreachable(paper_id, FetchFailure.model_validate_json(failure))
-    if not jobs.fetch_in_flight(svc.redis, paper_id):
+    failure = fetch_state.read_failure(svc.redis, paper_id)
+    if failure is not None:
+        return _source_unreachable(paper_id, failure)
+    if not job_queue.fetch_in_flight(svc.redis, paper_id):
         refusal = fetch_budget.budget().admit(svc.redis, ratelimit.client_address())
         if refusal is not None:
             return error_response(
@@ -240,7 +240,7 @@ def _fetch_or_404(paper_id: str) -> Response:
                 refusal.message,
                 retry_after=refusal.retry_after_seconds,
             )
-        jobs.request_fetch(svc.redis, svc.settings, paper_id)
+        job_queue.request_fetch(svc.redis, svc.settings, paper_id)
     return _pending(paper_id)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from paperlens import jobs, suggestions
+from paperlens import job_queue, suggestions
 from paperlens.schemas import (
     FeedbackRequest,
     FeedbackResult,
@@ -41,12 +41,12 @@ def get_suggestions() -> Response:
             return json_answer(
                 SuggestionList(items=[], tag=params.tag, computed_at=None, stale=False)
             )
-        jobs.request_suggestions(svc.redis, svc.settings, reader.id)
+        job_queue.request_suggestions(svc.redis, svc.settings, reader.id)
         return accepted(SuggestionsPending(retry_after=svc.settings.retry_after_seconds))
     stale = found.revision < revision
     items = found.items
     if stale:
-        jobs.request_suggestions(svc.redis, svc.settings, reader.id)
+        job_queue.request_suggestions(svc.redis, svc.settings, reader.id)
         with svc.db.session() as session:
             settled = library.settled_ids(session, reader.id)
         # Until the worker catches up, what was saved or dismissed since is left out.

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 
 from paperlens import keys
 from paperlens.embedded_redis import EmbeddedRedis, free_port
-from paperlens.jobs import SERIALIZER
+from paperlens.job_queue import SERIALIZER
 from paperlens.migrations import upgrade
 from paperlens.settings import Settings, get_settings
 from paperlens.store.db import Database

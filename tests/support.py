@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from redis import Redis
 
-from paperlens.jobs import build_worker
+from paperlens.job_queue import build_worker
 from paperlens.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,9 +19,9 @@ from redis import Redis
 from rq import Queue
 from rq.registry import StartedJobRegistry
 
-from paperlens import enrichments, job_metrics, jobs, keys
+from paperlens import enrichments, job_metrics, job_queue, keys
 from paperlens.embedded_redis import EmbeddedRedis
-from paperlens.jobs import SERIALIZER
+from paperlens.job_queue import SERIALIZER
 from paperlens.migrations import upgrade
 from paperlens.runner import worker_command
 from paperlens.settings import Settings
@@ -112,7 +112,9 @@ def test_killed_worker_job_is_retried_and_finishes_once(
     settings: Settings, demo: Database, redis: Redis
 ) -> None:
     queue = Queue(keys.QUEUE_INTERACTIVE, connection=redis, serializer=SERIALIZER)
-    job = queue.enqueue("tests.slow_jobs.slow_enrich", MRL, 60, "marker", retry=jobs.retry_policy())
+    job = queue.enqueue(
+        "tests.slow_jobs.slow_enrich", MRL, 60, "marker", retry=job_queue.retry_policy()
+    )
     worker = start_worker()
     try:
         wait_for(lambda: redis.llen("marker") == 1)
@@ -138,8 +140,10 @@ def test_a_new_worker_takes_over_the_job_of_a_killed_worker_at_once(
 ) -> None:
     """No waiting for the lease (an hour for a precompute): the killed worker's process is
     gone, so the next worker hands its job to RQ's abandoned-job handling when it starts."""
-    queue = jobs.queue(redis, keys.QUEUE_INTERACTIVE)
-    job = queue.enqueue("tests.slow_jobs.slow_enrich", MRL, 60, "marker", retry=jobs.retry_policy())
+    queue = job_queue.queue(redis, keys.QUEUE_INTERACTIVE)
+    job = queue.enqueue(
+        "tests.slow_jobs.slow_enrich", MRL, 60, "marker", retry=job_queue.retry_policy()
+    )
     worker = start_worker()
     try:
         wait_for(lambda: redis.llen("marker") == 1)
@@ -151,7 +155,7 @@ def test_a_new_worker_takes_over_the_job_of_a_killed_worker_at_once(
     assert markers(redis) == ["started", "started", "finished"]
     job.refresh()  # type: ignore[no-untyped-call]
     assert job.get_status() == "finished"
-    assert job.retries_left == len(jobs.RETRY_INTERVALS) - 1  # run again once
+    assert job.retries_left == len(job_queue.RETRY_INTERVALS_SECONDS) - 1  # run again once
     assert enrichments.read(redis, MRL) is not None
 
 
@@ -160,10 +164,10 @@ def test_a_precompute_taken_up_again_queues_no_chunk_twice(
 ) -> None:
     """A precompute whose worker died after queueing its chunks runs again under the same job
     id (RQ's retry); the chunks it had queued are not queued, nor their papers enriched, twice."""
-    bulk = jobs.queue(redis, keys.QUEUE_BULK)
-    bulk.enqueue(keys.JOB_PRECOMPUTE_ALL, job_id="precompute-1", retry=jobs.retry_policy())
+    bulk = job_queue.queue(redis, keys.QUEUE_BULK)
+    bulk.enqueue(keys.JOB_PRECOMPUTE_ALL, job_id="precompute-1", retry=job_queue.retry_policy())
     run_workers(redis)
-    bulk.enqueue(keys.JOB_PRECOMPUTE_ALL, job_id="precompute-1", retry=jobs.retry_policy())
+    bulk.enqueue(keys.JOB_PRECOMPUTE_ALL, job_id="precompute-1", retry=job_queue.retry_policy())
     run_workers(redis)
 
     figures = {figure.job: figure for figure in job_metrics.read_all(redis)}
@@ -190,7 +194,7 @@ def test_worker_and_scheduler_wait_for_redis_instead_of_exiting(
         for attempt in range(2):
             own_redis.start()
             redis = Redis.from_url(own_redis.url)
-            jobs.request_enrichment(redis, settings, MRL, keys.QUEUE_INTERACTIVE)
+            job_queue.request_enrichment(redis, settings, MRL, keys.QUEUE_INTERACTIVE)
             wait_for(lambda r=redis: enrichments.read_raw(r, MRL) is not None, 60)
             assert [part.poll() for part in parts] == [None, None], attempt
             redis.delete(keys.enrichment(MRL))

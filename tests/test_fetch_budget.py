@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
 
-from paperlens import jobs, keys
+from paperlens import job_queue, keys
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from server import create_app
@@ -42,7 +42,7 @@ def get_paper(client: FlaskClient, paper_id: str, address: str) -> tuple[int, di
 
 
 def fetch_queue(redis: Redis) -> int:
-    return jobs.queue(redis, keys.QUEUE_INTERACTIVE).count
+    return job_queue.queue(redis, keys.QUEUE_INTERACTIVE).count
 
 
 def scrape(client: FlaskClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -103,7 +103,7 @@ def test_a_full_fetch_queue_answers_503_with_retry_after(
     assert after[("paperlens_fetch_queue_depth", ())] == 20
     # A full queue does not spend anybody's own budget: once it drains, the same client
     # that was refused is served.
-    jobs.queue(redis, keys.QUEUE_INTERACTIVE).empty()  # type: ignore[no-untyped-call]
+    job_queue.queue(redis, keys.QUEUE_INTERACTIVE).empty()  # type: ignore[no-untyped-call]
     assert get_paper(client, unknown(299), "10.1.1.49")[0] == 202
 
 
@@ -137,5 +137,5 @@ def test_imports_count_against_the_readers_fetch_budget_and_lose_no_entry(
     full = tick.model_copy(update={"fetch_queue_max_jobs": 25})
     assert release_deferred_fetches(redis, db, full) == 0  # no room: nothing queued, none lost
     assert redis.zcard(keys.FETCH_DEFERRED) == 16
-    queued = {job.args[0] for job in jobs.queue(redis, keys.QUEUE_INTERACTIVE).jobs}
+    queued = {job.args[0] for job in job_queue.queue(redis, keys.QUEUE_INTERACTIVE).jobs}
     assert queued < set(ids) | {unknown(40)}

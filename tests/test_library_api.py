@@ -11,7 +11,7 @@ from redis import Redis
 from rq import Queue
 
 from paperlens import keys
-from paperlens.jobs import SERIALIZER
+from paperlens.job_queue import SERIALIZER
 from paperlens.schemas import PaperRecord
 from paperlens.settings import Settings
 from paperlens.store.db import Database

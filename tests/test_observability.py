@@ -14,7 +14,7 @@ from redis import Redis
 from rq import Queue
 
 from paperlens import keys, logs
-from paperlens.jobs import SERIALIZER
+from paperlens.job_queue import SERIALIZER
 from paperlens.store.db import Database
 from tests.support import run_workers
 

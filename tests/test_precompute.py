@@ -11,7 +11,7 @@ from redis import Redis
 from rq import Queue
 
 from paperlens import enrichments, keys
-from paperlens.jobs import SERIALIZER
+from paperlens.job_queue import SERIALIZER
 from paperlens.settings import Settings, get_settings
 from paperlens.store.db import Database
 from paperlens.store.papers import iter_papers

@@ -18,7 +18,7 @@ from rq import Queue, SimpleWorker
 from rq.registry import DeferredJobRegistry
 
 from paperlens import enrichments, keys
-from paperlens.jobs import SERIALIZER
+from paperlens.job_queue import SERIALIZER
 from paperlens.precompute import rebuild_pending, request_precompute
 from paperlens.settings import Settings
 from paperlens.store.db import Database

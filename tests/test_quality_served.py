@@ -16,7 +16,7 @@ from rq import Queue
 
 from bench.quality import csfcube
 from paperlens import keys
-from paperlens.jobs import SERIALIZER
+from paperlens.job_queue import SERIALIZER
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from tests.support import run_workers

@@ -9,7 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 from redis import Redis
 
-from paperlens import jobs, keys
+from paperlens import job_queue, keys
 from paperlens.settings import get_settings
 from paperlens.store.db import Database
 from tests.support import run_workers
@@ -120,7 +120,7 @@ def test_a_plain_start_publishes_the_hybrid_and_readyz_names_it(
     get_settings.cache_clear()
     reset_context()
     assert get_settings().related_ranker == "auto"
-    jobs.queue(redis, keys.QUEUE_BULK).enqueue(keys.JOB_PRECOMPUTE_ALL)
+    job_queue.queue(redis, keys.QUEUE_BULK).enqueue(keys.JOB_PRECOMPUTE_ALL)
     run_workers(redis)
 
     ready = client.get("/readyz").get_json()

@@ -13,7 +13,7 @@ import pytest
 from redis import Redis
 from rq import Queue
 
-from paperlens import enrichments, jobs, keys
+from paperlens import enrichments, job_queue, keys
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from tests.support import run_workers
@@ -39,7 +39,7 @@ def test_pickled_job_planted_in_redis_is_not_executed(
     marker = tmp_path / "payload-ran"
     # What RQ's default serializer would store: a pickle whose loading calls os.mkdir.
     Queue(keys.QUEUE_INTERACTIVE, connection=redis).enqueue(keys.JOB_ENRICH_PAPER, Planted(marker))
-    jobs.request_enrichment(redis, settings, MRL, keys.QUEUE_INTERACTIVE)
+    job_queue.request_enrichment(redis, settings, MRL, keys.QUEUE_INTERACTIVE)
 
     run_workers(redis)
 
@@ -49,7 +49,7 @@ def test_pickled_job_planted_in_redis_is_not_executed(
 
 
 def test_jobs_are_stored_as_json(redis: Redis, settings: Settings) -> None:
-    jobs.request_enrichment(redis, settings, MRL, keys.QUEUE_INTERACTIVE)
+    job_queue.request_enrichment(redis, settings, MRL, keys.QUEUE_INTERACTIVE)
     raw = redis.hget(f"rq:job:{keys.enrich_job_id(MRL)}", "data")
     assert isinstance(raw, bytes)
     assert zlib.decompress(raw).decode().startswith('["worker.jobs.enrich_paper"')

@@ -25,7 +25,7 @@ from pytest_httpserver import HTTPServer
 from redis import Redis
 from werkzeug import Request, Response
 
-from paperlens import enrichments, jobs, keys, logs
+from paperlens import enrichments, job_queue, keys, logs
 from paperlens.embedded_redis import free_port
 from paperlens.schemas import SOURCE_ERROR_CODES, SourceStatus
 from paperlens.settings import Settings, get_settings
@@ -174,7 +174,7 @@ def run_round(
     unknown_doi = f"doi:10.1000/failing-round-{round_number}"
     answers = [client.get(f"/api/v1/papers/{unknown_arxiv}")]
     answers.append(client.get(f"/api/v1/papers/{unknown_doi}"))
-    jobs.request_enrichment(redis, settings, MRL, keys.QUEUE_INTERACTIVE)
+    job_queue.request_enrichment(redis, settings, MRL, keys.QUEUE_INTERACTIVE)
     run_workers(redis)
     answers.append(client.get(f"/api/v1/papers/{MRL}"))
     answers.append(client.get(f"/api/v1/papers/{unknown_arxiv}"))

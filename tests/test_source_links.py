@@ -11,7 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 from redis import Redis
 
-from paperlens import jobs, keys
+from paperlens import job_queue, keys
 from paperlens.settings import get_settings
 from paperlens.store.db import Database
 from tests.source_server import FIXTURES, SourceFleet
@@ -42,7 +42,7 @@ def _enriched_with(fleet: SourceFleet, client: FlaskClient, redis: Redis, link: 
     }
     work = {**MRL_WORK, "best_oa_location": {"pdf_url": link}, "open_access": {"oa_url": link}}
     fleet.answers["openalex", "/works/doi:10.48550/arxiv.2205.13147"] = work
-    jobs.request_enrichment(redis, get_settings(), MRL, keys.QUEUE_INTERACTIVE)
+    job_queue.request_enrichment(redis, get_settings(), MRL, keys.QUEUE_INTERACTIVE)
     run_workers(redis)
     return client.get(f"/api/v1/papers/{MRL}").get_json()
 

@@ -123,7 +123,7 @@ def test_a_github_link_with_dot_segments_reaches_no_other_github_api_path(
 ) -> None:
     """A paper's official code link (here: what Hugging Face says) is looked up on
     GitHub with the instance's token only when it names an account and a repository."""
-    from paperlens import jobs, keys
+    from paperlens import job_queue, keys
     from paperlens.settings import get_settings
 
     source_fleet.answers["huggingface", "/api/papers/2205.13147"] = {
@@ -131,7 +131,7 @@ def test_a_github_link_with_dot_segments_reaches_no_other_github_api_path(
         "title": "Matryoshka Representation Learning",
         "githubRepo": link,
     }
-    jobs.request_enrichment(redis, get_settings(), MRL, keys.QUEUE_INTERACTIVE)
+    job_queue.request_enrichment(redis, get_settings(), MRL, keys.QUEUE_INTERACTIVE)
     run_workers(redis)
     asked = [r.path for r in source_fleet.received if r.source == "github"]
     assert asked and all(REPO_API_PATH.fullmatch(path) for path in asked), asked

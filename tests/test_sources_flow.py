@@ -14,8 +14,8 @@ from pytest_httpserver import HTTPServer
 from redis import Redis
 from rq import Queue
 
-from paperlens import enrichments, jobs, keys
-from paperlens.jobs import SERIALIZER
+from paperlens import enrichments, job_queue, keys
+from paperlens.job_queue import SERIALIZER
 from paperlens.settings import Settings, get_settings
 from paperlens.store.db import Database
 from paperlens.store.papers import find_paper
@@ -124,9 +124,9 @@ def test_related_reasons_name_a_citation_or_shared_references_from_openalex(
     serve_fixtures(internet)
     mrl, citing, sharing = "arxiv:2205.13147", "arxiv:2403.13043", "arxiv:2204.08446"
     for paper_id in (citing, sharing):
-        jobs.request_enrichment(redis, settings, paper_id, keys.QUEUE_DEFAULT)
+        job_queue.request_enrichment(redis, settings, paper_id, keys.QUEUE_DEFAULT)
     run_workers(redis)
-    jobs.request_enrichment(redis, settings, mrl, keys.QUEUE_DEFAULT)
+    job_queue.request_enrichment(redis, settings, mrl, keys.QUEUE_DEFAULT)
     run_workers(redis)
 
     document = enrichments.read(redis, mrl)

@@ -10,7 +10,7 @@ from redis import Redis
 from rq import Queue
 
 from paperlens import keys
-from paperlens.jobs import SERIALIZER
+from paperlens.job_queue import SERIALIZER
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from paperlens.store.library import bump_revision

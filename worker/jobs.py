@@ -13,11 +13,18 @@ import time
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
-from rq import Queue, get_current_job
-from rq.exceptions import DuplicateJobError
+from rq import get_current_job
 from sqlalchemy.orm import Session
 
-from paperlens import enrichments, jobs, keys, precompute, suggestions
+from paperlens import (
+    enrichments,
+    fetch_state,
+    job_queue,
+    keys,
+    precompute,
+    source_state,
+    suggestions,
+)
 from paperlens.schemas import EnrichedPaper, FetchFailure, SourceStatus
 from paperlens.store.library import library_revision, reader_profile
 from paperlens.store.models import Paper
@@ -36,7 +43,7 @@ from worker.pipeline.fetch import METADATA_SOURCE, fetch_record
 from worker.pipeline.freshness import ingest_recent, refresh_due, release_deferred_fetches
 from worker.pipeline.index_files import build_and_publish, current_index, published
 from worker.pipeline.suggestions import suggestion_sets
-from worker.sources.http import SourceError, source_pause
+from worker.sources.http import SourceError
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +98,9 @@ def _defer(ctx: WorkerContext, papers: list[Paper], build_job_id: str) -> None:
     queue_name = job.origin if job is not None else keys.QUEUE_INTERACTIVE
     for paper in papers:
         log.info("enrichment of %s waits for the index being rebuilt", paper.paper_id)
-        jobs.defer_enrichment(ctx.redis, ctx.settings, paper.paper_id, build_job_id, queue_name)
+        job_queue.request_enrichment(
+            ctx.redis, ctx.settings, paper.paper_id, queue_name, after=build_job_id
+        )
 
 
 @observed
@@ -119,7 +128,7 @@ def precompute_all() -> int:
 # A precompute run's chunk jobs are kept (without a meaningful result) this long after they
 # finish, so that the run, taken up again after its worker died, queues only the chunks it
 # had not queued yet and no paper is enriched twice.
-PRECOMPUTE_CHUNK_MEMORY_SECONDS = 86_400
+PRECOMPUTE_CHUNK_RESULT_TTL_SECONDS = 86_400
 
 
 def enqueue_all_enrichments(run: str | None = None) -> int:
@@ -130,13 +139,12 @@ def enqueue_all_enrichments(run: str | None = None) -> int:
     records how many papers its chunks will enrich.
     """
     ctx = get_context()
-    bulk = jobs.queue(ctx.redis, keys.QUEUE_BULK, ctx.settings)
     total = 0
     with ctx.db.session() as session:
         precompute.set_counts(ctx.redis, run, to_enrich=count_papers(session))
         ids = (paper.paper_id for paper in iter_papers(session))
         for number, chunk in enumerate(_chunks(ids, PRECOMPUTE_CHUNK)):
-            _enqueue_chunk(bulk, chunk, run, None if run is None else f"{run}-chunk-{number}")
+            _enqueue_chunk(ctx, chunk, run, None if run is None else f"{run}-chunk-{number}")
             total += len(chunk)
     precompute.set_counts(ctx.redis, run, to_enrich=total)
     return total
@@ -148,18 +156,22 @@ def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
-def _enqueue_chunk(bulk: Queue, chunk: list[str], run: str | None, job_id: str | None) -> None:
-    try:
-        bulk.enqueue(
-            enrich_papers,
-            chunk,
-            run=run,
-            job_id=job_id,
-            unique=job_id is not None,
-            result_ttl=PRECOMPUTE_CHUNK_MEMORY_SECONDS if job_id else 0,
-            retry=jobs.retry_policy(),
-        )
-    except DuplicateJobError:
+def _enqueue_chunk(
+    ctx: WorkerContext, chunk: list[str], run: str | None, job_id: str | None
+) -> None:
+    keep = PRECOMPUTE_CHUNK_RESULT_TTL_SECONDS if job_id else job_queue.NO_RESULT_TTL_SECONDS
+    queued = job_queue.enqueue(
+        ctx.redis,
+        ctx.settings,
+        keys.QUEUE_BULK,
+        keys.JOB_ENRICH_PAPERS,
+        chunk,
+        run=run,
+        job_id=job_id,
+        result_ttl_seconds=keep,
+        failure_ttl_seconds=precompute.PRECOMPUTE_FAILURE_TTL_SECONDS,
+    )
+    if queued is None:
         log.info("chunk %s was queued before this attempt of the precompute", job_id)
 
 
@@ -208,9 +220,9 @@ def fetch_paper(paper_id: str) -> bool:
     except SourceError as error:
         remember_fetch_failure(ctx, paper_id, error)
         return False
-    ctx.redis.delete(keys.fetch_failure(paper_id))
+    fetch_state.clear_failure(ctx.redis, paper_id)
     if record is None:
-        ctx.redis.set(keys.missing_paper(paper_id), 1, ex=keys.MISSING_PAPER_TTL_SECONDS)
+        fetch_state.mark_missing(ctx.redis, paper_id)
         return False
     with ctx.db.session() as session:
         stats = upsert_papers(session, [record])
@@ -224,7 +236,7 @@ def remember_fetch_failure(ctx: WorkerContext, paper_id: str, error: SourceError
     """Keep why the fetch failed until the source is tried again, so the reader is told which
     source failed and when, rather than waiting on 202s or reading "unknown paper"."""
     source = error.source or "unknown"
-    pause = source_pause(ctx.redis, source) if error.source else None
+    pause = source_state.read_pause(ctx.redis, source) if error.source else None
     retry_at = pause.until if pause else time.time() + ctx.settings.source_unreachable_pause_seconds
     failure = FetchFailure(
         source=source,
@@ -232,7 +244,7 @@ def remember_fetch_failure(ctx: WorkerContext, paper_id: str, error: SourceError
         retry_at=dt.datetime.fromtimestamp(retry_at, dt.UTC),
     )
     seconds = max(1, math.ceil(retry_at - time.time()))
-    ctx.redis.set(keys.fetch_failure(paper_id), failure.model_dump_json(), ex=seconds)
+    fetch_state.write_failure(ctx.redis, paper_id, failure, seconds)
     log.warning(
         "fetching %s failed: %s (%s); next try in %d s", paper_id, source, error.code, seconds
     )

@@ -3,7 +3,7 @@
 RQ 3's ``CronScheduler`` enqueues registered functions on cron expressions; it keeps
 no state of its own beyond Redis heartbeats, so one scheduler per deployment suffices
 and ``paperlens run`` starts it beside the workers. Its jobs are stored as JSON like every
-other job (``paperlens.jobs.SERIALIZER``); RQ's own cron jobs would use pickle.
+other job (``paperlens.job_queue.SERIALIZER``); RQ's own cron jobs would use pickle.
 """
 
 from __future__ import annotations
@@ -16,10 +16,15 @@ from rq.cron import CronJob, CronScheduler
 from rq.defaults import DEFAULT_CRON_JOB_HISTORY_LIMIT, DEFAULT_CRON_JOB_HISTORY_TTL
 from rq.job import Job
 
-from paperlens import jobs as paperlens_jobs
-from paperlens import keys
+from paperlens import job_queue, keys
 from paperlens.settings import Settings
 from worker import jobs
+
+# The daily ingest lists and stores several categories: it may run this many job timeouts.
+DAILY_INGEST_TIMEOUT_FACTOR = 6
+# How long each scheduled run's job (and its result) is kept after it ends.
+DAILY_INGEST_RESULT_TTL_SECONDS = 86_400
+REFRESH_RESULT_TTL_SECONDS = 3_600
 
 
 class JsonCronJob(CronJob):
@@ -28,7 +33,7 @@ class JsonCronJob(CronJob):
     def enqueue(self, connection: Redis) -> Job:
         if self.func is None:
             raise ValueError(f"cron job {self.name!r} has no function to enqueue")
-        queue = paperlens_jobs.queue(connection, self.queue_name)
+        queue = job_queue.queue(connection, self.queue_name)
         with connection.pipeline() as pipeline:
             job = queue.enqueue(
                 self.func, args=self.args, kwargs=self.kwargs, **self.job_options, pipeline=pipeline
@@ -58,8 +63,8 @@ def build_scheduler(redis: Redis, settings: Settings) -> CronScheduler:
         jobs.ingest_new_submissions,
         keys.QUEUE_BULK,
         cron=settings.daily_ingest_cron,
-        job_timeout=settings.job_timeout_seconds * 6,
-        result_ttl=86_400,
+        job_timeout=settings.job_timeout_seconds * DAILY_INGEST_TIMEOUT_FACTOR,
+        result_ttl=DAILY_INGEST_RESULT_TTL_SECONDS,
         name="daily arXiv submissions",
     )
     scheduler.register(
@@ -67,7 +72,7 @@ def build_scheduler(redis: Redis, settings: Settings) -> CronScheduler:
         keys.QUEUE_BULK,
         cron=settings.refresh_cron,
         job_timeout=settings.job_timeout_seconds,
-        result_ttl=3_600,
+        result_ttl=REFRESH_RESULT_TTL_SECONDS,
         name="refresh stale enrichments",
     )
     return scheduler

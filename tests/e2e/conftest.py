@@ -34,7 +34,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from paperlens import keys
 from paperlens.embedded_redis import EmbeddedRedis
-from paperlens.jobs import SERIALIZER
+from paperlens.job_queue import SERIALIZER
 from paperlens.migrations import upgrade
 from paperlens.settings import EXTENSION_ORIGIN, Settings, get_settings
 from paperlens.store.db import Database

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, TypeVar
 
 import ijson
-import orjson
 from redis import Redis
 
-from paperlens import keys
+from paperlens import pwc_links
 from paperlens.identifiers import parse_paper_id
 from paperlens.schemas import PaperRecord
 from worker.ingest.bulk import Parsed, Parser, Writer, WriteStats
@@ -90,36 +89,33 @@ def link_writer(redis: Redis) -> Writer[PwcLink]:
     """Each paper's links in one Redis hash keyed by repository, so a re-import is idempotent."""
 
     def write(batch: list[PwcLink]) -> WriteStats:
-        pipe = redis.pipeline(transaction=False)
-        for link in batch:
-            value = {
-                "official": link.official,
-                "mentioned_in_paper": link.mentioned_in_paper,
-                "framework": link.framework,
-            }
-            pipe.hset(keys.pwc_links(link.paper_id), link.repo_url, orjson.dumps(value))
-        created = sum(1 for added in pipe.execute() if added)
+        created = pwc_links.write_many(redis, [_stored(link) for link in batch])
         return WriteStats(created=created, updated=len(batch) - created)
 
     return write
 
 
+def _stored(link: PwcLink) -> pwc_links.StoredLink:
+    value = {
+        "official": link.official,
+        "mentioned_in_paper": link.mentioned_in_paper,
+        "framework": link.framework,
+    }
+    return link.paper_id, link.repo_url, value
+
+
 def links_for(redis: Redis, paper_id: str) -> list[PwcLink]:
     """What the dump says about one paper's code."""
-    stored = redis.hgetall(keys.pwc_links(paper_id))
-    found = []
-    for url, raw in sorted(stored.items()):
-        value = orjson.loads(raw)
-        found.append(
-            PwcLink(
-                paper_id=paper_id,
-                repo_url=url.decode() if isinstance(url, bytes) else str(url),
-                official=bool(value.get("official")),
-                mentioned_in_paper=bool(value.get("mentioned_in_paper")),
-                framework=value.get("framework"),
-            )
+    return [
+        PwcLink(
+            paper_id=paper_id,
+            repo_url=url,
+            official=bool(value.get("official")),
+            mentioned_in_paper=bool(value.get("mentioned_in_paper")),
+            framework=value.get("framework"),
         )
-    return found
+        for url, value in pwc_links.read(redis, paper_id)
+    ]
 
 
 def to_record(raw: Any) -> PaperRecord | None:

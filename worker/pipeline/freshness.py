@@ -9,7 +9,7 @@ import time
 
 from redis import Redis
 
-from paperlens import enrichments, jobs, keys, precompute
+from paperlens import enrichments, fetch_state, job_queue, keys, precompute
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from paperlens.store.papers import canonical_ids, preferred_id, upsert_papers
@@ -47,7 +47,7 @@ def ingest_recent(
             redis, f"arXiv new submissions in {category}", stats.created, stats.updated
         )
         for record in records:
-            jobs.request_enrichment(redis, settings, preferred_id(record.ids), keys.QUEUE_BULK)
+            job_queue.request_enrichment(redis, settings, preferred_id(record.ids), keys.QUEUE_BULK)
         total += len(records)
     return total
 
@@ -58,7 +58,7 @@ def refresh_due(redis: Redis, settings: Settings, limit: int = REFRESH_BATCH) ->
     due = enrichments.due_for_refresh(redis, now, limit)
     for paper_id in due:
         enrichments.mark_stale(redis, paper_id)
-        jobs.request_enrichment(redis, settings, paper_id, keys.QUEUE_BULK)
+        job_queue.request_enrichment(redis, settings, paper_id, keys.QUEUE_BULK)
         # Not picked again by the next tick while the refresh waits in the queue.
         enrichments.schedule_refresh(redis, paper_id, now + settings.job_timeout_seconds)
     return len(due)
@@ -70,22 +70,19 @@ def release_deferred_fetches(redis: Redis, db: Database, settings: Settings) -> 
     At most ``deferred_fetches_per_tick`` per call, so one reader's large import is fetched
     over several ticks instead of crowding out the papers readers are waiting for.
     """
-    depth = jobs.queue(redis, keys.QUEUE_INTERACTIVE).count
+    depth = job_queue.queue(redis, keys.QUEUE_INTERACTIVE).count
     take = min(settings.fetch_queue_max_jobs - depth, settings.deferred_fetches_per_tick)
     if take <= 0:
         return 0
-    members = redis.zrange(keys.FETCH_DEFERRED, 0, take - 1)
-    paper_ids = [
-        member.decode() if isinstance(member, bytes) else str(member) for member in members
-    ]
+    paper_ids = fetch_state.oldest_deferred(redis, take)
     if not paper_ids:
         return 0
     with db.session() as session:
         known = canonical_ids(session, paper_ids)  # fetched meanwhile, through another request
     queued = 0
     for paper_id in paper_ids:
-        if paper_id in known or not jobs.fetchable(settings, paper_id):
+        if paper_id in known or not job_queue.fetchable(settings, paper_id):
             continue
-        queued += jobs.request_fetch(redis, settings, paper_id)
-    redis.zrem(keys.FETCH_DEFERRED, *paper_ids)
+        queued += job_queue.request_fetch(redis, settings, paper_id)
+    fetch_state.drop_deferred(redis, paper_ids)
     return queued

@@ -18,8 +18,7 @@ from pathlib import Path
 
 from redis import Redis
 
-from paperlens import keys
-from paperlens.precompute import record_index
+from paperlens import precompute
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from paperlens.store.papers import iter_papers
@@ -87,9 +86,7 @@ def build_and_publish(
     name = f"related-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}.joblib"
     index.save(settings.index_dir / name)
     described = f"{ranker} ({note})" if note else ranker
-    redis.set(keys.INDEX_POINTER, name)
-    redis.set(keys.INDEX_RANKER, described)
-    record_index(redis, name, described, count)
+    precompute.publish_index(redis, name, described, count)
     remove_old_builds(settings.index_dir)
     say(f"published {name}")
     return name
@@ -107,13 +104,13 @@ def remove_old_builds(index_dir: Path, keep: int = KEPT_BUILDS) -> list[Path]:
 
 def published(settings: Settings, redis: Redis) -> bool:
     """Whether an index has been published and its file is there to load."""
-    pointer = redis.get(keys.INDEX_POINTER)
-    return isinstance(pointer, bytes) and (settings.index_dir / pointer.decode()).exists()
+    pointer = precompute.index_pointer(redis)
+    return pointer is not None and (settings.index_dir / pointer).exists()
 
 
 def current_index(settings: Settings, db: Database, redis: Redis) -> RelatedIndex:
     """The published index, loaded once per process; built first if none exists yet."""
-    pointer = redis.get(keys.INDEX_POINTER)
+    pointer = precompute.index_pointer(redis)
     path = published_path(settings.index_dir, pointer) if pointer is not None else None
     if path is None or not path.exists():
         path = settings.index_dir / build_and_publish(settings, db, redis)

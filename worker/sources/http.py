@@ -39,7 +39,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from paperlens import keys
+from paperlens import source_state
 from paperlens.schemas import SourceErrorCode
 from paperlens.settings import Settings
 
@@ -62,27 +62,6 @@ _DOT_SEGMENTS = frozenset({".", ".."})
 # First backoff step; each retry doubles it, plus up to one step of jitter.
 BACKOFF_INITIAL_SECONDS = 0.5
 CACHE_HEADER = "X-PaperLens-Cache"
-
-# Reserve the next free request slot of a host: returns how many ms the caller waits.
-_RESERVE_SLOT = """
-local now_parts = redis.call('TIME')
-local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
-local slot = tonumber(redis.call('GET', KEYS[1]) or '0')
-if slot < now then slot = now end
-redis.call('SET', KEYS[1], slot + tonumber(ARGV[1]), 'EX', tonumber(ARGV[2]))
-return slot - now
-"""
-
-# Push a host's next free slot to at least now + ARGV[1] ms (a 429 told us to wait).
-_DEFER_SLOT = """
-local now_parts = redis.call('TIME')
-local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
-local slot = tonumber(redis.call('GET', KEYS[1]) or '0')
-local wanted = now + tonumber(ARGV[1])
-if slot < wanted then slot = wanted end
-redis.call('SET', KEYS[1], slot, 'EX', tonumber(ARGV[2]))
-return slot - now
-"""
 
 
 class SourceError(Exception):
@@ -239,8 +218,7 @@ class SourceSession(requests.Session):
         self.redis = redis
         self.endpoints = endpoints(settings)
         self.headers["User-Agent"] = user_agent(settings)
-        self._reserve = redis.register_script(_RESERVE_SLOT)
-        self._defer = redis.register_script(_DEFER_SLOT)
+        self._slots = source_state.RequestSlots(redis)
 
     def url(self, source: str, segments: Sequence[str]) -> str:
         """The address of ``segments`` under ``source``'s base URL, each segment quoted whole.
@@ -261,14 +239,15 @@ class SourceSession(requests.Session):
         kwargs.setdefault("timeout", self.settings.source_timeout_seconds)
         kwargs["headers"] = {**endpoint.headers, **(kwargs.get("headers") or {})}
         kwargs["params"] = {**endpoint.params, **(kwargs.get("params") or {})}
-        cache_key = self._cache_key(endpoint, method, url, kwargs["params"])
-        if cache_key is not None:
-            cached = self.redis.get(cache_key)
-            if isinstance(cached, bytes):
+        digest = self._cache_digest(method, url, kwargs["params"])
+        if digest is not None:
+            cached = source_state.read_cached(self.redis, endpoint.source, digest)
+            if cached is not None:
                 return _cached_response(url, cached)
         response = self._send_with_retries(endpoint, method, url, *args, **kwargs)
-        if cache_key is not None and response.status_code == 200 and response.content:
-            self.redis.set(cache_key, response.content, ex=self.settings.source_cache_ttl_seconds)
+        if digest is not None and response.status_code == 200 and response.content:
+            ttl = self.settings.source_cache_ttl_seconds
+            source_state.write_cached(self.redis, endpoint.source, digest, response.content, ttl)
         return response
 
     def get_json(
@@ -291,9 +270,9 @@ class SourceSession(requests.Session):
     def forget(self, url: str, params: Mapping[str, Any] | None = None) -> None:
         """Drop a cached body that turned out to be unusable, so the next call asks again."""
         endpoint = self._endpoint_for(url)
-        key = self._cache_key(endpoint, "GET", url, {**endpoint.params, **(params or {})})
-        if key is not None:
-            self.redis.delete(key)
+        digest = self._cache_digest("GET", url, {**endpoint.params, **(params or {})})
+        if digest is not None:
+            source_state.forget_cached(self.redis, endpoint.source, digest)
 
     def get_redirect_target(self, resp: requests.Response) -> str | None:
         """A redirect is followed only within the configured sources, like any request."""
@@ -315,14 +294,12 @@ class SourceSession(requests.Session):
                 return endpoint
         raise HostNotAllowed("an address outside every configured source")
 
-    def _cache_key(
-        self, endpoint: Endpoint, method: str, url: str, params: Mapping[str, Any]
-    ) -> str | None:
+    def _cache_digest(self, method: str, url: str, params: Mapping[str, Any]) -> str | None:
+        """What names a cacheable request (a GET, while the cache is on) among its source's."""
         if method.upper() != "GET" or not self.settings.source_cache_ttl_seconds:
             return None
         prepared = requests.Request("GET", url, params=params).prepare().url or url
-        digest = hashlib.sha256(prepared.encode()).hexdigest()[:40]
-        return keys.source_cache(endpoint.source, digest)
+        return hashlib.sha256(prepared.encode()).hexdigest()[:40]
 
     def _send_with_retries(
         self, endpoint: Endpoint, method: str, url: str, *args: Any, **kwargs: Any
@@ -370,16 +347,14 @@ class SourceSession(requests.Session):
         spend every attempt's backoff on every paper: a precompute of the demo corpus
         offline would take minutes instead of seconds.
         """
-        paused = source_pause(self.redis, endpoint.source)
+        paused = source_state.read_pause(self.redis, endpoint.source)
         if paused is not None:
             message = f"{endpoint.source}: paused after it could not be reached"
             raise SourcePaused(message, paused.code, endpoint.source)
 
     def _pause(self, endpoint: Endpoint, code: SourceErrorCode) -> None:
         seconds = self.settings.source_unreachable_pause_seconds
-        until = time.time() + seconds
-        value = orjson.dumps({"code": code, "until": until})
-        self.redis.set(keys.source_paused(endpoint.source), value, ex=seconds)
+        source_state.pause(self.redis, endpoint.source, code, seconds)
         log.warning(
             "source %s %s; calls to it fail at once for %d s",
             endpoint.source,
@@ -409,12 +384,7 @@ class SourceSession(requests.Session):
         interval_ms = int(endpoint.min_interval_seconds * 1000)
         if interval_ms <= 0:
             return
-        wait_ms = int(
-            self._reserve(
-                keys=[keys.rate_limit(endpoint.host)],
-                args=[interval_ms, keys.RATE_LIMIT_KEY_TTL_SECONDS],
-            )
-        )
+        wait_ms = self._slots.reserve(endpoint.host, interval_ms)
         if wait_ms / 1000 > self.settings.source_max_wait_seconds:
             message = f"{endpoint.source}: rate limit would wait {wait_ms} ms"
             raise SourceUnavailable(message, "rate_limited")
@@ -425,31 +395,7 @@ class SourceSession(requests.Session):
         """A 429's ``Retry-After`` holds every worker back from that host, not just this one."""
         seconds = retry_after_seconds(response.headers.get("Retry-After"))
         if response.status_code == 429 and seconds:
-            self._defer(
-                keys=[keys.rate_limit(endpoint.host)],
-                args=[int(seconds * 1000), keys.RATE_LIMIT_KEY_TTL_SECONDS],
-            )
-
-
-@dataclass(frozen=True)
-class SourcePause:
-    """A source that could not be reached, and when it will be tried again."""
-
-    code: SourceErrorCode
-    until: float
-
-
-def source_pause(redis: Redis, source: str) -> SourcePause | None:
-    """The pause in force for ``source``, if any (it ends by itself: the key expires)."""
-    raw = redis.get(keys.source_paused(source))
-    if not isinstance(raw, bytes):
-        return None
-    try:
-        stored = orjson.loads(raw)
-        code: SourceErrorCode = "timeout" if stored["code"] == "timeout" else "unreachable"
-        return SourcePause(code=code, until=float(stored["until"]))
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-        return None
+            self._slots.defer(endpoint.host, int(seconds * 1000))
 
 
 def _asked_wait(state: RetryCallState) -> float | None:
