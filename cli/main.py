@@ -18,7 +18,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.job import Job
 from sqlalchemy.orm import Session
 
-from paperlens import ingest_commands, jobs, logs, redis_client
+from cli import ingest_commands
+from paperlens import jobs, logs, redis_client
 from paperlens.credentials import redact_url
 from paperlens.migrations import upgrade
 from paperlens.precompute import record_ingest_of
@@ -130,7 +131,7 @@ def precompute(wait: bool) -> None:
 
 
 def _watch_precompute(redis: Redis, job: Job) -> None:
-    from paperlens.precompute_watch import RunFailed, watch
+    from cli.precompute_watch import RunFailed, watch
 
     click.echo("Precompute queued; waiting for the workers (Ctrl-C stops waiting, not them).")
     try:
@@ -225,7 +226,7 @@ def api() -> None:
     """Serve the API under gunicorn in the foreground (containers, process managers)."""
     import os
 
-    from paperlens.runner import gunicorn_command
+    from cli.runner import gunicorn_command
 
     command = gunicorn_command(get_settings())
     os.execv(command[0], command)
@@ -234,11 +235,11 @@ def api() -> None:
 @main.command()
 def run() -> None:
     """Everything on this machine: Redis, store, demo data, workers and the API."""
-    from paperlens.runner import run_stack
+    from cli.runner import run_stack
 
     settings = get_settings()
     settings.data_path.mkdir(parents=True, exist_ok=True)
-    me = [sys.executable, "-m", "paperlens.cli"]
+    me = [sys.executable, "-m", "cli.main"]
     run_stack(
         settings,
         # The workers start after these commands: precompute only queues its work for them.

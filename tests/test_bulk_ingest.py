@@ -14,7 +14,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from paperlens.cli import main
+from cli.main import main
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from paperlens.store.papers import count_papers, find_paper
@@ -142,7 +142,7 @@ def test_interrupted_ingest_resumes_without_duplicates(
 ) -> None:
     lines = snapshot_lines(12_000, broken_every=1_000)
     path = write_lines(tmp_path / "big.jsonl", lines)
-    command = [sys.executable, "-m", "paperlens.cli", "ingest", "arxiv-snapshot", str(path)]
+    command = [sys.executable, "-m", "cli.main", "ingest", "arxiv-snapshot", str(path)]
     first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     checkpoints = settings.ingest_checkpoint_dir
 

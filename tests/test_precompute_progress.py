@@ -27,7 +27,7 @@ from tests.support import ROOT, OnTerminal, eventually, run_workers
 from worker.ingest.jsonl import ingest_jsonl
 from worker.pipeline.index_files import current_index
 
-CLI = [sys.executable, "-m", "paperlens.cli"]
+CLI = [sys.executable, "-m", "cli.main"]
 NEWCOMER = {
     "id": "arxiv:2601.00001",
     "title": "Routing tokens to experts with learned capacity in sparse mixture-of-experts",

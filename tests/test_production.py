@@ -11,8 +11,8 @@ import pytest
 from flask.testing import FlaskClient
 from pydantic import ValidationError
 
+from cli.runner import gunicorn_command
 from paperlens.embedded_redis import free_port
-from paperlens.runner import gunicorn_command
 from paperlens.settings import Settings
 from server import create_app
 from tests.support import ROOT
@@ -70,7 +70,7 @@ def test_commands_refuse_production_without_settings_and_start_nothing(
 ) -> None:
     env = clean_env(tmp_path, env="production", port=str(free_port()))
     finished = subprocess.run(
-        [sys.executable, "-m", "paperlens.cli", *command],
+        [sys.executable, "-m", "cli.main", *command],
         cwd=ROOT,
         env=env,
         capture_output=True,

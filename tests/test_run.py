@@ -33,7 +33,7 @@ def test_run_serves_the_demo_and_stops_everything(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERLENS_")}
     env |= {"PAPERLENS_DATA_DIR": str(tmp_path / "var"), "PAPERLENS_PORT": str(port)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "paperlens.cli", "run"],
+        [sys.executable, "-m", "cli.main", "run"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -19,9 +19,9 @@ from pydantic import ValidationError
 from redis import Redis
 from redis.exceptions import RedisError
 
+from cli.runner import banner
 from paperlens.credentials import redact_url
 from paperlens.embedded_redis import free_port
-from paperlens.runner import banner
 from paperlens.settings import Settings
 from tests.support import ROOT, eventually
 
@@ -105,7 +105,7 @@ def test_paperlens_run_prints_no_password(tmp_path: Path) -> None:
         "PAPERLENS_RQ_WORKERS": "0",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "paperlens.cli", "run"],
+        [sys.executable, "-m", "cli.main", "run"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -196,7 +196,7 @@ def test_commands_refuse_production_with_the_default_password(tmp_path: Path) ->
         "PAPERLENS_METRICS_TOKEN": "t",
     }
     finished = subprocess.run(
-        [sys.executable, "-m", "paperlens.cli", "migrate"],
+        [sys.executable, "-m", "cli.main", "migrate"],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -31,11 +31,11 @@ import pytest
 from flask.testing import FlaskClient
 from redis import Redis
 
+from cli.supervisor import Part, RestartPolicy, Supervisor
 from paperlens import job_metrics, keys, parts_state
 from paperlens.embedded_redis import free_port
 from paperlens.parts_state import PartsState, PartState
 from paperlens.settings import Settings
-from paperlens.supervisor import Part, RestartPolicy, Supervisor
 from tests.support import DEMO_CORPUS, ROOT, eventually
 
 MRL = "arxiv:2205.13147"
@@ -141,7 +141,7 @@ def running_stack(**settings: str) -> Iterator[RunningStack]:
     env |= FAST_RESTARTS | settings
     env |= {"PAPERLENS_DATA_DIR": str(data / "var"), "PAPERLENS_PORT": str(port)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "paperlens.cli", "run"],
+        [sys.executable, "-m", "cli.main", "run"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -283,7 +283,7 @@ def test_a_part_killed_five_times_is_reported_as_crash_looping_while_the_api_ans
         assert stack.pid("api") == api_pid
 
         report = subprocess.run(
-            [sys.executable, "-m", "paperlens.cli", "status"],
+            [sys.executable, "-m", "cli.main", "status"],
             cwd=ROOT,
             env={**os.environ, "PAPERLENS_DATA_DIR": str(stack.data)},
             capture_output=True,
@@ -360,7 +360,7 @@ def test_readyz_shows_crash_loops_to_all_but_log_lines_only_to_this_machine(
 
 def status_command() -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "paperlens.cli", "status"],
+        [sys.executable, "-m", "cli.main", "status"],
         cwd=ROOT,
         capture_output=True,
         text=True,
