@@ -21,7 +21,7 @@ from types import FrameType
 
 import click
 
-from cli.supervisor import Part, RestartPolicy, Supervisor
+from cli.supervisor import Part, Supervisor
 from paperlens import parts_state, redis_client
 from paperlens.credentials import redact_url
 from paperlens.embedded_redis import EmbeddedRedis
@@ -36,9 +36,7 @@ class Stack:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.redis: EmbeddedRedis | None = None
-        self.supervisor = Supervisor(
-            RestartPolicy.from_settings(settings), settings.parts_state_file
-        )
+        self.supervisor = Supervisor(settings)
         self.stopping = False
 
     def child_env(self) -> dict[str, str]:
