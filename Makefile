@@ -8,6 +8,8 @@ EXCLUDED := requirements/excluded.txt
 stamp_of = $(VENV)/.$(1)-$(shell cat pyproject.toml $(2) | cksum | cut -d' ' -f1)
 RUNTIME_STAMP := $(call stamp_of,runtime,$(RUNTIME_LOCK))
 DEV_STAMP := $(call stamp_of,dev,$(DEV_LOCK))
+# npm's tools (web-ext, ESLint, Prettier) as package-lock.json pins them.
+NPM_STAMP := node_modules/.installed-$(shell cat package-lock.json | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-dev install-reference run test lint format clean bench bench-api bench-soak bench-precompute bench-ann bench-chaos lock audit test-js extension bench-quality
@@ -16,7 +18,7 @@ help:
 	@echo "make run      start Redis, the store, workers and the API on 127.0.0.1:8000"
 	@echo "              (installs requirements/runtime.lock only: no compiler, no torch)"
 	@echo "make test     lint, type-check and run the test suite (adds requirements/dev.lock)"
-	@echo "make lint     ruff, mypy and the import layers (lint-imports) only"
+	@echo "make lint     ruff, mypy, the import layers (lint-imports), ESLint and Prettier only"
 	@echo "make bench    benchmarks (needs wrk and hey from Debian); results go to bench/RESULTS.md"
 	@echo "make bench-chaos  kill parts of make run under traffic; appends bench/RESULTS.md"
 	@echo "make lock     re-resolve requirements/*.lock (with hashes) from pyproject.toml"
@@ -75,11 +77,16 @@ run: install
 test: lint test-js extension
 	$(BIN)/pytest
 
-lint: install-dev
+# The extension's JavaScript, CSS, HTML and JSON: ESLint and Prettier, pinned in package.json.
+PRETTIER_FILES := extension scripts/*.mjs package.json eslint.config.js .prettierrc.json
+
+lint: install-dev $(NPM_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo
+	npx eslint extension scripts
+	npx prettier --check $(PRETTIER_FILES)
 
 bench: bench-api bench-precompute bench-ann bench-soak
 
@@ -118,15 +125,15 @@ lock: | $(BIN)/uv
 audit: install-dev
 	$(BIN)/python scripts/audit.py
 
-format: install-dev
+format: install-dev $(NPM_STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+	npx prettier --write $(PRETTIER_FILES)
 
 clean:
 	rm -rf $(VENV) var
 
 # ---- the browser extension (extension/): Node's test runner, web-ext from npm
-NPM_STAMP := node_modules/.installed-$(shell cat package-lock.json | cksum | cut -d' ' -f1)
 EXTENSION_BUILD := build/extension
 EXTENSION_VERSION = $(shell node -p 'require("./extension/manifest.json").version')
 

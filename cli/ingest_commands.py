@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,6 +23,8 @@ from worker.ingest.bulk import IngestReport
 # ``worker.ingest.runs`` and ``worker.sources.http`` are imported inside the commands that use
 # them: they bring in requests and the BibTeX and LaTeX parsers (some 160 modules, a tenth of
 # the start-up time), which every other ``paperlens`` command would pay for nothing.
+if TYPE_CHECKING:
+    from worker.ingest.runs import PaperFile
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 RESTART = click.option(
@@ -67,28 +70,35 @@ def pwc_links(path: Path, restart: bool) -> None:
     echo_report(f"Papers with Code links {path}", report, unit="item", papers=False)
 
 
-@click.command("pwc-papers")
-@click.argument("path", type=FILE)
-@RESTART
-def pwc_papers(path: Path, restart: bool) -> None:
-    """Papers with Code's papers-with-abstracts.json(.gz): papers with an arXiv id."""
-    from worker.ingest import runs
+def _paper_file(kind: PaperFile, what: str, unit: str, about: str) -> click.Command:
+    """The command of a file of papers for the catalogue, one of ``runs.PaperFile``."""
 
-    settings = get_settings()
-    report = runs.pwc_papers(settings, Database(settings.sqlalchemy_url), path, restart=restart)
-    echo_report(f"Papers with Code papers {path}", report, unit="item")
+    @click.command(kind, help=about)
+    @click.argument("path", type=FILE)
+    @RESTART
+    def command(path: Path, restart: bool) -> None:
+        from worker.ingest import runs
+
+        settings = get_settings()
+        db = Database(settings.sqlalchemy_url)
+        report = runs.paper_file(settings, db, kind, path, restart=restart)
+        echo_report(f"{what} {path}", report, unit=unit)
+
+    return command
 
 
-@click.command("bibtex")
-@click.argument("path", type=FILE)
-@RESTART
-def bibtex(path: Path, restart: bool) -> None:
-    """A BibTeX file: entries with an arXiv eprint, a DOI, or only a title."""
-    from worker.ingest import runs
-
-    settings = get_settings()
-    report = runs.bibtex_file(settings, Database(settings.sqlalchemy_url), path, restart=restart)
-    echo_report(f"BibTeX {path}", report, unit="entry at line")
+pwc_papers = _paper_file(
+    "pwc-papers",
+    "Papers with Code papers",
+    "item",
+    "Papers with Code's papers-with-abstracts.json(.gz): papers with an arXiv id.",
+)
+bibtex = _paper_file(
+    "bibtex",
+    "BibTeX",
+    "entry at line",
+    "A BibTeX file: entries with an arXiv eprint, a DOI, or only a title.",
+)
 
 
 @click.command("hf-daily")

@@ -26,7 +26,7 @@ from paperlens import jobs, logs, redis_client
 from paperlens import status as instance_status
 from paperlens.credentials import redact_url
 from paperlens.migrations import upgrade
-from paperlens.precompute import record_ingest_of, request_precompute
+from paperlens.precompute import request_precompute
 from paperlens.settings import Settings, explain, get_settings
 from paperlens.store import users as store_users
 from paperlens.store.db import Database
@@ -95,13 +95,7 @@ def ingest_demo(if_empty: bool) -> None:
 
 def _ingest(settings: Settings, path: Path) -> None:
     report = ingest_jsonl(Database(settings.sqlalchemy_url), path)
-    record_ingest_of(settings, f"JSON lines {path.name}", report.created, report.updated)
-    for line, reason in report.skipped:
-        click.echo(f"  skipped line {line}: {reason}", err=True)
-    click.echo(
-        f"Read {report.read} records from {path}: {report.created} new, "
-        f"{report.updated} updated, {len(report.skipped)} skipped."
-    )
+    ingest_commands.echo_report(f"JSON lines {path.name}", report, unit="line")
 
 
 @main.command()

@@ -429,8 +429,12 @@ class SuggestionsPending(BaseModel):
     retry_after: int
 
 
+# The order a sort takes unless one is asked for: newest first, titles from A to Z.
+DEFAULT_ORDER: dict[str, SortOrder] = {"saved": "desc", "published": "desc", "title": "asc"}
+
+
 class LibraryListParams(BaseModel):
-    """The query string of ``GET /api/v1/me/library``."""
+    """The query string of ``GET /api/v1/me/library``, as the store's list query takes it."""
 
     tag: TagName | None = None
     status: ReadingStatus | None = None
@@ -439,6 +443,10 @@ class LibraryListParams(BaseModel):
     order: SortOrder | None = None
     limit: int = Field(default=50, ge=1, le=PAGE_SIZE_MAX)
     cursor: str | None = Field(default=None, max_length=1000)
+
+    @property
+    def direction(self) -> SortOrder:
+        return self.order or DEFAULT_ORDER[self.sort]
 
 
 class ExportParams(BaseModel):
@@ -449,6 +457,21 @@ class ExportParams(BaseModel):
 class ImportParams(BaseModel):
     format: Literal["bibtex", "ids"]
     tag: TagName | None = None
+
+
+class ResolveParams(BaseModel):
+    """The query string of ``GET /api/v1/resolve``: the page address and the ``citation_*``
+    tags the extension read from the page."""
+
+    url: str = ""
+    citation_doi: str = ""
+    citation_arxiv_id: str = ""
+    citation_title: str = ""
+
+    def page_meta(self) -> dict[str, str]:
+        """The tags the page carried (an empty one counts as absent)."""
+        tags = self.model_dump(include={"citation_doi", "citation_arxiv_id", "citation_title"})
+        return {name: value for name, value in tags.items() if value}
 
 
 class SuggestionParams(BaseModel):

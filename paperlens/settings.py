@@ -34,6 +34,10 @@ PRODUCTION_REQUIRED = ("database_url", "redis_url", "metrics_token")
 # Network URLs that must carry a real password in production (not none, not an example's).
 PRODUCTION_PASSWORDS = ("database_url", "redis_url")
 
+# What PAPERLENS_RELATED_RANKER may name: "auto" or one of the rankers the workers serve
+# (``worker.pipeline.rankers.choose`` builds them by these names).
+RelatedRanker = Literal["auto", "tfidf", "bm25", "dense", "hybrid"]
+
 SOURCE_NAMES = ("arxiv", "huggingface", "semantic_scholar", "openalex", "crossref", "github")
 # What an instance contacts when PAPERLENS_SOURCES is not set: every source that answers
 # without an account. OpenAlex joins when PAPERLENS_OPENALEX_API_KEY is set.
@@ -41,7 +45,7 @@ KEYLESS_SOURCES = ("arxiv", "huggingface", "semantic_scholar", "crossref", "gith
 
 
 class Settings(BaseSettings):
-    """Configuration of one PaperLens instance (see the README's table)."""
+    """Configuration of one PaperLens instance (see docs/configuration.md)."""
 
     model_config = SettingsConfigDict(env_prefix="PAPERLENS_", extra="ignore")
 
@@ -84,7 +88,7 @@ class Settings(BaseSettings):
     import_max_bytes: int = Field(default=1_048_576, ge=1, le=1_048_576)
     suggestions_per_set: int = Field(default=50, ge=1, le=500)
     suggestions_max_tags: int = Field(default=50, ge=0)
-    # External sources (see the README's "Sources and ingest"). Unset: the keyless ones, plus
+    # External sources (see docs/sources.md). Unset: the keyless ones, plus
     # OpenAlex with its key; ``none`` for an offline instance; ``all`` for every source.
     sources: Annotated[list[str], NoDecode] = Field(default_factory=list)
     source_contact_email: str = ""
@@ -118,20 +122,20 @@ class Settings(BaseSettings):
     daily_ingest_cron: str = "30 1 * * *"
     refresh_cron: str = "*/10 * * * *"
     enrichment_max_age_seconds: int = Field(default=7 * 86_400, ge=60)
-    # Related papers: the ranker ("auto" = the benchmark's choice for what is installed),
-    # the MMR diversity weight (0 = off), and the CSFCube benchmark's folder.
-    related_ranker: Literal["auto", "tfidf", "bm25", "dense", "hybrid"] = "auto"
+    # Related papers: the ranker ("auto" = the benchmark's choice for what is installed) and
+    # the MMR diversity weight (0 = off).
+    related_ranker: RelatedRanker = "auto"
     related_diversity: float = Field(default=0.0, ge=0.0, lt=1.0)
     # Threads that encode papers with the dense model at once (None: one per usable core).
     encode_threads: int | None = Field(default=None, ge=1)
     # From this many papers, related candidates come from an approximate nearest-neighbour
-    # graph over an SVD of TF-IDF, re-ranked by exact TF-IDF cosine (README: "Precompute at
-    # scale"): its dimensions, candidates per paper, and search breadth (FAISS efSearch).
+    # graph over an SVD of TF-IDF, re-ranked by exact TF-IDF cosine (docs/performance.md,
+    # "Precompute at scale"): its dimensions, candidates per paper, and search breadth
+    # (FAISS efSearch).
     related_ann_from: int = Field(default=100_000, ge=2)
     related_ann_dims: int = Field(default=256, ge=2)
     related_ann_candidates: int = Field(default=200, ge=1)
     related_ann_ef_search: int = Field(default=256, ge=1)
-    csfcube_dir: Path = PROJECT_ROOT.parent / "shared" / "data" / "csfcube"
     # Failed authentications allowed per client address and per token prefix (limits syntax).
     auth_failures_per_client: str = "30/minute"
     auth_failures_per_token: str = "10/minute"

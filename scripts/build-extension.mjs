@@ -21,7 +21,10 @@ function firefox(manifest) {
 }
 
 const manifest = JSON.parse(readFileSync(join(SOURCE, "manifest.json"), "utf-8"));
-for (const [browser, shape] of [["chrome", chrome], ["firefox", firefox]]) {
+for (const [browser, shape] of [
+  ["chrome", chrome],
+  ["firefox", firefox],
+]) {
   const target = join(OUT, browser);
   rmSync(target, { recursive: true, force: true });
   mkdirSync(target, { recursive: true });

@@ -28,23 +28,33 @@ def current_reader() -> Reader:
     return reader
 
 
-def _require_reader() -> Response | None:
-    if request.method == "OPTIONS":
-        return None  # CORS preflights carry no credentials by design
+def bearer_token() -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header (any case of the scheme);
+    None when the header is missing, names another scheme or carries no token."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        return _unauthorized("Send your API token as 'Authorization: Bearer <token>'.")
+        return None
+    return token
+
+
+def _require_reader() -> Response | None:
+    if request.method == "OPTIONS":
+        return None  # CORS preflights carry no credentials by design
+    token = bearer_token()
+    if token is None:
+        return _unauthorized(None, "Send your API token as 'Authorization: Bearer <token>'.")
     with services().db.session() as session:
         reader = authenticate(session, token)
     if reader is None:
-        return _unauthorized("The API token is not valid (unknown, malformed or revoked).")
+        return _unauthorized(token, "The API token is not valid (unknown, malformed or revoked).")
     g.reader = reader
     return None
 
 
-def _unauthorized(message: str) -> Response:
-    """401, or 429 once this client has failed too often (see ``server.ratelimit``)."""
+def _unauthorized(token: str | None, message: str) -> Response:
+    """401, or 429 once this client (or this token) has failed too often (see
+    ``server.ratelimit``)."""
     response = error_response(401, "unauthorized", message)
     response.headers["WWW-Authenticate"] = CHALLENGE
-    return ratelimit.failure_answer(response)
+    return ratelimit.failure_answer(response, token)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+
+from server.answers import json_answer
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +31,8 @@ class ApiError(Exception):
 def error_response(
     status: int, code: str, message: str, retry_after: int | None = None
 ) -> Response:
-    response = jsonify({"error": {"code": code, "message": message}})
-    response.status_code = status
-    if retry_after is not None:
-        response.headers["Retry-After"] = str(retry_after)
-    return response
+    """The error shape every failure answers with; ``Retry-After`` when a retry will help."""
+    return json_answer({"error": {"code": code, "message": message}}, status, retry_after)
 
 
 def register(app: Flask) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response
 from redis.exceptions import RedisError
 from sqlalchemy import text
 
 from paperlens import keys, status
 from paperlens.parts_state import PartsState
 from paperlens.schemas import PartHealth
+from server.answers import json_answer
 from server.observability import may_read_operations
 from server.services import services
 
@@ -20,7 +21,7 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz() -> Response:
-    return jsonify({"status": "ok"})
+    return json_answer({"status": "ok"})
 
 
 @bp.get("/readyz")
@@ -38,9 +39,7 @@ def readyz() -> Response:
     }
     if report.supervised and report.parts is not None:
         body["parts"], body["crash_looping"] = _supervised_parts(report.parts)
-    response = jsonify(body)
-    response.status_code = 200 if ready else 503
-    return response
+    return json_answer(body, status=200 if ready else 503)
 
 
 def _supervised_parts(state: PartsState) -> tuple[dict[str, dict[str, Any]], list[str]]:

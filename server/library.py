@@ -26,16 +26,13 @@ from paperlens.schemas import (
     TagCounts,
 )
 from paperlens.store import library
-from paperlens.store.library import EntryChanges, InvalidCursor, LibraryFull, LibraryQuery
+from paperlens.store.library import EntryChanges, InvalidCursor, LibraryFull
 from paperlens.store.papers import canonical_ids
+from server import inputs
+from server.answers import json_answer
 from server.auth import current_reader, protect
 from server.errors import ApiError
-from server.json_io import json_body, json_response
-from server.me_common import (
-    after_change,
-    paper_id_from_path,
-    query_params,
-)
+from server.me_common import after_change, remove
 from server.services import services
 
 bp = Blueprint("library", __name__, url_prefix="/api/v1/me")
@@ -51,32 +48,31 @@ EXPORT_TYPES = {
 
 @bp.get("/library")
 def list_library() -> Response:
-    params = query_params(LibraryListParams)
-    query = LibraryQuery(**params.model_dump())
+    params = inputs.query(LibraryListParams)
     with services().db.session() as session:
         try:
-            page, next_cursor = library.list_entries(session, current_reader().id, query)
+            page, next_cursor = library.list_entries(session, current_reader().id, params)
         except InvalidCursor as error:
             raise ApiError(422, "invalid_cursor", str(error)) from None
         body = LibraryPage(items=[saved.item() for saved in page], next_cursor=next_cursor)
-    return json_response(body)
+    return json_answer(body)
 
 
 @bp.get("/library/<path:paper_id>")
 def get_entry(paper_id: str) -> Response:
-    wanted = paper_id_from_path(paper_id)
+    wanted = inputs.paper_id(paper_id)
     with services().db.session() as session:
         found = library.get_entry(session, current_reader().id, wanted)
         if found is None:
             raise _not_saved(wanted)
         item = found.item()
-    return json_response(item)
+    return json_answer(item)
 
 
 @bp.put("/library/<path:paper_id>")
 def save_entry(paper_id: str) -> Response:
-    wanted = paper_id_from_path(paper_id)
-    body = LibraryEntryWrite.model_validate(json_body(allow_empty=True))
+    wanted = inputs.paper_id(paper_id)
+    body = inputs.json_body(LibraryEntryWrite, allow_empty=True)
     reader = current_reader()
     svc = services()
     with svc.db.session() as session:
@@ -92,13 +88,13 @@ def save_entry(paper_id: str) -> Response:
             raise ApiError(409, "library_full", str(full)) from None
         item = saved.item()
     after_change(reader.id, fetch=[] if item.known else [item.saved_as])
-    return json_response(item, status=201 if created else 200)
+    return json_answer(item, status=201 if created else 200)
 
 
 @bp.patch("/library/<path:paper_id>")
 def change_entry(paper_id: str) -> Response:
-    wanted = paper_id_from_path(paper_id)
-    body = LibraryEntryWrite.model_validate(json_body())
+    wanted = inputs.paper_id(paper_id)
+    body = inputs.json_body(LibraryEntryWrite)
     if not body.model_fields_set:
         raise ApiError(422, "nothing_to_change", "Give at least one of status, tags and note.")
     reader = current_reader()
@@ -108,30 +104,24 @@ def change_entry(paper_id: str) -> Response:
             raise _not_saved(wanted)
         item = saved.item()
     after_change(reader.id)
-    return json_response(item)
+    return json_answer(item)
 
 
 @bp.delete("/library/<path:paper_id>")
 def delete_entry(paper_id: str) -> Response:
-    wanted = paper_id_from_path(paper_id)
-    reader = current_reader()
-    with services().db.session() as session:
-        if not library.delete_entry(session, reader.id, wanted):
-            raise _not_saved(wanted)
-    after_change(reader.id)
-    return Response(status=204)
+    return remove(paper_id, library.delete_entry, _not_saved)
 
 
 @bp.get("/tags")
 def tags() -> Response:
     with services().db.session() as session:
         counts = library.tag_counts(session, current_reader().id)
-    return json_response(TagCounts(items=[TagCount(tag=t, count=n) for t, n in counts]))
+    return json_answer(TagCounts(items=[TagCount(tag=t, count=n) for t, n in counts]))
 
 
 @bp.get("/library/export")
 def export() -> Response:
-    params = ExportParams.model_validate(request.args.to_dict())
+    params = inputs.query(ExportParams)
     with services().db.session() as session:
         records = export_records(library.all_entries(session, current_reader().id, params.tag))
     if params.format == "bibtex":
@@ -151,7 +141,7 @@ def export() -> Response:
 
 @bp.post("/library/import")
 def import_file() -> Response:
-    params = ImportParams.model_validate(request.args.to_dict())
+    params = inputs.query(ImportParams)
     svc = services()
     text = _body_text(svc.settings.import_max_bytes)
     parse = parse_bibtex if params.format == "bibtex" else parse_id_lines
@@ -179,7 +169,7 @@ def import_file() -> Response:
         skipped=sum(item.outcome == "skipped" for item in items),
         items=items,
     )
-    return json_response(report)
+    return json_answer(report)
 
 
 def _changes(body: LibraryEntryWrite) -> EntryChanges:

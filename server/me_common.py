@@ -1,34 +1,37 @@
-"""Helpers shared by the reader's endpoints: parsing ids and queries, and follow-up work."""
+"""Helpers shared by the reader's endpoints: removing a row, and the follow-up work of a change."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
 
-from flask import request
-from pydantic import BaseModel
+from flask import Response
 from redis.exceptions import RedisError
+from sqlalchemy.orm import Session
 
 from paperlens import jobs
-from paperlens.identifiers import parse_paper_id
-from server import fetch_budget
+from server import fetch_budget, inputs
+from server.auth import current_reader
 from server.errors import ApiError
 from server.services import services
 
 log = logging.getLogger(__name__)
 
 
-def paper_id_from_path(text: str) -> str:
-    ref = parse_paper_id(text)
-    if ref is None:
-        raise ApiError(422, "invalid_id", f"{text[:200]!r} is not a paper id or paper URL.")
-    return ref.paper_id
-
-
-def query_params(model: type[BaseModel]) -> Any:
-    """The query string parsed by ``model``; a bad value is a 422 through the error handler."""
-    return model.model_validate(request.args.to_dict())
+def remove(
+    text: str,
+    delete: Callable[[Session, int, str], bool],
+    missing: Callable[[str], ApiError],
+) -> Response:
+    """Delete the reader's row about the paper ``text`` names: 204, or the error ``missing``
+    makes of the paper id when there was none. The follow-up work is queued after the commit."""
+    wanted = inputs.paper_id(text)
+    reader = current_reader()
+    with services().db.session() as session:
+        if not delete(session, reader.id, wanted):
+            raise missing(wanted)
+    after_change(reader.id)
+    return Response(status=204)
 
 
 def after_change(reader_id: int, fetch: Iterable[str] = ()) -> None:

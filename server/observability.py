@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from paperlens.logs import new_request_id, request_id_var
 from server import metrics
+from server.auth import bearer_token
 from server.errors import error_response
 from server.services import services
 
@@ -31,10 +32,8 @@ def _metrics_refusal() -> Response | None:
     """With a metrics token, only its bearer scrapes; without one (development), only loopback."""
     expected = services().settings.metrics_token
     if expected:
-        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(
-            given.strip().encode(), expected.encode()
-        ):
+        given = bearer_token()
+        if given is not None and hmac.compare_digest(given.encode(), expected.encode()):
             return None
         response = error_response(401, "unauthorized", "Send the metrics token as a Bearer token.")
         response.headers["WWW-Authenticate"] = 'Bearer realm="paperlens-metrics"'

@@ -1,6 +1,7 @@
 """The OpenAPI description of the reader's endpoints (``/api/v1/me/...``).
 
-Kept beside ``server.openapi`` (which merges it in) so that each table stays short.
+Kept beside ``server.openapi`` (which merges it in) so that each table stays short; both
+are written with the pieces of ``server.openapi_blocks``.
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from paperlens import schemas
-
-REF = "#/components/schemas/{model}"
+from server.openapi_blocks import PAPER_ID, answer, errors, json_request, query
 
 MODELS: list[type[BaseModel]] = [
     schemas.LibraryEntryWrite,
@@ -35,42 +35,13 @@ SECURITY_SCHEMES = {
 _SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
-def _ref(model: type[BaseModel]) -> dict[str, str]:
-    return {"$ref": REF.format(model=model.__name__)}
-
-
-def _answer(description: str, model: type[BaseModel]) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
-
-
 def _errors(*statuses: int) -> dict[str, Any]:
-    error = _answer("Error", schemas.ErrorResponse)
-    return {str(status): error for status in (401, 429, *statuses)}
+    """Every reader endpoint may also answer 401 (no valid token) and 429 (too many failures)."""
+    return errors(401, 429, *statuses)
 
 
-def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": schema or {"type": "string"},
-        "description": description,
-    }
-
-
-def _body(model: type[BaseModel]) -> dict[str, Any]:
-    return {"required": False, "content": {"application/json": {"schema": _ref(model)}}}
-
-
-_ID = {
-    "name": "paper_id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string"},
-    "description": "Any id or page URL of the paper, such as arxiv:2205.13147.",
-}
-_TAG = _query("tag", "Only papers with this tag.")
-_ENTRY = _answer("The entry", schemas.LibraryItem)
+_TAG = query("tag", "Only papers with this tag.")
+_ENTRY = answer("The entry", schemas.LibraryItem)
 _FORMATS = {
     "bibtex": "application/x-bibtex",
     "csljson": "application/vnd.citationstyles.csl+json",
@@ -85,45 +56,45 @@ PATHS: dict[str, Any] = {
             "security": _SECURED,
             "parameters": [
                 _TAG,
-                _query("status", "to_read, reading or done."),
-                _query("q", "Text searched in titles, authors and notes."),
-                _query("sort", "saved (default), published or title."),
-                _query("order", "asc or desc; newest first and A to Z by default."),
-                _query("limit", "Page size, 1 to 200.", {"type": "integer", "default": 50}),
-                _query("cursor", "The next_cursor of the previous page."),
+                query("status", "to_read, reading or done."),
+                query("q", "Text searched in titles, authors and notes."),
+                query("sort", "saved (default), published or title."),
+                query("order", "asc or desc; newest first and A to Z by default."),
+                query("limit", "Page size, 1 to 200.", {"type": "integer", "default": 50}),
+                query("cursor", "The next_cursor of the previous page."),
             ],
-            "responses": {"200": _answer("One page", schemas.LibraryPage), **_errors(422)},
+            "responses": {"200": answer("One page", schemas.LibraryPage), **_errors(422)},
         }
     },
     "/api/v1/me/library/{paper_id}": {
         "get": {
             "summary": "One saved paper",
             "security": _SECURED,
-            "parameters": [_ID],
+            "parameters": [PAPER_ID],
             "responses": {"200": _ENTRY, **_errors(404, 422)},
         },
         "put": {
             "summary": "Save a paper (idempotent); fields left out are kept",
             "security": _SECURED,
-            "parameters": [_ID],
-            "requestBody": _body(schemas.LibraryEntryWrite),
+            "parameters": [PAPER_ID],
+            "requestBody": json_request(schemas.LibraryEntryWrite, required=False),
             "responses": {
                 "200": _ENTRY,
-                "201": _answer("Saved now", schemas.LibraryItem),
+                "201": answer("Saved now", schemas.LibraryItem),
                 **_errors(400, 404, 409, 415, 422),  # 404: an id with a line break matches no route
             },
         },
         "patch": {
             "summary": "Change status, tags or note",
             "security": _SECURED,
-            "parameters": [_ID],
-            "requestBody": _body(schemas.LibraryEntryWrite),
+            "parameters": [PAPER_ID],
+            "requestBody": json_request(schemas.LibraryEntryWrite, required=False),
             "responses": {"200": _ENTRY, **_errors(400, 404, 415, 422)},
         },
         "delete": {
             "summary": "Remove a paper from the list",
             "security": _SECURED,
-            "parameters": [_ID],
+            "parameters": [PAPER_ID],
             "responses": {"204": {"description": "Removed"}, **_errors(404, 422)},
         },
     },
@@ -131,7 +102,7 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "The list (or one tag) as BibTeX, CSL-JSON, RIS or CSV",
             "security": _SECURED,
-            "parameters": [_query("format", "bibtex (default), csljson, ris or csv."), _TAG],
+            "parameters": [query("format", "bibtex (default), csljson, ris or csv."), _TAG],
             "responses": {
                 "200": {
                     "description": "The file, as an attachment",
@@ -148,20 +119,20 @@ PATHS: dict[str, Any] = {
             "summary": "Save the papers of a BibTeX file or of a list of ids and URLs",
             "security": _SECURED,
             "parameters": [
-                {
-                    "name": "format",
-                    "in": "query",
-                    "required": True,
-                    "schema": {"type": "string", "enum": ["bibtex", "ids"]},
-                },
-                _query("tag", "A tag added to every imported paper."),
+                query(
+                    "format",
+                    "bibtex (a BibTeX file) or ids (one id or page URL a line).",
+                    {"type": "string", "enum": ["bibtex", "ids"]},
+                    required=True,
+                ),
+                query("tag", "A tag added to every imported paper."),
             ],
             "requestBody": {
                 "required": True,
                 "content": {"text/plain": {"schema": {"type": "string"}}},
             },
             "responses": {
-                "200": _answer("What was saved, merged or skipped", schemas.ImportReport),
+                "200": answer("What was saved, merged or skipped", schemas.ImportReport),
                 **_errors(413, 422),
             },
         }
@@ -170,7 +141,7 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "The reader's tags with how many papers carry each",
             "security": _SECURED,
-            "responses": {"200": _answer("Tags", schemas.TagCounts), **_errors()},
+            "responses": {"200": answer("Tags", schemas.TagCounts), **_errors()},
         }
     },
     "/api/v1/me/suggestions": {
@@ -178,12 +149,12 @@ PATHS: dict[str, Any] = {
             "summary": "Papers to read next, learned from the list, each with its reason",
             "security": _SECURED,
             "parameters": [
-                _query("tag", "Suggestions from this tag's papers only."),
-                _query("k", "How many, 1 to 100.", {"type": "integer", "default": 10}),
+                query("tag", "Suggestions from this tag's papers only."),
+                query("k", "How many, 1 to 100.", {"type": "integer", "default": 10}),
             ],
             "responses": {
-                "200": _answer("Suggestions", schemas.SuggestionList),
-                "202": _answer("First computation running", schemas.SuggestionsPending),
+                "200": answer("Suggestions", schemas.SuggestionList),
+                "202": answer("First computation running", schemas.SuggestionsPending),
                 **_errors(422, 503),
             },
         }
@@ -192,12 +163,9 @@ PATHS: dict[str, Any] = {
         "post": {
             "summary": "Dismiss a suggestion, or ask for more like a paper",
             "security": _SECURED,
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": _ref(schemas.FeedbackRequest)}},
-            },
+            "requestBody": json_request(schemas.FeedbackRequest),
             "responses": {
-                "200": _answer("Recorded", schemas.FeedbackResult),
+                "200": answer("Recorded", schemas.FeedbackResult),
                 **_errors(400, 415, 422),
             },
         }
@@ -206,7 +174,7 @@ PATHS: dict[str, Any] = {
         "delete": {
             "summary": "Withdraw feedback on a paper",
             "security": _SECURED,
-            "parameters": [_ID],
+            "parameters": [PAPER_ID],
             "responses": {"204": {"description": "Withdrawn"}, **_errors(404, 422)},
         }
     },

@@ -25,12 +25,13 @@ from paperlens.schemas import (
     BatchRequest,
     FetchFailure,
     Pending,
+    ResolveParams,
     ResolveResult,
 )
 from paperlens.store.papers import canonical_ids, find_paper, papers_by_ids
-from server import fetch_budget, ratelimit
+from server import fetch_budget, inputs, ratelimit
+from server.answers import JSON, accepted, json_answer
 from server.errors import ApiError, error_response
-from server.json_io import JSON, json_answer, json_body
 from server.metrics import ENRICHMENT_LOOKUPS
 from server.services import services
 
@@ -49,37 +50,37 @@ SOURCE_LABELS = {
 
 @bp.get("/resolve")
 def resolve() -> Response:
-    url = request.args.get("url", "")
-    if not url:
+    params = inputs.query(ResolveParams)
+    if not params.url:
         raise ApiError(422, "missing_url", "Give the page address as ?url=...")
-    ref = resolve_url(url, _page_meta())
+    ref = resolve_url(params.url, params.page_meta())
     if ref is None:
         raise ApiError(422, "not_a_paper", "This address does not name a single paper.")
     with services().db.session() as session:
         known = canonical_ids(session, [ref.paper_id])
     paper_id = known.get(ref.paper_id, ref.paper_id)
     result = ResolveResult(paper_id=paper_id, version=ref.version, known=bool(known))
-    return json_answer(result.model_dump())
+    return json_answer(result)
 
 
 @bp.get("/papers/<path:paper_id>")
 def get_paper(paper_id: str) -> Response:
-    ref = _parse_id(paper_id)
+    wanted = inputs.paper_id(paper_id)
     svc = services()
     try:
-        raw = enrichments.read_raw(svc.redis, ref.paper_id)
+        raw = enrichments.read_raw(svc.redis, wanted)
     except RedisError:
-        return _degraded(ref)
+        return _degraded(wanted)
     if raw is not None:
         ENRICHMENT_LOOKUPS.labels("hit").inc()
         return _document(raw)
     ENRICHMENT_LOOKUPS.labels("miss").inc()
     with svc.db.session() as session:
-        paper = find_paper(session, ref.paper_id)
+        paper = find_paper(session, wanted)
         canonical = paper.paper_id if paper is not None else None
     if canonical is None:
-        return _fetch_or_404(ref)
-    if canonical != ref.paper_id:
+        return _fetch_or_404(wanted)
+    if canonical != wanted:
         raw = enrichments.read_raw(svc.redis, canonical)
         if raw is not None:
             return _document(raw)
@@ -90,10 +91,11 @@ def get_paper(paper_id: str) -> Response:
 @bp.post("/papers/batch")
 def batch() -> Response:
     svc = services()
-    body = BatchRequest.model_validate(json_body())
+    body = inputs.json_body(BatchRequest)
     limit = svc.settings.batch_max_items
     if len(body.ids) > limit:
         raise ApiError(422, "too_many_ids", f"At most {limit} ids per batch.")
+    # An id that does not parse is one item marked invalid, not an error of the whole batch.
     refs = [parse_paper_id(item) for item in body.ids]
     try:
         items = _batch_items(body.ids, refs, _VIEWS[body.view])
@@ -118,7 +120,7 @@ _VIEWS = {
 
 
 def _batch_items(
-    inputs: list[str], refs: list[PaperRef | None], view: _View
+    given: list[str], refs: list[PaperRef | None], view: _View
 ) -> list[dict[str, Any]]:
     """Ready answers come from one MGET; only misses cost a catalogue lookup."""
     svc = services()
@@ -130,7 +132,7 @@ def _batch_items(
     canonical = _canonical_for_misses(found, view)
     items = [
         _batch_item(item, ref, found, canonical, view)
-        for item, ref in zip(inputs, refs, strict=True)
+        for item, ref in zip(given, refs, strict=True)
     ]
     for paper_id in {item["paper_id"] for item in items if item["status"] == "pending"}:
         jobs.request_enrichment(svc.redis, svc.settings, paper_id, keys.QUEUE_DEFAULT)
@@ -138,14 +140,14 @@ def _batch_items(
 
 
 def _degraded_items(
-    inputs: list[str], refs: list[PaperRef | None], view: str
+    given: list[str], refs: list[PaperRef | None], view: str
 ) -> list[dict[str, Any]]:
     """Redis is down: answer each item from the catalogue alone (no badges: code is unknown)."""
     field = _VIEWS[view].field
     with services().db.session() as session:
         papers = papers_by_ids(session, [ref.paper_id for ref in refs if ref is not None])
         items: list[dict[str, Any]] = []
-        for item, ref in zip(inputs, refs, strict=True):
+        for item, ref in zip(given, refs, strict=True):
             paper = papers.get(ref.paper_id) if ref is not None else None
             if paper is None:
                 status = "invalid" if ref is None else "unknown"
@@ -219,17 +221,17 @@ def _accepts_gzip(accept_encoding: str) -> bool:
     return parse_accept_header(accept_encoding).quality("gzip") > 0
 
 
-def _fetch_or_404(ref: PaperRef) -> Response:
+def _fetch_or_404(paper_id: str) -> Response:
     """A paper the catalogue lacks: 202 while a worker fetches it, if a source can and the
     fetch budget allows (see ``server.fetch_budget``)."""
     svc = services()
-    fetchable = jobs.fetchable(svc.settings, ref.paper_id)
-    if not fetchable or svc.redis.exists(keys.missing_paper(ref.paper_id)):
-        raise ApiError(404, "unknown_paper", f"PaperLens does not know {ref.paper_id} yet.")
-    failure = svc.redis.get(keys.fetch_failure(ref.paper_id))
+    fetchable = jobs.fetchable(svc.settings, paper_id)
+    if not fetchable or svc.redis.exists(keys.missing_paper(paper_id)):
+        raise ApiError(404, "unknown_paper", f"PaperLens does not know {paper_id} yet.")
+    failure = svc.redis.get(keys.fetch_failure(paper_id))
     if isinstance(failure, bytes):
-        return _source_unreachable(ref.paper_id, FetchFailure.model_validate_json(failure))
-    if not jobs.fetch_in_flight(svc.redis, ref.paper_id):
+        return _source_unreachable(paper_id, FetchFailure.model_validate_json(failure))
+    if not jobs.fetch_in_flight(svc.redis, paper_id):
         refusal = fetch_budget.budget().admit(svc.redis, ratelimit.client_address())
         if refusal is not None:
             return error_response(
@@ -238,8 +240,8 @@ def _fetch_or_404(ref: PaperRef) -> Response:
                 refusal.message,
                 retry_after=refusal.retry_after_seconds,
             )
-        jobs.request_fetch(svc.redis, svc.settings, ref.paper_id)
-    return _pending(ref.paper_id)
+        jobs.request_fetch(svc.redis, svc.settings, paper_id)
+    return _pending(paper_id)
 
 
 def _source_unreachable(paper_id: str, failure: FetchFailure) -> Response:
@@ -261,37 +263,18 @@ def _source_unreachable(paper_id: str, failure: FetchFailure) -> Response:
             "retry_at": failure.retry_at.isoformat(),
         }
     }
-    response = json_answer(body, status=503)
-    response.headers["Retry-After"] = str(wait)
-    return response
+    return json_answer(body, status=503, retry_after=wait)
 
 
-def _degraded(ref: PaperRef) -> Response:
+def _degraded(paper_id: str) -> Response:
     """Redis is down: the catalogue still knows the paper, so serve its metadata alone."""
     with services().db.session() as session:
-        paper = find_paper(session, ref.paper_id)
+        paper = find_paper(session, paper_id)
         if paper is None:
-            raise ApiError(404, "unknown_paper", f"PaperLens does not know {ref.paper_id} yet.")
+            raise ApiError(404, "unknown_paper", f"PaperLens does not know {paper_id} yet.")
         document = enrichments.document(paper, "degraded")
-    return Response(document.model_dump_json(), mimetype=JSON)
+    return json_answer(document)
 
 
 def _pending(paper_id: str) -> Response:
-    retry_after = services().settings.retry_after_seconds
-    body = Pending(paper_id=paper_id, retry_after=retry_after)
-    response = json_answer(body.model_dump(), status=202)
-    response.headers["Retry-After"] = str(retry_after)
-    return response
-
-
-def _parse_id(paper_id: str) -> PaperRef:
-    ref = parse_paper_id(paper_id)
-    if ref is None:
-        raise ApiError(422, "invalid_id", f"{paper_id[:200]!r} is not a paper id.")
-    return ref
-
-
-def _page_meta() -> dict[str, str]:
-    """``citation_*`` tags the extension read from the page, passed as query parameters."""
-    names = ("citation_doi", "citation_arxiv_id", "citation_title")
-    return {name: request.args[name] for name in names if request.args.get(name)}
+    return accepted(Pending(paper_id=paper_id, retry_after=services().settings.retry_after_seconds))

@@ -46,11 +46,11 @@ IPV6_CLIENT_PREFIX = 64
 
 @dataclass(frozen=True)
 class _Budget:
-    """Failures allowed to one kind of client, counted under ``scope`` per ``key()``."""
+    """Failures allowed to one kind of client, counted under ``scope`` per ``key(token)``."""
 
     scope: str
     limits: list[RateLimitItem]
-    key: Callable[[], str]
+    key: Callable[[str | None], str]
     message: str
 
 
@@ -71,21 +71,22 @@ class FailureLimiter:
             _Budget(
                 "auth-client",
                 parse_many(settings.auth_failures_per_client),
-                client_address,
+                _address_key,
                 "Too many failed authentications from this address.",
             ),
             _Budget(
                 "auth-token",
                 parse_many(settings.auth_failures_per_token),
-                _token_prefix,
+                _token_key,
                 "Too many failed authentications with this token.",
             ),
         ]
 
-    def count_failure(self) -> Refusal | None:
-        """Count one failure of the current request; a refusal once a budget was spent."""
+    def count_failure(self, token: str | None) -> Refusal | None:
+        """Count one failure of the current request, which sent ``token`` (None: no bearer
+        token); a refusal once a budget was spent."""
         for budget in self.budgets:
-            key = budget.key()
+            key = budget.key(token)
             for item in budget.limits:
                 try:
                     if self.limiter.hit(item, budget.scope, key):
@@ -102,10 +103,11 @@ def register(app: Flask, settings: Settings) -> None:
     app.extensions[EXTENSION] = FailureLimiter(settings)
 
 
-def failure_answer(status_401: Response) -> Response:
-    """The answer to a failed authentication: ``status_401``, or 429 once a budget is spent."""
+def failure_answer(status_401: Response, token: str | None) -> Response:
+    """The answer to a failed authentication with ``token``: ``status_401``, or 429 once a
+    budget is spent."""
     limiter: FailureLimiter = current_app.extensions[EXTENSION]
-    refusal = limiter.count_failure()
+    refusal = limiter.count_failure(token)
     if refusal is None:
         return status_401
     return error_response(
@@ -161,10 +163,13 @@ def client_address() -> str:
     return f"address:{ip}"
 
 
-def _token_prefix() -> str:
+def _address_key(_token: str | None) -> str:
+    return client_address()
+
+
+def _token_key(token: str | None) -> str:
     """The token's public prefix; a missing or malformed token counts against the address."""
-    _scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    prefix = tokens.prefix_of(token.strip())
+    prefix = tokens.prefix_of(token) if token is not None else None
     return f"prefix:{prefix}" if prefix else client_address()
 
 

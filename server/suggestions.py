@@ -13,14 +13,11 @@ from paperlens.schemas import (
     SuggestionsPending,
 )
 from paperlens.store import library
+from server import inputs
+from server.answers import accepted, json_answer
 from server.auth import current_reader, protect
 from server.errors import ApiError
-from server.json_io import json_body, json_response
-from server.me_common import (
-    after_change,
-    paper_id_from_path,
-    query_params,
-)
+from server.me_common import after_change, remove
 from server.services import services
 
 bp = Blueprint("suggestions", __name__, url_prefix="/api/v1/me")
@@ -30,7 +27,7 @@ protect(bp)
 @bp.get("/suggestions")
 def get_suggestions() -> Response:
     """Served from Redis; a Redis failure reaches the error handler as 503 + Retry-After."""
-    params = query_params(SuggestionParams)
+    params = inputs.query(SuggestionParams)
     reader = current_reader()
     svc = services()
     found, has_any = suggestions.read(svc.redis, reader.id, params.tag)
@@ -41,11 +38,11 @@ def get_suggestions() -> Response:
         )
     if found is None:
         if has_any and not tag_known:
-            return json_response(
+            return json_answer(
                 SuggestionList(items=[], tag=params.tag, computed_at=None, stale=False)
             )
         jobs.request_suggestions(svc.redis, svc.settings, reader.id)
-        return _pending()
+        return accepted(SuggestionsPending(retry_after=svc.settings.retry_after_seconds))
     stale = found.revision < revision
     items = found.items
     if stale:
@@ -57,33 +54,24 @@ def get_suggestions() -> Response:
     body = SuggestionList(
         items=items[: params.k], tag=params.tag, computed_at=found.computed_at, stale=stale
     )
-    return json_response(body)
+    return json_answer(body)
 
 
 @bp.post("/feedback")
 def feedback() -> Response:
-    body = FeedbackRequest.model_validate(json_body())
-    paper_id = paper_id_from_path(body.paper_id)
+    body = inputs.json_body(FeedbackRequest)
+    paper_id = inputs.paper_id(body.paper_id)
     reader = current_reader()
     with services().db.session() as session:
         kept_as = library.record_feedback(session, reader.id, paper_id, body.signal)
     after_change(reader.id)
-    return json_response(FeedbackResult(paper_id=kept_as, signal=body.signal))
+    return json_answer(FeedbackResult(paper_id=kept_as, signal=body.signal))
 
 
 @bp.delete("/feedback/<path:paper_id>")
 def withdraw_feedback(paper_id: str) -> Response:
-    wanted = paper_id_from_path(paper_id)
-    reader = current_reader()
-    with services().db.session() as session:
-        if not library.delete_feedback(session, reader.id, wanted):
-            raise ApiError(404, "no_feedback", f"You gave no feedback on {wanted}.")
-    after_change(reader.id)
-    return Response(status=204)
+    return remove(paper_id, library.delete_feedback, _no_feedback)
 
 
-def _pending() -> Response:
-    retry_after = services().settings.retry_after_seconds
-    response = json_response(SuggestionsPending(retry_after=retry_after), status=202)
-    response.headers["Retry-After"] = str(retry_after)
-    return response
+def _no_feedback(paper_id: str) -> ApiError:
+    return ApiError(404, "no_feedback", f"You gave no feedback on {paper_id}.")

@@ -222,8 +222,13 @@ _HANDLERS = {
 
 
 def _file_or_404(source: str, name: str, missing: object) -> Response:
+    """The fixture file for ``name``, or the source's 404 for a name no file can have."""
     file = FIXTURES / source / name
-    return _json_file(file) if file.exists() else _json(missing, 404)
+    try:
+        found = file.is_file()
+    except OSError:  # a name longer than the file system allows
+        found = False
+    return _json_file(file) if found else _json(missing, 404)
 
 
 def _json_file(file: Path) -> Response:

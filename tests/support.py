@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from redis import Redis
 
@@ -18,6 +22,9 @@ from paperlens.settings import get_settings
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CORPUS = ROOT / "data" / "demo" / "papers.jsonl"
 TEST_ORIGIN = "chrome-extension://testextensionidaaaaaaaaaaaaaaaaaa"
+
+# `paperlens` as an operator runs it, in a child process of the Python running the tests.
+PAPERLENS = [sys.executable, "-m", "cli.main"]
 
 T = TypeVar("T")
 
@@ -50,6 +57,45 @@ def eventually(
                 f"{message or 'condition'}: not within {timeout:g} s; last: {last!r}"
             )
         time.sleep(interval)
+
+
+def fresh_environment(settings: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment without its PAPERLENS_ variables, plus ``settings``: a
+    command started with it sees the settings its test chose and no others."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("PAPERLENS_")}
+    return inherited | dict(settings)
+
+
+def run_paperlens(
+    args: Sequence[str], env: Mapping[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`paperlens ARGS` run to its end, with its stdout and stderr kept apart as text."""
+    return subprocess.run(
+        [*PAPERLENS, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def start_paperlens(args: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[str]:
+    """`paperlens ARGS` started, its stdout and stderr in one text pipe, in the order written
+    (bytes that are not UTF-8 read as replacement characters, so reading never fails)."""
+    return subprocess.Popen(
+        [*PAPERLENS, *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        encoding="utf-8",
+        errors="replace",
+    )
+
+
+def get_json(url: str, timeout: float = 5) -> tuple[int, dict[str, Any]]:
+    """The status and JSON body of a GET, error statuses included."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
 
 
 def run_workers(redis: Redis) -> None:

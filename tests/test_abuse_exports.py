@@ -116,18 +116,15 @@ def spreadsheet_cell(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
+# Text macros of the LaTeX kernel that pylatexenc's reader lacks (or reads as another character).
+_KERNEL_TEXT_MACROS = {"textbraceleft": "{", "textbraceright": "}", "textasciicircum": "^"}
+
+
 def _latex_reader() -> LatexNodes2Text:
-    """pylatexenc, knowing the LaTeX kernel's brace macros as well."""
+    """pylatexenc, knowing the LaTeX kernel's text macros for braces and the caret as well."""
     context = get_default_latex_context_db()
-    context.add_context_category(
-        "braces",
-        prepend=True,
-        macros=[
-            MacroTextSpec("textbraceleft", simplify_repl="{"),
-            MacroTextSpec("textbraceright", simplify_repl="}"),
-            MacroTextSpec("textasciicircum", simplify_repl="^"),
-        ],
-    )
+    kernel = [MacroTextSpec(name, simplify_repl=text) for name, text in _KERNEL_TEXT_MACROS.items()]
+    context.add_context_category("kernel-text", prepend=True, macros=kernel)
     return LatexNodes2Text(latex_context=context, math_mode="verbatim", strict_latex_spaces=True)
 
 
@@ -222,26 +219,32 @@ def _ris_fields(record: ExportRecord) -> dict[str, Any]:
     return values
 
 
+# The CSV header as documented: each column is named for the record field it holds.
+CSV_COLUMNS = "paper_id title authors published venue doi arxiv_id url status tags note saved_at"
+
+
+def csv_value(value: object) -> str:
+    """A field as its CSV cell: a list joined by semicolons, a date or a time in ISO 8601,
+    a missing value as an empty cell."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "; ".join(value)
+    if isinstance(value, dt.date):  # a datetime is a date too
+        return value.isoformat()
+    return str(value)
+
+
 def check_csv(text: str, records: list[ExportRecord]) -> None:
     rows = list(csv.reader(io.StringIO(text, newline="")))
+    columns = CSV_COLUMNS.split()
+    assert rows[0] == columns
     assert len(rows) == len(records) + 1
     for row, record in zip(rows[1:], records, strict=True):
         assert not any(cell.startswith(_FORMULA_STARTS) for cell in row)
-        expected = [
-            record.paper_id,
-            record.title,
-            "; ".join(record.authors),
-            record.published.isoformat() if record.published else "",
-            record.venue or "",
-            record.doi or "",
-            record.arxiv_id or "",
-            record.url or "",
-            record.status,
-            "; ".join(record.tags),
-            record.note,
-            record.saved_at.isoformat(),
-        ]
-        assert row == [spreadsheet_cell(cell) for cell in expected]
+        cells = dict(zip(columns, row, strict=True))
+        for column, cell in cells.items():
+            assert cell == spreadsheet_cell(csv_value(getattr(record, column))), column
 
 
 def check_csljson(body: bytes, records: list[ExportRecord]) -> None:

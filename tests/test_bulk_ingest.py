@@ -9,7 +9,6 @@ import io
 import json
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -18,7 +17,7 @@ from cli.main import main
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from paperlens.store.papers import count_papers, find_paper
-from tests.support import eventually
+from tests.support import PAPERLENS, eventually
 from worker.ingest.arxiv_snapshot import SnapshotFilter, ingest_snapshot
 
 SNAPSHOT_HEAD = (
@@ -142,7 +141,7 @@ def test_interrupted_ingest_resumes_without_duplicates(
 ) -> None:
     lines = snapshot_lines(12_000, broken_every=1_000)
     path = write_lines(tmp_path / "big.jsonl", lines)
-    command = [sys.executable, "-m", "cli.main", "ingest", "arxiv-snapshot", str(path)]
+    command = [*PAPERLENS, "ingest", "arxiv-snapshot", str(path)]
     first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     checkpoints = settings.ingest_checkpoint_dir
 

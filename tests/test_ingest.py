@@ -23,7 +23,7 @@ def test_bad_lines_are_skipped_with_their_numbers(db: Database, tmp_path: Path) 
     path.write_text("\n".join(lines) + "\n")
     report = ingest_jsonl(db, path)
     assert report.created == 2
-    assert [line for line, _ in report.skipped] == [2, 3, 4, 5]
+    assert [line for line, _ in report.bad_records] == [2, 3, 4, 5]
     with db.session() as session:
         assert count_papers(session) == 2
         assert find_paper(session, "corpusid:10010426") is not None

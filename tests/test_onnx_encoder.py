@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.quality.encoders import REFERENCE, register_measured
 from tests.support import ROOT
 from tests.test_related import demo_papers
 from worker.pipeline.rankers.dense import dense_text, encoder
@@ -97,6 +98,7 @@ def test_padding_changes_no_vector() -> None:
 
     The server encodes one text per run (no padding); a batch pads, and must agree.
     """
+    register_measured()
     served = encoder("onnx")
     texts = [paper.title for paper in demo_papers()[:4]] + demo_texts()[:2]  # short and long
     alone = served.encode(texts)
@@ -115,8 +117,9 @@ def test_padding_changes_no_vector() -> None:
 
 def test_torch_free_vectors_match_the_sentence_transformers_reference() -> None:
     needs_reference()
+    register_measured()
     texts = demo_texts()
-    reference = encoder("minilm").encode(texts)
+    reference = encoder(REFERENCE).encode(texts)
     exported = encoder("onnx").encode(texts)
     quantised = encoder("onnx-int8").encode(texts)
     assert exported.shape == quantised.shape == reference.shape

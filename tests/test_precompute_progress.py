@@ -9,7 +9,6 @@ import datetime as dt
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,11 +22,10 @@ from paperlens.jobs import SERIALIZER
 from paperlens.precompute import rebuild_pending, request_precompute
 from paperlens.settings import Settings
 from paperlens.store.db import Database
-from tests.support import ROOT, OnTerminal, eventually, run_workers
+from tests.support import PAPERLENS, ROOT, OnTerminal, eventually, run_workers
 from worker.ingest.jsonl import ingest_jsonl
 from worker.pipeline.index_files import current_index
 
-CLI = [sys.executable, "-m", "cli.main"]
 NEWCOMER = {
     "id": "arxiv:2601.00001",
     "title": "Routing tokens to experts with learned capacity in sparse mixture-of-experts",
@@ -48,7 +46,7 @@ def test_precompute_waits_and_shows_the_build_phases_then_the_papers_enriched(
     demo: Database, redis: Redis, settings: Settings
 ) -> None:
     command = subprocess.Popen(
-        [*CLI, "precompute"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [*PAPERLENS, "precompute"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     wait_until_queued(redis)
     assert command.poll() is None  # still waiting for a worker
@@ -70,7 +68,7 @@ def test_precompute_waits_and_shows_the_build_phases_then_the_papers_enriched(
 def test_on_a_terminal_the_enrichment_has_a_progress_bar(
     demo: Database, redis: Redis, settings: Settings
 ) -> None:
-    terminal = OnTerminal([*CLI, "precompute"], dict(os.environ))
+    terminal = OnTerminal([*PAPERLENS, "precompute"], dict(os.environ))
     wait_until_queued(redis)
     run_workers(redis)
     code, shown = terminal.wait()
@@ -80,7 +78,7 @@ def test_on_a_terminal_the_enrichment_has_a_progress_bar(
 
 def test_no_wait_only_queues_the_work(demo: Database, redis: Redis, settings: Settings) -> None:
     started = time.monotonic()
-    done = subprocess.run([*CLI, "precompute", "--no-wait"], cwd=ROOT, capture_output=True)
+    done = subprocess.run([*PAPERLENS, "precompute", "--no-wait"], cwd=ROOT, capture_output=True)
     assert done.returncode == 0 and time.monotonic() - started < 30
     assert b"Precompute queued on 'bulk'" in done.stdout
     assert Queue(keys.QUEUE_BULK, connection=redis, serializer=SERIALIZER).count == 1
@@ -126,9 +124,9 @@ def test_status_and_readyz_show_the_index_the_queues_and_the_last_ingest(
     records.write_text(
         json.dumps(NEWCOMER) + "\n" + json.dumps({**NEWCOMER, "id": "arxiv:2601.00002"}) + "\n"
     )
-    ingested = subprocess.run([*CLI, "ingest", "jsonl", str(records)], cwd=ROOT)
+    ingested = subprocess.run([*PAPERLENS, "ingest", "jsonl", str(records)], cwd=ROOT)
     assert ingested.returncode == 0
-    before = subprocess.run([*CLI, "status"], cwd=ROOT, capture_output=True, text=True)
+    before = subprocess.run([*PAPERLENS, "status"], cwd=ROOT, capture_output=True, text=True)
     assert "index:        none built yet" in before.stdout, before.stdout
 
     Queue(keys.QUEUE_BULK, connection=redis, serializer=SERIALIZER).enqueue(keys.JOB_PRECOMPUTE_ALL)
@@ -137,7 +135,7 @@ def test_status_and_readyz_show_the_index_the_queues_and_the_last_ingest(
         "worker.jobs.refresh_stale"
     )
 
-    shown = subprocess.run([*CLI, "status"], cwd=ROOT, capture_output=True, text=True)
+    shown = subprocess.run([*PAPERLENS, "status"], cwd=ROOT, capture_output=True, text=True)
     assert shown.returncode == 0, shown.stderr
     today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
     assert f"index:        tfidf, 2 papers, built {today}" in shown.stdout, shown.stdout

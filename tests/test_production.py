@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,17 +14,15 @@ from cli.runner import gunicorn_command
 from paperlens.embedded_redis import free_port
 from paperlens.settings import Settings
 from server import create_app
-from tests.support import ROOT
+from tests.support import ROOT, fresh_environment, run_paperlens
 
 METRICS_TOKEN = "metrics-secret-for-tests"
 
 
 def clean_env(tmp_path: Path, **values: str) -> dict[str, str]:
     """The parent's environment without any PAPERLENS_ setting, plus ``values``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERLENS_")}
-    env["PAPERLENS_DATA_DIR"] = str(tmp_path / "var")
-    env.update({f"PAPERLENS_{name.upper()}": value for name, value in values.items()})
-    return env
+    settings = {f"PAPERLENS_{name.upper()}": value for name, value in values.items()}
+    return fresh_environment({"PAPERLENS_DATA_DIR": str(tmp_path / "var"), **settings})
 
 
 @pytest.mark.parametrize(
@@ -69,14 +66,7 @@ def test_commands_refuse_production_without_settings_and_start_nothing(
     tmp_path: Path, command: list[str]
 ) -> None:
     env = clean_env(tmp_path, env="production", port=str(free_port()))
-    finished = subprocess.run(
-        [sys.executable, "-m", "cli.main", *command],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    finished = run_paperlens(command, env)
     assert finished.returncode != 0
     assert "refuses to start without" in finished.stderr
     assert "Traceback" not in finished.stderr  # one clear line, not a stack

@@ -29,7 +29,7 @@ SLICE = 40
 
 
 def csfcube_slice() -> list[dict[str, str]]:
-    folder = Settings().csfcube_dir
+    folder = csfcube.default_folder()
     if not (folder / "corpus.jsonl").exists():
         pytest.skip(f"CSFCube not found in {folder} (PAPERLENS_CSFCUBE_DIR)")
     cube = csfcube.load(folder)
@@ -44,7 +44,7 @@ def test_served_related_list_is_the_measured_one(
     path = tmp_path / "slice.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
     report = ingest_jsonl(db, path)
-    assert (report.created, report.skipped) == (len(records), [])
+    assert (report.created, report.bad_records) == (len(records), [])
 
     Queue(keys.QUEUE_BULK, connection=redis, serializer=SERIALIZER).enqueue(keys.JOB_PRECOMPUTE_ALL)
     run_workers(redis)

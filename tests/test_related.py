@@ -64,3 +64,15 @@ def test_many_versions_of_one_paper_take_one_place_in_the_list() -> None:
     assert len(listed) > 1  # the other mixture-of-experts papers still have their places
     # Chunked precompute filters the same way as the one-paper path.
     assert [r.paper_id for r in index.related_many([moe], 10)[0]] == listed
+
+
+def test_a_diverse_list_for_a_paper_with_nothing_close_is_empty() -> None:
+    """With MMR on, a paper no indexed paper is close to gets an empty list, as without it."""
+    index = RelatedIndex.build(demo_papers(), "tfidf", diversity=0.3)
+    coral = IndexedPaper(
+        "doi:10.5555/coral",
+        "Coral reef bleaching",
+        "Coral cover on reefs after repeated marine heatwaves.",
+    )
+    assert index.related(coral, 10) == []
+    assert index.related_many([coral, *demo_papers()[:2]], 10)[0] == []

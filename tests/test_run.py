@@ -2,49 +2,30 @@
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import psutil
 
 from paperlens.embedded_redis import free_port
-from tests.support import eventually
+from tests.support import eventually, fresh_environment, get_json, start_paperlens
 
 STARTUP_BUDGET_SECONDS = 60
 
 
-def fetch(url: str) -> tuple[int, dict[str, object]]:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as answer:
-            return answer.status, json.loads(answer.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
 def test_run_serves_the_demo_and_stops_everything(tmp_path: Path) -> None:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERLENS_")}
-    env |= {"PAPERLENS_DATA_DIR": str(tmp_path / "var"), "PAPERLENS_PORT": str(port)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "run"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    env = fresh_environment(
+        {"PAPERLENS_DATA_DIR": str(tmp_path / "var"), "PAPERLENS_PORT": str(port)}
     )
+    process = start_paperlens(["run"], env)
     base = f"http://127.0.0.1:{port}"
     paper: dict[str, object] = {}
 
     def served() -> dict[str, object] | None:
         assert process.poll() is None, process.stdout.read() if process.stdout else ""
-        status, answer = fetch(f"{base}/api/v1/papers/arxiv:2205.13147")
+        status, answer = get_json(f"{base}/api/v1/papers/arxiv:2205.13147", timeout=2)
         return answer if status == 200 else None
 
     try:

@@ -7,7 +7,6 @@ import re
 import secrets
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -23,7 +22,7 @@ from cli.runner import banner
 from paperlens.credentials import redact_url
 from paperlens.embedded_redis import free_port
 from paperlens.settings import Settings
-from tests.support import ROOT, eventually
+from tests.support import ROOT, eventually, fresh_environment, run_paperlens, start_paperlens
 
 STARTUP_BUDGET_SECONDS = 90
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -97,21 +96,15 @@ def test_paperlens_run_prints_no_password(tmp_path: Path) -> None:
     password = "run-pass-" + secrets.token_hex(8)
     redis_server, redis_port = start_redis_with_password(tmp_path / "redis", password)
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERLENS_")}
-    env |= {
-        "PAPERLENS_DATA_DIR": str(tmp_path / "var"),
-        "PAPERLENS_PORT": str(port),
-        "PAPERLENS_REDIS_URL": f"redis://:{password}@127.0.0.1:{redis_port}/0",
-        "PAPERLENS_RQ_WORKERS": "0",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "run"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    env = fresh_environment(
+        {
+            "PAPERLENS_DATA_DIR": str(tmp_path / "var"),
+            "PAPERLENS_PORT": str(port),
+            "PAPERLENS_REDIS_URL": f"redis://:{password}@127.0.0.1:{redis_port}/0",
+            "PAPERLENS_RQ_WORKERS": "0",
+        }
     )
+    process = start_paperlens(["run"], env)
     try:
 
         def ready_or_ended() -> bool:
@@ -187,22 +180,16 @@ def test_production_accepts_real_passwords_and_local_sockets(clean_environment: 
 
 def test_commands_refuse_production_with_the_default_password(tmp_path: Path) -> None:
     """As every command starts: a non-zero exit naming the setting, never its value."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERLENS_")}
-    env |= {
-        "PAPERLENS_ENV": "production",
-        "PAPERLENS_DATA_DIR": str(tmp_path / "var"),
-        "PAPERLENS_DATABASE_URL": "postgresql://paperlens:paperlens@127.0.0.1:1/paperlens",
-        "PAPERLENS_REDIS_URL": "redis://:" + "z" * 32 + "@127.0.0.1:1/0",
-        "PAPERLENS_METRICS_TOKEN": "t",
-    }
-    finished = subprocess.run(
-        [sys.executable, "-m", "cli.main", "migrate"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    env = fresh_environment(
+        {
+            "PAPERLENS_ENV": "production",
+            "PAPERLENS_DATA_DIR": str(tmp_path / "var"),
+            "PAPERLENS_DATABASE_URL": "postgresql://paperlens:paperlens@127.0.0.1:1/paperlens",
+            "PAPERLENS_REDIS_URL": "redis://:" + "z" * 32 + "@127.0.0.1:1/0",
+            "PAPERLENS_METRICS_TOKEN": "t",
+        }
     )
+    finished = run_paperlens(["migrate"], env)
     assert finished.returncode != 0
     assert "PAPERLENS_DATABASE_URL uses a well-known default password" in finished.stderr
     assert "z" * 32 not in finished.stderr + finished.stdout

@@ -19,8 +19,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +34,14 @@ from paperlens import job_metrics, keys, parts_state
 from paperlens.embedded_redis import free_port
 from paperlens.parts_state import PartsState, PartState
 from paperlens.settings import Settings
-from tests.support import DEMO_CORPUS, ROOT, eventually
+from tests.support import (
+    DEMO_CORPUS,
+    eventually,
+    fresh_environment,
+    get_json,
+    run_paperlens,
+    start_paperlens,
+)
 
 MRL = "arxiv:2205.13147"
 STARTUP_SECONDS = 90.0
@@ -51,14 +56,6 @@ FAST_RESTARTS = {
 }
 
 
-def get(url: str) -> tuple[int, dict[str, Any]]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as answer:
-            return answer.status, json.loads(answer.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
 def wait_for(condition: Callable[[], object], timeout: float, what: str) -> None:
     """A part still starting refuses connections or answers half: that counts as not yet."""
     eventually(condition, timeout, what, interval=0.2, ignoring=(OSError, ValueError, KeyError))
@@ -68,7 +65,7 @@ def wait_for(condition: Callable[[], object], timeout: float, what: str) -> None
 class RunningStack:
     """One `paperlens run` and everything it has started so far."""
 
-    process: subprocess.Popen[bytes]
+    process: subprocess.Popen[str]
     data: Path
     base: str
     lines: list[str] = field(default_factory=list)
@@ -128,8 +125,8 @@ class RunningStack:
 
 def _read_output(stack: RunningStack) -> None:
     assert stack.process.stdout is not None
-    for raw in stack.process.stdout:
-        stack.lines.append(raw.decode("utf-8", errors="replace").rstrip())
+    for line in stack.process.stdout:
+        stack.lines.append(line.rstrip())
 
 
 @contextlib.contextmanager
@@ -137,22 +134,14 @@ def running_stack(**settings: str) -> Iterator[RunningStack]:
     # A short folder: the embedded Redis's unix socket path must stay under ~100 characters.
     data = Path(tempfile.mkdtemp(prefix="plheal-"))
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERLENS_")}
-    env |= FAST_RESTARTS | settings
-    env |= {"PAPERLENS_DATA_DIR": str(data / "var"), "PAPERLENS_PORT": str(port)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    paths = {"PAPERLENS_DATA_DIR": str(data / "var"), "PAPERLENS_PORT": str(port)}
+    process = start_paperlens(["run"], fresh_environment(FAST_RESTARTS | settings | paths))
     stack = RunningStack(process, data / "var", f"http://127.0.0.1:{port}")
     reader = threading.Thread(target=_read_output, args=(stack,), daemon=True)
     reader.start()
     try:
         wait_for(
-            lambda: process.poll() is None and get(f"{stack.base}/healthz")[0] == 200,
+            lambda: process.poll() is None and get_json(f"{stack.base}/healthz")[0] == 200,
             STARTUP_SECONDS,
             "the API answers",
         )
@@ -171,7 +160,7 @@ def running_stack(**settings: str) -> Iterator[RunningStack]:
 
 
 def paper_ready(stack: RunningStack, paper_id: str = MRL) -> bool:
-    status, body = get(f"{stack.base}/api/v1/papers/{paper_id}")
+    status, body = get_json(f"{stack.base}/api/v1/papers/{paper_id}")
     return status == 200 and body.get("status") == "ready"
 
 
@@ -183,7 +172,7 @@ def test_kill_9_of_the_embedded_redis_is_healed_and_nothing_else_stops() -> None
 
         old_redis = stack.kill_part("redis")
         killed_at = time.monotonic()
-        wait_for(lambda: get(f"{stack.base}/readyz")[0] == 200, 30, "/readyz is ok again")
+        wait_for(lambda: get_json(f"{stack.base}/readyz")[0] == 200, 30, "/readyz is ok again")
         wait_for(stack.running_again("redis", old_redis), 30, "redis runs again")
         assert time.monotonic() - killed_at < 30
 
@@ -196,7 +185,7 @@ def test_kill_9_of_the_embedded_redis_is_healed_and_nothing_else_stops() -> None
         assert parts["redis"]["last_exit"] == "killed by SIGKILL"
         # The restarted server read the same append-only file: precomputed papers are served
         # from Redis again, not degraded from the catalogue.
-        status, paper = get(f"{stack.base}/api/v1/papers/{MRL}")
+        status, paper = get_json(f"{stack.base}/api/v1/papers/{MRL}")
         assert status == 200 and paper["status"] == "ready" and paper["related"]
         assert "redis exited (killed by SIGKILL)" in stack.output
         assert stack.stop(signal.SIGINT) == 0  # Ctrl-C
@@ -272,7 +261,7 @@ def test_a_part_killed_five_times_is_reported_as_crash_looping_while_the_api_ans
             assert paper_ready(stack)  # the API keeps answering throughout
 
         wait_for(lambda: stack.parts()["scheduler"]["crash_looping"], 10, "crash loop noted")
-        status, ready = get(f"{stack.base}/readyz")
+        status, ready = get_json(f"{stack.base}/readyz")
         assert status == 200  # the API itself is fine: it still answers
         assert ready["crash_looping"] == ["scheduler"]
         scheduler = ready["parts"]["scheduler"]
@@ -282,14 +271,7 @@ def test_a_part_killed_five_times_is_reported_as_crash_looping_while_the_api_ans
         assert ready["parts"]["api"]["crash_looping"] is False
         assert stack.pid("api") == api_pid
 
-        report = subprocess.run(
-            [sys.executable, "-m", "cli.main", "status"],
-            cwd=ROOT,
-            env={**os.environ, "PAPERLENS_DATA_DIR": str(stack.data)},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        report = run_paperlens(["status"], {**os.environ, "PAPERLENS_DATA_DIR": str(stack.data)})
         assert report.returncode == 1, report.stdout + report.stderr
         assert "crash-looping: scheduler" in report.stdout
         assert re.search(r"scheduler\s+CRASH-LOOPING", report.stdout), report.stdout
@@ -358,22 +340,12 @@ def test_readyz_shows_crash_loops_to_all_but_log_lines_only_to_this_machine(
     assert "parts" not in client.get("/readyz").get_json()
 
 
-def status_command() -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cli.main", "status"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def test_status_shows_the_parts_then_the_work_and_fails_only_for_a_part_not_running(
     settings: Settings, redis: Redis
 ) -> None:
     """One `paperlens status`: the supervised parts, then the index, queues and last ingest;
     exit status 1 for a crash-looping part, 0 when all run or no `paperlens run` is there."""
-    unsupervised = status_command()
+    unsupervised = run_paperlens(["status"])
     assert unsupervised.returncode == 0, unsupervised.stdout + unsupervised.stderr
     assert "No `paperlens run` is running with the data folder" in unsupervised.stdout
     assert "queues:       interactive 0 queued" in unsupervised.stdout
@@ -386,7 +358,7 @@ def test_status_shows_the_parts_then_the_work_and_fails_only_for_a_part_not_runn
         settings.parts_state_file,
         PartsState(supervisor_pid=os.getpid(), updated_at=time.time(), parts=running),
     )
-    well = status_command()
+    well = run_paperlens(["status"])
     assert well.returncode == 0, well.stdout + well.stderr
     assert "every part is supervised" in well.stdout
     assert re.search(r"worker 1\s+running", well.stdout), well.stdout
@@ -406,7 +378,7 @@ def test_status_shows_the_parts_then_the_work_and_fails_only_for_a_part_not_runn
         settings.parts_state_file,
         PartsState(supervisor_pid=os.getpid(), updated_at=time.time(), parts=[running[0], looping]),
     )
-    ill = status_command()
+    ill = run_paperlens(["status"])
     assert ill.returncode == 1, ill.stdout + ill.stderr
     assert "crash-looping: worker 1" in ill.stdout
     assert "  ImportError: no module named paperlens_missing" in ill.stdout

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -82,17 +82,6 @@ def test_arxiv_new_submissions_stop_at_the_date(
     assert [r.ids[0] for r in recent] == ["arxiv:2503.05378", "arxiv:2502.07719"]
     query = fixtures.log[0][0].args
     assert query["search_query"] == "cat:cs.SE" and query["sortBy"] == "submittedDate"
-
-
-def test_arxiv_malformed_body_is_an_error_not_an_empty_answer(
-    session: SourceSession, httpserver: HTTPServer, redis: Redis
-) -> None:
-    httpserver.expect_request("/arxiv/api/query").respond_with_data(
-        "<html>maintenance</html", content_type="text/html"
-    )
-    with pytest.raises(MalformedResponse):
-        arxiv_api.fetch_ids(session, ["1605.08386"])
-    assert not redis.keys(keys.source_cache("arxiv", "*"))
 
 
 def test_huggingface_paper_daily_and_citing_repositories(
@@ -227,16 +216,44 @@ def test_timeouts_are_retried_then_reported(
         huggingface.citing_repos(session, "1605.08386", "models")
 
 
-def test_malformed_json_is_an_error_and_never_cached(
-    session: SourceSession, httpserver: HTTPServer, redis: Redis
+@pytest.mark.parametrize(
+    "source, path, body, content_type, ask",
+    [
+        pytest.param(
+            "arxiv",
+            "/arxiv/api/query",
+            "<html>maintenance</html",
+            "text/html",
+            lambda session: arxiv_api.fetch_ids(session, ["1605.08386"]),
+            id="arxiv-html-not-an-empty-answer",
+        ),
+        pytest.param(
+            "openalex",
+            "/openalex/works/doi:10.1000/x",
+            '{"id": "https://openalex.org/W1", ',
+            "application/json",
+            lambda session: openalex.work(session, "doi:10.1000/x"),
+            id="openalex-cut-json",
+        ),
+    ],
+)
+def test_a_malformed_answer_is_an_error_and_never_cached(
+    session: SourceSession,
+    httpserver: HTTPServer,
+    redis: Redis,
+    source: str,
+    path: str,
+    body: str,
+    content_type: str,
+    ask: Callable[[SourceSession], object],
 ) -> None:
-    httpserver.expect_request("/openalex/works/doi:10.1000/x").respond_with_data(
-        '{"id": "https://openalex.org/W1", ', content_type="application/json"
-    )
+    httpserver.expect_request(path).respond_with_data(body, content_type=content_type)
     with pytest.raises(MalformedResponse):
-        openalex.work(session, "doi:10.1000/x")
-    assert not redis.keys(keys.source_cache("openalex", "*"))
-    httpserver.clear()
+        ask(session)
+    assert not redis.keys(keys.source_cache(source, "*"))
+
+
+def test_json_of_another_shape_is_an_error(session: SourceSession, httpserver: HTTPServer) -> None:
     httpserver.expect_request("/openalex/works/doi:10.1000/x").respond_with_json([1, 2])
     with pytest.raises(MalformedResponse):
         openalex.work(session, "doi:10.1000/x")

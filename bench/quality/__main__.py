@@ -21,9 +21,9 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bench import machine
-from bench.quality import csfcube, readers
+from bench.quality import csfcube, encoders, readers
 from bench.quality.evaluate import Quality, corpus_metrics, pool_ndcg, quality
-from paperlens.settings import PROJECT_ROOT, Settings
+from paperlens.settings import Settings
 from worker.pipeline.rankers.base import IndexedPaper, Ranker
 from worker.pipeline.rankers.bm25 import Bm25Ranker
 from worker.pipeline.rankers.choose import (
@@ -52,7 +52,6 @@ ISSUE_TORCH = 29.0
 # Papers whose encoding time gives the throughput column (same sample for every encoder).
 SPEED_SAMPLE = 256
 SPEED_ROUNDS = 3
-CACHE = PROJECT_ROOT / "var" / "bench"
 PRODUCT_TFIDF = "tfidf (product: cleaned text, served list)"
 # Rows that measure a served configuration, with its ranker's similarity floor applied (the
 # list the product serves); the other rows rank without one, as the issue's baselines did.
@@ -85,8 +84,9 @@ class PlainTfidf:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.quality")
     parser.add_argument("--no-record", action="store_true", help="print only; leave RESULTS.md")
+    csfcube.add_folder_option(parser)
     args = parser.parse_args(argv)
-    folder = Settings().csfcube_dir
+    folder = args.csfcube
     try:
         cube = csfcube.load(folder)
     except FileNotFoundError as error:
@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = [Row(name, result, speed) for name, result, speed in QUOTED]
     rows.append(_reproduction(cube))
     print(format_row(rows[-1]), flush=True)
-    speeds, speed_table = _encode_speeds(cube.papers)
+    measured = encoders.register_measured()
+    speeds, speed_table = _encode_speeds(cube.papers, measured)
     for name, make, diversity in configurations():
         try:
             floor = floor_for(SERVED_ROWS[name]) if name in SERVED_ROWS else None
@@ -131,7 +132,7 @@ def configurations() -> list[tuple[str, Callable[[], Ranker], float]]:
 
     dense: list[tuple[str, Callable[[], Ranker], float]] = []
     for encoder, title in (
-        ("minilm", 0.0),
+        (encoders.REFERENCE, 0.0),
         ("onnx", 0.0),
         ("onnx-int8-256", 0.0),
         ("onnx-int8-128", 0.0),
@@ -140,7 +141,7 @@ def configurations() -> list[tuple[str, Callable[[], Ranker], float]]:
     ):
         dense.append((f"dense {_label(encoder, title)}", _dense(encoder, title), 0.0))
     fusions: tuple[tuple[str, float, float, Literal["z", "rrf"]], ...] = (
-        ("minilm", 0.0, 0.8, "z"),
+        (encoders.REFERENCE, 0.0, 0.8, "z"),
         ("onnx-int8-256", 0.0, 0.8, "z"),
         ("onnx-int8-128", 0.5, 0.8, "z"),
         ("onnx-int8", 0.0, 0.8, "z"),
@@ -155,17 +156,18 @@ def configurations() -> list[tuple[str, Callable[[], Ranker], float]]:
             ", reciprocal-rank fusion (k 60)" if fusion == "rrf" else ""
         )
         dense.append((name, _hybrid(encoder, title, weight, fusion), 0.0))
-    if (CACHE / "minilm-static").exists() and importlib.util.find_spec("model2vec"):
-        from worker.pipeline.rankers.dense import StaticEncoder, register_encoder
-
-        register_encoder(StaticEncoder(CACHE / "minilm-static"))
+    if encoders.static_available():
         dense.append(
-            ("dense static (Model2Vec from MiniLM)", lambda: DenseRanker("static", 0.0), 0.0)
+            (
+                "dense static (Model2Vec from MiniLM)",
+                lambda: DenseRanker(encoders.STATIC, 0.0),
+                0.0,
+            )
         )
         dense.append(
             (
                 "hybrid tfidf 1-1 gram + static, dense weight 0.7",
-                lambda: HybridRanker(TfidfRanker(), DenseRanker("static", 0.0), 0.7),
+                lambda: HybridRanker(TfidfRanker(), DenseRanker(encoders.STATIC, 0.0), 0.7),
                 0.0,
             )
         )
@@ -237,8 +239,11 @@ def _encoder_of(ranker: Ranker) -> str | None:
     return None
 
 
-def _encode_speeds(papers: Sequence[IndexedPaper]) -> tuple[dict[str, float], str]:
-    """Papers per second of each encoder on the same sample, measured in this run.
+def _encode_speeds(
+    papers: Sequence[IndexedPaper], measured: Sequence[str]
+) -> tuple[dict[str, float], str]:
+    """Papers per second of the served encoder and of the ``measured`` ones on the same sample,
+    measured in this run.
 
     The table's column is one thread each (torch uses its own threads, as the issue's 29
     papers/s did). The served encoder is also timed as the ranker uses it, title and whole
@@ -253,7 +258,6 @@ def _encode_speeds(papers: Sequence[IndexedPaper]) -> tuple[dict[str, float], st
     from worker.pipeline.rankers.dense import (
         DEFAULT_ENCODER,
         DEFAULT_TITLE_WEIGHT,
-        ENCODERS,
         DenseRanker,
         dense_text,
         encoder,
@@ -262,11 +266,7 @@ def _encode_speeds(papers: Sequence[IndexedPaper]) -> tuple[dict[str, float], st
     rng = np.random.default_rng(0)
     chosen = [papers[i] for i in rng.choice(len(papers), SPEED_SAMPLE, replace=False)]
     sample = [dense_text(paper) for paper in chosen]
-    names = [*ENCODERS, *(["static"] if (CACHE / "minilm-static").exists() else [])]
-    if "static" in names:
-        from worker.pipeline.rankers.dense import StaticEncoder, register_encoder
-
-        register_encoder(StaticEncoder(CACHE / "minilm-static"))
+    names = [*measured, DEFAULT_ENCODER]
     threads = Settings().encoder_threads
     served = DenseRanker(DEFAULT_ENCODER, DEFAULT_TITLE_WEIGHT)
     served_label = _label(DEFAULT_ENCODER, DEFAULT_TITLE_WEIGHT)
@@ -291,7 +291,7 @@ def _encode_speeds(papers: Sequence[IndexedPaper]) -> tuple[dict[str, float], st
             speeds[name] = max(speeds[name], SPEED_SAMPLE / (time.perf_counter() - start))
     for name in runs:
         print(f"encoder {name}: {speeds[name]:.1f} papers/s (best of {SPEED_ROUNDS})", flush=True)
-    reference = speeds["minilm"]
+    reference = speeds[encoders.REFERENCE]
     table = "\n".join(
         [
             "| encoding | papers/s | times the torch reference |",
@@ -346,7 +346,7 @@ def _readers_table(cube: csfcube.CsfCube) -> str:
     if importlib.util.find_spec("torch") and embeddings_available():
         from worker.pipeline.rankers.dense import DenseRanker
 
-        minilm = _cached(DenseRanker("minilm", 0.0))
+        minilm = _cached(DenseRanker(encoders.REFERENCE, 0.0))
         minilm.fit(cube.papers)
         embeddings = minilm.embeddings  # type: ignore[attr-defined]
         models.append(("centroid of saved papers (MiniLM)", readers.centroid_model(embeddings)))

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from paperlens.settings import PROJECT_ROOT
 from worker.pipeline.rankers.base import IndexedPaper
 
 FACETS = ("background", "method", "result")
+# Where the benchmark finds the dataset: this variable, else the shared data folder beside
+# the project. A benchmark option, not a setting of the running service.
+FOLDER_VARIABLE = "PAPERLENS_CSFCUBE_DIR"
+DEFAULT_FOLDER = PROJECT_ROOT.parent / "shared" / "data" / "csfcube"
 
 
 @dataclass(frozen=True)
@@ -47,11 +54,28 @@ def corpus_id(raw: str) -> str:
     return f"corpusid:{raw}"
 
 
+def default_folder() -> Path:
+    """The folder ``PAPERLENS_CSFCUBE_DIR`` names, or the shared data folder."""
+    named = os.environ.get(FOLDER_VARIABLE, "").strip()
+    return Path(named) if named else DEFAULT_FOLDER
+
+
+def add_folder_option(parser: argparse.ArgumentParser) -> None:
+    """``--csfcube DIR``, the dataset's folder, for the benchmark's command lines."""
+    parser.add_argument(
+        "--csfcube",
+        type=Path,
+        default=default_folder(),
+        metavar="DIR",
+        help=f"CSFCube's folder (default: ${FOLDER_VARIABLE} if set, else {DEFAULT_FOLDER})",
+    )
+
+
 def load(folder: Path) -> CsfCube:
     """The whole benchmark, with every id in the product's ``corpusid:<n>`` form."""
     if not (folder / "corpus.jsonl").exists():
         raise FileNotFoundError(
-            f"CSFCube not found in {folder}: set PAPERLENS_CSFCUBE_DIR to its folder"
+            f"CSFCube not found in {folder}: set {FOLDER_VARIABLE} to its folder"
         )
     papers = [_paper(json.loads(line)) for line in _lines(folder / "corpus.jsonl")]
     held = {paper.paper_id for paper in papers}

@@ -33,20 +33,29 @@ def pool_ndcg(cube: CsfCube, index: RelatedIndex, split: str) -> float:
 def corpus_metrics(cube: CsfCube, index: RelatedIndex, served: bool = True) -> tuple[float, float]:
     """NDCG@10 and cited-paper recall@10 of the related list the product serves.
 
-    ``served=False`` takes the ranker's plain top 10 instead, as the issue's baselines did.
+    The lists come from ``RelatedIndex.related_many``, the call precompute makes for every
+    paper. ``served=False`` takes the ranker's plain top 10 instead, as the issue's baselines
+    did.
     """
-    papers = {paper.paper_id: paper for paper in cube.papers}
     ndcgs: list[float] = []
     recalls: list[float] = []
-    for query_id in cube.query_ids:
-        if served:
-            listed = [r.paper_id for r in index.related(papers[query_id], LIST_K)]
-        else:
-            scores = index.scores(papers[query_id])
-            listed = [index.paper_ids[i] for i in np.argsort(-scores, kind="stable")[:LIST_K]]
+    for query_id, listed in zip(cube.query_ids, listed_ids(cube, index, served), strict=True):
         ndcgs.append(ndcg_at_k(listed, cube.best_grades(query_id), LIST_K))
         recalls.append(capped_recall_at_k(listed, cube.cited.get(query_id, set()), LIST_K))
     return 100 * float(np.mean(ndcgs)), 100 * float(np.mean(recalls))
+
+
+def listed_ids(cube: CsfCube, index: RelatedIndex, served: bool = True) -> list[list[str]]:
+    """Each query paper's related list (ids, best first), in ``cube.query_ids`` order."""
+    papers = {paper.paper_id: paper for paper in cube.papers}
+    queries = [papers[query_id] for query_id in cube.query_ids]
+    if served:
+        return [[r.paper_id for r in found] for found in index.related_many(queries, LIST_K)]
+    lists: list[list[str]] = []
+    for query in queries:
+        scores, _ = index.scored(query)
+        lists.append([index.paper_ids[i] for i in np.argsort(-scores, kind="stable")[:LIST_K]])
+    return lists
 
 
 def quality(cube: CsfCube, index: RelatedIndex) -> Quality:
@@ -57,8 +66,7 @@ def quality(cube: CsfCube, index: RelatedIndex) -> Quality:
 
 
 def _pool_ndcg(cube: CsfCube, index: RelatedIndex, query: QueryFacet) -> float:
-    paper = _paper(cube, query.paper_id)
-    scores = index.scores(paper)
+    scores, _ = index.scored(_paper(cube, query.paper_id))
     pool = cube.pools[query.paper_id]
     rows = [index.row_of(candidate) for candidate in pool]
     pool_scores = np.array([scores[row] if row is not None else -np.inf for row in rows])

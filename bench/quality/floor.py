@@ -22,8 +22,7 @@ from sklearn.isotonic import IsotonicRegression
 from bench import machine
 from bench.quality import csfcube
 from bench.quality.csfcube import CsfCube
-from bench.quality.evaluate import LIST_K, corpus_metrics
-from paperlens.settings import Settings
+from bench.quality.evaluate import LIST_K, corpus_metrics, listed_ids
 from worker.pipeline.rankers.choose import embeddings_available
 from worker.pipeline.related import RelatedIndex
 
@@ -105,8 +104,7 @@ def effect(cube: CsfCube, index: RelatedIndex, floor: float) -> str:
     before = corpus_metrics(cube, index)
     index.floor = floor
     after = corpus_metrics(cube, index)
-    papers = {paper.paper_id: paper for paper in cube.papers}
-    lengths = [len(index.related(papers[q], LIST_K)) for q in cube.query_ids]
+    lengths = [len(listed) for listed in listed_ids(cube, index)]
     index.floor = None
     return (
         f"corpus NDCG@{LIST_K} {before[0]:.1f} -> {after[0]:.1f}, cited recall "
@@ -118,9 +116,10 @@ def effect(cube: CsfCube, index: RelatedIndex, floor: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.quality.floor")
     parser.add_argument("--no-record", action="store_true", help="print only; leave RESULTS.md")
+    csfcube.add_folder_option(parser)
     args = parser.parse_args(argv)
     try:
-        cube = csfcube.load(Settings().csfcube_dir)
+        cube = csfcube.load(args.csfcube)
     except FileNotFoundError as error:
         print(error, file=sys.stderr)
         return 2

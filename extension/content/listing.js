@@ -11,19 +11,21 @@
 
 import { el } from "../lib/dom.js";
 import { LOOKUP_LISTING } from "../lib/messages.js";
-import { listingLinks } from "./adapters.js";
-import { BADGE_CSS } from "./overlay_css.js";
+import { listingLinks } from "./page.js";
+import { stylesheets } from "./styles.js";
 
 const BADGE_CLASS = "paperlens-badges";
 // The hosts already placed, by paper id: single-page sites run the decoration again.
 const placedHosts = new Map();
 
-function badge(doc, info) {
+const STYLESHEETS = ["lib/page.css", "content/badges.css"];
+
+function badge(doc, info, styles) {
   const host = doc.createElement("span");
   host.className = BADGE_CLASS;
   const shadow = host.attachShadow({ mode: "closed" });
+  shadow.adoptedStyleSheets = styles;
   const marks = [
-    el(doc, "style", {}, BADGE_CSS),
     info.code
       ? el(doc, "span", {
           className: "code",
@@ -50,6 +52,7 @@ export async function decorateListing(doc, loc, siteId, send) {
   if (hrefs.length === 0) return null;
   const answer = await send({ type: LOOKUP_LISTING, hrefs });
   if (!answer?.ok) return answer;
+  const styles = await stylesheets(STYLESHEETS);
   const placed = new Map();
   for (const anchor of anchors) {
     const info = answer.items[anchor.href];
@@ -60,7 +63,7 @@ export async function decorateListing(doc, loc, siteId, send) {
   }
   for (const [paperId, anchor] of placed) {
     if (placedHosts.get(paperId)?.isConnected) continue;
-    const host = badge(doc, answer.items[anchor.href]);
+    const host = badge(doc, answer.items[anchor.href], styles);
     anchor.after(host);
     placedHosts.set(paperId, host);
   }

@@ -2,37 +2,34 @@
 // the overlay (or badges). Everything from the backend arrives through the background.
 
 import { pollDelay } from "../lib/backoff.js";
-import { siteForHost, withDefaults } from "../lib/config.js";
+import { withDefaults } from "../lib/config.js";
 import * as messages from "../lib/messages.js";
-import { paperDetails, saveForm } from "../lib/paper_view.js";
+import { paperDetails, problemLine, remedy, saveForm } from "../lib/paper_view.js";
 import { el } from "../lib/dom.js";
-import { ADAPTERS, isListingPage, pageSnapshot } from "./adapters.js";
+import { isListingPage, siteForHost } from "../lib/sites.js";
+import { pageSnapshot } from "./page.js";
 import { decorateListing } from "./listing.js";
-import { createOverlay, errorView, loadingView, pendingView } from "./overlay.js";
+import { createOverlay, loadingView, pendingView } from "./overlay.js";
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const SPA_CHECK_MS = 1000;
 
-function send(message) {
-  return ext.runtime.sendMessage(message).catch((error) => ({
-    ok: false,
-    error: { kind: "extension", line: `✗ PaperLens could not answer: ${error.message}` },
-  }));
-}
-
+const send = (message) => messages.askBackground(ext, message);
 const openOptions = () => send({ type: messages.OPTIONS_OPEN });
-const askForAccess = () => send({ type: messages.ACCESS_ASK });
+// The content script cannot ask for a permission itself: the background opens a page that does.
+const fixes = {
+  retry: () => run(),
+  allowAccess: () => send({ type: messages.ACCESS_ASK }),
+  openOptions,
+};
 // Set when this page's last lookup was refused for want of backend access; the background
 // says when access arrives, and the page then looks again without a reload.
 let waitingForAccess = false;
 
-/** The error line, with the button that fixes a missing backend permission where needed. */
+/** The error line, with the button that mends it (lib/paper_view.js's remedy). */
 function problemView(error) {
-  // A source that holds the paper is down: nothing in the options mends that; asking again may.
-  if (error.kind === "source") return errorView(document, error.line, openOptions, { label: "Try again", run: () => run() });
-  if (error.kind !== "no_access") return errorView(document, error.line, openOptions);
-  waitingForAccess = true;
-  return errorView(document, error.line, openOptions, { label: "Allow access", run: askForAccess });
+  if (error.kind === "no_access") waitingForAccess = true;
+  return problemLine(document, error.line, remedy(error, fixes));
 }
 
 async function collapsedHere() {
@@ -52,14 +49,15 @@ async function showPaper(snapshot) {
     document.getElementById("paperlens-overlay")?.remove();
     return;
   }
-  const overlay = createOverlay(document, { collapsed: await collapsedHere(), onToggle: rememberCollapsed });
+  const overlay = await createOverlay(document, { collapsed: await collapsedHere(), onToggle: rememberCollapsed });
   overlay.show("loading", loadingView(document));
   let answer = await send({ type: messages.LOOKUP_PAGE, page: snapshot });
   for (let attempt = 0; answer.ok && answer.status === "pending"; attempt += 1) {
     overlay.show("pending", pendingView(document, answer.paper_id));
     const delay = pollDelay(attempt, answer.retryAfter);
     if (delay === null) {
-      overlay.show("error", errorView(document, "✗ PaperLens is still preparing this paper; reload the page later.", openOptions));
+      const line = "✗ PaperLens is still preparing this paper; reload the page later.";
+      overlay.show("error", problemView({ kind: "pending", line }));
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, delay));
@@ -78,13 +76,18 @@ async function renderReady(overlay, answer, snapshot) {
   const paper = answer.status === "ready" ? answer.paper : null;
   const header = paper
     ? el(document, "h2", { className: "title" }, paper.title)
-    : el(document, "p", { className: "line muted" }, `PaperLens does not know ${answer.paper_id} yet; you can still save it.`);
+    : el(
+        document,
+        "p",
+        { className: "line muted" },
+        `PaperLens does not know ${answer.paper_id} yet; you can still save it.`,
+      );
   let entry = null;
   let entryError = null;
   if (answer.hasToken) {
     const got = await send({ type: messages.LIBRARY_GET, paperId: answer.paper_id, page: snapshot });
     if (got.ok) entry = got.entry;
-    else entryError = got.error.line;
+    else entryError = got.error;
   }
   const actions = {
     save: (fields) => send({ type: messages.LIBRARY_SAVE, paperId: answer.paper_id, page: snapshot, ...fields }),
@@ -99,7 +102,7 @@ async function renderReady(overlay, answer, snapshot) {
     overlay.show(
       "ready",
       header,
-      entryError ? errorView(document, entryError, openOptions) : saveForm(document, { entry, hasToken: answer.hasToken, actions }),
+      entryError ? problemView(entryError) : saveForm(document, { entry, hasToken: answer.hasToken, actions }),
       paper ? paperDetails(document, paper, { relatedLimit: 5 }) : null,
     );
   };
@@ -109,7 +112,7 @@ async function renderReady(overlay, answer, snapshot) {
 async function run() {
   waitingForAccess = false;
   const site = siteForHost(location.host);
-  if (!site || !ADAPTERS[site.id]) return;
+  if (!site) return;
   const { sites } = withDefaults(await ext.storage.local.get(["sites"]));
   if (sites[site.id] === false) return;
   if (isListingPage(site.id, location)) {
@@ -129,7 +132,7 @@ export function start() {
     if (waitingForAccess) run();
   });
   const site = siteForHost(location.host);
-  if (!site || !ADAPTERS[site.id]?.spa) return;
+  if (!site?.spa) return;
   let seen = location.href;
   setInterval(() => {
     if (location.href === seen) return;

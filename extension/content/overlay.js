@@ -4,12 +4,16 @@
 // state (what anyone can ask the backend), never the content, and nothing about the reading list.
 
 import { el, trusted } from "../lib/dom.js";
-import { OVERLAY_CSS } from "./overlay_css.js";
+import { stylesheets } from "./styles.js";
 
 export const OVERLAY_ID = "paperlens-overlay";
 
-/** Create (or reuse) the overlay; `onToggle(collapsed)` remembers the choice per site. */
-export function createOverlay(doc, { collapsed, onToggle }) {
+const STYLESHEETS = ["lib/page.css", "content/overlay.css"];
+
+/** Create (or replace) the overlay; `onToggle(collapsed)` remembers the choice per site. */
+export async function createOverlay(doc, { collapsed, onToggle }) {
+  // Styled before it is shown; nothing awaits between removing the old overlay and adding this one.
+  const styles = await stylesheets(STYLESHEETS);
   doc.getElementById(OVERLAY_ID)?.remove();
   const host = doc.createElement("div");
   host.id = OVERLAY_ID;
@@ -42,7 +46,8 @@ export function createOverlay(doc, { collapsed, onToggle }) {
     }),
   );
   setCollapsed(collapsed);
-  shadow.append(el(doc, "style", {}, OVERLAY_CSS), panel);
+  shadow.adoptedStyleSheets = styles;
+  shadow.append(panel);
   (doc.body ?? doc.documentElement).append(host);
 
   return {
@@ -66,17 +71,5 @@ export function pendingView(doc, paperId) {
     { className: "line" },
     el(doc, "span", { className: "spinner" }),
     ` PaperLens is preparing ${paperId}; this takes a few seconds…`,
-  );
-}
-
-/** One clear line and a way to fix it: `fix` is {label, run}, by default the options page. */
-export function errorView(doc, line, openOptions, fix = { label: "Open options", run: openOptions }) {
-  return el(
-    doc,
-    "p",
-    { className: "line error", role: "alert" },
-    line,
-    " ",
-    el(doc, "button", { type: "button", className: "link", onclick: trusted(fix.run) }, fix.label),
   );
 }

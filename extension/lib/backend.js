@@ -36,13 +36,7 @@ export async function request(fetchImpl, settings, path, { method = "GET", body,
   } catch (error) {
     throw new BackendError("unreachable", String(error?.message ?? error));
   }
-  const text = await response.text();
-  let parsed = null;
-  try {
-    parsed = text ? JSON.parse(text) : null;
-  } catch {
-    parsed = null;
-  }
+  const parsed = parseJson(await response.text());
   const retryAfter = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
   const result = { status: response.status, body: parsed, retryAfter: retryAfter || null };
   if (response.status === 401 || response.status === 403) {
@@ -58,17 +52,22 @@ export async function request(fetchImpl, settings, path, { method = "GET", body,
   return result;
 }
 
+/** The answer's JSON body, or null when it has none (or something else came back). */
+function parseJson(text) {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
+}
+
 function errorMessage(body, fallback) {
   return typeof body?.error?.message === "string" ? body.error.message : fallback;
 }
 
 /** GET /papers/<id> -> ready | pending | unknown (or throws). */
 export async function fetchPaper(fetchImpl, settings, paperId) {
-  const { status, body, retryAfter } = await request(
-    fetchImpl,
-    settings,
-    `/papers/${encodeURIComponent(paperId)}`,
-  );
+  const { status, body, retryAfter } = await request(fetchImpl, settings, `/papers/${encodeURIComponent(paperId)}`);
   if (status === 200) return { status: "ready", paper: body };
   if (status === 202) return { status: "pending", retryAfter: retryAfter ?? body?.retry_after ?? null };
   if (status === 404) return { status: "unknown" };
@@ -87,35 +86,29 @@ export async function fetchBatch(fetchImpl, settings, ids) {
 
 /** One library entry, or null when the paper is not saved. */
 export async function fetchEntry(fetchImpl, settings, paperId) {
-  const { status, body } = await request(
-    fetchImpl,
-    settings,
-    `/me/library/${encodeURIComponent(paperId)}`,
-    { auth: true },
-  );
+  const { status, body } = await request(fetchImpl, settings, `/me/library/${encodeURIComponent(paperId)}`, {
+    auth: true,
+  });
   if (status === 200) return body;
   if (status === 404) return null;
   throw new BackendError("http", errorMessage(body, `HTTP ${status}`), status);
 }
 
 export async function saveEntry(fetchImpl, settings, paperId, fields) {
-  const { status, body } = await request(
-    fetchImpl,
-    settings,
-    `/me/library/${encodeURIComponent(paperId)}`,
-    { method: "PUT", body: fields, auth: true },
-  );
+  const { status, body } = await request(fetchImpl, settings, `/me/library/${encodeURIComponent(paperId)}`, {
+    method: "PUT",
+    body: fields,
+    auth: true,
+  });
   if (status === 200 || status === 201) return body;
   throw new BackendError("http", errorMessage(body, `HTTP ${status}`), status);
 }
 
 export async function removeEntry(fetchImpl, settings, paperId) {
-  const { status, body } = await request(
-    fetchImpl,
-    settings,
-    `/me/library/${encodeURIComponent(paperId)}`,
-    { method: "DELETE", auth: true },
-  );
+  const { status, body } = await request(fetchImpl, settings, `/me/library/${encodeURIComponent(paperId)}`, {
+    method: "DELETE",
+    auth: true,
+  });
   if (status === 200 || status === 204 || status === 404) return;
   throw new BackendError("http", errorMessage(body, `HTTP ${status}`), status);
 }
@@ -144,7 +137,7 @@ export async function listTags(fetchImpl, settings) {
   const { status, body } = await request(fetchImpl, settings, "/me/tags", { auth: true });
   if (status !== 200) return [];
   const items = Array.isArray(body) ? body : (body?.items ?? body?.tags ?? []);
-  return items.map((item) => (typeof item === "string" ? item : item.tag ?? item.name)).filter(Boolean);
+  return items.map((item) => (typeof item === "string" ? item : (item.tag ?? item.name))).filter(Boolean);
 }
 
 export async function listSuggestions(fetchImpl, settings) {

@@ -10,8 +10,6 @@ export const MAX_ATTEMPTS = 12;
  */
 export function pollDelay(attempt, retryAfterSeconds = null) {
   if (attempt >= MAX_ATTEMPTS) return null;
-  const floor = Number.isFinite(retryAfterSeconds) && retryAfterSeconds > 0
-    ? retryAfterSeconds * 1000
-    : FIRST_DELAY_MS;
+  const floor = Number.isFinite(retryAfterSeconds) && retryAfterSeconds > 0 ? retryAfterSeconds * 1000 : FIRST_DELAY_MS;
   return Math.min(MAX_DELAY_MS, floor * 2 ** attempt);
 }

@@ -10,6 +10,7 @@ const PAPER_ID_MAX_LENGTH = 512;
 const WHITESPACE =
   "\\t\\n\\x0b\\x0c\\r\\x1c\\x1d\\x1e\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
 const WHITESPACE_RUN = new RegExp(`[${WHITESPACE}]+`, "g");
+// eslint-disable-next-line no-control-regex -- control characters are what it finds
 const CONTROL_OR_SPACE = /[\x00-\x20\x7f]/;
 const ASCII_WHITESPACE = " \t\n\r\x0b\x0c";
 
@@ -21,7 +22,7 @@ function full(source, flags = "") {
 /** The groups of a full match, or null. */
 function fullmatch(regex, text) {
   const match = regex.exec(text);
-  return match ? match.groups ?? {} : null;
+  return match ? (match.groups ?? {}) : null;
 }
 
 function ref(paperId, version = null) {
@@ -31,12 +32,13 @@ function ref(paperId, version = null) {
 // ---------------------------------------------------------------- arXiv ids
 
 const ARXIV_NEW = String.raw`(?<yymm>\d{4})\.(?<number>\d{4,5})`;
-const ARXIV_OLD =
-  String.raw`(?<archive>[A-Za-z]+(?:-[A-Za-z]+)?)(?:\.(?<subject>[A-Za-z]+(?:-[A-Za-z]+)?))?/(?<old_number>\d{7})`;
+const ARXIV_OLD = String.raw`(?<archive>[A-Za-z]+(?:-[A-Za-z]+)?)(?:\.(?<subject>[A-Za-z]+(?:-[A-Za-z]+)?))?/(?<old_number>\d{7})`;
 const VERSION = String.raw`(?:v(?<version>[1-9]\d{0,2}))?`;
 const ARXIV_ID = `(?:${ARXIV_NEW}|${ARXIV_OLD})${VERSION}`;
 const ARXIV_ID_RE = full(ARXIV_ID);
 
+// Kept in rows (one name per line would run to 34 lines).
+// prettier-ignore
 const OLD_ARCHIVES = new Set([
   "acc-phys", "adap-org", "alg-geom", "ao-sci", "astro-ph", "atom-ph", "bayes-an",
   "chao-dyn", "chem-ph", "cmp-lg", "comp-gas", "cond-mat", "cs", "dg-ga", "funct-an",
@@ -83,9 +85,7 @@ const DOI_RE = full(String.raw`10\.\d{4,9}(?:\.\d+)*/[A-Za-z0-9\-._;()/:<>]+`);
 const DOI_BAD_SEGMENTS = new Set(["", ".", ".."]);
 const ARXIV_DATACITE_RE = full(String.raw`10\.48550/arxiv\.(?<id>[^\n]+)`);
 const OPENREVIEW_RE = full("[A-Za-z0-9_-]{5,40}");
-const ACL_RE = full(
-  String.raw`(?<new>\d{4}\.[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\.\d+)|(?<old>[A-Za-z]\d{2}-\d{4})`,
-);
+const ACL_RE = full(String.raw`(?<new>\d{4}\.[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\.\d+)|(?<old>[A-Za-z]\d{2}-\d{4})`);
 const S2_RE = full("[0-9A-Fa-f]{40}");
 const PMID_RE = full(String.raw`[1-9]\d{0,8}`);
 const PMCID_RE = full(String.raw`(?:PMC)?(?<n>[1-9]\d{0,8})`, "i");
@@ -139,21 +139,23 @@ function cvfRef(value) {
   return groups ? ref(`cvf:${groups.conference.toUpperCase()}/${groups.stem}`) : null;
 }
 
-const VALUE_PARSERS = new Map(Object.entries({
-  arxiv: arxivRef,
-  doi: doiRef,
-  openreview: simple("openreview", OPENREVIEW_RE, false),
-  acl: aclRef,
-  s2: simple("s2", S2_RE, true),
-  pmid: simple("pmid", PMID_RE, false),
-  pmcid: pmcidRef,
-  pmlr: pmlrRef,
-  neurips: neuripsRef,
-  cvf: cvfRef,
-  ieee: simple("ieee", IEEE_RE, false),
-  corpusid: simple("corpusid", CORPUSID_RE, false),
-  pl: simple("pl", LOCAL_RE, true),
-}));
+const VALUE_PARSERS = new Map(
+  Object.entries({
+    arxiv: arxivRef,
+    doi: doiRef,
+    openreview: simple("openreview", OPENREVIEW_RE, false),
+    acl: aclRef,
+    s2: simple("s2", S2_RE, true),
+    pmid: simple("pmid", PMID_RE, false),
+    pmcid: pmcidRef,
+    pmlr: pmlrRef,
+    neurips: neuripsRef,
+    cvf: cvfRef,
+    ieee: simple("ieee", IEEE_RE, false),
+    corpusid: simple("corpusid", CORPUSID_RE, false),
+    pl: simple("pl", LOCAL_RE, true),
+  }),
+);
 
 export const SCHEMES = Object.freeze([...VALUE_PARSERS.keys()]);
 
@@ -164,15 +166,11 @@ const ARXIV_PATH = full(String.raw`/(?<kind>abs|pdf|html)/${ARXIV_ID}(?<pdf>\.pd
 const AR5IV_PATH = full(`/(?:html|abs)/${ARXIV_ID}/?`);
 const ALPHAXIV_PATH = full(`/(?:abs|overview)/${ARXIV_ID}/?`);
 const HUGGINGFACE_PATH = full(`/papers/${ARXIV_ID}/?`);
-const SEMANTIC_SCHOLAR_PATH = full(
-  `/arxiv/${ARXIV_ID}/?|/paper/(?:[^/]+/)?(?<s2>[0-9A-Fa-f]{40})/?`,
-);
+const SEMANTIC_SCHOLAR_PATH = full(`/arxiv/${ARXIV_ID}/?|/paper/(?:[^/]+/)?(?<s2>[0-9A-Fa-f]{40})/?`);
 const S2_API_PATH = full(String.raw`/CorpusID:(?<corpusid>[1-9]\d{0,11})/?`, "i");
 const DOI_ORG_PATH = full(String.raw`/(?<doi>10\.[^\n]+)`);
 const ACM_PATH = full(String.raw`/doi/(?:(?:abs|pdf|epdf|full|fullHtml)/)?(?<doi>10\.[^\n]+)`);
-const SPRINGER_PATH = full(
-  String.raw`/(?:article|chapter)/(?<doi>10\.[^\n]+)|/content/pdf/(?<pdf>10\.[^\n]+)\.pdf`,
-);
+const SPRINGER_PATH = full(String.raw`/(?:article|chapter)/(?<doi>10\.[^\n]+)|/content/pdf/(?<pdf>10\.[^\n]+)\.pdf`);
 const NATURE_PATH = full(String.raw`/articles/(?<suffix>[A-Za-z0-9][A-Za-z0-9.-]*?)(?:\.pdf)?/?`);
 const BIORXIV_PATH = full(
   String.raw`/content/(?<doi>10\.1101/(?:\d{4}\.\d{2}\.\d{2}\.)?\d{6,8})` +
@@ -474,7 +472,10 @@ export function parsePaperId(text) {
 
 /** The project's own stable id for a paper with no external id (same rule as the backend). */
 export async function localPaperId(title) {
-  const normalised = title.toLowerCase().replace(WHITESPACE_RUN, " ").replace(/^ +| +$/g, "");
+  const normalised = title
+    .toLowerCase()
+    .replace(WHITESPACE_RUN, " ")
+    .replace(/^ +| +$/g, "");
   // TextEncoder turns lone surrogates into U+FFFD, as the backend does explicitly.
   const bytes = new TextEncoder().encode(normalised);
   const digest = await crypto.subtle.digest("SHA-256", bytes);

@@ -14,9 +14,7 @@ const KIND_ORDER = ["repository", "model", "dataset", "space"];
 
 /** Code links, official first, then repositories before models, datasets and spaces. */
 export function codeLinks(paper) {
-  const links = (paper?.code ?? []).filter(
-    (link) => link.kind !== "project_page" && safeHttpUrl(link.url),
-  );
+  const links = (paper?.code ?? []).filter((link) => link.kind !== "project_page" && safeHttpUrl(link.url));
   const rank = (link) => [link.official ? 0 : 1, KIND_ORDER.indexOf(link.kind)];
   return links
     .map((link, index) => ({ link, index, rank: rank(link) }))
@@ -26,9 +24,7 @@ export function codeLinks(paper) {
 
 /** The paper's project page, official first, or null. */
 export function projectPage(paper) {
-  const pages = (paper?.code ?? []).filter(
-    (link) => link.kind === "project_page" && safeHttpUrl(link.url),
-  );
+  const pages = (paper?.code ?? []).filter((link) => link.kind === "project_page" && safeHttpUrl(link.url));
   return pages.find((link) => link.official) ?? pages[0] ?? null;
 }
 

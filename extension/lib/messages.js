@@ -15,3 +15,18 @@ export const OPTIONS_OPEN = "options/open"; // {} -> {}
 export const RESOLVE_PAGE = "paper/resolve"; // {page: {url, meta}} -> {found: {paper_id, version}|null}
 export const ACCESS_ASK = "access/ask"; // {} -> {}: opens the page that asks for backend access
 export const ACCESS_GRANTED = "access/granted"; // background -> content scripts, no answer
+
+// The <meta name> tags a page message's `meta` may carry: what names a paper besides the URL.
+export const PAGE_META_NAMES = Object.freeze(["citation_doi", "citation_arxiv_id", "citation_title"]);
+
+/**
+ * Send a message to the background. Every answer is {ok: true, ...} or {ok: false, error:
+ * {kind, line}}, and so is a message the background could not answer (it was stopped, or the
+ * extension was reloaded under the page): callers handle one shape of failure.
+ */
+export function askBackground(ext, message) {
+  return ext.runtime.sendMessage(message).catch((error) => ({
+    ok: false,
+    error: { kind: "extension", line: `✗ PaperLens could not answer: ${error.message}` },
+  }));
+}

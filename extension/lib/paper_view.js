@@ -1,5 +1,6 @@
 // The paper panel shared by the overlay and the popup: code links, project page, related
-// papers and the Save form. Works on any document; all server strings are inserted as text.
+// papers, the Save form and the line that says what went wrong. Works on any document; all
+// server strings are inserted as text.
 
 import { el, externalLink, trusted } from "./dom.js";
 import {
@@ -45,13 +46,7 @@ function codeSection(doc, paper) {
 function projectSection(doc, paper) {
   const page = projectPage(paper);
   if (!page) return null;
-  return el(
-    doc,
-    "p",
-    { className: "project" },
-    "Project page: ",
-    externalLink(doc, page.url, linkLabel(page.url)),
-  );
+  return el(doc, "p", { className: "project" }, "Project page: ", externalLink(doc, page.url, linkLabel(page.url)));
 }
 
 function relatedSection(doc, paper, limit) {
@@ -108,7 +103,12 @@ export function saveForm(doc, { entry, hasToken, actions }) {
       "div",
       { className: "save" },
       el(doc, "span", {}, "Add your API token to save papers. "),
-      el(doc, "button", { type: "button", className: "link", onclick: trusted(() => actions.openOptions()) }, "Open options"),
+      el(
+        doc,
+        "button",
+        { type: "button", className: "link", onclick: trusted(() => actions.openOptions()) },
+        "Open options",
+      ),
     );
   }
   const status = el(
@@ -187,8 +187,37 @@ export function saveForm(doc, { entry, hasToken, actions }) {
   removeButton.addEventListener(
     "click",
     trusted(() => {
-      if (entry) run(removeButton, () => actions.remove(), () => actions.changed(null));
+      if (entry)
+        run(
+          removeButton,
+          () => actions.remove(),
+          () => actions.changed(null),
+        );
     }),
   );
   return form;
+}
+
+/**
+ * The button that mends a failed answer: asking again when the source that holds the paper is
+ * down (nothing in the options mends that), the reader's permission when the backend may not be
+ * reached, the options for everything else (backend down, token wrong or missing). `actions`
+ * are {retry, allowAccess, openOptions}; the result is {label, run}.
+ */
+export function remedy(error, { retry, allowAccess, openOptions }) {
+  if (error?.kind === "source") return { label: "Try again", run: retry };
+  if (error?.kind === "no_access") return { label: "Allow access", run: allowAccess };
+  return { label: "Open options", run: openOptions };
+}
+
+/** One clear line and the button that mends it (`fix` is {label, run}). */
+export function problemLine(doc, line, fix) {
+  return el(
+    doc,
+    "p",
+    { className: "line error", role: "alert" },
+    line,
+    " ",
+    el(doc, "button", { type: "button", className: "link", onclick: trusted(fix.run) }, fix.label),
+  );
 }

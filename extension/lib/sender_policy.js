@@ -5,19 +5,17 @@
 // looked up, read, saved or removed. The extension's own pages (popup, options) may ask anything.
 //
 // Listing pages need badges for the many papers they list, so a listing lookup is allowed from a
-// page the site adapter calls a listing, for links on that page's own host, and at most
+// page its site calls a listing (lib/sites.js), for links on that page's own host, and at most
 // MAX_LISTING_LINKS of them. Its answer says whether each paper is saved; the content script
 // shows that only inside closed shadow roots, in the same layout whether saved or not and as
 // generated text that find-in-page cannot match (content/listing.js), so a page that injects
 // links to papers it is curious about cannot tell which of them the reader saved.
 
-import { isListingPage } from "../content/adapters.js";
-import { siteForHost } from "./config.js";
 import { resolveUrl } from "./identifiers.js";
 import * as messages from "./messages.js";
+import { isListingPage, siteForHost } from "./sites.js";
 
 export const MAX_LISTING_LINKS = 2000;
-const META_NAMES = ["citation_doi", "citation_arxiv_id", "citation_title"];
 const PAPER_MESSAGES = new Set([messages.LIBRARY_GET, messages.LIBRARY_SAVE, messages.LIBRARY_REMOVE]);
 
 /** True for the extension's own pages (popup, options), false for content scripts. */
@@ -37,7 +35,7 @@ export function senderPageUrl(sender) {
 
 function pageMeta(meta) {
   const kept = {};
-  for (const name of META_NAMES) {
+  for (const name of messages.PAGE_META_NAMES) {
     if (typeof meta?.[name] === "string") kept[name] = meta[name].slice(0, 2048);
   }
   return kept;

@@ -3,10 +3,11 @@
 // backend cannot list it for CORS: we ask for a host permission on the backend only.
 
 import { requestBackendAccess } from "../lib/access.js";
-import { normaliseBackendUrl, SITES, withDefaults } from "../lib/config.js";
+import { normaliseBackendUrl, withDefaults } from "../lib/config.js";
 import { migrateFromStorageLocal, writeConnection } from "../lib/connection_store.js";
 import { el } from "../lib/dom.js";
-import { CONNECTION_TEST } from "../lib/messages.js";
+import { askBackground, CONNECTION_TEST } from "../lib/messages.js";
+import { SITES } from "../lib/sites.js";
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const $ = (id) => document.getElementById(id);
@@ -54,10 +55,7 @@ $("form").addEventListener("submit", (event) => {
     await writeConnection(values);
     await ext.storage.local.set({ sites: values.sites });
     $("backend-url").value = values.backendUrl;
-    report(
-      granted ? ["✓ Saved."] : ["✓ Saved, but without access to the backend PaperLens cannot reach it."],
-      granted,
-    );
+    report(granted ? ["✓ Saved."] : ["✓ Saved, but without access to the backend PaperLens cannot reach it."], granted);
   });
 });
 
@@ -69,7 +67,7 @@ $("test").addEventListener("click", () => {
   }
   report(["Testing…"], true);
   requestBackendAccess(ext, values.backendUrl).then(async () => {
-    const answer = await ext.runtime.sendMessage({ type: CONNECTION_TEST, ...values });
+    const answer = await askBackground(ext, { type: CONNECTION_TEST, ...values });
     if (answer.ok) report(answer.lines, answer.ok);
     else report(answer.lines ?? [answer.error.line], false);
   });

@@ -8,24 +8,29 @@ import { migrateFromStorageLocal } from "../lib/connection_store.js";
 import { el, externalLink } from "../lib/dom.js";
 import { paperUrl } from "../lib/links.js";
 import * as messages from "../lib/messages.js";
-import { paperDetails, saveForm } from "../lib/paper_view.js";
+import { paperDetails, problemLine, remedy, saveForm } from "../lib/paper_view.js";
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const $ = (id) => document.getElementById(id);
-const send = (message) => ext.runtime.sendMessage(message);
+const send = (message) => messages.askBackground(ext, message);
 const openOptions = () => ext.runtime.openOptionsPage();
 const STATUS_LABELS = { to_read: "To read", reading: "Reading", done: "Done" };
 
 // Read before anything is drawn: asking for access must happen synchronously in the click.
 const { backendUrl } = withDefaults(await migrateFromStorageLocal(ext.storage.local));
 
-/** The line above the sections; `fix` is the button that mends it, by default the options. */
-function showProblem(line, fix = { label: "Open options", run: openOptions }) {
+/** The buttons that mend a failed answer (lib/paper_view.js's remedy); `retry` asks again. */
+const fixes = (retry) => ({ retry, allowAccess, openOptions });
+const problem = (error, retry) => problemLine(document, error.line, remedy(error, fixes(retry)));
+
+/** The line above the sections, with the button that mends it. */
+function showProblem(error, retry) {
+  const { label, run } = remedy(error, fixes(retry));
   $("problem").hidden = false;
   $("problem").replaceChildren(
-    line,
+    error.line,
     " ",
-    el(document, "button", { type: "button", className: "link", onclick: fix.run }, fix.label),
+    el(document, "button", { type: "button", className: "link", onclick: run }, label),
   );
 }
 
@@ -42,12 +47,13 @@ async function tabMeta(tabId) {
   try {
     const [result] = await ext.scripting.executeScript({
       target: { tabId },
-      func: () =>
+      func: (names) =>
         Object.fromEntries(
-          ["citation_doi", "citation_arxiv_id", "citation_title"]
+          names
             .map((name) => [name, document.querySelector(`meta[name="${name}"]`)?.content?.trim()])
             .filter(([, value]) => value),
         ),
+      args: [[...messages.PAGE_META_NAMES]],
     });
     return result?.result ?? {};
   } catch {
@@ -77,13 +83,15 @@ async function renderCurrent() {
   const answer = await send({ type: messages.LOOKUP_PAGE, page });
   if (!answer.ok) {
     box.dataset.state = "error";
-    box.replaceChildren(el(document, "p", { className: "error" }, answer.error.line));
+    box.replaceChildren(problem(answer.error, renderCurrent));
     return;
   }
   let entry = null;
+  let entryError = null;
   if (answer.hasToken) {
     const got = await send({ type: messages.LIBRARY_GET, paperId: answer.paper_id });
-    entry = got.ok ? got.entry : null;
+    if (got.ok) entry = got.entry;
+    else entryError = got.error;
   }
   const draw = () => {
     const paper = answer.status === "ready" ? answer.paper : null;
@@ -97,20 +105,22 @@ async function renderCurrent() {
     box.replaceChildren(
       el(document, "h2", { className: "title" }, paper?.title ?? answer.paper_id),
       ...pending,
-      saveForm(document, {
-        entry,
-        hasToken: answer.hasToken,
-        actions: {
-          save: (fields) => send({ type: messages.LIBRARY_SAVE, paperId: answer.paper_id, ...fields }),
-          remove: () => send({ type: messages.LIBRARY_REMOVE, paperId: answer.paper_id }),
-          openOptions,
-          changed: (newEntry) => {
-            entry = newEntry;
-            draw();
-            renderLibrary();
-          },
-        },
-      }),
+      entryError
+        ? problem(entryError, renderCurrent)
+        : saveForm(document, {
+            entry,
+            hasToken: answer.hasToken,
+            actions: {
+              save: (fields) => send({ type: messages.LIBRARY_SAVE, paperId: answer.paper_id, ...fields }),
+              remove: () => send({ type: messages.LIBRARY_REMOVE, paperId: answer.paper_id }),
+              openOptions,
+              changed: (newEntry) => {
+                entry = newEntry;
+                draw();
+                renderLibrary();
+              },
+            },
+          }),
       ...(paper ? paperDetails(document, paper, { relatedLimit: 0 }) : []),
     );
   };
@@ -136,7 +146,7 @@ async function renderLibrary() {
   if (!answer.ok) {
     list.dataset.state = "error";
     list.replaceChildren();
-    showProblem(answer.error.line);
+    showProblem(answer.error, renderLibrary);
     return;
   }
   fillTags(answer.tags);
@@ -188,7 +198,12 @@ async function renderSuggestions() {
   }
   list.replaceChildren(
     ...answer.items.map((item) => {
-      const dismiss = el(document, "button", { type: "button", className: "dismiss", "aria-label": `Dismiss ${item.title}` }, "Dismiss");
+      const dismiss = el(
+        document,
+        "button",
+        { type: "button", className: "dismiss", "aria-label": `Dismiss ${item.title}` },
+        "Dismiss",
+      );
       const li = el(
         document,
         "li",
@@ -236,8 +251,12 @@ async function start() {
     renderAll();
     return;
   }
-  showProblem(describeError({ kind: "no_access" }, backendUrl), { label: "Allow access", run: allowAccess });
-  for (const [id, tag] of [["current-body", "p"], ["library-items", "li"], ["suggestion-items", "li"]]) {
+  showProblem({ kind: "no_access", line: describeError({ kind: "no_access" }, backendUrl) }, renderAll);
+  for (const [id, tag] of [
+    ["current-body", "p"],
+    ["library-items", "li"],
+    ["suggestion-items", "li"],
+  ]) {
     $(id).dataset.state = "no_access";
     $(id).replaceChildren(el(document, tag, { className: "muted" }, "Waiting for access to the backend."));
   }

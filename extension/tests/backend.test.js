@@ -8,11 +8,13 @@ import { BackendError, describeError, fetchPaper } from "../lib/backend.js";
 const SETTINGS = { backendUrl: "http://127.0.0.1:8000", token: "" };
 
 function answering(status, body, headers = {}) {
-  return async () => new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } });
+  return async () =>
+    new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } });
 }
 
 test("a paper whose source is unreachable reads as that source's failure, in the backend's words", async () => {
-  const message = "PaperLens could not fetch arxiv:1706.03762: arXiv could not be reached (unreachable). It will try again after 10:42:00 UTC.";
+  const message =
+    "PaperLens could not fetch arxiv:1706.03762: arXiv could not be reached (unreachable). It will try again after 10:42:00 UTC.";
   const body = { error: { code: "source_unreachable", message, source: "arxiv", reason: "unreachable" } };
   const error = await fetchPaper(answering(503, body, { "Retry-After": "40" }), SETTINGS, "arxiv:1706.03762").then(
     () => null,

@@ -6,7 +6,8 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const HTML_SINKS = /\.(innerHTML|outerHTML|insertAdjacentHTML)\b|document\.write\(|DOMParser|createContextualFragment|\beval\(|new Function\(/;
+const HTML_SINKS =
+  /\.(innerHTML|outerHTML|insertAdjacentHTML)\b|document\.write\(|DOMParser|createContextualFragment|\beval\(|new Function\(/;
 
 function sources(directory) {
   return readdirSync(directory, { withFileTypes: true }).flatMap((entry) => {
@@ -20,7 +21,9 @@ test("no extension module uses an HTML sink", () => {
   const files = sources(ROOT);
   assert.ok(files.length > 10);
   for (const file of files) {
-    const line = readFileSync(file, "utf-8").split("\n").find((text) => HTML_SINKS.test(text));
+    const line = readFileSync(file, "utf-8")
+      .split("\n")
+      .find((text) => HTML_SINKS.test(text));
     assert.equal(line, undefined, `${file}: ${line}`);
   }
 });
@@ -40,6 +43,7 @@ test("every click and focus handler of the in-page UI is wrapped in trusted()", 
     const text = readFileSync(join(ROOT, file), "utf-8");
     const handlers = [...text.matchAll(/addEventListener\(\s*"(click|focus)",\s*([^\s(]*)/g)];
     for (const [, event, wrapper] of handlers) assert.equal(wrapper, "trusted", `${file}: ${event}`);
-    for (const [line] of text.matchAll(/onclick: [^,}]+/g)) assert.match(line, /onclick: trusted\(/, `${file}: ${line}`);
+    for (const [line] of text.matchAll(/onclick: [^,}]+/g))
+      assert.match(line, /onclick: trusted\(/, `${file}: ${line}`);
   }
 });

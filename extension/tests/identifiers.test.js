@@ -8,8 +8,7 @@ import { fileURLToPath } from "node:url";
 import { localPaperId, parsePaperId, resolveUrl } from "../lib/identifiers.js";
 
 const VECTORS_PATH =
-  process.env.PAPERLENS_VECTORS ??
-  fileURLToPath(new URL("../../tests/vectors/identifiers.json", import.meta.url));
+  process.env.PAPERLENS_VECTORS ?? fileURLToPath(new URL("../../tests/vectors/identifiers.json", import.meta.url));
 const missing = existsSync(VECTORS_PATH)
   ? false
   : `${VECTORS_PATH} is missing: the backend's identifier vectors have not landed on this branch`;

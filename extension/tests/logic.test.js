@@ -4,22 +4,24 @@ import { test } from "node:test";
 
 import { MAX_ATTEMPTS, MAX_DELAY_MS, pollDelay } from "../lib/backoff.js";
 import { entryFor, isFresh, libraryKey, paperKey, TTL_MS } from "../lib/cache.js";
-import {
-  backendPermissionPattern,
-  DEFAULT_BACKEND_URL,
-  normaliseBackendUrl,
-  siteForHost,
-  SITES,
-  withDefaults,
-} from "../lib/config.js";
+import { backendPermissionPattern, DEFAULT_BACKEND_URL, normaliseBackendUrl, withDefaults } from "../lib/config.js";
 import { badgesFor, batches, BATCH_SIZE, entryPaperId, groupLinks } from "../lib/listing.js";
+import { askBackground } from "../lib/messages.js";
 import { codeLinks, linkLabel, paperUrl, parseTags, projectPage, safeHttpUrl } from "../lib/links.js";
+import { isListingPage, listingAnchor, siteForHost, SITES } from "../lib/sites.js";
 
 test("backend URLs are normalised, and anything but plain http(s) is refused", () => {
   assert.equal(normaliseBackendUrl(" http://127.0.0.1:8000/ "), "http://127.0.0.1:8000");
   assert.equal(normaliseBackendUrl("https://papers.example.org/lens//"), "https://papers.example.org/lens");
   assert.equal(normaliseBackendUrl("HTTP://LOCALHOST:8000"), "http://localhost:8000");
-  for (const bad of ["", "127.0.0.1:8000", "ftp://x.org", "javascript:alert(1)", "http://u:p@x.org", "http://x.org/?a=1"]) {
+  for (const bad of [
+    "",
+    "127.0.0.1:8000",
+    "ftp://x.org",
+    "javascript:alert(1)",
+    "http://u:p@x.org",
+    "http://x.org/?a=1",
+  ]) {
     assert.equal(normaliseBackendUrl(bad), null, bad);
   }
 });
@@ -43,6 +45,17 @@ test("each supported host has one site switch; look-alike hosts have none", () =
   assert.equal(siteForHost("PROCEEDINGS.NEURIPS.CC").id, "neurips");
   assert.equal(siteForHost("arxiv.org.evil.example"), null);
   assert.equal(siteForHost("example.com"), null);
+});
+
+test("listing pages are the listing sites' listing paths only, each with its badge anchor", () => {
+  const at = (url) => new URL(url);
+  assert.ok(isListingPage("arxiv", at("https://arxiv.org/list/cs.LG/new")));
+  assert.ok(!isListingPage("arxiv", at("https://arxiv.org/abs/2205.13147")));
+  assert.ok(isListingPage("huggingface", at("https://huggingface.co/papers/trending")));
+  assert.ok(!isListingPage("huggingface", at("https://huggingface.co/papers/2205.13147")));
+  assert.ok(!isListingPage("openreview", at("https://openreview.net/list/x")));
+  assert.equal(listingAnchor("huggingface"), "h3 a, h2 a");
+  assert.equal(listingAnchor("openreview"), null);
 });
 
 test("polling honours Retry-After, doubles, is capped, and gives up", () => {
@@ -73,10 +86,22 @@ test("the saved-ids cache is per reader and never holds the token", async () => 
 
 const PAPER = {
   code: [
-    { url: "https://huggingface.co/x/model", kind: "model", host: "huggingface.co", official: false, source: "abstract" },
+    {
+      url: "https://huggingface.co/x/model",
+      kind: "model",
+      host: "huggingface.co",
+      official: false,
+      source: "abstract",
+    },
     { url: "https://github.com/fork/MRL", kind: "repository", host: "github.com", official: false, source: "comments" },
     { url: "https://mrl.github.io", kind: "project_page", host: "mrl.github.io", official: true, source: "abstract" },
-    { url: "https://github.com/RAIVNLab/MRL", kind: "repository", host: "github.com", official: true, source: "abstract" },
+    {
+      url: "https://github.com/RAIVNLab/MRL",
+      kind: "repository",
+      host: "github.com",
+      official: true,
+      source: "abstract",
+    },
     { url: "javascript:alert(1)", kind: "repository", host: "x", official: true, source: "abstract" },
   ],
 };
@@ -150,6 +175,19 @@ test("a listing is one batch request unless it holds more papers than a batch ta
   const ids = Array.from({ length: 450 }, (_, i) => `arxiv:2205.${String(10000 + i)}`);
   assert.deepEqual(batches(ids.slice(0, 25)).length, 1);
   const split = batches(ids);
-  assert.deepEqual(split.map((chunk) => chunk.length), [BATCH_SIZE, BATCH_SIZE, 50]);
+  assert.deepEqual(
+    split.map((chunk) => chunk.length),
+    [BATCH_SIZE, BATCH_SIZE, 50],
+  );
   assert.deepEqual(split.flat(), ids);
+});
+
+test("a message the background cannot answer comes back as one failure line, like any other", async () => {
+  const stopped = { runtime: { sendMessage: async () => Promise.reject(new Error("Receiving end does not exist.")) } };
+  assert.deepEqual(await askBackground(stopped, { type: "paper/lookup" }), {
+    ok: false,
+    error: { kind: "extension", line: "✗ PaperLens could not answer: Receiving end does not exist." },
+  });
+  const answering = { runtime: { sendMessage: async (message) => ({ ok: true, echo: message.type }) } };
+  assert.deepEqual(await askBackground(answering, { type: "paper/lookup" }), { ok: true, echo: "paper/lookup" });
 });

@@ -4,8 +4,8 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
-import { SITES } from "../lib/config.js";
 import { resolveUrl } from "../lib/identifiers.js";
+import { originMatchPatterns, pageMatchPatterns, SITES } from "../lib/sites.js";
 
 const manifest = JSON.parse(readFileSync(new URL("../manifest.json", import.meta.url), "utf-8"));
 const matches = manifest.content_scripts.flatMap((script) => script.matches);
@@ -40,6 +40,15 @@ test("every site switch has a paper page the content script runs on and resolves
     assert.ok(covered(url), `${site}: ${url} is not covered by content_scripts`);
     assert.notEqual(resolveUrl(url), null, `${site}: ${url} names no paper`);
   }
+});
+
+test("the manifest's match lists are the site registry's (lib/sites.js), in its order", () => {
+  assert.deepEqual(matches, pageMatchPatterns());
+  assert.deepEqual(manifest.host_permissions, pageMatchPatterns());
+  const resources = manifest.web_accessible_resources.flatMap((entry) => entry.matches);
+  assert.deepEqual(resources, originMatchPatterns());
+  const hosts = SITES.flatMap((site) => site.hosts);
+  assert.equal(new Set(hosts).size, hosts.length, "a host belongs to one site only");
 });
 
 test("no broad host access: no <all_urls>, no wildcard hosts, nothing for the backend", () => {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { NOTHING_CLOSE } from "../lib/links.js";
-import { paperDetails } from "../lib/paper_view.js";
+import { paperDetails, problemLine, remedy } from "../lib/paper_view.js";
 
 /** Just enough of a DOM for the panel's builder: elements with children and text. */
 function fakeDocument() {
@@ -63,4 +63,19 @@ test("a related paper a source suggested names that source; the catalogue's own 
     .children.map((item) => item.textContent);
   assert.ok(!items[0].includes("suggested by"), items[0]);
   assert.ok(items[1].includes("suggested by Semantic Scholar"), items[1]);
+});
+
+test("a failed answer offers what mends it, as the overlay and the popup both show it", () => {
+  const actions = { retry: () => "retry", allowAccess: () => "allow", openOptions: () => "options" };
+  const offered = (kind) => {
+    const { label, run } = remedy({ kind, line: "✗ ..." }, actions);
+    return [label, run()];
+  };
+  assert.deepEqual(offered("source"), ["Try again", "retry"]);
+  assert.deepEqual(offered("no_access"), ["Allow access", "allow"]);
+  for (const kind of ["unreachable", "unauthorized", "no_token", "server", "extension"]) {
+    assert.deepEqual(offered(kind), ["Open options", "options"], kind);
+  }
+  const line = problemLine(fakeDocument(), "✗ The API token was rejected.", remedy({ kind: "unauthorized" }, actions));
+  assert.equal(line.textContent, "✗ The API token was rejected. Open options");
 });

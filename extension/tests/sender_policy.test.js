@@ -3,12 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import * as messages from "../lib/messages.js";
-import {
-  contentScriptMessage,
-  fromExtensionPage,
-  MAX_LISTING_LINKS,
-  senderPageUrl,
-} from "../lib/sender_policy.js";
+import { contentScriptMessage, fromExtensionPage, MAX_LISTING_LINKS, senderPageUrl } from "../lib/sender_policy.js";
 
 const PAPER_PAGE = "https://arxiv.org/abs/2205.13147";
 const LISTING = "https://arxiv.org/list/cs.LG/new";
@@ -47,7 +42,13 @@ test("a content script can read, save and remove only its own page's paper", () 
 });
 
 test("a content script cannot list the reading list, suggestions, or test other backends", () => {
-  for (const type of [messages.LIBRARY_LIST, messages.SUGGESTIONS_LIST, messages.FEEDBACK_SEND, messages.CONNECTION_TEST, "nonsense"]) {
+  for (const type of [
+    messages.LIBRARY_LIST,
+    messages.SUGGESTIONS_LIST,
+    messages.FEEDBACK_SEND,
+    messages.CONNECTION_TEST,
+    "nonsense",
+  ]) {
     assert.equal(contentScriptMessage({ type, backendUrl: "http://evil.example", token: "t" }, PAPER_PAGE), null, type);
   }
 });
@@ -58,8 +59,14 @@ test("listing lookups only from listing pages, for links on the page's own host,
   assert.equal(contentScriptMessage({ type: messages.LOOKUP_LISTING, hrefs }, "https://evil.example/list/x"), null);
   const asked = contentScriptMessage({ type: messages.LOOKUP_LISTING, hrefs }, LISTING);
   assert.deepEqual(asked.hrefs, ["https://arxiv.org/abs/2205.13147"]);
-  const many = Array.from({ length: MAX_LISTING_LINKS + 50 }, (_, i) => `https://arxiv.org/abs/2205.${String(10000 + i)}`);
-  assert.equal(contentScriptMessage({ type: messages.LOOKUP_LISTING, hrefs: many }, LISTING).hrefs.length, MAX_LISTING_LINKS);
+  const many = Array.from(
+    { length: MAX_LISTING_LINKS + 50 },
+    (_, i) => `https://arxiv.org/abs/2205.${String(10000 + i)}`,
+  );
+  assert.equal(
+    contentScriptMessage({ type: messages.LOOKUP_LISTING, hrefs: many }, LISTING).hrefs.length,
+    MAX_LISTING_LINKS,
+  );
 });
 
 test("only citation meta strings travel, and an unparsable sender address gets nothing", () => {

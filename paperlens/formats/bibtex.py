@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bibtexparser import middlewares, model
@@ -221,57 +222,177 @@ _NAME_TABLE = _LatexTable(braced=True)
 
 
 def parse_bibtex(text: str, *, max_items: int) -> list[ImportCandidate]:
-    """Every entry of a BibTeX file, resolved to a paper id where the file names one.
+    """Every entry of a BibTeX file for a reading list, resolved to a paper id where the
+    file names one.
 
-    The file is read block by block, in the order it holds them, and reading stops at
-    the first entry past ``max_items`` or at a block nested too deeply: a refused file
-    costs the part read. Raises ImportRefused for a file refused as a whole.
+    Reading stops at the first entry past ``max_items`` or at a block nested too deeply:
+    a refused file costs the part read. Raises ImportRefused for a file refused as a whole.
     """
-    library = Library()
     candidates: list[ImportCandidate] = []
     valid = 0
-    for number, chunk in enumerate(_chunks(text)):
-        if number > 2 * max_items:  # comments and strings are blocks to read too
-            raise too_many_items(max_items)
-        _check_nesting(chunk)
-        known = len(library.blocks)
-        try:
-            library = parse_string(chunk, append_middleware=_middlewares(), library=library)
-            for block in library.blocks[known:]:
-                if isinstance(block, model.Entry):
-                    candidates.append(_candidate(block))
-                    valid += 1
-                elif isinstance(block, model.ParsingFailedBlock):
-                    candidates.append(_refused(block))
-        except RecursionError:
-            raise _too_deep() from None
-        if len(candidates) > max_items:
-            raise too_many_items(max_items)
+    for block in read_entries(text_lines(text), max_entries=max_items):
+        if block.too_deep:
+            raise _too_deep()
+        valid += block.well_formed
+        if block.entry is not None:
+            candidates.append(_candidate(block.entry))
+        elif block.error is not None:
+            candidates.append(ImportCandidate(input=block.label, paper_id=None, reason=block.error))
     if candidates and not valid:
         raise ImportRefused("not_bibtex", "The file holds no valid BibTeX entry.")
     return candidates
 
 
-def _chunks(text: str) -> Iterator[str]:
-    """The file cut before every line that starts a block: where bibtexparser itself ends
-    an unclosed block, so that reading the pieces in turn reads the file as a whole."""
-    start = 0
-    for match in _BLOCK_LINE.finditer(text):
-        if match.start() > start:
-            yield text[start : match.start()]
-            start = match.start()
-    yield text[start:]
+@dataclass(frozen=True)
+class BibEntry:
+    """One entry as every reader of BibTeX files takes it, the catalogue's ingest as a
+    reading list's import: text decoded from LaTeX, names as "First Last", and ids."""
+
+    key: str
+    entry_type: str
+    title: str
+    authors: list[str]
+    # Every id the entry names, the canonical one first (arXiv, then DOI, then what the
+    # URL names); for an entry that names none, the project's own id from its title.
+    ids: list[str]
+    doi: str | None
+    url: str
+    # The journal or book title, unless it only names an arXiv preprint.
+    venue: str
+    year: int | None
+    month: int
+    keywords: str
+    note: str
+    fields: dict[str, Any]
+
+    @property
+    def paper_id(self) -> str | None:
+        return self.ids[0] if self.ids else None
+
+    @property
+    def abstract(self) -> str:
+        """Decoded only when asked for: a reading list keeps no abstract, and decoding
+        LaTeX costs more than linear time in a value's length. Markup nested deeper than
+        the LaTeX reader goes is kept as it stands, braces dropped."""
+        try:
+            return _text(self.fields.get("abstract"))
+        except RecursionError:
+            return " ".join(_raw(self.fields.get("abstract")).split())
 
 
-def _check_nesting(chunk: str) -> None:
+@dataclass(frozen=True)
+class BibBlock:
+    """One block of a BibTeX file: an entry, or why it cannot be read as one; neither for
+    comments, ``@string`` and ``@preamble``."""
+
+    line: int  # the line the block starts on
+    resume: int  # the offset to read on from to read what follows this block
+    entry: BibEntry | None = None
+    label: str = ""  # how a report names the block: the entry's key, or its first line
+    error: str | None = None
+    well_formed: bool = False  # bibtexparser read an entry (even one refused for its size)
+    too_deep: bool = False  # nested deeper than BRACE_DEPTH_MAX, so not parsed at all
+
+
+def text_lines(text: str) -> Iterator[tuple[int, int, str]]:
+    """A whole file's lines as ``read_entries`` takes them, offsets counted in characters."""
+    for number, line in enumerate(_LINE.finditer(text), start=1):
+        yield number, line.end(), line.group()
+
+
+def read_entries(
+    lines: Iterable[tuple[int, int, str]], *, start: int = 0, max_entries: int | None = None
+) -> Iterator[BibBlock]:
+    """The blocks of a BibTeX file in the order it holds them, from its lines given as
+    ``(line number, offset after the line, line)`` from offset ``start`` on.
+
+    The file is cut before every line that starts a block (where bibtexparser itself
+    ends an unclosed block) and each piece parsed in turn, seeing the ``@string`` macros
+    of the pieces before it: memory holds one piece, the macros and the keys seen (a key
+    used again is refused), a broken entry costs only itself, and reading the pieces in
+    turn reads the file as a whole. With
+    ``max_entries``, reading stops at the first entry past it (ImportRefused).
+    """
+    strings: list[model.String] = []
+    keys: set[str] = set()
+    entries = 0
+    for number, (first_line, begin, end, chunk) in enumerate(_chunks(lines, start)):
+        if max_entries is not None and number > 2 * max_entries:
+            raise too_many_items(max_entries)  # comments and strings are blocks to read too
+        blocks = _read_chunk(chunk, first_line, strings, keys)
+        entries += sum(not block.too_deep for block in blocks)
+        if max_entries is not None and entries > max_entries:
+            raise too_many_items(max_entries)
+        if not blocks:
+            yield BibBlock(first_line, end)
+        for index, block in enumerate(blocks):
+            # A chunk is resumed whole: only its last block is done with it.
+            yield replace(block, resume=end if index == len(blocks) - 1 else begin)
+
+
+def _chunks(
+    lines: Iterable[tuple[int, int, str]], start: int
+) -> Iterator[tuple[int, int, int, str]]:
+    """``(first line number, offset before, offset after, text)`` of each piece."""
+    piece: list[str] = []
+    first, begin, position = 0, start, start
+    for number, after, line in lines:
+        if piece and _BLOCK_LINE.match(line):
+            yield first, begin, position, "".join(piece)
+            piece = []
+        if not piece:
+            first, begin = number, position
+        piece.append(line)
+        position = after
+    if piece:
+        yield first, begin, position, "".join(piece)
+
+
+def _read_chunk(
+    chunk: str, first_line: int, strings: list[model.String], keys: set[str]
+) -> list[BibBlock]:
+    """The entries and broken blocks of one piece; its ``@string`` macros join ``strings``
+    and its entries' keys join ``keys``, so that a key used again is refused."""
+    if _nested_too_deep(chunk):
+        return [_too_deep_block(chunk, first_line)]
+    library = Library(list(strings))
+    known = len(library.blocks)
+    found: list[BibBlock] = []
+    try:
+        library = parse_string(chunk, append_middleware=_middlewares(), library=library)
+        for block in library.blocks[known:]:
+            if isinstance(block, model.String):
+                strings.append(block)
+            elif isinstance(block, model.Entry) and block.key in keys:
+                reason = f"not valid BibTeX: Duplicate entry key '{block.key}'"
+                found.append(BibBlock(first_line, 0, label=_first_line(block.raw), error=reason))
+            elif isinstance(block, model.Entry):
+                keys.add(block.key)
+                found.append(_entry_block(block, first_line))
+            elif isinstance(block, model.ParsingFailedBlock):
+                reason = f"not valid BibTeX: {_describe(block.error)}"
+                found.append(BibBlock(first_line, 0, label=_first_line(block.raw), error=reason))
+    except RecursionError:  # LaTeX nested deeper than the decoder's recursion goes
+        return [_too_deep_block(chunk, first_line)]
+    return found
+
+
+def _nested_too_deep(chunk: str) -> bool:
     depth = 0
     for match in _BRACE_OR_ESCAPE.finditer(chunk):
         if match.group() == "{":
             depth += 1
             if depth > BRACE_DEPTH_MAX:
-                raise _too_deep()
+                return True
         elif match.group() == "}":
             depth = max(depth - 1, 0)
+    return False
+
+
+def _too_deep_block(chunk: str, first_line: int) -> BibBlock:
+    return BibBlock(
+        first_line, 0, label=_first_line(chunk), error=_too_deep().message, too_deep=True
+    )
 
 
 def _too_deep() -> ImportRefused:
@@ -288,64 +409,81 @@ def _middlewares() -> list[Middleware]:
     ]
 
 
-def _refused(block: model.ParsingFailedBlock) -> ImportCandidate:
-    first_line = (block.raw or "").strip().splitlines()[:1]
-    return ImportCandidate(
-        input=first_line[0][:200] if first_line else "?",
-        paper_id=None,
-        reason=f"not valid BibTeX: {_describe(block.error)}",
-    )
+def _first_line(raw: str | None) -> str:
+    first = (raw or "").strip().splitlines()[:1]
+    return first[0][:200] if first else "?"
 
 
 def _describe(error: Exception) -> str:
     return str(getattr(error, "abort_reason", "") or error or type(error).__name__).strip()
 
 
-_BLOCK_LINE = re.compile(r"^[ \t]*@\w*[ \t]*[{(]", re.MULTILINE)
+_LINE = re.compile(r"[^\n]*\n|[^\n]+")
+_BLOCK_LINE = re.compile(r"[ \t]*@\w*[ \t]*[{(]")
 _BRACE_OR_ESCAPE = re.compile(r"\\.|[{}]", re.DOTALL)
 
 
-def _candidate(entry: model.Entry) -> ImportCandidate:
+def _entry_block(entry: model.Entry, first_line: int) -> BibBlock:
     fields = {field.key: field.value for field in entry.fields}
     oversized = _oversized_field(fields)
     if oversized is not None:
         reason = f"the field '{oversized}' has more than {FIELD_MAX_CHARS} characters"
-        return ImportCandidate(input=entry.key, paper_id=None, reason=reason)
+        return BibBlock(first_line, 0, label=entry.key, error=reason, well_formed=True)
     title = _text(fields.get("title"))
-    authors = [
-        _display_name(name) for name in fields.get("author") or [] if isinstance(name, NameParts)
-    ]
-    paper_id, other_ids = _resolve(fields)
-    if paper_id is None and title:
-        paper_id = local_paper_id(title)
-    details: dict[str, Any] = {
-        "bibtex_key": entry.key,
-        "bibtex_type": entry.entry_type.lower(),
-        **{name: value for name, value in other_ids.items() if value},
-    }
+    ids, doi, url = _ids(fields)
+    if not ids and title:
+        ids = [local_paper_id(title)]
     venue = _text(fields.get("journal")) or _text(fields.get("booktitle"))
-    year = _year(fields.get("year"))
-    if venue and not _ARXIV_IN_TEXT.search(venue):
-        details["venue"] = venue
-    if year:
-        details["year"] = year
+    read = BibEntry(
+        key=entry.key,
+        entry_type=entry.entry_type.lower(),
+        title=title,
+        authors=[
+            _display_name(name)
+            for name in fields.get("author") or []
+            if isinstance(name, NameParts)
+        ],
+        ids=ids,
+        doi=doi,
+        url=url,
+        venue="" if _ARXIV_IN_TEXT.search(venue) else venue,
+        year=_year(fields.get("year")),
+        month=_month(fields.get("month")),
+        keywords=_text(fields.get("keywords")),
+        note=_text(fields.get("annote")),
+        fields=fields,
+    )
+    return BibBlock(first_line, 0, entry=read, label=entry.key, well_formed=True)
+
+
+def _candidate(entry: BibEntry) -> ImportCandidate:
+    details: dict[str, Any] = {"bibtex_key": entry.key, "bibtex_type": entry.entry_type}
+    if entry.url:
+        details["url"] = entry.url
+    if entry.doi:
+        details["doi"] = entry.doi
+    if entry.venue:
+        details["venue"] = entry.venue
+    if entry.year:
+        details["year"] = entry.year
     return ImportCandidate(
         input=entry.key,
-        paper_id=paper_id,
-        reason=None if paper_id else "the entry has no identifier, URL or title",
-        tags=_tags(_text(fields.get("keywords"))),
-        note=_text(fields.get("annote")),
+        paper_id=entry.paper_id,
+        reason=None if entry.paper_id else "the entry has no identifier, URL or title",
+        tags=_tags(entry.keywords),
+        note=entry.note,
         snapshot=Snapshot(
-            title=title or None,
-            authors=authors,
-            published=dt.date(year, _month(fields.get("month")), 1) if year else None,
+            title=entry.title or None,
+            authors=entry.authors,
+            published=dt.date(entry.year, entry.month, 1) if entry.year else None,
             details=details,
         ),
     )
 
 
-def _resolve(fields: dict[str, object]) -> tuple[str | None, dict[str, str]]:
-    """The paper id an entry names: its arXiv id first (canonical), then DOI, then URL."""
+def _ids(fields: dict[str, object]) -> tuple[list[str], str | None, str]:
+    """The ids an entry names, its arXiv id first (canonical), then DOI, then URL; with
+    the DOI (without its scheme) and the URL as the entry gives them."""
     found: dict[str, str] = {}
     doi = _raw(fields.get("doi"))
     if doi:
@@ -371,19 +509,9 @@ def _resolve(fields: dict[str, object]) -> tuple[str | None, dict[str, str]]:
         ref = parse_paper_id(url)
         if ref is not None:
             found.setdefault(ref.paper_id.partition(":")[0], ref.paper_id)
-    for scheme in ("arxiv", "doi"):
-        if scheme in found:
-            return found[scheme], _other_ids(found, url)
-    if found:
-        return next(iter(found.values())), _other_ids(found, url)
-    return None, _other_ids(found, url)
-
-
-def _other_ids(found: dict[str, str], url: str) -> dict[str, str]:
-    others = {"url": url} if url else {}
-    if "doi" in found:
-        others["doi"] = found["doi"].removeprefix("doi:")
-    return others
+    canonical = [found[scheme] for scheme in ("arxiv", "doi") if scheme in found]
+    ids = list(dict.fromkeys([*canonical, *found.values()]))
+    return ids, found["doi"].removeprefix("doi:") if "doi" in found else None, url
 
 
 def _tags(keywords: str) -> list[str]:

@@ -25,16 +25,15 @@ from paperlens.schemas import (
     FeedbackSignal,
     ImportItem,
     LibraryItem,
+    LibraryListParams,
     LibrarySort,
     ReadingStatus,
-    SortOrder,
 )
 from paperlens.store.models import Feedback, LibraryEntry, LibraryTag, Paper, PaperAlias, User
 from paperlens.store.papers import canonical_ids, find_paper
 
 # Sorting by date puts papers without one last (newest first) or first (oldest first).
 _NO_DATE = dt.date(1, 1, 1)
-DEFAULT_ORDER: dict[str, SortOrder] = {"saved": "desc", "published": "desc", "title": "asc"}
 
 
 class LibraryFull(Exception):
@@ -62,21 +61,6 @@ class Snapshot:
     authors: list[str] = field(default_factory=list)
     published: dt.date | None = None
     details: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class LibraryQuery:
-    tag: str | None = None
-    status: ReadingStatus | None = None
-    q: str | None = None
-    sort: LibrarySort = "saved"
-    order: SortOrder | None = None
-    limit: int = 50
-    cursor: str | None = None
-
-    @property
-    def direction(self) -> SortOrder:
-        return self.order or DEFAULT_ORDER[self.sort]
 
 
 @dataclass
@@ -319,7 +303,7 @@ def _skipped(candidate: ImportCandidate, reason: str) -> ImportItem:
 
 
 def list_entries(
-    session: Session, reader_id: int, query: LibraryQuery
+    session: Session, reader_id: int, query: LibraryListParams
 ) -> tuple[list[SavedPaper], str | None]:
     """One page of the reader's list and the cursor of the next page (None at the end)."""
     key = _sort_key(query.sort)
@@ -345,11 +329,11 @@ def list_entries(
 
 def all_entries(session: Session, reader_id: int, tag: str | None = None) -> list[SavedPaper]:
     """The whole list (or one tag), oldest save first: the order an export keeps."""
-    statement = _filtered(reader_id, LibraryQuery(tag=tag)).order_by(LibraryEntry.id)
+    statement = _filtered(reader_id, LibraryListParams(tag=tag)).order_by(LibraryEntry.id)
     return [SavedPaper(entry, paper) for entry, paper in session.execute(statement).all()]
 
 
-def _filtered(reader_id: int, query: LibraryQuery) -> Select[LibraryEntry, Paper]:
+def _filtered(reader_id: int, query: LibraryListParams) -> Select[LibraryEntry, Paper]:
     statement = (
         select(LibraryEntry, Paper)
         .outerjoin(PaperAlias, PaperAlias.alias == LibraryEntry.paper_id)

@@ -9,13 +9,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from paperlens.schemas import PaperRecord
 from paperlens.store.models import Paper, PaperAlias
+
+T = TypeVar("T")
 
 # Bound on the size of an IN (...) list, well under SQLite's and PostgreSQL's limits.
 LOOKUP_CHUNK = 500
@@ -55,31 +57,28 @@ def find_paper(session: Session, paper_id: str) -> Paper | None:
 
 def canonical_ids(session: Session, ids: Iterable[str]) -> dict[str, str]:
     """Map each known id (alias or canonical) to its paper's canonical id, in few queries."""
-    wanted = list(dict.fromkeys(ids))
-    found: dict[str, str] = {}
-    for start in range(0, len(wanted), LOOKUP_CHUNK):
-        chunk = wanted[start : start + LOOKUP_CHUNK]
-        rows = session.execute(
-            select(PaperAlias.alias, Paper.paper_id)
-            .join(Paper, PaperAlias.paper_pk == Paper.id)
-            .where(PaperAlias.alias.in_(chunk))
-        )
-        found.update({alias: canonical for alias, canonical in rows})
-    return found
+    return _by_alias(session, ids, Paper.paper_id)
 
 
 def papers_by_ids(session: Session, ids: Iterable[str]) -> dict[str, Paper]:
     """Map each known id (alias or canonical) to its paper row, in few queries."""
-    wanted = list(dict.fromkeys(ids))
-    found: dict[str, Paper] = {}
-    for start in range(0, len(wanted), LOOKUP_CHUNK):
-        chunk = wanted[start : start + LOOKUP_CHUNK]
+    return _by_alias(session, ids, Paper)
+
+
+def _by_alias(
+    session: Session, ids: Iterable[str], wanted: QueryableAttribute[T] | type[T]
+) -> dict[str, T]:
+    """Each known id mapped to what is ``wanted`` of its paper (a column or the whole row),
+    one query per LOOKUP_CHUNK ids; a column alone spares loading rows and their aliases."""
+    distinct = list(dict.fromkeys(ids))
+    found: dict[str, T] = {}
+    for start in range(0, len(distinct), LOOKUP_CHUNK):
         rows = session.execute(
-            select(PaperAlias.alias, Paper)
+            select(PaperAlias.alias, wanted)
             .join(Paper, PaperAlias.paper_pk == Paper.id)
-            .where(PaperAlias.alias.in_(chunk))
+            .where(PaperAlias.alias.in_(distinct[start : start + LOOKUP_CHUNK]))
         )
-        found.update({alias: paper for alias, paper in rows})
+        found.update({alias: value for alias, value in rows.tuples()})
     return found
 
 
@@ -321,16 +320,12 @@ def _papers_by_alias(session: Session, ids: set[str]) -> dict[str, Paper]:
     """The known papers any of ``ids`` names, keyed by every alias they have."""
     if not ids:
         return {}
-    papers = session.scalars(
-        select(Paper)
-        .join(PaperAlias, PaperAlias.paper_pk == Paper.id)
-        .where(PaperAlias.alias.in_(ids))
-        .order_by(Paper.id)
-    ).unique()
+    papers = _rows_for_ids(session, ids)
     return {alias.alias: paper for paper in papers for alias in paper.aliases}
 
 
-def _rows_for_ids(session: Session, ids: Sequence[str]) -> list[Paper]:
+def _rows_for_ids(session: Session, ids: Iterable[str]) -> list[Paper]:
+    """The known papers any of ``ids`` names, each once, oldest first."""
     rows = session.scalars(
         select(Paper)
         .join(PaperAlias, PaperAlias.paper_pk == Paper.id)

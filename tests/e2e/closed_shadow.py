@@ -14,7 +14,7 @@ import json
 import re
 from typing import Any
 
-from playwright.sync_api import Page
+from playwright.sync_api import Error, Page
 
 from tests.e2e.visible import VISIBLE_TEXT
 from tests.support import eventually
@@ -37,9 +37,13 @@ class ClosedRoot:
         )["nodeIds"]
         if len(found) <= self.index:
             raise LookupError(f"no element {self.host} #{self.index}")
-        node = self.cdp.send(
-            "DOM.describeNode", {"nodeId": found[self.index], "depth": 1, "pierce": True}
-        )["node"]
+        try:
+            node = self.cdp.send(
+                "DOM.describeNode", {"nodeId": found[self.index], "depth": 1, "pierce": True}
+            )["node"]
+        except Error as error:
+            # The page replaced the element between the two calls (a new paper's overlay).
+            raise LookupError(f"{self.host} #{self.index} went away: {error.message}") from None
         roots = node.get("shadowRoots") or []
         if not roots:
             raise LookupError(f"{self.host} has no shadow root")

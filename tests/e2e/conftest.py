@@ -60,6 +60,9 @@ SAVED_PAGES = {
     "https://huggingface.co/papers": "huggingface_papers.html",
     "https://huggingface.co/papers/2205.13147": "huggingface_paper_2205.13147.html",
 }
+# A page that allows itself no style, no script and no connection: the extension's shadow roots
+# must look the same under it.
+STRICT_CSP = "default-src 'none'; img-src 'self'"
 # A PDF is enough of a PDF for the browser's viewer to take the tab over.
 MINIMAL_PDF = (
     b"%PDF-1.1\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
@@ -73,21 +76,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # The Firefox tests (firefox/) need Firefox, not Chromium: their conftest checks for it.
     chromium_tests = Path(__file__).parent
     firefox_tests = chromium_tests / "firefox"
-    items = [
+    tests = [
         item
         for item in items
         if item.path.is_relative_to(chromium_tests) and not item.path.is_relative_to(firefox_tests)
     ]
-    if not items or CHROMIUM.exists():
+    need_browser(tests, CHROMIUM, "chromium", "the browser tests")
+
+
+def need_browser(tests: list[pytest.Item], binary: Path, package: str, what: str) -> None:
+    """Skip ``tests`` when ``binary``, from Debian's ``package``, is missing, or refuse to run
+    where a browser is required: CI sets PAPERLENS_REQUIRE_BROWSER, so that a failed install
+    cannot turn the browser tests into skips."""
+    if not tests or binary.exists():
         return
     if os.environ.get("PAPERLENS_REQUIRE_BROWSER"):
-        # CI sets this, so that a failed install cannot turn the browser tests into skips.
-        raise pytest.UsageError(f"PAPERLENS_REQUIRE_BROWSER is set but {CHROMIUM} is missing")
+        raise pytest.UsageError(f"PAPERLENS_REQUIRE_BROWSER is set but {binary} is missing")
     skip = pytest.mark.skip(
-        reason=f"Debian's chromium is not installed at {CHROMIUM}: run "
-        "`apt-get install -y chromium` (as .ci/run does) to run the browser tests"
+        reason=f"Debian's {package} is not installed at {binary}: run "
+        f"`apt-get install -y {package}` (as .ci/run does) to run {what}"
     )
-    for item in items:
+    for item in tests:
         item.add_marker(skip)
 
 

@@ -125,3 +125,15 @@ def test_popup_on_a_paper_page_shows_no_stray_values(browser: Browser) -> None:
     this_tab = text.split("THIS TAB", 1)[1]
     assert this_tab.strip().splitlines()[0] == MRL_TITLE
     assert_no_stray_values(text)
+
+
+def test_popup_with_the_backend_down_says_so_with_a_way_to_fix_it(browser: Browser) -> None:
+    """The popup's failures read as the overlay's: one line, and the button that mends it."""
+    browser.configure(backendUrl="http://127.0.0.1:9", token="any")
+    tab = browser.open("https://arxiv.org/abs/2205.13147")
+    popup = browser.popup(tab=tab)
+    line = "Cannot reach PaperLens at http://127.0.0.1:9"
+    for part in ("#current-body[data-state=error]", "#problem"):
+        expect(popup.locator(part)).to_contain_text(line)
+        expect(popup.locator(f"{part} button")).to_have_text("Open options")
+    assert_no_stray_values(popup.locator("body").inner_text())

@@ -9,8 +9,8 @@ from pathlib import Path
 from playwright.sync_api import Dialog, Page, expect
 
 from paperlens.settings import EXTENSION_ORIGIN
-from tests.e2e.closed_shadow import ClosedRoot, badges_by_paper
-from tests.e2e.conftest import Backend, Browser
+from tests.e2e.closed_shadow import BADGES, ClosedRoot, badges_by_paper
+from tests.e2e.conftest import PAGES, SAVED_PAGES, STRICT_CSP, Backend, Browser
 from tests.support import eventually
 
 MRL_PAGE = "https://arxiv.org/abs/2205.13147"
@@ -90,6 +90,45 @@ def test_page_styles_do_not_reach_the_overlay(browser: Browser) -> None:
     # And ours do not reach the page.
     heading = page.locator("#abs h1.title")
     assert heading.evaluate("e => getComputedStyle(e).fontSize") == "30px"
+
+
+def open_under_strict_csp(browser: Browser, url: str) -> Page:
+    """The saved page at `url` served with STRICT_CSP (a page's route wins over its context's)."""
+    page = browser.context.new_page()
+    body = (PAGES / SAVED_PAGES[url]).read_text(encoding="utf-8")
+    page.route(
+        url,
+        lambda route: route.fulfill(
+            status=200,
+            content_type="text/html; charset=utf-8",
+            headers={"Content-Security-Policy": STRICT_CSP},
+            body=body,
+        ),
+    )
+    page.goto(url)
+    return page
+
+
+def test_a_strict_page_csp_leaves_the_overlay_and_badges_styled(browser: Browser) -> None:
+    """The shadow roots adopt the packaged stylesheets, which no page CSP governs."""
+    page = open_under_strict_csp(browser, MRL_PAGE)
+    shadow = overlay_in(page, "ready")
+    # The policy holds: the saved page's own <style> (every element 30px) is refused.
+    heading = page.locator("#abs h1.title")
+    assert heading.evaluate("e => getComputedStyle(e).fontSize") != "30px"
+    assert shadow.style(".panel", "width") == "360px"
+    assert shadow.style(".panel", "backgroundColor") == "rgb(255, 255, 255)"
+    assert shadow.style("h2.title", "fontSize") == "14px"
+
+    listing = open_under_strict_csp(browser, "https://arxiv.org/list/cs.LG/new")
+    listing.locator(BADGES).first.wait_for(timeout=15_000)
+    shown = eventually(lambda: badges_by_paper(listing), message="badges")
+    assert shown["arxiv:2205.13147"] == "</> code"  # a generated label: the stylesheet applies
+    hrefs = listing.eval_on_selector_all(
+        BADGES, "els => els.map(e => e.previousElementSibling.getAttribute('href'))"
+    )
+    badge = ClosedRoot(listing, BADGES, hrefs.index("/abs/2205.13147"))
+    assert badge.style("span.code", "backgroundColor") == "rgb(231, 240, 254)"
 
 
 def test_overlay_is_keyboard_reachable_and_collapse_is_remembered(browser: Browser) -> None:

@@ -55,6 +55,12 @@ def ready_overlay(browser: Browser, url: str = MRL_PAGE) -> tuple[Page, ClosedRo
     return page, overlay
 
 
+def signed_in_overlay(browser: Browser, reader: str) -> tuple[Page, ClosedRoot]:
+    """The paper page's overlay, ready, for a reader whose token the extension holds."""
+    browser.configure(token=reader)
+    return ready_overlay(browser)
+
+
 def found_by_window_find(page: Page, words: list[str]) -> list[str]:
     return [w for w in words if page.evaluate("w => window.find(w, false, false, true)", w)]
 
@@ -63,8 +69,7 @@ def test_page_script_cannot_read_the_overlay_through_the_dom(
     reader: str, library: list[str], browser: Browser, backend: Backend
 ) -> None:
     save(backend, reader, library, MRL, tags=[PRIVATE_TAG])
-    browser.configure(token=reader)
-    page, overlay = ready_overlay(browser)
+    page, overlay = signed_in_overlay(browser, reader)
 
     assert page.evaluate("document.getElementById('paperlens-overlay').shadowRoot") is None
     assert overlay.mode() == "closed"
@@ -84,8 +89,7 @@ def test_page_script_cannot_read_saved_state_from_attributes_or_boxes(
     reader: str, library: list[str], browser: Browser, backend: Backend
 ) -> None:
     """The overlay and the listing badges look the same to the page, saved or not."""
-    browser.configure(token=reader)
-    page, overlay = ready_overlay(browser)
+    page, overlay = signed_in_overlay(browser, reader)
     overlay_unsaved = page.evaluate(PAGE_VIEW)
     listing = browser.open(LISTING)
     listing.locator(BADGES).first.wait_for(timeout=15_000)
@@ -106,8 +110,7 @@ def test_page_script_cannot_read_saved_state_from_attributes_or_boxes(
 def test_page_script_cannot_save_or_remove_with_synthetic_clicks(
     reader: str, library: list[str], browser: Browser, backend: Backend
 ) -> None:
-    browser.configure(token=reader)
-    page, overlay = ready_overlay(browser)
+    page, overlay = signed_in_overlay(browser, reader)
     # What a page can reach: the host, and whatever an open root would have exposed.
     page.evaluate(
         """() => {
@@ -217,8 +220,7 @@ def content_script_world(page: Page, expression: str) -> Any:
 def test_content_script_world_cannot_read_the_token_or_the_backend_url(
     reader: str, browser: Browser, backend: Backend
 ) -> None:
-    browser.configure(token=reader)
-    page, _ = ready_overlay(browser)
+    page, _ = signed_in_overlay(browser, reader)
     assert page.evaluate("typeof chrome === 'undefined' || chrome.storage === undefined")
     everything = content_script_world(
         page,
@@ -269,8 +271,7 @@ def test_content_script_world_cannot_ask_the_background_about_other_papers(
 ) -> None:
     """Code running as the content script (a compromised renderer) asks for what it may not."""
     save(backend, reader, library, SAVED_ELSEWHERE, tags=[PRIVATE_TAG])
-    browser.configure(token=reader)
-    page, _ = ready_overlay(browser)
+    page, _ = signed_in_overlay(browser, reader)
     backend.seen.clear()
     answers = content_script_world(
         page,

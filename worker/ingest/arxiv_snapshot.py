@@ -10,25 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import fnmatch
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
-
-import orjson
-from pydantic import ValidationError
+from typing import Any
 
 from paperlens.identifiers import parse_paper_id
 from paperlens.schemas import PaperRecord
 from paperlens.store.db import Database
 from worker.ingest import bulk
-from worker.ingest.bulk import Parsed
-from worker.ingest.files import LineReader, open_lines
-from worker.ingest.progress import Progress
-
-
-class BadRecord(ValueError):
-    pass
+from worker.ingest.json_lines import BadRecord, json_lines
 
 
 @dataclass(frozen=True)
@@ -51,24 +42,6 @@ class SnapshotFilter:
             for category in record.categories
             for pattern in self.categories
         )
-
-
-def parse_lines(
-    reader: LineReader, keep: SnapshotFilter, start: int = 0, first_number: int = 0
-) -> Iterator[Parsed[PaperRecord]]:
-    for number, position, line in reader.lines(start, first_number):
-        if not line.strip():
-            yield Parsed(number, position)
-            continue
-        try:
-            record = to_record(orjson.loads(line))
-        except orjson.JSONDecodeError as error:
-            yield Parsed(number, position, error=f"not JSON: {error}")
-            continue
-        except (BadRecord, ValidationError) as error:
-            yield Parsed(number, position, error=_short(error))
-            continue
-        yield Parsed(number, position, record if keep.keeps(record) else None)
 
 
 def to_record(raw: Any) -> PaperRecord:
@@ -137,14 +110,6 @@ def _date(value: Any) -> dt.date | None:
         return None
 
 
-def _short(error: Exception) -> str:
-    if isinstance(error, ValidationError):
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "record"
-        return f"{where}: {first['msg']}"
-    return str(error).splitlines()[0]
-
-
 def ingest_snapshot(
     db: Database,
     path: Path,
@@ -152,26 +117,13 @@ def ingest_snapshot(
     *,
     checkpoint_dir: Path,
     restart: bool = False,
-    progress_stream: TextIO | None = None,
-    batch_size: int = bulk.DEFAULT_BATCH_SIZE,
 ) -> bulk.IngestReport:
     """Stream ``path`` into the catalogue, resuming where an interrupted run stopped."""
-    checkpoint = bulk.Checkpoint.for_file(checkpoint_dir, "arxiv-snapshot", path)
-    if restart:
-        checkpoint.clear()
-    with open_lines(path) as reader:
-        progress = Progress(
-            path.name,
-            path.stat().st_size,
-            stream=progress_stream,
-            initial=0,
-        )
-        items = parse_lines(reader, keep, checkpoint.position, checkpoint.number)
-        return bulk.run(
-            items,
-            bulk.upsert_writer(db),
-            progress=progress,
-            checkpoint=checkpoint,
-            position_done=reader.disk_position,
-            batch_size=batch_size,
-        )
+    return bulk.ingest_file(
+        "arxiv-snapshot",
+        path,
+        json_lines(to_record, keep.keeps),
+        bulk.upsert_writer(db),
+        checkpoint_dir=checkpoint_dir,
+        restart=restart,
+    )

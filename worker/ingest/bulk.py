@@ -1,31 +1,34 @@
-"""The loop every bulk ingest shares: stream parsed items, write them in batches, save a
+"""The one engine every ingest runs on: stream parsed items, write them in batches, save a
 checkpoint after each batch (and every ten batches' worth of items read, so a run of
 filtered or bad records is not read again), report bad records by number and never abort
 on them.
 
-A source supplies a parser, which turns its input into ``Parsed`` items starting after
-the checkpoint's position, and a writer for a batch of values; this module owns the
-batching, the ``Checkpoint`` files, the progress display and the report.
+Every input format is a parser, which turns its input into ``Parsed`` items starting
+after the checkpoint's position; a writer stores a batch of values. This module owns the
+batching, the progress display and the report; ``ingest_file`` runs a parser over a
+file, plain or gzip, resuming where an interrupted run of the same file stopped.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
 
 from paperlens.schemas import PaperRecord
 from paperlens.store.db import Database
 from paperlens.store.papers import upsert_papers
+from worker.ingest.checkpoint import Checkpoint
+from worker.ingest.files import InputFile, open_input
 from worker.ingest.progress import Progress
 
 T = TypeVar("T")
 
-DEFAULT_BATCH_SIZE = 1_000
+# Values written in one transaction: large enough for bulk statements to pay off, small
+# enough that a crash costs little and the checkpoint moves often.
+BATCH_SIZE = 1_000
 # Bad records are all counted, but only this many are kept for the report.
 MAX_REPORTED_BAD = 1_000
 
@@ -49,6 +52,8 @@ class WriteStats:
 
 @dataclass
 class IngestReport:
+    """What a run read and wrote; ``bad_records`` holds (number, reason) of bad ones."""
+
     read: int = 0
     written: int = 0
     created: int = 0
@@ -64,70 +69,18 @@ class IngestReport:
         return self.written / self.seconds if self.seconds > 0 else 0.0
 
 
-@dataclass
-class Checkpoint:
-    """Where an interrupted ingest of one file stopped; valid while the file is unchanged."""
-
-    path: Path
-    source: str
-    size: int
-    mtime_ns: int
-    position: int = 0
-    number: int = 0
-
-    @classmethod
-    def for_file(cls, directory: Path, kind: str, source: Path) -> Checkpoint:
-        resolved = source.resolve()
-        digest = hashlib.sha256(f"{kind}:{resolved}".encode()).hexdigest()[:16]
-        stat = resolved.stat()
-        found = cls(
-            directory / f"{kind}-{digest}.json", str(resolved), stat.st_size, stat.st_mtime_ns
-        )
-        found._load()
-        return found
-
-    @classmethod
-    def for_key(cls, directory: Path, kind: str, key: str) -> Checkpoint:
-        digest = hashlib.sha256(f"{kind}:{key}".encode()).hexdigest()[:16]
-        found = cls(directory / f"{kind}-{digest}.json", key, 0, 0)
-        found._load()
-        return found
-
-    def _load(self) -> None:
-        try:
-            saved = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            return
-        if (saved.get("source"), saved.get("size"), saved.get("mtime_ns")) == (
-            self.source,
-            self.size,
-            self.mtime_ns,
-        ):
-            self.position = int(saved.get("position", 0))
-            self.number = int(saved.get("number", 0))
-
-    def save(self, position: int, number: int) -> None:
-        """Written to a temporary name and renamed, so a crash never leaves half a file."""
-        self.position, self.number = position, number
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_suffix(".partial")
-        state = {k: v for k, v in asdict(self).items() if k != "path"}
-        partial.write_text(json.dumps(state))
-        partial.replace(self.path)
-
-    def clear(self) -> None:
-        self.path.unlink(missing_ok=True)
-        self.position = self.number = 0
+# A format's parser: the input, and the position and number of the last record done.
+Parser = Callable[[InputFile, int, int], Iterator[Parsed[T]]]
+Writer = Callable[[list[T]], WriteStats]
 
 
 def run(
     items: Iterable[Parsed[T]],
-    write: Callable[[list[T]], WriteStats],
+    write: Writer[T],
     *,
     progress: Progress,
     checkpoint: Checkpoint | None = None,
     position_done: Callable[[int], int] | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> IngestReport:
     """Drain ``items`` into ``write`` in batches; ``position_done`` maps a resume position
     to progress units (for example compressed bytes read) when they differ."""
@@ -161,7 +114,7 @@ def run(
                 report.filtered += 1
             else:
                 batch.append(item.value)
-            if len(batch) >= batch_size or report.read % (batch_size * 10) == 0:
+            if len(batch) >= BATCH_SIZE or report.read % (BATCH_SIZE * 10) == 0:
                 flush()
         flush()
     finally:
@@ -172,7 +125,34 @@ def run(
     return report
 
 
-def upsert_writer(db: Database) -> Callable[[list[PaperRecord]], WriteStats]:
+def ingest_file(
+    kind: str,
+    path: Path,
+    parse: Parser[T],
+    write: Writer[T],
+    *,
+    checkpoint_dir: Path | None,
+    restart: bool = False,
+) -> IngestReport:
+    """Run ``parse`` over the file at ``path`` (``kind`` names its format in checkpoints
+    and progress); without a ``checkpoint_dir`` every run reads the whole file."""
+    checkpoint = (
+        Checkpoint.for_file(checkpoint_dir, kind, path, restart=restart)
+        if checkpoint_dir is not None
+        else None
+    )
+    position, number = (checkpoint.position, checkpoint.number) if checkpoint else (0, 0)
+    with open_input(path) as source:
+        return run(
+            parse(source, position, number),
+            write,
+            progress=Progress(f"{kind} {path.name}", path.stat().st_size),
+            checkpoint=checkpoint,
+            position_done=source.disk_position,
+        )
+
+
+def upsert_writer(db: Database) -> Writer[PaperRecord]:
     """Each batch upserted in its own transaction, so a crash loses at most one batch."""
 
     def write(batch: list[PaperRecord]) -> WriteStats:

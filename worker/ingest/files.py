@@ -1,4 +1,5 @@
-"""Reading large input files line by line, plain or gzip, with resumable positions."""
+"""Large input files, plain or gzip, read as lines or as a byte stream from a resumable
+position."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ def is_gzip(path: Path) -> bool:
         return handle.read(2) == GZIP_MAGIC
 
 
-class LineReader:
-    """Lines of a file as bytes with the offset after each, in the uncompressed stream.
+class InputFile:
+    """A file's uncompressed content, as lines with the offset after each or as ``stream``.
 
     ``disk_position`` tells how far into the file on disk reading has got, which is
     what a progress bar over the file's size needs when the file is compressed.
@@ -25,7 +26,7 @@ class LineReader:
 
     def __init__(self, raw: BinaryIO, stream: BinaryIO) -> None:
         self._raw = raw
-        self._stream = stream
+        self.stream = stream
 
     def disk_position(self, _position: int = 0) -> int:
         return self._raw.tell()
@@ -33,23 +34,23 @@ class LineReader:
     def lines(self, start: int = 0, first_number: int = 0) -> Iterator[tuple[int, int, bytes]]:
         """``(line number, offset after the line, line)`` from byte ``start`` on."""
         if start:
-            self._stream.seek(start)
+            self.stream.seek(start)
         position, number = start, first_number
-        for line in self._stream:
+        for line in self.stream:
             position += len(line)
             number += 1
             yield number, position, line
 
 
 @contextmanager
-def open_lines(path: Path) -> Iterator[LineReader]:
-    """A ``LineReader`` over ``path``, decompressing it when it is gzip."""
+def open_input(path: Path) -> Iterator[InputFile]:
+    """An ``InputFile`` over ``path``, decompressing it when it is gzip."""
     raw = path.open("rb")
     try:
         if is_gzip(path):
             with gzip.GzipFile(fileobj=raw, mode="rb") as compressed:
-                yield LineReader(raw, compressed)  # type: ignore[arg-type]
+                yield InputFile(raw, compressed)  # type: ignore[arg-type]
         else:
-            yield LineReader(raw, raw)
+            yield InputFile(raw, raw)
     finally:
         raw.close()

@@ -9,19 +9,21 @@ in Redis per paper (a re-import restores them); papers go to the catalogue.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import ijson
 import orjson
-from pydantic import ValidationError
 from redis import Redis
 
 from paperlens import keys
 from paperlens.identifiers import parse_paper_id
 from paperlens.schemas import PaperRecord
-from worker.ingest.bulk import Parsed, WriteStats
+from worker.ingest.bulk import Parsed, Parser, Writer, WriteStats
+from worker.ingest.files import InputFile
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -40,17 +42,24 @@ def items(stream: BinaryIO, skip: int = 0) -> Iterator[tuple[int, Any]]:
             yield number, item
 
 
-def parse_links(stream: BinaryIO, skip: int = 0) -> Iterator[Parsed[PwcLink]]:
-    try:
-        for number, raw in items(stream, skip):
-            try:
-                link = to_link(raw)
-            except ValueError as error:
-                yield Parsed(number, number, error=str(error))
-                continue
-            yield Parsed(number, number, link)
-    except ijson.JSONError as error:
-        yield Parsed(-1, -1, error=f"the dump is not a JSON array: {error}")
+def dump_items(to_value: Callable[[Any], T | None]) -> Parser[T]:
+    """The parser of a dump: each item turned into a value by ``to_value``, which returns
+    None for an item the catalogue has no use for and raises ValueError for a bad one.
+    Items are numbered from 1, and a resumed run skips the items done."""
+
+    def parse(source: InputFile, _position: int, done: int) -> Iterator[Parsed[T]]:
+        try:
+            for number, raw in items(source.stream, done):
+                try:
+                    value = to_value(raw)
+                except ValueError as error:  # pydantic's ValidationError is one
+                    yield Parsed(number, number, error=str(error).splitlines()[0])
+                    continue
+                yield Parsed(number, number, value)
+        except ijson.JSONError as error:
+            yield Parsed(-1, -1, error=f"the dump is not a JSON array: {error}")
+
+    return parse
 
 
 def to_link(raw: Any) -> PwcLink | None:
@@ -77,7 +86,7 @@ def to_link(raw: Any) -> PwcLink | None:
     )
 
 
-def link_writer(redis: Redis) -> Any:
+def link_writer(redis: Redis) -> Writer[PwcLink]:
     """Each paper's links in one Redis hash keyed by repository, so a re-import is idempotent."""
 
     def write(batch: list[PwcLink]) -> WriteStats:
@@ -113,17 +122,6 @@ def links_for(redis: Redis, paper_id: str) -> list[PwcLink]:
     return found
 
 
-def parse_papers(stream: BinaryIO, skip: int = 0) -> Iterator[Parsed[PaperRecord]]:
-    try:
-        for number, raw in items(stream, skip):
-            try:
-                yield Parsed(number, number, to_record(raw))
-            except (ValueError, ValidationError) as error:
-                yield Parsed(number, number, error=str(error).splitlines()[0])
-    except ijson.JSONError as error:
-        yield Parsed(-1, -1, error=f"the dump is not a JSON array: {error}")
-
-
 def to_record(raw: Any) -> PaperRecord | None:
     """A record of ``papers-with-abstracts``; papers without an arXiv id are left out."""
     if not isinstance(raw, dict):
@@ -146,3 +144,7 @@ def to_record(raw: Any) -> PaperRecord | None:
         published=published,
         venue=raw.get("proceeding") if isinstance(raw.get("proceeding"), str) else None,
     )
+
+
+parse_links = dump_items(to_link)
+parse_papers = dump_items(to_record)

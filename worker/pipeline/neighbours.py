@@ -29,7 +29,7 @@ _BLOCK = 50_000
 
 @dataclass(frozen=True)
 class AnnParams:
-    """How the reduced space and the graph are built and searched (see the README)."""
+    """How the reduced space and the graph are built and searched (see docs/performance.md)."""
 
     dims: int = 256
     candidates: int = 200

@@ -153,20 +153,11 @@ class RelatedIndex:
         """The floor, also for an index saved before floors existed (it has none)."""
         return getattr(self, "floor", None)
 
-    def scores(self, paper: IndexedPaper) -> np.ndarray:
-        """The ranker's similarity of ``paper`` to every indexed paper (itself excluded)."""
-        return self.scored(paper)[0]
-
     def scored(self, paper: IndexedPaper) -> tuple[np.ndarray, np.ndarray]:
-        """The scores that order the list and the similarities the floor applies to: the
-        same for most rankers, the raw mix for the hybrid (its scores are corpus-relative).
-        ``paper`` itself gets -inf in both."""
-        row = self._row.get(paper.paper_id)
-        scores, similarity = _scored(self.ranker, paper, row)
-        if row is not None:
-            scores[row] = -np.inf
-            similarity[row] = -np.inf
-        return scores, similarity
+        """The scores that order ``paper``'s list and the similarities the floor applies to,
+        computed as ``related_many`` computes them (see ``_scored_many``)."""
+        scores, similarities = self._scored_many([paper], [self._row.get(paper.paper_id)])
+        return scores[0], similarities[0]
 
     def _close_enough(self, similarity: np.ndarray) -> np.ndarray:
         """Which candidates clear the floor (all, without one)."""
@@ -176,52 +167,26 @@ class RelatedIndex:
         return np.asarray(similarity >= floor)
 
     def related(self, paper: IndexedPaper, k: int) -> list[RelatedPaper]:
-        """The ``k`` most related other papers, without duplicates, each with its reason."""
-        if self.neighbours is not None:
-            return self.related_many([paper], k)[0]
-        scores, similarity = self.scored(paper)
-        close = self._close_enough(similarity)
-        query = self.explainer.vector(paper, self._row.get(paper.paper_id))
-        candidates = [
-            row
-            for row in _top_indices(scores, k + _LOOKAHEAD)
-            if np.isfinite(scores[row]) and close[row]
-        ]
-        candidates = self._without_duplicates(
-            paper, query, candidates, wanted=None if self.diversity else k
-        )
-        chosen = (
-            self._diversify(scores[candidates], candidates, k) if self.diversity else candidates[:k]
-        )
-        return [
-            RelatedPaper(
-                paper_id=self.paper_ids[row],
-                title=self.titles[row],
-                score=round(float(scores[row]), 4),
-                reason=self.explainer.reason(query, row),
-            )
-            for row in chosen
-        ]
+        """``related_many`` of one paper: the list served for it, not another way to make one."""
+        return self.related_many([paper], k)[0]
 
     def _without_duplicates(
         self,
         paper: IndexedPaper,
         query: sparse.csr_matrix,
         rows: list[int],
-        vectors: sparse.csr_matrix | None = None,
+        vectors: sparse.csr_matrix,
         wanted: int | None = None,
     ) -> list[int]:
         """Drop copies of the paper and of each other: same title or near-identical text.
 
-        ``vectors`` are the explainer's rows of ``rows`` when the caller has them already.
-        With ``wanted``, only the first ``wanted`` kept rows are asked for. Whether a row is
-        kept depends only on the rows before it, so filtering a prefix of the candidates
-        gives exactly the first rows of filtering them all; duplicates are rare, so a prefix
-        a little longer than ``wanted`` nearly always suffices (about half the filter's cost
-        per paper at 100k papers, profiled).
+        ``vectors`` are the explainer's rows of ``rows``, in the same order. With ``wanted``,
+        only the first ``wanted`` kept rows are asked for. Whether a row is kept depends only
+        on the rows before it, so filtering a prefix of the candidates gives exactly the first
+        rows of filtering them all; duplicates are rare, so a prefix a little longer than
+        ``wanted`` nearly always suffices (about half the filter's cost per paper at 100k
+        papers, profiled).
         """
-        if vectors is None:
-            vectors = self.explainer.tfidf.matrix[rows]
         if wanted is not None:
             head = wanted + _PREFIX_SLACK
             if len(rows) > head:
@@ -245,6 +210,8 @@ class RelatedIndex:
 
     def _diversify(self, relevance: np.ndarray, rows: list[int], k: int) -> list[int]:
         """Maximal marginal relevance: trade a little score for papers unlike those chosen."""
+        if not rows:
+            return []
         spread = float(relevance.max() - relevance.min()) or 1.0
         relevance = (relevance - relevance.min()) / spread
         matrix = self.explainer.tfidf.matrix[rows]
@@ -260,8 +227,10 @@ class RelatedIndex:
         return [rows[i] for i in chosen]
 
     def related_many(self, papers: Sequence[IndexedPaper], k: int) -> list[list[RelatedPaper]]:
-        """``related`` for a chunk of papers, with the similarity and the reasons of the
-        whole chunk computed in a few matrix operations instead of a few per paper."""
+        """The ``k`` most related other papers of each paper, without duplicates, each with its
+        reason: the one way a related list is made, for a chunk of papers (precompute) or for
+        one (``related``). The similarity and the reasons of the whole chunk are computed in a
+        few matrix operations instead of a few per paper."""
         rows = [self._row.get(paper.paper_id) for paper in papers]
         queries = self.explainer.vectors(papers, rows)
         candidates = (
@@ -300,6 +269,20 @@ class RelatedIndex:
     ) -> list[tuple[list[int], np.ndarray]]:
         """Each paper's ``depth`` best-scored other papers above the floor, scored against
         the whole corpus."""
+        block, similarities = self._scored_many(papers, rows)
+        found = []
+        for scores, similarity in zip(block, similarities, strict=True):
+            close = self._close_enough(similarity)
+            top = [r for r in _top_indices(scores, depth) if np.isfinite(scores[r]) and close[r]]
+            found.append((top, scores[top]))
+        return found
+
+    def _scored_many(
+        self, papers: Sequence[IndexedPaper], rows: Sequence[int | None]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A row per paper of the scores that order its list and of the similarities the floor
+        applies to: the same for most rankers, the raw mix for the hybrid (its scores are
+        corpus-relative). Each paper's own entry is -inf in both."""
         if isinstance(self.ranker, TfidfRanker):
             block = np.asarray(self.ranker.scores_many(papers, rows), dtype=np.float64)
             similarities = block
@@ -309,15 +292,11 @@ class RelatedIndex:
             ]
             block = np.vstack([scores for scores, _ in pairs])
             similarities = np.vstack([similarity for _, similarity in pairs])
-        found = []
         for position, row in enumerate(rows):
-            scores = block[position]
             if row is not None:
-                scores[row] = -np.inf
-            close = self._close_enough(similarities[position])
-            top = [r for r in _top_indices(scores, depth) if np.isfinite(scores[r]) and close[r]]
-            found.append((top, scores[top]))
-        return found
+                block[position, row] = -np.inf
+                similarities[position, row] = -np.inf
+        return block, similarities
 
     def _approximate_candidates(
         self, papers: Sequence[IndexedPaper], rows: Sequence[int | None], depth: int

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Backend
+from tests.e2e.conftest import Backend, need_browser
 from tests.e2e.firefox.driver import FIREFOX, Firefox, serve_saved_pages, start_firefox
 
 HERE = Path(__file__).parent
@@ -17,16 +16,7 @@ HERE = Path(__file__).parent
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Skip these tests without Firefox, or fail where a browser is required (CI)."""
     tests = [item for item in items if item.path.is_relative_to(HERE)]
-    if not tests or FIREFOX.exists():
-        return
-    if os.environ.get("PAPERLENS_REQUIRE_BROWSER"):
-        raise pytest.UsageError(f"PAPERLENS_REQUIRE_BROWSER is set but {FIREFOX} is missing")
-    skip = pytest.mark.skip(
-        reason=f"Debian's firefox-esr is not installed at {FIREFOX}: run "
-        "`apt-get install -y firefox-esr` (as .ci/run does) to run the Firefox tests"
-    )
-    for item in tests:
-        item.add_marker(skip)
+    need_browser(tests, FIREFOX, "firefox-esr", "the Firefox tests")
 
 
 @pytest.fixture(scope="session")

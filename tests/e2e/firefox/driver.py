@@ -34,13 +34,15 @@ from marionette_driver.marionette import Marionette
 from marionette_driver.wait import Wait
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from tests.e2e.conftest import MINIMAL_PDF, PAGES, SAVED_PAGES
+from tests.e2e.conftest import MINIMAL_PDF, PAGES, SAVED_PAGES, STRICT_CSP
 from tests.e2e.visible import VISIBLE_TEXT
 
 FIREFOX = Path(os.environ.get("PAPERLENS_FIREFOX", "/usr/lib/firefox-esr/firefox-esr"))
 # The paper sites the saved pages come from, resolved to loopback inside the browser only.
 PAPER_HOSTS = sorted({url.split("/")[2] for url in SAVED_PAGES})
 HTTPS_PORT = 443
+# A saved page asked for with this query comes with STRICT_CSP.
+STRICT_CSP_QUERY = "strict-csp"
 WAIT_S = 15.0
 
 # The overlay as a reader sees it: the rendered text of its panel (a line per block), and the
@@ -168,7 +170,10 @@ def _saved_pages(environ: dict[str, Any], start_response: Callable[..., Any]) ->
     url = f"https://{environ['HTTP_HOST']}{environ['PATH_INFO']}"
     if url in SAVED_PAGES:
         body, kind = (PAGES / SAVED_PAGES[url]).read_bytes(), "text/html; charset=utf-8"
-        start_response("200 OK", [("Content-Type", kind)])
+        headers = [("Content-Type", kind)]
+        if environ.get("QUERY_STRING") == STRICT_CSP_QUERY:
+            headers.append(("Content-Security-Policy", STRICT_CSP))
+        start_response("200 OK", headers)
     elif url.startswith("https://arxiv.org/pdf/"):
         body = MINIMAL_PDF
         start_response("200 OK", [("Content-Type", "application/pdf")])

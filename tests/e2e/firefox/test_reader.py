@@ -10,7 +10,12 @@ import pytest
 from marionette_driver.wait import Wait
 
 from tests.e2e.conftest import EXTENSION_DIR, Backend, api
-from tests.e2e.firefox.driver import WAIT_S, Firefox, backend_permission_pattern
+from tests.e2e.firefox.driver import (
+    STRICT_CSP_QUERY,
+    WAIT_S,
+    Firefox,
+    backend_permission_pattern,
+)
 from tests.e2e.test_listing_popup_options import WITH_CODE, WITHOUT_CODE
 from tests.e2e.visible import MRL_TITLE, assert_no_stray_values
 
@@ -69,6 +74,25 @@ def test_overlay_shows_code_links_and_related_papers(
     assert not any("arxiv.org" in r.path for r in backend.seen)
 
 
+def test_a_strict_page_csp_leaves_the_overlay_styled(firefox: Firefox) -> None:
+    """The overlay adopts the packaged stylesheets, which no page CSP governs."""
+    firefox.open(f"{MRL_PAGE}?{STRICT_CSP_QUERY}")
+    overlay = firefox.wait_for_overlay(MRL_TITLE)
+    # The policy holds: the saved page's own <style> (every element 30px) is refused.
+    heading = "return getComputedStyle(document.querySelector('#abs h1.title')).fontSize;"
+    assert firefox.client.execute_script(heading) != "30px"
+    assert "RELATED PAPERS" in overlay.text  # text-transform, from the stylesheet
+    panel = firefox.client.execute_script(
+        """
+        const root = document.getElementById("paperlens-overlay").openOrClosedShadowRoot;
+        const style = getComputedStyle(root.querySelector(".panel"));
+        return [style.width, style.backgroundColor];
+        """,
+        sandbox="system",
+    )
+    assert panel == ["360px", "rgb(255, 255, 255)"]
+
+
 def test_save_in_the_overlay_reaches_the_reading_list_and_the_popup_shows_it(
     firefox: Firefox, backend: Backend, reader: str, library: list[str], artifacts: Path
 ) -> None:
@@ -89,6 +113,8 @@ def test_save_in_the_overlay_reaches_the_reading_list_and_the_popup_shows_it(
     assert sorted(entry["tags"]) == ["e2e", "firefox"]
 
     firefox.popup(tab)
+    # The popup draws this tab's paper and the reading list independently: wait for both.
+    firefox.wait_for_text("★ Saved")
     text = firefox.wait_for_text("#firefox")
     firefox.screenshot(artifacts / "firefox-popup-saved.png")
     reading_list = text.split("READING LIST", 1)[1].split("SUGGESTIONS", 1)[0]

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import importlib.util
+from typing import get_args
 
+from paperlens.settings import RelatedRanker
 from worker.pipeline.rankers.base import Ranker
 from worker.pipeline.rankers.bm25 import Bm25Ranker
 from worker.pipeline.rankers.tfidf import TfidfRanker
 
-RANKERS = ("tfidf", "bm25", "dense", "hybrid")
+# Every ranker a setting may name, "auto" aside.
+RANKERS = tuple(name for name in get_args(RelatedRanker) if name != "auto")
 NEEDS_EMBEDDINGS = ("dense", "hybrid")
-# The benchmark's choice (see the README's quality table) for each kind of installation.
+# The benchmark's choice (see docs/quality.md) for each kind of installation.
 BEST_WITH_EMBEDDINGS = "hybrid"
 BEST_LEXICAL = "tfidf"
 # The hybrid's share of the dense score, tuned on CSFCube's fold1_dev only.

@@ -32,23 +32,15 @@ class Explainer:
         self.tfidf.fit(papers)
         self._terms = self.tfidf.vectorizer.get_feature_names_out()
 
-    def vector(self, paper: IndexedPaper, row: int | None) -> sparse.csr_matrix:
-        return self.tfidf.vector(paper, row)
-
     def vectors(
         self, papers: Sequence[IndexedPaper], rows: Sequence[int | None]
     ) -> sparse.csr_matrix:
         return self.tfidf.vectors(papers, rows)
 
-    def shared_terms(self, query: sparse.csr_matrix, row: int) -> list[str]:
-        """The most informative terms both papers use, phrases first, no word named twice."""
-        overlap = query.multiply(self.tfidf.matrix[row]).tocsr()
-        return self._chosen_terms(overlap.data, overlap.indices)
-
     def reasons_many(
         self, queries: sparse.csr_matrix, pairs: Sequence[tuple[int, int]]
     ) -> list[str]:
-        """``reason`` for many (query position, indexed row) pairs, with one sparse product."""
+        """Why each (query position, indexed row) pair is related, with one sparse product."""
         if not pairs:
             return []
         left = queries[[query for query, _ in pairs]]
@@ -66,6 +58,7 @@ class Explainer:
         ]
 
     def _chosen_terms(self, weights: np.ndarray, terms: np.ndarray) -> list[str]:
+        """The most informative terms both papers use, phrases first, no word named twice."""
         order = np.argsort(-weights, kind="stable")[:_CANDIDATE_TERMS]
         chosen: list[str] = []
         chosen_stems: list[frozenset[str]] = []
@@ -79,9 +72,6 @@ class Explainer:
                 chosen[clashes[0]] = term  # "neural network" says more than "network"
                 chosen_stems[clashes[0]] = words
         return chosen
-
-    def reason(self, query: sparse.csr_matrix, row: int) -> str:
-        return shared_terms_phrase(self.shared_terms(query, row))
 
 
 @functools.lru_cache(maxsize=65_536)

@@ -42,7 +42,7 @@ class OnnxMiniLmEncoder:
     between batchings). Alone, a paper gets the same vector in the index build and when it is
     projected later. It is also faster on this machine: a batch's activations outgrow the
     caches (one text per run: 40 papers/s against 31.5 in length-sorted batches of up to 8,192
-    tokens, median of five interleaved rounds; see the README's quality section). Each
+    tokens, median of five interleaved rounds; see bench/RESULTS.md). Each
     thread keeps one core busy (ONNX Runtime releases the GIL while it runs), with one
     inference thread per run that sleeps when idle.
     """
