@@ -257,7 +257,7 @@ def import_candidates(
     an empty note, and never changes the status or a note the reader wrote: an import must
     not undo what the reader did on the list.
     """
-    titles = _TitleIndex(all_entries(session, reader_id))
+    titles = _TitleIndex(session, reader_id)
     items: list[ImportItem] = []
     for candidate in candidates:
         if candidate.paper_id is None:
@@ -339,28 +339,39 @@ def _merge_candidate(
 
 
 class _TitleIndex:
-    """The reader's entries by title and year, for import items that share no id with them."""
+    """The reader's entries by title and year, for import items that share no id with them;
+    read from the list when an item first needs it (an id list never does)."""
 
-    def __init__(self, saved: Iterable[SavedPaper]) -> None:
-        self._entries: dict[tuple[str, int], SavedPaper] = {}
-        for item in saved:
-            self.add(item)
+    def __init__(self, session: Session, reader_id: int) -> None:
+        self._session = session
+        self._reader_id = reader_id
+        self._entries: dict[tuple[str, int], SavedPaper] | None = None
 
     def add(self, saved: SavedPaper) -> None:
-        published = saved.published
-        key = title_key(saved.title)
-        if key and published is not None:
-            self._entries.setdefault((key, published.year), saved)
+        if self._entries is not None:
+            self._index(self._entries, saved)
 
     def find(self, snapshot: Snapshot | None) -> SavedPaper | None:
         if snapshot is None or snapshot.published is None:
             return None
         key = title_key(snapshot.title)
-        found = self._entries.get((key, snapshot.published.year)) if key else None
-        # An entry merged into another by this import is gone; its title led to the other.
+        if not key:
+            return None
+        if self._entries is None:
+            self._entries = {}
+            for saved in all_entries(self._session, self._reader_id):
+                self._index(self._entries, saved)
+        found = self._entries.get((key, snapshot.published.year))
+        # An entry this import merged into an older one is gone, and matches nothing.
         if found is None or inspect(found.entry).was_deleted:
             return None
         return found
+
+    @staticmethod
+    def _index(entries: dict[tuple[str, int], SavedPaper], saved: SavedPaper) -> None:
+        key = title_key(saved.title)
+        if key and saved.published is not None:
+            entries.setdefault((key, saved.published.year), saved)
 
 
 def title_key(title: str | None) -> str:
