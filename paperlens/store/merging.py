@@ -12,6 +12,7 @@ is also used by an import that finds one paper under two of the reader's entries
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import TypeVar
@@ -20,6 +21,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from paperlens.store.models import Feedback, LibraryEntry, LibraryTag, Paper, PaperAlias, User
+
+log = logging.getLogger(__name__)
 
 # Reading progress, least advanced first: a merged entry keeps the furthest a reader got.
 STATUS_PROGRESS = ("to_read", "reading", "done")
@@ -59,6 +62,8 @@ def join_reader_rows(session: Session, ids: Iterable[str]) -> int:
             if len(rows) > 1 or rows[0].paper_id != canonical[pk]:
                 _merge_feedback(session, rows, canonical[pk])
                 readers.add(reader_id)
+    if merged:
+        log.info("%d reading-list entries merged into the entries of papers they joined", merged)
     if readers:
         session.execute(
             update(User)
@@ -76,7 +81,7 @@ def _grouped(
     rows = session.execute(
         select(model, PaperAlias.paper_pk)
         .join(PaperAlias, PaperAlias.alias == model.paper_id)
-        .where(PaperAlias.paper_pk.in_(canonical))
+        .where(PaperAlias.paper_pk.in_(list(canonical)))
         .order_by(model.id)
     )
     grouped: dict[tuple[int, int], list[ReaderRow]] = defaultdict(list)
