@@ -294,6 +294,7 @@ FeedbackSignal = Literal["dismiss", "more_like_this"]
 LibrarySort = Literal["saved", "published", "title"]
 SortOrder = Literal["asc", "desc"]
 ImportOutcome = Literal["saved", "merged", "skipped"]
+ImportMatch = Literal["id", "title"]
 
 TAGS_PER_ENTRY_MAX = 20
 TAG_MAX_LENGTH = 64
@@ -378,8 +379,18 @@ class TagCounts(BaseModel):
 class ImportItem(BaseModel):
     input: str = Field(description="The line, or the BibTeX citation key, this item came from.")
     outcome: ImportOutcome
-    paper_id: str | None
+    paper_id: str | None = Field(
+        description="The paper's id on the list (for a merged item, the entry it joined)."
+    )
     reason: str | None = None
+    imported_id: str | None = Field(
+        default=None, description="For a merged item, the id the file gave for it."
+    )
+    matched_by: ImportMatch | None = Field(
+        default=None,
+        description="For a merged item, what it shares with the entry: an id, or (when no id "
+        "is shared) the same title, compared without case, accents or punctuation, and year.",
+    )
 
 
 class ImportReport(BaseModel):

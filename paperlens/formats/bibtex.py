@@ -472,6 +472,7 @@ def _candidate(entry: BibEntry) -> ImportCandidate:
         reason=None if entry.paper_id else "the entry has no identifier, URL or title",
         tags=_tags(entry.keywords),
         note=entry.note,
+        ids=entry.ids,
         snapshot=Snapshot(
             title=entry.title or None,
             authors=entry.authors,

@@ -10,12 +10,14 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, String, cast, delete, func, or_, select, tuple_, update
+from sqlalchemy import Select, String, cast, delete, func, inspect, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -24,11 +26,13 @@ from paperlens.schemas import (
     TAGS_PER_ENTRY_MAX,
     FeedbackSignal,
     ImportItem,
+    ImportMatch,
     LibraryItem,
     LibraryListParams,
     LibrarySort,
     ReadingStatus,
 )
+from paperlens.store.merging import aware, merge_entries
 from paperlens.store.models import Feedback, LibraryEntry, LibraryTag, Paper, PaperAlias, User
 from paperlens.store.papers import canonical_ids, find_paper
 
@@ -102,8 +106,8 @@ class SavedPaper:
             status=entry.status,  # type: ignore[arg-type]  # only valid values are written
             tags=entry.tag_names,
             note=entry.note,
-            saved_at=_aware(entry.saved_at),
-            updated_at=_aware(entry.updated_at),
+            saved_at=aware(entry.saved_at),
+            updated_at=aware(entry.updated_at),
         )
 
 
@@ -230,6 +234,12 @@ class ImportCandidate:
     tags: list[str] = field(default_factory=list)
     note: str = ""
     snapshot: Snapshot | None = None
+    # Every id the item names (a BibTeX entry may give an arXiv id and a DOI), paper_id first.
+    ids: list[str] = field(default_factory=list)
+
+    def named_ids(self) -> list[str]:
+        ids = [self.paper_id] if self.paper_id is not None else []
+        return list(dict.fromkeys([*ids, *self.ids]))
 
 
 def import_candidates(
@@ -242,9 +252,12 @@ def import_candidates(
 ) -> list[ImportItem]:
     """Save every resolvable candidate; one already on the list is merged into its entry.
 
-    Merging adds tags and fills an empty note, and never changes the status or a
-    note the reader wrote: an import must not undo what the reader did on the list.
+    A candidate is on the list when an entry holds any id it names, or, when none does,
+    an entry has the same title (see ``title_key``) and year. Merging adds tags and fills
+    an empty note, and never changes the status or a note the reader wrote: an import must
+    not undo what the reader did on the list.
     """
+    titles = _TitleIndex(session, reader_id)
     items: list[ImportItem] = []
     for candidate in candidates:
         if candidate.paper_id is None:
@@ -255,26 +268,22 @@ def import_candidates(
             reason = f"the note has more than {NOTE_MAX_LENGTH} characters"
             items.append(_skipped(candidate, reason))
             continue
-        found = get_entry(session, reader_id, candidate.paper_id)
         wanted = list(dict.fromkeys([*candidate.tags, *extra_tags]))
+        found = _entry_sharing_an_id(session, reader_id, candidate.named_ids())
+        matched_by: ImportMatch = "id"
+        if found is None:
+            found = titles.find(candidate.snapshot)
+            matched_by = "title"
         if found is not None:
-            existing = found.entry.tag_names
-            room = TAGS_PER_ENTRY_MAX - len(existing)
-            added = [tag for tag in wanted if tag not in existing][: max(room, 0)]
-            changes = EntryChanges(
-                tags=[*existing, *added] if added else None,
-                note=candidate.note if candidate.note and not found.entry.note else None,
-            )
-            saved, _ = save_entry(
-                session,
-                reader_id,
-                candidate.paper_id,
-                changes,
-                max_entries=max_entries,
-                snapshot=candidate.snapshot,
-            )
+            merged = _merge_candidate(session, reader_id, found, candidate, wanted)
             items.append(
-                ImportItem(input=candidate.input, outcome="merged", paper_id=saved.paper_id)
+                ImportItem(
+                    input=candidate.input,
+                    outcome="merged",
+                    paper_id=merged.paper_id,
+                    imported_id=candidate.paper_id,
+                    matched_by=matched_by,
+                )
             )
             continue
         try:
@@ -289,8 +298,92 @@ def import_candidates(
         except LibraryFull as full:
             items.append(_skipped(candidate, str(full)))
             continue
+        titles.add(saved)
         items.append(ImportItem(input=candidate.input, outcome="saved", paper_id=saved.paper_id))
     return items
+
+
+def _entry_sharing_an_id(session: Session, reader_id: int, ids: list[str]) -> SavedPaper | None:
+    """The reader's entry holding any of ``ids``; entries holding different ones of them
+    are the same paper, so they are merged into one first."""
+    found: dict[int, SavedPaper] = {}
+    for paper_id in ids:
+        saved = get_entry(session, reader_id, paper_id)
+        if saved is not None:
+            found.setdefault(saved.entry.id, saved)
+    if len(found) > 1:
+        entries = [found[key].entry for key in sorted(found)]
+        merge_entries(session, entries)
+    return found[min(found)] if found else None
+
+
+def _merge_candidate(
+    session: Session,
+    reader_id: int,
+    found: SavedPaper,
+    candidate: ImportCandidate,
+    wanted: list[str],
+) -> SavedPaper:
+    existing = found.entry.tag_names
+    room = TAGS_PER_ENTRY_MAX - len(existing)
+    added = [tag for tag in wanted if tag not in existing][: max(room, 0)]
+    changes = EntryChanges(
+        tags=[*existing, *added] if added else None,
+        note=candidate.note if candidate.note and not found.entry.note else None,
+    )
+    _apply(found.entry, changes)
+    _fill_snapshot(found.entry, candidate.snapshot)
+    bump_revision(session, reader_id)
+    session.flush()
+    return found
+
+
+class _TitleIndex:
+    """The reader's entries by title and year, for import items that share no id with them;
+    read from the list when an item first needs it (an id list never does)."""
+
+    def __init__(self, session: Session, reader_id: int) -> None:
+        self._session = session
+        self._reader_id = reader_id
+        self._entries: dict[tuple[str, int], SavedPaper] | None = None
+
+    def add(self, saved: SavedPaper) -> None:
+        if self._entries is not None:
+            self._index(self._entries, saved)
+
+    def find(self, snapshot: Snapshot | None) -> SavedPaper | None:
+        if snapshot is None or snapshot.published is None:
+            return None
+        key = title_key(snapshot.title)
+        if not key:
+            return None
+        if self._entries is None:
+            self._entries = {}
+            for saved in all_entries(self._session, self._reader_id):
+                self._index(self._entries, saved)
+        found = self._entries.get((key, snapshot.published.year))
+        # An entry this import merged into an older one is gone, and matches nothing.
+        if found is None or inspect(found.entry).was_deleted:
+            return None
+        return found
+
+    @staticmethod
+    def _index(entries: dict[tuple[str, int], SavedPaper], saved: SavedPaper) -> None:
+        key = title_key(saved.title)
+        if key and saved.published is not None:
+            entries.setdefault((key, saved.published.year), saved)
+
+
+def title_key(title: str | None) -> str:
+    """A title as compared across files: without case, accents, punctuation or extra spaces."""
+    if not title:
+        return ""
+    letters = unicodedata.normalize("NFKD", title)
+    plain = "".join(c for c in letters if not unicodedata.combining(c)).casefold()
+    return _NOT_A_WORD.sub(" ", plain).strip()
+
+
+_NOT_A_WORD = re.compile(r"[\W_]+")
 
 
 def _skipped(candidate: ImportCandidate, reason: str) -> ImportItem:
@@ -453,11 +546,6 @@ def delete_feedback(session: Session, reader_id: int, paper_id: str) -> bool:
         return False
     bump_revision(session, reader_id)
     return True
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    """SQLite hands timestamps back without a zone; they were written in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def settled_ids(session: Session, reader_id: int) -> set[str]:

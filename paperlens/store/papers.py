@@ -15,6 +15,7 @@ from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from paperlens.schemas import PaperRecord
+from paperlens.store.merging import join_reader_rows
 from paperlens.store.models import Paper, PaperAlias
 
 T = TypeVar("T")
@@ -122,10 +123,37 @@ def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> UpsertSta
 
 
 def _upsert_chunk(session: Session, records: list[PaperRecord], stats: UpsertStats) -> None:
-    """Plain values and bulk statements; the ORM only for a chunk that merges papers."""
+    """Plain values and bulk statements; the ORM only for a chunk that merges papers. A
+    record naming several ids may join a reader's entries saved under them into one."""
     session.flush()
     if not _upsert_chunk_bulk(session, records, stats):
         _upsert_chunk_orm(session, records, stats)
+    joined = [paper_id for record in records if len(record.ids) > 1 for paper_id in record.ids]
+    if joined:
+        join_reader_rows(session, joined)
+
+
+def join_ids(session: Session, ids: Sequence[str]) -> Paper | None:
+    """Record that ``ids`` name one paper, for a source answer that says so (a preprint's
+    published DOI, say); the paper, or None when the catalogue holds none of them.
+
+    Papers known apart under these ids become one, the new ids become aliases, the
+    canonical id is chosen as an upsert would, and every reader's entries under any of
+    them become one entry: the same join an ingest record naming all the ids makes.
+    """
+    session.flush()
+    rows = _rows_for_ids(session, ids)
+    if not rows:
+        return None
+    keep = rows[0]
+    for other in rows[1:]:
+        _merge_into(session, keep, other)
+    session.refresh(keep)
+    _add_aliases(session, keep, ids)
+    keep.paper_id = preferred_id(keep.ids)
+    session.flush()
+    join_reader_rows(session, keep.ids)
+    return keep
 
 
 def _upsert_chunk_bulk(session: Session, records: list[PaperRecord], stats: UpsertStats) -> bool:
