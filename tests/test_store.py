@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, text
 
 from paperlens.schemas import PaperRecord
 from paperlens.store.db import Database
+from paperlens.store.models import Base
 from paperlens.store.papers import canonical_ids, count_papers, find_paper, upsert_papers
 
 
@@ -100,3 +103,14 @@ def test_batched_upsert_updates_changed_papers_and_joins_repeats(db: Database) -
         assert (paper.title, paper.abstract, paper.authors) == ("New title", "A.", ["Ada"])
         assert paper.ids == ["arxiv:2101.00001", "doi:10.1/x"]
         assert count_papers(session) == 2
+
+
+def test_the_migrations_build_the_schema_the_models_describe(database_url: str) -> None:
+    """A model changed without a migration (or the reverse) shows here, not on a reader's store."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            drift = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    finally:
+        engine.dispose()
+    assert drift == []

@@ -28,6 +28,16 @@ from paperlens.identifiers import PAPER_ID_MAX_LENGTH
 ID_MAX_LENGTH = PAPER_ID_MAX_LENGTH
 
 
+def _written_at() -> Mapped[dt.datetime]:
+    """When the row was written, set by the database so every writer agrees on the clock."""
+    return mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+def _changed_at() -> Mapped[dt.datetime]:
+    """When the row last changed: set by the database on insert, by SQLAlchemy on update."""
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -46,12 +56,8 @@ class Paper(Base):
     venue: Mapped[str | None] = mapped_column(String(512), nullable=True)
     comments: Mapped[str | None] = mapped_column(Text, nullable=True)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
-    modified_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
+    created_at: Mapped[dt.datetime] = _written_at()
+    modified_at: Mapped[dt.datetime] = _changed_at()
 
     aliases: Mapped[list[PaperAlias]] = relationship(
         back_populates="paper", cascade="all, delete-orphan", lazy="selectin"
@@ -89,9 +95,7 @@ class User(Base):
     # Bumped in the same transaction as every change to the reader's list or feedback,
     # so suggestions computed from an older revision are known to be stale.
     library_revision: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    created_at: Mapped[dt.datetime] = _written_at()
 
 
 class ApiToken(Base):
@@ -102,9 +106,7 @@ class ApiToken(Base):
     prefix: Mapped[str] = mapped_column(String(16), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(100), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    created_at: Mapped[dt.datetime] = _written_at()
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
@@ -127,12 +129,8 @@ class LibraryEntry(Base):
     authors: Mapped[list[str]] = mapped_column(JSON, default=list)
     published: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    saved_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
-    updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
+    saved_at: Mapped[dt.datetime] = _written_at()
+    updated_at: Mapped[dt.datetime] = _changed_at()
 
     tags: Mapped[list[LibraryTag]] = relationship(
         back_populates="entry",
@@ -165,6 +163,4 @@ class Feedback(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     paper_id: Mapped[str] = mapped_column(String(ID_MAX_LENGTH))
     signal: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    created_at: Mapped[dt.datetime] = _written_at()
