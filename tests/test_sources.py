@@ -17,7 +17,15 @@ from werkzeug import Request, Response
 from paperlens import keys
 from paperlens.settings import Settings
 from tests.source_server import serve_fixtures, source_environment
-from worker.sources import arxiv_api, crossref, github, huggingface, openalex, semantic_scholar
+from worker.sources import (
+    arxiv_api,
+    crossref,
+    dblp,
+    github,
+    huggingface,
+    openalex,
+    semantic_scholar,
+)
 from worker.sources.http import (
     HostNotAllowed,
     MalformedResponse,
@@ -116,6 +124,42 @@ def test_semantic_scholar_paper_tldr_and_recommendations(
     assert [r.external_ids.get("ArXiv") for r in recommended] == ["1707.08567", None, None]
     assert semantic_scholar.paper(session, "arxiv:0000.0000") is None
     assert fixtures.log[0][0].headers["x-api-key"] == "s2-test-key"
+
+
+def test_dblp_finds_the_published_record_and_leaves_the_preprint_and_namesakes(
+    session: SourceSession, fixtures: HTTPServer
+) -> None:
+    title = "Heat-bath random walks with Markov bases"
+    records = dblp.search(session, title)
+    assert [r.key for r in records] == [
+        "journals/aam/StanleyW18",
+        "journals/corr/StanleyW16",
+        "conf/fixture/Example19",
+    ]
+    assert records[2].authors == ["Ada Example"]  # one author: an object, not a list
+    assert [r.entry_type for r in records] == ["article", None, "inproceedings"]
+    found = dblp.published_version(session, title, ["Caprice Stanley", "Tobias Windisch"])
+    assert found is not None and found.key == "journals/aam/StanleyW18"
+    assert (found.venue, found.year, found.pages, found.doi) == (
+        "Adv. Appl. Math.",
+        2018,
+        "122-143",
+        "10.1000/fixture.heatbath",
+    )
+    # The same title by other authors is a different paper; the CoRR record is the preprint.
+    assert dblp.published_version(session, title, ["Grace Hopper"]) is None
+    assert dblp.match(records[1:2], title, ["Tobias Windisch"]) is None
+    assert dblp.published_version(session, "An unknown title", ["Tobias Windisch"]) is None
+    asked = [request.args for request, _ in fixtures.log]
+    assert asked[0]["format"] == "json" and asked[0]["q"] == title
+
+
+def test_dblp_refuses_an_answer_outside_its_documented_format(
+    session: SourceSession, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/dblp/search/publ/api").respond_with_json({"result": {}})
+    with pytest.raises(MalformedResponse):
+        dblp.search(session, "Heat-bath random walks with Markov bases")
 
 
 def test_openalex_work_and_related_titles(session: SourceSession, fixtures: HTTPServer) -> None:
