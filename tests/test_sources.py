@@ -190,6 +190,39 @@ def test_crossref_record(session: SourceSession, fixtures: HTTPServer) -> None:
     assert crossref.work(session, "10.1000/unknown") is None
 
 
+def test_crossref_venue_of_a_doi(session: SourceSession, fixtures: HTTPServer) -> None:
+    venue = crossref.venue(session, "10.1000/fixture.heatbath")
+    assert venue == crossref.Venue(
+        doi="10.1000/fixture.heatbath",
+        container="Advances in Applied Mathematics",
+        work_type="journal-article",
+        year=2018,
+        pages="122-143",
+    )
+    assert crossref.venue(session, "10.1000/unknown") is None
+
+
+def test_semantic_scholar_and_openalex_say_where_a_preprint_was_published(
+    session: SourceSession, fixtures: HTTPServer
+) -> None:
+    scholar = semantic_scholar.paper(session, "arxiv:1605.08386")
+    assert scholar is not None
+    assert (scholar.venue, scholar.venue_type, scholar.year, scholar.pages) == (
+        "Advances in Applied Mathematics",
+        "journal",
+        2018,
+        "122-143",
+    )
+    work = openalex.work(session, "arxiv:1605.08386")
+    assert work is not None and (work.year, work.pages) == (2016, "122-143")
+    # The arXiv location is a repository's submitted version: not the published one.
+    assert work.published_in == openalex.PublishedLocation(
+        "Advances in Applied Mathematics", "journal", "10.1000/fixture.heatbath"
+    )
+    related = openalex.works_by_id(session, work.related_works)
+    assert [w.published_in for w in related] == [None, None]
+
+
 def test_github_repository_facts(session: SourceSession, fixtures: HTTPServer) -> None:
     live = github.repo_facts(session, "example-lab", "heat-bath-walks")
     assert (live.exists, live.stars, live.archived, live.license) == (True, 42, False, "MIT")

@@ -74,12 +74,13 @@ def test_a_paper_the_corpus_lacks_is_fetched_enriched_and_served(
     paper = client.get(f"/api/v1/papers/{HEAT_BATH}").get_json()
     assert paper["title"] == "Heat-bath random walks with Markov bases"
     assert paper["authors"] == ["Caprice Stanley", "Tobias Windisch"]
-    assert paper["status"] == "ready" and paper["schema_version"] == 2
+    assert paper["status"] == "ready" and paper["schema_version"] == 3
     assert {name: s["status"] for name, s in paper["sources"].items()} == {
         "arxiv": "ok",
         "huggingface": "ok",
         "semantic_scholar": "ok",
         "openalex": "ok",
+        "dblp": "ok",
         "github": "ok",
     }
     official, community = paper["code"]

@@ -18,13 +18,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from paperlens.schemas import EntryType
 from worker.sources.http import MalformedResponse, SourceSession
 
 SOURCE = "dblp"
 # Enough hits for a paper's preprint, published record and a few namesakes.
 SEARCH_HITS = 10
 # DBLP's record types that are a published version, and the BibTeX entry type of each.
-ENTRY_TYPES = {
+ENTRY_TYPES: dict[str, EntryType] = {
     "Conference and Workshop Papers": "inproceedings",
     "Journal Articles": "article",
 }
@@ -46,7 +47,7 @@ class DblpRecord:
     record_type: str = ""
 
     @property
-    def entry_type(self) -> str | None:
+    def entry_type(self) -> EntryType | None:
         """``inproceedings`` or ``article`` for a published record; None for anything else."""
         if self.key.startswith(PREPRINT_KEY_PREFIX):
             return None
