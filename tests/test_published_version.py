@@ -5,7 +5,6 @@ own record of the paper names it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -16,7 +15,7 @@ from paperlens import enrichments, job_queue, keys
 from paperlens.settings import Settings, get_settings
 from paperlens.store.db import Database
 from tests.source_server import serve_fixtures, source_environment
-from tests.support import run_workers
+from tests.support import open_until_served, run_workers
 from worker.context import reset_context
 
 HEAT_BATH = "arxiv:1605.08386"
@@ -35,19 +34,10 @@ def internet(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> Iterato
     get_settings.cache_clear()
 
 
-def served(client: FlaskClient, redis: Redis, paper_id: str) -> dict[str, Any]:
-    assert client.get(f"/api/v1/papers/{paper_id}").status_code == 202
-    run_workers(redis)
-    answer = client.get(f"/api/v1/papers/{paper_id}")
-    assert answer.status_code == 200, answer.get_json()
-    body: dict[str, Any] = answer.get_json()
-    return body
-
-
 def test_dblp_names_the_published_version_and_the_doi_joins_the_preprint(
     internet: HTTPServer, client: FlaskClient, demo: Database, redis: Redis
 ) -> None:
-    paper = served(client, redis, HEAT_BATH)
+    paper = open_until_served(client, redis, HEAT_BATH)
     assert paper["published_version"] == {
         "venue": "Adv. Appl. Math.",
         "year": 2018,
@@ -92,7 +82,7 @@ def test_without_dblp_the_next_source_in_the_order_names_it(
     monkeypatch.setenv("PAPERLENS_SOURCES", sources)
     get_settings.cache_clear()
     reset_context()
-    version = served(client, redis, HEAT_BATH)["published_version"]
+    version = open_until_served(client, redis, HEAT_BATH)["published_version"]
     assert (version["venue"], version["year"], version["pages"], version["source"]) == expected
     assert (version["doi"], version["entry_type"]) == ("10.1000/fixture.heatbath", "article")
 
@@ -107,7 +97,7 @@ def test_a_title_match_alone_adds_no_alias_and_a_namesake_is_no_published_versio
     monkeypatch.setenv("PAPERLENS_SOURCES", "arxiv,dblp")
     get_settings.cache_clear()
     reset_context()
-    paper = served(client, redis, HEAT_BATH)
+    paper = open_until_served(client, redis, HEAT_BATH)
     # DBLP's record was matched by title and authors: PaperLens's inference, not DBLP's word.
     assert paper["published_version"]["source"] == "dblp"
     assert paper["ids"] == [HEAT_BATH]

@@ -27,8 +27,8 @@ class Venue:
     doi: str
     container: str
     work_type: str
-    year: int | None = None
-    pages: str | None = None
+    year: int | None
+    pages: str | None
 
 
 def work(session: SourceSession, doi: str) -> PaperRecord | None:
