@@ -5,6 +5,7 @@ own record of the paper names it."""
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +18,7 @@ from redis import Redis
 from paperlens import enrichments, job_queue, keys
 from paperlens.settings import Settings, get_settings
 from paperlens.store.db import Database
+from server import create_app
 from tests.readers import ReaderClient, make_reader
 from tests.source_server import FIXTURES, serve_fixtures, source_environment
 from tests.support import open_until_served, run_workers
@@ -118,7 +120,7 @@ def test_a_preprint_no_source_knows_as_published_has_none(
 
 
 def test_a_saved_preprint_exports_as_its_published_version_with_its_eprint(
-    internet: HTTPServer, client: FlaskClient, demo: Database, redis: Redis
+    internet: HTTPServer, client: FlaskClient, demo: Database, redis: Redis, settings: Settings
 ) -> None:
     open_until_served(client, redis, HEAT_BATH)
     reader = ReaderClient(client, make_reader(demo, "alice"))
@@ -164,6 +166,21 @@ def test_a_saved_preprint_exports_as_its_published_version_with_its_eprint(
     assert reference["note"] == "arXiv:1605.08386"
     assert reference["notes"] == ["read twice", chosen]
     assert references[1]["type_of_reference"] == "GEN"
+
+    # Exports never need Redis: without it the preprint is exported as the preprint.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    offline = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{closed}/0"})
+    app = create_app(offline)
+    try:
+        offline_reader = ReaderClient(app.test_client(), reader.token)
+        answer = offline_reader.get(f"{library}/export?format=bibtex")
+        assert answer.status_code == 200
+        first = parse_string(answer.get_data(as_text=True)).entries[0]
+        assert first.entry_type == "misc" and first.fields_dict["eprint"].value == "1605.08386"
+    finally:
+        app.extensions["paperlens"].db.dispose()
 
 
 def test_a_conference_paper_exports_as_inproceedings_conf_and_paper_conference(

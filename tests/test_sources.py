@@ -157,9 +157,28 @@ def test_dblp_finds_the_published_record_and_leaves_the_preprint_and_namesakes(
 def test_dblp_refuses_an_answer_outside_its_documented_format(
     session: SourceSession, httpserver: HTTPServer
 ) -> None:
-    httpserver.expect_request("/dblp/search/publ/api").respond_with_json({"result": {}})
+    httpserver.expect_oneshot_request("/dblp/search/publ/api").respond_with_json({"result": {}})
     with pytest.raises(MalformedResponse):
         dblp.search(session, "Heat-bath random walks with Markov bases")
+    odd = {
+        "result": {
+            "hits": {
+                "hit": [
+                    {"info": {"key": "conf/x/A1", "title": "T.", "authors": "A", "year": 2020}},
+                    {"info": {"key": 7, "title": "No key"}},
+                    {"info": {"key": "conf/x/B2", "title": ["not", "text"]}},
+                ]
+            }
+        }
+    }
+    httpserver.expect_oneshot_request("/dblp/search/publ/api").respond_with_json(odd)
+    (record,) = dblp.search(session, "odd shapes")
+    assert (record.key, record.title, record.authors, record.year) == ("conf/x/A1", "T", [], 2020)
+    assert record.entry_type is None  # no record type: not taken for a published version
+    one_hit = {"result": {"hits": {"hit": "not an object"}}}
+    httpserver.expect_oneshot_request("/dblp/search/publ/api").respond_with_json(one_hit)
+    with pytest.raises(MalformedResponse):
+        dblp.search(session, "a third title")
 
 
 def test_openalex_work_and_related_titles(session: SourceSession, fixtures: HTTPServer) -> None:

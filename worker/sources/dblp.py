@@ -108,12 +108,13 @@ def _record(info: dict[str, Any]) -> DblpRecord | None:
     title = info.get("title")
     if not isinstance(key, str) or not isinstance(title, str):
         return None
+    listed = info.get("authors")
     authors = [
         author.get("text") if isinstance(author, dict) else author
-        for author in _many((info.get("authors") or {}).get("author"))
+        for author in _many(listed.get("author") if isinstance(listed, dict) else None)
     ]
     venue = next(iter(_many(info.get("venue"))), None)
-    year = info.get("year")
+    year = str(info.get("year") or "")
     doi = info.get("doi")
     pages = info.get("pages")
     return DblpRecord(
@@ -121,7 +122,7 @@ def _record(info: dict[str, Any]) -> DblpRecord | None:
         title=" ".join(title.split()).removesuffix("."),
         authors=[name for name in authors if isinstance(name, str) and name],
         venue=venue if isinstance(venue, str) and venue else None,
-        year=int(year) if isinstance(year, str) and year.isdigit() else None,
+        year=int(year) if year.isdigit() else None,
         pages=pages if isinstance(pages, str) and pages else None,
         doi=doi.lower() if isinstance(doi, str) and doi else None,
         record_type=str(info.get("type") or ""),
