@@ -13,7 +13,14 @@ from collections.abc import Sequence
 from redis import Redis
 
 from paperlens import keys
-from paperlens.schemas import Badges, CodeLink, EnrichedPaper, EnrichmentStatus, RelatedPaper
+from paperlens.schemas import (
+    Badges,
+    CodeLink,
+    EnrichedPaper,
+    EnrichmentStatus,
+    PublishedVersion,
+    RelatedPaper,
+)
 from paperlens.store.models import Paper
 
 
@@ -122,6 +129,24 @@ def read_many_badges(redis: Redis, paper_ids: Sequence[str]) -> list[bytes | Non
         value if value is not None else derived.get(paper_id)
         for paper_id, value in zip(paper_ids, found, strict=True)
     ]
+
+
+# Documents read per MGET when a whole reading list is exported.
+READ_CHUNK = 500
+
+
+def read_published_versions(redis: Redis, paper_ids: Sequence[str]) -> dict[str, PublishedVersion]:
+    """The published version each paper's document names, for the papers that have one."""
+    found: dict[str, PublishedVersion] = {}
+    for start in range(0, len(paper_ids), READ_CHUNK):
+        chunk = paper_ids[start : start + READ_CHUNK]
+        for paper_id, raw in zip(chunk, read_many_raw(redis, chunk), strict=True):
+            version = (
+                EnrichedPaper.model_validate_json(as_json(raw)).published_version if raw else None
+            )
+            if version is not None:
+                found[paper_id] = version
+    return found
 
 
 def read(redis: Redis, paper_id: str) -> EnrichedPaper | None:

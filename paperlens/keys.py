@@ -67,7 +67,7 @@ def suggestions_job_id(user_id: int) -> str:
 
 # Enrichment documents, their badges and refresh times: paperlens/enrichments.py.
 # Bump when the enrichment document changes shape; old documents are then ignored.
-ENRICHMENT_SCHEMA_VERSION = 2
+ENRICHMENT_SCHEMA_VERSION = 3
 enrichment = KeyFamily(f"enrichment:v{ENRICHMENT_SCHEMA_VERSION}")
 """The enriched paper document, served as-is by ``GET /api/v1/papers/<id>``."""
 badges = KeyFamily(f"badges:v{ENRICHMENT_SCHEMA_VERSION}")

@@ -149,6 +149,24 @@ class HubRepo(BaseModel):
     source: str = "huggingface"
 
 
+EntryType = Literal["inproceedings", "article"]
+
+
+class PublishedVersion(BaseModel):
+    """Where a preprint was published: the first trustworthy source's word, named in ``source``.
+
+    ``entry_type`` is the BibTeX entry type of the published paper (a conference paper or a
+    journal article); exports use it in place of the preprint's.
+    """
+
+    venue: str
+    year: int | None = None
+    doi: str | None = None
+    pages: str | None = None
+    entry_type: EntryType
+    source: str
+
+
 class EnrichedPaper(BaseModel):
     """The document ``GET /api/v1/papers/<id>`` returns, precomputed by a worker."""
 
@@ -180,6 +198,8 @@ class EnrichedPaper(BaseModel):
         description="Related papers suggested by external sources, marked in_corpus or not.",
     )
     sources: dict[str, SourceStatus] = Field(default_factory=dict)
+    # Added with schema version 3: the published version of a preprint.
+    published_version: PublishedVersion | None = None
 
 
 class Pending(BaseModel):

@@ -38,10 +38,18 @@ PRODUCTION_PASSWORDS = ("database_url", "redis_url")
 # (``worker.pipeline.rankers.choose`` builds them by these names).
 RelatedRanker = Literal["auto", "tfidf", "bm25", "dense", "hybrid"]
 
-SOURCE_NAMES = ("arxiv", "huggingface", "semantic_scholar", "openalex", "crossref", "github")
+SOURCE_NAMES = (
+    "arxiv",
+    "huggingface",
+    "semantic_scholar",
+    "openalex",
+    "crossref",
+    "dblp",
+    "github",
+)
 # What an instance contacts when PAPERLENS_SOURCES is not set: every source that answers
 # without an account. OpenAlex joins when PAPERLENS_OPENALEX_API_KEY is set.
-KEYLESS_SOURCES = ("arxiv", "huggingface", "semantic_scholar", "crossref", "github")
+KEYLESS_SOURCES = ("arxiv", "huggingface", "semantic_scholar", "crossref", "dblp", "github")
 
 
 class Settings(BaseSettings):
@@ -104,6 +112,7 @@ class Settings(BaseSettings):
     semantic_scholar_url: str = "https://api.semanticscholar.org"
     openalex_url: str = "https://api.openalex.org"
     crossref_url: str = "https://api.crossref.org"
+    dblp_url: str = "https://dblp.org"
     github_api_url: str = "https://api.github.com"
     huggingface_token: str | None = None
     semantic_scholar_api_key: str | None = None
@@ -114,6 +123,7 @@ class Settings(BaseSettings):
     semantic_scholar_min_interval_seconds: float = Field(default=1.0, ge=0)
     openalex_min_interval_seconds: float = Field(default=0.1, ge=0)
     crossref_min_interval_seconds: float = Field(default=0.1, ge=0)
+    dblp_min_interval_seconds: float = Field(default=1.0, ge=0)
     github_min_interval_seconds: float = Field(default=0.75, ge=0)
     # Freshness: what the scheduler runs, and when an enrichment counts as stale.
     arxiv_daily_categories: Annotated[list[str], NoDecode] = Field(

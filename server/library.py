@@ -6,8 +6,12 @@ them needs Redis: recomputing suggestions and fetching metadata are queued after
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+import logging
 
+from flask import Blueprint, Response, request
+from redis.exceptions import RedisError
+
+from paperlens import enrichments
 from paperlens.formats.bibtex import parse_bibtex, to_bibtex
 from paperlens.formats.csljson import to_csljson
 from paperlens.formats.csv_table import to_csv
@@ -22,6 +26,7 @@ from paperlens.schemas import (
     LibraryEntryWrite,
     LibraryListParams,
     LibraryPage,
+    PublishedVersion,
     TagCount,
     TagCounts,
 )
@@ -34,6 +39,8 @@ from server.auth import current_reader, protect
 from server.errors import ApiError
 from server.me_common import after_change, remove
 from server.services import services
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("library", __name__, url_prefix="/api/v1/me")
 protect(bp)
@@ -122,8 +129,10 @@ def tags() -> Response:
 @bp.get("/library/export")
 def export() -> Response:
     params = inputs.query(ExportParams)
-    with services().db.session() as session:
-        records = export_records(library.all_entries(session, current_reader().id, params.tag))
+    svc = services()
+    with svc.db.session() as session:
+        saved = library.all_entries(session, current_reader().id, params.tag)
+        records = export_records(saved, _published_versions([item.paper_id for item in saved]))
     if params.format == "bibtex":
         body: str | bytes = to_bibtex(records)
     elif params.format == "csljson":
@@ -137,6 +146,16 @@ def export() -> Response:
     name = f"paperlens-{params.tag or 'library'}.{suffix}"
     response.headers["Content-Disposition"] = _attachment(name)
     return response
+
+
+def _published_versions(paper_ids: list[str]) -> dict[str, PublishedVersion]:
+    """What the enrichment documents say each preprint became; none while Redis is down, so
+    an export never needs Redis (its entries are then the preprints, as before)."""
+    try:
+        return enrichments.read_published_versions(services().redis, paper_ids)
+    except RedisError as error:
+        log.warning("export without published versions (redis unavailable): %s", error)
+        return {}
 
 
 @bp.post("/library/import")

@@ -27,6 +27,7 @@ PREFIXES = {
     "semantic_scholar": "/s2",
     "openalex": "/openalex",
     "crossref": "/crossref",
+    "dblp": "/dblp",
     "github": "/github",
 }
 SETTING_NAMES = {
@@ -35,6 +36,7 @@ SETTING_NAMES = {
     "semantic_scholar": "PAPERLENS_SEMANTIC_SCHOLAR_URL",
     "openalex": "PAPERLENS_OPENALEX_URL",
     "crossref": "PAPERLENS_CROSSREF_URL",
+    "dblp": "PAPERLENS_DBLP_URL",
     "github": "PAPERLENS_GITHUB_API_URL",
 }
 
@@ -201,6 +203,19 @@ def _crossref(path: str, request: Request) -> Response:
     return Response("Resource not found.", 404, content_type="text/plain")
 
 
+def _dblp(path: str, request: Request) -> Response:
+    """DBLP's publication search: the fixture named for the query's words, else no hits."""
+    if path != "/search/publ/api" or request.args.get("format") != "json":
+        return Response("not found", 404, content_type="text/plain")
+    words = re.findall(r"[a-z0-9]+", request.args.get("q", "").lower())
+    file = FIXTURES / "dblp" / f"search_{'-'.join(words)}.json"
+    try:
+        found = file.is_file()
+    except OSError:  # a query longer than a file name may be
+        found = False
+    return _json_file(file if found else FIXTURES / "dblp" / "search_empty.json")
+
+
 def _github(path: str, request: Request) -> Response:
     if match := re.fullmatch(r"/repos/([^/]+)/([^/]+)", path):
         return _file_or_404(
@@ -217,6 +232,7 @@ _HANDLERS = {
     "semantic_scholar": _semantic_scholar,
     "openalex": _openalex,
     "crossref": _crossref,
+    "dblp": _dblp,
     "github": _github,
 }
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from flask.testing import FlaskClient
 from redis import Redis
 
 from paperlens.job_queue import build_worker
@@ -134,3 +135,14 @@ class OnTerminal:
         self._reader.join(timeout=10)
         os.close(self._main)
         return code, b"".join(self._chunks).decode(errors="replace")
+
+
+def open_until_served(client: FlaskClient, redis: Redis, paper_id: str) -> dict[str, Any]:
+    """A paper the catalogue lacks, asked for (202), fetched by the workers, then served."""
+    first = client.get(f"/api/v1/papers/{paper_id}")
+    assert first.status_code == 202 and first.headers["Retry-After"]
+    run_workers(redis)
+    served = client.get(f"/api/v1/papers/{paper_id}")
+    assert served.status_code == 200, served.get_json()
+    body: dict[str, Any] = served.get_json()
+    return body

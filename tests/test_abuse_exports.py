@@ -32,7 +32,7 @@ from paperlens.formats.csljson import to_csljson
 from paperlens.formats.csv_table import to_csv
 from paperlens.formats.records import ExportRecord, citation_key, export_records, split_name
 from paperlens.formats.ris import to_ris
-from paperlens.schemas import PaperRecord
+from paperlens.schemas import PaperRecord, PublishedVersion
 from paperlens.store import library
 from paperlens.store.db import Database
 from paperlens.store.models import User
@@ -313,6 +313,57 @@ def test_every_field_of_every_export_format_survives_hostile_text(
     records: list[ExportRecord],
 ) -> None:
     check_every_format(records)
+
+
+@given(
+    records=export_records_(),
+    venue=hostile,
+    pages=hostile,
+    doi=hostile,
+    inproceedings=st.booleans(),
+)
+@settings(max_examples=150, deadline=None)
+def test_a_published_version_from_a_source_survives_hostile_text_in_every_format(
+    records: list[ExportRecord], venue: str, pages: str, doi: str, inproceedings: bool
+) -> None:
+    """A source's venue, pages and DOI are untrusted text, like any field of the paper."""
+    version = PublishedVersion(
+        venue=venue,
+        year=2022,
+        doi=doi,
+        pages=pages,
+        entry_type="inproceedings" if inproceedings else "article",
+        source="dblp",
+    )
+    for record in records:
+        record.arxiv_id = record.arxiv_id or "2205.13147"
+        record.published_version = version
+    container = "booktitle" if inproceedings else "journal"
+
+    parsed = parse_string(to_bibtex(records))
+    assert not parsed.failed_blocks, [block.error for block in parsed.failed_blocks]
+    assert not parsed.strings and not parsed.preambles and not parsed.comments
+    assert [entry.key for entry in parsed.entries] == [record.key for record in records]
+    for entry, record in zip(parsed.entries, records, strict=True):
+        fields = {field.key: field.value for field in entry.fields}
+        assert entry.entry_type == version.entry_type
+        assert LATEX.latex_to_text(fields.get(container, "")) == bibtex_text(venue)
+        assert LATEX.latex_to_text(fields["note"]) == bibtex_text(record.version_note or "")
+        assert _URL_CHARACTERS.fullmatch(fields["eprint"])
+        assert _URL_CHARACTERS.fullmatch(fields.get("pages", ""))
+
+    references = rispy.loads(to_ris(records))
+    assert [ref["id"] for ref in references] == [record.key for record in records]
+    for reference, record in zip(references, records, strict=True):
+        name = "secondary_title" if inproceedings else "journal_name"
+        assert reference["type_of_reference"] == ("CONF" if inproceedings else "JOUR")
+        assert reference.get(name, "") == ris_text(venue)
+        assert reference["notes"][-1] == ris_text(record.version_note or "")
+
+    items = json.loads(to_csljson(records))
+    for item, record in zip(items, records, strict=True):
+        assert item["id"] == record.key and item.get("container-title") == venue
+        assert item["type"] == ("paper-conference" if inproceedings else "article-journal")
 
 
 _NUMBERS = itertools.count(1)

@@ -17,7 +17,15 @@ from werkzeug import Request, Response
 from paperlens import keys
 from paperlens.settings import Settings
 from tests.source_server import serve_fixtures, source_environment
-from worker.sources import arxiv_api, crossref, github, huggingface, openalex, semantic_scholar
+from worker.sources import (
+    arxiv_api,
+    crossref,
+    dblp,
+    github,
+    huggingface,
+    openalex,
+    semantic_scholar,
+)
 from worker.sources.http import (
     HostNotAllowed,
     MalformedResponse,
@@ -118,6 +126,61 @@ def test_semantic_scholar_paper_tldr_and_recommendations(
     assert fixtures.log[0][0].headers["x-api-key"] == "s2-test-key"
 
 
+def test_dblp_finds_the_published_record_and_leaves_the_preprint_and_namesakes(
+    session: SourceSession, fixtures: HTTPServer
+) -> None:
+    title = "Heat-bath random walks with Markov bases"
+    records = dblp.search(session, title)
+    assert [r.key for r in records] == [
+        "journals/aam/StanleyW18",
+        "journals/corr/StanleyW16",
+        "conf/fixture/Example19",
+    ]
+    assert records[2].authors == ["Ada Example"]  # one author: an object, not a list
+    assert [r.entry_type for r in records] == ["article", None, "inproceedings"]
+    found = dblp.published_version(session, title, ["Caprice Stanley", "Tobias Windisch"])
+    assert found is not None and found.key == "journals/aam/StanleyW18"
+    assert (found.venue, found.year, found.pages, found.doi) == (
+        "Adv. Appl. Math.",
+        2018,
+        "122-143",
+        "10.1000/fixture.heatbath",
+    )
+    # The same title by other authors is a different paper; the CoRR record is the preprint.
+    assert dblp.published_version(session, title, ["Grace Hopper"]) is None
+    assert dblp.match(records[1:2], title, ["Tobias Windisch"]) is None
+    assert dblp.published_version(session, "An unknown title", ["Tobias Windisch"]) is None
+    asked = [request.args for request, _ in fixtures.log]
+    assert asked[0]["format"] == "json" and asked[0]["q"] == title
+
+
+def test_dblp_refuses_an_answer_outside_its_documented_format(
+    session: SourceSession, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_oneshot_request("/dblp/search/publ/api").respond_with_json({"result": {}})
+    with pytest.raises(MalformedResponse):
+        dblp.search(session, "Heat-bath random walks with Markov bases")
+    odd = {
+        "result": {
+            "hits": {
+                "hit": [
+                    {"info": {"key": "conf/x/A1", "title": "T.", "authors": "A", "year": 2020}},
+                    {"info": {"key": 7, "title": "No key"}},
+                    {"info": {"key": "conf/x/B2", "title": ["not", "text"]}},
+                ]
+            }
+        }
+    }
+    httpserver.expect_oneshot_request("/dblp/search/publ/api").respond_with_json(odd)
+    (record,) = dblp.search(session, "odd shapes")
+    assert (record.key, record.title, record.authors, record.year) == ("conf/x/A1", "T", [], 2020)
+    assert record.entry_type is None  # no record type: not taken for a published version
+    one_hit = {"result": {"hits": {"hit": "not an object"}}}
+    httpserver.expect_oneshot_request("/dblp/search/publ/api").respond_with_json(one_hit)
+    with pytest.raises(MalformedResponse):
+        dblp.search(session, "a third title")
+
+
 def test_openalex_work_and_related_titles(session: SourceSession, fixtures: HTTPServer) -> None:
     work = openalex.work(session, "arxiv:1605.08386")
     assert work is not None
@@ -144,6 +207,39 @@ def test_crossref_record(session: SourceSession, fixtures: HTTPServer) -> None:
     assert record.published == dt.date(2021, 3, 14)
     assert record.abstract.startswith("We count walks") and "<jats" not in record.abstract
     assert crossref.work(session, "10.1000/unknown") is None
+
+
+def test_crossref_venue_of_a_doi(session: SourceSession, fixtures: HTTPServer) -> None:
+    venue = crossref.venue(session, "10.1000/fixture.heatbath")
+    assert venue == crossref.Venue(
+        doi="10.1000/fixture.heatbath",
+        container="Advances in Applied Mathematics",
+        work_type="journal-article",
+        year=2018,
+        pages="122-143",
+    )
+    assert crossref.venue(session, "10.1000/unknown") is None
+
+
+def test_semantic_scholar_and_openalex_say_where_a_preprint_was_published(
+    session: SourceSession, fixtures: HTTPServer
+) -> None:
+    scholar = semantic_scholar.paper(session, "arxiv:1605.08386")
+    assert scholar is not None
+    assert (scholar.venue, scholar.venue_type, scholar.year, scholar.pages) == (
+        "Advances in Applied Mathematics",
+        "journal",
+        2018,
+        "122-143",
+    )
+    work = openalex.work(session, "arxiv:1605.08386")
+    assert work is not None and (work.year, work.pages) == (2016, "122-143")
+    # The arXiv location is a repository's submitted version: not the published one.
+    assert work.published_in == openalex.PublishedLocation(
+        "Advances in Applied Mathematics", "journal", "10.1000/fixture.heatbath"
+    )
+    related = openalex.works_by_id(session, work.related_works)
+    assert [w.published_in for w in related] == [None, None]
 
 
 def test_github_repository_facts(session: SourceSession, fixtures: HTTPServer) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -20,7 +19,7 @@ from paperlens.settings import Settings, get_settings
 from paperlens.store.db import Database
 from paperlens.store.papers import find_paper
 from tests.source_server import FIXTURES, serve_fixtures, source_environment
-from tests.support import run_workers
+from tests.support import open_until_served, run_workers
 from worker.context import reset_context
 
 HEAT_BATH = "arxiv:1605.08386"
@@ -46,16 +45,6 @@ def with_pwc(demo: Database, settings: Settings, redis: Redis) -> Database:
     return demo
 
 
-def open_until_served(client: FlaskClient, redis: Redis, paper_id: str) -> dict[str, Any]:
-    first = client.get(f"/api/v1/papers/{paper_id}")
-    assert first.status_code == 202 and first.headers["Retry-After"]
-    run_workers(redis)
-    served = client.get(f"/api/v1/papers/{paper_id}")
-    assert served.status_code == 200, served.get_json()
-    body: dict[str, Any] = served.get_json()
-    return body
-
-
 def test_a_paper_the_corpus_lacks_is_fetched_enriched_and_served(
     internet: HTTPServer, client: FlaskClient, with_pwc: Database, redis: Redis
 ) -> None:
@@ -74,12 +63,13 @@ def test_a_paper_the_corpus_lacks_is_fetched_enriched_and_served(
     paper = client.get(f"/api/v1/papers/{HEAT_BATH}").get_json()
     assert paper["title"] == "Heat-bath random walks with Markov bases"
     assert paper["authors"] == ["Caprice Stanley", "Tobias Windisch"]
-    assert paper["status"] == "ready" and paper["schema_version"] == 2
+    assert paper["status"] == "ready" and paper["schema_version"] == 3
     assert {name: s["status"] for name, s in paper["sources"].items()} == {
         "arxiv": "ok",
         "huggingface": "ok",
         "semantic_scholar": "ok",
         "openalex": "ok",
+        "dblp": "ok",
         "github": "ok",
     }
     official, community = paper["code"]

@@ -56,7 +56,7 @@ def test_sources_are_on_by_default_and_none_turns_them_off(
 ) -> None:
     monkeypatch.delenv("PAPERLENS_SOURCES", raising=False)
     monkeypatch.delenv("PAPERLENS_OPENALEX_API_KEY", raising=False)
-    keyless = {"arxiv", "huggingface", "semantic_scholar", "crossref", "github"}
+    keyless = {"arxiv", "huggingface", "semantic_scholar", "crossref", "dblp", "github"}
     assert set(Settings().sources) == keyless
     assert set(Settings(openalex_api_key="key").sources) == keyless | {"openalex"}
     monkeypatch.setenv("PAPERLENS_SOURCES", "none")

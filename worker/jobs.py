@@ -277,7 +277,7 @@ def with_sources(
     """The document completed by the enabled external sources (unchanged when none are)."""
     if not ctx.settings.sources:
         return document
-    found = gather(ctx.http, ctx.redis, ctx.settings, document.ids)
+    found = gather(ctx.http, ctx.redis, ctx.settings, document)
     if metadata_source:
         found.statuses[metadata_source] = SourceStatus(status="ok")
     return merge(

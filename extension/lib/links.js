@@ -28,6 +28,20 @@ export function projectPage(paper) {
   return pages.find((link) => link.official) ?? pages[0] ?? null;
 }
 
+/**
+ * Where a preprint was published, as {text, doi}: text such as "Published in NeurIPS 2022",
+ * doi the DOI or null; null when the document names no published version. Only strings and
+ * numbers from the document are used, so nothing shows "null" or "undefined".
+ */
+export function publishedIn(paper) {
+  const version = paper?.published_version;
+  const venue = typeof version?.venue === "string" ? version.venue.trim() : "";
+  if (!venue) return null;
+  const year = Number.isInteger(version.year) ? ` ${version.year}` : "";
+  const doi = typeof version.doi === "string" && version.doi.startsWith("10.") ? version.doi : null;
+  return { text: `Published in ${venue}${year}`, doi };
+}
+
 /** A short label for a link: host and path, without the scheme. */
 export function linkLabel(url) {
   const parsed = new URL(url);

@@ -10,6 +10,7 @@ import {
   paperUrl,
   parseTags,
   projectPage,
+  publishedIn,
   relatedSource,
   STATUSES,
 } from "./links.js";
@@ -41,6 +42,16 @@ function codeSection(doc, paper) {
       ),
     ),
   );
+}
+
+/** "Published in NeurIPS 2022 · doi:10…", the DOI a link to its resolver. */
+function publishedSection(doc, paper) {
+  const published = publishedIn(paper);
+  if (!published) return null;
+  const doi = published.doi
+    ? [" · ", externalLink(doc, paperUrl(`doi:${published.doi}`), `doi:${published.doi}`, "doi")]
+    : [];
+  return el(doc, "p", { className: "published" }, published.text, ...doi);
 }
 
 function projectSection(doc, paper) {
@@ -75,9 +86,10 @@ function relatedSection(doc, paper, limit) {
   ];
 }
 
-/** Code, project page and related papers of a ready paper document. */
+/** Published version, code, project page and related papers of a ready paper document. */
 export function paperDetails(doc, paper, { relatedLimit = 10 } = {}) {
   return [
+    publishedSection(doc, paper),
     el(doc, "h3", {}, "Code"),
     codeSection(doc, paper),
     projectSection(doc, paper),

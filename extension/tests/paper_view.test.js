@@ -79,3 +79,38 @@ test("a failed answer offers what mends it, as the overlay and the popup both sh
   const line = problemLine(fakeDocument(), "✗ The API token was rejected.", remedy({ kind: "unauthorized" }, actions));
   assert.equal(line.textContent, "✗ The API token was rejected. Open options");
 });
+
+test("a preprint's published version shows as one line, its DOI linked", () => {
+  const paper = {
+    code: [],
+    related: [],
+    published_version: {
+      venue: "NeurIPS",
+      year: 2022,
+      doi: "10.5555/3600270.3601234",
+      pages: "1-12",
+      entry_type: "inproceedings",
+      source: "dblp",
+    },
+  };
+  const [line] = paperDetails(fakeDocument(), paper, { relatedLimit: 0 });
+  assert.equal(line.className, "published");
+  assert.equal(line.textContent, "Published in NeurIPS 2022 · doi:10.5555/3600270.3601234");
+  const link = line.children.find((child) => child.tag === "a");
+  assert.equal(link.attributes.href, "https://doi.org/10.5555/3600270.3601234");
+});
+
+test("a published version without year or DOI shows neither, and no null or undefined", () => {
+  const paper = {
+    code: [],
+    related: [],
+    published_version: { venue: "Adv. Appl. Math.", year: null, doi: null, entry_type: "article" },
+  };
+  const shown = text(paperDetails(fakeDocument(), paper, { relatedLimit: 0 }));
+  assert.ok(shown.startsWith("Published in Adv. Appl. Math.\n"), shown);
+  assert.ok(!/null|undefined|doi:/.test(shown), shown);
+  for (const published_version of [null, undefined, { venue: "" }, { venue: null, year: 2020 }]) {
+    const none = text(paperDetails(fakeDocument(), { code: [], related: [], published_version }, { relatedLimit: 0 }));
+    assert.ok(!none.includes("Published in") && !/null|undefined/.test(none), none);
+  }
+});

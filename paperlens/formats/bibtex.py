@@ -96,7 +96,20 @@ def _entry(record: ExportRecord) -> model.Entry:
         ("author", _authors(record.authors) or None),
         ("year", str(record.year) if record.year else None),
     ]
-    if record.arxiv_id is not None:
+    version = record.published_version
+    if version is not None:
+        # The published paper, its preprint kept as the eprint; the note says which was chosen.
+        entry_type: str = version.entry_type
+        container = "booktitle" if entry_type == "inproceedings" else "journal"
+        fields += [
+            (container, _latex(version.venue)),
+            ("pages", identifier_text(version.pages or "")),
+            ("eprint", identifier_text(record.arxiv_id or "")),
+            ("archivePrefix", "arXiv"),
+            ("primaryClass", identifier_text(record.primary_class or "")),
+            ("note", _latex(record.version_note or "")),
+        ]
+    elif record.arxiv_id is not None:
         entry_type = "misc"
         fields += [
             ("eprint", identifier_text(record.arxiv_id)),
@@ -120,7 +133,8 @@ def _entry(record: ExportRecord) -> model.Entry:
     entry = model.Entry(
         entry_type, record.key, [model.Field(name, value) for name, value in fields if value]
     )
-    if record.published is not None:
+    if record.published is not None and version is None:
+        # The month is the preprint's, so a published version's entry goes without one.
         # BibTeX styles know months by their three-letter macros, written without braces.
         month = model.Field("month", _MONTH_NAMES[record.published.month - 1])
         month.enclosing = "no-enclosing"

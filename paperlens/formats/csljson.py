@@ -8,13 +8,21 @@ from typing import Any
 import orjson
 
 from paperlens.formats.records import ExportRecord, split_name
+from paperlens.schemas import PublishedVersion
 
 
 def to_csljson(records: Sequence[ExportRecord]) -> bytes:
     return orjson.dumps([_item(record) for record in records], option=orjson.OPT_INDENT_2)
 
 
+# CSL's item type of each published entry type.
+_CSL_TYPES = {"inproceedings": "paper-conference", "article": "article-journal"}
+
+
 def _item(record: ExportRecord) -> dict[str, Any]:
+    version = record.published_version
+    if version is not None:
+        return _published_item(record, version)
     item: dict[str, Any] = {
         "id": record.key,
         "type": "article-journal" if record.venue and not record.arxiv_id else "article",
@@ -37,6 +45,31 @@ def _item(record: ExportRecord) -> dict[str, Any]:
         "abstract": record.abstract,
         "keyword": ", ".join(record.tags),
         "note": record.note,
+    }
+    item.update({name: value for name, value in optional.items() if value})
+    return item
+
+
+def _published_item(record: ExportRecord, version: PublishedVersion) -> dict[str, Any]:
+    """The published paper; its preprint kept as the archive location, and the note says so."""
+    item: dict[str, Any] = {
+        "id": record.key,
+        "type": _CSL_TYPES[version.entry_type],
+        "title": record.title,
+        "author": [_name(author) for author in record.authors],
+        "container-title": version.venue,
+        "archive": "arXiv",
+        "archive_location": f"arXiv:{record.arxiv_id}",
+    }
+    if record.year:
+        item["issued"] = {"date-parts": [[record.year]]}
+    optional = {
+        "DOI": record.doi,
+        "page": version.pages,
+        "URL": record.url,
+        "abstract": record.abstract,
+        "keyword": ", ".join(record.tags),
+        "note": "\n".join(note for note in (record.note, record.version_note) if note),
     }
     item.update({name: value for name, value in optional.items() if value})
     return item

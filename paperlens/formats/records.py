@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from bibtexparser.middlewares.names import parse_single_name_into_parts
 
+from paperlens.schemas import PublishedVersion
 from paperlens.store.library import SavedPaper
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -24,6 +25,13 @@ _LANDING_PAGES = {
     "pmid": "https://pubmed.ncbi.nlm.nih.gov/{}/",
     "pmcid": "https://pmc.ncbi.nlm.nih.gov/articles/{}/",
     "ieee": "https://ieeexplore.ieee.org/document/{}",
+}
+# How the note of an exported published version names the source that gave it.
+_SOURCE_NAMES = {
+    "dblp": "DBLP",
+    "crossref": "Crossref",
+    "semantic_scholar": "Semantic Scholar",
+    "openalex": "OpenAlex",
 }
 
 
@@ -46,20 +54,35 @@ class ExportRecord:
     note: str
     saved_at: dt.datetime
     ids: list[str] = field(default_factory=list)
+    # Set for a preprint whose published version is known: exported as that version.
+    published_version: PublishedVersion | None = None
+
+    @property
+    def version_note(self) -> str | None:
+        """Which version an export chose, said in the entry itself; None for a plain entry."""
+        version = self.published_version
+        if version is None:
+            return None
+        source = _SOURCE_NAMES.get(version.source, version.source)
+        where = " ".join(part for part in (version.venue, str(version.year or "")) if part)
+        return f"Published version ({where}, as {source} gives it); preprint arXiv:{self.arxiv_id}"
 
 
-def export_records(saved: Iterable[SavedPaper]) -> list[ExportRecord]:
-    """Records with citation keys unique within the export."""
+def export_records(
+    saved: Iterable[SavedPaper], published: Mapping[str, PublishedVersion] | None = None
+) -> list[ExportRecord]:
+    """Records with citation keys unique within the export; a preprint with an entry in
+    ``published`` (by paper id) is exported as its published version, its arXiv id kept."""
     records: list[ExportRecord] = []
     used: set[str] = set()
     for item in saved:
-        record = _record(item)
+        record = _record(item, (published or {}).get(item.paper_id))
         record.key = _unique_key(record.key, used)
         records.append(record)
     return records
 
 
-def _record(item: SavedPaper) -> ExportRecord:
+def _record(item: SavedPaper, version: PublishedVersion | None) -> ExportRecord:
     entry, paper = item.entry, item.paper
     ids = paper.ids if paper is not None else [entry.paper_id]
     details = dict(entry.details or {})
@@ -69,6 +92,11 @@ def _record(item: SavedPaper) -> ExportRecord:
     published = item.published
     year = published.year if published else _int(details.get("year"))
     title = item.title or item.paper_id
+    if arxiv_id is None:
+        version = None
+    if version is not None:
+        year = version.year or year
+        doi = version.doi or doi
     return ExportRecord(
         paper_id=item.paper_id,
         key=citation_key(item.authors, year, title),
@@ -87,6 +115,7 @@ def _record(item: SavedPaper) -> ExportRecord:
         note=entry.note,
         saved_at=entry.saved_at,
         ids=ids,
+        published_version=version,
     )
 
 

@@ -22,6 +22,7 @@ from paperlens.schemas import (
     CodeLink,
     EnrichedPaper,
     HubRepo,
+    PaperRecord,
     RelatedPaper,
     SourcedCount,
     SourcedLink,
@@ -30,11 +31,11 @@ from paperlens.schemas import (
     SourceStatus,
 )
 from paperlens.settings import Settings
-from paperlens.store.papers import canonical_ids
+from paperlens.store.papers import canonical_ids, upsert_papers
 from worker.ingest import pwc
-from worker.pipeline import citations
+from worker.pipeline import citations, published
 from worker.pipeline.links import classify, order_links, web_url
-from worker.sources import github, huggingface, openalex, semantic_scholar
+from worker.sources import crossref, dblp, github, huggingface, openalex, semantic_scholar
 from worker.sources.http import SourceError, SourcePaused, SourceSession
 
 log = logging.getLogger(__name__)
@@ -60,11 +61,16 @@ class Findings:
     work: openalex.Work | None = None
     related_works: list[openalex.Work] = field(default_factory=list)
     pwc_links: list[pwc.PwcLink] = field(default_factory=list)
+    dblp_record: dblp.DblpRecord | None = None
+    crossref_venue: crossref.Venue | None = None
 
 
-def gather(http: SourceSession, redis: Redis, settings: Settings, paper_ids: list[str]) -> Findings:
-    """Ask every enabled source about the paper that ``paper_ids`` name."""
+def gather(
+    http: SourceSession, redis: Redis, settings: Settings, document: EnrichedPaper
+) -> Findings:
+    """Ask every enabled source about the paper ``document`` describes."""
     found = Findings()
+    paper_ids = document.ids
     enabled = set(settings.sources)
     arxiv_id = next((i.removeprefix("arxiv:") for i in paper_ids if i.startswith("arxiv:")), None)
     lookup = next((i for i in paper_ids if i.startswith(("arxiv:", "doi:"))), None)
@@ -101,6 +107,15 @@ def gather(http: SourceSession, redis: Redis, settings: Settings, paper_ids: lis
         ask("openalex", False, lambda: None)
     if arxiv_id is not None:
         found.pwc_links = pwc.links_for(redis, f"arxiv:{arxiv_id}")
+    # The published version of a preprint; Crossref only when DBLP knows none (see published).
+    title, authors = document.title, document.authors
+    found.dblp_record = ask(
+        "dblp", arxiv_id is not None, lambda: dblp.published_version(http, title, authors)
+    )
+    said = published.said_dois(found.scholar, found.work)
+    if arxiv_id is not None and found.dblp_record is None and said:
+        doi = said[0].removeprefix("doi:")
+        found.crossref_venue = ask("crossref", True, lambda: crossref.venue(http, doi))
     return found
 
 
@@ -139,6 +154,8 @@ def merge(
     """The document with every source's contribution added, each item naming its source."""
     if found.work is not None:
         citations.remember(redis, document.paper_id, found.work)
+    ids = join_ids(session, document, published.said_dois(found.scholar, found.work))
+    version = published.choose(found.dblp_record, found.crossref_venue, found.scholar, found.work)
     code = merge_code(document.code, found)
     statuses = dict(found.statuses)
     if "github" in settings.sources:
@@ -154,6 +171,8 @@ def merge(
     own = citations.with_citations(redis, document.paper_id, document.related)
     return document.model_copy(
         update={
+            "ids": ids,
+            "published_version": version if document.paper_id.startswith("arxiv:") else None,
             "code": code,
             "project_page": project_page,
             "models": _hub_items(found, "models"),
@@ -172,6 +191,20 @@ def merge(
             "status": "degraded" if failed else document.status,
         }
     )
+
+
+def join_ids(session: Session, document: EnrichedPaper, dois: list[str]) -> list[str]:
+    """The paper's ids with the DOIs its sources' records name for it, stored as aliases.
+
+    Only a preprint is joined to DOIs this way (a DOI paper already is its DOI). The store's
+    upsert files the DOI under the paper and, when the DOI was a paper of its own, merges
+    the two as any record naming two known ids does.
+    """
+    new = [doi for doi in dois if doi not in document.ids]
+    if not new or not document.paper_id.startswith("arxiv:"):
+        return document.ids
+    upsert_papers(session, [PaperRecord(ids=[document.paper_id, *new], title=document.title)])
+    return [document.paper_id, *sorted({*document.ids[1:], *new} - {document.paper_id})]
 
 
 def merge_code(own: list[CodeLink], found: Findings) -> list[CodeLink]:

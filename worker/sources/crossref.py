@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from paperlens.identifiers import parse_paper_id
@@ -19,15 +20,52 @@ SOURCE = "crossref"
 _TAGS = re.compile(r"<[^>]+>")
 
 
+@dataclass(frozen=True)
+class Venue:
+    """Where the work with ``doi`` appeared: its container, Crossref's work type, year, pages."""
+
+    doi: str
+    container: str
+    work_type: str
+    year: int | None
+    pages: str | None
+
+
 def work(session: SourceSession, doi: str) -> PaperRecord | None:
     """The catalogue record Crossref's ``/works/{doi}`` describes, or None when unknown."""
+    message = _message(session, doi)
+    return None if message is None else to_record(message)
+
+
+def venue(session: SourceSession, doi: str) -> Venue | None:
+    """Where Crossref says the work with ``doi`` appeared, or None when unknown or unsaid."""
+    message = _message(session, doi)
+    if message is None:
+        return None
+    container = " ".join(" ".join(message.get("container-title") or []).split())
+    registered = message.get("DOI")
+    work_type = message.get("type")
+    if not container or not isinstance(registered, str) or not isinstance(work_type, str):
+        return None
+    issued = _issued(message)
+    page = message.get("page")
+    return Venue(
+        doi=registered.lower(),
+        container=container,
+        work_type=work_type,
+        year=issued.year if issued else None,
+        pages=page if isinstance(page, str) and page else None,
+    )
+
+
+def _message(session: SourceSession, doi: str) -> dict[str, Any] | None:
     body = session.get_json(SOURCE, ["works", *doi.split("/")])
     if body is None:
         return None
     message = body.get("message") if isinstance(body, dict) else None
     if not isinstance(message, dict):
         raise MalformedResponse("crossref: expected an object with a 'message'")
-    return to_record(message)
+    return message
 
 
 def to_record(message: dict[str, Any]) -> PaperRecord | None:

@@ -174,6 +174,7 @@ def endpoints(settings: Settings) -> dict[str, Endpoint]:
             params={"api_key": settings.openalex_api_key} if settings.openalex_api_key else {},
         ),
         Endpoint("crossref", settings.crossref_url, settings.crossref_min_interval_seconds),
+        Endpoint("dblp", settings.dblp_url, settings.dblp_min_interval_seconds),
         Endpoint(
             "github",
             settings.github_api_url,

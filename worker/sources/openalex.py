@@ -17,8 +17,10 @@ SOURCE = "openalex"
 RELATED_LIMIT = 10
 WORK_FIELDS = (
     "id,doi,display_name,ids,open_access,best_oa_location,referenced_works,related_works,"
-    "cited_by_count"
+    "cited_by_count,publication_year,biblio,locations"
 )
+# The kinds of OpenAlex source a published version appears in (others are repositories...).
+PUBLISHING_SOURCE_TYPES = frozenset({"journal", "conference"})
 
 
 @dataclass
@@ -31,6 +33,19 @@ class Work:
     referenced_works: list[str] = field(default_factory=list)
     related_works: list[str] = field(default_factory=list)
     cited_by_count: int | None = None
+    year: int | None = None
+    pages: str | None = None
+    published_in: PublishedLocation | None = None
+
+
+@dataclass(frozen=True)
+class PublishedLocation:
+    """A location of the work OpenAlex marks as the published version, in a journal or
+    conference; ``doi`` is the DOI of its landing page when that is a DOI address."""
+
+    venue: str
+    venue_type: str
+    doi: str | None = None
 
 
 def lookup_doi(paper_id: str) -> str | None:
@@ -85,7 +100,36 @@ def _work(body: Any) -> Work:
         referenced_works=[_short_id(w) for w in body.get("referenced_works") or []],
         related_works=[_short_id(w) for w in body.get("related_works") or []],
         cited_by_count=cited if isinstance(cited := body.get("cited_by_count"), int) else None,
+        year=year if isinstance(year := body.get("publication_year"), int) else None,
+        pages=_pages(body.get("biblio")),
+        published_in=_published_location(body.get("locations")),
     )
+
+
+def _published_location(locations: Any) -> PublishedLocation | None:
+    """The first location that is the published version in a journal or a conference."""
+    for location in locations if isinstance(locations, list) else []:
+        if not isinstance(location, dict) or location.get("version") != "publishedVersion":
+            continue
+        source = location.get("source")
+        if not isinstance(source, dict) or source.get("type") not in PUBLISHING_SOURCE_TYPES:
+            continue
+        name = source.get("display_name")
+        if isinstance(name, str) and name.strip():
+            landing = _strip_doi(location.get("landing_page_url"))
+            doi = landing if landing and landing.startswith("10.") else None
+            return PublishedLocation(" ".join(name.split()), str(source["type"]), doi)
+    return None
+
+
+def _pages(biblio: Any) -> str | None:
+    """``first-last`` from the work's ``biblio``, or the first page alone."""
+    if not isinstance(biblio, dict):
+        return None
+    first, last = biblio.get("first_page"), biblio.get("last_page")
+    if not isinstance(first, str) or not first:
+        return None
+    return f"{first}-{last}" if isinstance(last, str) and last and last != first else first
 
 
 def _short_id(value: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from worker.sources.http import MalformedResponse, SourceSession
 
 SOURCE = "semantic_scholar"
-PAPER_FIELDS = "paperId,externalIds,title,citationCount,tldr"
+PAPER_FIELDS = "paperId,externalIds,title,citationCount,tldr,venue,publicationVenue,year,journal"
 RECOMMENDATION_FIELDS = "paperId,externalIds,title"
 RECOMMENDATION_LIMIT = 10
 
@@ -25,6 +25,12 @@ class ScholarPaper:
     external_ids: dict[str, str] = field(default_factory=dict)
     citation_count: int | None = None
     tldr: str | None = None
+    # Where it was published: the venue's name and type ("conference", "journal"...), the
+    # year and the pages in that venue's journal.
+    venue: str | None = None
+    venue_type: str | None = None
+    year: int | None = None
+    pages: str | None = None
 
 
 def lookup_key(paper_id: str) -> str | None:
@@ -72,10 +78,24 @@ def _scholar_paper(body: Any) -> ScholarPaper:
     external = body.get("externalIds") or {}
     tldr = body.get("tldr")
     count = body.get("citationCount")
+    venue = body.get("publicationVenue")
+    venue = venue if isinstance(venue, dict) else {}
+    journal = body.get("journal")
+    journal = journal if isinstance(journal, dict) else {}
+    year = body.get("year")
     return ScholarPaper(
         paper_id=body["paperId"],
         title=" ".join(str(body.get("title") or "").split()),
         external_ids={str(k): str(v) for k, v in external.items() if v is not None},
         citation_count=count if isinstance(count, int) else None,
         tldr=tldr.get("text") if isinstance(tldr, dict) and tldr.get("text") else None,
+        venue=_text(venue.get("name")) or _text(body.get("venue")),
+        venue_type=_text(venue.get("type")),
+        year=year if isinstance(year, int) else None,
+        pages=_text(journal.get("pages")),
     )
+
+
+def _text(value: Any) -> str | None:
+    """A non-blank string from the answer, spaces tidied; None for anything else."""
+    return (" ".join(value.split()) or None) if isinstance(value, str) else None
