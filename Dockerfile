@@ -18,6 +18,7 @@ COPY pyproject.toml README.md ./
 COPY paperlens ./paperlens
 COPY server ./server
 COPY worker ./worker
+COPY cli ./cli
 COPY data/demo ./data/demo
 RUN pip install --no-deps . \
  && useradd --system --uid 10001 --home-dir /app paperlens \

@@ -18,7 +18,7 @@ help:
 	@echo "make run      start Redis, the store, workers and the API on 127.0.0.1:8000"
 	@echo "              (installs requirements/runtime.lock only: no compiler, no torch)"
 	@echo "make test     lint, type-check and run the test suite (adds requirements/dev.lock)"
-	@echo "make lint     ruff, mypy, ESLint and Prettier only"
+	@echo "make lint     ruff, mypy, the import layers (lint-imports), ESLint and Prettier only"
 	@echo "make bench    benchmarks (needs wrk and hey from Debian); results go to bench/RESULTS.md"
 	@echo "make bench-chaos  kill parts of make run under traffic; appends bench/RESULTS.md"
 	@echo "make lock     re-resolve requirements/*.lock (with hashes) from pyproject.toml"
@@ -84,6 +84,7 @@ lint: install-dev $(NPM_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 	npx eslint extension scripts
 	npx prettier --check $(PRETTIER_FILES)
 

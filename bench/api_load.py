@@ -20,8 +20,8 @@ import urllib.request
 from pathlib import Path
 
 from bench.machine import append_result
+from cli.runner import API_APP, gunicorn_command, worker_command
 from paperlens.embedded_redis import free_port
-from paperlens.runner import API_APP, gunicorn_command, worker_command
 from paperlens.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,14 +95,14 @@ def prepare(work: Path) -> dict[str, str]:
     corpus = work / "corpus.jsonl"
     write_corpus(corpus)
     subprocess.run(
-        [sys.executable, "-m", "paperlens.cli", "ingest", "jsonl", str(corpus)],
+        [sys.executable, "-m", "cli.main", "ingest", "jsonl", str(corpus)],
         env=env,
         check=True,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
     )
     subprocess.run(
-        [sys.executable, "-m", "paperlens.cli", "precompute"],
+        [sys.executable, "-m", "cli.main", "precompute"],
         env=env,
         check=True,
         cwd=ROOT,

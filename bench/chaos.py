@@ -96,7 +96,7 @@ class Stack:
         self.env["PAPERLENS_LOG_LEVEL"] = "WARNING"
         self.log = (self.folder / "run.log").open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "paperlens.cli", "run"],
+            [sys.executable, "-m", "cli.main", "run"],
             cwd=ROOT,
             env=self.env,
             stdout=self.log,
@@ -122,7 +122,7 @@ class Stack:
 
     def reader_token(self, name: str) -> str:
         made = subprocess.run(
-            [sys.executable, "-m", "paperlens.cli", "users", "create", name],
+            [sys.executable, "-m", "cli.main", "users", "create", name],
             cwd=ROOT,
             env=self.env,
             capture_output=True,

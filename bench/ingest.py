@@ -42,7 +42,7 @@ def main() -> None:
             env["PAPERLENS_DATABASE_URL"] = os.environ["PAPERLENS_BENCH_DATABASE_URL"]
         else:
             env.pop("PAPERLENS_DATABASE_URL", None)
-        me = [sys.executable, "-m", "paperlens.cli"]
+        me = [sys.executable, "-m", "cli.main"]
         subprocess.run([*me, "migrate"], env=env, check=True, capture_output=True)
         ingest = [*me, "ingest", "arxiv-snapshot", str(snapshot), "--restart"]
         first_seconds, first_rate = run(ingest, env)

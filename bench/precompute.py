@@ -31,11 +31,11 @@ from rq import Queue
 
 from bench.corpus import generate
 from bench.machine import append_result
+from cli.runner import worker_command
 from paperlens import enrichments, keys
 from paperlens.embedded_redis import EmbeddedRedis
 from paperlens.job_queue import SERIALIZER
 from paperlens.migrations import upgrade
-from paperlens.runner import worker_command
 from paperlens.settings import get_settings
 from paperlens.store.db import Database
 from paperlens.store.papers import find_paper
@@ -171,7 +171,7 @@ def measure(
     }
     try:
         upgrade(env["PAPERLENS_DATABASE_URL"])
-        me = [sys.executable, "-m", "paperlens.cli"]
+        me = [sys.executable, "-m", "cli.main"]
         ingest_s, _ = timed([*me, "ingest", "arxiv-snapshot", str(corpus)], env)
         print(f"{size:,}: ingest {ingest_s:.0f} s", flush=True)
         store = (work / "store.sqlite3").stat().st_size / size

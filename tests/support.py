@@ -24,7 +24,7 @@ DEMO_CORPUS = ROOT / "data" / "demo" / "papers.jsonl"
 TEST_ORIGIN = "chrome-extension://testextensionidaaaaaaaaaaaaaaaaaa"
 
 # `paperlens` as an operator runs it, in a child process of the Python running the tests.
-PAPERLENS = [sys.executable, "-m", "paperlens.cli"]
+PAPERLENS = [sys.executable, "-m", "cli.main"]
 
 T = TypeVar("T")
 

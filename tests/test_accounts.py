@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from paperlens import cli
+from cli import main as command_line
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from tests.readers import ReaderClient, make_reader
@@ -28,22 +28,22 @@ def test_users_create_prints_a_working_token_once(
     settings: Settings, db: Database, client: FlaskClient
 ) -> None:
     runner = CliRunner()
-    created = runner.invoke(cli.main, ["users", "create", "carol"])
+    created = runner.invoke(command_line.main, ["users", "create", "carol"])
     assert created.exit_code == 0, created.output
     token = _token_in(created.output)
     carol = ReaderClient(client, token)
     assert carol.put("/api/v1/me/library/arxiv:2205.13147").status_code == 201
 
-    again = runner.invoke(cli.main, ["users", "create", "carol"])
+    again = runner.invoke(command_line.main, ["users", "create", "carol"])
     assert again.exit_code != 0 and "exists already" in again.output
-    listed = runner.invoke(cli.main, ["tokens", "list", "carol"])
+    listed = runner.invoke(command_line.main, ["tokens", "list", "carol"])
     assert listed.exit_code == 0
     assert token.split("_")[1] in listed.output and token not in listed.output
-    assert "carol\t1 live token(s)" in runner.invoke(cli.main, ["users", "list"]).output
+    assert "carol\t1 live token(s)" in runner.invoke(command_line.main, ["users", "list"]).output
 
 
 def test_only_a_digest_of_the_token_is_stored(settings: Settings, db: Database) -> None:
-    token = _token_in(CliRunner().invoke(cli.main, ["users", "create", "dave"]).output)
+    token = _token_in(CliRunner().invoke(command_line.main, ["users", "create", "dave"]).output)
     secret = token.split("_", 2)[2]
     with db.session() as session:
         rows = session.execute(text("SELECT prefix, secret_hash, label FROM api_tokens")).all()
@@ -54,25 +54,25 @@ def test_only_a_digest_of_the_token_is_stored(settings: Settings, db: Database) 
 
 def test_tokens_create_and_revoke(settings: Settings, db: Database, client: FlaskClient) -> None:
     runner = CliRunner()
-    first = _token_in(runner.invoke(cli.main, ["users", "create", "erin"]).output)
-    made = runner.invoke(cli.main, ["tokens", "create", "erin", "--label", "laptop"])
+    first = _token_in(runner.invoke(command_line.main, ["users", "create", "erin"]).output)
+    made = runner.invoke(command_line.main, ["tokens", "create", "erin", "--label", "laptop"])
     second = _token_in(made.output)
     assert first != second
-    assert "laptop" in runner.invoke(cli.main, ["tokens", "list"]).output
+    assert "laptop" in runner.invoke(command_line.main, ["tokens", "list"]).output
 
     prefix = "pl_" + first.split("_")[1]
-    revoked = runner.invoke(cli.main, ["tokens", "revoke", prefix])
+    revoked = runner.invoke(command_line.main, ["tokens", "revoke", prefix])
     assert revoked.exit_code == 0, revoked.output
     assert ReaderClient(client, first).get("/api/v1/me/library").status_code == 401
     assert ReaderClient(client, second).get("/api/v1/me/library").status_code == 200
-    assert runner.invoke(cli.main, ["tokens", "revoke", prefix]).exit_code != 0
-    assert runner.invoke(cli.main, ["tokens", "create", "nobody"]).exit_code != 0
+    assert runner.invoke(command_line.main, ["tokens", "revoke", prefix]).exit_code != 0
+    assert runner.invoke(command_line.main, ["tokens", "create", "nobody"]).exit_code != 0
 
 
 def test_a_token_with_a_known_prefix_but_wrong_secret_is_refused(
     settings: Settings, db: Database, client: FlaskClient
 ) -> None:
-    token = _token_in(CliRunner().invoke(cli.main, ["users", "create", "frank"]).output)
+    token = _token_in(CliRunner().invoke(command_line.main, ["users", "create", "frank"]).output)
     forged = token[:-4] + ("aaaa" if not token.endswith("aaaa") else "bbbb")
     assert ReaderClient(client, forged).get("/api/v1/me/library").status_code == 401
     assert ReaderClient(client, token).get("/api/v1/me/library").status_code == 200
@@ -80,15 +80,15 @@ def test_a_token_with_a_known_prefix_but_wrong_secret_is_refused(
 
 @pytest.mark.parametrize("name", ["", "with space", "x" * 65, "semi;colon"])
 def test_user_names_are_checked(settings: Settings, db: Database, name: str) -> None:
-    result = CliRunner().invoke(cli.main, ["users", "create", name])
+    result = CliRunner().invoke(command_line.main, ["users", "create", name])
     assert result.exit_code != 0
 
 
 def test_paperlens_run_creates_the_demo_reader_once(settings: Settings, db: Database) -> None:
-    first = cli._demo_reader_greeting(settings)
+    first = command_line._demo_reader_greeting(settings)
     token = _token_in(first)
     assert "PAPERLENS_TOKEN" in first
-    second = cli._demo_reader_greeting(settings)
+    second = command_line._demo_reader_greeting(settings)
     assert not TOKEN.search(second) and "paperlens tokens create demo" in second
     assert token not in second
 

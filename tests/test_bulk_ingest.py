@@ -13,7 +13,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from paperlens.cli import main
+from cli.main import main
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from paperlens.store.papers import count_papers, find_paper

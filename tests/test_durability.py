@@ -22,8 +22,8 @@ from typing import Any
 
 import requests
 
+from cli.runner import gunicorn_command
 from paperlens.embedded_redis import free_port
-from paperlens.runner import gunicorn_command
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from tests.readers import make_reader

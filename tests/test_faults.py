@@ -19,11 +19,11 @@ from redis import Redis
 from rq import Queue
 from rq.registry import StartedJobRegistry
 
+from cli.runner import worker_command
 from paperlens import enrichments, job_metrics, job_queue, keys
 from paperlens.embedded_redis import EmbeddedRedis
 from paperlens.job_queue import SERIALIZER
 from paperlens.migrations import upgrade
-from paperlens.runner import worker_command
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from server import create_app

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 from redis import Redis
 
+from cli.main import main
 from paperlens import keys
-from paperlens.cli import main
 from paperlens.settings import get_settings
 from paperlens.store.db import Database
 from paperlens.store.papers import count_papers, find_paper

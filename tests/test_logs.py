@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import pytest
 from gunicorn.config import Config  # type: ignore[import-untyped]
 
+from cli.runner import worker_command
 from paperlens import logs
-from paperlens.runner import worker_command
 from paperlens.settings import Settings, get_settings
 from tests.support import ROOT, OnTerminal
 

@@ -10,8 +10,8 @@ import pytest
 from flask.testing import FlaskClient
 from pydantic import ValidationError
 
+from cli.runner import gunicorn_command
 from paperlens.embedded_redis import free_port
-from paperlens.runner import gunicorn_command
 from paperlens.settings import Settings
 from server import create_app
 from tests.support import ROOT, fresh_environment, run_paperlens

@@ -18,9 +18,9 @@ from pydantic import ValidationError
 from redis import Redis
 from redis.exceptions import RedisError
 
+from cli.runner import banner
 from paperlens.credentials import redact_url
 from paperlens.embedded_redis import free_port
-from paperlens.runner import banner
 from paperlens.settings import Settings
 from tests.support import ROOT, eventually, fresh_environment, run_paperlens, start_paperlens
 

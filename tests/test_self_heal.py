@@ -29,11 +29,11 @@ import pytest
 from flask.testing import FlaskClient
 from redis import Redis
 
+from cli.supervisor import Part, Supervisor, restart_pause
 from paperlens import job_metrics, keys, parts_state
 from paperlens.embedded_redis import free_port
 from paperlens.parts_state import PartsState, PartState
 from paperlens.settings import Settings
-from paperlens.supervisor import Part, RestartPolicy, Supervisor
 from tests.support import (
     DEMO_CORPUS,
     eventually,
@@ -386,11 +386,15 @@ def test_status_shows_the_parts_then_the_work_and_fails_only_for_a_part_not_runn
 
 
 def test_restart_pauses_double_up_to_the_longest_and_slow_down_in_a_crash_loop() -> None:
-    policy = RestartPolicy(
-        0.5, 10, crash_loop_exits=5, crash_loop_window_seconds=60, crash_loop_retry_seconds=60
+    settings = Settings(
+        restart_backoff_initial_seconds=0.5,
+        restart_backoff_max_seconds=10,
+        crash_loop_exits=5,
+        crash_loop_window_seconds=60,
+        crash_loop_retry_seconds=60,
     )
-    assert [policy.pause_seconds(n, False) for n in range(1, 8)] == [0.5, 1, 2, 4, 8, 10, 10]
-    assert policy.pause_seconds(2, True) == 60
+    assert [restart_pause(settings, n, False) for n in range(1, 8)] == [0.5, 1, 2, 4, 8, 10, 10]
+    assert restart_pause(settings, 2, True) == 60
 
 
 def ticking(supervisor: Supervisor, condition: Callable[[], bool]) -> Callable[[], bool]:
@@ -413,13 +417,15 @@ def test_a_part_that_keeps_failing_is_reported_with_its_exit_and_lines_then_reco
         "time.sleep(60)\n"
     )
     messages: list[str] = []
-    supervisor = Supervisor(
-        RestartPolicy(
-            0.05, 0.1, crash_loop_exits=3, crash_loop_window_seconds=2, crash_loop_retry_seconds=0.5
-        ),
-        tmp_path / "parts.json",
-        echo=messages.append,
+    settings = Settings(
+        data_dir=tmp_path,
+        restart_backoff_initial_seconds=0.05,
+        restart_backoff_max_seconds=0.1,
+        crash_loop_exits=3,
+        crash_loop_window_seconds=2,
+        crash_loop_retry_seconds=0.5,
     )
+    supervisor = Supervisor(settings, echo=messages.append)
     part = Part(
         "flaky",
         lambda: subprocess.Popen(
@@ -429,7 +435,7 @@ def test_a_part_that_keeps_failing_is_reported_with_its_exit_and_lines_then_reco
     supervisor.start(part)
     try:
         wait_for(ticking(supervisor, lambda: part.crash_looping), 20, "crash loop noted")
-        state = parts_state.read(tmp_path / "parts.json")
+        state = parts_state.read(settings.parts_state_file)
         assert state is not None and state.crash_looping == ["flaky"]
         assert state.parts[0].last_exit == "exit code 3"
         assert "cannot open the index" in state.parts[0].log_tail
@@ -442,4 +448,4 @@ def test_a_part_that_keeps_failing_is_reported_with_its_exit_and_lines_then_reco
     finally:
         supervisor.stop()
     assert part.process is not None and part.process.poll() is not None
-    assert not (tmp_path / "parts.json").exists()
+    assert not settings.parts_state_file.exists()

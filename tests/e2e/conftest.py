@@ -167,7 +167,7 @@ def _create_reader(name: str) -> str:
     """A reader's API token through the CLI; a failing ``users create`` fails the setup."""
     from click.testing import CliRunner
 
-    from paperlens.cli import main
+    from cli.main import main
 
     result = CliRunner().invoke(main, ["users", "create", name])
     assert result.exit_code == 0, result.output

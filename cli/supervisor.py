@@ -49,30 +49,12 @@ REPORTED_LINES = 8
 Launcher = Callable[[], "subprocess.Popen[bytes]"]
 
 
-@dataclass(frozen=True)
-class RestartPolicy:
-    initial_seconds: float
-    max_seconds: float
-    crash_loop_exits: int
-    crash_loop_window_seconds: float
-    crash_loop_retry_seconds: float
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RestartPolicy:
-        return cls(
-            initial_seconds=settings.restart_backoff_initial_seconds,
-            max_seconds=settings.restart_backoff_max_seconds,
-            crash_loop_exits=settings.crash_loop_exits,
-            crash_loop_window_seconds=settings.crash_loop_window_seconds,
-            crash_loop_retry_seconds=settings.crash_loop_retry_seconds,
-        )
-
-    def pause_seconds(self, exits_in_a_row: int, crash_looping: bool) -> float:
-        """How long to wait before the next start of a part that just exited."""
-        if crash_looping:
-            return self.crash_loop_retry_seconds
-        doubled: float = self.initial_seconds * 2.0 ** max(exits_in_a_row - 1, 0)
-        return min(doubled, self.max_seconds)
+def restart_pause(settings: Settings, exits_in_a_row: int, crash_looping: bool) -> float:
+    """How long to wait before the next start of a part that just exited."""
+    if crash_looping:
+        return settings.crash_loop_retry_seconds
+    doubled: float = settings.restart_backoff_initial_seconds * 2.0 ** max(exits_in_a_row - 1, 0)
+    return min(doubled, settings.restart_backoff_max_seconds)
 
 
 @dataclass
@@ -125,14 +107,17 @@ class Part:
 
 
 class Supervisor:
+    """Starts the parts, restarts those that exit as the restart settings say, and publishes
+    the state of each to the settings' parts state file (Settings, as every other part of
+    PaperLens takes its configuration, rather than a copy of five of its fields)."""
+
     def __init__(
         self,
-        policy: RestartPolicy,
-        state_file: Path,
+        settings: Settings,
         echo: Callable[[str], None] = lambda message: click.echo(message, err=True),
     ) -> None:
-        self.policy = policy
-        self.state_file = state_file
+        self.settings = settings
+        self.state_file = settings.parts_state_file
         self.echo = echo
         self.parts: list[Part] = []
         self._published_at = 0.0
@@ -160,7 +145,7 @@ class Supervisor:
             if part.phase == "running" and part.process is not None:
                 if part.process.poll() is not None:
                     self._exited(part, now)
-                elif now - part.started_at >= self.policy.crash_loop_window_seconds:
+                elif now - part.started_at >= self.settings.crash_loop_window_seconds:
                     self._settled(part)
             elif part.phase == "waiting to restart" and now >= part.next_start:
                 part.restarts += 1
@@ -187,12 +172,12 @@ class Supervisor:
         part.last_exit = describe_exit(part.process.returncode)
         part.last_exit_at = time.time()
         part.exits.append(now)
-        while part.exits and now - part.exits[0] > self.policy.crash_loop_window_seconds:
+        while part.exits and now - part.exits[0] > self.settings.crash_loop_window_seconds:
             part.exits.popleft()
         part.exits_in_a_row += 1
-        newly_looping = not part.crash_looping and len(part.exits) >= self.policy.crash_loop_exits
+        newly_looping = not part.crash_looping and len(part.exits) >= self.settings.crash_loop_exits
         part.crash_looping = part.crash_looping or newly_looping
-        pause = self.policy.pause_seconds(part.exits_in_a_row, part.crash_looping)
+        pause = restart_pause(self.settings, part.exits_in_a_row, part.crash_looping)
         part.next_start = now + pause
         part.phase = "waiting to restart"
         self._changed = True
@@ -216,7 +201,7 @@ class Supervisor:
         quoted = "\n".join(f"    {line}" for line in lines) or "    (no output)"
         return (
             f"PaperLens: {part.name} is crash-looping: it exited {len(part.exits)} times within "
-            f"{self.policy.crash_loop_window_seconds:g} s; the rest keeps running.\n"
+            f"{self.settings.crash_loop_window_seconds:g} s; the rest keeps running.\n"
             f"  last exit: {part.last_exit}\n"
             f"  last lines:\n{quoted}\n"
             f"  retrying every {pause:g} s (see `paperlens status`)"

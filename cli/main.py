@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import sys
 import time
@@ -18,14 +19,20 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.job import Job
 from sqlalchemy.orm import Session
 
-from paperlens import ingest_commands, job_queue, logs, redis_client
+from cli import ingest_commands
+from cli.precompute_watch import RunFailed, watch
+from cli.runner import gunicorn_command, run_stack
+from paperlens import job_queue, logs, redis_client
+from paperlens import status as instance_status
 from paperlens.credentials import redact_url
 from paperlens.migrations import upgrade
+from paperlens.precompute import request_precompute
 from paperlens.settings import Settings, explain, get_settings
 from paperlens.store import users as store_users
 from paperlens.store.db import Database
 from paperlens.store.models import User
 from paperlens.store.papers import count_papers
+from worker.ingest.jsonl import ingest_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +94,6 @@ def ingest_demo(if_empty: bool) -> None:
 
 
 def _ingest(settings: Settings, path: Path) -> None:
-    from worker.ingest.jsonl import ingest_jsonl
-
     report = ingest_jsonl(Database(settings.sqlalchemy_url), path)
     ingest_commands.echo_report(f"JSON lines {path.name}", report, unit="line")
 
@@ -101,8 +106,6 @@ def _ingest(settings: Settings, path: Path) -> None:
 )
 def precompute(wait: bool) -> None:
     """Rebuild the related-papers index and enrich every paper (on the bulk queue)."""
-    from paperlens.precompute import request_precompute
-
     settings = get_settings()
     redis = redis_client.connect(settings)
     try:
@@ -123,8 +126,6 @@ def precompute(wait: bool) -> None:
 
 
 def _watch_precompute(redis: Redis, job: Job) -> None:
-    from paperlens.precompute_watch import RunFailed, watch
-
     click.echo("Precompute queued; waiting for the workers (Ctrl-C stops waiting, not them).")
     try:
         outcome = watch(redis, job)
@@ -186,6 +187,8 @@ def scheduler() -> None:
 
     A lost Redis connection makes it wait for Redis and start again, not exit.
     """
+    # Imported here, not at the top: the schedule brings in the whole pipeline (numpy,
+    # scikit-learn, FAISS, ONNX Runtime), seconds that every other command would pay.
     from worker.schedule import build_scheduler
 
     settings = get_settings()
@@ -204,8 +207,6 @@ def scheduler() -> None:
 def status() -> None:
     """The parts `paperlens run` supervises, the published index, the queues and the last
     ingest (exit status 1 when Redis does not answer or a supervised part is not running)."""
-    from paperlens import status as instance_status
-
     settings = get_settings()
     report = instance_status.collect(redis_client.connect(settings), settings)
     click.echo(instance_status.render(report))
@@ -216,10 +217,6 @@ def status() -> None:
 @main.command()
 def api() -> None:
     """Serve the API under gunicorn in the foreground (containers, process managers)."""
-    import os
-
-    from paperlens.runner import gunicorn_command
-
     command = gunicorn_command(get_settings())
     os.execv(command[0], command)
 
@@ -227,11 +224,9 @@ def api() -> None:
 @main.command()
 def run() -> None:
     """Everything on this machine: Redis, store, demo data, workers and the API."""
-    from paperlens.runner import run_stack
-
     settings = get_settings()
     settings.data_path.mkdir(parents=True, exist_ok=True)
-    me = [sys.executable, "-m", "paperlens.cli"]
+    me = [sys.executable, "-m", "cli.main"]
     run_stack(
         settings,
         # The workers start after these commands: precompute only queues its work for them.

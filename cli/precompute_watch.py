@@ -20,6 +20,7 @@ from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 from paperlens import keys
 from paperlens.job_queue import SERIALIZER
 from paperlens.precompute import read_progress
+from worker.ingest.progress import Progress
 
 POLL_SECONDS = 0.5
 # Consecutive polls that find nothing of the bulk queue left to run before a run whose
@@ -49,8 +50,6 @@ def watch(
     redis: Redis, job: Job, stream: TextIO | None = None, poll: float = POLL_SECONDS
 ) -> Outcome:
     """Follow precompute ``job`` until every paper it queued is enriched (or has failed)."""
-    from worker.ingest.progress import Progress
-
     out = stream or sys.stderr
     started = time.monotonic()
     shown_phases = 0

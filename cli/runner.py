@@ -3,7 +3,7 @@
 Each part is a child process in its own session, so a Ctrl-C reaches only this process,
 which then stops the parts in order: API, workers and scheduler first (they finish what is
 in flight), the embedded Redis last (it flushes its append-only file). Meanwhile a part that
-exits unexpectedly is started again (see ``paperlens.supervisor``) and the others keep running.
+exits unexpectedly is started again (see ``cli.supervisor``) and the others keep running.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from types import FrameType
 
 import click
 
+from cli.supervisor import Part, Supervisor
 from paperlens import parts_state, redis_client
 from paperlens.credentials import redact_url
 from paperlens.embedded_redis import EmbeddedRedis
 from paperlens.settings import Settings
-from paperlens.supervisor import Part, RestartPolicy, Supervisor
 
 API_STARTUP_TIMEOUT_SECONDS = 30.0
 # How often the supervisor looks at its parts.
@@ -36,9 +36,7 @@ class Stack:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.redis: EmbeddedRedis | None = None
-        self.supervisor = Supervisor(
-            RestartPolicy.from_settings(settings), settings.parts_state_file
-        )
+        self.supervisor = Supervisor(settings)
         self.stopping = False
 
     def child_env(self) -> dict[str, str]:
@@ -132,7 +130,7 @@ def _answers(settings: Settings) -> bool:
 
 def worker_command() -> list[str]:
     """How an RQ worker process is started (here, in tests and in the benchmarks)."""
-    return [sys.executable, "-m", "paperlens.cli", "worker"]
+    return [sys.executable, "-m", "cli.main", "worker"]
 
 
 def run_stack(
@@ -160,7 +158,7 @@ def run_stack(
         extra = greeting() if greeting is not None else ""
         for number in range(settings.rq_workers):
             stack.spawn(f"worker {number + 1}", worker_command())
-        stack.spawn("scheduler", [sys.executable, "-m", "paperlens.cli", "scheduler"])
+        stack.spawn("scheduler", [sys.executable, "-m", "cli.main", "scheduler"])
         stack.spawn("api", gunicorn_command(settings))
         stack.wait_for_api()
         if not stack.stopping:

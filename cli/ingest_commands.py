@@ -13,11 +13,17 @@ from typing import TYPE_CHECKING
 
 import click
 
+from paperlens import redis_client
+from paperlens.precompute import record_ingest_of
 from paperlens.settings import get_settings
 from paperlens.store.db import Database
+from worker.ingest.arxiv_snapshot import SnapshotFilter, ingest_snapshot
+from worker.ingest.bulk import IngestReport
 
+# ``worker.ingest.runs`` and ``worker.sources.http`` are imported inside the commands that use
+# them: they bring in requests and the BibTeX and LaTeX parsers (some 160 modules, a tenth of
+# the start-up time), which every other ``paperlens`` command would pay for nothing.
 if TYPE_CHECKING:
-    from worker.ingest.bulk import IngestReport
     from worker.ingest.runs import PaperFile
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -37,8 +43,6 @@ SHOWN_BAD_RECORDS = 50
 @RESTART
 def arxiv_snapshot(path: Path, categories: str, since: dt.datetime | None, restart: bool) -> None:
     """arXiv's metadata snapshot (JSON lines, optionally gzip)."""
-    from worker.ingest.arxiv_snapshot import SnapshotFilter, ingest_snapshot
-
     settings = get_settings()
     keep = SnapshotFilter(
         categories=[c.strip() for c in categories.split(",") if c.strip()],
@@ -59,7 +63,6 @@ def arxiv_snapshot(path: Path, categories: str, since: dt.datetime | None, resta
 @RESTART
 def pwc_links(path: Path, restart: bool) -> None:
     """Papers with Code's links-between-papers-and-code.json(.gz): code links per paper."""
-    from paperlens import redis_client
     from worker.ingest import runs
 
     settings = get_settings()
@@ -104,7 +107,6 @@ bibtex = _paper_file(
 @RESTART
 def hf_daily(first: dt.datetime, last: dt.datetime, restart: bool) -> None:
     """Papers featured on Hugging Face's Daily Papers between two dates (needs the source)."""
-    from paperlens import redis_client
     from worker.ingest import runs
     from worker.sources.http import SourceSession
 
@@ -128,8 +130,6 @@ def hf_daily(first: dt.datetime, last: dt.datetime, restart: bool) -> None:
 def echo_report(what: str, report: IngestReport, unit: str, papers: bool = True) -> None:
     """The run's summary; a run that brought ``papers`` is recorded as the last ingest."""
     if papers:
-        from paperlens.precompute import record_ingest_of
-
         record_ingest_of(get_settings(), what, report.created, report.updated)
     for number, reason in report.bad_records[:SHOWN_BAD_RECORDS]:
         click.echo(f"  skipped {unit} {number}: {reason}", err=True)
