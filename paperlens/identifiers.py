@@ -343,18 +343,21 @@ class _DoiLayout:
 
 
 _ANY_DOI = r"(?P<doi>10\.[0-9.]+/.+?)"
+# Most publishers' DOIs hold a single slash, after the prefix; in their addresses a further
+# path segment is a file or figure of the article, not part of its DOI.
+_ONE_SEGMENT_DOI = r"(?P<doi>10\.[0-9.]+/[^/]+?)"
 # Atypon-hosted journals (ACM, ACS, Science, SAGE, Taylor & Francis, Wiley, AIP's former
 # host) show every view of an article under /doi/<view>/<DOI>.
 _ATYPON_VIEW = r"(?:(?:abs|full|pdf|epdf|pdfdirect|pdfplus|fullHtml|epub|reader|ref|suppl)/)?"
-_ATYPON = _DoiLayout(_compile(f"/doi/{_ATYPON_VIEW}{_ANY_DOI}/*"))
-# Older Wiley addresses put the view after the DOI.
+_ATYPON = _DoiLayout(_compile(f"/doi/{_ATYPON_VIEW}{_ONE_SEGMENT_DOI}/*"))
+# Wiley's older DOIs (SICI) hold slashes; its older addresses put the view after the DOI.
 _WILEY = _DoiLayout(_compile(f"/doi/{_ATYPON_VIEW}{_ANY_DOI}(?:/(?:abstract|full|pdf|epdf))?/*"))
 # Silverchair-hosted journals (OUP, AIP) look an article up by DOI under its journal.
 _SILVERCHAIR = _DoiLayout(_compile(f"(?:/[A-Za-z0-9-]+){{1,2}}/article-lookup/doi/{_ANY_DOI}/*"))
 _RESOLVER = _DoiLayout(_compile(f"/{_ANY_DOI}/*"))
 _SPRINGER = (
-    _DoiLayout(_compile(f"/(?:article|chapter)/{_ANY_DOI}/*")),
-    _DoiLayout(_compile(f"/content/pdf/{_ANY_DOI}\\.pdf")),
+    _DoiLayout(_compile(f"/(?:article|chapter)/{_ONE_SEGMENT_DOI}/*")),
+    _DoiLayout(_compile(f"/content/pdf/{_ONE_SEGMENT_DOI}\\.pdf")),
 )
 _NATURE = _DoiLayout(
     _compile(r"/articles/(?P<suffix>[A-Za-z0-9][A-Za-z0-9.-]*?)(?:\.pdf)?/?"), "10.1038/"
@@ -375,7 +378,8 @@ _AIP = (
     # scitation.aip.org/content/aip/journal/<journal>/<volume>/<issue>/<DOI>
     _DoiLayout(_compile(r"/content/aip/journal/[a-z0-9]+/\d+/\d+/(?P<doi>10\.\d{4,9}/[^/]+?)/*")),
 )
-_IOP = _DoiLayout(_compile(f"/article/{_ANY_DOI}(?:/(?:pdf|meta|ampdf))?/*"))
+# IOP's DOIs hold slashes; the article's views follow them.
+_IOP = _DoiLayout(_compile(f"/article/{_ANY_DOI}(?:/(?:pdf|meta|ampdf|data|fulltext))?/*"))
 # RSC's DOIs are 10.1039/ plus the article code its addresses end in.
 _RSC_CODE = r"(?P<suffix>[A-Za-z]\d[A-Za-z]{2}\d{5}[A-Za-z]|[A-Za-z]\d{6}[A-Za-z])"
 _RSC = _DoiLayout(
@@ -424,8 +428,8 @@ _SSRN_SHORT = _DoiLayout(_compile(r"/abstract=(?P<suffix>[1-9]\d{0,8})/*"), "10.
 # under the same prefix are not articles.
 _JSTOR = _DoiLayout(_compile(r"/stable/(?:pdf/)?(?P<doi>10\.2307/\d{4,9})(?:\.pdf)?/*"))
 _AEA = (
-    _DoiLayout(_compile("/articles"), query="id", value=_compile(r"(?P<doi>10\.1257/.+)")),
-    _DoiLayout(_compile(r"/articles/pdf/doi/(?P<doi>10\.1257/.+?)/*")),
+    _DoiLayout(_compile("/articles"), query="id", value=_compile(r"(?P<doi>10\.1257/[^/]+)")),
+    _DoiLayout(_compile(r"/articles/pdf/doi/(?P<doi>10\.1257/[^/]+?)/*")),
 )
 
 

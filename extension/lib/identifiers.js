@@ -306,17 +306,20 @@ function layout(path, prefix = "", query = null, value = DOI_VALUE) {
 }
 
 const ANY_DOI = String.raw`(?<doi>10\.[0-9.]+/[^\n]+?)`;
+// Most publishers' DOIs hold a single slash, after the prefix; in their addresses a further
+// path segment is a file or figure of the article, not part of its DOI.
+const ONE_SEGMENT_DOI = String.raw`(?<doi>10\.[0-9.]+/[^/]+?)`;
 // Atypon-hosted journals show every view of an article under /doi/<view>/<DOI>.
 const ATYPON_VIEW = "(?:(?:abs|full|pdf|epdf|pdfdirect|pdfplus|fullHtml|epub|reader|ref|suppl)/)?";
-const ATYPON = layout(full(`/doi/${ATYPON_VIEW}${ANY_DOI}/*`));
-// Older Wiley addresses put the view after the DOI.
+const ATYPON = layout(full(`/doi/${ATYPON_VIEW}${ONE_SEGMENT_DOI}/*`));
+// Wiley's older DOIs (SICI) hold slashes; its older addresses put the view after the DOI.
 const WILEY = layout(full(`/doi/${ATYPON_VIEW}${ANY_DOI}(?:/(?:abstract|full|pdf|epdf))?/*`));
 // Silverchair-hosted journals (OUP, AIP) look an article up by DOI under its journal.
 const SILVERCHAIR = layout(full(`(?:/[A-Za-z0-9-]+){1,2}/article-lookup/doi/${ANY_DOI}/*`));
 const RESOLVER = layout(full(`/${ANY_DOI}/*`));
 const SPRINGER = [
-  layout(full(`/(?:article|chapter)/${ANY_DOI}/*`)),
-  layout(full(String.raw`/content/pdf/${ANY_DOI}\.pdf`)),
+  layout(full(`/(?:article|chapter)/${ONE_SEGMENT_DOI}/*`)),
+  layout(full(String.raw`/content/pdf/${ONE_SEGMENT_DOI}\.pdf`)),
 ];
 const NATURE = layout(full(String.raw`/articles/(?<suffix>[A-Za-z0-9][A-Za-z0-9.-]*?)(?:\.pdf)?/?`), "10.1038/");
 const BIORXIV = layout(
@@ -333,7 +336,8 @@ const AIP = [
   // scitation.aip.org/content/aip/journal/<journal>/<volume>/<issue>/<DOI>
   layout(full(String.raw`/content/aip/journal/[a-z0-9]+/\d+/\d+/(?<doi>10\.\d{4,9}/[^/]+?)/*`)),
 ];
-const IOP = layout(full(`/article/${ANY_DOI}(?:/(?:pdf|meta|ampdf))?/*`));
+// IOP's DOIs hold slashes; the article's views follow them.
+const IOP = layout(full(`/article/${ANY_DOI}(?:/(?:pdf|meta|ampdf|data|fulltext))?/*`));
 // RSC's DOIs are 10.1039/ plus the article code its addresses end in.
 const RSC_CODE = String.raw`(?<suffix>[A-Za-z]\d[A-Za-z]{2}\d{5}[A-Za-z]|[A-Za-z]\d{6}[A-Za-z])`;
 const RSC = layout(
@@ -370,8 +374,8 @@ const SSRN_SHORT = layout(full(String.raw`/abstract=(?<suffix>[1-9]\d{0,8})/*`),
 // under the same prefix are not articles.
 const JSTOR = layout(full(String.raw`/stable/(?:pdf/)?(?<doi>10\.2307/\d{4,9})(?:\.pdf)?/*`));
 const AEA = [
-  layout(full("/articles"), "", "id", full(String.raw`(?<doi>10\.1257/[^\n]+)`)),
-  layout(full(String.raw`/articles/pdf/doi/(?<doi>10\.1257/[^\n]+?)/*`)),
+  layout(full("/articles"), "", "id", full(String.raw`(?<doi>10\.1257/[^/]+)`)),
+  layout(full(String.raw`/articles/pdf/doi/(?<doi>10\.1257/[^/]+?)/*`)),
 ];
 
 /** A site whose article addresses carry the DOI in one of the given layouts. */
