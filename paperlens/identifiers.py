@@ -349,9 +349,20 @@ _ONE_SEGMENT_DOI = r"(?P<doi>10\.[0-9.]+/[^/]+?)"
 # Atypon-hosted journals (ACM, ACS, Science, SAGE, Taylor & Francis, Wiley, AIP's former
 # host) show every view of an article under /doi/<view>/<DOI>.
 _ATYPON_VIEW = r"(?:(?:abs|full|pdf|epdf|pdfdirect|pdfplus|fullHtml|epub|reader|ref|suppl)/)?"
-_ATYPON = _DoiLayout(_compile(f"/doi/{_ATYPON_VIEW}{_ONE_SEGMENT_DOI}/*"))
-# Wiley's older DOIs (SICI) hold slashes; its older addresses put the view after the DOI.
-_WILEY = _DoiLayout(_compile(f"/doi/{_ATYPON_VIEW}{_ANY_DOI}(?:/(?:abstract|full|pdf|epdf))?/*"))
+_ATYPON_ARTICLE = _DoiLayout(_compile(f"/doi/{_ATYPON_VIEW}{_ONE_SEGMENT_DOI}/*"))
+# The "download citation" page of one article takes its DOI as a parameter.
+_ATYPON_CITATION = _DoiLayout(
+    _compile("/action/showCitFormats"), query="doi", value=_compile(_ONE_SEGMENT_DOI)
+)
+_ATYPON = (_ATYPON_ARTICLE, _ATYPON_CITATION)
+# Wiley's older DOIs (SICI) hold slashes, and its older addresses put the view after the
+# DOI; its "(ISSN)" DOIs name journals, not articles.
+_WILEY_DOI = r"(?P<doi>10\.[0-9.]+/(?!\([Ii][Ss][Ss][Nn]\)).+?)"
+_WILEY = (
+    _DoiLayout(_compile(f"/doi/{_ATYPON_VIEW}{_WILEY_DOI}(?:/(?:abstract|full|pdf|epdf))?/*")),
+    _DoiLayout(_compile("/resolve/doi"), query="DOI", value=_compile(_WILEY_DOI)),
+    _ATYPON_CITATION,
+)
 # Silverchair-hosted journals (OUP, AIP) look an article up by DOI under its journal.
 _SILVERCHAIR = _DoiLayout(_compile(f"(?:/[A-Za-z0-9-]+){{1,2}}/article-lookup/doi/{_ANY_DOI}/*"))
 _RESOLVER = _DoiLayout(_compile(f"/{_ANY_DOI}/*"))
@@ -373,7 +384,7 @@ _APS = _DoiLayout(
     _compile(r"/[a-z]+/(?:abstract|pdf|references|cited-by)/(?P<doi>10\.1103/[^/]+?)/*")
 )
 _AIP = (
-    _ATYPON,
+    *_ATYPON,
     _SILVERCHAIR,
     # scitation.aip.org/content/aip/journal/<journal>/<volume>/<issue>/<DOI>
     _DoiLayout(_compile(r"/content/aip/journal/[a-z0-9]+/\d+/\d+/(?P<doi>10\.\d{4,9}/[^/]+?)/*")),
@@ -577,22 +588,22 @@ _WILEY_SOCIETIES = ("agupubs", "acsjournals", "anatomypubs", "besjournals", "phy
 # Hosts whose article addresses carry a DOI, with the layouts they use: a row a publisher.
 _DOI_HOSTS: tuple[tuple[tuple[str, ...], _Site], ...] = (
     (("doi.org", "dx.doi.org", "www.doi.org"), _doi_site(_RESOLVER)),
-    (("dl.acm.org",), _doi_site(_ATYPON)),
-    (("pubs.acs.org",), _doi_site(_ATYPON)),
-    (("www.science.org", "science.org"), _doi_site(_ATYPON)),
-    (("journals.sagepub.com",), _doi_site(_ATYPON)),
-    (("www.tandfonline.com", "tandfonline.com"), _doi_site(_ATYPON)),
+    (("dl.acm.org",), _doi_site(*_ATYPON)),
+    (("pubs.acs.org",), _doi_site(*_ATYPON)),
+    (("www.science.org", "science.org"), _doi_site(*_ATYPON)),
+    (("journals.sagepub.com",), _doi_site(*_ATYPON)),
+    (("www.tandfonline.com", "tandfonline.com"), _doi_site(*_ATYPON)),
     (
         (
             "onlinelibrary.wiley.com",
             *(f"{name}.onlinelibrary.wiley.com" for name in _WILEY_SOCIETIES),
         ),
-        _doi_site(_WILEY),
+        _doi_site(*_WILEY),
     ),
     (("academic.oup.com",), _doi_site(_SILVERCHAIR)),
     (("pubs.aip.org", "aip.scitation.org", "scitation.aip.org"), _doi_site(*_AIP)),
     (("journals.aps.org",), _doi_site(_APS)),
-    (("link.aps.org",), _doi_site(_ATYPON)),
+    (("link.aps.org",), _doi_site(*_ATYPON)),
     (("link.springer.com",), _doi_site(*_SPRINGER)),
     (("nature.com", "www.nature.com"), _doi_site(_NATURE)),
     (("iopscience.iop.org",), _doi_site(_IOP)),

@@ -311,9 +311,18 @@ const ANY_DOI = String.raw`(?<doi>10\.[0-9.]+/[^\n]+?)`;
 const ONE_SEGMENT_DOI = String.raw`(?<doi>10\.[0-9.]+/[^/]+?)`;
 // Atypon-hosted journals show every view of an article under /doi/<view>/<DOI>.
 const ATYPON_VIEW = "(?:(?:abs|full|pdf|epdf|pdfdirect|pdfplus|fullHtml|epub|reader|ref|suppl)/)?";
-const ATYPON = layout(full(`/doi/${ATYPON_VIEW}${ONE_SEGMENT_DOI}/*`));
-// Wiley's older DOIs (SICI) hold slashes; its older addresses put the view after the DOI.
-const WILEY = layout(full(`/doi/${ATYPON_VIEW}${ANY_DOI}(?:/(?:abstract|full|pdf|epdf))?/*`));
+const ATYPON_ARTICLE = layout(full(`/doi/${ATYPON_VIEW}${ONE_SEGMENT_DOI}/*`));
+// The "download citation" page of one article takes its DOI as a parameter.
+const ATYPON_CITATION = layout(full("/action/showCitFormats"), "", "doi", full(ONE_SEGMENT_DOI));
+const ATYPON = [ATYPON_ARTICLE, ATYPON_CITATION];
+// Wiley's older DOIs (SICI) hold slashes, and its older addresses put the view after the
+// DOI; its "(ISSN)" DOIs name journals, not articles.
+const WILEY_DOI = String.raw`(?<doi>10\.[0-9.]+/(?!\([Ii][Ss][Ss][Nn]\))[^\n]+?)`;
+const WILEY = [
+  layout(full(`/doi/${ATYPON_VIEW}${WILEY_DOI}(?:/(?:abstract|full|pdf|epdf))?/*`)),
+  layout(full("/resolve/doi"), "", "DOI", full(WILEY_DOI)),
+  ATYPON_CITATION,
+];
 // Silverchair-hosted journals (OUP, AIP) look an article up by DOI under its journal.
 const SILVERCHAIR = layout(full(`(?:/[A-Za-z0-9-]+){1,2}/article-lookup/doi/${ANY_DOI}/*`));
 const RESOLVER = layout(full(`/${ANY_DOI}/*`));
@@ -331,7 +340,7 @@ const BIORXIV = layout(
 );
 const APS = layout(full(String.raw`/[a-z]+/(?:abstract|pdf|references|cited-by)/(?<doi>10\.1103/[^/]+?)/*`));
 const AIP = [
-  ATYPON,
+  ...ATYPON,
   SILVERCHAIR,
   // scitation.aip.org/content/aip/journal/<journal>/<volume>/<issue>/<DOI>
   layout(full(String.raw`/content/aip/journal/[a-z0-9]+/\d+/\d+/(?<doi>10\.\d{4,9}/[^/]+?)/*`)),
@@ -402,16 +411,16 @@ const WILEY_SOCIETIES = ["agupubs", "acsjournals", "anatomypubs", "besjournals",
 // Hosts whose article addresses carry a DOI, with the layouts they use: a row a publisher.
 const DOI_HOSTS = [
   [["doi.org", "dx.doi.org", "www.doi.org"], doiSite(RESOLVER)],
-  [["dl.acm.org"], doiSite(ATYPON)],
-  [["pubs.acs.org"], doiSite(ATYPON)],
-  [["www.science.org", "science.org"], doiSite(ATYPON)],
-  [["journals.sagepub.com"], doiSite(ATYPON)],
-  [["www.tandfonline.com", "tandfonline.com"], doiSite(ATYPON)],
-  [["onlinelibrary.wiley.com", ...WILEY_SOCIETIES.map((name) => `${name}.onlinelibrary.wiley.com`)], doiSite(WILEY)],
+  [["dl.acm.org"], doiSite(...ATYPON)],
+  [["pubs.acs.org"], doiSite(...ATYPON)],
+  [["www.science.org", "science.org"], doiSite(...ATYPON)],
+  [["journals.sagepub.com"], doiSite(...ATYPON)],
+  [["www.tandfonline.com", "tandfonline.com"], doiSite(...ATYPON)],
+  [["onlinelibrary.wiley.com", ...WILEY_SOCIETIES.map((name) => `${name}.onlinelibrary.wiley.com`)], doiSite(...WILEY)],
   [["academic.oup.com"], doiSite(SILVERCHAIR)],
   [["pubs.aip.org", "aip.scitation.org", "scitation.aip.org"], doiSite(...AIP)],
   [["journals.aps.org"], doiSite(APS)],
-  [["link.aps.org"], doiSite(ATYPON)],
+  [["link.aps.org"], doiSite(...ATYPON)],
   [["link.springer.com"], doiSite(...SPRINGER)],
   [["nature.com", "www.nature.com"], doiSite(NATURE)],
   [["iopscience.iop.org"], doiSite(IOP)],
