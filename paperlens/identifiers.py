@@ -423,6 +423,11 @@ _ELIFE = _DoiLayout(
     ),
     "10.7554/eLife.",
 )
+# eLife's PDFs: cdn.elifesciences.org/articles/<n>/elife-<n>-v<k>.pdf
+_ELIFE_PDF = _DoiLayout(
+    _compile(r"/articles/(?P<suffix>\d{5,6})/elife-\d{5,6}-v(?P<version>[1-9]\d{0,2})\.pdf"),
+    "10.7554/eLife.",
+)
 # SSRN's DOIs are 10.2139/ssrn.<abstract id>.
 _SSRN_ID = _compile(r"(?P<suffix>[1-9]\d{0,8})")
 _SSRN = (
@@ -613,6 +618,7 @@ _DOI_HOSTS: tuple[tuple[tuple[str, ...], _Site], ...] = (
     (("www.plosone.org", "www.plosbiology.org", "www.ploscompbiol.org"), _doi_site(_PLOS_LEGACY)),
     (("www.frontiersin.org", "frontiersin.org"), _doi_site(_FRONTIERS)),
     (("elifesciences.org",), _doi_site(_ELIFE)),
+    (("cdn.elifesciences.org",), _doi_site(_ELIFE_PDF)),
     (("papers.ssrn.com",), _doi_site(*_SSRN)),
     (("ssrn.com",), _doi_site(_SSRN_SHORT)),
     (("www.jstor.org", "jstor.org"), _doi_site(_JSTOR)),

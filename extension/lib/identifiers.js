@@ -372,6 +372,11 @@ const ELIFE = layout(
   full(String.raw`/articles/(?<suffix>\d{5,6})(?:v(?<version>[1-9]\d{0,2}))?(?:/(?:figures|peer-reviews))?/*`),
   "10.7554/eLife.",
 );
+// eLife's PDFs: cdn.elifesciences.org/articles/<n>/elife-<n>-v<k>.pdf
+const ELIFE_PDF = layout(
+  full(String.raw`/articles/(?<suffix>\d{5,6})/elife-\d{5,6}-v(?<version>[1-9]\d{0,2})\.pdf`),
+  "10.7554/eLife.",
+);
 // SSRN's DOIs are 10.2139/ssrn.<abstract id>.
 const SSRN_ID = full(String.raw`(?<suffix>[1-9]\d{0,8})`);
 const SSRN = [
@@ -430,6 +435,7 @@ const DOI_HOSTS = [
   [["www.plosone.org", "www.plosbiology.org", "www.ploscompbiol.org"], doiSite(PLOS_LEGACY)],
   [["www.frontiersin.org", "frontiersin.org"], doiSite(FRONTIERS)],
   [["elifesciences.org"], doiSite(ELIFE)],
+  [["cdn.elifesciences.org"], doiSite(ELIFE_PDF)],
   [["papers.ssrn.com"], doiSite(...SSRN)],
   [["ssrn.com"], doiSite(SSRN_SHORT)],
   [["www.jstor.org", "jstor.org"], doiSite(JSTOR)],
