@@ -171,10 +171,12 @@ def _arxiv_ref(text: str) -> PaperRef | None:
 # ---------------------------------------------------------------------------
 
 # A DOI suffix uses Crossref's recommended characters (a-z, A-Z, 0-9 and -._;()/) plus
-# the ":" and "<>" of the SICI-style DOIs older journal articles carry. Everything else
-# (braces, quotes, "%", "?", "#", spaces, control and non-ASCII characters) is refused,
-# and so are empty, "." and ".." segments, since a DOI ends up inside source URLs.
-_DOI_RE = _compile(r"10\.\d{4,9}(?:\.\d+)*/[A-Za-z0-9\-._;()/:<>]+")
+# the ":", "<>" and "+" of the SICI-style DOIs older journal articles carry ("+" is
+# literal in a URL path, kept as is by source URLs and exports, and inert in keys and
+# SQL parameters). Everything else (braces, brackets, quotes, "%", "?", "#", spaces,
+# control and non-ASCII characters) is refused, and so are empty, "." and ".." segments,
+# since a DOI ends up inside source URLs.
+_DOI_RE = _compile(r"10\.\d{4,9}(?:\.\d+)*/[A-Za-z0-9\-._;()/:<>+]+")
 _DOI_BAD_SEGMENTS = frozenset({"", ".", ".."})
 _ARXIV_DATACITE_RE = _compile(r"10\.48550/arxiv\.(?P<id>.+)")
 _OPENREVIEW_RE = _compile(r"[A-Za-z0-9_-]{5,40}")
@@ -283,15 +285,6 @@ _SEMANTIC_SCHOLAR_PATH = _compile(
     f"/arxiv/{_ARXIV_ID}/?|/paper/(?:[^/]+/)?(?P<s2>[0-9A-Fa-f]{{40}})/?"
 )
 _S2_API_PATH = _compile(r"/CorpusID:(?P<corpusid>[1-9]\d{0,11})/?", re.IGNORECASE)
-_DOI_ORG_PATH = _compile(r"/(?P<doi>10\..+)")
-_ACM_PATH = _compile(r"/doi/(?:(?:abs|pdf|epdf|full|fullHtml)/)?(?P<doi>10\..+)")
-_SPRINGER_PATH = _compile(r"/(?:article|chapter)/(?P<doi>10\..+)|/content/pdf/(?P<pdf>10\..+)\.pdf")
-_NATURE_PATH = _compile(r"/articles/(?P<suffix>[A-Za-z0-9][A-Za-z0-9.-]*?)(?:\.pdf)?/?")
-_BIORXIV_PATH = _compile(
-    r"/content/(?P<doi>10\.1101/(?:\d{4}\.\d{2}\.\d{2}\.)?\d{6,8})"
-    r"(?:v(?P<version>[1-9]\d{0,2}))?"
-    r"(?:\.full|\.full\.pdf|\.full-text|\.abstract|\.article-info|\.supplementary-material)?/?"
-)
 _OPENREVIEW_PATH = _compile(r"/(?:forum|pdf)/?")
 _ACL_ID = r"(?P<id>\d{4}\.[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\.\d+|[A-Za-z]\d{2}-\d{4})"
 _ACLANTHOLOGY_PATH = _compile(f"/{_ACL_ID}(?:v(?P<version>[1-9]\\d{{0,2}}))?(?:\\.pdf)?/?")
@@ -321,6 +314,163 @@ _CVF_PATH = _compile(
     re.IGNORECASE,
 )
 _IEEE_PATH = _compile(r"/(?:abstract/)?document/(?P<number>[1-9]\d{0,9})/?|/stamp/stamp\.jsp")
+
+
+# ---------------------------------------------------------------------------
+# Publisher addresses that carry a DOI
+# ---------------------------------------------------------------------------
+#
+# Only layouts a publisher uses for one article (its landing page, full text, PDF,
+# references) are listed, never "any DOI-shaped text": issue, listing, search, book and
+# figure addresses may hold DOI-shaped strings that name something else, and naming the
+# wrong paper is worse than naming none. Where the examples come from is in
+# tests/vectors/SOURCES.md.
+
+
+_DOI_VALUE = _compile(r"(?P<doi>10\.[0-9.]+/.+)")
+
+
+@dataclass(frozen=True)
+class _DoiLayout:
+    """One address layout naming one article: a path pattern with group ``doi`` (or
+    ``suffix``, completed by ``prefix``) and optionally ``version``; or, when ``query``
+    is set, a path pattern plus the query parameter whose value ``value`` matches."""
+
+    path: re.Pattern[str]
+    prefix: str = ""
+    query: str | None = None
+    value: re.Pattern[str] = _DOI_VALUE
+
+
+_ANY_DOI = r"(?P<doi>10\.[0-9.]+/.+?)"
+# Most publishers' DOIs hold a single slash, after the prefix; in their addresses a further
+# path segment is a file or figure of the article, not part of its DOI.
+_ONE_SEGMENT_DOI = r"(?P<doi>10\.[0-9.]+/[^/]+?)"
+# Atypon-hosted journals (ACM, ACS, Science, SAGE, Taylor & Francis, Wiley, AIP's former
+# host) show every view of an article under /doi/<view>/<DOI>.
+_ATYPON_VIEW = r"(?:(?:abs|full|pdf|epdf|pdfdirect|pdfplus|fullHtml|epub|reader|ref|suppl)/)?"
+_ATYPON_ARTICLE = _DoiLayout(_compile(f"/doi/{_ATYPON_VIEW}{_ONE_SEGMENT_DOI}/*"))
+# The "download citation" page of one article takes its DOI as a parameter.
+_ATYPON_CITATION = _DoiLayout(
+    _compile("/action/showCitFormats"), query="doi", value=_compile(_ONE_SEGMENT_DOI)
+)
+_ATYPON = (_ATYPON_ARTICLE, _ATYPON_CITATION)
+# Wiley's older DOIs (SICI) hold slashes, and its older addresses put the view after the
+# DOI; its "(ISSN)" DOIs name journals, not articles.
+_WILEY_DOI = r"(?P<doi>10\.[0-9.]+/(?!\([Ii][Ss][Ss][Nn]\)).+?)"
+_WILEY = (
+    _DoiLayout(_compile(f"/doi/{_ATYPON_VIEW}{_WILEY_DOI}(?:/(?:abstract|full|pdf|epdf))?/*")),
+    _DoiLayout(_compile("/resolve/doi"), query="DOI", value=_compile(_WILEY_DOI)),
+    _ATYPON_CITATION,
+)
+# Silverchair-hosted journals (OUP, AIP) look an article up by DOI under its journal.
+_SILVERCHAIR = _DoiLayout(_compile(f"(?:/[A-Za-z0-9-]+){{1,2}}/article-lookup/doi/{_ANY_DOI}/*"))
+_RESOLVER = _DoiLayout(_compile(f"/{_ANY_DOI}/*"))
+_SPRINGER = (
+    _DoiLayout(_compile(f"/(?:article|chapter)/{_ONE_SEGMENT_DOI}/*")),
+    _DoiLayout(_compile(f"/content/pdf/{_ONE_SEGMENT_DOI}\\.pdf")),
+)
+_NATURE = _DoiLayout(
+    _compile(r"/articles/(?P<suffix>[A-Za-z0-9][A-Za-z0-9.-]*?)(?:\.pdf)?/?"), "10.1038/"
+)
+_BIORXIV = _DoiLayout(
+    _compile(
+        r"/content/(?P<doi>10\.1101/(?:\d{4}\.\d{2}\.\d{2}\.)?\d{6,8})"
+        r"(?:v(?P<version>[1-9]\d{0,2}))?"
+        r"(?:\.full|\.full\.pdf|\.full-text|\.abstract|\.article-info|\.supplementary-material)?/?"
+    )
+)
+_APS = _DoiLayout(
+    _compile(r"/[a-z]+/(?:abstract|pdf|references|cited-by)/(?P<doi>10\.1103/[^/]+?)/*")
+)
+_AIP = (
+    *_ATYPON,
+    _SILVERCHAIR,
+    # scitation.aip.org/content/aip/journal/<journal>/<volume>/<issue>/<DOI>
+    _DoiLayout(_compile(r"/content/aip/journal/[a-z0-9]+/\d+/\d+/(?P<doi>10\.\d{4,9}/[^/]+?)/*")),
+)
+# IOP's DOIs hold slashes; the article's views follow them.
+_IOP = _DoiLayout(_compile(f"/article/{_ANY_DOI}(?:/(?:pdf|meta|ampdf|data|fulltext))?/*"))
+# RSC's DOIs are 10.1039/ plus the article code its addresses end in.
+_RSC_CODE = r"(?P<suffix>[A-Za-z]\d[A-Za-z]{2}\d{5}[A-Za-z]|[A-Za-z]\d{6}[A-Za-z])"
+_RSC = _DoiLayout(
+    _compile(
+        f"/en/content/article(?:landing|html|pdf)/\\d{{4}}/[A-Za-z]{{2}}/{_RSC_CODE}/*",
+        re.IGNORECASE,
+    ),
+    "10.1039/",
+)
+_RSC_XLINK = _DoiLayout(_compile("/?"), "10.1039/", "doi", _compile(_RSC_CODE))
+# PLOS names articles 10.1371/journal.<journal>.<seven digits>; figures and supporting
+# files add a further part and are not articles.
+_PLOS_DOI = _compile(r"(?P<doi>10\.1371/journal\.[a-z]+\.\d{7})")
+_PLOS = _DoiLayout(
+    _compile(r"/[a-z]+/article(?:/(?:file|authors|metrics|comments|related|citation))?"),
+    query="id",
+    value=_PLOS_DOI,
+)
+_PLOS_LEGACY = _DoiLayout(_compile(r"/article/info:doi/(?P<doi>10\.1371/journal\.[a-z]+\.\d{7})"))
+_FRONTIERS = _DoiLayout(
+    _compile(
+        r"(?:/journals/[a-z0-9-]+)?/articles/(?P<doi>10\.3389/[^/]+?)"
+        r"(?:/(?:full|abstract|pdf|xml|epub))?/*"
+    )
+)
+_ELIFE = _DoiLayout(
+    _compile(
+        r"/articles/(?P<suffix>\d{5,6})(?:v(?P<version>[1-9]\d{0,2}))?"
+        r"(?:/(?:figures|peer-reviews))?/*"
+    ),
+    "10.7554/eLife.",
+)
+# eLife's PDFs: cdn.elifesciences.org/articles/<n>/elife-<n>-v<k>.pdf
+_ELIFE_PDF = _DoiLayout(
+    _compile(r"/articles/(?P<suffix>\d{5,6})/elife-\d{5,6}-v(?P<version>[1-9]\d{0,2})\.pdf"),
+    "10.7554/eLife.",
+)
+# SSRN's DOIs are 10.2139/ssrn.<abstract id>.
+_SSRN_ID = _compile(r"(?P<suffix>[1-9]\d{0,8})")
+_SSRN = (
+    _DoiLayout(_compile(r"/sol3/papers\.cfm"), "10.2139/ssrn.", "abstract_id", _SSRN_ID),
+    _DoiLayout(
+        _compile(r"/sol3/Delivery\.cfm(?:/[A-Za-z0-9_.-]+\.pdf)?"),
+        "10.2139/ssrn.",
+        "abstractid",
+        _SSRN_ID,
+    ),
+)
+_SSRN_SHORT = _DoiLayout(_compile(r"/abstract=(?P<suffix>[1-9]\d{0,8})/*"), "10.2139/ssrn.")
+# JSTOR's own DOIs name articles with digits only; issues (i...) and books (j.ctt...)
+# under the same prefix are not articles.
+_JSTOR = _DoiLayout(_compile(r"/stable/(?:pdf/)?(?P<doi>10\.2307/\d{4,9})(?:\.pdf)?/*"))
+_AEA = (
+    _DoiLayout(_compile("/articles"), query="id", value=_compile(r"(?P<doi>10\.1257/[^/]+)")),
+    _DoiLayout(_compile(r"/articles/pdf/doi/(?P<doi>10\.1257/[^/]+?)/*")),
+)
+
+
+def _doi_site(*layouts: _DoiLayout) -> _Site:
+    """A site whose article addresses carry the DOI in one of the given layouts."""
+
+    def site(path: str, query: str) -> PaperRef | None:
+        for layout in layouts:
+            match = layout.path.fullmatch(path)
+            if match is None:
+                continue
+            if layout.query is not None:
+                value = _query_param(query, layout.query)
+                match = layout.value.fullmatch(value) if value is not None else None
+                if match is None:
+                    return None
+            groups = match.groupdict()
+            ref = _doi_ref(groups.get("doi") or layout.prefix + groups["suffix"])
+            if ref is None or ref.paper_id.startswith("arxiv:"):
+                return ref
+            version = groups.get("version")
+            return PaperRef(ref.paper_id, int(version) if version else None)
+        return None
+
+    return site
 
 
 def _query_param(query: str, name: str) -> str | None:
@@ -360,31 +510,6 @@ def _semantic_scholar(path: str, query: str) -> PaperRef | None:
 def _semantic_scholar_api(path: str, query: str) -> PaperRef | None:
     match = _S2_API_PATH.fullmatch(path)
     return PaperRef(f"corpusid:{match.group('corpusid')}") if match else None
-
-
-def _doi_path(pattern: re.Pattern[str]) -> _Site:
-    """Sites whose path ends in the DOI itself (resolvers, ACM, Springer)."""
-
-    def site(path: str, query: str) -> PaperRef | None:
-        match = pattern.fullmatch(path)
-        if not match:
-            return None
-        doi = next(group for group in match.groups() if group)
-        return _doi_ref(doi.rstrip("/"))
-
-    return site
-
-
-def _nature(path: str, query: str) -> PaperRef | None:
-    match = _NATURE_PATH.fullmatch(path)
-    return _doi_ref(f"10.1038/{match.group('suffix')}") if match else None
-
-
-def _biorxiv(path: str, query: str) -> PaperRef | None:
-    match = _BIORXIV_PATH.fullmatch(path)
-    if not match:
-        return None
-    return PaperRef(f"doi:{match.group('doi')}", _version(match))
 
 
 def _openreview(path: str, query: str) -> PaperRef | None:
@@ -463,6 +588,44 @@ def _ieee(path: str, query: str) -> PaperRef | None:
     return PaperRef(f"ieee:{number}")
 
 
+# Wiley's society journals have hosts of their own under onlinelibrary.wiley.com.
+_WILEY_SOCIETIES = ("agupubs", "acsjournals", "anatomypubs", "besjournals", "physoc", "rss")
+# Hosts whose article addresses carry a DOI, with the layouts they use: a row a publisher.
+_DOI_HOSTS: tuple[tuple[tuple[str, ...], _Site], ...] = (
+    (("doi.org", "dx.doi.org", "www.doi.org"), _doi_site(_RESOLVER)),
+    (("dl.acm.org",), _doi_site(*_ATYPON)),
+    (("pubs.acs.org",), _doi_site(*_ATYPON)),
+    (("www.science.org", "science.org"), _doi_site(*_ATYPON)),
+    (("journals.sagepub.com",), _doi_site(*_ATYPON)),
+    (("www.tandfonline.com", "tandfonline.com"), _doi_site(*_ATYPON)),
+    (
+        (
+            "onlinelibrary.wiley.com",
+            *(f"{name}.onlinelibrary.wiley.com" for name in _WILEY_SOCIETIES),
+        ),
+        _doi_site(*_WILEY),
+    ),
+    (("academic.oup.com",), _doi_site(_SILVERCHAIR)),
+    (("pubs.aip.org", "aip.scitation.org", "scitation.aip.org"), _doi_site(*_AIP)),
+    (("journals.aps.org",), _doi_site(_APS)),
+    (("link.aps.org",), _doi_site(*_ATYPON)),
+    (("link.springer.com",), _doi_site(*_SPRINGER)),
+    (("nature.com", "www.nature.com"), _doi_site(_NATURE)),
+    (("iopscience.iop.org",), _doi_site(_IOP)),
+    (("pubs.rsc.org",), _doi_site(_RSC)),
+    (("xlink.rsc.org",), _doi_site(_RSC_XLINK)),
+    (("journals.plos.org",), _doi_site(_PLOS)),
+    (("www.plosone.org", "www.plosbiology.org", "www.ploscompbiol.org"), _doi_site(_PLOS_LEGACY)),
+    (("www.frontiersin.org", "frontiersin.org"), _doi_site(_FRONTIERS)),
+    (("elifesciences.org",), _doi_site(_ELIFE)),
+    (("cdn.elifesciences.org",), _doi_site(_ELIFE_PDF)),
+    (("papers.ssrn.com",), _doi_site(*_SSRN)),
+    (("ssrn.com",), _doi_site(_SSRN_SHORT)),
+    (("www.jstor.org", "jstor.org"), _doi_site(_JSTOR)),
+    (("www.aeaweb.org", "aeaweb.org"), _doi_site(*_AEA)),
+    (("biorxiv.org", "www.biorxiv.org", "medrxiv.org", "www.medrxiv.org"), _doi_site(_BIORXIV)),
+)
+
 _SITES: dict[str, _Site] = {
     "arxiv.org": _arxiv_site,
     "www.arxiv.org": _arxiv_site,
@@ -475,17 +638,6 @@ _SITES: dict[str, _Site] = {
     "semanticscholar.org": _semantic_scholar,
     "www.semanticscholar.org": _semantic_scholar,
     "api.semanticscholar.org": _semantic_scholar_api,
-    "doi.org": _doi_path(_DOI_ORG_PATH),
-    "dx.doi.org": _doi_path(_DOI_ORG_PATH),
-    "www.doi.org": _doi_path(_DOI_ORG_PATH),
-    "dl.acm.org": _doi_path(_ACM_PATH),
-    "link.springer.com": _doi_path(_SPRINGER_PATH),
-    "nature.com": _nature,
-    "www.nature.com": _nature,
-    "biorxiv.org": _biorxiv,
-    "www.biorxiv.org": _biorxiv,
-    "medrxiv.org": _biorxiv,
-    "www.medrxiv.org": _biorxiv,
     "openreview.net": _openreview,
     "www.openreview.net": _openreview,
     "aclanthology.org": _acl_site(_ACLANTHOLOGY_PATH),
@@ -502,6 +654,7 @@ _SITES: dict[str, _Site] = {
     "proceedings.neurips.cc": _neurips,
     "openaccess.thecvf.com": _cvf,
     "ieeexplore.ieee.org": _ieee,
+    **{host: site for hosts, site in _DOI_HOSTS for host in hosts},
 }
 
 # ---------------------------------------------------------------------------

@@ -197,8 +197,8 @@ def _openalex(path: str, request: Request) -> Response:
 
 def _crossref(path: str, request: Request) -> Response:
     doi = path.removeprefix("/works/").lower()
-    file = FIXTURES / "crossref" / f"work_{doi.replace('/', '_')}.json"
-    if file.exists():
+    file = _fixture("crossref", f"work_{doi.replace('/', '_')}.json")
+    if file is not None:
         return _json_file(file)
     return Response("Resource not found.", 404, content_type="text/plain")
 
@@ -237,14 +237,19 @@ _HANDLERS = {
 }
 
 
-def _file_or_404(source: str, name: str, missing: object) -> Response:
-    """The fixture file for ``name``, or the source's 404 for a name no file can have."""
+def _fixture(source: str, name: str) -> Path | None:
+    """The fixture file for ``name``, or None, also for a name no file can have."""
     file = FIXTURES / source / name
     try:
-        found = file.is_file()
+        return file if file.is_file() else None
     except OSError:  # a name longer than the file system allows
-        found = False
-    return _json_file(file) if found else _json(missing, 404)
+        return None
+
+
+def _file_or_404(source: str, name: str, missing: object) -> Response:
+    """The fixture file for ``name``, or the source's 404."""
+    file = _fixture(source, name)
+    return _json_file(file) if file is not None else _json(missing, 404)
 
 
 def _json_file(file: Path) -> Response:

@@ -61,6 +61,9 @@ PIECES = [
     "<>",
     "%",
     "é",
+    "+",
+    "%2B",
+    "[x]",
 ]
 PREFIXES = [
     "doi:10.1234/",
@@ -75,8 +78,20 @@ PREFIXES = [
     "https://arxiv.org/abs/",
     "https://dl.acm.org/doi/10.1145/",
     "https://huggingface.co/papers/",
+    "https://pubs.acs.org/doi/abs/10.1021/",
+    "https://journals.plos.org/plosone/article?id=10.1371/",
+    "https://iopscience.iop.org/article/10.1088/",
 ]
-HOSTS = ["doi.org", "arxiv.org", "dl.acm.org", "huggingface.co", "github.com", "example.org"]
+HOSTS = [
+    "doi.org",
+    "arxiv.org",
+    "dl.acm.org",
+    "huggingface.co",
+    "github.com",
+    "example.org",
+    "onlinelibrary.wiley.com",
+    "www.frontiersin.org",
+]
 
 piece = st.one_of(
     st.sampled_from(PIECES),

@@ -70,6 +70,17 @@ def test_vector_counts() -> None:
     assert VECTORS["local_paper_id"]
 
 
+def test_publisher_addresses_cover_publishers_and_pages_that_name_nothing() -> None:
+    """Publisher vectors (tagged with their publisher) pin down DOIs in article addresses
+    and, as firmly, the listing, search, issue and contents pages that must name nothing."""
+    tagged = [vector for vector in VECTORS["resolve_url"] if "publisher" in vector]
+    assert len(tagged) >= 150
+    assert sum(vector["expect"] is None for vector in tagged) >= 40
+    assert len({vector["publisher"] for vector in tagged}) >= 20
+    for vector in tagged:
+        assert vector["publisher"] and isinstance(vector["publisher"], str), vector
+
+
 def test_vectors_are_well_formed() -> None:
     """Every vector explains itself, and expectations are canonical ids of known schemes."""
     for section in ("resolve_url", "parse_paper_id"):

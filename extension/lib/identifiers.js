@@ -79,9 +79,9 @@ function arxivRef(text) {
 
 // ---------------------------------------------------------------- other schemes' values
 
-// Crossref's recommended suffix characters plus the ":" and "<>" of SICI-style DOIs; no
-// empty, "." or ".." segment (a DOI ends up inside the backend's source URLs).
-const DOI_RE = full(String.raw`10\.\d{4,9}(?:\.\d+)*/[A-Za-z0-9\-._;()/:<>]+`);
+// Crossref's recommended suffix characters plus the ":", "<>" and "+" of SICI-style DOIs;
+// no empty, "." or ".." segment (a DOI ends up inside the backend's source URLs).
+const DOI_RE = full(String.raw`10\.\d{4,9}(?:\.\d+)*/[A-Za-z0-9\-._;()/:<>+]+`);
 const DOI_BAD_SEGMENTS = new Set(["", ".", ".."]);
 const ARXIV_DATACITE_RE = full(String.raw`10\.48550/arxiv\.(?<id>[^\n]+)`);
 const OPENREVIEW_RE = full("[A-Za-z0-9_-]{5,40}");
@@ -168,15 +168,6 @@ const ALPHAXIV_PATH = full(`/(?:abs|overview)/${ARXIV_ID}/?`);
 const HUGGINGFACE_PATH = full(`/papers/${ARXIV_ID}/?`);
 const SEMANTIC_SCHOLAR_PATH = full(`/arxiv/${ARXIV_ID}/?|/paper/(?:[^/]+/)?(?<s2>[0-9A-Fa-f]{40})/?`);
 const S2_API_PATH = full(String.raw`/CorpusID:(?<corpusid>[1-9]\d{0,11})/?`, "i");
-const DOI_ORG_PATH = full(String.raw`/(?<doi>10\.[^\n]+)`);
-const ACM_PATH = full(String.raw`/doi/(?:(?:abs|pdf|epdf|full|fullHtml)/)?(?<doi>10\.[^\n]+)`);
-const SPRINGER_PATH = full(String.raw`/(?:article|chapter)/(?<doi>10\.[^\n]+)|/content/pdf/(?<pdf>10\.[^\n]+)\.pdf`);
-const NATURE_PATH = full(String.raw`/articles/(?<suffix>[A-Za-z0-9][A-Za-z0-9.-]*?)(?:\.pdf)?/?`);
-const BIORXIV_PATH = full(
-  String.raw`/content/(?<doi>10\.1101/(?:\d{4}\.\d{2}\.\d{2}\.)?\d{6,8})` +
-    String.raw`(?:v(?<version>[1-9]\d{0,2}))?` +
-    String.raw`(?:\.full|\.full\.pdf|\.full-text|\.abstract|\.article-info|\.supplementary-material)?/?`,
-);
 const OPENREVIEW_PATH = full("/(?:forum|pdf)/?");
 const ACL_ID = String.raw`(?<id>\d{4}\.[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\.\d+|[A-Za-z]\d{2}-\d{4})`;
 const ACLANTHOLOGY_PATH = full(String.raw`/${ACL_ID}(?:v(?<version>[1-9]\d{0,2}))?(?:\.pdf)?/?`);
@@ -236,25 +227,6 @@ function semanticScholar(path) {
 function semanticScholarApi(path) {
   const groups = fullmatch(S2_API_PATH, path);
   return groups ? ref(`corpusid:${groups.corpusid}`) : null;
-}
-
-function doiPath(regex) {
-  return (path) => {
-    const match = regex.exec(path);
-    if (!match) return null;
-    const doi = match.slice(1).find((group) => group);
-    return doiRef(doi.replace(/\/+$/, ""));
-  };
-}
-
-function nature(path) {
-  const groups = fullmatch(NATURE_PATH, path);
-  return groups ? doiRef(`10.1038/${groups.suffix}`) : null;
-}
-
-function biorxiv(path) {
-  const groups = fullmatch(BIORXIV_PATH, path);
-  return groups ? ref(`doi:${groups.doi}`, versionOf(groups)) : null;
 }
 
 function openreview(path, query) {
@@ -320,6 +292,157 @@ function ieee(path, query) {
   return ref(`ieee:${number}`);
 }
 
+// ---------------------------------------------------------------- publisher addresses with a DOI
+// Only layouts a publisher uses for one article are listed, never "any DOI-shaped text":
+// issue, listing, search, book and figure addresses may hold DOI-shaped strings that name
+// something else. Each layout: a path pattern with group doi (or suffix, completed by
+// prefix) and optionally version; or, when query is set, a path pattern plus the query
+// parameter whose value the value pattern matches.
+
+const DOI_VALUE = full(String.raw`(?<doi>10\.[0-9.]+/[^\n]+)`);
+
+function layout(path, prefix = "", query = null, value = DOI_VALUE) {
+  return { path, prefix, query, value };
+}
+
+const ANY_DOI = String.raw`(?<doi>10\.[0-9.]+/[^\n]+?)`;
+// Most publishers' DOIs hold a single slash, after the prefix; in their addresses a further
+// path segment is a file or figure of the article, not part of its DOI.
+const ONE_SEGMENT_DOI = String.raw`(?<doi>10\.[0-9.]+/[^/]+?)`;
+// Atypon-hosted journals show every view of an article under /doi/<view>/<DOI>.
+const ATYPON_VIEW = "(?:(?:abs|full|pdf|epdf|pdfdirect|pdfplus|fullHtml|epub|reader|ref|suppl)/)?";
+const ATYPON_ARTICLE = layout(full(`/doi/${ATYPON_VIEW}${ONE_SEGMENT_DOI}/*`));
+// The "download citation" page of one article takes its DOI as a parameter.
+const ATYPON_CITATION = layout(full("/action/showCitFormats"), "", "doi", full(ONE_SEGMENT_DOI));
+const ATYPON = [ATYPON_ARTICLE, ATYPON_CITATION];
+// Wiley's older DOIs (SICI) hold slashes, and its older addresses put the view after the
+// DOI; its "(ISSN)" DOIs name journals, not articles.
+const WILEY_DOI = String.raw`(?<doi>10\.[0-9.]+/(?!\([Ii][Ss][Ss][Nn]\))[^\n]+?)`;
+const WILEY = [
+  layout(full(`/doi/${ATYPON_VIEW}${WILEY_DOI}(?:/(?:abstract|full|pdf|epdf))?/*`)),
+  layout(full("/resolve/doi"), "", "DOI", full(WILEY_DOI)),
+  ATYPON_CITATION,
+];
+// Silverchair-hosted journals (OUP, AIP) look an article up by DOI under its journal.
+const SILVERCHAIR = layout(full(`(?:/[A-Za-z0-9-]+){1,2}/article-lookup/doi/${ANY_DOI}/*`));
+const RESOLVER = layout(full(`/${ANY_DOI}/*`));
+const SPRINGER = [
+  layout(full(`/(?:article|chapter)/${ONE_SEGMENT_DOI}/*`)),
+  layout(full(String.raw`/content/pdf/${ONE_SEGMENT_DOI}\.pdf`)),
+];
+const NATURE = layout(full(String.raw`/articles/(?<suffix>[A-Za-z0-9][A-Za-z0-9.-]*?)(?:\.pdf)?/?`), "10.1038/");
+const BIORXIV = layout(
+  full(
+    String.raw`/content/(?<doi>10\.1101/(?:\d{4}\.\d{2}\.\d{2}\.)?\d{6,8})` +
+      String.raw`(?:v(?<version>[1-9]\d{0,2}))?` +
+      String.raw`(?:\.full|\.full\.pdf|\.full-text|\.abstract|\.article-info|\.supplementary-material)?/?`,
+  ),
+);
+const APS = layout(full(String.raw`/[a-z]+/(?:abstract|pdf|references|cited-by)/(?<doi>10\.1103/[^/]+?)/*`));
+const AIP = [
+  ...ATYPON,
+  SILVERCHAIR,
+  // scitation.aip.org/content/aip/journal/<journal>/<volume>/<issue>/<DOI>
+  layout(full(String.raw`/content/aip/journal/[a-z0-9]+/\d+/\d+/(?<doi>10\.\d{4,9}/[^/]+?)/*`)),
+];
+// IOP's DOIs hold slashes; the article's views follow them.
+const IOP = layout(full(`/article/${ANY_DOI}(?:/(?:pdf|meta|ampdf|data|fulltext))?/*`));
+// RSC's DOIs are 10.1039/ plus the article code its addresses end in.
+const RSC_CODE = String.raw`(?<suffix>[A-Za-z]\d[A-Za-z]{2}\d{5}[A-Za-z]|[A-Za-z]\d{6}[A-Za-z])`;
+const RSC = layout(
+  full(String.raw`/en/content/article(?:landing|html|pdf)/\d{4}/[A-Za-z]{2}/${RSC_CODE}/*`, "i"),
+  "10.1039/",
+);
+const RSC_XLINK = layout(full("/?"), "10.1039/", "doi", full(RSC_CODE));
+// PLOS names articles 10.1371/journal.<journal>.<seven digits>; figures and supporting
+// files add a further part and are not articles.
+const PLOS = layout(
+  full("/[a-z]+/article(?:/(?:file|authors|metrics|comments|related|citation))?"),
+  "",
+  "id",
+  full(String.raw`(?<doi>10\.1371/journal\.[a-z]+\.\d{7})`),
+);
+const PLOS_LEGACY = layout(full(String.raw`/article/info:doi/(?<doi>10\.1371/journal\.[a-z]+\.\d{7})`));
+const FRONTIERS = layout(
+  full(
+    String.raw`(?:/journals/[a-z0-9-]+)?/articles/(?<doi>10\.3389/[^/]+?)` + "(?:/(?:full|abstract|pdf|xml|epub))?/*",
+  ),
+);
+const ELIFE = layout(
+  full(String.raw`/articles/(?<suffix>\d{5,6})(?:v(?<version>[1-9]\d{0,2}))?(?:/(?:figures|peer-reviews))?/*`),
+  "10.7554/eLife.",
+);
+// eLife's PDFs: cdn.elifesciences.org/articles/<n>/elife-<n>-v<k>.pdf
+const ELIFE_PDF = layout(
+  full(String.raw`/articles/(?<suffix>\d{5,6})/elife-\d{5,6}-v(?<version>[1-9]\d{0,2})\.pdf`),
+  "10.7554/eLife.",
+);
+// SSRN's DOIs are 10.2139/ssrn.<abstract id>.
+const SSRN_ID = full(String.raw`(?<suffix>[1-9]\d{0,8})`);
+const SSRN = [
+  layout(full(String.raw`/sol3/papers\.cfm`), "10.2139/ssrn.", "abstract_id", SSRN_ID),
+  layout(full(String.raw`/sol3/Delivery\.cfm(?:/[A-Za-z0-9_.-]+\.pdf)?`), "10.2139/ssrn.", "abstractid", SSRN_ID),
+];
+const SSRN_SHORT = layout(full(String.raw`/abstract=(?<suffix>[1-9]\d{0,8})/*`), "10.2139/ssrn.");
+// JSTOR's own DOIs name articles with digits only; issues (i...) and books (j.ctt...)
+// under the same prefix are not articles.
+const JSTOR = layout(full(String.raw`/stable/(?:pdf/)?(?<doi>10\.2307/\d{4,9})(?:\.pdf)?/*`));
+const AEA = [
+  layout(full("/articles"), "", "id", full(String.raw`(?<doi>10\.1257/[^/]+)`)),
+  layout(full(String.raw`/articles/pdf/doi/(?<doi>10\.1257/[^/]+?)/*`)),
+];
+
+/** A site whose article addresses carry the DOI in one of the given layouts. */
+function doiSite(...layouts) {
+  return (path, query) => {
+    for (const { path: pathRe, prefix, query: name, value } of layouts) {
+      let groups = fullmatch(pathRe, path);
+      if (groups === null) continue;
+      if (name !== null) {
+        const param = queryParam(query, name);
+        groups = param === null ? null : fullmatch(value, param);
+        if (groups === null) return null;
+      }
+      const found = doiRef(groups.doi || prefix + groups.suffix);
+      if (found === null || found.paper_id.startsWith("arxiv:")) return found;
+      return ref(found.paper_id, versionOf(groups));
+    }
+    return null;
+  };
+}
+
+// Wiley's society journals have hosts of their own under onlinelibrary.wiley.com.
+const WILEY_SOCIETIES = ["agupubs", "acsjournals", "anatomypubs", "besjournals", "physoc", "rss"];
+// Hosts whose article addresses carry a DOI, with the layouts they use: a row a publisher.
+const DOI_HOSTS = [
+  [["doi.org", "dx.doi.org", "www.doi.org"], doiSite(RESOLVER)],
+  [["dl.acm.org"], doiSite(...ATYPON)],
+  [["pubs.acs.org"], doiSite(...ATYPON)],
+  [["www.science.org", "science.org"], doiSite(...ATYPON)],
+  [["journals.sagepub.com"], doiSite(...ATYPON)],
+  [["www.tandfonline.com", "tandfonline.com"], doiSite(...ATYPON)],
+  [["onlinelibrary.wiley.com", ...WILEY_SOCIETIES.map((name) => `${name}.onlinelibrary.wiley.com`)], doiSite(...WILEY)],
+  [["academic.oup.com"], doiSite(SILVERCHAIR)],
+  [["pubs.aip.org", "aip.scitation.org", "scitation.aip.org"], doiSite(...AIP)],
+  [["journals.aps.org"], doiSite(APS)],
+  [["link.aps.org"], doiSite(...ATYPON)],
+  [["link.springer.com"], doiSite(...SPRINGER)],
+  [["nature.com", "www.nature.com"], doiSite(NATURE)],
+  [["iopscience.iop.org"], doiSite(IOP)],
+  [["pubs.rsc.org"], doiSite(RSC)],
+  [["xlink.rsc.org"], doiSite(RSC_XLINK)],
+  [["journals.plos.org"], doiSite(PLOS)],
+  [["www.plosone.org", "www.plosbiology.org", "www.ploscompbiol.org"], doiSite(PLOS_LEGACY)],
+  [["www.frontiersin.org", "frontiersin.org"], doiSite(FRONTIERS)],
+  [["elifesciences.org"], doiSite(ELIFE)],
+  [["cdn.elifesciences.org"], doiSite(ELIFE_PDF)],
+  [["papers.ssrn.com"], doiSite(...SSRN)],
+  [["ssrn.com"], doiSite(SSRN_SHORT)],
+  [["www.jstor.org", "jstor.org"], doiSite(JSTOR)],
+  [["www.aeaweb.org", "aeaweb.org"], doiSite(...AEA)],
+  [["biorxiv.org", "www.biorxiv.org", "medrxiv.org", "www.medrxiv.org"], doiSite(BIORXIV)],
+];
+
 const SITES = new Map([
   ["arxiv.org", arxivSite],
   ["www.arxiv.org", arxivSite],
@@ -332,17 +455,6 @@ const SITES = new Map([
   ["semanticscholar.org", semanticScholar],
   ["www.semanticscholar.org", semanticScholar],
   ["api.semanticscholar.org", semanticScholarApi],
-  ["doi.org", doiPath(DOI_ORG_PATH)],
-  ["dx.doi.org", doiPath(DOI_ORG_PATH)],
-  ["www.doi.org", doiPath(DOI_ORG_PATH)],
-  ["dl.acm.org", doiPath(ACM_PATH)],
-  ["link.springer.com", doiPath(SPRINGER_PATH)],
-  ["nature.com", nature],
-  ["www.nature.com", nature],
-  ["biorxiv.org", biorxiv],
-  ["www.biorxiv.org", biorxiv],
-  ["medrxiv.org", biorxiv],
-  ["www.medrxiv.org", biorxiv],
   ["openreview.net", openreview],
   ["www.openreview.net", openreview],
   ["aclanthology.org", aclSite(ACLANTHOLOGY_PATH)],
@@ -359,6 +471,7 @@ const SITES = new Map([
   ["proceedings.neurips.cc", neurips],
   ["openaccess.thecvf.com", cvf],
   ["ieeexplore.ieee.org", ieee],
+  ...DOI_HOSTS.flatMap(([hosts, site]) => hosts.map((host) => [host, site])),
 ]);
 
 // ---------------------------------------------------------------- URL splitting

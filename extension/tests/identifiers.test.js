@@ -48,4 +48,8 @@ describe("localPaperId agrees with paperlens.identifiers.local_paper_id", () => 
 test("the shared vectors are all there", { skip: missing }, () => {
   assert.ok(vectors.resolve_url.length >= 80);
   assert.ok(vectors.parse_paper_id.length > 0 && vectors.local_paper_id.length > 0);
+  const publisherVectors = vectors.resolve_url.filter((vector) => "publisher" in vector);
+  assert.ok(publisherVectors.length >= 150);
+  assert.ok(publisherVectors.filter((vector) => vector.expect === null).length >= 40);
+  assert.ok(new Set(publisherVectors.map((vector) => vector.publisher)).size >= 20);
 });
