@@ -14,6 +14,7 @@ export const CONNECTION_TEST = "options/test"; // {backendUrl, token} -> {ok, li
 export const OPTIONS_OPEN = "options/open"; // {} -> {}
 export const RESOLVE_PAGE = "paper/resolve"; // {page: {url, meta}} -> {found: {paper_id, version}|null}
 export const ACCESS_ASK = "access/ask"; // {} -> {}: opens the page that asks for backend access
+export const ZOTERO_SEND = "zotero/send"; // {paperIds: [...]} -> {route, results: [{paper_id, ok, message?}], line}
 export const ACCESS_GRANTED = "access/granted"; // background -> content scripts, no answer
 
 // The <meta name> tags a page message's `meta` may carry: what names a paper besides the URL.
