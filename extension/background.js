@@ -138,6 +138,18 @@ async function feedbackSend({ paperId, signal }) {
 // At most this many papers in one send: a large library selection still goes in one click.
 const ZOTERO_MAX_PAPERS = 500;
 
+/** A paper's document for Zotero, or why there is none: one paper's failure stops no other. */
+async function zoteroPaper(config, paperId) {
+  try {
+    const found = await cached(paperKey(config.backendUrl, paperId), () => backend.fetchPaper(fetch, config, paperId));
+    if (found.status === "ready") return { paper: found.paper };
+    if (found.status === "pending") return { message: "PaperLens is still preparing it; try again shortly." };
+    return { message: "PaperLens does not know this paper." };
+  } catch (error) {
+    return { message: backend.describeError(error, config.backendUrl) };
+  }
+}
+
 /**
  * Send papers to Zotero (lib/zotero.js): their documents come from the backend, which learns
  * only the paper ids; the Zotero key and user id never leave for anywhere but Zotero.
@@ -151,9 +163,9 @@ async function zoteroSend({ paperIds }) {
   const papers = [];
   const missing = [];
   for (const paperId of ids) {
-    const found = await cached(paperKey(config.backendUrl, paperId), () => backend.fetchPaper(fetch, config, paperId));
-    if (found.status === "ready") papers.push(found.paper);
-    else missing.push({ paper_id: paperId, ok: false, message: "PaperLens has no details for it yet." });
+    const found = await zoteroPaper(config, paperId);
+    if (found.paper) papers.push(found.paper);
+    else missing.push({ paper_id: paperId, ok: false, message: found.message });
   }
   const zotero = zoteroSettings(await migrateFromStorageLocal(ext.storage.local));
   const sent = papers.length ? await sendToZotero(fetch, zotero, papers) : { route: "web_api", results: [] };

@@ -232,7 +232,8 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-# The extension origin's IndexedDB holding the backend URL and token (connection_store.js).
+# The extension origin's IndexedDB holding the backend URL, the token and the Zotero settings
+# (connection_store.js).
 CONNECTION_DB = """
 const open = () => new Promise((resolve, reject) => {
   const request = indexedDB.open("paperlens", 1);
@@ -251,7 +252,14 @@ const inStore = async (mode, work) => {
 const done = (request) =>
   new Promise((resolve) => { request.onsuccess = () => resolve(request.result); });
 """
-CONNECTION_KEYS = ("backendUrl", "token")
+CONNECTION_KEYS = (
+    "backendUrl",
+    "token",
+    "zoteroUserId",
+    "zoteroKey",
+    "zoteroConnectorUrl",
+    "zoteroApiUrl",
+)
 
 
 @dataclass
