@@ -252,14 +252,8 @@ const inStore = async (mode, work) => {
 const done = (request) =>
   new Promise((resolve) => { request.onsuccess = () => resolve(request.result); });
 """
-CONNECTION_KEYS = (
-    "backendUrl",
-    "token",
-    "zoteroUserId",
-    "zoteroKey",
-    "zoteroConnectorUrl",
-    "zoteroApiUrl",
-)
+ZOTERO_KEYS = ("zoteroUserId", "zoteroKey", "zoteroConnectorUrl", "zoteroApiUrl")
+CONNECTION_KEYS = ("backendUrl", "token", *ZOTERO_KEYS)
 
 
 @dataclass

@@ -66,6 +66,17 @@ def published(backend: Backend) -> Iterator[None]:
     enrichments.write(backend.redis, stored)
 
 
+def point_at(browser: Browser, stand_in: ZoteroStandIn, *, connector_running: bool) -> None:
+    """The reader's Zotero credentials, and both routes pointed at the stand-in (or the connector
+    at a closed port: Zotero desktop that is not running)."""
+    browser.configure(
+        zoteroConnectorUrl=stand_in.url if connector_running else closed_port_url(),
+        zoteroApiUrl=stand_in.url,
+        zoteroUserId=USER_ID,
+        zoteroKey=API_KEY,
+    )
+
+
 def send_from_popup(browser: Browser) -> Page:
     tab = browser.open(MRL_PAGE)
     popup = browser.popup(tab)
@@ -98,12 +109,7 @@ def assert_mrl_item(item: dict[str, Any]) -> None:
 def test_with_zotero_desktop_running_the_paper_goes_to_its_connector(
     browser: Browser, backend: Backend, stand_in: ZoteroStandIn, published: None
 ) -> None:
-    browser.configure(
-        zoteroConnectorUrl=stand_in.url,
-        zoteroApiUrl=stand_in.url,
-        zoteroUserId=USER_ID,
-        zoteroKey=API_KEY,
-    )
+    point_at(browser, stand_in, connector_running=True)
     popup = send_from_popup(browser)
     assert eventually(
         lambda: status_line(popup) == "✓ Sent 1 of 1 to Zotero desktop.", message="sent"
@@ -129,12 +135,7 @@ def test_with_zotero_desktop_running_the_paper_goes_to_its_connector(
 def test_without_zotero_desktop_the_paper_goes_to_the_web_api_with_the_key(
     browser: Browser, backend: Backend, stand_in: ZoteroStandIn, published: None
 ) -> None:
-    browser.configure(
-        zoteroConnectorUrl=closed_port_url(),
-        zoteroApiUrl=stand_in.url,
-        zoteroUserId=USER_ID,
-        zoteroKey=API_KEY,
-    )
+    point_at(browser, stand_in, connector_running=False)
     popup = send_from_popup(browser)
     assert eventually(lambda: status_line(popup) == "✓ Sent 1 of 1 to zotero.org.", message="sent")
 
@@ -160,12 +161,7 @@ def test_without_zotero_desktop_the_paper_goes_to_the_web_api_with_the_key(
 def test_a_library_selection_is_sent_in_one_message_with_a_result_per_paper(
     browser: Browser, stand_in: ZoteroStandIn
 ) -> None:
-    browser.configure(
-        zoteroConnectorUrl=closed_port_url(),
-        zoteroApiUrl=stand_in.url,
-        zoteroUserId=USER_ID,
-        zoteroKey=API_KEY,
-    )
+    point_at(browser, stand_in, connector_running=False)
     page = browser.popup()
     answer = page.evaluate(
         "ids => chrome.runtime.sendMessage({type: 'zotero/send', paperIds: ids})",
