@@ -289,13 +289,13 @@ class Browser:
         """What the connection store holds, read from the extension's own origin."""
         return dict(
             self.worker.evaluate(
-                f"""async () => {{ {CONNECTION_DB}
-                const keys = ["backendUrl", "token", "migratedFromStorageLocal"];
+                f"""async keys => {{ {CONNECTION_DB}
                 const values = await inStore("readonly", (store) =>
                   Promise.all(keys.map((k) => done(store.get(k)))));
                 return Object.fromEntries(
                   keys.map((k, i) => [k, values[i]]).filter(([, v]) => v !== undefined));
-                }}"""
+                }}""",
+                [*CONNECTION_KEYS, "migratedFromStorageLocal"],
             )
         )
 

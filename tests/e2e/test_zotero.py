@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from paperlens import enrichments
 from paperlens.schemas import PublishedVersion
-from tests.e2e.conftest import EXTENSION_DIR, Backend, Browser
+from tests.e2e.conftest import EXTENSION_DIR, EXTENSION_ID, Backend, Browser
 from tests.e2e.visible import MRL_TITLE
 from tests.support import eventually
 from tests.zotero_stand_in import ZoteroStandIn, closed_port_url
@@ -186,3 +186,28 @@ def test_without_zotero_desktop_or_credentials_the_popup_says_what_to_set(
         lambda: "no Zotero user id and API key are set" in status_line(popup), message="told"
     )
     assert stand_in.requests == []
+
+
+def test_the_options_keep_the_zotero_key_hidden_and_out_of_content_scripts_reach(
+    browser: Browser,
+) -> None:
+    options = browser.open(f"chrome-extension://{EXTENSION_ID}/options/options.html")
+    key, toggle = options.get_by_label("Zotero API key"), options.locator("#zotero-key-toggle")
+    options.get_by_label("Zotero user id").fill(" 424242 ")
+    key.fill(API_KEY)
+    expect(key).to_have_attribute("type", "password")
+    toggle.click()
+    expect(key).to_have_attribute("type", "text")
+    expect(toggle).to_have_text("Hide key")
+    toggle.click()
+    expect(key).to_have_attribute("type", "password")
+    options.locator("#save").click()
+    expect(options.locator("#report")).to_have_text("✓ Saved.")
+
+    stored = browser.connection()
+    assert stored["zoteroUserId"] == USER_ID and stored["zoteroKey"] == API_KEY
+    local = browser.worker.evaluate("() => chrome.storage.local.get(null)")
+    assert API_KEY not in json.dumps(local)
+    again = browser.open(f"chrome-extension://{EXTENSION_ID}/options/options.html")
+    expect(again.get_by_label("Zotero user id")).to_have_value(USER_ID)
+    expect(again.get_by_label("Zotero API key")).to_have_value(API_KEY)
