@@ -168,7 +168,7 @@ async function zoteroSend({ paperIds }) {
     else missing.push({ paper_id: paperId, ok: false, message: found.message });
   }
   const zotero = zoteroSettings(await migrateFromStorageLocal(ext.storage.local));
-  const sent = papers.length ? await sendToZotero(fetch, zotero, papers) : { route: "web_api", results: [] };
+  const sent = papers.length ? await sendToZotero(fetch, zotero, papers) : { route: null, results: [] };
   const outcome = { route: sent.route, results: [...sent.results, ...missing] };
   return { ...outcome, line: describeSend(outcome) };
 }

@@ -172,7 +172,7 @@ export async function sendToConnector(fetchImpl, connectorUrl, papers) {
       body,
       SEND_TIMEOUT_MS,
     );
-    failure = response.status === 201 || response.ok ? null : `Zotero answered HTTP ${response.status}.`;
+    failure = response.ok ? null : `Zotero answered HTTP ${response.status}.`; // 201 Created when saved
   } catch (error) {
     failure = `Zotero could not be reached: ${error?.message ?? error}`;
   }
@@ -282,12 +282,12 @@ export async function sendToZotero(fetchImpl, settings, papers) {
   return { route: "web_api", results: await sendToWebApi(fetchImpl, settings, papers) };
 }
 
-/** One line for the reader about a send. */
+/** One line for the reader about a send: how many went where, and the first failure's reason. */
 export function describeSend({ route, results }) {
   const sent = results.filter((result) => result.ok).length;
-  const where = route === "connector" ? "Zotero desktop" : "zotero.org";
   const failures = results.filter((result) => !result.ok || result.message);
-  if (failures.length === 0) return `✓ Sent ${sent} of ${results.length} to ${where}.`;
-  const first = failures[0];
-  return `${sent ? "✓" : "✗"} Sent ${sent} of ${results.length} to ${where}; ${first.paper_id}: ${first.message}`;
+  const first = failures.length ? `; ${failures[0].paper_id}: ${failures[0].message}` : ".";
+  if (sent === 0) return `✗ Nothing was sent to Zotero${first}`;
+  const where = route === "connector" ? "Zotero desktop" : "zotero.org";
+  return `✓ Sent ${sent} of ${results.length} to ${where}${first}`;
 }

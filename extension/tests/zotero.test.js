@@ -192,6 +192,10 @@ test("a refused key fails every item of the batch with a line that says why", as
   assert.deepEqual(results, [
     { paper_id: "arxiv:2205.13147", ok: false, message: "Zotero refused the API key (it needs write access)." },
   ]);
+  assert.equal(
+    describeSend({ route: "web_api", results }),
+    "✗ Nothing was sent to Zotero; arxiv:2205.13147: Zotero refused the API key (it needs write access).",
+  );
 });
 
 test("without Zotero desktop and without credentials, nothing is sent and the reader is told", async () => {
