@@ -7,6 +7,7 @@
 
 import { hasBackendAccess } from "./lib/access.js";
 import * as backend from "./lib/backend.js";
+import { badgeAllowed, paperMarks, tabBadge } from "./lib/badge.js";
 import { entryFor, isFresh, libraryKey, paperKey } from "./lib/cache.js";
 import { withDefaults } from "./lib/config.js";
 import { migrateFromStorageLocal } from "./lib/connection_store.js";
@@ -50,14 +51,22 @@ async function forget(key) {
 
 // ------------------------------------------------------------------ handlers
 
+/** The backend's answer about one paper, kept briefly; `fresh` asks again. */
+async function paperAnswer(config, paperId, fresh = false) {
+  const key = paperKey(config.backendUrl, paperId);
+  if (fresh) await forget(key);
+  return cached(key, () => backend.fetchPaper(fetch, config, paperId));
+}
+
 /** The paper a page shows, resolved locally; only its id is sent to the backend. */
-async function lookupPage({ page, fresh = false }) {
+async function lookupPage({ page, fresh = false }, sender) {
   const found = resolveUrl(page?.url ?? "", page?.meta ?? null);
   if (found === null) return { status: "none" };
   const config = await backendSettings();
-  const key = paperKey(config.backendUrl, found.paper_id);
-  if (fresh) await forget(key);
-  const result = await cached(key, () => backend.fetchPaper(fetch, config, found.paper_id));
+  const result = await paperAnswer(config, found.paper_id, fresh);
+  // A content script's page may name its paper in meta tags only, which the tab's address
+  // does not show: its lookup marks the tab too.
+  if (Number.isInteger(sender?.tab?.id)) markTab(sender.tab.id, found.paper_id, config, result);
   return { ...result, paper_id: found.paper_id, version: found.version, hasToken: Boolean(config.token) };
 }
 
@@ -100,19 +109,21 @@ async function libraryGet({ paperId }) {
   return { entry: await backend.fetchEntry(fetch, config, paperId) };
 }
 
-async function librarySave({ paperId, status, tags, note }) {
+async function librarySave({ paperId, status, tags, note }, sender) {
   const config = await backendSettings();
   const fields = { status, tags };
   if (note !== undefined) fields.note = note;
   const entry = await backend.saveEntry(fetch, config, paperId, fields);
   await forget(await libraryKey(config.backendUrl, config.token));
+  await remarkTabs(config, paperId, sender);
   return { entry };
 }
 
-async function libraryRemove({ paperId }) {
+async function libraryRemove({ paperId }, sender) {
   const config = await backendSettings();
   await backend.removeEntry(fetch, config, paperId);
   await forget(await libraryKey(config.backendUrl, config.token));
+  await remarkTabs(config, paperId, sender);
   return {};
 }
 
@@ -160,6 +171,68 @@ async function accessAsk(_message, sender) {
     index: Number.isInteger(sender.tab?.index) ? sender.tab.index + 1 : undefined,
   });
   return {};
+}
+
+// ------------------------------------------------------------------ the icon badge
+
+/** Show a tab's badge; null marks clear it. */
+async function paintBadge(tabId, marks) {
+  const badge = tabBadge(marks);
+  try {
+    await Promise.all([
+      ext.action.setBadgeText({ tabId, text: badge.text }),
+      ext.action.setBadgeBackgroundColor({ tabId, color: badge.color }),
+      ext.action.setTitle({ tabId, title: badge.title }),
+    ]);
+  } catch {
+    // The tab closed meanwhile.
+  }
+}
+
+/** Mark a tab with what its paper earns; when the backend cannot say, the badge stays empty. */
+async function markTab(tabId, paperId, config, lookup = null) {
+  let answer = lookup;
+  try {
+    answer ??= await paperAnswer(config, paperId);
+  } catch {
+    await paintBadge(tabId, null);
+    return;
+  }
+  let saved = new Set();
+  try {
+    saved = await savedIds(config);
+  } catch {
+    // The code mark still helps when the reading list is unavailable.
+  }
+  await paintBadge(tabId, paperMarks({ ...answer, paper_id: paperId }, saved));
+}
+
+/**
+ * A tab's badge from its address alone, which is all a PDF viewer lets the extension see.
+ * `navigated` says the address just changed: only then does a page with no paper in its
+ * address lose the badge, since its content script may still name one from its meta tags.
+ */
+async function badgeFromUrl(tabId, url, navigated) {
+  const found = resolveUrl(url ?? "");
+  if (found === null) {
+    if (navigated) await paintBadge(tabId, null);
+    return;
+  }
+  const config = await settings();
+  if (!badgeAllowed(url, config.sites) || !(await hasBackendAccess(ext, config.backendUrl))) {
+    await paintBadge(tabId, null);
+    return;
+  }
+  await markTab(tabId, found.paper_id, config);
+}
+
+/** After the reading list changed: the tab that saved, and every tab whose address shows the paper. */
+async function remarkTabs(config, paperId, sender) {
+  for (const tab of await ext.tabs.query({})) {
+    if (tab.id === sender?.tab?.id || resolveUrl(tab.url ?? "")?.paper_id === paperId) {
+      await markTab(tab.id, paperId, config);
+    }
+  }
 }
 
 const HANDLERS = {
@@ -224,4 +297,19 @@ async function announceAccess() {
 
 ext.permissions.onAdded.addListener(() => {
   announceAccess();
+});
+
+// The badge follows each tab's address: on navigation, when the page has loaded (the browser
+// may reset a tab's badge as it commits the new page), and when the reader comes back to it.
+ext.tabs.onUpdated.addListener((tabId, change, tab) => {
+  if (change.url === undefined && change.status !== "complete") return;
+  badgeFromUrl(tabId, tab.url, change.url !== undefined);
+});
+ext.tabs.onActivated.addListener(({ tabId }) => {
+  ext.tabs.get(tabId).then(
+    (tab) => badgeFromUrl(tabId, tab.url, false),
+    () => {
+      // Closed before we looked.
+    },
+  );
 });
