@@ -7,6 +7,7 @@
 
 import { hasBackendAccess } from "./lib/access.js";
 import * as backend from "./lib/backend.js";
+import { readPasted } from "./lib/ask.js";
 import { badgeAllowed, paperMarks, tabBadge } from "./lib/badge.js";
 import { entryFor, isFresh, libraryKey, paperKey } from "./lib/cache.js";
 import { withDefaults } from "./lib/config.js";
@@ -67,6 +68,19 @@ async function lookupPage({ page, fresh = false }, sender) {
   // A content script's page may name its paper in meta tags only, which the tab's address
   // does not show: its lookup marks the tab too.
   if (Number.isInteger(sender?.tab?.id)) markTab(sender.tab.id, found.paper_id, config, result);
+  return { ...result, paper_id: found.paper_id, version: found.version, hasToken: Boolean(config.token) };
+}
+
+/**
+ * The paper an id or address the reader pasted names: resolved locally when the shared resolver
+ * knows it, else by the backend, which the reader asked by pasting it.
+ */
+async function askPaper({ text }) {
+  const pasted = readPasted(text);
+  if (pasted.error) throw new backend.BackendError("not_a_paper", pasted.error);
+  const config = await backendSettings();
+  const found = pasted.found ?? (await backend.resolveAddress(fetch, config, pasted.address));
+  const result = await paperAnswer(config, found.paper_id);
   return { ...result, paper_id: found.paper_id, version: found.version, hasToken: Boolean(config.token) };
 }
 
@@ -238,6 +252,7 @@ async function remarkTabs(config, paperId, sender) {
 const HANDLERS = {
   [messages.RESOLVE_PAGE]: resolvePage,
   [messages.LOOKUP_PAGE]: lookupPage,
+  [messages.ASK_PAPER]: askPaper,
   [messages.LOOKUP_LISTING]: lookupListing,
   [messages.LIBRARY_GET]: libraryGet,
   [messages.LIBRARY_SAVE]: librarySave,

@@ -8,20 +8,13 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Backend, Browser, api
-from tests.e2e.visible import MRL_TITLE, VISIBLE_TEXT, assert_no_stray_values
+from tests.e2e.visible import MRL_TITLE, assert_no_stray_values, visible_text
 from tests.support import eventually
 
 MRL_PDF = "https://arxiv.org/pdf/2205.13147v3"
 # A demo-corpus paper whose abstract links to no code.
 NO_CODE = "arxiv:2505.11816"
 NO_CODE_PDF = "https://arxiv.org/pdf/2505.11816"
-
-
-def visible_text(page: Page, selector: str) -> str:
-    """What a reader sees of `selector` on `page`, on one line."""
-    return str(
-        page.locator(selector).evaluate(f"node => {{ {VISIBLE_TEXT}\nreturn visibleText(node); }}")
-    )
 
 
 def tab_id(browser: Browser, tab: Page) -> int:
