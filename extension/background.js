@@ -8,7 +8,7 @@
 import { hasBackendAccess } from "./lib/access.js";
 import * as backend from "./lib/backend.js";
 import { readPasted } from "./lib/ask.js";
-import { badgeAllowed, paperMarks, tabBadge } from "./lib/badge.js";
+import { badgeAllowed, needsAddressLookup, paperMarks, tabBadge } from "./lib/badge.js";
 import { entryFor, isFresh, libraryKey, paperKey } from "./lib/cache.js";
 import { withDefaults } from "./lib/config.js";
 import { migrateFromStorageLocal } from "./lib/connection_store.js";
@@ -222,16 +222,12 @@ async function markTab(tabId, paperId, config, lookup = null) {
 }
 
 /**
- * A tab's badge from its address alone, which is all a PDF viewer lets the extension see.
- * `navigated` says the address just changed: only then does a page with no paper in its
- * address lose the badge, since its content script may still name one from its meta tags.
+ * A tab's badge from its address alone, which is all a PDF viewer lets the extension see. Pages
+ * the content script runs on are left to its lookup, so that one page costs one request.
  */
-async function badgeFromUrl(tabId, url, navigated) {
+async function badgeFromUrl(tabId, url) {
   const found = resolveUrl(url ?? "");
-  if (found === null) {
-    if (navigated) await paintBadge(tabId, null);
-    return;
-  }
+  if (found === null || !needsAddressLookup(url)) return;
   const config = await settings();
   if (!badgeAllowed(url, config.sites) || !(await hasBackendAccess(ext, config.backendUrl))) {
     await paintBadge(tabId, null);
@@ -314,15 +310,24 @@ ext.permissions.onAdded.addListener(() => {
   announceAccess();
 });
 
-// The badge follows each tab's address: on navigation, when the page has loaded (the browser
-// may reset a tab's badge as it commits the new page), and when the reader comes back to it.
+/**
+ * A new address clears the badge and earns its own at once (a long PDF may take a while to load,
+ * or never finish where the browser's viewer cannot read it), and again once the page has loaded,
+ * since the browser may reset a tab's badge as it commits a page.
+ */
+async function tabUpdated(tabId, change, tab) {
+  if (change.url !== undefined) await paintBadge(tabId, null);
+  if (change.url !== undefined || change.status === "complete") await badgeFromUrl(tabId, change.url ?? tab.url);
+}
+
+// Registered at top level, like every listener here. The badge is looked at again when the reader
+// comes back to a tab: a paper that was still being prepared may have code by now.
 ext.tabs.onUpdated.addListener((tabId, change, tab) => {
-  if (change.url === undefined && change.status !== "complete") return;
-  badgeFromUrl(tabId, tab.url, change.url !== undefined);
+  tabUpdated(tabId, change, tab);
 });
 ext.tabs.onActivated.addListener(({ tabId }) => {
   ext.tabs.get(tabId).then(
-    (tab) => badgeFromUrl(tabId, tab.url, false),
+    (tab) => badgeFromUrl(tabId, tab.url),
     () => {
       // Closed before we looked.
     },

@@ -42,6 +42,23 @@ export function tabBadge(marks) {
   };
 }
 
+// arXiv's and OpenReview's /pdf addresses, and every site's files ending in .pdf.
+const PDF_PATH = /^\/pdf(?:\/|$)|\.pdf$/i;
+
+/**
+ * Whether the background must look a tab's paper up from its address: where no content script
+ * does, that is PDF documents and pages outside the sites the content script runs on.
+ */
+export function needsAddressLookup(url) {
+  let parsed;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  return siteForHost(parsed.hostname) === null || PDF_PATH.test(parsed.pathname);
+}
+
 /** Whether the reader left PaperLens on for the tab's site (hosts outside the registry are). */
 export function badgeAllowed(url, sites) {
   let host;

@@ -7,6 +7,7 @@ import {
   CODE_COLOR,
   CODE_TEXT,
   DEFAULT_TITLE,
+  needsAddressLookup,
   paperMarks,
   SAVED_COLOR,
   SAVED_TEXT,
@@ -81,4 +82,26 @@ test("sites the reader switched off get no badge; addresses outside the registry
   assert.equal(badgeAllowed("https://openreview.net/pdf?id=YicbFdNTTy", sites), true);
   assert.equal(badgeAllowed("https://dl.acm.org/doi/pdf/10.1145/3292500.3330648", sites), true);
   assert.equal(badgeAllowed("not an address", sites), false);
+});
+
+test("the background looks up PDF tabs and other sites' pages; content scripts look up the rest", () => {
+  for (const url of [
+    "https://arxiv.org/pdf/2205.13147v3",
+    "https://arxiv.org/pdf/2205.13147.pdf",
+    "https://openreview.net/pdf?id=YicbFdNTTy",
+    "https://aclanthology.org/2023.acl-long.1.pdf",
+    "http://proceedings.mlr.press/v37/ioffe15.pdf",
+    "https://openaccess.thecvf.com/content/CVPR2022/papers/X_CVPR_2022_paper.PDF",
+    "https://dl.acm.org/doi/10.1145/3292500.3330648",
+  ]) {
+    assert.equal(needsAddressLookup(url), true, url);
+  }
+  for (const url of [
+    "https://arxiv.org/abs/2205.13147",
+    "https://openreview.net/forum?id=YicbFdNTTy",
+    "https://huggingface.co/papers/2205.13147",
+    "not an address",
+  ]) {
+    assert.equal(needsAddressLookup(url), false, url);
+  }
 });

@@ -62,8 +62,10 @@ def test_pdf_tab_badge_shows_a_saved_paper_without_code(
     reader: str, library: list[str], browser: Browser, backend: Backend, artifacts: Path
 ) -> None:
     library.append(NO_CODE)
-    browser.configure(token=reader)
+    # The token is written after the PDF opened: headless Chromium was seen to leave a PDF
+    # navigation uncommitted (the tab "loading" for good) when it started right after the write.
     pdf = browser.open(NO_CODE_PDF)
+    browser.configure(token=reader)
     assert eventually(
         lambda: backend.requests_to(f"/api/v1/papers/{NO_CODE}", "GET"), message="looked up"
     )
