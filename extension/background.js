@@ -16,6 +16,7 @@ import { resolveUrl } from "./lib/identifiers.js";
 import { badgesFor, batches, entryPaperId, groupLinks } from "./lib/listing.js";
 import * as messages from "./lib/messages.js";
 import { contentScriptMessage, fromExtensionPage, senderPageUrl } from "./lib/sender_policy.js";
+import { describeSend, sendToZotero, ZoteroError, zoteroSettings } from "./lib/zotero.js";
 
 const ext = globalThis.browser ?? globalThis.chrome;
 // Never storage.local: the saved-ids cache must stay out of content scripts' reach.
@@ -159,6 +160,44 @@ async function feedbackSend({ paperId, signal }) {
   return {};
 }
 
+// At most this many papers in one send: a large library selection still goes in one click.
+const ZOTERO_MAX_PAPERS = 500;
+
+/** A paper's document for Zotero, or why there is none: one paper's failure stops no other. */
+async function zoteroPaper(config, paperId) {
+  try {
+    const found = await cached(paperKey(config.backendUrl, paperId), () => backend.fetchPaper(fetch, config, paperId));
+    if (found.status === "ready") return { paper: found.paper };
+    if (found.status === "pending") return { message: "PaperLens is still preparing it; try again shortly." };
+    return { message: "PaperLens does not know this paper." };
+  } catch (error) {
+    return { message: backend.describeError(error, config.backendUrl) };
+  }
+}
+
+/**
+ * Send papers to Zotero (lib/zotero.js): their documents come from the backend, which learns
+ * only the paper ids; the Zotero key and user id never leave for anywhere but Zotero.
+ */
+async function zoteroSend({ paperIds }) {
+  const ids = Array.isArray(paperIds) ? [...new Set(paperIds.filter((id) => typeof id === "string"))] : [];
+  if (ids.length === 0 || ids.length > ZOTERO_MAX_PAPERS) {
+    throw new ZoteroError("zotero_input", `✗ Send between 1 and ${ZOTERO_MAX_PAPERS} papers to Zotero.`);
+  }
+  const config = await backendSettings();
+  const papers = [];
+  const missing = [];
+  for (const paperId of ids) {
+    const found = await zoteroPaper(config, paperId);
+    if (found.paper) papers.push(found.paper);
+    else missing.push({ paper_id: paperId, ok: false, message: found.message });
+  }
+  const zotero = zoteroSettings(await migrateFromStorageLocal(ext.storage.local));
+  const sent = papers.length ? await sendToZotero(fetch, zotero, papers) : { route: null, results: [] };
+  const outcome = { route: sent.route, results: [...sent.results, ...missing] };
+  return { ...outcome, line: describeSend(outcome) };
+}
+
 async function connectionTest({ backendUrl, token }) {
   const config = withDefaults({ backendUrl, token });
   if (!(await hasBackendAccess(ext, config.backendUrl))) {
@@ -259,6 +298,7 @@ const HANDLERS = {
   [messages.CONNECTION_TEST]: connectionTest,
   [messages.OPTIONS_OPEN]: optionsOpen,
   [messages.ACCESS_ASK]: accessAsk,
+  [messages.ZOTERO_SEND]: zoteroSend,
 };
 
 const FORBIDDEN = { ok: false, error: { kind: "forbidden", line: "" } };
@@ -279,6 +319,7 @@ async function answer(message, sender) {
   try {
     return { ok: true, ...(await handler(request, sender)) };
   } catch (error) {
+    if (error instanceof ZoteroError) return { ok: false, error: { kind: error.kind, line: error.line } };
     const config = await settings();
     return {
       ok: false,

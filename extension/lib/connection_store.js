@@ -14,7 +14,17 @@
 const DB_NAME = "paperlens";
 const DB_VERSION = 1;
 const STORE = "connection";
-export const CONNECTION_KEYS = Object.freeze(["backendUrl", "token"]);
+// The Zotero user id and key sit beside the backend token for the same reason, and so do the
+// Zotero base URLs (the real ones unless a test points them at stand-ins): whoever could change
+// them could have the key sent elsewhere.
+export const CONNECTION_KEYS = Object.freeze([
+  "backendUrl",
+  "token",
+  "zoteroUserId",
+  "zoteroKey",
+  "zoteroConnectorUrl",
+  "zoteroApiUrl",
+]);
 const MIGRATED = "migratedFromStorageLocal";
 
 function requestDone(request) {
@@ -47,7 +57,7 @@ async function withStore(indexedDb, mode, work) {
   }
 }
 
-/** {backendUrl, token, ...} as stored (missing keys are absent). */
+/** {backendUrl, token, zoteroUserId, ...} as stored (missing keys are absent). */
 export function readConnection(indexedDb = globalThis.indexedDB) {
   const keys = [...CONNECTION_KEYS, MIGRATED];
   return withStore(indexedDb, "readonly", async (store) => {
@@ -56,7 +66,7 @@ export function readConnection(indexedDb = globalThis.indexedDB) {
   });
 }
 
-/** Store the given connection settings (only backendUrl and token are kept). */
+/** Store the given connection settings (only CONNECTION_KEYS are kept). */
 export function writeConnection(values, indexedDb = globalThis.indexedDB) {
   const kept = CONNECTION_KEYS.filter((key) => typeof values[key] === "string");
   return withStore(indexedDb, "readwrite", (store) =>

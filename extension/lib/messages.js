@@ -15,6 +15,7 @@ export const OPTIONS_OPEN = "options/open"; // {} -> {}
 export const RESOLVE_PAGE = "paper/resolve"; // {page: {url, meta}} -> {found: {paper_id, version}|null}
 export const ASK_PAPER = "paper/ask"; // {text}: an id or address the reader pasted -> lookup result
 export const ACCESS_ASK = "access/ask"; // {} -> {}: opens the page that asks for backend access
+export const ZOTERO_SEND = "zotero/send"; // {paperIds: [...]} -> {route, results: [{paper_id, ok, message?}], line}
 export const ACCESS_GRANTED = "access/granted"; // background -> content scripts, no answer
 
 // The <meta name> tags a page message's `meta` may carry: what names a paper besides the URL.

@@ -1,5 +1,6 @@
-// Options: backend URL, API token (with a connection test that says what is wrong) and
-// one switch per site. Firefox gives every installation its own origin, so there the
+// Options: backend URL, API token (with a connection test that says what is wrong), the
+// Zotero user id and key for sending papers when Zotero desktop is not running, and one
+// switch per site. Firefox gives every installation its own origin, so there the
 // backend cannot list it for CORS: we ask for a host permission on the backend only.
 
 import { requestBackendAccess } from "../lib/access.js";
@@ -8,6 +9,7 @@ import { migrateFromStorageLocal, writeConnection } from "../lib/connection_stor
 import { el } from "../lib/dom.js";
 import { askBackground, CONNECTION_TEST } from "../lib/messages.js";
 import { SITES } from "../lib/sites.js";
+import { zoteroSettings } from "../lib/zotero.js";
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const $ = (id) => document.getElementById(id);
@@ -22,6 +24,9 @@ async function load() {
   const settings = withDefaults({ ...connection, ...(await ext.storage.local.get(["sites"])) });
   $("backend-url").value = settings.backendUrl;
   $("token").value = settings.token;
+  const zotero = zoteroSettings(connection);
+  $("zotero-user-id").value = zotero.userId;
+  $("zotero-key").value = zotero.apiKey;
   $("sites").replaceChildren(
     ...SITES.map((site) =>
       el(
@@ -40,7 +45,13 @@ function formValues() {
   const sites = Object.fromEntries(
     [...document.querySelectorAll('input[name="site"]')].map((box) => [box.value, box.checked]),
   );
-  return { backendUrl, token: $("token").value.trim(), sites };
+  return {
+    backendUrl,
+    token: $("token").value.trim(),
+    zoteroUserId: $("zotero-user-id").value.trim(),
+    zoteroKey: $("zotero-key").value.trim(),
+    sites,
+  };
 }
 
 $("form").addEventListener("submit", (event) => {
@@ -51,12 +62,19 @@ $("form").addEventListener("submit", (event) => {
     return;
   }
   requestBackendAccess(ext, values.backendUrl).then(async (granted) => {
-    // The URL and token go where content scripts cannot reach (lib/connection_store.js).
+    // The URL, the token and the Zotero key go where content scripts cannot reach
+    // (lib/connection_store.js).
     await writeConnection(values);
     await ext.storage.local.set({ sites: values.sites });
     $("backend-url").value = values.backendUrl;
     report(granted ? ["✓ Saved."] : ["✓ Saved, but without access to the backend PaperLens cannot reach it."], granted);
   });
+});
+
+$("zotero-key-toggle").addEventListener("click", () => {
+  const hidden = $("zotero-key").type === "password";
+  $("zotero-key").type = hidden ? "text" : "password";
+  $("zotero-key-toggle").textContent = hidden ? "Hide key" : "Show key";
 });
 
 $("test").addEventListener("click", () => {
@@ -67,7 +85,11 @@ $("test").addEventListener("click", () => {
   }
   report(["Testing…"], true);
   requestBackendAccess(ext, values.backendUrl).then(async () => {
-    const answer = await askBackground(ext, { type: CONNECTION_TEST, ...values });
+    const answer = await askBackground(ext, {
+      type: CONNECTION_TEST,
+      backendUrl: values.backendUrl,
+      token: values.token,
+    });
     if (answer.ok) report(answer.lines, answer.ok);
     else report(answer.lines ?? [answer.error.line], false);
   });

@@ -1,6 +1,6 @@
-// The popup: the current tab's paper (PDF tabs included), a paper asked for by hand, the
-// reading list with search and filters, and the suggestions with their reasons. All data comes
-// from the background.
+// The popup: the current tab's paper (PDF tabs included), a paper asked for by hand, either of
+// which it can send to Zotero, the reading list with search and filters, and the suggestions
+// with their reasons. All data comes from the background.
 
 import { hasBackendAccess, requestBackendAccess } from "../lib/access.js";
 import { describeError } from "../lib/backend.js";
@@ -10,6 +10,7 @@ import { el, externalLink } from "../lib/dom.js";
 import { paperUrl } from "../lib/links.js";
 import * as messages from "../lib/messages.js";
 import { paperDetails, problemLine, remedy, saveForm } from "../lib/paper_view.js";
+import { requestZoteroAccess, zoteroSettings } from "../lib/zotero.js";
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const $ = (id) => document.getElementById(id);
@@ -18,7 +19,9 @@ const openOptions = () => ext.runtime.openOptionsPage();
 const STATUS_LABELS = { to_read: "To read", reading: "Reading", done: "Done" };
 
 // Read before anything is drawn: asking for access must happen synchronously in the click.
-const { backendUrl } = withDefaults(await migrateFromStorageLocal(ext.storage.local));
+const connection = await migrateFromStorageLocal(ext.storage.local);
+const { backendUrl } = withDefaults(connection);
+const zotero = zoteroSettings(connection);
 
 /** The buttons that mend a failed answer (lib/paper_view.js's remedy); `retry` asks again. */
 const fixes = (retry) => ({ retry, allowAccess, openOptions });
@@ -127,10 +130,31 @@ async function showPaper(box, answer, retry) {
               },
             },
           }),
+      ...(paper ? [zoteroButton(answer.paper_id)] : []),
       ...(paper ? paperDetails(document, paper, { relatedLimit: 0 }) : []),
     );
   };
   draw();
+}
+
+/** "Send to Zotero" for one paper, with the line that says how it went. */
+function zoteroButton(paperId) {
+  const status = el(document, "span", { className: "zotero-status", role: "status" });
+  const button = el(document, "button", { type: "button" }, "Send to Zotero");
+  button.addEventListener("click", () => {
+    button.disabled = true;
+    status.textContent = "Sending…";
+    requestZoteroAccess(ext, zotero).then(async (granted) => {
+      if (!granted) {
+        status.textContent = "✗ PaperLens needs your permission to reach Zotero.";
+      } else {
+        const answer = await send({ type: messages.ZOTERO_SEND, paperIds: [paperId] });
+        status.textContent = answer.ok ? answer.line : answer.error.line;
+      }
+      button.disabled = false;
+    });
+  });
+  return el(document, "p", { className: "zotero" }, button, " ", status);
 }
 
 /** The paper the reader pasted an id or address of; shown and savable without visiting it. */

@@ -232,7 +232,8 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-# The extension origin's IndexedDB holding the backend URL and token (connection_store.js).
+# The extension origin's IndexedDB holding the backend URL, the token and the Zotero settings
+# (connection_store.js).
 CONNECTION_DB = """
 const open = () => new Promise((resolve, reject) => {
   const request = indexedDB.open("paperlens", 1);
@@ -251,7 +252,8 @@ const inStore = async (mode, work) => {
 const done = (request) =>
   new Promise((resolve) => { request.onsuccess = () => resolve(request.result); });
 """
-CONNECTION_KEYS = ("backendUrl", "token")
+ZOTERO_KEYS = ("zoteroUserId", "zoteroKey", "zoteroConnectorUrl", "zoteroApiUrl")
+CONNECTION_KEYS = ("backendUrl", "token", *ZOTERO_KEYS)
 
 
 @dataclass
@@ -287,13 +289,13 @@ class Browser:
         """What the connection store holds, read from the extension's own origin."""
         return dict(
             self.worker.evaluate(
-                f"""async () => {{ {CONNECTION_DB}
-                const keys = ["backendUrl", "token", "migratedFromStorageLocal"];
+                f"""async keys => {{ {CONNECTION_DB}
                 const values = await inStore("readonly", (store) =>
                   Promise.all(keys.map((k) => done(store.get(k)))));
                 return Object.fromEntries(
                   keys.map((k, i) => [k, values[i]]).filter(([, v]) => v !== undefined));
-                }}"""
+                }}""",
+                [*CONNECTION_KEYS, "migratedFromStorageLocal"],
             )
         )
 
