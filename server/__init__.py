@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from paperlens.settings import Settings, explain, get_settings
 from server import (
     errors,
+    feed,
     fetch_budget,
     health,
     library,
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(openapi.bp)
     app.register_blueprint(library.bp)
     app.register_blueprint(suggestions.bp)
+    app.register_blueprint(feed.bp)
     ratelimit.register(app, settings)
     fetch_budget.register(app, settings)
     ratelimit.trust_proxies(app, settings.trusted_proxy_hops)

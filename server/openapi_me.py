@@ -23,6 +23,7 @@ MODELS: list[type[BaseModel]] = [
     schemas.FeedbackResult,
     schemas.SuggestionList,
     schemas.SuggestionsPending,
+    schemas.FeedPage,
 ]
 
 SECURITY_SCHEMES = {
@@ -155,6 +156,25 @@ PATHS: dict[str, Any] = {
             "responses": {
                 "200": answer("Suggestions", schemas.SuggestionList),
                 "202": answer("First computation running", schemas.SuggestionsPending),
+                **_errors(422, 503),
+            },
+        }
+    },
+    "/api/v1/me/feed": {
+        "get": {
+            "summary": "New papers ranked from the list after each ingest, each with its reason",
+            "security": _SECURED,
+            "parameters": [
+                query(
+                    "since",
+                    "Only papers the feed took in after this time (ISO 8601; UTC without a zone).",
+                    {"type": "string", "format": "date-time"},
+                ),
+                query("limit", "Items per page, 1 to 200.", {"type": "integer", "default": 50}),
+                query("cursor", "The next_cursor of the previous page."),
+            ],
+            "responses": {
+                "200": answer("A page of the feed", schemas.FeedPage),
                 **_errors(422, 503),
             },
         }
