@@ -495,6 +495,26 @@ class FeedParams(BaseModel):
     cursor: str | None = Field(default=None, max_length=1000)
 
 
+class FeedTokenCreated(BaseModel):
+    token: str = Field(description="The feed token, shown this once; it replaces any older one.")
+    url: str = Field(description="The Atom feed's address, to give a feed reader.")
+
+
+class TagFeedsWrite(BaseModel):
+    """The body of ``PUT /api/v1/me/tags/<tag>``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    feeds: bool = Field(
+        strict=True, description="Whether the papers with this tag feed the research feed."
+    )
+
+
+class TagFeeds(BaseModel):
+    tag: TagName
+    feeds: bool
+
+
 class SuggestionsPending(BaseModel):
     status: Literal["pending"] = "pending"
     retry_after: int

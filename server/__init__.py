@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from paperlens.settings import Settings, explain, get_settings
 from server import (
+    atom,
     errors,
     feed,
     fetch_budget,
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(library.bp)
     app.register_blueprint(suggestions.bp)
     app.register_blueprint(feed.bp)
+    app.register_blueprint(atom.bp)
     ratelimit.register(app, settings)
     fetch_budget.register(app, settings)
     ratelimit.trust_proxies(app, settings.trusted_proxy_hops)

@@ -1,13 +1,14 @@
 """The reader's research feed: new papers ranked from their list by a worker after each
-ingest (see ``worker.pipeline.feeds``), served a page at a time."""
+ingest (see ``worker.pipeline.feeds``), served a page at a time; the token of its Atom
+version (``server.atom``); and which tags feed it."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, url_for
 
 from paperlens import feeds
-from paperlens.schemas import FeedPage, FeedParams
-from paperlens.store import library
+from paperlens.schemas import FeedPage, FeedParams, FeedTokenCreated, TagFeeds, TagFeedsWrite
+from paperlens.store import feed_settings, library
 from paperlens.store.library import InvalidCursor
 from server import inputs
 from server.answers import json_answer
@@ -37,3 +38,33 @@ def get_feed() -> Response:
     return json_answer(
         FeedPage(items=items, computed_at=stored.computed_at, next_cursor=next_cursor)
     )
+
+
+@bp.post("/feed-token")
+def create_feed_token() -> Response:
+    """A new Atom feed token (replacing any older one), shown once."""
+    reader = current_reader()
+    with services().db.session() as session:
+        token = feed_settings.replace_feed_token(session, reader.id)
+    url = url_for("atom.atom_feed", token=token, _external=True)
+    return json_answer(FeedTokenCreated(token=token, url=url), status=201)
+
+
+@bp.delete("/feed-token")
+def revoke_feed_token() -> Response:
+    """From now on the Atom feed's address answers 404."""
+    with services().db.session() as session:
+        revoked = feed_settings.revoke_feed_token(session, current_reader().id)
+    if not revoked:
+        raise ApiError(404, "no_feed_token", "You have no feed token.")
+    return Response(status=204)
+
+
+@bp.put("/tags/<path:tag>")
+def set_tag_feeds(tag: str) -> Response:
+    """Whether the reader's papers with this tag feed the research feed (from the next refresh)."""
+    name = TagFeeds.model_validate({"tag": tag, "feeds": True}).tag
+    body = inputs.json_body(TagFeedsWrite)
+    with services().db.session() as session:
+        feed_settings.set_tag_feeds(session, current_reader().id, name, body.feeds)
+    return json_answer(TagFeeds(tag=name, feeds=body.feeds))

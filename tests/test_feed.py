@@ -4,7 +4,9 @@ real RQ worker, served a page at a time, and steered by what the reader saves an
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
+import logging
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -13,9 +15,11 @@ import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 from redis import Redis
+from werkzeug.test import TestResponse
 
 from cli.main import main
-from paperlens import keys
+from paperlens import keys, logs
+from paperlens.formats.records import landing_page
 from paperlens.store.db import Database
 from tests.readers import ReaderClient, error_code, make_reader
 from tests.support import run_workers
@@ -180,3 +184,129 @@ def test_a_reader_without_a_list_gets_no_feed(
     assert feed(reader)["items"]
     assert feed(other) == {"items": [], "computed_at": None, "next_cursor": None}
     assert reader.client.get(FEED).status_code == 401
+
+
+def test_a_tag_switched_off_no_longer_feeds_the_feed(
+    client: FlaskClient, precomputed: Database, redis: Redis, tmp_path: Path
+) -> None:
+    reader = ReaderClient(client, make_reader(precomputed, "two-interests"))
+    for paper_id in SAVED_MOE:
+        assert reader.put(f"{LIB}/{paper_id}", json={"tags": ["moe"]}).status_code == 201
+    answer = reader.put("/api/v1/me/tags/moe", json={"feeds": False})
+    assert answer.status_code == 200
+    assert answer.get_json() == {"tag": "moe", "feeds": False}
+    ingest(tmp_path, "first", FIRST_BATCH)
+    run_workers(redis)
+    assert feed(reader)["items"] == []  # the list's only tag feeds nothing
+
+    assert reader.put("/api/v1/me/tags/moe", json={"feeds": True}).status_code == 200
+    ingest(tmp_path, "second", SECOND_BATCH)
+    run_workers(redis)
+    assert ids(feed(reader))[:1] == ["arxiv:2601.00003"]
+
+    for body in ({"feeds": "no"}, {"feeds": False, "other": 1}, {}):
+        refused = reader.put("/api/v1/me/tags/moe", json=body)
+        assert refused.status_code == 422, body
+    assert reader.put("/api/v1/me/tags/a,b", json={"feeds": False}).status_code == 422
+
+
+# The Atom feed.
+
+FEED_TOKEN = "/api/v1/me/feed-token"
+ATOM = "{http://www.w3.org/2005/Atom}"
+HOSTILE_TITLE = 'Experts <b>&amp; "routers"</b> ]]> \x01\x0b\x1f\ufffe mixture-of-experts'
+
+
+def atom_path(url: str) -> str:
+    path = url.split("://", 1)[1]
+    return path[path.index("/") :]
+
+
+def logged_request(client: FlaskClient, path: str) -> tuple[TestResponse, list[dict[str, Any]]]:
+    """A GET and the JSON log lines it wrote, with the processes' own log configuration."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    buffer = io.StringIO()
+    logs.configure("INFO", "json", buffer)
+    try:
+        answer = client.get(path)
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    return answer, [json.loads(line) for line in buffer.getvalue().splitlines() if line]
+
+
+def test_the_atom_feed_is_valid_private_and_revocable(
+    reader: ReaderClient,
+    client: FlaskClient,
+    db: Database,
+    redis: Redis,
+    tmp_path: Path,
+) -> None:
+    import xml.etree.ElementTree as ET
+
+    import feedparser
+
+    hostile = {**FIRST_BATCH[0], "id": "arxiv:2601.00009", "title": HOSTILE_TITLE}
+    ingest(tmp_path, "first", [*FIRST_BATCH, hostile])
+    run_workers(redis)
+
+    created = reader.post(FEED_TOKEN)
+    assert created.status_code == 201
+    token, url = created.get_json()["token"], created.get_json()["url"]
+    assert token.startswith("plf_") and url.endswith(f"/feeds/{token}.atom")
+    answer, lines = logged_request(client, atom_path(url))
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"] == "application/atom+xml; charset=utf-8"
+    requests = [line for line in lines if line.get("message") == "request"]
+    assert requests[-1]["endpoint"] == "/feeds/<token>.atom"  # the route pattern only
+    assert token not in json.dumps(lines)
+
+    parsed = feedparser.parse(answer.data)
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    assert parsed.version == "atom10"
+    api_items = feed(reader, "?limit=100")["items"]
+    assert [e.link for e in parsed.entries] == [
+        landing_page(item["paper_id"]) or f"http://localhost/api/v1/papers/{item['paper_id']}"
+        for item in api_items
+    ]
+    first = next(e for e in parsed.entries if e.link.endswith("2601.00001"))
+    api_first = next(i for i in api_items if i["paper_id"] == "arxiv:2601.00001")
+    assert first.title == FIRST_BATCH[0]["title"] and first.summary == api_first["reason"]
+    assert [author.name for author in first.authors] == ["Ada Router", "Ben Gate"]
+
+    root = ET.fromstring(answer.data)  # well-formed, whatever the titles held
+    assert root.tag == f"{ATOM}feed"
+    for name in ("id", "title", "updated"):
+        assert root.findtext(f"{ATOM}{name}"), name
+    assert root.find(f"{ATOM}link[@rel='self']") is not None
+    assert root.findtext(f"{ATOM}author/{ATOM}name")
+    entries = root.findall(f"{ATOM}entry")
+    assert entries
+    for entry in entries:
+        for name in ("id", "title", "updated", "summary"):
+            assert entry.findtext(f"{ATOM}{name}"), name
+        assert entry.findtext(f"{ATOM}id", "").startswith("urn:uuid:")
+        link = entry.find(f"{ATOM}link")
+        assert link is not None and link.get("href", "").startswith(("https://", "http://"))
+    titles = [entry.findtext(f"{ATOM}title") for entry in entries]
+    assert 'Experts <b>&amp; "routers"</b> ]]>  mixture-of-experts' in titles
+
+    # Another reader's token shows their own (empty) feed, never the first reader's.
+    other = ReaderClient(client, make_reader(db, "other-reader"))
+    other_url = other.post(FEED_TOKEN).get_json()["url"]
+    other_feed = feedparser.parse(client.get(atom_path(other_url)).data)
+    assert other_feed.bozo == 0 and other_feed.entries == []
+    assert other_feed.feed.id != parsed.feed.id
+
+    # A new token replaces the old; a revoked one answers 404; API tokens are no feed tokens.
+    replaced = reader.post(FEED_TOKEN).get_json()["url"]
+    assert client.get(atom_path(url)).status_code == 404
+    assert client.get(atom_path(replaced)).status_code == 200
+    assert reader.delete(FEED_TOKEN).status_code == 204
+    gone = client.get(atom_path(replaced))
+    assert gone.status_code == 404 and error_code(gone) == "not_found"
+    assert error_code(reader.delete(FEED_TOKEN)) == "no_feed_token"
+    assert client.get(f"/feeds/{reader.token}.atom").status_code == 404
+    assert client.get("/feeds/plf_00000000_x.atom").status_code == 404
+    assert client.post(FEED_TOKEN).status_code == 401

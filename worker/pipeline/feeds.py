@@ -17,7 +17,8 @@ from redis import Redis
 from paperlens import feeds
 from paperlens.schemas import FeedItem
 from paperlens.store.db import Database
-from paperlens.store.library import reader_profile, readers_with_lists
+from paperlens.store.feed_settings import muted_tags
+from paperlens.store.library import ProfilePaper, reader_profile, readers_with_lists
 from paperlens.store.papers import newest_papers
 from worker.pipeline.related import IndexedPaper, RelatedIndex
 from worker.pipeline.suggestions import rank_papers
@@ -43,9 +44,11 @@ def refresh_feeds(db: Database, redis: Redis, index: RelatedIndex) -> int:
     for reader in readers:
         with db.session() as session:
             profile = reader_profile(session, reader)
+            muted = muted_tags(session, reader)
         if profile is None:
             continue
-        ranked = rank_papers(index, profile, profile.saved, candidates, FEED_NEW_PER_REFRESH)
+        feeding = feeding_papers(profile.saved, muted)
+        ranked = rank_papers(index, profile, feeding, candidates, FEED_NEW_PER_REFRESH)
         items = [
             FeedItem(
                 paper_id=found.paper_id,
@@ -62,3 +65,9 @@ def refresh_feeds(db: Database, redis: Redis, index: RelatedIndex) -> int:
         feeds.add(redis, reader, items, profile.saved_ids | profile.dismissed, now)
     feeds.set_last_paper(redis, new[0].id)
     return len(new)
+
+
+def feeding_papers(saved: list[ProfilePaper], muted: set[str]) -> list[ProfilePaper]:
+    """The saved papers the feed learns from: all but those whose every tag the reader
+    switched off (a paper with one tag that feeds still feeds; an untagged one always does)."""
+    return [paper for paper in saved if not paper.tags or not set(paper.tags) <= muted]
