@@ -22,15 +22,15 @@ protect(bp)
 
 @bp.get("/feed")
 def get_feed() -> Response:
-    """Served from Redis; a Redis failure reaches the error handler as 503 + Retry-After."""
+    """A page of what the worker stored, less what the reader settled since; with Redis
+    down, the error handler answers 503 + Retry-After."""
     params = inputs.query(FeedParams)
-    reader = current_reader()
-    svc = services()
-    stored = feeds.read(svc.redis, reader.id)
+    reader_id = current_reader().id
+    with services().db.session() as session:
+        settled = library.settled_ids(session, reader_id)
+    stored = feeds.read(services().redis, reader_id)
     if stored is None:
         return json_answer(FeedPage(items=[], computed_at=None, next_cursor=None))
-    with svc.db.session() as session:
-        settled = library.settled_ids(session, reader.id)
     try:
         items, next_cursor = feeds.page(stored, settled, params.since, params.cursor, params.limit)
     except InvalidCursor as error:

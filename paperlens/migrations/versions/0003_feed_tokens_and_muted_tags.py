@@ -28,12 +28,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id"),
         sa.UniqueConstraint("prefix"),
     )
+    reader = sa.ForeignKey("users.id", ondelete="CASCADE")
     op.create_table(
         "feed_muted_tags",
-        sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("tag", sa.String(length=64), nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("user_id", "tag"),
+        sa.Column("user_id", sa.Integer(), reader, primary_key=True),
+        sa.Column("tag", sa.String(length=64), primary_key=True),
     )
 
 
