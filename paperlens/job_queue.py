@@ -180,3 +180,19 @@ def request_suggestions(redis: Redis, settings: Settings, user_id: int) -> bool:
         description=what,
     )
     return job is not None
+
+
+def request_feed_refresh(redis: Redis, settings: Settings) -> bool:
+    """Ask for the readers' feeds to take in the papers new since the last refresh.
+
+    Coalesced to one job: a refresh queued while another waits would find the same papers.
+    """
+    job = enqueue(
+        redis,
+        settings,
+        keys.QUEUE_DEFAULT,
+        keys.JOB_REFRESH_FEEDS,
+        job_id=keys.FEED_REFRESH_JOB_ID,
+        description="refresh the research feeds",
+    )
+    return job is not None

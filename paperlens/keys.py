@@ -37,6 +37,9 @@ JOB_ENRICH_PAPERS = "worker.jobs.enrich_papers"
 JOB_PRECOMPUTE_ALL = "worker.jobs.precompute_all"
 JOB_COMPUTE_SUGGESTIONS = "worker.jobs.compute_suggestions"
 JOB_FETCH_PAPER = "worker.jobs.fetch_paper"
+JOB_REFRESH_FEEDS = "worker.jobs.refresh_feeds"
+# One feed refresh queued or running at a time: a refresh takes every paper new since the last.
+FEED_REFRESH_JOB_ID = "feed-refresh"
 
 
 def _paper_job_id(kind: str, paper_id: str) -> str:
@@ -87,6 +90,14 @@ SUGGESTIONS_ALL = "all"
 def suggestions_field(tag: str | None) -> str:
     return SUGGESTIONS_ALL if tag is None else f"tag:{tag}"
 
+
+# Research feeds: paperlens/feeds.py.
+# Bump when the stored feed changes shape; old feeds are then ignored.
+FEED_SCHEMA_VERSION = 1
+feed = KeyFamily(f"feed:v{FEED_SCHEMA_VERSION}")
+"""One reader's research feed: the JSON of its items, newest first."""
+FEED_LAST_PAPER = f"{PREFIX}:feed:last-paper"
+"""The store's row number of the newest paper the feeds have taken in."""
 
 # Fetches of papers the catalogue lacks: paperlens/fetch_state.py.
 missing_paper = KeyFamily("missing")

@@ -169,15 +169,18 @@ def index_info(redis: Redis) -> dict[str, str]:
     return _strings(redis.hgetall(keys.INDEX_INFO))
 
 
-def record_ingest(redis: Redis, what: str, created: int, updated: int) -> None:
+def record_ingest(redis: Redis, settings: Settings, what: str, created: int, updated: int) -> None:
     """Describe the ingest that just changed the catalogue (one that changed nothing is
-    not recorded: "last ingest" says when papers last arrived)."""
+    not recorded: "last ingest" says when papers last arrived); one that brought new
+    papers asks for the readers' research feeds to take them in."""
     if not created and not updated:
         return
     redis.hset(
         keys.LAST_INGEST,
         mapping={"what": what, "created": created, "updated": updated, "at": _now()},
     )
+    if created:
+        job_queue.request_feed_refresh(redis, settings)
 
 
 def last_ingest(redis: Redis) -> dict[str, str]:
@@ -191,7 +194,7 @@ def record_ingest_of(settings: Settings, what: str, created: int, updated: int) 
     from paperlens import redis_client
 
     try:
-        record_ingest(redis_client.connect(settings), what, created, updated)
+        record_ingest(redis_client.connect(settings), settings, what, created, updated)
     except RedisError as error:
         log.warning("last ingest not recorded: Redis unreachable (%s)", type(error).__name__)
 

@@ -455,6 +455,66 @@ class SuggestionList(BaseModel):
     stale: bool = Field(description="True while a newer computation is queued or running.")
 
 
+class FeedItem(BaseModel):
+    """A new paper in a reader's research feed, ranked and explained as a suggestion is."""
+
+    paper_id: str
+    title: str
+    authors: list[str]
+    published: dt.date | None
+    reason: str
+    score: float
+    because: list[str] = Field(description="The one to three saved papers it is closest to.")
+    added_at: dt.datetime = Field(description="When the feed took the paper in.")
+
+
+class StoredFeed(BaseModel):
+    """One reader's feed as stored: newest first, then best first."""
+
+    computed_at: dt.datetime
+    items: list[FeedItem]
+
+
+class FeedPage(BaseModel):
+    items: list[FeedItem]
+    computed_at: dt.datetime | None = Field(
+        description="When the feed was last computed; null before its first computation."
+    )
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= for the next page; null at the end."
+    )
+
+
+class FeedParams(BaseModel):
+    """The query string of ``GET /api/v1/me/feed``."""
+
+    since: dt.datetime | None = Field(
+        default=None, description="Only papers the feed took in after this time."
+    )
+    limit: int = Field(default=50, ge=1, le=PAGE_SIZE_MAX)
+    cursor: str | None = Field(default=None, max_length=1000)
+
+
+class FeedTokenCreated(BaseModel):
+    token: str = Field(description="The feed token, shown this once; it replaces any older one.")
+    url: str = Field(description="The Atom feed's address, to give a feed reader.")
+
+
+class TagFeedsWrite(BaseModel):
+    """The body of ``PUT /api/v1/me/tags/<tag>``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    feeds: bool = Field(
+        strict=True, description="Whether the papers with this tag feed the research feed."
+    )
+
+
+class TagFeeds(BaseModel):
+    tag: TagName
+    feeds: bool
+
+
 class SuggestionsPending(BaseModel):
     status: Literal["pending"] = "pending"
     retry_after: int

@@ -14,6 +14,9 @@ import secrets
 from dataclasses import dataclass
 
 TOKEN_SCHEME = "pl"
+# Atom feed tokens read ``plf_<prefix>_<secret>``: one look tells them from API tokens, and
+# an API token is never taken for a feed token nor the other way round.
+FEED_TOKEN_SCHEME = "plf"
 PREFIX_BYTES = 4
 SECRET_BYTES = 32
 # Longest token a client could legitimately send; anything longer is refused unread.
@@ -27,9 +30,9 @@ class NewToken:
     token: str
 
 
-def generate() -> NewToken:
+def generate(scheme: str = TOKEN_SCHEME) -> NewToken:
     prefix = secrets.token_hex(PREFIX_BYTES)
-    token = f"{TOKEN_SCHEME}_{prefix}_{secrets.token_urlsafe(SECRET_BYTES)}"
+    token = f"{scheme}_{prefix}_{secrets.token_urlsafe(SECRET_BYTES)}"
     return NewToken(prefix=prefix, secret_hash=digest(token), token=token)
 
 
@@ -37,13 +40,13 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def prefix_of(token: str) -> str | None:
-    """The public prefix of a well-formed token, or None for anything else."""
+def prefix_of(token: str, scheme: str = TOKEN_SCHEME) -> str | None:
+    """The public prefix of a well-formed token of ``scheme``, or None for anything else."""
     if len(token) > MAX_TOKEN_LENGTH:
         return None
-    scheme, _, rest = token.partition("_")
+    given, _, rest = token.partition("_")
     prefix, _, secret = rest.partition("_")
-    if scheme != TOKEN_SCHEME or len(prefix) != PREFIX_BYTES * 2 or not secret:
+    if given != scheme or len(prefix) != PREFIX_BYTES * 2 or not secret:
         return None
     return prefix
 

@@ -8,7 +8,9 @@ from pydantic import ValidationError
 
 from paperlens.settings import Settings, explain, get_settings
 from server import (
+    atom,
     errors,
+    feed,
     fetch_budget,
     health,
     library,
@@ -56,6 +58,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(openapi.bp)
     app.register_blueprint(library.bp)
     app.register_blueprint(suggestions.bp)
+    app.register_blueprint(feed.bp)
+    app.register_blueprint(atom.bp)
     ratelimit.register(app, settings)
     fetch_budget.register(app, settings)
     ratelimit.trust_proxies(app, settings.trusted_proxy_hops)

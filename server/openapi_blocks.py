@@ -12,14 +12,22 @@ from paperlens.schemas import ErrorResponse
 
 REF = "#/components/schemas/{model}"
 
-PAPER_ID = {
-    "name": "paper_id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string"},
-    "description": "Any id or page URL of the paper, such as arxiv:2205.13147 or "
-    "doi:10.1145/3292500.3330648.",
-}
+
+def path(name: str, description: str) -> dict[str, Any]:
+    """A parameter that is a segment of the path (a string, as every one of ours is)."""
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": description,
+    }
+
+
+PAPER_ID = path(
+    "paper_id",
+    "Any id or page URL of the paper, such as arxiv:2205.13147 or doi:10.1145/3292500.3330648.",
+)
 
 
 def ref(model: type[BaseModel]) -> dict[str, str]:

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from paperlens import schemas
-from server.openapi_blocks import PAPER_ID, answer, errors, json_request, query
+from server.openapi_blocks import PAPER_ID, answer, errors, json_request, path, query
 
 MODELS: list[type[BaseModel]] = [
     schemas.LibraryEntryWrite,
@@ -23,6 +23,10 @@ MODELS: list[type[BaseModel]] = [
     schemas.FeedbackResult,
     schemas.SuggestionList,
     schemas.SuggestionsPending,
+    schemas.FeedPage,
+    schemas.FeedTokenCreated,
+    schemas.TagFeedsWrite,
+    schemas.TagFeeds,
 ]
 
 SECURITY_SCHEMES = {
@@ -144,6 +148,18 @@ PATHS: dict[str, Any] = {
             "responses": {"200": answer("Tags", schemas.TagCounts), **_errors()},
         }
     },
+    "/api/v1/me/tags/{tag}": {
+        "put": {
+            "summary": "Whether the papers with this tag feed the research feed",
+            "security": _SECURED,
+            "parameters": [path("tag", "A tag (of the list, or one to come).")],
+            "requestBody": json_request(schemas.TagFeedsWrite),
+            "responses": {
+                "200": answer("Recorded", schemas.TagFeeds),
+                **_errors(400, 415, 422),
+            },
+        }
+    },
     "/api/v1/me/suggestions": {
         "get": {
             "summary": "Papers to read next, learned from the list, each with its reason",
@@ -156,6 +172,50 @@ PATHS: dict[str, Any] = {
                 "200": answer("Suggestions", schemas.SuggestionList),
                 "202": answer("First computation running", schemas.SuggestionsPending),
                 **_errors(422, 503),
+            },
+        }
+    },
+    "/api/v1/me/feed": {
+        "get": {
+            "summary": "New papers ranked from the list after each ingest, each with its reason",
+            "security": _SECURED,
+            "parameters": [
+                query(
+                    "since",
+                    "Only papers the feed took in after this time (ISO 8601; UTC without a zone).",
+                    {"type": "string", "format": "date-time"},
+                ),
+                query("limit", "Items per page, 1 to 200.", {"type": "integer", "default": 50}),
+                query("cursor", "The next_cursor of the previous page."),
+            ],
+            "responses": {
+                "200": answer("A page of the feed", schemas.FeedPage),
+                **_errors(422, 503),
+            },
+        }
+    },
+    "/api/v1/me/feed-token": {
+        "post": {
+            "summary": "A new token for the Atom feed (replacing any older one), shown once",
+            "security": _SECURED,
+            "responses": {"201": answer("Created", schemas.FeedTokenCreated), **_errors()},
+        },
+        "delete": {
+            "summary": "Revoke the Atom feed's token: its address answers 404 from now on",
+            "security": _SECURED,
+            "responses": {"204": {"description": "Revoked"}, **_errors(404)},
+        },
+    },
+    "/feeds/{token}.atom": {
+        "get": {
+            "summary": "The research feed as Atom 1.0, for feed readers (the token is the key)",
+            "parameters": [path("token", "The feed token from POST /api/v1/me/feed-token.")],
+            "responses": {
+                "200": {
+                    "description": "An Atom 1.0 document",
+                    "content": {"application/atom+xml": {"schema": {"type": "string"}}},
+                },
+                **errors(404, 503),
             },
         }
     },

@@ -39,6 +39,7 @@ from worker.context import WorkerContext, get_context
 from worker.observed import observed
 from worker.pipeline.enrich import enrich_many
 from worker.pipeline.external import gather, merge
+from worker.pipeline.feeds import refresh_feeds as refresh_all_feeds
 from worker.pipeline.fetch import METADATA_SOURCE, fetch_record
 from worker.pipeline.freshness import ingest_recent, refresh_due, release_deferred_fetches
 from worker.pipeline.index_files import build_and_publish, current_index, published
@@ -203,6 +204,27 @@ def compute_suggestions(user_id: int) -> int:
     return written
 
 
+# Papers arriving while feeds are refreshed are taken in by another round of the same job
+# (a refresh asked for meanwhile was not queued: this one was running); the bound keeps an
+# endless ingest from holding a worker forever, and its next record queues a new refresh.
+FEED_ROUNDS_MAX = 3
+
+
+@observed
+def refresh_feeds() -> int:
+    """Put the papers new since the last refresh in every reader's research feed; returns
+    how many papers were new."""
+    ctx = get_context()
+    index = current_index(ctx.settings, ctx.db, ctx.redis)
+    total = 0
+    for _ in range(FEED_ROUNDS_MAX):
+        new = refresh_all_feeds(ctx.db, ctx.redis, index)
+        if not new:
+            break
+        total += new
+    return total
+
+
 # Sources and freshness.
 
 
@@ -226,7 +248,9 @@ def fetch_paper(paper_id: str) -> bool:
         return False
     with ctx.db.session() as session:
         stats = upsert_papers(session, [record])
-        precompute.record_ingest(ctx.redis, f"fetched {paper_id}", stats.created, stats.updated)
+        precompute.record_ingest(
+            ctx.redis, ctx.settings, f"fetched {paper_id}", stats.created, stats.updated
+        )
         paper = find_paper(session, paper_id) or find_paper(session, record.ids[0])
         canonical = paper.paper_id if paper is not None else record.ids[0]
     return enrich_paper(canonical)

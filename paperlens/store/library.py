@@ -420,6 +420,13 @@ def list_entries(
     return page, encode_cursor(query.sort, query.direction, last_key, last.id)
 
 
+def readers_with_lists(session: Session) -> list[int]:
+    """The readers who saved at least one paper: those a research feed can be ranked for."""
+    return list(
+        session.scalars(select(LibraryEntry.user_id).distinct().order_by(LibraryEntry.user_id))
+    )
+
+
 def all_entries(session: Session, reader_id: int, tag: str | None = None) -> list[SavedPaper]:
     """The whole list (or one tag), oldest save first: the order an export keeps."""
     statement = _filtered(reader_id, LibraryListParams(tag=tag)).order_by(LibraryEntry.id)

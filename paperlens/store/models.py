@@ -164,3 +164,32 @@ class Feedback(Base):
     paper_id: Mapped[str] = mapped_column(String(ID_MAX_LENGTH))
     signal: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = _written_at()
+
+
+# A reader's research feed settings: the token of their Atom feed and the tags whose
+# papers do not feed it.
+
+
+class FeedToken(Base):
+    """The one Atom feed token of a reader, stored as a digest like an API token; replacing
+    it deletes the old row, revoking it deletes the row."""
+
+    __tablename__ = "feed_tokens"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = _written_at()
+
+
+class FeedMutedTag(Base):
+    """A tag of the reader's list that does not feed the research feed."""
+
+    __tablename__ = "feed_muted_tags"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(TAG_MAX_LENGTH), primary_key=True)

@@ -87,6 +87,15 @@ def count_papers(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Paper)) or 0
 
 
+def newest_papers(session: Session, after: int | None, limit: int) -> list[Paper]:
+    """Up to ``limit`` papers stored after row ``after`` (the newest when ``after`` is None),
+    newest first: the papers a research feed has not taken in yet."""
+    statement = select(Paper).order_by(Paper.id.desc()).limit(limit)
+    if after is not None:
+        statement = statement.where(Paper.id > after)
+    return list(session.scalars(statement))
+
+
 def iter_papers(session: Session, batch_size: int = 1_000) -> Iterator[Paper]:
     """Every paper in a stable order, streamed so memory stays flat on large catalogues."""
     last_pk = 0

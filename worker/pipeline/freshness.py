@@ -44,7 +44,7 @@ def ingest_recent(
         with db.session() as session:
             stats = upsert_papers(session, records)
         precompute.record_ingest(
-            redis, f"arXiv new submissions in {category}", stats.created, stats.updated
+            redis, settings, f"arXiv new submissions in {category}", stats.created, stats.updated
         )
         for record in records:
             job_queue.request_enrichment(redis, settings, preferred_id(record.ids), keys.QUEUE_BULK)

@@ -58,50 +58,104 @@ def suggest(
     index: RelatedIndex, profile: ReaderProfile, saved: Sequence[ProfilePaper], k: int
 ) -> list[Suggestion]:
     """The ``k`` papers of the index the reader's model ranks highest, each explained."""
-    if not saved or len(index) == 0:
+    model = _reader_model(index, profile, saved)
+    if model is None:
         return []
+    scores = model.scores(index.matrix)
+    saved_titles = {_normalise(p.title) for p in saved}
+    excluded = profile.saved_ids | profile.dismissed
+    results: list[Suggestion] = []
+    for row in np.argsort(-scores, kind="stable"):
+        paper_id = index.paper_ids[row]
+        if paper_id in excluded or _normalise(index.titles[row]) in saved_titles:
+            continue
+        results.append(model.explained(paper_id, index.titles[row], index.matrix[row], scores[row]))
+        if len(results) == k:
+            break
+    return results
+
+
+def rank_papers(
+    index: RelatedIndex,
+    profile: ReaderProfile,
+    saved: Sequence[ProfilePaper],
+    papers: Sequence[IndexedPaper],
+    k: int,
+) -> list[Suggestion]:
+    """The ``k`` of ``papers`` (new ones the index may not hold yet) the reader's model ranks
+    highest, each explained as a suggestion is; each paper's text is projected into the
+    index's space, so a paper that arrived after the last build ranks as one that did not."""
+    model = _reader_model(index, profile, saved)
+    if model is None or not papers:
+        return []
+    saved_titles = {_normalise(p.title) for p in saved}
+    excluded = profile.saved_ids | profile.dismissed
+    kept = [
+        p for p in papers if p.paper_id not in excluded and _normalise(p.title) not in saved_titles
+    ]
+    if not kept:
+        return []
+    vectors = index.vectorizer.transform([p.text for p in kept]).tocsr()
+    scores = model.scores(vectors)
+    return [
+        model.explained(kept[row].paper_id, kept[row].title, vectors[row], scores[row])
+        for row in np.argsort(-scores, kind="stable")[:k]
+    ]
+
+
+@dataclass
+class _ReaderModel:
+    """The classifier fitted on one reader's list, and what its explanations quote."""
+
+    classifier: LinearSVC
+    positives: list[_Positive]
+    terms: np.ndarray
+
+    def scores(self, vectors: sparse.csr_matrix) -> np.ndarray:
+        found: np.ndarray = self.classifier.decision_function(vectors)
+        return found
+
+    def explained(
+        self, paper_id: str, title: str, vector: sparse.csr_matrix, score: float
+    ) -> Suggestion:
+        because = _closest(vector, self.positives)
+        return Suggestion(
+            paper_id=paper_id,
+            title=title,
+            score=round(float(score), 4),
+            reason=_reason(vector, because, self.terms),
+            because=[p.paper_id for p in because],
+        )
+
+
+def _reader_model(
+    index: RelatedIndex, profile: ReaderProfile, saved: Sequence[ProfilePaper]
+) -> _ReaderModel | None:
+    """The reader's classifier, or None when there is nothing to learn from or against."""
+    if not saved or len(index) == 0:
+        return None
     rows = {paper_id: row for row, paper_id in enumerate(index.paper_ids)}
     positives = [_positive(index, rows, paper) for paper in saved]
     extra_rows = [rows[p] for p in profile.more_like_this if p in rows]
-    excluded = profile.saved_ids | profile.dismissed
     negative_rows = [
         row
         for row, paper_id in enumerate(index.paper_ids)
         if paper_id not in profile.saved_ids and paper_id not in profile.more_like_this
     ]
     if not negative_rows:
-        return []
-    scores = _fit_and_score(index, positives, extra_rows, negative_rows, rows, profile.dismissed)
-    terms = index.vectorizer.get_feature_names_out()
-    saved_titles = {_normalise(p.title) for p in saved}
-    results: list[Suggestion] = []
-    for row in np.argsort(-scores, kind="stable"):
-        paper_id = index.paper_ids[row]
-        if paper_id in excluded or _normalise(index.titles[row]) in saved_titles:
-            continue
-        because = _closest(index.matrix[row], positives)
-        results.append(
-            Suggestion(
-                paper_id=paper_id,
-                title=index.titles[row],
-                score=round(float(scores[row]), 4),
-                reason=_reason(index.matrix[row], because, terms),
-                because=[p.paper_id for p in because],
-            )
-        )
-        if len(results) == k:
-            break
-    return results
+        return None
+    classifier = _fit(index, positives, extra_rows, negative_rows, rows, profile.dismissed)
+    return _ReaderModel(classifier, positives, index.vectorizer.get_feature_names_out())
 
 
-def _fit_and_score(
+def _fit(
     index: RelatedIndex,
     positives: list[_Positive],
     extra_rows: list[int],
     negative_rows: list[int],
     rows: dict[str, int],
     dismissed: set[str],
-) -> np.ndarray:
+) -> LinearSVC:
     dismissed_rows = {rows[p] for p in dismissed if p in rows}
     features = sparse.vstack(
         [p.vector for p in positives] + [index.matrix[extra_rows], index.matrix[negative_rows]]
@@ -114,8 +168,7 @@ def _fit_and_score(
     )
     model = LinearSVC(class_weight="balanced", C=SVM_C, max_iter=10_000, tol=1e-6)
     model.fit(features, labels, sample_weight=weights)
-    scores: np.ndarray = model.decision_function(index.matrix)
-    return scores
+    return model
 
 
 def _positive(index: RelatedIndex, rows: dict[str, int], paper: ProfilePaper) -> _Positive:
