@@ -373,6 +373,9 @@ class LibraryItem(BaseModel):
     title: str | None
     authors: list[str]
     published: dt.date | None
+    venue: str | None = Field(
+        default=None, description="Where the paper was published, once the catalogue knows it."
+    )
     status: ReadingStatus
     tags: list[str]
     note: str
@@ -470,6 +473,8 @@ class LibraryListParams(BaseModel):
     tag: TagName | None = None
     status: ReadingStatus | None = None
     q: Text | None = Field(default=None, max_length=SEARCH_MAX_LENGTH)
+    year: int | None = Field(default=None, ge=1, le=9999)
+    venue: Text | None = Field(default=None, max_length=SEARCH_MAX_LENGTH)
     sort: LibrarySort = "saved"
     order: SortOrder | None = None
     limit: int = Field(default=50, ge=1, le=PAGE_SIZE_MAX)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
@@ -124,6 +125,41 @@ def test_list_filters_by_tag_status_and_text(alice: ReaderClient, demo: Database
     assert ids("q=ROUTING%20policy") == [MOE]  # note (and title words), any case
     assert ids("q=100%25") == []  # LIKE wildcards are matched literally
     assert ids("tag=nothing") == []
+    assert ids("q=EMBEDD") == [MRL, "arxiv:2507.23279"]  # tags, any case
+    assert ids("q=moe") == [MOE, "arxiv:2507.23279"]
+
+
+def test_list_filters_by_year_and_venue(alice: ReaderClient, demo: Database) -> None:
+    with demo.session() as session:
+        upsert_papers(
+            session,
+            [
+                PaperRecord(
+                    ids=[MRL],
+                    title="Matryoshka",
+                    published=dt.date(2022, 5, 26),
+                    venue="NeurIPS 2022",
+                ),
+                PaperRecord(
+                    ids=[MOE], title="Mixture", published=dt.date(2023, 1, 1), venue="ICLR"
+                ),
+            ],
+        )
+    for paper_id in (MRL, MOE, "arxiv:2507.23279"):
+        alice.put(f"{LIB}/{paper_id}")
+
+    def ids(query: str) -> list[str]:
+        response = alice.get(f"{LIB}?{query}")
+        assert response.status_code == 200, response.get_json()
+        return sorted(item["paper_id"] for item in response.get_json()["items"])
+
+    assert ids("year=2022") == [MRL]
+    assert ids("year=2023") == [MOE]
+    assert ids("year=1999") == []
+    assert ids("venue=neurips") == [MRL]  # a part of the venue, any case
+    assert ids("venue=iclr&year=2022") == []
+    venues = {item["paper_id"]: item["venue"] for item in alice.get(LIB).get_json()["items"]}
+    assert venues == {MRL: "NeurIPS 2022", MOE: "ICLR", "arxiv:2507.23279": None}
 
 
 def test_tags_are_counted(alice: ReaderClient) -> None:
@@ -217,6 +253,9 @@ def test_invalid_fields_are_refused_with_422_and_change_nothing(
         "q=" + "q" * 201,
         "q=nul%00",
         "tag=" + "t" * 65,
+        "year=0",
+        "year=twenty",
+        "venue=" + "v" * 201,
     ],
 )
 def test_invalid_list_queries_get_422(alice: ReaderClient, query: str) -> None:

@@ -103,6 +103,7 @@ class SavedPaper:
             title=self.title,
             authors=self.authors,
             published=self.published,
+            venue=self.paper.venue if self.paper is not None else None,
             status=entry.status,  # type: ignore[arg-type]  # only valid values are written
             tags=entry.tag_names,
             note=entry.note,
@@ -438,14 +439,24 @@ def _filtered(reader_id: int, query: LibraryListParams) -> Select[LibraryEntry, 
     if query.tag is not None:
         tagged = select(LibraryTag.entry_id).where(LibraryTag.name == query.tag)
         statement = statement.where(LibraryEntry.id.in_(tagged))
+    if query.year is not None:
+        published = func.coalesce(Paper.published, LibraryEntry.published)
+        first, after = dt.date(query.year, 1, 1), dt.date(query.year + 1, 1, 1)
+        statement = statement.where(published >= first, published < after)
+    if query.venue:
+        statement = statement.where(_contains(Paper.venue, query.venue))
     if query.q:
         statement = statement.where(_matches(query.q))
     return statement
 
 
+def _contains(column: Any, text: str) -> ColumnElement[bool]:
+    """Case-insensitive substring match; LIKE's wildcards in ``text`` are matched literally."""
+    return func.lower(column).contains(text.lower(), autoescape=True)
+
+
 def _matches(text: str) -> ColumnElement[bool]:
-    """Case-insensitive substring search over title, authors and the reader's note."""
-    needle = text.lower()
+    """Search over title, authors, the reader's note and the entry's tags."""
     fields: list[Any] = [
         Paper.title,
         cast(Paper.authors, String),
@@ -453,7 +464,8 @@ def _matches(text: str) -> ColumnElement[bool]:
         cast(LibraryEntry.authors, String),
         LibraryEntry.note,
     ]
-    return or_(*(func.lower(f).contains(needle, autoescape=True) for f in fields))
+    tagged = select(LibraryTag.entry_id).where(_contains(LibraryTag.name, text))
+    return or_(*(_contains(f, text) for f in fields), LibraryEntry.id.in_(tagged))
 
 
 def _sort_key(sort: LibrarySort) -> Any:
