@@ -312,6 +312,7 @@ class Health(BaseModel):
 ReadingStatus = Literal["to_read", "reading", "done"]
 FeedbackSignal = Literal["dismiss", "more_like_this"]
 LibrarySort = Literal["saved", "published", "title"]
+ExportFormat = Literal["bibtex", "csljson", "ris", "csv"]
 SortOrder = Literal["asc", "desc"]
 ImportOutcome = Literal["saved", "merged", "skipped"]
 ImportMatch = Literal["id", "title"]
@@ -321,6 +322,7 @@ TAG_MAX_LENGTH = 64
 NOTE_MAX_LENGTH = 10_000
 SEARCH_MAX_LENGTH = 200
 PAGE_SIZE_MAX = 200
+EXPORT_SELECTION_MAX = 5000
 
 _SPACES = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -486,8 +488,16 @@ class LibraryListParams(BaseModel):
 
 
 class ExportParams(BaseModel):
-    format: Literal["bibtex", "csljson", "ris", "csv"] = "bibtex"
+    format: ExportFormat = "bibtex"
     tag: TagName | None = None
+
+
+class ExportSelection(BaseModel):
+    """The body of ``POST /api/v1/me/library/export``: the entries to export, by paper id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[str] = Field(min_length=1, max_length=EXPORT_SELECTION_MAX)
 
 
 class ImportParams(BaseModel):

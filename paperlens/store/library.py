@@ -427,6 +427,19 @@ def all_entries(session: Session, reader_id: int, tag: str | None = None) -> lis
     return [SavedPaper(entry, paper) for entry, paper in session.execute(statement).all()]
 
 
+def selected_entries(
+    session: Session, reader_id: int, paper_ids: Iterable[str]
+) -> list[SavedPaper]:
+    """The reader's entries holding these ids (each once), in the order given; ids that are
+    not on the list are left out."""
+    found: dict[int, SavedPaper] = {}
+    for paper_id in paper_ids:
+        saved = get_entry(session, reader_id, paper_id)
+        if saved is not None:
+            found.setdefault(saved.entry.id, saved)
+    return list(found.values())
+
+
 def _filtered(reader_id: int, query: LibraryListParams) -> Select[LibraryEntry, Paper]:
     statement = (
         select(LibraryEntry, Paper)
