@@ -105,14 +105,14 @@ async function librarySave({ paperId, status, tags, note }) {
   const fields = { status, tags };
   if (note !== undefined) fields.note = note;
   const entry = await backend.saveEntry(fetch, config, paperId, fields);
-  await forget(await libraryKey(config.backendUrl, config.token));
+  await forgetSavedIds(config);
   return { entry };
 }
 
 async function libraryRemove({ paperId }) {
   const config = await backendSettings();
   await backend.removeEntry(fetch, config, paperId);
-  await forget(await libraryKey(config.backendUrl, config.token));
+  await forgetSavedIds(config);
   return {};
 }
 
@@ -123,6 +123,35 @@ async function libraryList({ q, tag, status }) {
     backend.listTags(fetch, config),
   ]);
   return { items, tags };
+}
+
+/** The list a reader picked changed: the listing badges' cached saved ids are stale. */
+async function forgetSavedIds(config) {
+  await forget(await libraryKey(config.backendUrl, config.token));
+}
+
+async function libraryPage({ query }) {
+  return backend.listPage(fetch, await backendSettings(), query ?? {});
+}
+
+async function libraryTags() {
+  return { tags: await backend.listTags(fetch, await backendSettings()) };
+}
+
+async function libraryExport({ format, tag, ids }) {
+  return backend.exportLibrary(fetch, await backendSettings(), { format, tag, ids });
+}
+
+async function libraryImport({ format, text }) {
+  const config = await backendSettings();
+  const report = await backend.importLibrary(fetch, config, { format, text });
+  await forgetSavedIds(config);
+  return { report };
+}
+
+async function libraryOpen() {
+  await ext.tabs.create({ url: ext.runtime.getURL("library/library.html") });
+  return {};
 }
 
 async function suggestionsList() {
@@ -170,6 +199,11 @@ const HANDLERS = {
   [messages.LIBRARY_SAVE]: librarySave,
   [messages.LIBRARY_REMOVE]: libraryRemove,
   [messages.LIBRARY_LIST]: libraryList,
+  [messages.LIBRARY_PAGE]: libraryPage,
+  [messages.LIBRARY_TAGS]: libraryTags,
+  [messages.LIBRARY_EXPORT]: libraryExport,
+  [messages.LIBRARY_IMPORT]: libraryImport,
+  [messages.LIBRARY_OPEN]: libraryOpen,
   [messages.SUGGESTIONS_LIST]: suggestionsList,
   [messages.FEEDBACK_SEND]: feedbackSend,
   [messages.CONNECTION_TEST]: connectionTest,
@@ -221,6 +255,15 @@ async function announceAccess() {
     });
   }
 }
+
+// The action's right-click menu opens the library page, as the popup's "Library" link does.
+const LIBRARY_MENU_ID = "paperlens-library";
+ext.runtime.onInstalled.addListener(() => {
+  ext.contextMenus.create({ id: LIBRARY_MENU_ID, title: "Open the library", contexts: ["action"] });
+});
+ext.contextMenus.onClicked.addListener((info) => {
+  if (info.menuItemId === LIBRARY_MENU_ID) libraryOpen();
+});
 
 ext.permissions.onAdded.addListener(() => {
   announceAccess();
