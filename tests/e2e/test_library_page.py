@@ -3,7 +3,9 @@ Undo, and fed by an import whose report says what was added, merged and refused.
 
 from __future__ import annotations
 
+import json
 import re
+import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import FilePayload, Locator, Page, expect
@@ -151,3 +153,37 @@ def test_import_reports_what_was_added_merged_and_refused(
     expect(page.locator("#count")).to_have_text("5 shown")
     expect(page.locator("#rows")).to_contain_text("A Paper From A File")
     assert "imported" in api(backend, reader, "GET", f"/me/library/{MRL}")["tags"]
+
+
+def test_load_more_pages_and_export_of_the_selection(
+    reader: str, library: list[str], browser: Browser, backend: Backend, artifacts: Path
+) -> None:
+    ids = [f"arxiv:2403.{n:05d}" for n in range(1, 56)]
+    listed = "\n".join(ids) + "\n"
+    token_auth = {"Authorization": f"Bearer {reader}", "Content-Type": "text/plain"}
+    request = urllib.request.Request(
+        f"{backend.url}/api/v1/me/library/import?format=ids",
+        data=listed.encode(),
+        headers=token_auth,
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert json.loads(response.read())["saved"] == 55
+    library.extend(ids)
+    browser.configure(token=reader)
+    page = _open(browser)
+    expect(page.locator("#count")).to_have_text("50 shown (more to load)")
+    page.locator("#more").click()
+    expect(page.locator("#count")).to_have_text("55 shown")
+    expect(page.locator("#more")).to_be_hidden()
+
+    for paper_id in ids[:2]:
+        _row(page, paper_id).get_by_role("checkbox").check()
+    page.locator("#export-format").select_option("ris")
+    with page.expect_download() as download:
+        page.locator("#export-selected").click()
+    assert download.value.suggested_filename == "paperlens-selection.ris"
+    saved = artifacts / "library-selection.ris"
+    download.value.save_as(saved)
+    text = saved.read_text(encoding="utf-8")
+    assert text.count("ER  -") == 2 and "2403.00001" in text and "2403.00002" in text
+    expect(page.locator("#notice")).to_have_text("Exported paperlens-selection.ris.")
