@@ -7,6 +7,8 @@
 
 import { hasBackendAccess } from "./lib/access.js";
 import * as backend from "./lib/backend.js";
+import { readPasted } from "./lib/ask.js";
+import { badgeAllowed, needsAddressLookup, paperMarks, tabBadge } from "./lib/badge.js";
 import { entryFor, isFresh, libraryKey, paperKey } from "./lib/cache.js";
 import { withDefaults } from "./lib/config.js";
 import { migrateFromStorageLocal } from "./lib/connection_store.js";
@@ -50,14 +52,35 @@ async function forget(key) {
 
 // ------------------------------------------------------------------ handlers
 
+/** The backend's answer about one paper, kept briefly; `fresh` asks again. */
+async function paperAnswer(config, paperId, fresh = false) {
+  const key = paperKey(config.backendUrl, paperId);
+  if (fresh) await forget(key);
+  return cached(key, () => backend.fetchPaper(fetch, config, paperId));
+}
+
 /** The paper a page shows, resolved locally; only its id is sent to the backend. */
-async function lookupPage({ page, fresh = false }) {
+async function lookupPage({ page, fresh = false }, sender) {
   const found = resolveUrl(page?.url ?? "", page?.meta ?? null);
   if (found === null) return { status: "none" };
   const config = await backendSettings();
-  const key = paperKey(config.backendUrl, found.paper_id);
-  if (fresh) await forget(key);
-  const result = await cached(key, () => backend.fetchPaper(fetch, config, found.paper_id));
+  const result = await paperAnswer(config, found.paper_id, fresh);
+  // A content script's page may name its paper in meta tags only, which the tab's address
+  // does not show: its lookup marks the tab too.
+  if (Number.isInteger(sender?.tab?.id)) markTab(sender.tab.id, found.paper_id, config, result);
+  return { ...result, paper_id: found.paper_id, version: found.version, hasToken: Boolean(config.token) };
+}
+
+/**
+ * The paper an id or address the reader pasted names: resolved locally when the shared resolver
+ * knows it, else by the backend, which the reader asked by pasting it.
+ */
+async function askPaper({ text }) {
+  const pasted = readPasted(text);
+  if (pasted.error) throw new backend.BackendError("not_a_paper", pasted.error);
+  const config = await backendSettings();
+  const found = pasted.found ?? (await backend.resolveAddress(fetch, config, pasted.address));
+  const result = await paperAnswer(config, found.paper_id);
   return { ...result, paper_id: found.paper_id, version: found.version, hasToken: Boolean(config.token) };
 }
 
@@ -100,19 +123,21 @@ async function libraryGet({ paperId }) {
   return { entry: await backend.fetchEntry(fetch, config, paperId) };
 }
 
-async function librarySave({ paperId, status, tags, note }) {
+async function librarySave({ paperId, status, tags, note }, sender) {
   const config = await backendSettings();
   const fields = { status, tags };
   if (note !== undefined) fields.note = note;
   const entry = await backend.saveEntry(fetch, config, paperId, fields);
   await forgetSavedIds(config);
+  await remarkTabs(config, paperId, sender);
   return { entry };
 }
 
-async function libraryRemove({ paperId }) {
+async function libraryRemove({ paperId }, sender) {
   const config = await backendSettings();
   await backend.removeEntry(fetch, config, paperId);
   await forgetSavedIds(config);
+  await remarkTabs(config, paperId, sender);
   return {};
 }
 
@@ -191,9 +216,70 @@ async function accessAsk(_message, sender) {
   return {};
 }
 
+// ------------------------------------------------------------------ the icon badge
+
+/** Show a tab's badge; null marks clear it. */
+async function paintBadge(tabId, marks) {
+  const badge = tabBadge(marks);
+  try {
+    await Promise.all([
+      ext.action.setBadgeText({ tabId, text: badge.text }),
+      ext.action.setBadgeBackgroundColor({ tabId, color: badge.color }),
+      ext.action.setTitle({ tabId, title: badge.title }),
+    ]);
+  } catch {
+    // The tab closed meanwhile.
+  }
+}
+
+/** Mark a tab with what its paper earns; when the backend cannot say, the badge stays empty. */
+async function markTab(tabId, paperId, config, lookup = null) {
+  let answer = lookup;
+  try {
+    answer ??= await paperAnswer(config, paperId);
+  } catch {
+    await paintBadge(tabId, null);
+    return;
+  }
+  let saved = new Set();
+  try {
+    saved = await savedIds(config);
+  } catch {
+    // The code mark still helps when the reading list is unavailable.
+  }
+  await paintBadge(tabId, paperMarks({ ...answer, paper_id: paperId }, saved));
+}
+
+/**
+ * A tab's badge from its address alone, which is all a PDF viewer lets the extension see. Pages
+ * the content script runs on are left to its lookup, so that one page costs one request.
+ */
+async function badgeFromUrl(tabId, url) {
+  const found = resolveUrl(url ?? "");
+  if (found === null || !needsAddressLookup(url)) return;
+  const config = await settings();
+  if (!badgeAllowed(url, config.sites) || !(await hasBackendAccess(ext, config.backendUrl))) {
+    await paintBadge(tabId, null);
+    return;
+  }
+  await markTab(tabId, found.paper_id, config);
+}
+
+/** After the reading list changed: the tab that saved, and every tab whose address shows the paper. */
+async function remarkTabs(config, paperId, sender) {
+  // The library page is a tab too, but shows no one paper: its edits mark only the tabs showing it.
+  const ownTab = fromExtensionPage(sender, ext.runtime.getURL("")) ? undefined : sender?.tab?.id;
+  for (const tab of await ext.tabs.query({})) {
+    if (tab.id === ownTab || resolveUrl(tab.url ?? "")?.paper_id === paperId) {
+      await markTab(tab.id, paperId, config);
+    }
+  }
+}
+
 const HANDLERS = {
   [messages.RESOLVE_PAGE]: resolvePage,
   [messages.LOOKUP_PAGE]: lookupPage,
+  [messages.ASK_PAPER]: askPaper,
   [messages.LOOKUP_LISTING]: lookupListing,
   [messages.LIBRARY_GET]: libraryGet,
   [messages.LIBRARY_SAVE]: librarySave,
@@ -267,4 +353,28 @@ ext.contextMenus.onClicked.addListener((info) => {
 
 ext.permissions.onAdded.addListener(() => {
   announceAccess();
+});
+
+/**
+ * A new address clears the badge and earns its own at once (a long PDF may take a while to load,
+ * or never finish where the browser's viewer cannot read it), and again once the page has loaded,
+ * since the browser may reset a tab's badge as it commits a page.
+ */
+async function tabUpdated(tabId, change, tab) {
+  if (change.url !== undefined) await paintBadge(tabId, null);
+  if (change.url !== undefined || change.status === "complete") await badgeFromUrl(tabId, change.url ?? tab.url);
+}
+
+// Registered at top level, like every listener here. The badge is looked at again when the reader
+// comes back to a tab: a paper that was still being prepared may have code by now.
+ext.tabs.onUpdated.addListener((tabId, change, tab) => {
+  tabUpdated(tabId, change, tab);
+});
+ext.tabs.onActivated.addListener(({ tabId }) => {
+  ext.tabs.get(tabId).then(
+    (tab) => badgeFromUrl(tabId, tab.url),
+    () => {
+      // Closed before we looked.
+    },
+  );
 });

@@ -298,9 +298,11 @@ _NCBI_PATH = _compile(
     re.IGNORECASE,
 )
 _PMC_PATH = _compile(r"/articles/(?P<pmcid>PMC[1-9]\d{0,8})(?:/.*)?", re.IGNORECASE)
+# Older volumes keep the PDF beside the abstract page (/v37/ioffe15.pdf), newer ones in a
+# folder named for the key (/v139/radford21a/radford21a.pdf).
 _PMLR_PATH = _compile(
     r"/(?P<volume>v[1-9]\d{0,3})/(?P<key>[A-Za-z][A-Za-z0-9_-]*)"
-    r"(?:\.html|/(?P<pdf>[A-Za-z][A-Za-z0-9_-]*)\.pdf)"
+    r"(?:\.html|(?P<flat_pdf>\.pdf)|/(?P<pdf>[A-Za-z][A-Za-z0-9_-]*)\.pdf)"
 )
 _NEURIPS_PATH = _compile(
     r"/(?:paper|paper_files/paper)/(?P<year>\d{4})/"
@@ -552,7 +554,14 @@ def _pmlr(path: str, query: str) -> PaperRef | None:
     match = _PMLR_PATH.fullmatch(path)
     if not match or (match.group("pdf") and match.group("pdf") != match.group("key")):
         return None
+    if _pmlr_supplement(match):
+        return None
     return PaperRef(f"pmlr:{match.group('volume')}/{match.group('key')}")
+
+
+def _pmlr_supplement(match: re.Match[str]) -> bool:
+    """A flat PDF named <key>-supp.pdf is the supplement of paper <key>, not a paper."""
+    return bool(match.group("flat_pdf")) and match.group("key").endswith("-supp")
 
 
 def _neurips(path: str, query: str) -> PaperRef | None:

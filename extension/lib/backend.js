@@ -1,5 +1,8 @@
 // The backend's HTTP API as the background worker uses it. `fetchImpl` is injected so this
-// module stays free of browser globals; it sends paper ids only, never page addresses.
+// module stays free of browser globals; it sends paper ids only, never the addresses of the
+// pages a reader visits (an address goes out only when the reader pastes it to ask by hand).
+
+import { parsePaperId } from "./identifiers.js";
 
 export const REQUEST_TIMEOUT_MS = 8000;
 
@@ -74,6 +77,21 @@ export async function fetchPaper(fetchImpl, settings, paperId) {
   if (status === 202) return { status: "pending", retryAfter: retryAfter ?? body?.retry_after ?? null };
   if (status === 404) return { status: "unknown" };
   throw new BackendError("http", errorMessage(body, `HTTP ${status}`), status);
+}
+
+/**
+ * GET /resolve?url=... for an address the reader pasted and the extension's resolver does not
+ * know -> {paper_id, version}. The answer's id is checked like any id the extension reads.
+ */
+export async function resolveAddress(fetchImpl, settings, address) {
+  const query = new URLSearchParams({ url: address });
+  const { status, body } = await request(fetchImpl, settings, `/resolve?${query}`);
+  if (status === 422) {
+    throw new BackendError("not_a_paper", "PaperLens knows no paper at this address.", status);
+  }
+  const found = status === 200 && typeof body?.paper_id === "string" ? parsePaperId(body.paper_id) : null;
+  if (found === null) throw new BackendError("http", errorMessage(body, `HTTP ${status}`), status);
+  return { paper_id: found.paper_id, version: Number.isInteger(body.version) ? body.version : null };
 }
 
 /** POST /papers/batch with every id of a listing page at once; only the listing marks. */
@@ -237,6 +255,8 @@ export function describeError(error, backendUrl) {
     case "no_token":
       return "✗ No API token is set: add one in the options to save papers.";
     case "source":
+      return `✗ ${error.message}`;
+    case "not_a_paper":
       return `✗ ${error.message}`;
     case "server":
       return `✗ PaperLens at ${backendUrl} had a problem (HTTP ${error.status}); try again shortly.`;

@@ -181,9 +181,11 @@ const NCBI_PATH = full(
   "i",
 );
 const PMC_PATH = full(String.raw`/articles/(?<pmcid>PMC[1-9]\d{0,8})(?:/[^\n]*)?`, "i");
+// Older volumes keep the PDF beside the abstract page (/v37/ioffe15.pdf), newer ones in a
+// folder named for the key (/v139/radford21a/radford21a.pdf).
 const PMLR_PATH = full(
   String.raw`/(?<volume>v[1-9]\d{0,3})/(?<key>[A-Za-z][A-Za-z0-9_-]*)` +
-    String.raw`(?:\.html|/(?<pdf>[A-Za-z][A-Za-z0-9_-]*)\.pdf)`,
+    String.raw`(?:\.html|(?<flat_pdf>\.pdf)|/(?<pdf>[A-Za-z][A-Za-z0-9_-]*)\.pdf)`,
 );
 const NEURIPS_PATH = full(
   String.raw`/(?:paper|paper_files/paper)/(?<year>\d{4})/` +
@@ -260,7 +262,13 @@ function ncbi(regex) {
 function pmlr(path) {
   const groups = fullmatch(PMLR_PATH, path);
   if (!groups || (groups.pdf && groups.pdf !== groups.key)) return null;
+  if (pmlrSupplement(groups)) return null;
   return ref(`pmlr:${groups.volume}/${groups.key}`);
+}
+
+/** A flat PDF named <key>-supp.pdf is the supplement of paper <key>, not a paper. */
+function pmlrSupplement(groups) {
+  return Boolean(groups.flat_pdf) && groups.key.endsWith("-supp");
 }
 
 function neurips(path) {

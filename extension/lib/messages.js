@@ -18,6 +18,7 @@ export const FEEDBACK_SEND = "feedback/send"; // {paperId, signal} -> {}
 export const CONNECTION_TEST = "options/test"; // {backendUrl, token} -> {ok, lines}
 export const OPTIONS_OPEN = "options/open"; // {} -> {}
 export const RESOLVE_PAGE = "paper/resolve"; // {page: {url, meta}} -> {found: {paper_id, version}|null}
+export const ASK_PAPER = "paper/ask"; // {text}: an id or address the reader pasted -> lookup result
 export const ACCESS_ASK = "access/ask"; // {} -> {}: opens the page that asks for backend access
 export const ACCESS_GRANTED = "access/granted"; // background -> content scripts, no answer
 

@@ -44,6 +44,11 @@ function statusSelect(value, label, onchange) {
 
 // ------------------------------------------------------------------ rows
 
+/** An edit made in a row: saved at once, and said on the status line when it is. */
+async function saveInline(id, title, fields) {
+  if (await saveFields(id, fields)) notice(`Saved ${title}.`);
+}
+
 function row(item) {
   const id = item.paper_id;
   const title = item.title || item.saved_as;
@@ -58,11 +63,11 @@ function row(item) {
     className: "row-tags",
     value: item.tags.join(", "),
     "aria-label": `Tags of ${title}, comma separated`,
-    onchange: (event) => saveFields(id, { tags: parseTags(event.target.value) }),
+    onchange: (event) => saveInline(id, title, { tags: parseTags(event.target.value) }),
   });
   const note = el(document, "textarea", {
     "aria-label": `Note on ${title}`,
-    onchange: (event) => saveFields(id, { note: event.target.value }),
+    onchange: (event) => saveInline(id, title, { note: event.target.value }),
   });
   note.value = item.note;
   const published = [item.published?.slice(0, 4), item.venue].filter(Boolean).join(" · ");
@@ -83,7 +88,7 @@ function row(item) {
       document,
       "td",
       {},
-      statusSelect(item.status, `Status of ${title}`, (event) => saveFields(id, { status: event.target.value })),
+      statusSelect(item.status, `Status of ${title}`, (event) => saveInline(id, title, { status: event.target.value })),
     ),
     el(document, "td", {}, tags),
     el(document, "td", {}, note),

@@ -1,5 +1,6 @@
-// The popup: the current tab's paper (PDF tabs included), the reading list with search and
-// filters, and the suggestions with their reasons. All data comes from the background.
+// The popup: the current tab's paper (PDF tabs included), a paper asked for by hand, the
+// reading list with search and filters, and the suggestions with their reasons. All data comes
+// from the background.
 
 import { hasBackendAccess, requestBackendAccess } from "../lib/access.js";
 import { describeError } from "../lib/backend.js";
@@ -81,9 +82,14 @@ async function renderCurrent() {
     return;
   }
   const answer = await send({ type: messages.LOOKUP_PAGE, page });
+  await showPaper(box, answer, renderCurrent);
+}
+
+/** A looked-up paper in `box`: its title, the Save form and its details; `retry` asks again. */
+async function showPaper(box, answer, retry) {
   if (!answer.ok) {
     box.dataset.state = "error";
-    box.replaceChildren(problem(answer.error, renderCurrent));
+    box.replaceChildren(problem(answer.error, retry));
     return;
   }
   let entry = null;
@@ -106,7 +112,7 @@ async function renderCurrent() {
       el(document, "h2", { className: "title" }, paper?.title ?? answer.paper_id),
       ...pending,
       entryError
-        ? problem(entryError, renderCurrent)
+        ? problem(entryError, retry)
         : saveForm(document, {
             entry,
             hasToken: answer.hasToken,
@@ -125,6 +131,23 @@ async function renderCurrent() {
     );
   };
   draw();
+}
+
+/** The paper the reader pasted an id or address of; shown and savable without visiting it. */
+async function renderAsked() {
+  const box = $("ask-body");
+  box.dataset.state = "loading";
+  box.replaceChildren(el(document, "p", { className: "muted" }, "Looking it up…"));
+  const answer = await send({ type: messages.ASK_PAPER, text: $("ask-input").value });
+  if (!answer.ok && answer.error.kind === "not_a_paper") {
+    // The field is the way to mend it: no button, and the reader's text stays to be corrected.
+    box.dataset.state = "invalid";
+    box.replaceChildren(el(document, "p", { className: "line error", role: "alert" }, answer.error.line));
+    $("ask-input").setAttribute("aria-invalid", "true");
+    return;
+  }
+  $("ask-input").removeAttribute("aria-invalid");
+  await showPaper(box, answer, renderAsked);
 }
 
 function entryTitle(entry) {
@@ -234,6 +257,10 @@ $("options").addEventListener("click", openOptions);
 $("open-library").addEventListener("click", async () => {
   await send({ type: messages.LIBRARY_OPEN });
   window.close();
+});
+$("ask").addEventListener("submit", (event) => {
+  event.preventDefault();
+  renderAsked();
 });
 
 function renderAll() {

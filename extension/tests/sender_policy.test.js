@@ -41,9 +41,10 @@ test("a content script can read, save and remove only its own page's paper", () 
   }
 });
 
-test("a content script cannot list the reading list, suggestions, or test other backends", () => {
+test("a content script cannot list the reading list, suggestions, ask by hand, or test other backends", () => {
   for (const type of [
     messages.LIBRARY_LIST,
+    messages.ASK_PAPER,
     messages.SUGGESTIONS_LIST,
     messages.FEEDBACK_SEND,
     messages.CONNECTION_TEST,

@@ -11,7 +11,6 @@ from pathlib import Path
 from playwright.sync_api import FilePayload, Locator, Page, expect
 
 from tests.e2e.conftest import EXTENSION_ID, Backend, Browser, api
-from tests.support import eventually
 
 MRL = "arxiv:2205.13147"
 MOE = ["arxiv:2506.05426", "arxiv:2310.01334"]
@@ -88,11 +87,16 @@ def test_the_library_page_filters_by_tag_status_and_search(
     # Inline edit: the status select saves on change, without reloading the table.
     _row(page, MRL).get_by_label(f"Status of {titles[MRL]}").select_option("done")
     expect(_row(page, MRL).get_by_label(f"Status of {titles[MRL]}")).to_have_value("done")
-    saved = eventually(
-        lambda: api(backend, reader, "GET", f"/me/library/{MRL}")["status"] == "done" or None,
-        message="status saved",
-    )
-    assert saved
+    expect(page.locator("#notice")).to_have_text(f"Saved {titles[MRL]}.")
+    assert api(backend, reader, "GET", f"/me/library/{MRL}")["status"] == "done"
+    note = _row(page, MRL).get_by_label(f"Note on {titles[MRL]}")
+    note.fill("nested embeddings")
+    note.press("Tab")  # a note is saved when focus leaves it
+    page.locator("#search").fill("nested")  # notes are searched: the note reached the backend
+    expect(page.locator("#count")).to_have_text("1 shown")
+    expect(page.locator("#rows")).to_contain_text(titles[MRL])
+    page.locator("#search").fill("")
+    expect(page.locator("#count")).to_have_text("4 shown")
 
     page.emulate_media(color_scheme="light")
     page.screenshot(path=str(artifacts / "library-light.png"), full_page=True)

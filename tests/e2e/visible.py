@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the Firefox tests read this module without Playwright
+    from playwright.sync_api import Page
 
 MRL_TITLE = "Matryoshka Representation Learning"
 
@@ -85,3 +89,9 @@ def assert_no_stray_values(text: str) -> None:
     """No visible 'null', 'undefined', 'NaN' or '[object Object]': each means a missing value."""
     found = [line for line in text.splitlines() if _STRAY.search(line)]
     assert not found, f"stray values on screen: {found}"
+
+
+def visible_text(page: Page, selector: str) -> str:
+    """What a reader sees of the first node matching `selector` on `page`, on one line."""
+    script = f"node => {{ {VISIBLE_TEXT}\nreturn visibleText(node); }}"
+    return str(page.locator(selector).first.evaluate(script))

@@ -164,3 +164,32 @@ def test_arxiv_listing_badges_papers_with_code_and_says_nothing_else(
 def abs_path(paper_id: str) -> str:
     """The listing's link to an arXiv paper's abstract page, as the page writes it."""
     return "/abs/" + paper_id.removeprefix("arxiv:")
+
+
+def test_pdf_tab_popup_names_the_paper_and_the_badge_says_code(
+    firefox: Firefox, artifacts: Path
+) -> None:
+    pdf_url = "https://arxiv.org/pdf/2205.13147v3"
+    tab = firefox.open(pdf_url)
+    tab_id = firefox.tab_id(pdf_url)
+
+    def badge() -> list[str]:
+        return list(
+            firefox.in_extension(
+                "return [await browser.action.getBadgeText({tabId: args}),"
+                " await browser.action.getTitle({tabId: args})];",
+                tab_id,
+            )
+        )
+
+    Wait(firefox.client, timeout=WAIT_S).until(
+        lambda _: badge()[0] == "code", message="no code badge on the PDF tab"
+    )
+    assert badge() == ["code", "PaperLens: official code available"]
+    firefox.popup(tab)
+    text = firefox.wait_for_text("Add your API token to save papers.")
+    firefox.screenshot(artifacts / "firefox-popup-pdf-tab.png")
+    this_tab = text.split("THIS TAB", 1)[1].split("LOOK UP A PAPER", 1)[0]
+    assert this_tab.strip().splitlines()[0] == MRL_TITLE
+    assert "github.com/RAIVNLab/MRL" in this_tab
+    assert_no_stray_values(text)
