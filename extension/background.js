@@ -129,7 +129,7 @@ async function librarySave({ paperId, status, tags, note }, sender) {
   const fields = { status, tags };
   if (note !== undefined) fields.note = note;
   const entry = await backend.saveEntry(fetch, config, paperId, fields);
-  await forget(await libraryKey(config.backendUrl, config.token));
+  await forgetSavedIds(config);
   await remarkTabs(config, paperId, sender);
   return { entry };
 }
@@ -137,7 +137,7 @@ async function librarySave({ paperId, status, tags, note }, sender) {
 async function libraryRemove({ paperId }, sender) {
   const config = await backendSettings();
   await backend.removeEntry(fetch, config, paperId);
-  await forget(await libraryKey(config.backendUrl, config.token));
+  await forgetSavedIds(config);
   await remarkTabs(config, paperId, sender);
   return {};
 }
@@ -149,6 +149,35 @@ async function libraryList({ q, tag, status }) {
     backend.listTags(fetch, config),
   ]);
   return { items, tags };
+}
+
+/** The list a reader picked changed: the listing badges' cached saved ids are stale. */
+async function forgetSavedIds(config) {
+  await forget(await libraryKey(config.backendUrl, config.token));
+}
+
+async function libraryPage({ query }) {
+  return backend.listPage(fetch, await backendSettings(), query ?? {});
+}
+
+async function libraryTags() {
+  return { tags: await backend.listTags(fetch, await backendSettings()) };
+}
+
+async function libraryExport({ format, tag, ids }) {
+  return backend.exportLibrary(fetch, await backendSettings(), { format, tag, ids });
+}
+
+async function libraryImport({ format, text }) {
+  const config = await backendSettings();
+  const report = await backend.importLibrary(fetch, config, { format, text });
+  await forgetSavedIds(config);
+  return { report };
+}
+
+async function libraryOpen() {
+  await ext.tabs.create({ url: ext.runtime.getURL("library/library.html") });
+  return {};
 }
 
 async function suggestionsList() {
@@ -277,8 +306,10 @@ async function badgeFromUrl(tabId, url) {
 
 /** After the reading list changed: the tab that saved, and every tab whose address shows the paper. */
 async function remarkTabs(config, paperId, sender) {
+  // The library page is a tab too, but shows no one paper: its edits mark only the tabs showing it.
+  const ownTab = fromExtensionPage(sender, ext.runtime.getURL("")) ? undefined : sender?.tab?.id;
   for (const tab of await ext.tabs.query({})) {
-    if (tab.id === sender?.tab?.id || resolveUrl(tab.url ?? "")?.paper_id === paperId) {
+    if (tab.id === ownTab || resolveUrl(tab.url ?? "")?.paper_id === paperId) {
       await markTab(tab.id, paperId, config);
     }
   }
@@ -293,6 +324,11 @@ const HANDLERS = {
   [messages.LIBRARY_SAVE]: librarySave,
   [messages.LIBRARY_REMOVE]: libraryRemove,
   [messages.LIBRARY_LIST]: libraryList,
+  [messages.LIBRARY_PAGE]: libraryPage,
+  [messages.LIBRARY_TAGS]: libraryTags,
+  [messages.LIBRARY_EXPORT]: libraryExport,
+  [messages.LIBRARY_IMPORT]: libraryImport,
+  [messages.LIBRARY_OPEN]: libraryOpen,
   [messages.SUGGESTIONS_LIST]: suggestionsList,
   [messages.FEEDBACK_SEND]: feedbackSend,
   [messages.CONNECTION_TEST]: connectionTest,
@@ -346,6 +382,15 @@ async function announceAccess() {
     });
   }
 }
+
+// The action's right-click menu opens the library page, as the popup's "Library" link does.
+const LIBRARY_MENU_ID = "paperlens-library";
+ext.runtime.onInstalled.addListener(() => {
+  ext.contextMenus.create({ id: LIBRARY_MENU_ID, title: "Open the library", contexts: ["action"] });
+});
+ext.contextMenus.onClicked.addListener((info) => {
+  if (info.menuItemId === LIBRARY_MENU_ID) libraryOpen();
+});
 
 ext.permissions.onAdded.addListener(() => {
   announceAccess();

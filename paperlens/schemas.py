@@ -312,6 +312,7 @@ class Health(BaseModel):
 ReadingStatus = Literal["to_read", "reading", "done"]
 FeedbackSignal = Literal["dismiss", "more_like_this"]
 LibrarySort = Literal["saved", "published", "title"]
+ExportFormat = Literal["bibtex", "csljson", "ris", "csv"]
 SortOrder = Literal["asc", "desc"]
 ImportOutcome = Literal["saved", "merged", "skipped"]
 ImportMatch = Literal["id", "title"]
@@ -321,6 +322,7 @@ TAG_MAX_LENGTH = 64
 NOTE_MAX_LENGTH = 10_000
 SEARCH_MAX_LENGTH = 200
 PAGE_SIZE_MAX = 200
+EXPORT_SELECTION_MAX = 5000
 
 _SPACES = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -373,6 +375,9 @@ class LibraryItem(BaseModel):
     title: str | None
     authors: list[str]
     published: dt.date | None
+    venue: str | None = Field(
+        default=None, description="Where the paper was published, once the catalogue knows it."
+    )
     status: ReadingStatus
     tags: list[str]
     note: str
@@ -530,6 +535,8 @@ class LibraryListParams(BaseModel):
     tag: TagName | None = None
     status: ReadingStatus | None = None
     q: Text | None = Field(default=None, max_length=SEARCH_MAX_LENGTH)
+    year: int | None = Field(default=None, ge=1, le=9999)
+    venue: Text | None = Field(default=None, max_length=SEARCH_MAX_LENGTH)
     sort: LibrarySort = "saved"
     order: SortOrder | None = None
     limit: int = Field(default=50, ge=1, le=PAGE_SIZE_MAX)
@@ -541,8 +548,16 @@ class LibraryListParams(BaseModel):
 
 
 class ExportParams(BaseModel):
-    format: Literal["bibtex", "csljson", "ris", "csv"] = "bibtex"
+    format: ExportFormat = "bibtex"
     tag: TagName | None = None
+
+
+class ExportSelection(BaseModel):
+    """The body of ``POST /api/v1/me/library/export``: the entries to export, by paper id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[str] = Field(min_length=1, max_length=EXPORT_SELECTION_MAX)
 
 
 class ImportParams(BaseModel):

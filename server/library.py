@@ -17,10 +17,12 @@ from paperlens.formats.csljson import to_csljson
 from paperlens.formats.csv_table import to_csv
 from paperlens.formats.idlist import parse_id_lines
 from paperlens.formats.limits import ImportRefused
-from paperlens.formats.records import export_records
+from paperlens.formats.records import ExportRecord, export_records
 from paperlens.formats.ris import to_ris
 from paperlens.schemas import (
+    ExportFormat,
     ExportParams,
+    ExportSelection,
     ImportParams,
     ImportReport,
     LibraryEntryWrite,
@@ -129,22 +131,36 @@ def tags() -> Response:
 @bp.get("/library/export")
 def export() -> Response:
     params = inputs.query(ExportParams)
-    svc = services()
-    with svc.db.session() as session:
+    with services().db.session() as session:
         saved = library.all_entries(session, current_reader().id, params.tag)
         records = export_records(saved, _published_versions([item.paper_id for item in saved]))
-    if params.format == "bibtex":
+    return _export_answer(records, params.format, params.tag or "library")
+
+
+@bp.post("/library/export")
+def export_selection() -> Response:
+    """The entries a reader picked, in one format: too many ids for a query string."""
+    params = inputs.query(ExportParams)
+    body = inputs.json_body(ExportSelection)
+    wanted = [inputs.paper_id(paper_id) for paper_id in body.ids]
+    with services().db.session() as session:
+        saved = library.selected_entries(session, current_reader().id, wanted)
+        records = export_records(saved, _published_versions([item.paper_id for item in saved]))
+    return _export_answer(records, params.format, "selection")
+
+
+def _export_answer(records: list[ExportRecord], wanted: ExportFormat, name: str) -> Response:
+    if wanted == "bibtex":
         body: str | bytes = to_bibtex(records)
-    elif params.format == "csljson":
+    elif wanted == "csljson":
         body = to_csljson(records)
-    elif params.format == "ris":
+    elif wanted == "ris":
         body = to_ris(records)
     else:
         body = to_csv(records)
-    content_type, suffix = EXPORT_TYPES[params.format]
+    content_type, suffix = EXPORT_TYPES[wanted]
     response = Response(body, content_type=content_type)
-    name = f"paperlens-{params.tag or 'library'}.{suffix}"
-    response.headers["Content-Disposition"] = _attachment(name)
+    response.headers["Content-Disposition"] = _attachment(f"paperlens-{name}.{suffix}")
     return response
 
 

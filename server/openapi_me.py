@@ -19,6 +19,7 @@ MODELS: list[type[BaseModel]] = [
     schemas.LibraryPage,
     schemas.TagCounts,
     schemas.ImportReport,
+    schemas.ExportSelection,
     schemas.FeedbackRequest,
     schemas.FeedbackResult,
     schemas.SuggestionList,
@@ -53,6 +54,11 @@ _FORMATS = {
     "csv": "text/csv",
 }
 
+_EXPORTED = {
+    "description": "The file, as an attachment",
+    "content": {media: {"schema": {"type": "string"}} for media in _FORMATS.values()},
+}
+
 PATHS: dict[str, Any] = {
     "/api/v1/me/library": {
         "get": {
@@ -61,7 +67,9 @@ PATHS: dict[str, Any] = {
             "parameters": [
                 _TAG,
                 query("status", "to_read, reading or done."),
-                query("q", "Text searched in titles, authors and notes."),
+                query("q", "Text searched in titles, authors, notes and tags."),
+                query("year", "Only papers published that year.", {"type": "integer"}),
+                query("venue", "Only papers whose venue contains this text (any case)."),
                 query("sort", "saved (default), published or title."),
                 query("order", "asc or desc; newest first and A to Z by default."),
                 query("limit", "Page size, 1 to 200.", {"type": "integer", "default": 50}),
@@ -108,15 +116,20 @@ PATHS: dict[str, Any] = {
             "security": _SECURED,
             "parameters": [query("format", "bibtex (default), csljson, ris or csv."), _TAG],
             "responses": {
-                "200": {
-                    "description": "The file, as an attachment",
-                    "content": {
-                        media: {"schema": {"type": "string"}} for media in _FORMATS.values()
-                    },
-                },
+                "200": _EXPORTED,
                 **_errors(422),
             },
-        }
+        },
+        "post": {
+            "summary": "The entries holding the given ids, in one format (others are left out)",
+            "security": _SECURED,
+            "parameters": [query("format", "bibtex (default), csljson, ris or csv.")],
+            "requestBody": json_request(schemas.ExportSelection),
+            "responses": {
+                "200": _EXPORTED,
+                **_errors(415, 422),
+            },
+        },
     },
     "/api/v1/me/library/import": {
         "post": {

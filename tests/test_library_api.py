@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
@@ -94,26 +95,29 @@ def test_an_entry_survives_its_paper_joining_another_id(
     assert len(alice.get(LIB).get_json()["items"]) == 1
 
 
-def test_list_filters_by_tag_status_and_text(alice: ReaderClient, demo: Database) -> None:
+def _catalogue(demo: Database, *records: PaperRecord) -> None:
     with demo.session() as session:
-        upsert_papers(
-            session,
-            [
-                PaperRecord(
-                    ids=[MRL],
-                    title="Matryoshka Representation Learning",
-                    authors=["Aditya Kusupati", "José Müller"],
-                )
-            ],
-        )
+        upsert_papers(session, list(records))
+
+
+def _listed(reader: ReaderClient, query: str) -> list[str]:
+    """The paper ids one list query answers, sorted."""
+    response = reader.get(f"{LIB}?{query}")
+    assert response.status_code == 200, response.get_json()
+    return sorted(item["paper_id"] for item in response.get_json()["items"])
+
+
+def test_list_filters_by_tag_status_and_text(alice: ReaderClient, demo: Database) -> None:
+    authors = ["Aditya Kusupati", "José Müller"]
+    _catalogue(
+        demo, PaperRecord(ids=[MRL], title="Matryoshka Representation Learning", authors=authors)
+    )
     alice.put(f"{LIB}/{MRL}", json={"tags": ["embeddings"], "status": "done"})
     alice.put(f"{LIB}/{MOE}", json={"tags": ["moe"], "note": "routing policy hints"})
     alice.put(f"{LIB}/arxiv:2507.23279", json={"tags": ["moe", "embeddings"]})
 
     def ids(query: str) -> list[str]:
-        response = alice.get(f"{LIB}?{query}")
-        assert response.status_code == 200, response.get_json()
-        return sorted(item["paper_id"] for item in response.get_json()["items"])
+        return _listed(alice, query)
 
     assert ids("tag=moe") == [MOE, "arxiv:2507.23279"]
     assert ids("status=done") == [MRL]
@@ -124,6 +128,28 @@ def test_list_filters_by_tag_status_and_text(alice: ReaderClient, demo: Database
     assert ids("q=ROUTING%20policy") == [MOE]  # note (and title words), any case
     assert ids("q=100%25") == []  # LIKE wildcards are matched literally
     assert ids("tag=nothing") == []
+    assert ids("q=EMBEDD") == [MRL, "arxiv:2507.23279"]  # tags, any case
+    assert ids("q=moe") == [MOE, "arxiv:2507.23279"]
+
+
+def test_list_filters_by_year_and_venue(alice: ReaderClient, demo: Database) -> None:
+    _catalogue(
+        demo,
+        PaperRecord(
+            ids=[MRL], title="Matryoshka", published=dt.date(2022, 5, 26), venue="NeurIPS 2022"
+        ),
+        PaperRecord(ids=[MOE], title="Mixture", published=dt.date(2023, 1, 1), venue="ICLR"),
+    )
+    for paper_id in (MRL, MOE, "arxiv:2507.23279"):
+        alice.put(f"{LIB}/{paper_id}")
+
+    assert _listed(alice, "year=2022") == [MRL]
+    assert _listed(alice, "year=2023") == [MOE]
+    assert _listed(alice, "year=1999") == []
+    assert _listed(alice, "venue=neurips") == [MRL]  # a part of the venue, any case
+    assert _listed(alice, "venue=iclr&year=2022") == []
+    venues = {item["paper_id"]: item["venue"] for item in alice.get(LIB).get_json()["items"]}
+    assert venues == {MRL: "NeurIPS 2022", MOE: "ICLR", "arxiv:2507.23279": None}
 
 
 def test_tags_are_counted(alice: ReaderClient) -> None:
@@ -217,6 +243,9 @@ def test_invalid_fields_are_refused_with_422_and_change_nothing(
         "q=" + "q" * 201,
         "q=nul%00",
         "tag=" + "t" * 65,
+        "year=0",
+        "year=twenty",
+        "venue=" + "v" * 201,
     ],
 )
 def test_invalid_list_queries_get_422(alice: ReaderClient, query: str) -> None:

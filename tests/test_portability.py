@@ -134,6 +134,28 @@ def test_export_of_one_tag(alice: ReaderClient) -> None:
     assert alice.get(f"{LIB}/export?format=bibtex&tag=none").get_data(as_text=True) == ""
 
 
+def test_export_of_a_selection(alice: ReaderClient) -> None:
+    _fill(alice)
+    picked = {"ids": ["arxiv:2402.00003", "https://arxiv.org/abs/2402.00002", "arxiv:2501.99999"]}
+    response = alice.post(f"{LIB}/export?format=bibtex", json=picked)
+    assert response.status_code == 200
+    assert "paperlens-selection.bib" in response.headers["Content-Disposition"]
+    eprints = sorted(e["eprint"] for e in _parse_bibtex(response.get_data(as_text=True)).entries)
+    assert eprints == ["2402.00002", "2402.00003"]  # an id not on the list is left out
+    csv_text = alice.post(f"{LIB}/export?format=csv", json=picked).get_data(as_text=True)
+    assert len(list(csv.DictReader(io.StringIO(csv_text)))) == 2
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"ids": []}, {"ids": ["not an id"]}, {"ids": ["arxiv:2402.00002"], "x": 1}]
+)
+def test_a_bad_selection_is_refused(alice: ReaderClient, body: dict[str, object]) -> None:
+    _fill(alice)
+    response = alice.post(f"{LIB}/export?format=bibtex", json=body)
+    assert response.status_code == 422
+    error_code(response)
+
+
 def test_csljson_export(alice: ReaderClient) -> None:
     _fill(alice)
     response = alice.get(f"{LIB}/export?format=csljson")

@@ -20,9 +20,10 @@ function apiUrl(backendUrl, path) {
 }
 
 /** One request; answers {status, body, retryAfter} or throws a BackendError. */
-export async function request(fetchImpl, settings, path, { method = "GET", body, auth = false } = {}) {
+export async function request(fetchImpl, settings, path, { method = "GET", body, text, auth = false } = {}) {
   const headers = {};
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (text !== undefined) headers["Content-Type"] = "text/plain; charset=utf-8";
   if (auth) {
     if (!settings.token) throw new BackendError("no_token", "No API token is set.");
     headers.Authorization = `Bearer ${settings.token}`;
@@ -32,16 +33,17 @@ export async function request(fetchImpl, settings, path, { method = "GET", body,
     response = await fetchImpl(apiUrl(settings.backendUrl, path), {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? text : JSON.stringify(body),
       credentials: "omit",
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
   } catch (error) {
     throw new BackendError("unreachable", String(error?.message ?? error));
   }
-  const parsed = parseJson(await response.text());
+  const raw = await response.text();
+  const parsed = parseJson(raw);
   const retryAfter = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
-  const result = { status: response.status, body: parsed, retryAfter: retryAfter || null };
+  const result = { status: response.status, body: parsed, text: raw, retryAfter: retryAfter || null };
   if (response.status === 401 || response.status === 403) {
     throw new BackendError("unauthorized", errorMessage(parsed, "Token rejected."), response.status);
   }
@@ -149,6 +151,39 @@ export async function listLibrary(fetchImpl, settings, filters = {}) {
     if (!cursor) break;
   }
   return items;
+}
+
+/** One page of the reader's list: {items, next_cursor}; `query` holds the API's list filters. */
+export async function listPage(fetchImpl, settings, query = {}) {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) if (value) params.set(name, String(value));
+  const suffix = params.size ? `?${params}` : "";
+  const { status, body } = await request(fetchImpl, settings, `/me/library${suffix}`, { auth: true });
+  if (status !== 200) throw new BackendError("http", errorMessage(body, `HTTP ${status}`), status);
+  return { items: body.items ?? [], next_cursor: body.next_cursor ?? null };
+}
+
+/** The list (or one tag, or the given ids) in one export format: {text, filename}. */
+export async function exportLibrary(fetchImpl, settings, { format, tag, ids }) {
+  const params = new URLSearchParams({ format });
+  if (tag) params.set("tag", tag);
+  const path = `/me/library/export?${params}`;
+  const options = ids ? { method: "POST", body: { ids }, auth: true } : { auth: true };
+  const { status, body, text } = await request(fetchImpl, settings, path, options);
+  if (status !== 200) throw new BackendError("http", errorMessage(body, `HTTP ${status}`), status);
+  return { text, filename: `paperlens-${tag || (ids ? "selection" : "library")}.${EXPORT_SUFFIXES[format]}` };
+}
+
+const EXPORT_SUFFIXES = { bibtex: "bib", csljson: "json", ris: "ris", csv: "csv" };
+
+/** Send a BibTeX file or an id list; answers the backend's report (saved, merged, skipped). */
+export async function importLibrary(fetchImpl, settings, { format, text }) {
+  const path = `/me/library/import?${new URLSearchParams({ format })}`;
+  const answer = await request(fetchImpl, settings, path, { method: "POST", text, auth: true });
+  if (answer.status !== 200) {
+    throw new BackendError("http", errorMessage(answer.body, `HTTP ${answer.status}`), answer.status);
+  }
+  return answer.body;
 }
 
 export async function listTags(fetchImpl, settings) {

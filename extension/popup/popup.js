@@ -278,6 +278,10 @@ $("search").addEventListener("input", () => {
 $("tag-filter").addEventListener("change", renderLibrary);
 $("status-filter").addEventListener("change", renderLibrary);
 $("options").addEventListener("click", openOptions);
+$("open-library").addEventListener("click", async () => {
+  await send({ type: messages.LIBRARY_OPEN });
+  window.close();
+});
 $("ask").addEventListener("submit", (event) => {
   event.preventDefault();
   renderAsked();

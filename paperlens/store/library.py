@@ -103,6 +103,7 @@ class SavedPaper:
             title=self.title,
             authors=self.authors,
             published=self.published,
+            venue=self.paper.venue if self.paper is not None else None,
             status=entry.status,  # type: ignore[arg-type]  # only valid values are written
             tags=entry.tag_names,
             note=entry.note,
@@ -433,6 +434,19 @@ def all_entries(session: Session, reader_id: int, tag: str | None = None) -> lis
     return [SavedPaper(entry, paper) for entry, paper in session.execute(statement).all()]
 
 
+def selected_entries(
+    session: Session, reader_id: int, paper_ids: Iterable[str]
+) -> list[SavedPaper]:
+    """The reader's entries holding these ids (each once), in the order given; ids that are
+    not on the list are left out."""
+    found: dict[int, SavedPaper] = {}
+    for paper_id in paper_ids:
+        saved = get_entry(session, reader_id, paper_id)
+        if saved is not None:
+            found.setdefault(saved.entry.id, saved)
+    return list(found.values())
+
+
 def _filtered(reader_id: int, query: LibraryListParams) -> Select[LibraryEntry, Paper]:
     statement = (
         select(LibraryEntry, Paper)
@@ -445,14 +459,24 @@ def _filtered(reader_id: int, query: LibraryListParams) -> Select[LibraryEntry, 
     if query.tag is not None:
         tagged = select(LibraryTag.entry_id).where(LibraryTag.name == query.tag)
         statement = statement.where(LibraryEntry.id.in_(tagged))
+    if query.year is not None:
+        published = func.coalesce(Paper.published, LibraryEntry.published)
+        first, after = dt.date(query.year, 1, 1), dt.date(query.year + 1, 1, 1)
+        statement = statement.where(published >= first, published < after)
+    if query.venue:
+        statement = statement.where(_contains(Paper.venue, query.venue))
     if query.q:
         statement = statement.where(_matches(query.q))
     return statement
 
 
+def _contains(column: Any, text: str) -> ColumnElement[bool]:
+    """Case-insensitive substring match; LIKE's wildcards in ``text`` are matched literally."""
+    return func.lower(column).contains(text.lower(), autoescape=True)
+
+
 def _matches(text: str) -> ColumnElement[bool]:
-    """Case-insensitive substring search over title, authors and the reader's note."""
-    needle = text.lower()
+    """Search over title, authors, the reader's note and the entry's tags."""
     fields: list[Any] = [
         Paper.title,
         cast(Paper.authors, String),
@@ -460,7 +484,8 @@ def _matches(text: str) -> ColumnElement[bool]:
         cast(LibraryEntry.authors, String),
         LibraryEntry.note,
     ]
-    return or_(*(func.lower(f).contains(needle, autoescape=True) for f in fields))
+    tagged = select(LibraryTag.entry_id).where(_contains(LibraryTag.name, text))
+    return or_(*(_contains(f, text) for f in fields), LibraryEntry.id.in_(tagged))
 
 
 def _sort_key(sort: LibrarySort) -> Any:
