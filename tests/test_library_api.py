@@ -281,7 +281,10 @@ def test_openapi_describes_the_reader_endpoints(client: FlaskClient) -> None:
         "/api/v1/me/library/export",
         "/api/v1/me/library/import",
         "/api/v1/me/tags",
+        "/api/v1/me/tags/{tag}",
         "/api/v1/me/suggestions",
+        "/api/v1/me/feed",
+        "/api/v1/me/feed-token",
         "/api/v1/me/feedback",
         "/api/v1/me/feedback/{paper_id}",
     }
