@@ -1,6 +1,5 @@
 // The library page's pure parts: the list query its controls make, the tag changes of its bulk
-// actions, what an undo re-saves, the import report's summary and a Zotero send's failures. No
-// DOM, so node tests run them.
+// actions, what an undo re-saves and the import report's summary. No DOM, so node tests run them.
 
 export const PAGE_SIZE = 50;
 
@@ -46,11 +45,4 @@ export function refusedLines(report) {
 /** The import format a file's name suggests: BibTeX for .bib, else a list of ids. */
 export function importFormat(fileName) {
   return /\.(bib|bibtex)$/i.test(fileName) ? "bibtex" : "ids";
-}
-
-/** One line per paper Zotero did not take, named by its title where the page knows it. */
-export function zoteroFailureLines(results, titleOf = () => null) {
-  return (results ?? [])
-    .filter((result) => !result.ok)
-    .map((result) => `${titleOf(result.paper_id) || result.paper_id}: ${result.message ?? "not sent"}`);
 }

@@ -7,17 +7,8 @@ import { migrateFromStorageLocal } from "../lib/connection_store.js";
 import { el, externalLink } from "../lib/dom.js";
 import { paperUrl, parseTags, STATUSES } from "../lib/links.js";
 import * as messages from "../lib/messages.js";
-import { requestZoteroAccess, zoteroSettings } from "../lib/zotero.js";
-import {
-  importFormat,
-  listQuery,
-  refusedLines,
-  reportSummary,
-  restoreFields,
-  withoutTag,
-  withTag,
-  zoteroFailureLines,
-} from "./edits.js";
+import { requestZoteroAccess, unsentLines, zoteroSettings } from "../lib/zotero.js";
+import { importFormat, listQuery, refusedLines, reportSummary, restoreFields, withoutTag, withTag } from "./edits.js";
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const $ = (id) => document.getElementById(id);
@@ -260,7 +251,7 @@ function sendToZotero() {
         notice(answer.error.line);
       } else {
         const titleOf = (id) => state.items.get(id)?.title;
-        const failed = zoteroFailureLines(answer.results, titleOf).map((line) => el(document, "li", {}, line));
+        const failed = unsentLines(answer.results, titleOf).map((line) => el(document, "li", {}, line));
         notice(answer.line, ...(failed.length ? [el(document, "ul", {}, failed)] : []));
       }
     }

@@ -1,5 +1,4 @@
-// The library page's pure parts: its list query, bulk tag edits, undo fields, import report and
-// the failures of a Zotero send.
+// The library page's pure parts: its list query, bulk tag edits, undo fields and import report.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
@@ -12,7 +11,6 @@ import {
   restoreFields,
   withoutTag,
   withTag,
-  zoteroFailureLines,
 } from "../library/edits.js";
 
 test("the list query keeps only the filters that are set", () => {
@@ -69,18 +67,4 @@ test("the import report says what was added, merged and refused, and why", () =>
 test("a .bib file is imported as BibTeX, anything else as an id list", () => {
   assert.equal(importFormat("refs.BIB"), "bibtex");
   assert.equal(importFormat("ids.txt"), "ids");
-});
-
-test("a Zotero send lists each paper not sent, by title where the page knows it", () => {
-  const results = [
-    { paper_id: "arxiv:1", ok: true },
-    { paper_id: "arxiv:2", ok: false, message: "PaperLens does not know this paper." },
-    { paper_id: "arxiv:3", ok: false },
-  ];
-  const titles = { "arxiv:3": "A Known Title" };
-  assert.deepEqual(
-    zoteroFailureLines(results, (id) => titles[id]),
-    ["arxiv:2: PaperLens does not know this paper.", "A Known Title: not sent"],
-  );
-  assert.deepEqual(zoteroFailureLines(undefined), []);
 });
