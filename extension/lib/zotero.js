@@ -291,3 +291,10 @@ export function describeSend({ route, results }) {
   const where = route === "connector" ? "Zotero desktop" : "zotero.org";
   return `✓ Sent ${sent} of ${results.length} to ${where}${first}`;
 }
+
+/** One line per paper Zotero did not take, with why; named by its title where `titleOf` knows it. */
+export function unsentLines(results, titleOf = () => null) {
+  return (results ?? [])
+    .filter((result) => !result.ok)
+    .map((result) => `${titleOf(result.paper_id) || result.paper_id}: ${result.message ?? "not sent"}`);
+}

@@ -1,15 +1,21 @@
 // The library page: the reading list as a table, searched, filtered and sorted by the backend
 // one cursor page at a time; inline and bulk edits change only the rows they touch. Every call
-// goes through the background (lib/messages.js), which alone holds the token.
+// goes through the background (lib/messages.js), which alone holds the token; so does sending a
+// selection to Zotero.
 
+import { migrateFromStorageLocal } from "../lib/connection_store.js";
 import { el, externalLink } from "../lib/dom.js";
 import { paperUrl, parseTags, STATUSES } from "../lib/links.js";
 import * as messages from "../lib/messages.js";
+import { requestZoteroAccess, unsentLines, zoteroSettings } from "../lib/zotero.js";
 import { importFormat, listQuery, refusedLines, reportSummary, restoreFields, withoutTag, withTag } from "./edits.js";
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const $ = (id) => document.getElementById(id);
 const STATUS_LABELS = Object.fromEntries(STATUSES);
+
+// Read before anything is drawn: asking for Zotero access must happen synchronously in the click.
+const zotero = zoteroSettings(await migrateFromStorageLocal(ext.storage.local));
 
 /** What the table shows: the entries loaded so far (by paper id), the selection, the next page. */
 const state = { items: new Map(), selected: new Set(), cursor: null, generation: 0 };
@@ -225,6 +231,34 @@ async function restore(deleted) {
   notice(`Restored ${back} ${back === 1 ? "entry" : "entries"}.`);
 }
 
+/**
+ * Send the selected entries to Zotero through the background. Access is asked for first, inside
+ * the click, as the browser requires; the status line then says how it went, paper by paper.
+ */
+function sendToZotero() {
+  const items = selectedItems();
+  if (items.length === 0) return notice("Select entries first.");
+  const button = $("bulk-zotero");
+  button.disabled = true;
+  notice("Sending to Zotero…");
+  requestZoteroAccess(ext, zotero).then(async (granted) => {
+    if (!granted) {
+      notice("✗ PaperLens needs your permission to reach Zotero.");
+    } else {
+      const paperIds = items.map((item) => item.paper_id);
+      const answer = await messages.askBackground(ext, { type: messages.ZOTERO_SEND, paperIds });
+      if (!answer.ok) {
+        notice(answer.error.line);
+      } else {
+        const titleOf = (id) => state.items.get(id)?.title;
+        const failed = unsentLines(answer.results, titleOf).map((line) => el(document, "li", {}, line));
+        notice(answer.line, ...(failed.length ? [el(document, "ul", {}, failed)] : []));
+      }
+    }
+    button.disabled = false;
+  });
+}
+
 function notice(text, ...extra) {
   $("notice").replaceChildren(text, ...extra.flatMap((node) => [" ", node]));
 }
@@ -294,6 +328,7 @@ $("bulk-status-apply").addEventListener("click", () => {
 $("bulk-tag-add").addEventListener("click", () => bulkTag(withTag, "Added"));
 $("bulk-tag-remove").addEventListener("click", () => bulkTag(withoutTag, "Removed"));
 $("bulk-delete").addEventListener("click", bulkDelete);
+$("bulk-zotero").addEventListener("click", sendToZotero);
 $("export-selected").addEventListener("click", () => exportEntries(true));
 $("export-all").addEventListener("click", () => exportEntries(false));
 $("import").addEventListener("click", importFile);

@@ -9,6 +9,7 @@ import {
   permissionOrigins,
   sendToWebApi,
   sendToZotero,
+  unsentLines,
   WEB_API_BATCH,
   zoteroItem,
   zoteroSettings,
@@ -211,4 +212,18 @@ test("without Zotero desktop and without credentials, nothing is sent and the re
     calls.map((call) => call.url),
     ["http://127.0.0.1:23119/connector/ping"],
   );
+});
+
+test("each paper not sent gets a line with its reason, by title where the page knows it", () => {
+  const results = [
+    { paper_id: "arxiv:1", ok: true },
+    { paper_id: "arxiv:2", ok: false, message: "PaperLens does not know this paper." },
+    { paper_id: "arxiv:3", ok: false },
+  ];
+  const titles = { "arxiv:3": "A Known Title" };
+  assert.deepEqual(
+    unsentLines(results, (id) => titles[id]),
+    ["arxiv:2: PaperLens does not know this paper.", "A Known Title: not sent"],
+  );
+  assert.deepEqual(unsentLines(undefined), []);
 });

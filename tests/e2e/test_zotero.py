@@ -1,5 +1,6 @@
-"""Send to Zotero from the popup, against a stand-in that records what Zotero would receive:
-Zotero desktop's connector when it answers its ping, else the Zotero Web API with the key."""
+"""Send to Zotero from the popup and from the library page's selection, against a stand-in that
+records what Zotero would receive: Zotero desktop's connector when it answers its ping, else the
+Zotero Web API with the key."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from playwright.sync_api import Page, expect
 
 from paperlens import enrichments
 from paperlens.schemas import PublishedVersion
-from tests.e2e.conftest import EXTENSION_DIR, EXTENSION_ID, Backend, Browser
-from tests.e2e.visible import MRL_TITLE
+from tests.e2e.conftest import EXTENSION_DIR, EXTENSION_ID, Backend, Browser, api
+from tests.e2e.visible import MRL_TITLE, visible_text
 from tests.support import eventually
 from tests.zotero_stand_in import ZoteroStandIn, closed_port_url
 
@@ -175,6 +176,33 @@ def test_a_library_selection_is_sent_in_one_message_with_a_result_per_paper(
     [parents, *_] = stand_in.to(f"/users/{USER_ID}/items")
     assert [item["extra"] for item in parents.body] == ["arXiv: 2205.13147", "arXiv: 2506.05426"]
     assert answer["line"].startswith("✓ Sent 2 of 3 to zotero.org; arxiv:0000.00000:")
+
+
+def test_the_library_page_sends_the_selected_rows_to_zotero_desktop(
+    browser: Browser,
+    backend: Backend,
+    reader: str,
+    library: list[str],
+    stand_in: ZoteroStandIn,
+) -> None:
+    for paper_id in (MRL, SECOND):
+        api(backend, reader, "PUT", f"/me/library/{paper_id}", {"tags": ["to-cite"]})
+        library.append(paper_id)
+    point_at(browser, stand_in, connector_running=True)
+    browser.configure(token=reader)
+    page = browser.open(f"chrome-extension://{EXTENSION_ID}/library/library.html")
+    page.locator("#rows[data-state=ready]").wait_for(timeout=15_000)
+    for paper_id in (MRL, SECOND):
+        page.locator(f'#rows tr[data-paper-id="{paper_id}"] input[type=checkbox]').check()
+    expect(page.locator("#selected-count")).to_have_text("2 selected")
+
+    page.get_by_role("button", name="Send to Zotero").click()
+    expect(page.locator("#notice")).to_have_text("✓ Sent 2 of 2 to Zotero desktop.", timeout=15_000)
+    assert visible_text(page, "#notice") == "✓ Sent 2 of 2 to Zotero desktop."
+    [save] = stand_in.to("/connector/saveItems")
+    extras = sorted(item["extra"] for item in save.body["items"])
+    assert extras == ["arXiv: 2205.13147", "arXiv: 2506.05426"]
+    assert MRL_TITLE in {item["title"] for item in save.body["items"]}
 
 
 def test_without_zotero_desktop_or_credentials_the_popup_says_what_to_set(
