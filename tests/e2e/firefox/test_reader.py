@@ -130,10 +130,15 @@ def test_popup_on_a_paper_tab_shows_the_paper_and_nothing_stray(
 ) -> None:
     tab = firefox.open(MRL_PAGE)
     firefox.wait_for_overlay(MRL_TITLE)
+    assert_popup_shows_mrl(firefox, tab, artifacts / "firefox-popup.png")
+
+
+def assert_popup_shows_mrl(firefox: Firefox, tab: str, screenshot: Path) -> None:
+    """The popup, opened on ``tab``, names MRL with its code and shows nothing stray."""
     firefox.popup(tab)
     text = firefox.wait_for_text("Add your API token to save papers.")
-    firefox.screenshot(artifacts / "firefox-popup.png")
-    this_tab = text.split("THIS TAB", 1)[1].split("READING LIST", 1)[0]
+    firefox.screenshot(screenshot)
+    this_tab = text.split("THIS TAB", 1)[1].split("LOOK UP A PAPER", 1)[0]
     assert this_tab.strip().splitlines()[0] == MRL_TITLE
     assert "github.com/RAIVNLab/MRL" in this_tab
     assert_no_stray_values(text)
@@ -186,10 +191,4 @@ def test_pdf_tab_popup_names_the_paper_and_the_badge_says_code(
         lambda _: badge()[0] == "code", message="no code badge on the PDF tab"
     )
     assert badge() == ["code", "PaperLens: official code available"]
-    firefox.popup(tab)
-    text = firefox.wait_for_text("Add your API token to save papers.")
-    firefox.screenshot(artifacts / "firefox-popup-pdf-tab.png")
-    this_tab = text.split("THIS TAB", 1)[1].split("LOOK UP A PAPER", 1)[0]
-    assert this_tab.strip().splitlines()[0] == MRL_TITLE
-    assert "github.com/RAIVNLab/MRL" in this_tab
-    assert_no_stray_values(text)
+    assert_popup_shows_mrl(firefox, tab, artifacts / "firefox-popup-pdf-tab.png")
