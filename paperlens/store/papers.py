@@ -79,7 +79,7 @@ def _by_alias(
             .join(Paper, PaperAlias.paper_pk == Paper.id)
             .where(PaperAlias.alias.in_(distinct[start : start + LOOKUP_CHUNK]))
         )
-        found.update({alias: value for alias, value in rows.tuples()})
+        found.update({alias: value for alias, value in rows})
     return found
 
 
