@@ -70,7 +70,7 @@ def suggestions_job_id(user_id: int) -> str:
 
 # Enrichment documents, their badges and refresh times: paperlens/enrichments.py.
 # Bump when the enrichment document changes shape; old documents are then ignored.
-ENRICHMENT_SCHEMA_VERSION = 3
+ENRICHMENT_SCHEMA_VERSION = 4
 enrichment = KeyFamily(f"enrichment:v{ENRICHMENT_SCHEMA_VERSION}")
 """The enriched paper document, served as-is by ``GET /api/v1/papers/<id>``."""
 badges = KeyFamily(f"badges:v{ENRICHMENT_SCHEMA_VERSION}")
@@ -80,7 +80,7 @@ ENRICHMENT_DUE = f"{PREFIX}:enrichment:due"
 
 # Suggestions: paperlens/suggestions.py.
 # Bump when the stored suggestions change shape; old documents are then ignored.
-SUGGESTIONS_SCHEMA_VERSION = 1
+SUGGESTIONS_SCHEMA_VERSION = 2
 suggestions = KeyFamily(f"suggestions:v{SUGGESTIONS_SCHEMA_VERSION}")
 """A hash of one reader's suggestion sets: field ``all`` and one ``tag:<name>`` per tag."""
 # The hash field holding suggestions over the whole list; tags use "tag:<name>".

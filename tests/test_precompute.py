@@ -19,6 +19,7 @@ from tests.support import run_workers
 from worker.context import reset_context
 from worker.pipeline.enrich import enrich
 from worker.pipeline.index_files import build_and_publish, current_index
+from worker.pipeline.rankers.explain import STUDY_PREFIX
 from worker.pipeline.rankers.tfidf import TfidfRanker
 from worker.pipeline.related import IndexedPaper, RelatedIndex
 
@@ -78,7 +79,7 @@ def test_above_the_threshold_related_papers_come_from_the_graph(
     moe = stored_related(redis, MOE_PAPER)
     titles = [index.titles[index.row_of(paper_id) or 0] for paper_id, _, _ in moe]
     assert sum("expert" in t.lower() or "moe" in t.lower() for t in titles[:5]) >= 3, titles
-    assert all(reason.startswith("Both discuss") for _, _, reason in moe)
+    assert all(reason.startswith(("Both discuss “", STUDY_PREFIX)) for _, _, reason in moe)
     assert [score for _, score, _ in moe] == sorted((s for _, s, _ in moe), reverse=True)
     # Every listed paper is among the graph's 15 candidates, ordered by exact TF-IDF cosine.
     row = index.row_of(MOE_PAPER)

@@ -21,6 +21,7 @@ from paperlens.store.papers import find_paper
 from tests.source_server import FIXTURES, serve_fixtures, source_environment
 from tests.support import open_until_served, run_workers
 from worker.context import reset_context
+from worker.pipeline.rankers.explain import STUDY_PREFIX
 
 HEAT_BATH = "arxiv:1605.08386"
 PWC_LINKS = FIXTURES / "pwc" / "links-between-papers-and-code.json.gz"
@@ -63,7 +64,7 @@ def test_a_paper_the_corpus_lacks_is_fetched_enriched_and_served(
     paper = client.get(f"/api/v1/papers/{HEAT_BATH}").get_json()
     assert paper["title"] == "Heat-bath random walks with Markov bases"
     assert paper["authors"] == ["Caprice Stanley", "Tobias Windisch"]
-    assert paper["status"] == "ready" and paper["schema_version"] == 3
+    assert paper["status"] == "ready" and paper["schema_version"] == 4
     assert {name: s["status"] for name, s in paper["sources"].items()} == {
         "arxiv": "ok",
         "huggingface": "ok",
@@ -122,7 +123,7 @@ def test_related_reasons_name_a_citation_or_shared_references_from_openalex(
     document = enrichments.read(redis, mrl)
     assert document is not None
     reasons = {paper.paper_id: paper.reason for paper in document.related}
-    assert reasons[citing].startswith("Both discuss “")
+    assert reasons[citing].startswith(("Both discuss “", STUDY_PREFIX))
     assert reasons[citing].endswith("; it cites this paper")
     assert reasons[sharing].endswith("; they share 2 references")
     others = [reason for paper_id, reason in reasons.items() if paper_id not in (citing, sharing)]

@@ -22,12 +22,18 @@ from paperlens.schemas import RelatedPaper
 from worker.pipeline.neighbours import AnnParams, Neighbours
 from worker.pipeline.rankers.base import IndexedPaper, Ranker
 from worker.pipeline.rankers.choose import make_ranker
-from worker.pipeline.rankers.explain import REASON_TERMS, Explainer, shared_terms_phrase
+from worker.pipeline.rankers.dense import DenseRanker, encoder
+from worker.pipeline.rankers.explain import (
+    REASON_PHRASES,
+    Explainer,
+    SentenceScorer,
+    shared_terms_phrase,
+)
 from worker.pipeline.rankers.floors import floor_for
 from worker.pipeline.rankers.hybrid import HybridRanker
 from worker.pipeline.rankers.tfidf import TfidfRanker
 
-__all__ = ["REASON_TERMS", "IndexedPaper", "RelatedIndex", "shared_terms_phrase"]
+__all__ = ["REASON_PHRASES", "IndexedPaper", "RelatedIndex", "shared_terms_phrase"]
 
 # Two abstracts this alike (lexical cosine) are versions of one paper, not two papers.
 NEAR_DUPLICATE = 0.9
@@ -250,7 +256,7 @@ class RelatedIndex:
             picked = self._diversify(relevance, kept, k) if self.diversity else kept[:k]
             chosen.append((picked, relevance[[kept.index(row) for row in picked]]))
         pairs = [(position, row) for position, (picked, _) in enumerate(chosen) for row in picked]
-        reasons = iter(self.explainer.reasons_many(queries, pairs))
+        reasons = iter(self.explainer.reasons_many(papers, queries, pairs, self._sentences_to()))
         return [
             [
                 RelatedPaper(
@@ -263,6 +269,21 @@ class RelatedIndex:
             ]
             for picked, scores in chosen
         ]
+
+    def _sentences_to(self) -> SentenceScorer | None:
+        """Sentence similarity by the dense ranker's own encoder and stored embeddings, when
+        the ranker has them: no second model, and only the query's sentences are encoded."""
+        dense = self.ranker.dense if isinstance(self.ranker, HybridRanker) else self.ranker
+        if not isinstance(dense, DenseRanker) or not dense.embeddings.size:
+            return None
+        stored = dense.embeddings
+
+        def scorer(sentences: Sequence[str], rows: Sequence[int]) -> np.ndarray:
+            vectors = encoder(dense.encoder_name).encode(sentences)
+            whole = stored[list(rows), : vectors.shape[1]]  # the text's part, not the title's
+            return np.asarray(vectors @ whole.T)
+
+        return scorer
 
     def _exact_candidates(
         self, papers: Sequence[IndexedPaper], rows: Sequence[int | None], depth: int

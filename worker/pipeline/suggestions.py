@@ -19,6 +19,7 @@ from sklearn.svm import LinearSVC
 
 from paperlens.schemas import Suggestion, SuggestionSet
 from paperlens.store.library import ProfilePaper, ReaderProfile
+from worker.pipeline.rankers.explain import informative_terms
 from worker.pipeline.related import IndexedPaper, RelatedIndex, shared_terms_phrase
 
 # Regularisation of the classifier: small, since a reader saves few papers.
@@ -26,7 +27,6 @@ SVM_C = 0.1
 DISMISSED_WEIGHT = 3.0
 MORE_LIKE_THIS_WEIGHT = 0.5
 BECAUSE_MAX = 3
-REASON_TERMS = 3
 
 
 @dataclass
@@ -191,13 +191,13 @@ def _closest(vector: sparse.csr_matrix, positives: list[_Positive]) -> list[_Pos
 
 
 def _reason(vector: sparse.csr_matrix, because: list[_Positive], terms: np.ndarray) -> str:
-    """'Like “X” and “Y” in your list: both discuss “a”, “b” and “c”'."""
+    """'Like “X” and “Y” in your list. All discuss “a b” and “c d”': phrases of several
+    words only, as for related papers, since single shared words are mostly generic."""
     profile = because[0].vector
     for other in because[1:]:
         profile = profile + other.vector
     overlap = vector.multiply(profile).tocsr()
-    order = np.argsort(-overlap.data)[:REASON_TERMS]
-    shared = [str(terms[overlap.indices[i]]) for i in order]
+    shared = informative_terms(terms, overlap.indices, overlap.data)
     titles = [f"“{_short(p.title)}”" for p in because[:2]]
     like = titles[0] if len(titles) == 1 else " and ".join(titles)
     more = f" (and {len(because) - 2} more)" if len(because) > 2 else ""

@@ -1,27 +1,172 @@
-"""Why two papers are related, in words a reader can check against both abstracts."""
+"""Why two papers are related, in terms a researcher can check against both abstracts.
+
+The rule, chosen by reading the reasons of every related pair of the demo corpus and of
+sixty CSFCube papers (docs/reasons.md shows them before and after):
+
+1. Key phrases both papers use: two content words in a row in the query paper's own text
+   ("low-rank", "catastrophic forgetting", "Mixture-of-Experts"), found among the two-word
+   terms of the TF-IDF space and weighted by what they add to the cosine. A phrase that
+   shares a word with a heavier one is left out, so a word is named once. Single words are
+   never named: alone they were mostly generic ("task", "leads", "model") and said little
+   about what the two papers have in common.
+2. When the papers share no such phrase, the query paper's sentence closest to the other
+   paper, shortened at a word boundary and quoted after "Both study:". Sentences are scored by the
+   dense encoder the hybrid ranker already loaded (a sentence against the other paper's
+   stored embedding, so only the query paper's few sentences are encoded), or by TF-IDF
+   cosine on an installation without it.
+
+Citations are added later, where the graph knows them (``worker.pipeline.citations``).
+Both steps are deterministic: ties are broken by position in the text.
+"""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import itertools
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from worker.pipeline.rankers.base import IndexedPaper
 from worker.pipeline.rankers.tfidf import TfidfRanker
 
-REASON_TERMS = 3
+# Key phrases named in one reason: two read as a topic, three already as a list.
+REASON_PHRASES = 2
 # The explainer's words and two-word phrases: at most this many, chosen from at most this
 # many papers (see ``TfidfRanker``). Neither binds on small corpora such as the demo's.
 MAX_TERMS = 1_000_000
 VOCABULARY_SAMPLE = 200_000
-# Looking a little past the top terms lets a shared phrase replace the words it contains.
-_CANDIDATE_TERMS = 12
+# A quoted sentence is cut at the last word boundary before this many characters.
+EXCERPT_CHARS = 110
+# Sentences shorter than this many words are headings or fragments, not a claim to quote.
+_MIN_SENTENCE_WORDS = 6
+# A sentence's opening clause this short ("However", "To this end") is a connective.
+_LEAD_IN_WORDS = 4
+
+
+def _stem(word: str) -> str:
+    """A plural's singular, crudely: enough that "graph neural networks" matches "network"."""
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") and len(word) > 3 else word
+
+
+# Words of the research register that say nothing about a paper's subject: a phrase made
+# only of them ("proposed method", "experimental results") is not a reason.
+GENERIC_WORDS = frozenset(
+    _stem(word)
+    for word in (
+        "ability",
+        "abilities",
+        "achieve",
+        "achieves",
+        "approach",
+        "approaches",
+        "arise",
+        "arises",
+        "based",
+        "benchmark",
+        "benchmarks",
+        "capability",
+        "capabilities",
+        "data",
+        "dataset",
+        "datasets",
+        "demonstrate",
+        "demonstrates",
+        "downstream",
+        "effective",
+        "efficient",
+        "enhance",
+        "enhanced",
+        "enhances",
+        "existing",
+        "experiment",
+        "experimental",
+        "experiments",
+        "extensive",
+        "framework",
+        "frameworks",
+        "improve",
+        "improved",
+        "improvement",
+        "improvements",
+        "introduce",
+        "introduces",
+        "key",
+        "lead",
+        "leads",
+        "leverage",
+        "method",
+        "methods",
+        "model",
+        "models",
+        "new",
+        "novel",
+        "open",
+        "paper",
+        "performance",
+        "problem",
+        "problems",
+        "promise",
+        "promising",
+        "propose",
+        "proposed",
+        "rank",
+        "recent",
+        "research",
+        "result",
+        "results",
+        "show",
+        "shown",
+        "shows",
+        "significant",
+        "significantly",
+        "source",
+        "state",
+        "art",
+        "study",
+        "task",
+        "tasks",
+        "technique",
+        "techniques",
+        "use",
+        "used",
+        "using",
+        "various",
+        "wide",
+        "work",
+        "works",
+    )
+)
+
+# The vectorizer's tokens (scikit-learn's default pattern) and where the text they come
+# from is cut: a phrase runs only over spaces and hyphens between its words.
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+_JOINER = re.compile("[\\s\\-\u2010\u2011\u2013]*")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(“\"'])")
+
+# A quoted sentence is set in single quotation marks, shared phrases in double ones.
+STUDY_PREFIX = "Both study: \u2018"
+_CLOSE_QUOTE = "\u2019"
+
+SentenceScorer = Callable[[Sequence[str], Sequence[int]], np.ndarray]
+"""Similarities of a paper's sentences (rows) to indexed papers (columns, by row)."""
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    text: str
+    words: tuple[str, ...]
+    weight: float
+    start: int
 
 
 class Explainer:
-    """Shared words and two-word phrases, weighted by how much they add to the TF-IDF cosine."""
+    """Key phrases both papers use, else the closest sentence; see the module's docstring."""
 
     def __init__(self) -> None:
         self.tfidf = TfidfRanker(
@@ -38,40 +183,178 @@ class Explainer:
         return self.tfidf.vectors(papers, rows)
 
     def reasons_many(
-        self, queries: sparse.csr_matrix, pairs: Sequence[tuple[int, int]]
+        self,
+        papers: Sequence[IndexedPaper],
+        queries: sparse.csr_matrix,
+        pairs: Sequence[tuple[int, int]],
+        sentences_to: SentenceScorer | None = None,
     ) -> list[str]:
-        """Why each (query position, indexed row) pair is related, with one sparse product."""
+        """Why each (position in ``papers``, indexed row) pair is related.
+
+        ``queries`` are the papers' rows in the explainer's space; ``sentences_to`` scores
+        sentences against an indexed paper (TF-IDF cosine without it). The shared terms of
+        all pairs come from one sparse product; each paper's text is read once.
+        """
         if not pairs:
             return []
         left = queries[[query for query, _ in pairs]]
         right = self.tfidf.matrix[[row for _, row in pairs]]
         overlap = left.multiply(right).tocsr()
         bounds = overlap.indptr
-        return [
-            shared_terms_phrase(
-                self._chosen_terms(
-                    overlap.data[bounds[i] : bounds[i + 1]],
-                    overlap.indices[bounds[i] : bounds[i + 1]],
-                )
-            )
-            for i in range(len(pairs))
-        ]
+        texts: dict[int, str] = {}
+        runs: dict[int, list[list[tuple[str, int, int]]]] = {}
+        reasons: list[str | None] = []
+        unphrased: dict[int, list[int]] = {}
+        for i, (query, _) in enumerate(pairs):
+            if query not in runs:
+                texts[query] = _own_text(papers[query])
+                runs[query] = _runs(texts[query])
+            shared: dict[str, float] = {}
+            for term, weight in zip(
+                overlap.indices[bounds[i] : bounds[i + 1]],
+                overlap.data[bounds[i] : bounds[i + 1]],
+                strict=True,
+            ):
+                words = str(self._terms[term]).split()
+                if len(words) == 2:
+                    key = f"{_stem(words[0])} {_stem(words[1])}"
+                    shared[key] = shared.get(key, 0.0) + float(weight)
+            phrases = key_phrases(texts[query], runs[query], shared)
+            reasons.append(shared_terms_phrase([p.text for p in phrases]) if phrases else None)
+            if not phrases:
+                unphrased.setdefault(query, []).append(i)
+        scorer = sentences_to or self._tfidf_sentences_to
+        for query, positions in unphrased.items():
+            sentences = _sentences(papers[query].abstract)
+            if not sentences:
+                for i in positions:
+                    reasons[i] = shared_terms_phrase([])
+                continue
+            similarity = scorer(sentences, [pairs[i][1] for i in positions])
+            for column, i in enumerate(positions):
+                best = int(np.argmax(similarity[:, column]))  # the first of equals
+                reasons[i] = f"{STUDY_PREFIX}{excerpt(_claim(sentences[best]))}{_CLOSE_QUOTE}"
+        return [reason or shared_terms_phrase([]) for reason in reasons]
 
-    def _chosen_terms(self, weights: np.ndarray, terms: np.ndarray) -> list[str]:
-        """The most informative terms both papers use, phrases first, no word named twice."""
-        order = np.argsort(-weights, kind="stable")[:_CANDIDATE_TERMS]
-        chosen: list[str] = []
-        chosen_stems: list[frozenset[str]] = []
-        for term in self._terms[terms[order]].tolist():
-            words = _stems(term)
-            clashes = [i for i, other in enumerate(chosen_stems) if words & other]
-            if not clashes and len(chosen) < REASON_TERMS:
-                chosen.append(term)
-                chosen_stems.append(words)
-            elif len(clashes) == 1 and " " in term and " " not in chosen[clashes[0]]:
-                chosen[clashes[0]] = term  # "neural network" says more than "network"
-                chosen_stems[clashes[0]] = words
-        return chosen
+    def _tfidf_sentences_to(self, sentences: Sequence[str], rows: Sequence[int]) -> np.ndarray:
+        vectors = self.tfidf.vectorizer.transform(sentences)
+        return np.asarray((vectors @ self.tfidf.matrix[list(rows)].T).toarray())
+
+
+def key_phrases(
+    text: str, runs: Sequence[Sequence[tuple[str, int, int]]], shared: dict[str, float]
+) -> list[_Phrase]:
+    """The informative two-word phrases of ``text`` that ``shared`` holds, heaviest first.
+
+    ``runs`` are its stretches of content words (see ``_runs``); ``shared`` maps the
+    two-word terms both papers use (as stems, see ``_stem``) to their weight. A phrase
+    sharing a word with a heavier one is left out, so a word is named once. Longer phrases
+    are not named: the other paper's text is not at hand, and two shared two-word terms
+    ("language models", "models exhibit") need not be one phrase in it.
+    """
+    found: list[_Phrase] = []
+    for run in runs:
+        for (first, start, _), (second, _, end) in itertools.pairwise(run):
+            weight = shared.get(f"{first} {second}")
+            if weight is not None and not {first, second} <= GENERIC_WORDS:
+                found.append(_Phrase(text[start:end], (first, second), weight, start))
+    found.sort(key=lambda p: (-p.weight, p.start))
+    chosen: list[_Phrase] = []
+    for phrase in found:
+        stems = _stems(" ".join(phrase.words))
+        if any(stems & _stems(" ".join(other.words)) for other in chosen):
+            continue
+        chosen.append(phrase)
+        if len(chosen) == REASON_PHRASES:
+            break
+    return chosen
+
+
+def informative_terms(
+    terms: np.ndarray, indices: np.ndarray, weights: np.ndarray, limit: int = REASON_PHRASES
+) -> list[str]:
+    """The heaviest shared terms of several words, no word named twice, none only generic.
+
+    For overlaps whose texts are not at hand (a suggestion against a reader's list): the
+    explainer's two-word terms, as its vectorizer spells them.
+    """
+    chosen: list[str] = []
+    for position in np.argsort(-weights, kind="stable"):
+        term = str(terms[indices[position]])
+        words = term.split()
+        if len(words) < 2 or all(word in GENERIC_WORDS for word in words):
+            continue
+        if any(_stems(term) & _stems(other) for other in chosen):
+            continue
+        chosen.append(term)
+        if len(chosen) == limit:
+            break
+    return chosen
+
+
+def _own_text(paper: IndexedPaper) -> str:
+    """Title and abstract as the reader sees them (``IndexedPaper.text`` drops numbers, so
+    its phrases could join words the paper keeps apart)."""
+    return f"{paper.title}. {paper.abstract}"
+
+
+def _runs(text: str) -> list[list[tuple[str, int, int]]]:
+    """Stretches of content words, as (stem, start, end) in ``text``: cut at stop words,
+    numbers, one-letter tokens and any punctuation other than a hyphen. A stop word inside
+    a hyphenated compound ("mixture-of-experts", "in-context") is skipped, as the vectorizer
+    skips it, and stays in the phrase's text."""
+    runs: list[list[tuple[str, int, int]]] = [[]]
+    previous_end: int | None = None
+    compound_start: int | None = None
+    for match in _TOKEN.finditer(text):
+        token = _normalise(match.group())
+        joined = previous_end is not None and _JOINER.fullmatch(text, previous_end, match.start())
+        if not joined and runs[-1]:
+            runs.append([])
+        if token in ENGLISH_STOP_WORDS and text.startswith("-", match.end()):
+            compound_start = match.start() if compound_start is None else compound_start
+            previous_end = match.end()
+            continue
+        if token in ENGLISH_STOP_WORDS or token.isdigit():
+            if runs[-1]:
+                runs.append([])
+            previous_end = compound_start = None
+            continue
+        start = match.start() if compound_start is None else compound_start
+        runs[-1].append((_stem(token), start, match.end()))
+        previous_end, compound_start = match.end(), None
+    return [run for run in runs if len(run) > 1]
+
+
+@functools.lru_cache(maxsize=65_536)
+def _normalise(token: str) -> str:
+    """As the vectorizer reads a token: lower case, accents stripped."""
+    decomposed = unicodedata.normalize("NFKD", token.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _sentences(abstract: str) -> list[str]:
+    found = [s.strip() for s in _SENTENCE_END.split(abstract) if s.strip()]
+    return [s for s in found if len(s.split()) >= _MIN_SENTENCE_WORDS]
+
+
+def _claim(sentence: str) -> str:
+    """The sentence without a short lead-in ("To this end, we …" reads as "We …")."""
+    lead, comma, rest = sentence.partition(", ")
+    if comma and len(lead.split()) <= _LEAD_IN_WORDS and len(rest.split()) >= _MIN_SENTENCE_WORDS:
+        return rest[0].upper() + rest[1:]
+    return sentence
+
+
+def excerpt(sentence: str, limit: int = EXCERPT_CHARS) -> str:
+    """``sentence`` without its final stop, cut at the last word boundary within ``limit``."""
+    sentence = " ".join(sentence.split()).rstrip(".")
+    if len(sentence) <= limit:
+        return sentence
+    cut = sentence[: limit - 1]
+    space = cut.rfind(" ")
+    cut = cut[:space] if space > limit // 2 else cut
+    return cut.rstrip(" ,;:-(") + "…"
 
 
 @functools.lru_cache(maxsize=65_536)
