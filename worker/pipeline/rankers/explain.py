@@ -127,6 +127,7 @@ GENERIC_WORDS = frozenset(
         "shows",
         "significant",
         "significantly",
+        "set",
         "source",
         "state",
         "art",
