@@ -155,11 +155,14 @@ export function saveForm(doc, { entry, hasToken, actions }) {
     type: "button",
     className: "primary save-button",
     "data-label": entry ? "Update" : "Save",
+    // Generated text is not every screen reader's name for a button: give it its name as well.
+    "aria-label": entry ? "Update" : "Save",
   });
   const removeButton = el(doc, "button", {
     type: "button",
     className: entry ? "remove-button" : "remove-button absent",
     "data-label": "Remove",
+    "aria-label": "Remove",
     disabled: !entry,
     "aria-hidden": entry ? null : "true",
   });

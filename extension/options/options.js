@@ -1,4 +1,5 @@
-// Options: backend URL, API token (with a connection test that says what is wrong), the
+// Options: backend URL, API token (with a connection test that says what is wrong and saves
+// only what passed it), the
 // Zotero user id and key for sending papers when Zotero desktop is not running, and one
 // switch per site. Firefox gives every installation its own origin, so there the
 // backend cannot list it for CORS: we ask for a host permission on the backend only.
@@ -54,44 +55,67 @@ function formValues() {
   };
 }
 
+const NOT_SAVED = "Nothing was saved: the stored settings are unchanged.";
+
+/** Stores the form's values (after the click has asked for access to the backend). */
+async function save(values) {
+  // The URL, the token and the Zotero key go where content scripts cannot reach
+  // (lib/connection_store.js).
+  await writeConnection(values);
+  await ext.storage.local.set({ sites: values.sites });
+  $("backend-url").value = values.backendUrl;
+}
+
+/** The form's values when the backend URL is usable; otherwise says why and gives null. */
+function checkedValues() {
+  const values = formValues();
+  if (values.backendUrl) return values;
+  report(["✗ The backend URL must be an http(s) address such as http://127.0.0.1:8000.", NOT_SAVED], false);
+  return null;
+}
+
 $("form").addEventListener("submit", (event) => {
   event.preventDefault();
-  const values = formValues();
-  if (!values.backendUrl) {
-    report(["✗ The backend URL must be an http(s) address such as http://127.0.0.1:8000."], false);
-    return;
-  }
+  const values = checkedValues();
+  if (!values) return;
   requestBackendAccess(ext, values.backendUrl).then(async (granted) => {
-    // The URL, the token and the Zotero key go where content scripts cannot reach
-    // (lib/connection_store.js).
-    await writeConnection(values);
-    await ext.storage.local.set({ sites: values.sites });
-    $("backend-url").value = values.backendUrl;
+    await save(values);
     report(granted ? ["✓ Saved."] : ["✓ Saved, but without access to the backend PaperLens cannot reach it."], granted);
   });
 });
 
-$("zotero-key-toggle").addEventListener("click", () => {
-  const hidden = $("zotero-key").type === "password";
-  $("zotero-key").type = hidden ? "text" : "password";
-  $("zotero-key-toggle").textContent = hidden ? "Hide key" : "Show key";
-});
+/** A show/hide switch for a secret field: the button's aria-pressed says whether it shows. */
+function revealToggle(button, field) {
+  button.addEventListener("click", () => {
+    const show = field.type === "password";
+    field.type = show ? "text" : "password";
+    button.setAttribute("aria-pressed", String(show));
+  });
+}
 
+revealToggle($("token-toggle"), $("token"));
+revealToggle($("zotero-key-toggle"), $("zotero-key"));
+
+// Test and save: the values are stored only once the backend has answered and accepted the token,
+// so a typo never replaces settings that worked.
 $("test").addEventListener("click", () => {
-  const values = formValues();
-  if (!values.backendUrl) {
-    report(["✗ The backend URL must be an http(s) address such as http://127.0.0.1:8000."], false);
-    return;
-  }
+  const values = checkedValues();
+  if (!values) return;
   report(["Testing…"], true);
+  // The permission must be asked for within the click, before any await.
   requestBackendAccess(ext, values.backendUrl).then(async () => {
     const answer = await askBackground(ext, {
       type: CONNECTION_TEST,
       backendUrl: values.backendUrl,
       token: values.token,
     });
-    if (answer.ok) report(answer.lines, answer.ok);
-    else report(answer.lines ?? [answer.error.line], false);
+    const lines = answer.lines ?? [answer.error.line];
+    if (!answer.ok) {
+      report([...lines, NOT_SAVED], false);
+      return;
+    }
+    await save(values);
+    report([...lines, "✓ Saved."], true);
   });
 });
 

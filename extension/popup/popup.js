@@ -1,6 +1,7 @@
 // The popup: the current tab's paper (PDF tabs included), a paper asked for by hand, either of
 // which it can send to Zotero, the reading list with search and filters, and the suggestions
-// with their reasons. All data comes from the background.
+// with their reasons, each in a tab of its own so the popup fits the browser's 600 px. All
+// data comes from the background.
 
 import { hasBackendAccess, requestBackendAccess } from "../lib/access.js";
 import { describeError } from "../lib/backend.js";
@@ -269,6 +270,40 @@ async function renderSuggestions() {
     }),
   );
 }
+
+/**
+ * The tab strip (WAI-ARIA tabs pattern): one tab in the Tab order, the arrow keys, Home and End
+ * move between tabs and show each one's panel at once, as a click does.
+ */
+function setUpTabs() {
+  const tabs = [...document.querySelectorAll('[role="tab"]')];
+  const select = (chosen, focus) => {
+    for (const tab of tabs) {
+      const selected = tab === chosen;
+      tab.setAttribute("aria-selected", String(selected));
+      tab.tabIndex = selected ? 0 : -1;
+      $(tab.getAttribute("aria-controls")).hidden = !selected;
+    }
+    if (focus) chosen.focus();
+  };
+  const moves = {
+    ArrowRight: (index) => (index + 1) % tabs.length,
+    ArrowLeft: (index) => (index - 1 + tabs.length) % tabs.length,
+    Home: () => 0,
+    End: () => tabs.length - 1,
+  };
+  for (const tab of tabs) {
+    tab.addEventListener("click", () => select(tab, false));
+    tab.addEventListener("keydown", (event) => {
+      const move = moves[event.key];
+      if (!move) return;
+      event.preventDefault();
+      select(tabs[move(tabs.indexOf(tab))], true);
+    });
+  }
+}
+
+setUpTabs();
 
 let searchTimer = null;
 $("search").addEventListener("input", () => {

@@ -85,6 +85,7 @@ def test_a_pasted_address_can_be_saved_from_the_popup(
     popup.locator(f"{ASKED} button.save-button").click()
     expect(popup.locator(ASKED)).to_have_attribute("data-saved", "true")
     assert api(backend, reader, "GET", f"/me/library/{NO_CODE}")["status"] == "to_read"
+    popup.get_by_role("tab", name="Reading list").click()
     item = popup.locator(f'#library-items li[data-paper-id="{NO_CODE}"]')
     expect(item).to_be_visible()
     popup.screenshot(path=str(artifacts / "popup-ask-saved.png"))

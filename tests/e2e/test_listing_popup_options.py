@@ -11,7 +11,7 @@ from paperlens.settings import EXTENSION_ORIGIN
 from server import create_app
 from tests.e2e.closed_shadow import BADGES, ClosedRoot, badges_by_paper
 from tests.e2e.conftest import Backend, Browser, Seen, serve
-from tests.e2e.visible import MRL_TITLE, assert_no_stray_values
+from tests.e2e.visible import MRL_TITLE, assert_no_stray_values, visible_text
 from tests.support import eventually
 
 # Papers on the saved listing pages whose demo-corpus abstracts link to code.
@@ -120,11 +120,15 @@ def test_popup_on_a_paper_page_shows_no_stray_values(browser: Browser) -> None:
     popup = browser.popup(tab=tab)
     body = popup.locator("body")
     expect(body).to_contain_text("Add your API token to save papers.")
-    expect(body).to_contain_text("Suggestions are unavailable.")
-    text = body.inner_text()
-    this_tab = text.split("THIS TAB", 1)[1]
-    assert this_tab.strip().splitlines()[0] == MRL_TITLE
-    assert_no_stray_values(text)
+    this_tab = visible_text(popup, "#current")
+    assert this_tab.startswith(MRL_TITLE)
+    assert_no_stray_values(body.inner_text())
+    for name in ("Reading list", "Suggestions"):
+        popup.get_by_role("tab", name=name).click()
+        assert_no_stray_values(body.inner_text())
+    expect(popup.get_by_role("tabpanel", name="Suggestions")).to_contain_text(
+        "Suggestions are unavailable."
+    )
 
 
 def test_popup_with_the_backend_down_says_so_with_a_way_to_fix_it(browser: Browser) -> None:

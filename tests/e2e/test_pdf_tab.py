@@ -48,7 +48,7 @@ def test_pdf_tab_popup_names_the_paper_and_the_badge_says_code(
     popup = browser.popup(tab=pdf)
     popup.locator("#current-body[data-state=ready]").wait_for(timeout=15_000)
     this_tab = visible_text(popup, "#current")
-    assert this_tab.startswith(f"THIS TAB {MRL_TITLE} Add your API token to save papers.")
+    assert this_tab.startswith(f"{MRL_TITLE} Add your API token to save papers.")
     assert "github.com/RAIVNLab/MRL" in this_tab
     assert_no_stray_values(popup.locator("body").inner_text())
     popup.screenshot(path=str(artifacts / "popup-pdf-tab.png"))

@@ -39,6 +39,7 @@ def test_save_in_the_overlay_puts_the_paper_in_the_reading_list_and_the_popup_sh
     assert [(w.origin, w.authorized) for w in writes] == [(EXTENSION_ORIGIN, True)]
 
     popup = browser.popup()
+    popup.get_by_role("tab", name="Reading list").click()
     item = popup.locator(f'#library-items li[data-paper-id="{MRL}"]')
     expect(item).to_contain_text("Matryoshka Representation Learning")
     expect(item).to_contain_text("#matryoshka")
@@ -83,6 +84,7 @@ def test_popup_suggestions_explain_themselves_and_can_be_dismissed(
     backend.run_workers()
     browser.configure(token=reader)
     popup = browser.popup()
+    popup.get_by_role("tab", name="Suggestions").click()
     items = popup.locator("#suggestion-items[data-state=ready] li")
     items.first.wait_for(timeout=15_000)
     count = items.count()

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from marionette_driver.addons import Addons
+from marionette_driver.by import By
 from marionette_driver.errors import TimeoutException
 from marionette_driver.marionette import Marionette
 from marionette_driver.wait import Wait
@@ -324,6 +325,11 @@ class Firefox:
             self.client.switch_to_window(tab)
             query = f"?tab={self.tab_id(self.client.get_url())}"
         return self.open(self.extension_url(f"popup/popup.html{query}"))
+
+    def popup_section(self, name: str) -> None:
+        """Show the popup's tab called `name` ("This tab", "Reading list", "Suggestions")."""
+        tabs = self.client.find_elements(By.CSS_SELECTOR, '[role="tab"]')
+        next(tab for tab in tabs if tab.text.strip() == name).click()
 
     def text(self) -> str:
         """The current page's rendered text (a line per block), generated labels included."""
