@@ -3,7 +3,10 @@ screen reader, where the code badge leads, and that they survive the page redraw
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
@@ -174,3 +177,57 @@ def test_hugging_face_badges_come_back_when_the_page_redraws_its_cards(
     assert len(links) == len(set(links)) == len(before)
     # The same papers again cost no new lookup.
     assert len(backend.requests_to("/api/v1/papers/batch", "POST")) == 1
+
+
+# Two pages in one picture: the top of each, stacked, at the size the screenshot is taken at.
+STACK = """([top, bottom]) => {
+  document.body.style.margin = "0";
+  for (const data of [top, bottom]) {
+    const img = document.createElement("img");
+    img.src = `data:image/png;base64,${data}`;
+    img.style.display = "block";
+    document.body.append(img);
+  }
+  return Promise.all([...document.images].map((i) => i.decode()));
+}"""
+
+
+def shows_saved(page: Page) -> bool:
+    return "saved" in " ".join(badges_by_paper(page).values())
+
+
+def test_badges_screenshots_light_and_dark(
+    community_code: str,
+    reader: str,
+    library: list[str],
+    browser: Browser,
+    backend: Backend,
+    artifacts: Path,
+) -> None:
+    """docs/badges-light.png and docs/badges-dark.png: the Hugging Face list above the arXiv
+    listing, with official code, community code and a saved paper."""
+    for paper_id in (MRL, "arxiv:2506.05426"):
+        api(backend, reader, "PUT", f"/me/library/{paper_id}", {"status": "to_read"})
+        library.append(paper_id)
+    browser.configure(token=reader)
+    pages = []
+    for url, count in (
+        ("https://huggingface.co/papers", 4),
+        ("https://arxiv.org/list/cs.LG/new", 6),
+    ):
+        page = browser.open(url)
+        page.set_viewport_size({"width": 1280, "height": 800})
+        wait_for_badges(page, count)
+        eventually(partial(shows_saved, page), message="the saved marks")
+        pages.append(page)
+    sheet = browser.context.new_page()
+    sheet.set_viewport_size({"width": 1280, "height": 800})
+    for scheme in ("light", "dark"):
+        halves = []
+        for page in pages:
+            page.emulate_media(color_scheme=scheme)
+            shot = page.screenshot(clip={"x": 0, "y": 0, "width": 1280, "height": 400})
+            halves.append(base64.b64encode(shot).decode())
+        sheet.set_content("<!DOCTYPE html><body></body>")
+        sheet.evaluate(STACK, halves)
+        sheet.screenshot(path=str(artifacts / f"badges-{scheme}.png"))
