@@ -211,22 +211,26 @@ def test_badges_screenshots_light_and_dark(
         library.append(paper_id)
     browser.configure(token=reader)
     pages = []
-    for url, count in (
-        ("https://huggingface.co/papers", 4),
-        ("https://arxiv.org/list/cs.LG/new", 6),
+    # Each page from just above its list, so that every kind of badge is in the picture.
+    for url, count, list_top in (
+        ("https://huggingface.co/papers", 4, "article h3"),
+        ("https://arxiv.org/list/cs.LG/new", 6, "#articles"),
     ):
         page = browser.open(url)
         page.set_viewport_size({"width": 1280, "height": 800})
         wait_for_badges(page, count)
         eventually(partial(shows_saved, page), message="the saved marks")
-        pages.append(page)
+        top = page.locator(list_top).first.evaluate("e => e.getBoundingClientRect().top")
+        pages.append((page, max(0, top - 12)))
     sheet = browser.context.new_page()
     sheet.set_viewport_size({"width": 1280, "height": 800})
     for scheme in ("light", "dark"):
         halves = []
-        for page in pages:
+        for page, top in pages:
             page.emulate_media(color_scheme=scheme)
-            shot = page.screenshot(clip={"x": 0, "y": 0, "width": 1280, "height": 400})
+            shot = page.screenshot(
+                clip={"x": 0, "y": top, "width": 1280, "height": 400}, full_page=True
+            )
             halves.append(base64.b64encode(shot).decode())
         sheet.set_content("<!DOCTYPE html><body></body>")
         sheet.evaluate(STACK, halves)
