@@ -71,9 +71,17 @@ def as_json(stored: bytes) -> bytes:
 
 
 def badges(paper: EnrichedPaper) -> Badges:
-    """The marks a listing page shows beside the paper."""
+    """The marks a listing page shows beside the paper, and the code its badge links to.
+
+    ``paper.code`` is already in reading order (official first), so the first link is the one
+    a reader who clicks the badge wants.
+    """
     code = [link for link in paper.code if link.kind != "project_page"]
-    return Badges(code=bool(code), official_code=any(link.official for link in code))
+    return Badges(
+        code=bool(code),
+        official_code=any(link.official for link in code),
+        code_url=code[0].url if code else None,
+    )
 
 
 def write(redis: Redis, paper: EnrichedPaper) -> None:

@@ -231,6 +231,11 @@ class Badges(BaseModel):
 
     code: bool = Field(description="The paper links to code (a project page alone does not count).")
     official_code: bool = Field(description="One of those links is the authors' own.")
+    code_url: str | None = Field(
+        default=None,
+        description="Where the badge's link goes: the first code link (official first, "
+        "repositories before models, datasets and spaces); absent in badges stored before it.",
+    )
 
 
 class BatchRequest(BaseModel):

@@ -150,8 +150,13 @@ def test_batch_badges_agree_with_the_documents_and_are_small(
         assert marks[paper_id] == {
             "code": bool(code),
             "official_code": any(link["official"] for link in code),
+            "code_url": code[0]["url"] if code else None,
         }, paper_id
-    assert marks[MRL] == {"code": True, "official_code": True}
+    assert marks[MRL] == {
+        "code": True,
+        "official_code": True,
+        "code_url": "https://github.com/RAIVNLab/MRL",
+    }
     assert any(not mark["code"] for mark in marks.values())
     assert len(badges.data) * 10 < len(full.data)
 
@@ -164,7 +169,10 @@ def test_batch_badges_of_a_document_stored_without_them_are_derived(
         "/api/v1/papers/batch", json={"ids": [MRL, "arxiv:1501.00001", "x"], "view": "badges"}
     )
     assert [(i["status"], i["badges"]) for i in response.get_json()["items"]] == [
-        ("ready", {"code": True, "official_code": True}),
+        (
+            "ready",
+            {"code": True, "official_code": True, "code_url": "https://github.com/RAIVNLab/MRL"},
+        ),
         ("unknown", None),
         ("invalid", None),
     ]

@@ -8,7 +8,7 @@ import { paperDetails, problemLine, remedy, saveForm } from "../lib/paper_view.j
 import { el } from "../lib/dom.js";
 import { isListingPage, siteForHost } from "../lib/sites.js";
 import { pageSnapshot } from "./page.js";
-import { decorateListing } from "./listing.js";
+import { decorateListing, watchListing } from "./listing.js";
 import { createOverlay, loadingView, pendingView } from "./overlay.js";
 
 const ext = globalThis.browser ?? globalThis.chrome;
@@ -25,6 +25,8 @@ const fixes = {
 // Set when this page's last lookup was refused for want of backend access; the background
 // says when access arrives, and the page then looks again without a reload.
 let waitingForAccess = false;
+// Stops watching a listing page for redraws; set while this page is one.
+let stopWatching = null;
 
 /** The error line, with the button that mends it (lib/paper_view.js's remedy). */
 function problemView(error) {
@@ -111,14 +113,22 @@ async function renderReady(overlay, answer, snapshot) {
 
 async function run() {
   waitingForAccess = false;
+  stopWatching?.();
+  stopWatching = null;
   const site = siteForHost(location.host);
   if (!site) return;
   const { sites } = withDefaults(await ext.storage.local.get(["sites"]));
   if (sites[site.id] === false) return;
   if (isListingPage(site.id, location)) {
     document.getElementById("paperlens-overlay")?.remove();
-    const answer = await decorateListing(document, location, site.id, send);
+    const decorate = () => decorateListing(document, location, site.id, send);
+    const answer = await decorate();
     if (answer?.error?.kind === "no_access") waitingForAccess = true;
+    // The page's own script may redraw its list without a new address: decorate it again then.
+    stopWatching?.();
+    stopWatching = watchListing(document, () => {
+      if (isListingPage(site.id, location)) decorate();
+    });
     return;
   }
   await showPaper(pageSnapshot(document, location));

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import { MAX_ATTEMPTS, MAX_DELAY_MS, pollDelay } from "../lib/backoff.js";
 import { entryFor, isFresh, libraryKey, paperKey, TTL_MS } from "../lib/cache.js";
 import { backendPermissionPattern, DEFAULT_BACKEND_URL, normaliseBackendUrl, withDefaults } from "../lib/config.js";
-import { badgesFor, batches, BATCH_SIZE, entryPaperId, groupLinks } from "../lib/listing.js";
+import { badgeMarks, badgesFor, batches, BATCH_SIZE, entryPaperId, groupLinks } from "../lib/listing.js";
 import { askBackground } from "../lib/messages.js";
 import { codeLinks, linkLabel, paperUrl, parseTags, projectPage, safeHttpUrl } from "../lib/links.js";
 import { isListingPage, listingAnchor, siteForHost, SITES } from "../lib/sites.js";
@@ -145,17 +145,18 @@ test("a listing's links collapse to one id per paper, and other links are ignore
   assert.equal(idsByHref["https://arxiv.org/format/2205.13147"], undefined);
 });
 
-test("badges say code available and already saved", () => {
+test("badges say code available, link to it, and already saved", () => {
   const saved = new Set(["arxiv:2205.13147"]);
   const withCode = {
     paper_id: "arxiv:2205.13147",
     status: "ready",
-    badges: { code: true, official_code: true },
+    badges: { code: true, official_code: true, code_url: "https://github.com/RAIVNLab/MRL" },
   };
   assert.deepEqual(badgesFor(withCode, saved), {
     paper_id: "arxiv:2205.13147",
     code: true,
     official_code: true,
+    code_url: "https://github.com/RAIVNLab/MRL",
     saved: true,
   });
   const unofficial = { paper_id: "arxiv:1", badges: { code: true, official_code: false } };
@@ -163,12 +164,45 @@ test("badges say code available and already saved", () => {
     paper_id: "arxiv:1",
     code: true,
     official_code: false,
+    code_url: null,
     saved: false,
   });
   const pending = { paper_id: "arxiv:2", status: "pending", badges: null };
   assert.equal(badgesFor(pending, saved).code, false);
+  assert.equal(badgesFor(pending, saved).code_url, null);
   assert.equal(entryPaperId({ paper_id: "arXiv:2205.13147v2" }), "arxiv:2205.13147");
   assert.equal(entryPaperId({ paper: { paper_id: "arxiv:2205.13147" } }), "arxiv:2205.13147");
+});
+
+test("a badge links only to http(s) code, and never when the backend marked no code", () => {
+  const item = (code_url, code = true) => ({ paper_id: "arxiv:1", badges: { code, official_code: false, code_url } });
+  const none = new Set();
+  assert.equal(badgesFor(item("javascript:alert(1)"), none).code_url, null);
+  assert.equal(badgesFor(item("data:text/html,hi"), none).code_url, null);
+  assert.equal(badgesFor(item({ url: "https://x.org" }), none).code_url, null);
+  assert.equal(badgesFor(item("https://github.com/a/b", false), none).code_url, null);
+  assert.equal(badgesFor(item("https://github.com/a/b"), none).code_url, "https://github.com/a/b");
+});
+
+test("badge marks say official or community code in words and labels, and the saved mark's label", () => {
+  const official = badgeMarks({ code: true, official_code: true, code_url: "https://github.com/a/b", saved: true });
+  assert.deepEqual(official.code, {
+    official: true,
+    word: "official code",
+    label: "Code available, official",
+    href: "https://github.com/a/b",
+  });
+  assert.deepEqual(official.saved, { word: "saved", label: "In your reading list", shown: true });
+  const community = badgeMarks({ code: true, official_code: false, code_url: null, saved: false });
+  assert.equal(community.code.word, "community code");
+  assert.equal(community.code.label, "Code available, community");
+  assert.equal(community.code.href, null);
+  assert.equal(community.saved.shown, false);
+  assert.equal(badgeMarks({ code: false, official_code: false, saved: false }).code, null);
+  for (const marks of [official, community]) {
+    for (const text of [marks.code.word, marks.code.label, marks.saved.word, marks.saved.label])
+      assert.doesNotMatch(text, /null|undefined|\[object/);
+  }
 });
 
 test("a listing is one batch request unless it holds more papers than a batch takes", () => {

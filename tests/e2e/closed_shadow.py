@@ -172,12 +172,63 @@ class ClosedRoot:
 
 
 BADGES = ".paperlens-badges"
+# The paper link a badge set belongs to: the link it follows, or the title link inside the
+# heading it follows (badges go after a heading, not into it).
+BADGE_PAPER_LINK = (
+    "e => { const p = e.previousElementSibling;"
+    " return p && (p.matches('a[href]') ? p : p.querySelector('a[href]')); }"
+)
+
+
+def badge_links(page: Page) -> list[str]:
+    """For each badge set on the page, in order, the address of the paper link it follows."""
+    return list(
+        page.eval_on_selector_all(BADGES, f"els => els.map(e => ({BADGE_PAPER_LINK})(e).href)")
+    )
 
 
 def badges_by_paper(page: Page) -> dict[str, str]:
     """Listing badges by the arXiv id of the link each follows, with the text each shows."""
-    hrefs = page.eval_on_selector_all(BADGES, "els => els.map(e => e.previousElementSibling.href)")
     return {
         f"arxiv:{href.rstrip('/').rsplit('/', 1)[-1]}": ClosedRoot(page, BADGES, index).root_text()
-        for index, href in enumerate(hrefs)
+        for index, href in enumerate(badge_links(page))
     }
+
+
+def accessible_nodes(page: Page, host: str, index: int = 0) -> list[tuple[str, str]]:
+    """(role, accessible name) of every node a screen reader meets inside the `index`th `host`,
+    as the browser's accessibility tree computes them (closed shadow roots included; nodes
+    hidden from assistive technology and unnamed text runs left out)."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        document = cdp.send("DOM.getDocument", {"depth": 0})
+        found = cdp.send(
+            "DOM.querySelectorAll", {"nodeId": document["root"]["nodeId"], "selector": host}
+        )["nodeIds"]
+        backend_id = cdp.send("DOM.describeNode", {"nodeId": found[index]})["node"]["backendNodeId"]
+        nodes = cdp.send("Accessibility.queryAXTree", {"backendNodeId": backend_id})["nodes"]
+    finally:
+        cdp.detach()
+    by_id = {node["nodeId"]: node for node in nodes}
+
+    def labelled_ancestor(node: dict[str, Any]) -> bool:
+        """Inside a link or image that has a name of its own: its text is not read apart."""
+        parent = by_id.get(node.get("parentId", ""))
+        while parent is not None:
+            if parent.get("role", {}).get("value") in {"link", "image", "button"} and parent.get(
+                "name", {}
+            ).get("value"):
+                return True
+            parent = by_id.get(parent.get("parentId", ""))
+        return False
+
+    named = []
+    for node in nodes:
+        if node.get("ignored") or labelled_ancestor(node):
+            continue
+        role = str(node.get("role", {}).get("value", ""))
+        name = str(node.get("name", {}).get("value", ""))
+        if role in {"generic", "none", "InlineTextBox", "StaticText"} and not name.strip():
+            continue
+        named.append((role, name))
+    return named

@@ -60,6 +60,10 @@ SAVED_PAGES = {
     "https://huggingface.co/papers": "huggingface_papers.html",
     "https://huggingface.co/papers/2205.13147": "huggingface_paper_2205.13147.html",
 }
+# Style sheets of the saved pages, served under the sites' own addresses.
+SAVED_STYLES = {
+    "https://arxiv.org/static/browse/0.3.4/css/arXiv.css": "arxiv_static/arXiv.css",
+}
 # A page that allows itself no style, no script and no connection: the extension's shadow roots
 # must look the same under it.
 STRICT_CSP = "default-src 'none'; img-src 'self'"
@@ -322,6 +326,9 @@ def _serve_saved_pages(route: Route) -> None:
     elif url in SAVED_PAGES:
         body = (PAGES / SAVED_PAGES[url]).read_text(encoding="utf-8")
         route.fulfill(status=200, content_type="text/html; charset=utf-8", body=body)
+    elif url in SAVED_STYLES:
+        body = (PAGES / SAVED_STYLES[url]).read_text(encoding="utf-8")
+        route.fulfill(status=200, content_type="text/css; charset=utf-8", body=body)
     elif url.startswith("https://arxiv.org/pdf/"):
         route.fulfill(status=200, content_type="application/pdf", body=MINIMAL_PDF)
     else:  # this machine is offline: nothing else may reach the network

@@ -88,11 +88,6 @@ def test_the_overlay_open_and_collapsed_has_no_serious_accessibility_violation(
     overlay_in_both_schemes(page, "collapsed")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="content/listing.js puts aria-label on the saved mark, a span with no role "
-    "(aria-prohibited-attr); the badges' accessible labels are being reworked",
-)
 @pytest.mark.usefixtures("saved")
 def test_listing_badges_have_no_serious_accessibility_violation(browser: Browser) -> None:
     page = browser.open("https://arxiv.org/list/cs.LG/new")

@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from paperlens.settings import EXTENSION_ORIGIN
 from server import create_app
-from tests.e2e.closed_shadow import BADGES, ClosedRoot, badges_by_paper
+from tests.e2e.closed_shadow import BADGES, ClosedRoot, badge_links, badges_by_paper
 from tests.e2e.conftest import Backend, Browser, Seen, serve
 from tests.e2e.visible import MRL_TITLE, assert_no_stray_values, visible_text
 from tests.support import eventually
@@ -21,7 +21,7 @@ WITHOUT_CODE = {"arxiv:2505.11816", "arxiv:2306.02824"}
 
 def code_badges(page: Page) -> set[str]:
     """Papers whose badge shows the code mark, as a reader sees it."""
-    return {paper for paper, text in badges_by_paper(page).items() if "</> code" in text}
+    return {paper for paper, text in badges_by_paper(page).items() if "code" in text}
 
 
 def test_arxiv_listing_gets_code_badges_from_one_batch_request(
@@ -34,26 +34,25 @@ def test_arxiv_listing_gets_code_badges_from_one_batch_request(
     assert not {paper for paper, text in shown.items() if text} - WITH_CODE
     assert set(shown) >= WITHOUT_CODE  # laid out, empty: see listing.js
     # One badge per paper, beside its abstract link, saying what it means.
-    hrefs = page.eval_on_selector_all(
-        BADGES, "els => els.map(e => e.previousElementSibling.getAttribute('href'))"
-    )
-    assert len(hrefs) == len(set(hrefs)) and "/abs/2205.13147" in hrefs
-    mrl = ClosedRoot(page, BADGES, hrefs.index("/abs/2205.13147"))
-    assert mrl.root_text() == "</> code"
-    assert mrl.attribute(".code", "title") == "Official code available"
+    hrefs = badge_links(page)
+    assert len(hrefs) == len(set(hrefs)) and "https://arxiv.org/abs/2205.13147" in hrefs
+    mrl = ClosedRoot(page, BADGES, hrefs.index("https://arxiv.org/abs/2205.13147"))
+    assert mrl.root_text() == "</> official code ↗"
 
     batches = backend.requests_to("/api/v1/papers/batch")
     assert [b.method for b in batches] == ["POST"]
     assert backend.requests_to("/api/v1/papers/arxiv") == []  # not one request per paper
 
 
-def test_hugging_face_daily_papers_get_badges_on_their_titles(browser: Browser) -> None:
+def test_hugging_face_daily_papers_get_badges_after_their_titles(browser: Browser) -> None:
     page = browser.open("https://huggingface.co/papers")
     page.locator(BADGES).first.wait_for(timeout=15_000)
     expected = {"arxiv:2506.05426", "arxiv:2403.13043", "arxiv:2510.02341"}
     assert eventually(lambda: code_badges(page) == expected, message="code badges")
-    parents = page.eval_on_selector_all(BADGES, "els => els.map(e => e.parentElement.tagName)")
-    assert set(parents) == {"H3"}
+    after = page.eval_on_selector_all(
+        BADGES, "els => els.map(e => e.previousElementSibling.tagName)"
+    )
+    assert set(after) == {"H3"}
 
 
 def test_popup_on_a_pdf_tab_shows_the_paper_and_its_code(browser: Browser) -> None:

@@ -123,12 +123,13 @@ def test_a_strict_page_csp_leaves_the_overlay_and_badges_styled(browser: Browser
     listing = open_under_strict_csp(browser, "https://arxiv.org/list/cs.LG/new")
     listing.locator(BADGES).first.wait_for(timeout=15_000)
     shown = eventually(lambda: badges_by_paper(listing), message="badges")
-    assert shown["arxiv:2205.13147"] == "</> code"  # a generated label: the stylesheet applies
+    # A generated label: the stylesheet applies.
+    assert shown["arxiv:2205.13147"] == "</> official code ↗"
     hrefs = listing.eval_on_selector_all(
         BADGES, "els => els.map(e => e.previousElementSibling.getAttribute('href'))"
     )
     badge = ClosedRoot(listing, BADGES, hrefs.index("/abs/2205.13147"))
-    assert badge.style("span.code", "backgroundColor") == "rgb(231, 240, 254)"
+    assert badge.style(".code", "backgroundColor") == "rgb(230, 244, 234)"
 
 
 def test_overlay_is_keyboard_reachable_and_collapse_is_remembered(browser: Browser) -> None:

@@ -103,7 +103,7 @@ def test_page_script_cannot_read_saved_state_from_attributes_or_boxes(
     browser.worker.evaluate("() => chrome.storage.session.clear()")  # saved ids are cached 60 s
     listing = browser.open(LISTING)
     listing.locator(BADGES).first.wait_for(timeout=15_000)
-    eventually(lambda: badges_by_paper(listing).get("arxiv:2505.11816") == "★")
+    eventually(lambda: badges_by_paper(listing).get("arxiv:2505.11816") == "★ saved")
     assert listing.evaluate(PAGE_VIEW) == badges_unsaved
 
 
@@ -176,7 +176,7 @@ def test_page_script_cannot_learn_membership_by_injecting_links(
         ),
         message="badges on the injected links",
     )
-    assert shown[SAVED_ELSEWHERE] == "★" and shown[NOT_SAVED] == ""  # the reader sees it
+    assert shown[SAVED_ELSEWHERE] == "★ saved" and shown[NOT_SAVED] == ""  # the reader sees it
 
     views = {
         view["before"]: {key: value for key, value in view.items() if key != "before"}

@@ -69,8 +69,8 @@ def test_listing_marks_papers_already_saved(
     page.locator(BADGES).first.wait_for(timeout=15_000)
     shown = eventually(lambda: badges_by_paper(page), message="badges")
     assert {paper for paper, text in shown.items() if "★" in text} == {"arxiv:2505.11816"}
-    assert shown["arxiv:2505.11816"] == "★"  # saved, no code
-    assert shown["arxiv:2205.13147"] == "</> code"  # code, not saved
+    assert shown["arxiv:2505.11816"] == "★ saved"  # saved, no code
+    assert shown["arxiv:2205.13147"] == "</> official code ↗"  # code, not saved
     page.screenshot(path=str(artifacts / "listing-saved.png"))
     assert len(backend.requests_to("/api/v1/papers/batch", "POST")) == 1
 

@@ -66,14 +66,19 @@ return {
 """
 )
 
-# Every badge on a listing page: the link it sits beside, and its visible text.
+# Every badge on a listing page: the paper link it follows (itself, or inside the heading it
+# follows), and its visible text.
 READ_BADGES = (
     VISIBLE_TEXT
     + """
+const paperLink = (e) => {
+  const before = e.previousElementSibling;
+  return before?.matches("a[href]") ? before : before?.querySelector("a[href]");
+};
 return [...document.querySelectorAll("*")]
   .filter((e) => e.openOrClosedShadowRoot && e.id !== "paperlens-overlay")
   .map((e) => [
-    e.previousElementSibling?.getAttribute("href") ?? null,
+    paperLink(e)?.getAttribute("href") ?? null,
     [...e.openOrClosedShadowRoot.childNodes]
       .filter((c) => c.localName !== "style")
       .map((c) => visibleText(c))

@@ -151,14 +151,16 @@ def test_arxiv_listing_badges_papers_with_code_and_says_nothing_else(
 
     def showing_code() -> list[tuple[str | None, str]] | None:
         found = firefox.badges()
-        return found if {href for href, text in found if "</> code" in text} == with_code else None
+        return found if {href for href, text in found if "code" in text} == with_code else None
 
     badges = Wait(firefox.client, timeout=WAIT_S).until(
         lambda _: showing_code(), message="the listing never got its code badges"
     )
     # Papers with code show the code mark and nothing more; every other badge shows nothing
     # (this reader has saved nothing, so no saved mark is visible either).
-    assert {href: text for href, text in badges if text} == dict.fromkeys(with_code, "</> code")
+    assert {href: text for href, text in badges if text} == dict.fromkeys(
+        with_code, "</> official code ↗"
+    )
     hrefs = [href for href, _ in badges]
     assert len(hrefs) == len(set(hrefs))  # one badge per paper
     assert {abs_path(paper_id) for paper_id in WITHOUT_CODE} <= set(hrefs)  # laid out, empty
