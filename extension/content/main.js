@@ -144,6 +144,7 @@ async function renderReady(overlay, answer, snapshot) {
       entryError ? problemView(entryError) : saveForm(document, { entry, hasToken: answer.hasToken, actions, after }),
       paper ? paperDetails(document, paper, { relatedLimit: 10, relatedShown: 3 }) : null,
     );
+    overlay.holdSize(answer.hasToken);
     overlay.summarize(chipParts(answer, paper, entry));
   };
   draw();

@@ -87,6 +87,13 @@ export async function createOverlay(doc, { collapsed, onToggle }) {
       host.dataset.state = state;
       panel.dataset.state = state;
     },
+    /**
+     * Keep one height while expanded (`steady`) when the body holds the reader's Save form:
+     * the page can measure the host's box, and must not tell a saved paper from an unsaved one.
+     */
+    holdSize(steady) {
+      panel.classList.toggle("steady", steady);
+    },
     /** Replace the chip's parts after the name; absent parts are left out. */
     summarize(...parts) {
       summary.replaceChildren(...parts.flat(Infinity).filter(Boolean));

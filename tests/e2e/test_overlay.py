@@ -339,11 +339,15 @@ def test_the_chip_leaves_a_real_abstract_uncovered_and_says_the_paper_is_unknown
     view = shadow.evaluate(CHIP_VIEW)
     assert view["chip"] == "PaperLens ▴ · not in catalogue"
     assert not intersects(view["panel"], abstract_box(page)), (view["panel"], abstract_box(page))
-    page.screenshot(path=str(artifacts / "real-arxiv-chip.png"))
+    page.screenshot(path=str(artifacts / "real-arxiv-chip-light.png"))
+    page.emulate_media(color_scheme="dark")
+    page.screenshot(path=str(artifacts / "real-arxiv-chip-dark.png"))
     shadow.click("button.toggle")
     shadow.wait_text(".body", "does not know arxiv:2106.09608 yet; you can still save it")
     assert_no_stray_values(shadow.text())
-    page.screenshot(path=str(artifacts / "real-arxiv-expanded.png"))
+    page.screenshot(path=str(artifacts / "real-arxiv-expanded-dark.png"))
+    page.emulate_media(color_scheme="light")
+    page.screenshot(path=str(artifacts / "real-arxiv-expanded-light.png"))
 
 
 def test_expanded_the_overlay_fits_the_viewport_and_reflows_at_320_px(browser: Browser) -> None:

@@ -82,7 +82,7 @@ def test_page_script_cannot_read_the_overlay_through_the_dom(
     # The reader does see them.
     assert overlay.text(".save").startswith("★ Saved · Reading Edit Remove")
     overlay.click(".edit-button")
-    assert overlay.texts(".tag-chip span:first-child") == [PRIVATE_TAG]
+    assert overlay.texts(".tag-chip > span") == [PRIVATE_TAG]
 
 
 def test_page_script_cannot_read_saved_state_from_attributes_or_boxes(
