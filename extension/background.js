@@ -397,6 +397,23 @@ ext.permissions.onAdded.addListener(() => {
 });
 
 /**
+ * The keyboard shortcut, forwarded to the content script of the tab it was pressed in (the
+ * active tab of the focused window when the browser names none): only the page's own script
+ * can reach the overlay's closed root.
+ */
+async function overlayCommand(command, tab) {
+  if (command !== messages.TOGGLE_OVERLAY_COMMAND) return;
+  const [target] = tab?.id !== undefined ? [tab] : await ext.tabs.query({ active: true, lastFocusedWindow: true });
+  if (target?.id === undefined) return;
+  await ext.tabs.sendMessage(target.id, { type: messages.OVERLAY_TOGGLE }).catch(() => {
+    // A tab without a paper (or without our content script) has nobody listening.
+  });
+}
+ext.commands.onCommand.addListener((command, tab) => {
+  overlayCommand(command, tab);
+});
+
+/**
  * A new address clears the badge and earns its own at once (a long PDF may take a while to load,
  * or never finish where the browser's viewer cannot read it), and again once the page has loaded,
  * since the browser may reset a tab's badge as it commits a page.

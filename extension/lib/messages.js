@@ -22,6 +22,10 @@ export const ASK_PAPER = "paper/ask"; // {text}: an id or address the reader pas
 export const ACCESS_ASK = "access/ask"; // {} -> {}: opens the page that asks for backend access
 export const ZOTERO_SEND = "zotero/send"; // {paperIds: [...]} -> {route, results: [{paper_id, ok, message?}], line}
 export const ACCESS_GRANTED = "access/granted"; // background -> content scripts, no answer
+export const OVERLAY_TOGGLE = "overlay/toggle"; // background -> the tab's content script (the shortcut), no answer
+
+// The manifest's keyboard command that expands or folds the overlay on the current tab.
+export const TOGGLE_OVERLAY_COMMAND = "toggle-overlay";
 
 // The <meta name> tags a page message's `meta` may carry: what names a paper besides the URL.
 export const PAGE_META_NAMES = Object.freeze(["citation_doi", "citation_arxiv_id", "citation_title"]);

@@ -22,6 +22,14 @@ const KIND_LABELS = {
   space: "demo",
 };
 
+/** Where a code link came from, said quietly after it: "official · from abstract". */
+function provenance(link) {
+  const kind = link.kind === "repository" ? null : (KIND_LABELS[link.kind] ?? link.kind);
+  const from = link.source ? `from ${link.source}` : null;
+  return [link.official ? "official" : null, kind, from].filter(Boolean).join(" · ");
+}
+
+/** The official code first, as the one prominent link; the others after it, smaller. */
 function codeSection(doc, paper) {
   const links = codeLinks(paper);
   if (links.length === 0) return el(doc, "p", { className: "muted" }, "No code links found yet.");
@@ -29,16 +37,13 @@ function codeSection(doc, paper) {
     doc,
     "ul",
     { className: "code", "aria-label": "Code links" },
-    links.map((link) =>
+    links.map((link, index) =>
       el(
         doc,
         "li",
-        { "data-official": link.official ? "true" : "false" },
+        { className: index === 0 ? "main" : null, "data-official": link.official ? "true" : "false" },
         externalLink(doc, link.url, linkLabel(link.url), "code-link"),
-        " ",
-        el(doc, "span", { className: "tag kind" }, KIND_LABELS[link.kind] ?? link.kind),
-        link.official ? el(doc, "span", { className: "tag official" }, "official") : null,
-        el(doc, "span", { className: "source" }, `from ${link.source}`),
+        provenance(link) ? el(doc, "span", { className: "source" }, provenance(link)) : null,
       ),
     ),
   );
@@ -60,55 +65,149 @@ function projectSection(doc, paper) {
   return el(doc, "p", { className: "project" }, "Project page: ", externalLink(doc, page.url, linkLabel(page.url)));
 }
 
-function relatedSection(doc, paper, limit) {
+/** The `shown` best related papers, and a "More" button that shows the rest (up to `limit`). */
+function relatedSection(doc, paper, limit, shown) {
   if (limit <= 0) return null;
   const related = (paper?.related ?? []).slice(0, limit);
   if (related.length === 0) {
     return [el(doc, "h3", {}, "Related papers"), el(doc, "p", { className: "muted nothing-close" }, NOTHING_CLOSE)];
   }
-  return [
-    el(doc, "h3", {}, "Related papers"),
+  const items = related.map((item, index) =>
     el(
       doc,
-      "ol",
-      { className: "related" },
-      related.map((item) =>
-        el(
-          doc,
-          "li",
-          {},
-          externalLink(doc, paperUrl(item.paper_id), item.title, "related-title"),
-          relatedSource(item) ? el(doc, "span", { className: "source" }, relatedSource(item)) : null,
-          el(doc, "div", { className: "reason" }, item.reason),
-        ),
-      ),
+      "li",
+      { hidden: index >= shown },
+      externalLink(doc, paperUrl(item.paper_id), item.title, "related-title"),
+      relatedSource(item) ? el(doc, "span", { className: "source" }, relatedSource(item)) : null,
+      item.reason ? el(doc, "div", { className: "reason" }, item.reason) : null,
     ),
-  ];
+  );
+  const list = el(doc, "ol", { className: "related", id: "paperlens-related" }, items);
+  const rest = related.length - shown;
+  if (rest <= 0) return [el(doc, "h3", {}, "Related papers"), list];
+  const closedLabel = `More related papers (${rest})`;
+  const more = el(
+    doc,
+    "button",
+    { type: "button", className: "link more", "aria-expanded": "false", "aria-controls": "paperlens-related" },
+    closedLabel,
+  );
+  more.addEventListener(
+    "click",
+    trusted(() => {
+      const open = more.getAttribute("aria-expanded") !== "true";
+      for (const item of items.slice(shown)) item.hidden = !open;
+      more.setAttribute("aria-expanded", String(open));
+      more.textContent = open ? "Fewer related papers" : closedLabel;
+    }),
+  );
+  return [el(doc, "h3", {}, "Related papers"), list, more];
 }
 
-/** Published version, code, project page and related papers of a ready paper document. */
-export function paperDetails(doc, paper, { relatedLimit = 10 } = {}) {
+/**
+ * Code, published version, project page and related papers of a ready paper document, in
+ * that order: what a reader came for first. The page's own title is not repeated.
+ */
+export function paperDetails(doc, paper, { relatedLimit = 10, relatedShown = 3 } = {}) {
   return [
-    publishedSection(doc, paper),
     el(doc, "h3", {}, "Code"),
     codeSection(doc, paper),
+    publishedSection(doc, paper),
     projectSection(doc, paper),
-    relatedSection(doc, paper, relatedLimit),
+    relatedSection(doc, paper, relatedLimit, relatedShown),
   ]
     .flat()
     .filter(Boolean);
 }
 
+/** What the announcement region says after each change the reader made. */
+export const ANNOUNCED = Object.freeze({
+  save: "Saved to your reading list",
+  status: "Status changed",
+  tags: "Tags changed",
+  remove: "Removed from your reading list",
+});
+// Announcements are real text (a screen reader needs it), so they are cleared again soon:
+// find-in-page on the hosting page must not keep learning what the reader did.
+const ANNOUNCED_FOR_MS = 5000;
+const ANNOUNCE_AFTER_MS = 100;
+
 /**
- * The Save form; `actions` are async {save(fields), remove(), openOptions()}.
- *
- * It is drawn in the same boxes whether or not the paper is saved (Remove is always laid out,
- * only hidden), and the words that say so are generated text (`data-label` shown by the
- * stylesheet's ::before), the saved tags too until the reader focuses the field: a page
- * hosting the overlay can measure its box and search its text with window.find, and must learn
- * neither whether nor how its paper is saved. Only the reader's own (trusted) clicks act.
+ * The tag editor: each tag a chip with its own remove button, and a field that adds what is
+ * typed on Enter or a comma. `onChange(tags, focusInput)` is called with the new list.
  */
-export function saveForm(doc, { entry, hasToken, actions }) {
+function tagEditor(doc, tags, onChange, draft = "") {
+  const input = el(doc, "input", {
+    type: "text",
+    className: "tag-input",
+    "aria-label": "Add a tag",
+    placeholder: "add a tag",
+    enterkeyhint: "done",
+  });
+  input.value = draft;
+  const chips = el(
+    doc,
+    "ul",
+    { className: "tag-chips", "aria-label": "Tags" },
+    tags.map((tag) =>
+      el(
+        doc,
+        "li",
+        { className: "tag-chip" },
+        // Generated text: find-in-page on the hosting page must not find the reader's tags.
+        el(doc, "span", { "data-label": tag }),
+        el(
+          doc,
+          "button",
+          {
+            type: "button",
+            className: "tag-remove",
+            "aria-label": `Remove tag ${tag}`,
+            onclick: trusted(() => onChange(tags.filter((other) => other !== tag))),
+          },
+          el(doc, "span", { "aria-hidden": "true", "data-label": "×" }),
+        ),
+      ),
+    ),
+  );
+  // onChange answers false while an earlier change is still being saved: the text stays.
+  const add = () => {
+    const typed = parseTags(input.value).filter((tag) => !tags.includes(tag));
+    if (typed.length === 0) input.value = "";
+    else if (onChange([...tags, ...typed]) !== false) input.value = "";
+  };
+  input.addEventListener(
+    "keydown",
+    trusted((event) => {
+      if (event.key !== "Enter" && event.key !== ",") return;
+      event.preventDefault();
+      add();
+    }),
+  );
+  // A comma pasted or typed by an input method arrives without a keydown of its own.
+  input.addEventListener("input", () => {
+    if (input.value.includes(",")) add();
+  });
+  return {
+    node: el(doc, "div", { className: "tags-box" }, chips, input),
+    input,
+    pending: () => parseTags(input.value),
+  };
+}
+
+/**
+ * The Save form; `actions` are async {save(fields), remove(), openOptions(), changed(entry,
+ * after)}. `after` ({focus, announce, editing, draft}) is what the form was told to restore when it
+ * is drawn again after a change: the control to focus and the line to announce.
+ *
+ * Unsaved, it offers Save with the status and tags to save. Saved, it rests on one line,
+ * "★ Saved · To read", with Edit and Remove; editing, status and tags save as they change.
+ * The words that say whether and how the paper is saved are generated text (`data-label`
+ * shown by the stylesheet's ::before), the tags too: a page hosting the overlay can search
+ * its text with window.find and must not learn either. Only the reader's own (trusted)
+ * events act.
+ */
+export function saveForm(doc, { entry, hasToken, actions, after = {} }) {
   if (!hasToken) {
     return el(
       doc,
@@ -123,6 +222,23 @@ export function saveForm(doc, { entry, hasToken, actions }) {
       ),
     );
   }
+  const statusLabel = (value) => STATUSES.find(([key]) => key === value)?.[1] ?? STATUSES[0][1];
+  const message = el(doc, "span", { className: "save-message", role: "status" });
+  const controls = [];
+  let busy = false;
+  const run = async (work, done) => {
+    busy = true;
+    for (const control of controls) control.disabled = true;
+    message.textContent = "";
+    const result = await work();
+    busy = false;
+    for (const control of controls) control.disabled = false;
+    if (result.ok) done(result);
+    else {
+      message.classList.add("error");
+      message.textContent = result.error.line;
+    }
+  };
   const status = el(
     doc,
     "select",
@@ -131,85 +247,129 @@ export function saveForm(doc, { entry, hasToken, actions }) {
       el(doc, "option", { value, selected: (entry?.status ?? "to_read") === value }, label),
     ),
   );
-  const savedTags = (entry?.tags ?? []).join(", ");
-  let tagsShown = savedTags === "";
-  const tags = el(doc, "input", { className: "tags", type: "text", "aria-label": "Tags" });
-  // Saved tags (or the hint) are generated text over the empty field until the reader focuses it.
-  const preview = el(doc, "span", {
-    className: savedTags ? "tags-preview" : "tags-preview hint",
-    "data-label": savedTags || "tags, comma separated",
-  });
-  const showFilled = () => tags.classList.toggle("filled", tags.value !== "");
-  tags.addEventListener(
-    "focus",
-    trusted(() => {
-      if (!tagsShown) tags.value = savedTags;
-      tagsShown = true;
-      showFilled();
-    }),
-  );
-  tags.addEventListener("input", showFilled);
-  const chosenTags = () => parseTags(tagsShown ? tags.value : savedTags);
-  const message = el(doc, "span", { className: "save-message", role: "status" });
-  const saveButton = el(doc, "button", {
-    type: "button",
-    className: "primary save-button",
-    "data-label": entry ? "Update" : "Save",
-    // Generated text is not every screen reader's name for a button: give it its name as well.
-    "aria-label": entry ? "Update" : "Save",
-  });
-  const removeButton = el(doc, "button", {
-    type: "button",
-    className: entry ? "remove-button" : "remove-button absent",
-    "data-label": "Remove",
-    "aria-label": "Remove",
-    disabled: !entry,
-    "aria-hidden": entry ? null : "true",
-  });
-  const form = el(
-    doc,
-    "div",
-    { className: "save" },
-    el(doc, "span", {
-      className: entry ? "saved-mark" : "saved-mark muted",
-      "data-label": entry ? "★ Saved" : "Not in your reading list",
-    }),
-    removeButton,
-    el(doc, "span", { className: "row-break" }),
-    status,
-    el(doc, "span", { className: "tags-box" }, tags, preview),
-    saveButton,
-    message,
-  );
-  const run = async (button, work, done) => {
-    button.disabled = true;
-    message.textContent = "";
-    const result = await work();
-    button.disabled = false;
-    if (result.ok) done(result);
-    else message.textContent = result.error.line;
+  let tags = entry?.tags ?? [];
+  const saveAs = (fields, focus, announce) =>
+    run(
+      () => actions.save(fields),
+      // What the reader typed while the change was saved goes on in the redrawn field.
+      (result) =>
+        actions.changed(result.entry ?? fields, {
+          focus,
+          announce,
+          editing: Boolean(entry),
+          draft: editor.input.value,
+        }),
+    );
+  let editor = null;
+  // Saved, a changed tag list is saved at once; unsaved, it waits for Save.
+  const changeTags = (next) => {
+    if (busy) return false;
+    if (entry) {
+      saveAs({ status: status.value, tags: next }, "tags", ANNOUNCED.tags);
+      return;
+    }
+    tags = next;
+    const fresh = tagEditor(doc, tags, changeTags);
+    editor.node.replaceWith(fresh.node);
+    editor = fresh;
+    fresh.input.focus();
   };
-  saveButton.addEventListener(
-    "click",
-    trusted(() =>
-      run(
-        saveButton,
-        () => actions.save({ status: status.value, tags: chosenTags() }),
-        (result) => actions.changed(result.entry ?? { status: status.value, tags: chosenTags() }),
-      ),
-    ),
-  );
-  removeButton.addEventListener(
-    "click",
-    trusted(() => {
-      if (entry)
+  editor = tagEditor(doc, tags, changeTags, after.draft);
+  const chosenTags = () => parseTags([...tags, ...editor.pending()].join(","));
+  controls.push(status);
+
+  let form;
+  if (entry) {
+    const editing = Boolean(after.editing);
+    const editButton = el(doc, "button", {
+      type: "button",
+      className: "edit-button",
+      "data-label": "Edit",
+      // Generated text is not every screen reader's name for a button: give it its name as well.
+      "aria-label": "Edit",
+      "aria-expanded": String(editing),
+    });
+    const removeButton = el(doc, "button", {
+      type: "button",
+      className: "remove-button",
+      "data-label": "Remove",
+      "aria-label": "Remove",
+    });
+    const fields = el(doc, "div", { className: "save-fields", hidden: !editing }, status, editor.node);
+    editButton.addEventListener(
+      "click",
+      trusted(() => {
+        fields.hidden = !fields.hidden;
+        editButton.setAttribute("aria-expanded", String(!fields.hidden));
+        if (!fields.hidden) status.focus();
+      }),
+    );
+    status.addEventListener(
+      "change",
+      trusted(() => saveAs({ status: status.value, tags: chosenTags() }, "status", ANNOUNCED.status)),
+    );
+    removeButton.addEventListener(
+      "click",
+      trusted(() =>
         run(
-          removeButton,
           () => actions.remove(),
-          () => actions.changed(null),
-        );
-    }),
-  );
+          () => actions.changed(null, { focus: "save", announce: ANNOUNCED.remove }),
+        ),
+      ),
+    );
+    controls.push(editButton, removeButton);
+    form = el(
+      doc,
+      "div",
+      { className: "save" },
+      el(doc, "span", { className: "saved-mark", "data-label": `★ Saved · ${statusLabel(entry.status)}` }),
+      editButton,
+      removeButton,
+      fields,
+      message,
+    );
+  } else {
+    const saveButton = el(doc, "button", {
+      type: "button",
+      className: "primary save-button",
+      "data-label": "Save",
+      "aria-label": "Save",
+    });
+    saveButton.addEventListener(
+      "click",
+      trusted(() => saveAs({ status: status.value, tags: chosenTags() }, "edit", ANNOUNCED.save)),
+    );
+    controls.push(saveButton);
+    form = el(
+      doc,
+      "div",
+      { className: "save" },
+      el(doc, "span", { className: "saved-mark muted", "data-label": "Not in your reading list" }),
+      saveButton,
+      el(doc, "div", { className: "save-fields" }, status, editor.node),
+      message,
+    );
+  }
+  const targets = {
+    save: ".save-button",
+    edit: ".edit-button",
+    remove: ".remove-button",
+    status: "select.status",
+    tags: ".tag-input",
+  };
+  if (after.announce) {
+    // Written once the region is in the document, so that it is announced as a change.
+    setTimeout(() => {
+      message.textContent = after.announce;
+      setTimeout(() => {
+        if (message.textContent === after.announce) message.textContent = "";
+      }, ANNOUNCED_FOR_MS);
+    }, ANNOUNCE_AFTER_MS);
+  }
+  if (after.focus) {
+    // Focused once the form is in the document (the caller appends it right after this returns).
+    queueMicrotask(() => form.querySelector(targets[after.focus])?.focus());
+  }
   return form;
 }
 

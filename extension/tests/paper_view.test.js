@@ -93,8 +93,7 @@ test("a preprint's published version shows as one line, its DOI linked", () => {
       source: "dblp",
     },
   };
-  const [line] = paperDetails(fakeDocument(), paper, { relatedLimit: 0 });
-  assert.equal(line.className, "published");
+  const line = paperDetails(fakeDocument(), paper, { relatedLimit: 0 }).find((node) => node.className === "published");
   assert.equal(line.textContent, "Published in NeurIPS 2022 · doi:10.5555/3600270.3601234");
   const link = line.children.find((child) => child.tag === "a");
   assert.equal(link.attributes.href, "https://doi.org/10.5555/3600270.3601234");
@@ -107,10 +106,69 @@ test("a published version without year or DOI shows neither, and no null or unde
     published_version: { venue: "Adv. Appl. Math.", year: null, doi: null, entry_type: "article" },
   };
   const shown = text(paperDetails(fakeDocument(), paper, { relatedLimit: 0 }));
-  assert.ok(shown.startsWith("Published in Adv. Appl. Math.\n"), shown);
+  assert.ok(shown.endsWith("\nPublished in Adv. Appl. Math."), shown);
   assert.ok(!/null|undefined|doi:/.test(shown), shown);
   for (const published_version of [null, undefined, { venue: "" }, { venue: null, year: 2020 }]) {
     const none = text(paperDetails(fakeDocument(), { code: [], related: [], published_version }, { relatedLimit: 0 }));
     assert.ok(!none.includes("Published in") && !/null|undefined/.test(none), none);
   }
+});
+
+const MRL = {
+  title: "Matryoshka Representation Learning",
+  code: [
+    { url: "https://huggingface.co/someone/mrl", kind: "model", official: false, source: "hugging face" },
+    { url: "https://github.com/someone/mrl-fork", kind: "repository", official: false, source: "papers with code" },
+    { url: "https://github.com/RAIVNLab/MRL", kind: "repository", official: true, source: "abstract" },
+  ],
+  published_version: { venue: "NeurIPS", year: 2022, doi: null },
+  related: ["One", "Two", "Three", "Four", "Five"].map((title, index) => ({
+    paper_id: `arxiv:2401.0000${index}`,
+    title,
+    reason: `Both study ${title.toLowerCase()}`,
+  })),
+};
+
+test("the official code comes first, one link, its provenance after it; the title is not repeated", () => {
+  const nodes = paperDetails(fakeDocument(), MRL, { relatedLimit: 10 });
+  const shown = text(nodes);
+  assert.ok(!shown.includes(MRL.title), shown);
+  const order = ["github.com/RAIVNLab/MRL", "Published in NeurIPS 2022", "Related papers"].map((part) =>
+    shown.indexOf(part),
+  );
+  assert.ok(
+    order.every((at, index) => at >= 0 && (index === 0 || at > order[index - 1])),
+    shown,
+  );
+  const [main, ...others] = nodes.find((node) => node.className === "code").children;
+  assert.equal(main.className, "main");
+  const [link, source] = main.children;
+  assert.equal(link.attributes.href, "https://github.com/RAIVNLab/MRL");
+  assert.equal(link.textContent, "github.com/RAIVNLab/MRL");
+  // No "code" label for a repository, and the provenance comes after the link, quietly.
+  assert.equal(source.className, "source");
+  assert.equal(source.textContent, "official · from abstract");
+  assert.deepEqual(
+    others.map((item) => item.textContent),
+    ["github.com/someone/mrl-forkfrom papers with code", "huggingface.co/someone/mrlmodel · from hugging face"],
+  );
+});
+
+test("three related papers are shown, and More shows the rest", () => {
+  const nodes = paperDetails(fakeDocument(), MRL, { relatedLimit: 10 });
+  const items = nodes.find((node) => node.className === "related").children;
+  assert.deepEqual(
+    items.map((item) => ("hidden" in item.attributes ? "hidden" : item.children[0].textContent)),
+    ["One", "Two", "Three", "hidden", "hidden"],
+  );
+  const more = nodes.find((node) => node.className === "link more");
+  assert.equal(more.attributes["aria-expanded"], "false");
+  assert.equal(more.attributes["aria-controls"], "paperlens-related");
+});
+
+test("with three related papers or fewer there is no More button", () => {
+  const paper = { ...MRL, related: MRL.related.slice(0, 3) };
+  const nodes = paperDetails(fakeDocument(), paper, { relatedLimit: 10 });
+  assert.ok(!nodes.some((node) => node.className === "link more"));
+  assert.ok(!text(nodes).includes("undefined"), text(nodes));
 });

@@ -51,7 +51,7 @@ def ready_overlay(browser: Browser, url: str = MRL_PAGE) -> tuple[Page, ClosedRo
     page = browser.open(url)
     page.locator(f"{OVERLAY}[data-state=ready]").wait_for(timeout=15_000)
     overlay = ClosedRoot(page)
-    overlay.wait_text(".save", "Save|Update")  # the reading-list part has been drawn
+    overlay.wait_text(".save", "Save|Edit")  # the reading-list part has been drawn
     return page, overlay
 
 
@@ -77,12 +77,12 @@ def test_page_script_cannot_read_the_overlay_through_the_dom(
     for private in ("★", "Saved", PRIVATE_TAG, "Reading", "Related papers"):
         assert private not in light_dom, private
     # Find-in-page reaches into closed roots; reading-list words there are generated text.
-    assert found_by_window_find(page, ["★ Saved", "Update", "Remove", PRIVATE_TAG]) == []
+    assert found_by_window_find(page, ["★ Saved", "Edit", "Remove", PRIVATE_TAG]) == []
 
     # The reader does see them.
-    assert overlay.text(".save").startswith("★ Saved Remove Reading")
-    overlay.click("input.tags")
-    assert overlay.evaluate("root.querySelector('input.tags').value") == PRIVATE_TAG
+    assert overlay.text(".save").startswith("★ Saved · Reading Edit Remove")
+    overlay.click(".edit-button")
+    assert overlay.texts(".tag-chip > span") == [PRIVATE_TAG]
 
 
 def test_page_script_cannot_read_saved_state_from_attributes_or_boxes(
@@ -98,7 +98,7 @@ def test_page_script_cannot_read_saved_state_from_attributes_or_boxes(
     save(backend, reader, library, MRL, tags=[PRIVATE_TAG])
     save(backend, reader, library, "arxiv:2505.11816")  # listed, no code
     page, overlay = ready_overlay(browser)
-    assert overlay.text(".saved-mark") == "★ Saved"
+    assert overlay.text(".saved-mark") == "★ Saved · Reading"
     assert page.evaluate(PAGE_VIEW) == overlay_unsaved
     browser.worker.evaluate("() => chrome.storage.session.clear()")  # saved ids are cached 60 s
     listing = browser.open(LISTING)

@@ -55,14 +55,14 @@ def test_the_popup_fits_chromes_600_px_with_one_scrolling_region(
         # As Chrome shows it: the popup's window is as high as its content.
         popup.locator("main").screenshot(path=str(artifacts / f"popup-{scheme}.png"))
     popup.emulate_media(color_scheme="light")
-    # This tab's paper and a second one asked for by hand: more than fits, and only the
-    # panels scroll while the header stays.
+    # This tab's paper and a second one asked for by hand: whatever does not fit scrolls in
+    # the panels while the header stays.
     popup.get_by_role("tab", name="This tab").click()
     popup.get_by_label("Paste an arXiv id, DOI or address").fill("2205.13147")
     popup.get_by_label("Paste an arXiv id, DOI or address").press("Enter")
     popup.locator("#ask-body[data-state=ready]").wait_for(timeout=15_000)
     assert popup.evaluate("document.documentElement.scrollHeight") <= POPUP_MAX_PX
-    assert popup.evaluate(SCROLLERS) == ["panels"]
+    assert popup.evaluate(SCROLLERS) in ([], ["panels"])
     popup.locator(".panels").evaluate("e => e.scrollTo(0, e.scrollHeight)")
     expect(popup.get_by_role("button", name="Options")).to_be_in_viewport()
     popup.screenshot(path=str(artifacts / "popup-scrolled.png"))

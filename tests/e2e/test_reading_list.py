@@ -24,12 +24,12 @@ def test_save_in_the_overlay_puts_the_paper_in_the_reading_list_and_the_popup_sh
     page = browser.open("https://arxiv.org/abs/2205.13147")
     page.locator(f"{OVERLAY}[data-state=ready]").wait_for(timeout=15_000)
     overlay = ClosedRoot(page)
-    overlay.wait_text(".save", "^Not in your reading list To read tags, comma separated Save$")
+    overlay.wait_text(".save", "^Not in your reading list Save To read$")
     page.locator(OVERLAY).screenshot(path=str(artifacts / "overlay-not-saved.png"))
     overlay.choose("select.status", "reading")
-    overlay.type_into("input.tags", "embeddings, matryoshka")
+    overlay.type_into(".tag-input", "embeddings, matryoshka")
     overlay.click("button.save-button")
-    overlay.wait_text(".save", "^★ Saved Remove Reading embeddings, matryoshka Update$")
+    overlay.wait_text(".save", "^★ Saved · Reading Edit Remove$")
     page.locator(OVERLAY).screenshot(path=str(artifacts / "overlay-saved.png"))
 
     entry = api(backend, reader, "GET", f"/me/library/{MRL}")
@@ -55,7 +55,7 @@ def test_save_in_the_overlay_puts_the_paper_in_the_reading_list_and_the_popup_sh
 
     page.bring_to_front()
     overlay.click("button.remove-button")
-    overlay.wait_text(".save", "^Not in your reading list To read tags, comma separated Save$")
+    overlay.wait_text(".save", "^Not in your reading list Save To read$")
     assert api(backend, reader, "GET", f"/me/library/{MRL}") is None
 
 

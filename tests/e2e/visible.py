@@ -9,6 +9,8 @@ if TYPE_CHECKING:  # the Firefox tests read this module without Playwright
     from playwright.sync_api import Page
 
 MRL_TITLE = "Matryoshka Representation Learning"
+# What the overlay shows first on MRL's page (it does not repeat the page's title).
+MRL_CODE = "github.com/RAIVNLab/MRL"
 
 # What a reader sees of a node, as the browser renders it, in the page's own JavaScript (the
 # same in Chromium and Firefox). Both functions leave out what is not displayed or not visible,

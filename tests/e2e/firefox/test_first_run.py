@@ -13,9 +13,9 @@ import pytest
 from marionette_driver.by import By
 from marionette_driver.wait import Wait
 
-from tests.e2e.conftest import Backend
+from tests.e2e.conftest import EXPANDED_ON_PAPER_SITES, Backend
 from tests.e2e.firefox.driver import WAIT_S, Firefox
-from tests.e2e.visible import MRL_TITLE, assert_no_stray_values
+from tests.e2e.visible import MRL_CODE, MRL_TITLE, assert_no_stray_values
 from tests.support import ROOT
 
 MRL_PAGE = "https://arxiv.org/abs/2205.13147"
@@ -38,7 +38,7 @@ def firefox(settle: Firefox, backend: Backend, firefox_build: Path) -> Iterator[
     """A fresh installation of the package for each test, pointed at the test backend."""
     settle.install(firefox_build)
     try:
-        settle.configure(backendUrl=backend.url)
+        settle.configure(backendUrl=backend.url, collapsed=EXPANDED_ON_PAPER_SITES)
         yield settle
     finally:
         settle.close_tabs()
@@ -98,7 +98,7 @@ def test_overlay_asks_for_access_and_loads_the_paper_once_granted_without_a_relo
         selected = client.execute_script("return gBrowser.selectedBrowser.currentURI.spec;")
     assert selected == MRL_PAGE
     client.switch_to_window(reader_tab)
-    overlay = firefox.wait_for_overlay(MRL_TITLE)
+    overlay = firefox.wait_for_overlay(MRL_CODE)
     firefox.screenshot(artifacts / "firefox-first-run-overlay-after.png")
     assert ("github.com/RAIVNLab/MRL", "https://github.com/RAIVNLab/MRL") in overlay.links
     assert_no_stray_values(overlay.text)

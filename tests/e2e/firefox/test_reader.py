@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from marionette_driver.wait import Wait
 
-from tests.e2e.conftest import EXTENSION_DIR, Backend, api
+from tests.e2e.conftest import EXPANDED_ON_PAPER_SITES, EXTENSION_DIR, Backend, api
 from tests.e2e.firefox.driver import (
     STRICT_CSP_QUERY,
     WAIT_S,
@@ -17,7 +17,7 @@ from tests.e2e.firefox.driver import (
     backend_permission_pattern,
 )
 from tests.e2e.test_listing_popup_options import WITH_CODE, WITHOUT_CODE
-from tests.e2e.visible import MRL_TITLE, assert_no_stray_values
+from tests.e2e.visible import MRL_CODE, MRL_TITLE, assert_no_stray_values
 
 MRL = "arxiv:2205.13147"
 MRL_PAGE = "https://arxiv.org/abs/2205.13147"
@@ -40,7 +40,7 @@ def firefox(installed: Firefox, settle: Firefox, backend: Backend) -> Firefox:
     installed.in_extension(
         "await browser.storage.local.clear(); await browser.storage.session.clear(); return null;"
     )
-    installed.configure(backendUrl=backend.url, token="")
+    installed.configure(backendUrl=backend.url, token="", collapsed=EXPANDED_ON_PAPER_SITES)
     return installed
 
 
@@ -48,7 +48,7 @@ def test_overlay_shows_code_links_and_related_papers(
     firefox: Firefox, backend: Backend, artifacts: Path
 ) -> None:
     firefox.open(MRL_PAGE)
-    overlay = firefox.wait_for_overlay(MRL_TITLE)
+    overlay = firefox.wait_for_overlay(MRL_CODE)
     firefox.screenshot(artifacts / "firefox-overlay.png")
 
     assert ("github.com/RAIVNLab/MRL", "https://github.com/RAIVNLab/MRL") in overlay.links
@@ -77,7 +77,7 @@ def test_overlay_shows_code_links_and_related_papers(
 def test_a_strict_page_csp_leaves_the_overlay_styled(firefox: Firefox) -> None:
     """The overlay adopts the packaged stylesheets, which no page CSP governs."""
     firefox.open(f"{MRL_PAGE}?{STRICT_CSP_QUERY}")
-    overlay = firefox.wait_for_overlay(MRL_TITLE)
+    overlay = firefox.wait_for_overlay(MRL_CODE)
     # The policy holds: the saved page's own <style> (every element 30px) is refused.
     heading = "return getComputedStyle(document.querySelector('#abs h1.title')).fontSize;"
     assert firefox.client.execute_script(heading) != "30px"
@@ -99,8 +99,8 @@ def test_save_in_the_overlay_reaches_the_reading_list_and_the_popup_shows_it(
     library.append(MRL)
     firefox.configure(token=reader)
     tab = firefox.open(MRL_PAGE)
-    firefox.wait_for_overlay(MRL_TITLE)
-    firefox.set_overlay_input("Tags", "firefox, e2e")
+    firefox.wait_for_overlay(MRL_CODE)
+    firefox.set_overlay_input("Add a tag", "firefox, e2e")
     firefox.click_overlay_button("Save")
     overlay = firefox.wait_for_overlay("★ Saved")
     firefox.screenshot(artifacts / "firefox-overlay-saved.png")
@@ -115,7 +115,7 @@ def test_save_in_the_overlay_reaches_the_reading_list_and_the_popup_shows_it(
     firefox.popup(tab)
     this_tab = firefox.wait_for_text("★ Saved")  # this tab's paper is marked saved, with its tags
     firefox.screenshot(artifacts / "firefox-popup-saved.png")
-    assert "e2e, firefox" in this_tab.splitlines()
+    assert "★ Saved · To read" in this_tab.splitlines()  # tags are under Edit, saved above
     assert_no_stray_values(this_tab)
     firefox.popup_section("Reading list")
     reading_list = firefox.wait_for_text("#firefox")
@@ -127,7 +127,7 @@ def test_popup_on_a_paper_tab_shows_the_paper_and_nothing_stray(
     firefox: Firefox, artifacts: Path
 ) -> None:
     tab = firefox.open(MRL_PAGE)
-    firefox.wait_for_overlay(MRL_TITLE)
+    firefox.wait_for_overlay(MRL_CODE)
     assert_popup_shows_mrl(firefox, tab, artifacts / "firefox-popup.png")
 
 
