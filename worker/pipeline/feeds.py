@@ -104,6 +104,8 @@ def _rank_for(
         )
         for found in ranked
     ]
+    if not items and feeds.read(redis, reader) is None:
+        return 0  # a reader with nothing to read keeps no feed: it stays "never computed"
     feeds.add(redis, reader, items, profile.saved_ids | profile.dismissed, now)
     return len(items)
 
