@@ -11,6 +11,17 @@ import { readPasted } from "./lib/ask.js";
 import { badgeAllowed, needsAddressLookup, paperMarks, tabBadge } from "./lib/badge.js";
 import { entryFor, isFresh, libraryKey, paperKey } from "./lib/cache.js";
 import { withDefaults } from "./lib/config.js";
+import {
+  BADGE_COLOR,
+  badgeText,
+  badgeTitle,
+  COUNT_MAX,
+  feedQuery,
+  later,
+  micros,
+  POLL_MINUTES,
+  SEEN_KEY,
+} from "./lib/feed.js";
 import { migrateFromStorageLocal } from "./lib/connection_store.js";
 import { resolveUrl } from "./lib/identifiers.js";
 import { badgesFor, batches, entryPaperId, groupLinks } from "./lib/listing.js";
@@ -189,6 +200,66 @@ async function feedbackSend({ paperId, signal }) {
   return {};
 }
 
+async function feedbackWithdraw({ paperId }) {
+  await backend.withdrawFeedback(fetch, await backendSettings(), paperId);
+  return {};
+}
+
+// ------------------------------------------------------------------ the research feed
+
+async function seenUntil() {
+  return (await ext.storage.local.get(SEEN_KEY))[SEEN_KEY] ?? null;
+}
+
+/** One page of the feed, with the newest time the reader saw before this visit. */
+async function feedPage({ cursor }) {
+  const config = await backendSettings();
+  const page = await backend.feedPage(fetch, config, feedQuery(typeof cursor === "string" ? cursor : null));
+  return { ...page, seenUntil: await seenUntil() };
+}
+
+/** The reader saw the feed up to `until` (an item's time): remember it and count again. */
+async function feedSeen({ until }) {
+  const previous = await seenUntil();
+  if (!Number.isNaN(micros(until)) && (!previous || later(until, previous))) {
+    await ext.storage.local.set({ [SEEN_KEY]: until });
+  }
+  await countNewFeedItems();
+  return {};
+}
+
+async function feedOpen() {
+  await ext.tabs.create({ url: ext.runtime.getURL("feed/feed.html") });
+  return {};
+}
+
+/** The icon's global badge: the feed's items newer than the reader's last visit. */
+async function paintFeedBadge(count, more) {
+  await Promise.all([
+    ext.action.setBadgeText({ text: badgeText(count, more) }),
+    ext.action.setBadgeBackgroundColor({ color: BADGE_COLOR }),
+    ext.action.setTitle({ title: badgeTitle(count, more) }),
+  ]);
+}
+
+/**
+ * Ask the backend how many feed items are new and show it on the icon; without a token or
+ * access, or when the backend cannot answer, the count is cleared rather than left stale.
+ * Tabs whose paper earns a badge of its own (lib/badge.js) show theirs instead.
+ */
+async function countNewFeedItems() {
+  const config = await settings();
+  if (!config.token || !(await hasBackendAccess(ext, config.backendUrl))) return paintFeedBadge(0, false);
+  try {
+    const params = feedQuery(null, await seenUntil());
+    params.set("limit", String(COUNT_MAX + 1));
+    const page = await backend.feedPage(fetch, config, params);
+    await paintFeedBadge(page.items.length, page.next_cursor !== null || page.items.length > COUNT_MAX);
+  } catch {
+    await paintFeedBadge(0, false);
+  }
+}
+
 // At most this many papers in one send: a large library selection still goes in one click.
 const ZOTERO_MAX_PAPERS = 500;
 
@@ -257,13 +328,14 @@ async function accessAsk(_message, sender) {
 
 // ------------------------------------------------------------------ the icon badge
 
-/** Show a tab's badge; null marks clear it. */
+/** Show a tab's badge; null marks clear it, and the icon shows the feed's count again. */
 async function paintBadge(tabId, marks) {
   const badge = tabBadge(marks);
   try {
     await Promise.all([
-      ext.action.setBadgeText({ tabId, text: badge.text }),
-      ext.action.setBadgeBackgroundColor({ tabId, color: badge.color }),
+      // null, not "": a tab without marks falls back to the global badge (new feed items).
+      ext.action.setBadgeText({ tabId, text: badge.text || null }),
+      badge.text ? ext.action.setBadgeBackgroundColor({ tabId, color: badge.color }) : null,
       ext.action.setTitle({ tabId, title: badge.title }),
     ]);
   } catch {
@@ -331,6 +403,10 @@ const HANDLERS = {
   [messages.LIBRARY_OPEN]: libraryOpen,
   [messages.SUGGESTIONS_LIST]: suggestionsList,
   [messages.FEEDBACK_SEND]: feedbackSend,
+  [messages.FEEDBACK_WITHDRAW]: feedbackWithdraw,
+  [messages.FEED_PAGE]: feedPage,
+  [messages.FEED_SEEN]: feedSeen,
+  [messages.FEED_OPEN]: feedOpen,
   [messages.CONNECTION_TEST]: connectionTest,
   [messages.OPTIONS_OPEN]: optionsOpen,
   [messages.ACCESS_ASK]: accessAsk,
@@ -383,13 +459,28 @@ async function announceAccess() {
   }
 }
 
-// The action's right-click menu opens the library page, as the popup's "Library" link does.
+// The action's right-click menu opens the library and feed pages, as the popup's links do.
 const LIBRARY_MENU_ID = "paperlens-library";
+const FEED_MENU_ID = "paperlens-feed";
 ext.runtime.onInstalled.addListener(() => {
   ext.contextMenus.create({ id: LIBRARY_MENU_ID, title: "Open the library", contexts: ["action"] });
+  ext.contextMenus.create({ id: FEED_MENU_ID, title: "Open the research feed", contexts: ["action"] });
 });
 ext.contextMenus.onClicked.addListener((info) => {
   if (info.menuItemId === LIBRARY_MENU_ID) libraryOpen();
+  if (info.menuItemId === FEED_MENU_ID) feedOpen();
+});
+
+// The feed's new items are counted on the icon every POLL_MINUTES, and at once when the
+// browser starts; an alarm outlives the stopped worker, which it wakes.
+const FEED_ALARM = "paperlens-feed";
+function startFeedPolling() {
+  ext.alarms.create(FEED_ALARM, { delayInMinutes: 0.1, periodInMinutes: POLL_MINUTES });
+}
+ext.runtime.onInstalled.addListener(startFeedPolling);
+ext.runtime.onStartup.addListener(startFeedPolling);
+ext.alarms.onAlarm.addListener((alarm) => {
+  if (alarm.name === FEED_ALARM) countNewFeedItems();
 });
 
 ext.permissions.onAdded.addListener(() => {

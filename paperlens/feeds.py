@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import orjson
 from pydantic import ValidationError
 from redis import Redis
+from redis.client import Pipeline
 
 from paperlens import keys
 from paperlens.schemas import FeedItem, StoredFeed
@@ -27,8 +28,10 @@ FEED_TTL_SECONDS = 90 * 24 * 3600
 def read(redis: Redis, user_id: int) -> StoredFeed | None:
     """The reader's feed, or None before its first computation (or after a shape change)."""
     raw = redis.get(keys.feed(user_id))
-    if not isinstance(raw, bytes):
-        return None
+    return _parse(raw) if isinstance(raw, bytes) else None
+
+
+def _parse(raw: bytes) -> StoredFeed | None:
     try:
         return StoredFeed.model_validate_json(raw)
     except ValidationError:
@@ -43,19 +46,37 @@ def add(
     now: dt.datetime,
 ) -> StoredFeed:
     """Put ``new`` in front of the reader's feed, leaving out what the reader ``settled``
-    (saved or dismissed) and any paper already in the feed under an older entry.
+    (saved or dismissed). A paper already in the feed takes its new rank and reason but
+    keeps the time the feed first took it in, so it is not new again to the reader.
 
-    Only the feed refresh job writes feeds, one job at a time, so reading and writing back
-    need no transaction."""
-    old = read(redis, user_id)
-    fresh_ids = {item.paper_id for item in new}
-    kept = [item for item in old.items if item.paper_id not in fresh_ids] if old else []
-    items = sorted((item for item in [*new, *kept] if item.paper_id not in settled), key=_order)[
-        :FEED_ITEMS_MAX
+    The refresh of all feeds and a reader's own refresh may write one feed at once: the
+    write is a transaction that starts again when the feed changed after it was read."""
+    key = keys.feed(user_id)
+    written: list[StoredFeed] = []
+
+    def write(pipe: Pipeline) -> None:
+        raw = pipe.get(key)
+        feed = _merged(_parse(raw) if isinstance(raw, bytes) else None, new, settled, now)
+        pipe.multi()
+        pipe.set(key, feed.model_dump_json(), ex=FEED_TTL_SECONDS)
+        written[:] = [feed]
+
+    redis.transaction(write, key)
+    return written[0]
+
+
+def _merged(
+    old: StoredFeed | None, new: Sequence[FeedItem], settled: set[str], now: dt.datetime
+) -> StoredFeed:
+    taken_in = {item.paper_id: item.added_at for item in old.items} if old else {}
+    fresh = [
+        item.model_copy(update={"added_at": taken_in.get(item.paper_id, item.added_at)})
+        for item in new
     ]
-    feed = StoredFeed(computed_at=now, items=items)
-    redis.set(keys.feed(user_id), feed.model_dump_json(), ex=FEED_TTL_SECONDS)
-    return feed
+    fresh_ids = {item.paper_id for item in fresh}
+    kept = [item for item in old.items if item.paper_id not in fresh_ids] if old else []
+    items = [item for item in [*fresh, *kept] if item.paper_id not in settled]
+    return StoredFeed(computed_at=now, items=sorted(items, key=_order)[:FEED_ITEMS_MAX])
 
 
 def page(

@@ -196,3 +196,18 @@ def request_feed_refresh(redis: Redis, settings: Settings) -> bool:
         description="refresh the research feeds",
     )
     return job is not None
+
+
+def request_reader_feed_refresh(redis: Redis, settings: Settings, user_id: int) -> bool:
+    """Ask for one reader's feed to be ranked again after their feedback changed its model;
+    coalesced per reader, as suggestions are."""
+    job = enqueue(
+        redis,
+        settings,
+        keys.QUEUE_DEFAULT,
+        keys.JOB_REFRESH_READER_FEED,
+        user_id,
+        job_id=keys.reader_feed_job_id(user_id),
+        description=f"refresh the research feed of reader {user_id}",
+    )
+    return job is not None

@@ -40,6 +40,7 @@ JOB_FETCH_PAPER = "worker.jobs.fetch_paper"
 JOB_REFRESH_FEEDS = "worker.jobs.refresh_feeds"
 # One feed refresh queued or running at a time: a refresh takes every paper new since the last.
 FEED_REFRESH_JOB_ID = "feed-refresh"
+JOB_REFRESH_READER_FEED = "worker.jobs.refresh_reader_feed"
 
 
 def _paper_job_id(kind: str, paper_id: str) -> str:
@@ -61,6 +62,11 @@ def deferred_enrich_job_id(paper_id: str) -> str:
 
 def fetch_job_id(paper_id: str) -> str:
     return _paper_job_id("fetch", paper_id)
+
+
+def reader_feed_job_id(user_id: int) -> str:
+    """One refresh of a reader's own feed queued or running at a time, as for suggestions."""
+    return f"feed-refresh-{user_id}"
 
 
 def suggestions_job_id(user_id: int) -> str:

@@ -234,7 +234,10 @@ PATHS: dict[str, Any] = {
     },
     "/api/v1/me/feedback": {
         "post": {
-            "summary": "Dismiss a suggestion, or ask for more like a paper",
+            "summary": "Dismiss a suggestion or feed item, or ask for more like a paper",
+            "description": "Recorded in the SQL store; a dismissed paper leaves the reader's "
+            "suggestions and research feed at once, and the reader's feed is ranked again "
+            "(job worker.jobs.refresh_reader_feed) with the signal in their model.",
             "security": _SECURED,
             "requestBody": json_request(schemas.FeedbackRequest),
             "responses": {
@@ -246,6 +249,8 @@ PATHS: dict[str, Any] = {
     "/api/v1/me/feedback/{paper_id}": {
         "delete": {
             "summary": "Withdraw feedback on a paper",
+            "description": "The reader's suggestions and research feed are ranked again "
+            "without the signal.",
             "security": _SECURED,
             "parameters": [PAPER_ID],
             "responses": {"204": {"description": "Withdrawn"}, **_errors(404, 422)},

@@ -1,8 +1,12 @@
-"""The reader's suggestions (precomputed by a worker) and the feedback that steers them."""
+"""The reader's suggestions (precomputed by a worker) and the feedback that steers them and
+the reader's research feed."""
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, Response
+from redis.exceptions import RedisError
 
 from paperlens import job_queue, suggestions
 from paperlens.schemas import (
@@ -19,6 +23,8 @@ from server.auth import current_reader, protect
 from server.errors import ApiError
 from server.me_common import after_change, remove
 from server.services import services
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("suggestions", __name__, url_prefix="/api/v1/me")
 protect(bp)
@@ -59,18 +65,33 @@ def get_suggestions() -> Response:
 
 @bp.post("/feedback")
 def feedback() -> Response:
+    """A dismissed paper leaves the feed and suggestions at once (they are read less what the
+    reader settled); both are then ranked again with the signal in the reader's model."""
     body = inputs.json_body(FeedbackRequest)
     paper_id = inputs.paper_id(body.paper_id)
     reader = current_reader()
     with services().db.session() as session:
         kept_as = library.record_feedback(session, reader.id, paper_id, body.signal)
     after_change(reader.id)
+    _refresh_feed(reader.id)
     return json_answer(FeedbackResult(paper_id=kept_as, signal=body.signal))
 
 
 @bp.delete("/feedback/<path:paper_id>")
 def withdraw_feedback(paper_id: str) -> Response:
-    return remove(paper_id, library.delete_feedback, _no_feedback)
+    answer = remove(paper_id, library.delete_feedback, _no_feedback)
+    _refresh_feed(current_reader().id)
+    return answer
+
+
+def _refresh_feed(reader_id: int) -> None:
+    """Queue the ranking of the reader's feed again; the signal stands if Redis is down, and
+    the next ingest's refresh ranks with it."""
+    svc = services()
+    try:
+        job_queue.request_reader_feed_refresh(svc.redis, svc.settings, reader_id)
+    except RedisError as error:
+        log.warning("feed refresh not queued (redis unavailable): %s", error)
 
 
 def _no_feedback(paper_id: str) -> ApiError:

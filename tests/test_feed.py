@@ -166,6 +166,91 @@ def test_since_pages_and_feedback(reader: ReaderClient, redis: Redis, tmp_path: 
     assert dismissed not in after_refresh and saved not in after_refresh
 
 
+def _reader_refresh_jobs(redis: Redis) -> list[bytes]:
+    return sorted(redis.scan_iter(f"rq:job:{keys.reader_feed_job_id(0).rsplit('-', 1)[0]}-*"))
+
+
+def test_more_like_this_ranks_the_readers_feed_again_towards_the_paper(
+    reader: ReaderClient, redis: Redis, tmp_path: Path
+) -> None:
+    ingest(tmp_path, "both", [*FIRST_BATCH, *SECOND_BATCH])
+    run_workers(redis)
+    before = {item["paper_id"]: item for item in feed(reader, "?limit=200")["items"]}
+    seabird, other_seabird = "arxiv:2601.00002", "arxiv:2601.00004"
+    assert before[other_seabird]["score"] < before["arxiv:2601.00003"]["score"]
+
+    signal = {"paper_id": seabird, "signal": "more_like_this"}
+    answer = reader.post("/api/v1/me/feedback", json=signal)
+    assert answer.status_code == 200 and answer.get_json() == signal
+    assert _reader_refresh_jobs(redis)  # queued by the feedback, by job name
+    run_workers(redis)
+    assert not _reader_refresh_jobs(redis)
+
+    after = {item["paper_id"]: item for item in feed(reader, "?limit=200")["items"]}
+    assert seabird in after  # asking for more like a paper keeps it
+    assert after[other_seabird]["score"] > before[other_seabird]["score"]
+    # Ranked again, not taken in again: what the feed held keeps the time it came in.
+    assert all(after[p]["added_at"] == before[p]["added_at"] for p in set(after) & set(before))
+
+    # Withdrawn, the signal no longer steers the next ranking.
+    assert reader.delete(f"/api/v1/me/feedback/{seabird}").status_code == 204
+    run_workers(redis)
+    again = {item["paper_id"]: item for item in feed(reader, "?limit=200")["items"]}
+    assert again[other_seabird]["score"] == pytest.approx(before[other_seabird]["score"], abs=1e-3)
+
+
+def test_a_dismissal_leaves_the_feed_for_good_and_only_the_readers_own(
+    reader: ReaderClient, client: FlaskClient, db: Database, redis: Redis, tmp_path: Path
+) -> None:
+    other = ReaderClient(client, make_reader(db, "other-feed-reader"))
+    for paper_id in SAVED_MOE:
+        assert other.put(f"{LIB}/{paper_id}", json={}).status_code == 201
+    ingest(tmp_path, "first", FIRST_BATCH)
+    run_workers(redis)
+    dismissed = "arxiv:2601.00001"
+    assert dismissed in ids(feed(reader)) and dismissed in ids(feed(other))
+
+    answer = reader.post("/api/v1/me/feedback", json={"paper_id": dismissed, "signal": "dismiss"})
+    assert answer.status_code == 200
+    assert dismissed not in ids(feed(reader))  # at once, before any worker ran
+    run_workers(redis)  # the reader's own refresh
+    assert dismissed not in ids(feed(reader))
+    ingest(tmp_path, "second", SECOND_BATCH)
+    run_workers(redis)  # the next ingest's refresh of every feed
+    assert dismissed not in ids(feed(reader))
+    assert dismissed in ids(feed(other))  # another reader's feed is theirs alone
+
+    # Another reader cannot withdraw it; the reader can, and the paper is ranked in again.
+    assert error_code(other.delete(f"/api/v1/me/feedback/{dismissed}")) == "no_feedback"
+    assert dismissed not in ids(feed(reader))
+    assert reader.delete(f"/api/v1/me/feedback/{dismissed}").status_code == 204
+    run_workers(redis)
+    assert dismissed in ids(feed(reader))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"paper_id": "arxiv:2601.00001", "signal": "more"},
+        {"paper_id": "arxiv:2601.00001"},
+        {"paper_id": "", "signal": "dismiss"},
+        {"paper_id": ["arxiv:2601.00001"], "signal": "dismiss"},
+        {"paper_id": "arxiv:2601.00001", "signal": "dismiss", "action": "dismiss"},
+    ],
+)
+def test_bad_feedback_is_refused_and_changes_nothing(
+    reader: ReaderClient, redis: Redis, tmp_path: Path, body: dict[str, object]
+) -> None:
+    ingest(tmp_path, "first", FIRST_BATCH)
+    run_workers(redis)
+    before = feed(reader, "?limit=200")
+    answer = reader.post("/api/v1/me/feedback", json=body)
+    assert answer.status_code == 422 and error_code(answer)
+    assert not _reader_refresh_jobs(redis)
+    assert feed(reader, "?limit=200") == before
+    assert reader.client.post("/api/v1/me/feedback", json=body).status_code == 401
+
+
 def test_bad_queries_are_refused(reader: ReaderClient, redis: Redis, tmp_path: Path) -> None:
     ingest(tmp_path, "first", FIRST_BATCH)
     run_workers(redis)

@@ -138,7 +138,11 @@ def test_many_changes_queue_one_job_per_reader(reader: ReaderClient, redis: Redi
     reader.post("/api/v1/me/feedback", json={"paper_id": "arxiv:2205.13147", "signal": "dismiss"})
     reader.get(SUGGEST)
     jobs = Queue(keys.QUEUE_DEFAULT, connection=redis, serializer=SERIALIZER).jobs
-    assert [job.func_name for job in jobs] == [keys.JOB_COMPUTE_SUGGESTIONS]
+    # One suggestions job, and the feedback's one refresh of the reader's feed.
+    assert [job.func_name for job in jobs] == [
+        keys.JOB_COMPUTE_SUGGESTIONS,
+        keys.JOB_REFRESH_READER_FEED,
+    ]
 
 
 def test_a_change_whose_job_was_lost_is_recomputed_when_suggestions_are_read(

@@ -40,6 +40,7 @@ from worker.observed import observed
 from worker.pipeline.enrich import enrich_many
 from worker.pipeline.external import gather, merge
 from worker.pipeline.feeds import refresh_feeds as refresh_all_feeds
+from worker.pipeline.feeds import refresh_reader_feed as rank_reader_feed
 from worker.pipeline.fetch import METADATA_SOURCE, fetch_record
 from worker.pipeline.freshness import ingest_recent, refresh_due, release_deferred_fetches
 from worker.pipeline.index_files import build_and_publish, current_index, published
@@ -223,6 +224,14 @@ def refresh_feeds() -> int:
             break
         total += new
     return total
+
+
+@observed
+def refresh_reader_feed(user_id: int) -> int:
+    """Rank one reader's feed again after their feedback; returns how many items were ranked."""
+    ctx = get_context()
+    index = current_index(ctx.settings, ctx.db, ctx.redis)
+    return rank_reader_feed(ctx.db, ctx.redis, index, user_id)
 
 
 # Sources and freshness.

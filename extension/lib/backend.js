@@ -211,6 +211,20 @@ export async function sendFeedback(fetchImpl, settings, paperId, signal) {
   if (status >= 300) throw new BackendError("http", errorMessage(body, `HTTP ${status}`), status);
 }
 
+/** Withdraw a signal (a dismissal undone); a signal already gone is no failure. */
+export async function withdrawFeedback(fetchImpl, settings, paperId) {
+  const path = `/me/feedback/${encodeURIComponent(paperId)}`;
+  const { status, body } = await request(fetchImpl, settings, path, { method: "DELETE", auth: true });
+  if (status >= 300 && status !== 404) throw new BackendError("http", errorMessage(body, `HTTP ${status}`), status);
+}
+
+/** One page of the reader's research feed: {items, next_cursor, computed_at}; `params` from lib/feed.js. */
+export async function feedPage(fetchImpl, settings, params) {
+  const { status, body } = await request(fetchImpl, settings, `/me/feed?${params}`, { auth: true });
+  if (status !== 200) throw new BackendError("http", errorMessage(body, `HTTP ${status}`), status);
+  return { items: body.items ?? [], next_cursor: body.next_cursor ?? null, computed_at: body.computed_at ?? null };
+}
+
 /** Everything 'Test connection' checks, each as one line a reader can act on. */
 export async function testConnection(fetchImpl, settings) {
   const lines = [];

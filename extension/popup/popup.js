@@ -317,6 +317,10 @@ $("open-library").addEventListener("click", async () => {
   await send({ type: messages.LIBRARY_OPEN });
   window.close();
 });
+$("open-feed").addEventListener("click", async () => {
+  await send({ type: messages.FEED_OPEN });
+  window.close();
+});
 $("ask").addEventListener("submit", (event) => {
   event.preventDefault();
   renderAsked();

@@ -56,7 +56,7 @@ test("no broad host access: no <all_urls>, no wildcard hosts, nothing for the ba
   assert.ok(!granted.some((pattern) => pattern === "<all_urls>" || pattern.includes("://*")));
   assert.ok(!granted.some((pattern) => /127\.0\.0\.1|localhost/.test(pattern)));
   assert.deepEqual(manifest.host_permissions, matches);
-  assert.deepEqual(manifest.permissions.sort(), ["activeTab", "contextMenus", "scripting", "storage"]);
+  assert.deepEqual(manifest.permissions.sort(), ["activeTab", "alarms", "contextMenus", "scripting", "storage"]);
 });
 
 test("the manifest loads in both browsers and keeps the fixed Chrome id", () => {

@@ -35,6 +35,12 @@ def badge(browser: Browser, tab: Page) -> tuple[str, str]:
     return str(text), str(title)
 
 
+def unmarked(browser: Browser) -> tuple[str, str]:
+    """What a tab without marks shows: the icon's global text (the research feed's count of
+    new papers, when the reader has any) under the extension's own title."""
+    return str(browser.worker.evaluate("() => chrome.action.getBadgeText({})")), "PaperLens"
+
+
 def test_pdf_tab_popup_names_the_paper_and_the_badge_says_code(
     browser: Browser, backend: Backend, artifacts: Path
 ) -> None:
@@ -55,7 +61,7 @@ def test_pdf_tab_popup_names_the_paper_and_the_badge_says_code(
 
     # A page that names no paper clears the badge.
     pdf.goto("https://arxiv.org/list/cs.LG/new")
-    assert eventually(lambda: badge(browser, pdf) == ("", "PaperLens"), message="badge cleared")
+    assert eventually(lambda: badge(browser, pdf) == unmarked(browser), message="badge cleared")
 
 
 def test_pdf_tab_badge_shows_a_saved_paper_without_code(
@@ -69,7 +75,7 @@ def test_pdf_tab_badge_shows_a_saved_paper_without_code(
     assert eventually(
         lambda: backend.requests_to(f"/api/v1/papers/{NO_CODE}", "GET"), message="looked up"
     )
-    assert badge(browser, pdf) == ("", "PaperLens")
+    assert badge(browser, pdf) == unmarked(browser)
 
     popup = browser.popup(tab=pdf)
     popup.locator("#current-body[data-state=ready]").wait_for(timeout=15_000)
@@ -83,4 +89,6 @@ def test_pdf_tab_badge_shows_a_saved_paper_without_code(
 
     popup.locator("#current button.remove-button").click()
     expect(popup.locator("#current-body")).to_have_attribute("data-saved", "false")
-    assert eventually(lambda: badge(browser, pdf)[0] == "", message="badge cleared on remove")
+    assert eventually(
+        lambda: badge(browser, pdf) == unmarked(browser), message="badge cleared on remove"
+    )

@@ -94,8 +94,8 @@ def test_the_sections_are_tabs_a_keyboard_reaches(browser: Browser, reader: str)
     popup = open_popup(browser)
     tabs = popup.get_by_role("tab")
     expect(tabs).to_have_text(TABS)
-    # Tab order: Library, Options, then the selected tab only.
-    for name in ("Library", "Options"):
+    # Tab order: Library, Feed, Options, then the selected tab only.
+    for name in ("Library", "Feed", "Options"):
         popup.keyboard.press("Tab")
         expect(popup.get_by_role("button", name=name)).to_be_focused()
     popup.keyboard.press("Tab")

@@ -81,11 +81,14 @@ def rank_papers(
     saved: Sequence[ProfilePaper],
     papers: Sequence[IndexedPaper],
     k: int,
+    extra_positives: Sequence[ProfilePaper] = (),
 ) -> list[Suggestion]:
     """The ``k`` of ``papers`` (new ones the index may not hold yet) the reader's model ranks
     highest, each explained as a suggestion is; each paper's text is projected into the
-    index's space, so a paper that arrived after the last build ranks as one that did not."""
-    model = _reader_model(index, profile, saved)
+    index's space, so a paper that arrived after the last build ranks as one that did not.
+    ``extra_positives`` are "more like this" papers the index does not hold, learnt from
+    as the profile's others are."""
+    model = _reader_model(index, profile, saved, extra_positives)
     if model is None or not papers:
         return []
     saved_titles = {_normalise(p.title) for p in saved}
@@ -129,7 +132,10 @@ class _ReaderModel:
 
 
 def _reader_model(
-    index: RelatedIndex, profile: ReaderProfile, saved: Sequence[ProfilePaper]
+    index: RelatedIndex,
+    profile: ReaderProfile,
+    saved: Sequence[ProfilePaper],
+    extra_positives: Sequence[ProfilePaper] = (),
 ) -> _ReaderModel | None:
     """The reader's classifier, or None when there is nothing to learn from or against."""
     if not saved or len(index) == 0:
@@ -137,6 +143,7 @@ def _reader_model(
     rows = {paper_id: row for row, paper_id in enumerate(index.paper_ids)}
     positives = [_positive(index, rows, paper) for paper in saved]
     extra_rows = [rows[p] for p in profile.more_like_this if p in rows]
+    projected = [_positive(index, rows, paper).vector for paper in extra_positives]
     negative_rows = [
         row
         for row, paper_id in enumerate(index.paper_ids)
@@ -144,7 +151,9 @@ def _reader_model(
     ]
     if not negative_rows:
         return None
-    classifier = _fit(index, positives, extra_rows, negative_rows, rows, profile.dismissed)
+    classifier = _fit(
+        index, positives, extra_rows, negative_rows, rows, profile.dismissed, projected
+    )
     return _ReaderModel(classifier, positives, index.vectorizer.get_feature_names_out())
 
 
@@ -155,15 +164,18 @@ def _fit(
     negative_rows: list[int],
     rows: dict[str, int],
     dismissed: set[str],
+    projected: Sequence[sparse.csr_matrix] = (),
 ) -> LinearSVC:
     dismissed_rows = {rows[p] for p in dismissed if p in rows}
     features = sparse.vstack(
-        [p.vector for p in positives] + [index.matrix[extra_rows], index.matrix[negative_rows]]
+        [p.vector for p in positives]
+        + [index.matrix[extra_rows], *projected, index.matrix[negative_rows]]
     ).tocsr()
-    labels = np.array([1] * (len(positives) + len(extra_rows)) + [0] * len(negative_rows))
+    extra = len(extra_rows) + len(projected)
+    labels = np.array([1] * (len(positives) + extra) + [0] * len(negative_rows))
     weights = np.array(
         [1.0] * len(positives)
-        + [MORE_LIKE_THIS_WEIGHT] * len(extra_rows)
+        + [MORE_LIKE_THIS_WEIGHT] * extra
         + [DISMISSED_WEIGHT if row in dismissed_rows else 1.0 for row in negative_rows]
     )
     model = LinearSVC(class_weight="balanced", C=SVM_C, max_iter=10_000, tol=1e-6)
