@@ -136,10 +136,12 @@ def rank_papers(
     if not kept:
         return []
     scores = model.lexical_scores(model.lexical.vectors(kept, [None] * len(kept)))
-    vectors = index.vectorizer.transform([p.text for p in kept]).tocsr()
+    best = np.argsort(-scores, kind="stable")[:k]
+    # Only the papers listed are explained, so only they go into the explainer's larger space.
+    vectors = index.vectorizer.transform([kept[row].text for row in best]).tocsr()
     return [
-        model.explained(kept[row].paper_id, kept[row].title, vectors[row], scores[row])
-        for row in np.argsort(-scores, kind="stable")[:k]
+        model.explained(kept[row].paper_id, kept[row].title, vectors[position], scores[row])
+        for position, row in enumerate(best)
     ]
 
 
