@@ -12,7 +12,7 @@ DEV_STAMP := $(call stamp_of,dev,$(DEV_LOCK))
 NPM_STAMP := node_modules/.installed-$(shell cat package-lock.json | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev install-reference run test lint format clean bench bench-api bench-soak bench-precompute bench-ann bench-chaos lock audit test-js extension bench-quality
+.PHONY: help install install-dev install-reference run test lint format clean bench bench-api bench-soak bench-precompute bench-ann bench-chaos lock audit test-js extension bench-quality bench-suggestions
 
 help:
 	@echo "make run      start Redis, the store, workers and the API on 127.0.0.1:8000"
@@ -20,6 +20,7 @@ help:
 	@echo "make test     lint, type-check and run the test suite (adds requirements/dev.lock)"
 	@echo "make lint     ruff, mypy, the import layers (lint-imports), ESLint and Prettier only"
 	@echo "make bench    benchmarks (needs wrk and hey from Debian); results go to bench/RESULTS.md"
+	@echo "make bench-suggestions  per-reader suggestion time and recall at SIZE papers (100000)"
 	@echo "make bench-chaos  kill parts of make run under traffic; appends bench/RESULTS.md"
 	@echo "make lock     re-resolve requirements/*.lock (with hashes) from pyproject.toml"
 	@echo "make audit    known vulnerabilities in the locked dependencies (needs internet)"
@@ -100,6 +101,10 @@ bench-precompute: install-dev
 
 bench-ann: install-dev
 	$(BIN)/python -m bench.ann --size $(or $(SIZE),100000)
+
+# Per-reader suggestions on a synthetic index of SIZE papers: worker time and recall.
+bench-suggestions: install-dev
+	$(BIN)/python -m bench.suggestions --size $(or $(SIZE),100000)
 
 # Kills a random part of `make run` every 30-60 s under traffic; SECONDS=600 by default.
 bench-chaos: install-dev

@@ -24,6 +24,7 @@ from bench import machine
 from bench.quality import csfcube, encoders, readers
 from bench.quality.evaluate import Quality, corpus_metrics, pool_ndcg, quality
 from paperlens.settings import Settings
+from worker.pipeline import suggestions
 from worker.pipeline.rankers.base import IndexedPaper, Ranker
 from worker.pipeline.rankers.bm25 import Bm25Ranker
 from worker.pipeline.rankers.choose import (
@@ -47,6 +48,7 @@ QUOTED: list[tuple[str, Quality, float | None]] = [
 TARGET_POOL_TEST = 62.0
 TARGET_RECALL = 1.5 * 14.0
 TARGET_THROUGHPUT = 150.0
+TARGET_SUGGESTIONS = 57.0
 # The torch reference's speed in the issue, on the machine the target was set on.
 ISSUE_TORCH = 29.0
 # Papers whose encoding time gives the throughput column (same sample for every encoder).
@@ -332,17 +334,31 @@ def _reproduction(cube: csfcube.CsfCube) -> Row:
 
 
 def _readers_table(cube: csfcube.CsfCube) -> str:
-    """Per-reader suggestions from half of a query's best candidates, over lexical vectors."""
+    """Per-reader suggestions from half of a query's best candidates: the baselines, and the
+    served model on the index the product builds for this corpus (the hybrid's TF-IDF and
+    embeddings when the model is installed). Its settings were chosen on fold1_dev."""
     index = RelatedIndex.build(cube.papers, "tfidf")
     vectors = index.explainer.tfidf.matrix
     models: list[tuple[str, readers.SuggestionModel]] = [
         ("centroid of saved papers (TF-IDF)", readers.centroid_model(vectors)),
-        ("linear SVM, saved vs the rest (TF-IDF)", readers.linear_model(vectors)),
         (
-            "served suggestions (linear SVM on the index's TF-IDF)",
+            "linear SVM, saved vs the rest (TF-IDF 1-2 grams: served before the hybrid)",
+            readers.linear_model(vectors),
+        ),
+        (
+            "served suggestions on a TF-IDF index (linear SVM on its TF-IDF)",
             readers.served_model(index, cube.papers),
         ),
     ]
+    if embeddings_available():
+        hybrid = RelatedIndex.build(cube.papers, _product_hybrid())
+        models.append(
+            (
+                "served suggestions on the hybrid index (SVM per space, z-fused, dense "
+                f"weight {suggestions.DENSE_WEIGHT})",
+                readers.served_model(hybrid, cube.papers),
+            )
+        )
     if importlib.util.find_spec("torch") and embeddings_available():
         from worker.pipeline.rankers.dense import DenseRanker
 
@@ -352,11 +368,21 @@ def _readers_table(cube: csfcube.CsfCube) -> str:
         models.append(("centroid of saved papers (MiniLM)", readers.centroid_model(embeddings)))
         models.append(("linear SVM, saved vs the rest (MiniLM)", readers.linear_model(embeddings)))
     lines = [
-        "| suggestion model | held-out recall@20 |",
-        "| --- | ---: |",
+        "| suggestion model | recall@20 fold1_dev | recall@20 fold1_test (held out) |",
+        "| --- | ---: | ---: |",
     ]
     for name, model in models:
-        lines.append(f"| {name} | {readers.reader_recall(cube, index.paper_ids, model):.1f}% |")
+        dev, test = (
+            readers.reader_recall(cube, index.paper_ids, model, split)
+            for split in ("fold1_dev", "fold1_test")
+        )
+        lines.append(f"| {name} | {dev:.1f}% | {test:.1f}% |")
+        print(lines[-1], flush=True)
+    lines.append(
+        f"\nRecall of the held-out half of each query's highly relevant papers in the top "
+        f"{readers.SUGGESTIONS_K}; target for the served model ≥ {TARGET_SUGGESTIONS:.0f}% on "
+        "fold1_test. The issue's figures: served 52.4%, SVM on torch MiniLM 57.0%."
+    )
     return "\n".join(lines)
 
 

@@ -33,9 +33,13 @@ SuggestionModel = Callable[[Sequence[int]], np.ndarray]
 """Saved papers' rows in, one score per indexed paper out (higher is a better suggestion)."""
 
 
-def reader_recall(cube: CsfCube, paper_ids: Sequence[str], model: SuggestionModel) -> float:
-    """Mean capped recall@20 of the held-out half over every query with enough good papers."""
+def reader_recall(
+    cube: CsfCube, paper_ids: Sequence[str], model: SuggestionModel, split: str | None = None
+) -> float:
+    """Mean capped recall@20 of the held-out half over every query with enough good papers,
+    or over those of one of CSFCube's ``split``s (a query keeps the same halves either way)."""
     row = {paper_id: i for i, paper_id in enumerate(paper_ids)}
+    wanted = None if split is None else set(cube.splits[split])
     shuffle = random.Random(SEED)
     recalls: list[float] = []
     for query in sorted(cube.grades, key=lambda q: (q.paper_id, q.facet)):
@@ -43,6 +47,8 @@ def reader_recall(cube: CsfCube, paper_ids: Sequence[str], model: SuggestionMode
         if len(good) < MIN_HIGHLY_RELEVANT:
             continue
         shuffle.shuffle(good)
+        if wanted is not None and query not in wanted:
+            continue
         saved, sought = good[: len(good) // 2], set(good[len(good) // 2 :])
         saved_rows = [row[paper_id] for paper_id in saved]
         scores = np.asarray(model(saved_rows), dtype=np.float64).copy()

@@ -1,10 +1,17 @@
-"""Per-reader suggestions: a linear classifier on the TF-IDF features of the related index.
+"""Per-reader suggestions: linear classifiers on the related index's vectors, fused.
 
-In the spirit of arxiv-sanity-lite: the reader's saved papers are the positives and the
-rest of the corpus the negatives, and the classifier's margin ranks what to read next.
-Beyond that: dismissed papers count as stronger negatives, "more like this" papers as
-extra positives, saved papers the index does not hold are projected into its space,
-and every suggestion names the saved papers it is closest to and the words they share.
+In the spirit of arxiv-sanity-lite: the reader's saved papers are the positives and other
+papers the negatives, and the classifier's margin ranks what to read next. Beyond that:
+one classifier per vector space of the index (its lexical TF-IDF, and the dense
+embeddings when the ranker is the hybrid), their margins fused on a common scale;
+dismissed papers count as stronger negatives, "more like this" papers as extra
+positives, saved papers the index does not hold are projected into its spaces, and every
+suggestion names the saved papers it is closest to and the words they share.
+
+So that a reader costs the same at a million papers as at a thousand, the negatives are
+a fixed random sample of the index rather than all of it, and on an index with a
+nearest-neighbour graph only candidates are scored: the graph's neighbours of each saved
+paper and of the classifier's own direction (see ``candidate_rows``).
 """
 
 from __future__ import annotations
@@ -20,12 +27,24 @@ from sklearn.svm import LinearSVC
 from paperlens.schemas import Suggestion, SuggestionSet
 from paperlens.store.library import ProfilePaper, ReaderProfile
 from worker.pipeline.rankers.explain import informative_terms
+from worker.pipeline.rankers.hybrid import HybridRanker
+from worker.pipeline.rankers.tfidf import TfidfRanker
 from worker.pipeline.related import IndexedPaper, RelatedIndex, shared_terms_phrase
 
-# Regularisation of the classifier: small, since a reader saves few papers.
+# Regularisation of each space's classifier: small, since a reader saves few papers.
+# Both, and the dense share, were chosen on CSFCube's fold1_dev (bench/RESULTS.md, Quality).
 SVM_C = 0.1
+DENSE_SVM_C = 0.1
+DENSE_WEIGHT = 0.5
 DISMISSED_WEIGHT = 3.0
 MORE_LIKE_THIS_WEIGHT = 0.5
+# Negatives: this many papers of the index, the same sample for every reader (seeded).
+NEGATIVES = 5_000
+NEGATIVES_SEED = 0
+# Candidates from the nearest-neighbour graph: neighbours of each saved paper, and of the
+# lexical classifier's weight vector (the papers its margin favours most).
+NEIGHBOURS_PER_SAVED = 200
+NEIGHBOURS_OF_MODEL = 1_000
 BECAUSE_MAX = 3
 
 
@@ -58,21 +77,40 @@ def suggest(
     index: RelatedIndex, profile: ReaderProfile, saved: Sequence[ProfilePaper], k: int
 ) -> list[Suggestion]:
     """The ``k`` papers of the index the reader's model ranks highest, each explained."""
-    model = _reader_model(index, profile, saved)
+    model = reader_model(index, profile, saved)
     if model is None:
         return []
-    scores = model.scores(index.matrix)
+    rows, scores = top_rows(index, model, candidate_rows(index, model), profile, saved, k)
+    return [
+        model.explained(index.paper_ids[row], index.titles[row], index.matrix[row], score)
+        for row, score in zip(rows, scores, strict=True)
+    ]
+
+
+def top_rows(
+    index: RelatedIndex,
+    model: ReaderModel,
+    rows: np.ndarray,
+    profile: ReaderProfile,
+    saved: Sequence[ProfilePaper],
+    k: int,
+) -> tuple[list[int], list[float]]:
+    """The ``k`` best-scored of ``rows`` and their scores, leaving out what the reader saved or
+    dismissed and copies of a saved paper's title."""
+    scores = model.scores_of_rows(rows)
     saved_titles = {_normalise(p.title) for p in saved}
     excluded = profile.saved_ids | profile.dismissed
-    results: list[Suggestion] = []
-    for row in np.argsort(-scores, kind="stable"):
-        paper_id = index.paper_ids[row]
-        if paper_id in excluded or _normalise(index.titles[row]) in saved_titles:
+    chosen: list[int] = []
+    chosen_scores: list[float] = []
+    for position in np.argsort(-scores, kind="stable"):
+        row = int(rows[position])
+        if index.paper_ids[row] in excluded or _normalise(index.titles[row]) in saved_titles:
             continue
-        results.append(model.explained(paper_id, index.titles[row], index.matrix[row], scores[row]))
-        if len(results) == k:
+        chosen.append(row)
+        chosen_scores.append(float(scores[position]))
+        if len(chosen) == k:
             break
-    return results
+    return chosen, chosen_scores
 
 
 def rank_papers(
@@ -84,11 +122,12 @@ def rank_papers(
     extra_positives: Sequence[ProfilePaper] = (),
 ) -> list[Suggestion]:
     """The ``k`` of ``papers`` (new ones the index may not hold yet) the reader's model ranks
-    highest, each explained as a suggestion is; each paper's text is projected into the
-    index's space, so a paper that arrived after the last build ranks as one that did not.
-    ``extra_positives`` are "more like this" papers the index does not hold, learnt from
-    as the profile's others are."""
-    model = _reader_model(index, profile, saved, extra_positives)
+    highest, each explained as a suggestion is. Each paper's text is projected into the
+    lexical space and only that classifier ranks them, so that a paper that arrived after
+    the last build ranks as one that did not, without running the language model on every
+    new paper for every reader. ``extra_positives`` are "more like this" papers the index
+    does not hold, learnt from as the profile's others are."""
+    model = reader_model(index, profile, saved, extra_positives)
     if model is None or not papers:
         return []
     saved_titles = {_normalise(p.title) for p in saved}
@@ -98,30 +137,67 @@ def rank_papers(
     ]
     if not kept:
         return []
-    vectors = index.vectorizer.transform([p.text for p in kept]).tocsr()
-    scores = model.scores(vectors)
+    scores = model.lexical_scores(model.lexical.vectors(kept, [None] * len(kept)))
+    best = np.argsort(-scores, kind="stable")[:k]
+    # Only the papers listed are explained, so only they go into the explainer's larger space.
+    vectors = index.vectorizer.transform([kept[row].text for row in best]).tocsr()
     return [
-        model.explained(kept[row].paper_id, kept[row].title, vectors[row], scores[row])
-        for row in np.argsort(-scores, kind="stable")[:k]
+        model.explained(kept[row].paper_id, kept[row].title, vectors[position], scores[row])
+        for position, row in enumerate(best)
     ]
 
 
 @dataclass
-class _ReaderModel:
-    """The classifier fitted on one reader's list, and what its explanations quote."""
+class _Space:
+    """One classifier of the reader's model, and how its margins are put on a common scale:
+    the mean and spread of its margins over the negatives it was fitted against."""
 
     classifier: LinearSVC
+    weight: float
+    centre: float
+    spread: float
+
+    def scaled(self, vectors: sparse.csr_matrix | np.ndarray) -> np.ndarray:
+        margins = np.asarray(self.classifier.decision_function(vectors), dtype=np.float64)
+        return np.asarray(self.weight * (margins - self.centre) / self.spread)
+
+
+@dataclass
+class ReaderModel:
+    """The classifiers fitted on one reader's list, and what its explanations quote.
+
+    ``lexical`` is the TF-IDF space the lexical classifier reads (the ranker's own when it
+    has one, so that the nearest-neighbour graph built on it can propose candidates);
+    ``dense`` holds every indexed paper's embedding when the index has them.
+    """
+
+    lexical: TfidfRanker
+    dense: np.ndarray | None
+    spaces: list[_Space]
     positives: list[_Positive]
+    saved_lexical: sparse.csr_matrix
     terms: np.ndarray
 
-    def scores(self, vectors: sparse.csr_matrix) -> np.ndarray:
-        found: np.ndarray = self.classifier.decision_function(vectors)
-        return found
+    def __post_init__(self) -> None:
+        # The saved papers' vectors as columns, so that each suggestion's similarity to all
+        # of them is one product whose cost does not grow with the vocabulary.
+        rows = sparse.vstack([p.vector for p in self.positives], format="csr")
+        self.positive_columns: sparse.csr_matrix = rows.T.tocsr()
+
+    def scores_of_rows(self, rows: np.ndarray) -> np.ndarray:
+        """The fused score of each indexed row in ``rows``."""
+        found = self.spaces[0].scaled(self.lexical.matrix[rows])
+        if self.dense is not None and len(self.spaces) > 1:
+            found = found + self.spaces[1].scaled(_unit(np.asarray(self.dense[rows])))
+        return np.asarray(found)
+
+    def lexical_scores(self, vectors: sparse.csr_matrix) -> np.ndarray:
+        return self.spaces[0].scaled(vectors)
 
     def explained(
         self, paper_id: str, title: str, vector: sparse.csr_matrix, score: float
     ) -> Suggestion:
-        because = _closest(vector, self.positives)
+        because = _closest(vector, self.positives, self.positive_columns)
         return Suggestion(
             paper_id=paper_id,
             title=title,
@@ -131,56 +207,130 @@ class _ReaderModel:
         )
 
 
-def _reader_model(
+def reader_model(
     index: RelatedIndex,
     profile: ReaderProfile,
     saved: Sequence[ProfilePaper],
     extra_positives: Sequence[ProfilePaper] = (),
-) -> _ReaderModel | None:
-    """The reader's classifier, or None when there is nothing to learn from or against."""
+) -> ReaderModel | None:
+    """The reader's classifiers, or None when there is nothing to learn from or against.
+    ``extra_positives`` ("more like this" papers the index does not hold) are projected from
+    their text and weigh as the profile's other "more like this" papers do."""
     if not saved or len(index) == 0:
         return None
     rows = {paper_id: row for row, paper_id in enumerate(index.paper_ids)}
-    positives = [_positive(index, rows, paper) for paper in saved]
+    saved_rows = [rows.get(paper.paper_id) for paper in saved]
     extra_rows = [rows[p] for p in profile.more_like_this if p in rows]
-    projected = [_positive(index, rows, paper).vector for paper in extra_positives]
-    negative_rows = [
-        row
-        for row, paper_id in enumerate(index.paper_ids)
-        if paper_id not in profile.saved_ids and paper_id not in profile.more_like_this
-    ]
+    dismissed_rows = {rows[p] for p in profile.dismissed if p in rows}
+    left_out = set(extra_rows) | {row for row in saved_rows if row is not None}
+    left_out |= {row for p in profile.saved_ids if (row := rows.get(p)) is not None}
+    negative_rows = [row for row in _negative_sample(len(index)) if row not in left_out]
+    negative_rows += sorted(dismissed_rows - set(negative_rows) - left_out)
     if not negative_rows:
         return None
-    classifier = _fit(
-        index, positives, extra_rows, negative_rows, rows, profile.dismissed, projected
+    # Positives in this order: saved papers, projected "more like this" papers, then those rows.
+    projected = list(extra_positives)
+    unheld: list[int | None] = [None] * len(projected)
+    liked = len(projected) + len(extra_rows)
+    labels = np.array([1] * (len(saved) + liked) + [0] * len(negative_rows))
+    weights = np.array(
+        [1.0] * len(saved)
+        + [MORE_LIKE_THIS_WEIGHT] * liked
+        + [DISMISSED_WEIGHT if row in dismissed_rows else 1.0 for row in negative_rows]
     )
-    return _ReaderModel(classifier, positives, index.vectorizer.get_feature_names_out())
+    lexical, dense = _vector_spaces(index)
+    lexical_parts = [lexical.vectors(saved_papers(saved), saved_rows)]
+    if projected:
+        lexical_parts.append(lexical.vectors(saved_papers(projected), unheld))
+    lexical_rows = sparse.vstack(
+        [*lexical_parts, lexical.matrix[extra_rows + negative_rows]], format="csr"
+    )
+    dense_weight = DENSE_WEIGHT if dense is not None else 0.0
+    spaces = [_fit(lexical_rows, labels, weights, SVM_C, 1.0 - dense_weight, len(negative_rows))]
+    if dense is not None:
+        dense_parts = [_saved_embeddings(index, saved, saved_rows, dense)]
+        if projected:
+            dense_parts.append(_saved_embeddings(index, projected, unheld, dense))
+        dense_rows = np.vstack([*dense_parts, dense[extra_rows + negative_rows]])
+        spaces.append(
+            _fit(_unit(dense_rows), labels, weights, DENSE_SVM_C, dense_weight, len(negative_rows))
+        )
+    positives = [_positive(index, rows, paper) for paper in saved]
+    terms = index.explainer.terms
+    return ReaderModel(lexical, dense, spaces, positives, lexical_rows[: len(saved)], terms)
+
+
+def candidate_rows(index: RelatedIndex, model: ReaderModel) -> np.ndarray:
+    """The rows worth scoring: every row of an index without a nearest-neighbour graph; with
+    one, the graph's neighbours of each saved paper and of the lexical classifier's weight
+    vector (the direction its margin grows in), which hold the best-scored papers of the
+    whole index nearly always (``bench/suggestions.py`` measures how nearly)."""
+    graph = index.neighbours
+    if graph is None or len(graph) == 0:
+        return np.arange(len(index))
+    direction = sparse.csr_matrix(model.spaces[0].classifier.coef_.astype(np.float32))
+    found = np.concatenate(
+        [
+            graph.search(model.saved_lexical, NEIGHBOURS_PER_SAVED).ravel(),
+            graph.search(direction, NEIGHBOURS_OF_MODEL).ravel(),
+        ]
+    )
+    return np.unique(found[found >= 0])
+
+
+def saved_papers(saved: Sequence[ProfilePaper]) -> list[IndexedPaper]:
+    return [IndexedPaper(p.paper_id, p.title, p.abstract) for p in saved]
+
+
+def _vector_spaces(index: RelatedIndex) -> tuple[TfidfRanker, np.ndarray | None]:
+    """The index's lexical space and, for the hybrid, its embeddings."""
+    ranker = index.ranker
+    if isinstance(ranker, TfidfRanker):
+        return ranker, None
+    if isinstance(ranker, HybridRanker) and isinstance(ranker.lexical, TfidfRanker):
+        embeddings = getattr(ranker.dense, "embeddings", None)
+        usable = isinstance(embeddings, np.ndarray) and embeddings.shape[0] == len(index)
+        return ranker.lexical, embeddings if usable else None
+    return index.explainer.tfidf, None
+
+
+def _negative_sample(size: int) -> np.ndarray:
+    """The same rows for every reader of an index this size, in order."""
+    if size <= NEGATIVES:
+        return np.arange(size)
+    picked = np.random.default_rng(NEGATIVES_SEED).choice(size, NEGATIVES, replace=False)
+    return np.sort(picked)
 
 
 def _fit(
-    index: RelatedIndex,
-    positives: list[_Positive],
-    extra_rows: list[int],
-    negative_rows: list[int],
-    rows: dict[str, int],
-    dismissed: set[str],
-    projected: Sequence[sparse.csr_matrix] = (),
-) -> LinearSVC:
-    dismissed_rows = {rows[p] for p in dismissed if p in rows}
-    features = sparse.vstack(
-        [p.vector for p in positives]
-        + [index.matrix[extra_rows], *projected, index.matrix[negative_rows]]
-    ).tocsr()
-    extra = len(extra_rows) + len(projected)
-    labels = np.array([1] * (len(positives) + extra) + [0] * len(negative_rows))
-    weights = np.array(
-        [1.0] * len(positives)
-        + [MORE_LIKE_THIS_WEIGHT] * extra
-        + [DISMISSED_WEIGHT if row in dismissed_rows else 1.0 for row in negative_rows]
-    )
-    model = LinearSVC(class_weight="balanced", C=SVM_C, max_iter=10_000, tol=1e-6)
+    features: sparse.csr_matrix | np.ndarray,
+    labels: np.ndarray,
+    weights: np.ndarray,
+    c: float,
+    share: float,
+    negatives: int,
+) -> _Space:
+    model = LinearSVC(class_weight="balanced", C=c, max_iter=10_000, tol=1e-6)
     model.fit(features, labels, sample_weight=weights)
-    return model
+    margins = np.asarray(model.decision_function(features[-negatives:]), dtype=np.float64)
+    return _Space(model, share, float(margins.mean()), float(margins.std()) or 1.0)
+
+
+def _saved_embeddings(
+    index: RelatedIndex,
+    saved: Sequence[ProfilePaper],
+    rows: Sequence[int | None],
+    dense: np.ndarray,
+) -> np.ndarray:
+    """The saved papers' embeddings: their rows, or their text run through the encoder."""
+    missing = [paper for paper, row in zip(saved, rows, strict=True) if row is None]
+    encoded = iter(index.ranker.dense.embed(saved_papers(missing)) if missing else [])  # type: ignore[attr-defined]
+    return np.vstack([dense[row] if row is not None else next(encoded) for row in rows])
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.asarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
 def _positive(index: RelatedIndex, rows: dict[str, int], paper: ProfilePaper) -> _Positive:
@@ -194,9 +344,12 @@ def _positive(index: RelatedIndex, rows: dict[str, int], paper: ProfilePaper) ->
     return _Positive(paper.paper_id, paper.title, vector)
 
 
-def _closest(vector: sparse.csr_matrix, positives: list[_Positive]) -> list[_Positive]:
-    """The one to three saved papers most similar to a suggestion (cosine; rows are unit length)."""
-    similarity = [float((vector @ p.vector.T).toarray()[0, 0]) for p in positives]
+def _closest(
+    vector: sparse.csr_matrix, positives: list[_Positive], columns: sparse.csr_matrix
+) -> list[_Positive]:
+    """The one to three saved papers most similar to a suggestion (cosine; rows are unit length);
+    ``columns`` holds the positives' vectors as columns."""
+    similarity = np.asarray((vector @ columns).toarray()).ravel().tolist()
     order = sorted(range(len(positives)), key=lambda i: -similarity[i])
     chosen = [positives[i] for i in order[:BECAUSE_MAX] if similarity[i] > 0]
     return chosen or [positives[order[0]]]

@@ -180,6 +180,13 @@ class Explainer:
         self.tfidf.fit(papers)
         self._terms = self.tfidf.vectorizer.get_feature_names_out()
 
+    @property
+    def terms(self) -> np.ndarray:
+        """The space's words and phrases by column, made once per fit (making them takes
+        seconds with a large vocabulary)."""
+        terms: np.ndarray = self._terms
+        return terms
+
     def vectors(
         self, papers: Sequence[IndexedPaper], rows: Sequence[int | None]
     ) -> sparse.csr_matrix:

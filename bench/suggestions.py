@@ -1,0 +1,161 @@
+"""Per-reader suggestions at scale: worker time per reader, and how close the candidate path
+comes to scoring every paper.
+
+The index is built as the product builds it at that size (``RelatedIndex.build`` with the
+TF-IDF ranker, plus the FAISS HNSW graph from ``related_ann_from`` papers on) over a
+synthetic corpus from ``bench.corpus``; the last ``FEED_NEW`` papers of the corpus are left
+out of the index and play the new papers a feed refresh ranks. Each reader saves
+``--saved`` papers drawn from the TF-IDF neighbourhoods of two seed papers (two interests,
+one tag each). Per reader it times ``suggestion_sets`` (the whole list and each tag, as the
+worker's job computes them) and ``rank_papers`` over the new papers (the feed refresh), and
+compares the whole-list top 20 with the same classifier's top 20 over every indexed paper.
+
+    python -m bench.suggestions --size 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.corpus import generate
+from bench.machine import append_result
+from paperlens.settings import get_settings
+from paperlens.store.library import ProfilePaper, ReaderProfile
+from worker.pipeline.feeds import FEED_CANDIDATES_MAX
+from worker.pipeline.neighbours import AnnParams
+from worker.pipeline.related import IndexedPaper, RelatedIndex
+from worker.pipeline.suggestions import (
+    candidate_rows,
+    rank_papers,
+    reader_model,
+    suggestion_sets,
+    top_rows,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "var" / "bench"
+FEED_NEW = FEED_CANDIDATES_MAX
+TOP = 20
+NEIGHBOURHOOD = 300
+TARGET_SECONDS = 2.0
+TARGET_RECALL = 0.9
+
+
+def load_papers(size: int) -> list[IndexedPaper]:
+    """``size`` indexed papers and ``FEED_NEW`` more, from the cached synthetic corpus."""
+    total = size + FEED_NEW
+    path = CACHE / f"corpus-{total}.jsonl"
+    if not path.exists():
+        generate(total, path)
+    with path.open(encoding="utf-8") as handle:
+        records = [json.loads(line) for line in handle]
+    return [IndexedPaper(f"arxiv:{i}", r["title"], r["abstract"]) for i, r in enumerate(records)]
+
+
+def make_reader(
+    index: RelatedIndex, papers: list[IndexedPaper], saved: int, rng: np.random.Generator
+) -> ReaderProfile:
+    """A reader with two interests: half the list from each seed paper's neighbourhood."""
+    chosen: list[ProfilePaper] = []
+    for tag, count in (("first", saved // 2), ("second", saved - saved // 2)):
+        seed = int(rng.integers(len(index)))
+        found = index.ranker.scores(papers[seed], seed)
+        near = np.argpartition(-found, NEIGHBOURHOOD)[:NEIGHBOURHOOD]
+        for row in rng.choice(near, count, replace=False):
+            paper = papers[int(row)]
+            chosen.append(ProfilePaper(paper.paper_id, paper.title, paper.abstract, [tag]))
+    unique = list({paper.paper_id: paper for paper in chosen}.values())
+    return ReaderProfile(
+        revision=1,
+        saved=unique,
+        saved_ids={paper.paper_id for paper in unique},
+        dismissed=set(),
+        more_like_this=set(),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=100_000, help="indexed papers")
+    parser.add_argument("--readers", type=int, default=20)
+    parser.add_argument("--saved", type=int, default=50, help="papers each reader saved")
+    parser.add_argument("--no-record", action="store_true", help="print only; leave RESULTS.md")
+    args = parser.parse_args()
+    settings = get_settings()
+
+    papers = load_papers(args.size)
+    indexed, new = papers[: args.size], papers[args.size :]
+    started = time.perf_counter()
+    index = RelatedIndex.build(indexed, "tfidf")
+    fitted = time.perf_counter() - started
+    graph = args.size >= settings.related_ann_from
+    if graph:
+        index.add_neighbours(
+            AnnParams(
+                dims=settings.related_ann_dims,
+                candidates=settings.related_ann_candidates,
+                ef_search=settings.related_ann_ef_search,
+            )
+        )
+    built = time.perf_counter() - started
+    print(f"index of {args.size:,} papers built in {built:.0f} s (TF-IDF {fitted:.0f} s)")
+
+    rng = np.random.default_rng(0)
+    set_times, feed_times, recalls, candidates = [], [], [], []
+    for number in range(args.readers):
+        profile = make_reader(index, indexed, args.saved, rng)
+        start = time.perf_counter()
+        sets = suggestion_sets(
+            index, profile, settings.suggestions_per_set, settings.suggestions_max_tags
+        )
+        set_times.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        rank_papers(index, profile, profile.saved, new, 50)
+        feed_times.append(time.perf_counter() - start)
+        served = [item.paper_id for item in (sets[None].items or [])[:TOP]]
+        model = reader_model(index, profile, profile.saved)
+        assert model is not None
+        rows = candidate_rows(index, model)
+        candidates.append(len(rows))
+        exact, _ = top_rows(index, model, np.arange(len(index)), profile, profile.saved, TOP)
+        truth = {index.paper_ids[row] for row in exact}
+        recalls.append(len(truth & set(served)) / len(truth))
+        print(
+            f"reader {number}: sets {set_times[-1]:.2f} s ({len(sets)}), feed {feed_times[-1]:.2f}"
+            f" s, {len(rows):,} candidates, recall@{TOP} vs exact {recalls[-1]:.2f}",
+            flush=True,
+        )
+    total = np.array(set_times) + np.array(feed_times)
+    path = "candidates from the FAISS HNSW graph" if graph else "every paper scored (no graph)"
+    body = "\n".join(
+        [
+            f"| papers | path | readers | saved each | sets per reader | suggestions s mean "
+            f"| feed s mean ({FEED_NEW:,} new) | both s mean | both s max | candidates mean "
+            f"| recall@{TOP} vs exact mean | min |",
+            "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            f"| {args.size:,} | {path} | {args.readers} | {args.saved} | {len(sets)} "
+            f"| {np.mean(set_times):.2f} | {np.mean(feed_times):.2f} | {total.mean():.2f} "
+            f"| {total.max():.2f} | {np.mean(candidates):,.0f} | {np.mean(recalls):.3f} "
+            f"| {min(recalls):.2f} |",
+            "",
+            f"Synthetic corpus of `bench.corpus` (real TF-IDF of generated text; no dense "
+            f"vectors: from {settings.related_ann_from:,} papers the product builds the TF-IDF "
+            "ranker and its graph, so suggestions there use the lexical classifier alone). "
+            f"Index built in {built:.0f} s. Targets: both within {TARGET_SECONDS:g} s per reader, "
+            f"recall@{TOP} against the same classifier over every paper ≥ {TARGET_RECALL}. "
+            f"`python -m bench.suggestions --size {args.size} --readers {args.readers} "
+            f"--saved {args.saved}`.",
+        ]
+    )
+    print(f"\n{body}")
+    if not args.no_record:
+        append_result("Suggestions at scale", body)
+
+
+if __name__ == "__main__":
+    main()

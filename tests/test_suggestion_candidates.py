@@ -1,0 +1,88 @@
+"""A reader's suggestions from the nearest-neighbour graph's candidates match scoring every
+paper, and the model learns from a fixed sample of negatives and from the hybrid's vectors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from paperlens.store.library import ProfilePaper, ReaderProfile
+from tests.test_related import demo_papers
+from worker.pipeline import suggestions
+from worker.pipeline.neighbours import AnnParams
+from worker.pipeline.rankers.choose import embeddings_available, make_ranker
+from worker.pipeline.related import IndexedPaper, RelatedIndex
+
+SAVED_MOE = ["arxiv:2310.01334", "arxiv:2507.23279", "arxiv:2505.21411"]
+OTHER_MOE = {"arxiv:2506.05426", "arxiv:2406.08155", "arxiv:2503.22517", "arxiv:2306.02824"}
+
+
+def moe_reader(papers: list[IndexedPaper], dismissed: set[str] | None = None) -> ReaderProfile:
+    by_id = {p.paper_id: p for p in papers}
+    saved = [ProfilePaper(i, by_id[i].title, by_id[i].abstract, ["moe"]) for i in SAVED_MOE]
+    return ReaderProfile(
+        revision=1,
+        saved=saved,
+        saved_ids=set(SAVED_MOE),
+        dismissed=dismissed or set(),
+        more_like_this=set(),
+    )
+
+
+@pytest.fixture
+def graph_index(monkeypatch: pytest.MonkeyPatch) -> RelatedIndex:
+    """The demo corpus with a small graph that proposes a few candidates per query only."""
+    monkeypatch.setattr(suggestions, "NEIGHBOURS_PER_SAVED", 12)
+    monkeypatch.setattr(suggestions, "NEIGHBOURS_OF_MODEL", 20)
+    index = RelatedIndex.build(demo_papers(), "tfidf")
+    index.add_neighbours(AnnParams(dims=48, candidates=20, ef_search=64, links=8))
+    return index
+
+
+def test_suggestions_from_graph_candidates_are_those_of_scoring_every_paper(
+    graph_index: RelatedIndex,
+) -> None:
+    papers = demo_papers()
+    profile = moe_reader(papers)
+    model = suggestions.reader_model(graph_index, profile, profile.saved)
+    assert model is not None
+    rows = suggestions.candidate_rows(graph_index, model)
+    assert 10 <= len(rows) < len(graph_index)  # a part of the index is scored, not all of it
+
+    served = suggestions.suggest(graph_index, profile, profile.saved, 5)
+    every_row = np.arange(len(graph_index))
+    exact, scores = suggestions.top_rows(graph_index, model, every_row, profile, profile.saved, 5)
+    assert [s.paper_id for s in served] == [graph_index.paper_ids[row] for row in exact]
+    assert [s.score for s in served] == [round(score, 4) for score in scores]
+    assert len(OTHER_MOE & {s.paper_id for s in served}) >= 3
+    assert not {s.paper_id for s in served} & set(SAVED_MOE)
+    assert all(s.reason.startswith("Like “") and set(s.because) <= set(SAVED_MOE) for s in served)
+
+
+def test_a_small_sample_of_negatives_still_finds_the_other_moe_papers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(suggestions, "NEGATIVES", 20)
+    papers = demo_papers()
+    index = RelatedIndex.build(papers, "tfidf")
+    dismissed = "arxiv:2506.05426"
+    profile = moe_reader(papers, dismissed={dismissed})
+
+    found = suggestions.suggest(index, profile, profile.saved, 5)
+
+    ids = [s.paper_id for s in found]
+    assert len(OTHER_MOE & set(ids)) >= 2, ids
+    assert dismissed not in ids and not set(ids) & set(SAVED_MOE)
+
+
+@pytest.mark.skipif(not embeddings_available(), reason="the packaged model is not installed")
+def test_on_the_hybrid_index_the_model_reads_both_spaces() -> None:
+    papers = demo_papers()
+    index = RelatedIndex.build(papers, make_ranker("hybrid"))
+    profile = moe_reader(papers)
+    model = suggestions.reader_model(index, profile, profile.saved)
+    assert model is not None and model.dense is not None and len(model.spaces) == 2
+
+    found = [s.paper_id for s in suggestions.suggest(index, profile, profile.saved, 5)]
+
+    assert set(found[:3]) <= OTHER_MOE, found
