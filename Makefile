@@ -12,7 +12,7 @@ DEV_STAMP := $(call stamp_of,dev,$(DEV_LOCK))
 NPM_STAMP := node_modules/.installed-$(shell cat package-lock.json | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev install-reference run test lint format clean bench bench-api bench-soak bench-precompute bench-ann bench-chaos lock audit test-js extension bench-quality bench-suggestions
+.PHONY: help install install-dev install-reference run test lint format clean bench bench-api bench-soak bench-precompute bench-ann bench-chaos bench-cluster lock audit test-js extension bench-quality bench-suggestions
 
 help:
 	@echo "make run      start Redis, the store, workers and the API on 127.0.0.1:8000"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench    benchmarks (needs wrk and hey from Debian); results go to bench/RESULTS.md"
 	@echo "make bench-suggestions  per-reader suggestion time and recall at SIZE papers (100000)"
 	@echo "make bench-chaos  kill parts of make run under traffic; appends bench/RESULTS.md"
+	@echo "make bench-cluster  2 APIs, 3 workers, the scheduler on PostgreSQL + Redis, 20,000 papers"
 	@echo "make lock     re-resolve requirements/*.lock (with hashes) from pyproject.toml"
 	@echo "make audit    known vulnerabilities in the locked dependencies (needs internet)"
 	@echo "make extension  build the browser extension's Chrome and Firefox zips (build/extension/)"
@@ -109,6 +110,13 @@ bench-suggestions: install-dev
 # Kills a random part of `make run` every 30-60 s under traffic; SECONDS=600 by default.
 bench-chaos: install-dev
 	$(BIN)/python -m bench.chaos --seconds $(or $(SECONDS),600)
+
+# Two APIs, three workers and the scheduler on this machine's PostgreSQL and Redis, a worker and
+# an API killed mid-precompute (PAPERS=20000; the database and Redis db are emptied).
+bench-cluster: install-dev
+	$(BIN)/python -m bench.cluster --papers $(or $(PAPERS),20000) \
+		--database-url $(or $(DATABASE_URL),postgresql://postgres@127.0.0.1:5432/pl_cluster) \
+		--redis-url $(or $(REDIS_URL),redis://127.0.0.1:6379/7)
 
 bench-soak: install-dev
 	@command -v hey >/dev/null || { echo "bench-soak needs hey: apt-get install hey"; exit 1; }
