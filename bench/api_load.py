@@ -102,7 +102,7 @@ def prepare(work: Path) -> dict[str, str]:
         stdout=subprocess.DEVNULL,
     )
     subprocess.run(
-        [sys.executable, "-m", "cli.main", "precompute"],
+        [sys.executable, "-m", "cli.main", "precompute", "--no-wait"],
         env=env,
         check=True,
         cwd=ROOT,
