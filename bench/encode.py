@@ -102,11 +102,9 @@ def _table(speeds: dict[tuple[int, int], float], threads: int) -> str:
         if tokens == SERVED_MAX_TOKENS and count == threads:
             met = speed >= TARGET_PAPERS_PER_SECOND
             target = f"≥ {TARGET_PAPERS_PER_SECOND:.0f}: {'met' if met else 'MISSED'}"
-        rows.append(
-            f"| {label} | {count} | {speed:.0f} | {speed / baseline:.2f} | {target} |"
-        )
+        rows.append(f"| {label} | {count} | {speed:.0f} | {speed / baseline:.2f} | {target} |")
     note = (
-        f"\n{SAMPLE} CSFCube papers, best of {ROUNDS} interleaved rounds per row, all rows "
+        f"\n\n{SAMPLE} CSFCube papers, best of {ROUNDS} interleaved rounds per row, all rows "
         "in the same run; the baseline is the same graph at "
         f"{BASELINE_TOKENS} tokens on {threads} threads."
     )
