@@ -30,7 +30,7 @@ CONNECTIONS = 16
 BATCH_SIZE = 100
 # What browsers send; the extension's requests come from one.
 ACCEPT = "Accept-Encoding: gzip, deflate, br"
-TARGET_SHARE = 0.75
+TARGET_SHARE = 0.85
 ROUNDS = 3
 TARGET_P99_MS = 10.0
 TARGET_BATCH_P99_MS = 20.0
