@@ -12,7 +12,7 @@ DEV_STAMP := $(call stamp_of,dev,$(DEV_LOCK))
 NPM_STAMP := node_modules/.installed-$(shell cat package-lock.json | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev install-reference run test lint format clean bench bench-api bench-soak bench-precompute bench-ann bench-chaos bench-cluster lock audit test-js extension bench-quality bench-suggestions
+.PHONY: help install install-dev install-reference run test lint format clean bench bench-api bench-soak bench-precompute bench-ann bench-chaos bench-cluster lock audit test-js extension bench-quality bench-suggestions bench-encode
 
 help:
 	@echo "make run      start Redis, the store, workers and the API on 127.0.0.1:8000"
@@ -29,6 +29,7 @@ help:
 	@echo "make clean    remove the virtual environment and local state (var/)"
 	@echo "make bench-quality  related papers on CSFCube (PAPERLENS_CSFCUBE_DIR); appends bench/RESULTS.md"
 	@echo "              (adds the torch reference, the 'reference' extra, to the venv)"
+	@echo "make bench-encode  the served encoder's papers/s beside its baseline; appends bench/RESULTS.md"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -168,3 +169,6 @@ extension: $(NPM_STAMP)
 # Quality of related papers on CSFCube, beside the torch reference (installed first).
 bench-quality: install-reference
 	$(BIN)/python -m bench.quality
+
+bench-encode: install-dev
+	$(BIN)/python -m bench.encode

@@ -35,6 +35,9 @@ ENRICHMENT_LOOKUPS = Counter(
     "Enrichment documents looked up in Redis, by result (hit or miss).",
     ["result"],
 )
+# Bound once: ``labels`` takes a lock and checks its values on every call.
+LOOKUP_HITS = ENRICHMENT_LOOKUPS.labels("hit")
+LOOKUP_MISSES = ENRICHMENT_LOOKUPS.labels("miss")
 
 
 class RedisFigures(Collector):

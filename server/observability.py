@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import logging
 import time
 
 from flask import Blueprint, Flask, Response, g, request
-from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client import CONTENT_TYPE_LATEST, Histogram
 
 from paperlens.logs import new_request_id, request_id_var
 from server import metrics
@@ -57,6 +58,13 @@ def _is_loopback(address: str | None) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=1024)
+def _latency(method: str, endpoint: str, status: int) -> Histogram:
+    """The latency histogram's child for one label set, looked up once: ``labels`` takes a
+    lock and checks its values on every call. Routes and statuses are few, so this stays small."""
+    return metrics.REQUEST_SECONDS.labels(method, endpoint, str(status))
+
+
 def register(app: Flask) -> None:
     app.register_blueprint(bp)
 
@@ -71,9 +79,7 @@ def register(app: Flask) -> None:
         seconds = time.perf_counter() - g.get("started", time.perf_counter())
         # The route pattern, never the concrete path: paths may carry what a reader saved.
         endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        metrics.REQUEST_SECONDS.labels(request.method, endpoint, str(response.status_code)).observe(
-            seconds
-        )
+        _latency(request.method, endpoint, response.status_code).observe(seconds)
         response.headers["X-Request-ID"] = g.get("request_id", "")
         log.info(
             "request",

@@ -32,7 +32,7 @@ from paperlens.store.papers import canonical_ids, find_paper, papers_by_ids
 from server import fetch_budget, inputs, ratelimit
 from server.answers import JSON, accepted, json_answer
 from server.errors import ApiError, error_response
-from server.metrics import ENRICHMENT_LOOKUPS
+from server.metrics import LOOKUP_HITS, LOOKUP_MISSES
 from server.services import services
 
 bp = Blueprint("papers", __name__, url_prefix="/api/v1")
@@ -72,9 +72,9 @@ def get_paper(paper_id: str) -> Response:
     except RedisError:
         return _degraded(wanted)
     if raw is not None:
-        ENRICHMENT_LOOKUPS.labels("hit").inc()
+        LOOKUP_HITS.inc()
         return _document(raw)
-    ENRICHMENT_LOOKUPS.labels("miss").inc()
+    LOOKUP_MISSES.inc()
     with svc.db.session() as session:
         paper = find_paper(session, wanted)
         canonical = paper.paper_id if paper is not None else None
@@ -127,8 +127,8 @@ def _batch_items(
     wanted = [ref.paper_id for ref in refs if ref is not None]
     found = dict(zip(wanted, view.read_many(svc.redis, wanted), strict=True))
     hits = sum(raw is not None for raw in found.values())
-    ENRICHMENT_LOOKUPS.labels("hit").inc(hits)
-    ENRICHMENT_LOOKUPS.labels("miss").inc(len(found) - hits)
+    LOOKUP_HITS.inc(hits)
+    LOOKUP_MISSES.inc(len(found) - hits)
     canonical = _canonical_for_misses(found, view)
     items = [
         _batch_item(item, ref, found, canonical, view)
@@ -207,12 +207,13 @@ def _batch_item(
 def _document(stored: bytes) -> Response:
     """A stored document as the client can take it: the gzip bytes as they are, when accepted."""
     if enrichments.is_gzip(stored) and _accepts_gzip(request.headers.get("Accept-Encoding", "")):
-        response = Response(stored, mimetype=JSON)
-        response.headers["Content-Encoding"] = "gzip"
-    else:
-        response = Response(enrichments.as_json(stored), mimetype=JSON)
-    response.headers["Vary"] = "Accept-Encoding"
-    return response
+        return Response(stored, mimetype=JSON, headers=_GZIP_HEADERS)
+    return Response(enrichments.as_json(stored), mimetype=JSON, headers=_PLAIN_HEADERS)
+
+
+# Given to the Response whole: one header-list extension instead of a ``set`` per header.
+_GZIP_HEADERS = (("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding"))
+_PLAIN_HEADERS = (("Vary", "Accept-Encoding"),)
 
 
 @functools.lru_cache(maxsize=256)

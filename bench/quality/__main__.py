@@ -146,6 +146,7 @@ def configurations() -> list[tuple[str, Callable[[], Ranker], float]]:
         (encoders.REFERENCE, 0.0, 0.8, "z"),
         ("onnx-int8-256", 0.0, 0.8, "z"),
         ("onnx-int8-128", 0.5, 0.8, "z"),
+        ("onnx-int8-96", 0.5, 0.8, "z"),
         ("onnx-int8", 0.0, 0.8, "z"),
         ("onnx-int8", 0.3, 0.8, "z"),
         ("onnx-int8", 0.5, 0.7, "z"),

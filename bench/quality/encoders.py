@@ -5,8 +5,8 @@
   ``reference`` extra), which the tests also hold the served vectors to;
 - ``onnx``: the served ONNX graph (``worker.pipeline.rankers.onnx_encoder``) in float32 at 256
   tokens: the reference's vectors without torch;
-- ``onnx-int8-256`` and ``onnx-int8-128``: the served int8 quantisation at 256 tokens and at
-  the 128 the model was trained on (the served encoder reads 96);
+- ``onnx-int8-256``, ``onnx-int8-128`` and ``onnx-int8-96``: the served int8 quantisation at
+  256 tokens, at the 128 the model was trained on and at 96 (the served encoder reads 64);
 - ``static``: a Model2Vec static model distilled from MiniLM, read from ``STATIC_MODEL`` when
   it is there and model2vec is installed (neither comes with any install target): thousands
   of papers a second, but clearly weaker here.
@@ -86,6 +86,7 @@ MEASURED: dict[str, Callable[[], Encoder]] = {
     "onnx": _onnx("onnx", quantised=False, max_tokens=256),
     "onnx-int8-256": _onnx("onnx-int8-256", quantised=True, max_tokens=256),
     "onnx-int8-128": _onnx("onnx-int8-128", quantised=True, max_tokens=128),
+    "onnx-int8-96": _onnx("onnx-int8-96", quantised=True, max_tokens=96),
 }
 
 

