@@ -103,7 +103,7 @@ async function showPaper(box, answer, retry) {
     if (got.ok) entry = got.entry;
     else entryError = got.error;
   }
-  const draw = () => {
+  const draw = (after = {}) => {
     const paper = answer.status === "ready" ? answer.paper : null;
     box.dataset.state = answer.status;
     box.dataset.saved = String(Boolean(entry));
@@ -120,13 +120,15 @@ async function showPaper(box, answer, retry) {
         : saveForm(document, {
             entry,
             hasToken: answer.hasToken,
+            after,
             actions: {
               save: (fields) => send({ type: messages.LIBRARY_SAVE, paperId: answer.paper_id, ...fields }),
               remove: () => send({ type: messages.LIBRARY_REMOVE, paperId: answer.paper_id }),
               openOptions,
-              changed: (newEntry) => {
+              // Focus and the announcement stay with the control the reader used.
+              changed: (newEntry, after) => {
                 entry = newEntry;
-                draw();
+                draw(after);
                 renderLibrary();
               },
             },

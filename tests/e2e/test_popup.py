@@ -124,3 +124,20 @@ def test_the_sections_are_tabs_a_keyboard_reaches(browser: Browser, reader: str)
     expect(popup.get_by_role("tabpanel", name="Reading list")).to_be_focused()
     popup.keyboard.press("Tab")
     expect(popup.get_by_label("Search the reading list")).to_be_focused()
+
+
+def test_saving_in_the_popup_keeps_focus_and_announces_it(
+    browser: Browser, backend: Backend, reader: str, library: list[str]
+) -> None:
+    browser.configure(token=reader)
+    popup = open_popup(browser)
+    panel = popup.locator("#panel-current")
+    panel.get_by_role("button", name="Save").first.click()
+    library.append(MRL)
+    expect(panel.get_by_role("status").first).to_have_text("Saved to your reading list")
+    expect(panel.get_by_role("button", name="Edit").first).to_be_focused()
+    assert api(backend, reader, "GET", f"/me/library/{MRL}") is not None
+    panel.get_by_role("button", name="Remove").first.click()
+    expect(panel.get_by_role("status").first).to_have_text("Removed from your reading list")
+    expect(panel.get_by_role("button", name="Save").first).to_be_focused()
+    assert api(backend, reader, "GET", f"/me/library/{MRL}") is None
