@@ -158,12 +158,7 @@ class Cluster:
 
     def reset(self) -> None:
         """Empty services: the Redis database flushed, the SQL schema dropped and migrated."""
-        self.redis.flushdb()
-        engine = create_engine(self.database_url)
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+        self.clean()
         self.command(["migrate"])
 
     def command(self, args: list[str], timeout: float = 900) -> str:
