@@ -61,12 +61,21 @@ SAVED_PAGES = {
     "https://arxiv.org/abs/2401.01234": "arxiv_abs_2401.01234.html",
     "https://arxiv.org/abs/1902.02534": "arxiv_abs_1902.02534.html",
     "https://arxiv.org/list/cs.LG/new": "arxiv_list_cs.LG_new.html",
+    "https://arxiv.org/abs/2103.17249": "arxiv_abs_2103.17249.html",
+    "https://arxiv.org/list/astro-ph.CO/new": "arxiv_list_astro-ph.CO_new.html",
     "https://huggingface.co/papers": "huggingface_papers.html",
     "https://huggingface.co/papers/2205.13147": "huggingface_paper_2205.13147.html",
 }
-# Style sheets of the saved pages, served under the sites' own addresses.
-SAVED_STYLES = {
-    "https://arxiv.org/static/browse/0.3.4/css/arXiv.css": "arxiv_static/arXiv.css",
+# The saved pages' style sheets, scripts and images, served under the sites' own addresses
+# (whatever query a page adds for cache busting) from these folders; anything else is a 404.
+SAVED_STATIC = {
+    "https://arxiv.org/static/browse/0.3.4/": "arxiv_static",
+    "https://arxiv.org/static/base/1.0.1/": "arxiv_base_static",
+}
+STATIC_TYPES = {
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
 }
 # A page that allows itself no style, no script and no connection: the extension's shadow roots
 # must look the same under it.
@@ -210,6 +219,7 @@ def backend(
         db = Database(database_url)
         ingest_jsonl(db, DEMO_CORPUS)
         ingest_jsonl(db, Path(__file__).parent / "xss_paper.jsonl")
+        ingest_jsonl(db, Path(__file__).parent / "real_pages_papers.jsonl")
         db.dispose()
         Queue(keys.QUEUE_BULK, connection=redis, serializer=SERIALIZER).enqueue(
             keys.JOB_PRECOMPUTE_ALL
@@ -323,6 +333,17 @@ class Browser:
         return self.open(f"chrome-extension://{EXTENSION_ID}/popup/popup.html{query}")
 
 
+def _saved_static(url: str) -> Path | None:
+    """The saved file behind a static address of a saved page, if there is one."""
+    address = url.split("?", 1)[0]
+    for prefix, folder in SAVED_STATIC.items():
+        if address.startswith(prefix):
+            path = (PAGES / folder / address.removeprefix(prefix)).resolve()
+            if path.is_relative_to((PAGES / folder).resolve()) and path.suffix in STATIC_TYPES:
+                return path if path.is_file() else None
+    return None
+
+
 def _serve_saved_pages(route: Route) -> None:
     url = route.request.url
     if url.startswith("http://127.0.0.1:"):
@@ -330,9 +351,8 @@ def _serve_saved_pages(route: Route) -> None:
     elif url in SAVED_PAGES:
         body = (PAGES / SAVED_PAGES[url]).read_text(encoding="utf-8")
         route.fulfill(status=200, content_type="text/html; charset=utf-8", body=body)
-    elif url in SAVED_STYLES:
-        body = (PAGES / SAVED_STYLES[url]).read_text(encoding="utf-8")
-        route.fulfill(status=200, content_type="text/css; charset=utf-8", body=body)
+    elif (asset := _saved_static(url)) is not None:
+        route.fulfill(status=200, content_type=STATIC_TYPES[asset.suffix], body=asset.read_bytes())
     elif url.startswith("https://arxiv.org/pdf/"):
         route.fulfill(status=200, content_type="application/pdf", body=MINIMAL_PDF)
     else:  # this machine is offline: nothing else may reach the network
