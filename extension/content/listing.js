@@ -72,10 +72,16 @@ function badge(doc, info, styles) {
   return host;
 }
 
-/** Where a paper's badges go: after its title's heading when the link is inside one, so that
- * a screen reader does not read them as part of the title; after the link otherwise. */
-function badgePlace(anchor) {
-  return anchor.closest(HEADINGS) ?? anchor;
+/** Put a paper's badges in their place: after its title's heading when the link is inside one, so
+ * that a screen reader does not read them as part of the title; at the end of a listing row (a
+ * <dt>, as arXiv's "[1] arXiv:id [pdf, html, other]"), so that the row's own links keep their
+ * places and the space a saved mark keeps when not shown trails the row instead of opening a gap
+ * in it; after the link otherwise. */
+function placeBadges(anchor, host) {
+  const heading = anchor.closest(HEADINGS);
+  if (heading) heading.after(host);
+  else if (anchor.parentElement?.localName === "dt") anchor.parentElement.append(host);
+  else anchor.after(host);
 }
 
 /** The backend's answer for `hrefs`, asking only about links not answered before. */
@@ -109,7 +115,7 @@ export async function decorateListing(doc, loc, siteId, send) {
   for (const [paperId, anchor] of placed) {
     if (placedHosts.get(paperId)?.isConnected) continue;
     const host = badge(doc, answer.items[anchor.href], styles);
-    badgePlace(anchor).after(host);
+    placeBadges(anchor, host);
     placedHosts.set(paperId, host);
   }
   return answer;

@@ -172,10 +172,13 @@ class ClosedRoot:
 
 
 BADGES = ".paperlens-badges"
-# The paper link a badge set belongs to: the link it follows, or the title link inside the
-# heading it follows (badges go after a heading, not into it).
+# The paper link a badge set belongs to: the abstract link of the listing row (<dt>) it ends,
+# the link it follows, or the title link inside the heading it follows (badges go after a
+# heading, not into it).
 BADGE_PAPER_LINK = (
-    "e => { const p = e.previousElementSibling;"
+    "e => { if (e.parentElement.localName === 'dt')"
+    " return e.parentElement.querySelector('a[href*=\"/abs/\"]');"
+    " const p = e.previousElementSibling;"
     " return p && (p.matches('a[href]') ? p : p.querySelector('a[href]')); }"
 )
 

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Dialog, Page, expect
 
 from paperlens.settings import EXTENSION_ORIGIN
-from tests.e2e.closed_shadow import BADGES, ClosedRoot, badges_by_paper
+from tests.e2e.closed_shadow import BADGES, ClosedRoot, badge_links, badges_by_paper
 from tests.e2e.conftest import PAGES, SAVED_PAGES, STRICT_CSP, Backend, Browser, api
 from tests.e2e.visible import MRL_TITLE, assert_no_stray_values
 from tests.support import eventually
@@ -131,10 +131,8 @@ def test_a_strict_page_csp_leaves_the_overlay_and_badges_styled(browser: Browser
     shown = eventually(lambda: badges_by_paper(listing), message="badges")
     # A generated label: the stylesheet applies.
     assert shown["arxiv:2205.13147"] == "</> official code ↗"
-    hrefs = listing.eval_on_selector_all(
-        BADGES, "els => els.map(e => e.previousElementSibling.getAttribute('href'))"
-    )
-    badge = ClosedRoot(listing, BADGES, hrefs.index("/abs/2205.13147"))
+    index = badge_links(listing).index("https://arxiv.org/abs/2205.13147")
+    badge = ClosedRoot(listing, BADGES, index)
     assert badge.style(".code", "backgroundColor") == "rgb(230, 244, 234)"
 
 

@@ -66,12 +66,13 @@ return {
 """
 )
 
-# Every badge on a listing page: the paper link it follows (itself, or inside the heading it
-# follows), and its visible text.
+# Every badge on a listing page: its paper link (the abstract link of the listing row it ends,
+# the link it follows, or the one inside the heading it follows), and its visible text.
 READ_BADGES = (
     VISIBLE_TEXT
     + """
 const paperLink = (e) => {
+  if (e.parentElement.localName === "dt") return e.parentElement.querySelector('a[href*="/abs/"]');
   const before = e.previousElementSibling;
   return before?.matches("a[href]") ? before : before?.querySelector("a[href]");
 };
