@@ -4,8 +4,10 @@ style sheets and scripts, read by the eye, by a screen reader and by axe."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urljoin
 
 import pytest
 from playwright.sync_api import Page, ViewportSize
@@ -18,7 +20,7 @@ from tests.e2e.closed_shadow import (
     badge_links,
     badges_by_paper,
 )
-from tests.e2e.conftest import Backend, Browser, api
+from tests.e2e.conftest import PAGES, SAVED_PAGES, Backend, Browser, api
 from tests.e2e.visible import assert_no_stray_values
 from tests.support import eventually
 
@@ -271,20 +273,35 @@ def test_badges_come_back_when_arxivs_listing_is_drawn_again(
     assert len(backend.requests_to("/api/v1/papers/batch", "POST")) == 1
 
 
+def linked_style_sheets(url: str) -> set[str]:
+    """The addresses of the style sheets the saved page at `url` links in its markup."""
+    markup = (PAGES / SAVED_PAGES[url]).read_text(encoding="utf-8")
+    links = re.findall(r"<link\b[^>]*>", markup)
+    hrefs = (re.search(r'href="([^"]+)"', link) for link in links if "stylesheet" in link)
+    return {urljoin(url, href.group(1).replace("&amp;", "&")) for href in hrefs if href}
+
+
+# The style sheets the document itself holds (the shadow roots' are not among them).
+DOCUMENT_SHEETS = """() => ({
+  adopted: document.adoptedStyleSheets.length,
+  sheets: [...document.styleSheets].map((sheet) => sheet.href),
+})"""
+
+
 @pytest.mark.parametrize("scheme", SCHEMES)
 def test_arxivs_own_pages_keep_their_look_under_the_extension(
     browser: Browser, scheme: Literal["light", "dark"]
 ) -> None:
-    """The extension's styles stay in its shadow roots: arXiv's header, title and list keep the
-    look arXiv's style sheets give them."""
+    """The extension's styles stay in its shadow roots: the page holds arXiv's style sheets and
+    nothing else, and its title keeps arXiv's font."""
     page = browser.context.new_page()
     page.emulate_media(color_scheme=scheme)
     page.set_viewport_size(WINDOW)
-    looks = {}
-    for url, selector in ((ABS_PAGE, "h1.title"), (LISTING, "#dlpage h1")):
+    for url, title in ((ABS_PAGE, "h1.title"), (LISTING, "#dlpage h1")):
         page.goto(url)
         page.locator(f"{OVERLAY}, {BADGES}").first.wait_for(timeout=15_000)
-        looks[url] = page.locator(selector).evaluate(
-            "e => [getComputedStyle(e).fontFamily, getComputedStyle(e).fontSize]"
-        )
-    assert all("Lucida Grande" in family for family, _ in looks.values()), looks
+        found = page.evaluate(DOCUMENT_SHEETS)
+        assert found["adopted"] == 0, found
+        assert found["sheets"] and set(found["sheets"]) <= linked_style_sheets(url), found
+        family = page.locator(title).evaluate("e => getComputedStyle(e).fontFamily")
+        assert "Lucida Grande" in family, family
