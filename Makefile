@@ -29,7 +29,7 @@ help:
 	@echo "make clean    remove the virtual environment and local state (var/)"
 	@echo "make bench-quality  related papers on CSFCube (PAPERLENS_CSFCUBE_DIR); appends bench/RESULTS.md"
 	@echo "              (adds the torch reference, the 'reference' extra, to the venv)"
-	@echo "make bench-encode  the served encoder's papers/s beside its baseline; appends bench/RESULTS.md"
+	@echo "make bench-encode  papers/s of the served encoder, its baseline and the options measured, with their CSFCube quality; appends bench/RESULTS.md"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \

@@ -21,8 +21,8 @@ import pytest
 from bench.quality.encoders import REFERENCE, register_measured
 from tests.support import ROOT
 from tests.test_related import demo_papers
-from worker.pipeline.rankers.dense import dense_text, encoder
-from worker.pipeline.rankers.onnx_encoder import exported_model
+from worker.pipeline.rankers.dense import DenseRanker, dense_text, encoder
+from worker.pipeline.rankers.onnx_encoder import DIMENSIONS, exported_model
 
 # Modules the served encoder must never import (each would mean torch in the default venv).
 TORCH_STACK = ("torch", "transformers", "sentence_transformers")
@@ -155,3 +155,29 @@ def test_a_paper_gets_the_same_vector_alone_or_among_others_on_any_number_of_thr
     assert np.array_equal(together, one_thread)
     assert np.array_equal(together[:10], alone)
     assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-4)
+
+
+def test_a_papers_title_vector_comes_from_its_texts_run_and_still_names_its_title() -> None:
+    """One run per paper gives both vectors: the text's is the one ``encode`` gives, and the
+    title's, read from the title's tokens in that run, is nearer to the same title encoded
+    alone than to any other paper's title."""
+    papers = demo_papers()
+    texts = [dense_text(paper) for paper in papers]
+    served = encoder("onnx-int8")
+    whole, titles = served.encode_titled(texts, [len(paper.title) for paper in papers])
+    assert np.array_equal(whole, served.encode(texts))
+    assert np.allclose(np.linalg.norm(titles, axis=1), 1.0, atol=1e-4)
+    alone = served.encode([paper.title for paper in papers])
+    similarity = titles @ alone.T
+    assert list(np.argmax(similarity, axis=1)) == list(range(len(papers)))
+    # Only the title's tokens: the text's vector is further from the title alone.
+    assert float(np.diag(similarity).mean()) > float((whole * alone).sum(axis=1).mean())
+
+
+def test_a_paper_projected_alone_gets_the_vectors_it_has_in_the_index() -> None:
+    papers = demo_papers()
+    ranker = DenseRanker()
+    together = ranker.embed(papers)
+    assert together.shape == (len(papers), 2 * DIMENSIONS)
+    alone = np.vstack([ranker.embed([paper]) for paper in papers[:10]])
+    assert np.array_equal(together[:10], alone)

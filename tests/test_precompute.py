@@ -10,7 +10,7 @@ import pytest
 from redis import Redis
 from rq import Queue
 
-from paperlens import enrichments, keys
+from paperlens import enrichments, keys, precompute
 from paperlens.job_queue import SERIALIZER
 from paperlens.settings import Settings, get_settings
 from paperlens.store.db import Database
@@ -124,3 +124,24 @@ def test_old_index_builds_are_removed_but_the_previous_one_is_kept(
     left = sorted(path.name for path in settings.index_dir.glob("related-*.joblib"))
     assert left == names[1:]
     assert redis.get(keys.INDEX_POINTER) == names[-1].encode()
+
+
+def test_an_index_saved_by_an_older_release_is_rebuilt_before_it_serves(
+    demo: Database, redis: Redis, settings: Settings
+) -> None:
+    """An index whose stored vectors this code would not make again (older format) is
+    replaced by a fresh build, not mixed with the papers projected into it."""
+    with demo.session() as session:
+        papers = [IndexedPaper(p.paper_id, p.title, p.abstract) for p in iter_papers(session)]
+    old = RelatedIndex.build(papers, "tfidf")
+    del old.format  # as saved before formats were numbered
+    name = "related-20200101T000000000000.joblib"
+    old.save(settings.index_dir / name)
+    precompute.publish_index(redis, name, "tfidf", len(papers))
+    assert not RelatedIndex.load(settings.index_dir / name).up_to_date
+
+    index = current_index(settings, demo, redis)
+    assert index.up_to_date and len(index) == len(papers)
+    pointer = redis.get(keys.INDEX_POINTER)
+    assert isinstance(pointer, bytes) and pointer.decode() != name
+    assert RelatedIndex.load(settings.index_dir / pointer.decode()).up_to_date

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from paperlens.settings import PROJECT_ROOT, get_settings
-from worker.pipeline.rankers.dense import Encoder, register_encoder
+from worker.pipeline.rankers.dense import Encoder, register_encoder, titles_by_second_run
 
 REFERENCE = "minilm"
 STATIC = "static"
@@ -51,6 +51,11 @@ class MiniLmEncoder:
         )
         return np.asarray(vectors, dtype=np.float32)
 
+    def encode_titled(
+        self, texts: Sequence[str], title_chars: Sequence[int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return titles_by_second_run(self, texts, title_chars)
+
 
 class StaticEncoder:
     """Model2Vec: the mean of per-token vectors distilled from a sentence transformer."""
@@ -69,6 +74,11 @@ class StaticEncoder:
         )
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return np.asarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
+
+    def encode_titled(
+        self, texts: Sequence[str], title_chars: Sequence[int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return titles_by_second_run(self, texts, title_chars)
 
 
 def _onnx(name: str, quantised: bool, max_tokens: int) -> Callable[[], Encoder]:

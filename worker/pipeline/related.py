@@ -37,6 +37,12 @@ __all__ = ["REASON_PHRASES", "IndexedPaper", "RelatedIndex", "shared_terms_phras
 
 # Two abstracts this alike (lexical cosine) are versions of one paper, not two papers.
 NEAR_DUPLICATE = 0.9
+# Raise when saved indexes stop agreeing with this code: the dense ranker's stored vectors
+# with those it makes for a paper projected at query time, say. A worker that finds the
+# published index in another format builds a new one (``index_files.current_index``).
+# 2: the title's vector comes from the text's own run (``OnnxMiniLmEncoder.encode_titled``).
+INDEX_FORMAT = 2
+
 # How far past k the list looks for replacements of skipped duplicates and for MMR.
 _LOOKAHEAD = 30
 # Candidates past k filtered first, in the hope that no more are needed (see _without_duplicates).
@@ -62,6 +68,7 @@ class RelatedIndex:
         floor: float | None = None,
     ) -> None:
         self.ranker = ranker
+        self.format = INDEX_FORMAT
         self.floor = floor
         self.neighbours = neighbours
         self.explainer = explainer
@@ -153,6 +160,12 @@ class RelatedIndex:
 
     def row_of(self, paper_id: str) -> int | None:
         return self._row.get(paper_id)
+
+    @property
+    def up_to_date(self) -> bool:
+        """Whether this index was built in the format this code writes (saved indexes
+        from before formats were numbered have none)."""
+        return getattr(self, "format", 1) == INDEX_FORMAT
 
     @property
     def similarity_floor(self) -> float | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,9 @@ MASK_FILL = float(np.finfo(np.float32).min)
 # sentence-transformers' clamps: the token count in mean pooling, the norm in normalisation.
 MIN_TOKENS = 1e-9
 MIN_NORM = 1e-12
+# The graph's outputs.
+EMBEDDING = "embedding"
+TOKEN_STATES = "token_states"
 
 
 @dataclass(frozen=True)
@@ -54,8 +58,14 @@ class BertShape:
         )
 
 
-def build_encoder(model_dir: Path) -> Any:
-    """An ``onnx.ModelProto``: ``input_ids`` and ``attention_mask`` in, ``embedding`` out."""
+def build_encoder(model_dir: Path, layers: Sequence[int] | None = None) -> Any:
+    """An ``onnx.ModelProto``: ``input_ids`` and ``attention_mask`` in; ``embedding`` out, and
+    ``token_states`` (the last layer's vector of each token), from which a part of the text,
+    such as a paper's title, gets a vector of its own without a run of its own.
+
+    ``layers`` keeps only those encoder blocks, in order (the benchmark's layer-dropped
+    variants); the served graph has them all.
+    """
     from onnx import TensorProto, helper
     from safetensors.numpy import load_file
 
@@ -63,9 +73,10 @@ def build_encoder(model_dir: Path) -> Any:
     builder = _Graph(load_file(str(model_dir / "model.safetensors")))
     hidden = builder.embeddings(shape)
     mask = builder.additive_mask()
-    for layer in range(shape.layers):
+    for layer in range(shape.layers) if layers is None else layers:
         hidden = builder.encoder_layer(f"encoder.layer.{layer}", hidden, mask, shape)
-    embedding = builder.mean_pooled_unit_vector(hidden)
+    embedding = builder.rename(builder.mean_pooled_unit_vector(hidden), EMBEDDING)
+    hidden = builder.rename(hidden, TOKEN_STATES)
 
     axes = ["batch", "tokens"]
     graph = helper.make_graph(
@@ -75,7 +86,10 @@ def build_encoder(model_dir: Path) -> Any:
             helper.make_tensor_value_info("input_ids", TensorProto.INT64, axes),
             helper.make_tensor_value_info("attention_mask", TensorProto.INT64, axes),
         ],
-        [helper.make_tensor_value_info(embedding, TensorProto.FLOAT, ["batch", shape.hidden])],
+        [
+            helper.make_tensor_value_info(embedding, TensorProto.FLOAT, ["batch", shape.hidden]),
+            helper.make_tensor_value_info(hidden, TensorProto.FLOAT, [*axes, shape.hidden]),
+        ],
         builder.initializers,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
@@ -115,6 +129,11 @@ class _Graph:
         name = f"{op_type}_{self._count}"
         self.nodes.append(helper.make_node(op_type, inputs, [output], name=name, **attributes))
         return output
+
+    def rename(self, inputs: str, name: str) -> str:
+        """``inputs`` under a name of our choosing, for a graph output."""
+        self.nodes.append(_identity(inputs, name))
+        return name
 
     def scalar(self, name: str, value: float) -> str:
         return self.constant(name, np.array(value, dtype=np.float32))
@@ -231,6 +250,12 @@ class _Graph:
 def table_rows(weights: dict[str, np.ndarray]) -> int:
     """How many positions the model has embeddings for (512 for BERT)."""
     return int(weights["embeddings.position_embeddings.weight"].shape[0])
+
+
+def _identity(inputs: str, name: str) -> Any:
+    from onnx import helper
+
+    return helper.make_node("Identity", [inputs], [name], name=f"Identity_{name}")
 
 
 def _int64_tensor_proto(value: np.ndarray) -> Any:

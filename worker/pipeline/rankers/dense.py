@@ -5,8 +5,9 @@ made into an ONNX graph once (see ``onnx_encoder``), quantised to int8 (one scal
 channel) and cut at 64 tokens: the encoder's cost grows with the tokens it reads, and 64
 tokens scored as well on fold1_dev as 96 at 1.4 times fewer tokens per paper
 (bench/RESULTS.md, Quality and Encoding). It runs one paper at a time on each of
-``PAPERLENS_ENCODE_THREADS`` threads and gives L2-normalised vectors. Should its model or ONNX
-Runtime be missing, the lexical rankers serve.
+``PAPERLENS_ENCODE_THREADS`` threads and gives L2-normalised vectors; a paper's title gets its
+vector from the same run as its whole text (``OnnxMiniLmEncoder.encode_titled``), not from a
+run of its own. Should its model or ONNX Runtime be missing, the lexical rankers serve.
 
 Encoders that are measured but not served live with the benchmark (``bench/quality``) and
 are made usable by name through ``register_encoder``.
@@ -40,6 +41,23 @@ class Encoder(Protocol):
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One L2-normalised float32 row per text."""
         ...
+
+    def encode_titled(
+        self, texts: Sequence[str], title_chars: Sequence[int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of ``encode(texts)``, and one per text for its first ``title_chars``
+        characters (its title)."""
+        ...
+
+
+def titles_by_second_run(
+    encoder: Encoder, texts: Sequence[str], title_chars: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``encode_titled`` for an encoder that gives no token states: the titles are encoded
+    on their own, in the same call as the texts so that they share its threads."""
+    titles = [text[:chars] for text, chars in zip(texts, title_chars, strict=True)]
+    vectors = encoder.encode([*texts, *titles])
+    return vectors[: len(texts)], vectors[len(texts) :]
 
 
 def _served_encoder() -> Encoder:
@@ -93,9 +111,9 @@ class DenseRanker:
         texts = [dense_text(p) for p in papers]
         if not self.title_weight:
             return encoder(self.encoder_name).encode(texts)
-        # One call, so that titles and texts share the encoder's threads.
-        vectors = encoder(self.encoder_name).encode(texts + [p.title for p in papers])
-        whole, titles = vectors[: len(papers)], vectors[len(papers) :]
+        # dense_text starts with the title.
+        title_chars = [len(p.title) for p in papers]
+        whole, titles = encoder(self.encoder_name).encode_titled(texts, title_chars)
         return np.hstack([whole, math.sqrt(self.title_weight) * titles]).astype(np.float32)
 
     def scores(self, paper: IndexedPaper, row: int | None) -> np.ndarray:
