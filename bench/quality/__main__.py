@@ -87,6 +87,11 @@ class PlainTfidf:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.quality")
     parser.add_argument("--no-record", action="store_true", help="print only; leave RESULTS.md")
+    parser.add_argument(
+        "--suggestions-only",
+        action="store_true",
+        help="only the per-reader suggestion table (no related rankers, no encoding speeds)",
+    )
     csfcube.add_folder_option(parser)
     args = parser.parse_args(argv)
     # Libraries' notices (ONNX Runtime's quantiser logs through the root logger) would bury
@@ -99,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
     print(f"CSFCube from {folder}: {len(cube.papers)} papers, {len(cube.pools)} query papers")
+    if args.suggestions_only:
+        encoders.register_measured()
+        return _report(_readers_table(cube), record=not args.no_record)
     rows = [Row(name, result, speed) for name, result, speed in QUOTED]
     rows.append(_reproduction(cube))
     print(format_row(rows[-1]), flush=True)
@@ -117,8 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     table = render_table(rows)
     suggestions = _readers_table(cube)
     report = "\n\n".join(part for part in (table, speed_table, suggestions) if part)
+    return _report(report, record=not args.no_record)
+
+
+def _report(report: str, record: bool) -> int:
     print(f"\n{report}")
-    if not args.no_record:
+    if record:
         machine.append_result("Quality", report)
         print(f"\nRecorded in {machine.RESULTS}")
     return 0
