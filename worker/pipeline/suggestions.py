@@ -32,7 +32,7 @@ from worker.pipeline.rankers.tfidf import TfidfRanker
 from worker.pipeline.related import IndexedPaper, RelatedIndex, shared_terms_phrase
 
 # Regularisation of each space's classifier, and the dense share of the fused score. Chosen
-# on CSFCube's fold1_dev alone (bench/RESULTS.md, "Suggestion settings"): a grid of C per
+# on CSFCube's fold1_dev alone (bench/RESULTS.md, Quality, notes of 2026-12-04 19:54): C per
 # space (0.01 to 3), dense weight (0.3 to 0.8) and dense vector (the text's, or with the
 # title's beside it), each cell scored over six seeded draws of which papers a reader saved
 # (one draw of 21 readers moved cells by several points), taking a cell inside the grid
