@@ -85,8 +85,9 @@ ENRICHMENT_DUE = f"{PREFIX}:enrichment:due"
 """Sorted set: paper id scored by the Unix time its enrichment should be refreshed."""
 
 # Suggestions: paperlens/suggestions.py.
-# Bump when the stored suggestions change shape; old documents are then ignored.
-SUGGESTIONS_SCHEMA_VERSION = 2
+# Bump when the stored suggestions change shape or the model that ranks them changes; old
+# documents are then ignored and recomputed.
+SUGGESTIONS_SCHEMA_VERSION = 3
 suggestions = KeyFamily(f"suggestions:v{SUGGESTIONS_SCHEMA_VERSION}")
 """A hash of one reader's suggestion sets: field ``all`` and one ``tag:<name>`` per tag."""
 # The hash field holding suggestions over the whole list; tags use "tag:<name>".

