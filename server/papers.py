@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from werkzeug.http import parse_accept_header
 
 from paperlens import enrichments, fetch_state, job_queue, keys
-from paperlens.identifiers import PaperRef, parse_paper_id, resolve_url
+from paperlens.identifiers import PaperRef, resolve_url
 from paperlens.schemas import (
     BatchRequest,
     FetchFailure,
@@ -97,7 +97,7 @@ def batch() -> Response:
     if len(body.ids) > limit:
         raise ApiError(422, "too_many_ids", f"At most {limit} ids per batch.")
     # An id that does not parse is one item marked invalid, not an error of the whole batch.
-    refs = [parse_paper_id(item) for item in body.ids]
+    refs = [inputs.paper_ref(item) for item in body.ids]
     view = _VIEWS[body.view]
     try:
         items = _batch_items(body.ids, refs, view)
