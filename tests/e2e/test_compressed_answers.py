@@ -35,17 +35,21 @@ def sent(backend: Backend, path: str, body: Any, accept: str | None) -> tuple[st
     return encoding, None if encoding else json.loads(data)
 
 
-def test_browser_reads_the_stored_gzip_and_the_spliced_batch_as_plain_json(
-    browser: Browser, backend: Backend
-) -> None:
+def compressed_cases(backend: Backend) -> list[tuple[str, Any, str]]:
+    """Requests whose answers a browser gets compressed: path, body and Content-Encoding."""
     prefix = keys.enrichment("")
     ids = sorted(k.decode().removeprefix(prefix) for k in backend.redis.scan_iter(prefix + "*"))
     assert len(ids) > 50
-    cases = [
+    return [
         (f"/api/v1/papers/{MRL}", None, "gzip"),
         ("/api/v1/papers/batch", {"ids": ids}, "deflate"),
     ]
-    for path, body, encoding in cases:
+
+
+def test_browser_reads_the_stored_gzip_and_the_spliced_batch_as_plain_json(
+    browser: Browser, backend: Backend
+) -> None:
+    for path, body, encoding in compressed_cases(backend):
         # What a browser asks for gets the compressed form; the plain form is the reference.
         assert sent(backend, path, body, "gzip, deflate, br, zstd")[0] == encoding
         _, plain = sent(backend, path, body, None)
