@@ -74,7 +74,8 @@ def measure(env: dict[str, str], work: Path) -> str:
             ids[:BATCH_SIZE],
             work,
         )
-        report += "\n\n" + in_process(ids[:BATCH_SIZE])
+        print(report, flush=True)  # the rates stand even if the in-process part fails
+        report += "\n\n" + in_process(env, ids[:BATCH_SIZE])
     finally:
         for process in (api, base):
             process.terminate()
@@ -287,13 +288,14 @@ IN_PROCESS_CALLS = 2000
 IN_PROCESS_BATCH_CALLS = 100
 
 
-def in_process(ids: list[str]) -> str:
+def in_process(env: dict[str, str], ids: list[str]) -> str:
     """CPU per request with no server or client around the apps: each app is called as WSGI
     in this process, baseline and API alternating, and ``process_time`` counts only this
     process's CPU, so other work on the machine distorts it far less than the rates above."""
     from bench.baseline_app import create_app as baseline_app
     from server import create_app
 
+    os.environ.update(env)  # both apps read their settings from the environment
     api, base = create_app(), baseline_app()
     paper = "/api/v1/papers/arxiv:2205.13147"
     body = json.dumps({"ids": ids}).encode()
