@@ -2,13 +2,19 @@
 
 Documents are stored gzip-compressed: a third of the memory per paper, and the API hands
 the stored bytes to any client that accepts gzip (every browser does) without touching them.
+The gzip member is written so that a batch answer can also reuse its compressed data as it
+is (see ``deflate_part``): its deflate data ends byte-aligned (a sync flush) before an empty
+final block, and the header's extra field carries the document's Adler-32.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import gzip
+import struct
+import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from redis import Redis
 
@@ -52,13 +58,30 @@ GZIP_MAGIC = b"\x1f\x8b"
 # Smaller documents are stored as plain JSON: the gzip header would eat the saving.
 COMPRESS_FROM_BYTES = 512
 COMPRESS_LEVEL = 6
+# RFC 1952 header: deflate, FLG.FEXTRA, no mtime, unknown OS; then an extra field of one
+# subfield "PL" holding the JSON's Adler-32 (big-endian, as zlib streams carry it).
+_HEADER = GZIP_MAGIC + b"\x08\x04\x00\x00\x00\x00\x00\xff" + struct.pack("<H2sH", 8, b"PL", 4)
+_HEADER_BYTES = len(_HEADER) + 4
+# An empty final block with fixed codes: what ends the deflate data after the sync flush.
+FINAL_BLOCK = b"\x03\x00"
+_TRAILER_BYTES = 8
 
 
 def encode(document_json: bytes) -> bytes:
     """What is stored for a document: gzip when that pays, the JSON itself otherwise."""
     if len(document_json) < COMPRESS_FROM_BYTES:
         return document_json
-    return gzip.compress(document_json, compresslevel=COMPRESS_LEVEL, mtime=0)
+    compressor = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return b"".join(
+        (
+            _HEADER,
+            struct.pack(">I", zlib.adler32(document_json)),
+            compressor.compress(document_json),
+            compressor.flush(zlib.Z_SYNC_FLUSH),
+            FINAL_BLOCK,
+            struct.pack("<II", zlib.crc32(document_json), len(document_json) & 0xFFFFFFFF),
+        )
+    )
 
 
 def is_gzip(stored: bytes) -> bool:
@@ -68,6 +91,28 @@ def is_gzip(stored: bytes) -> bool:
 def as_json(stored: bytes) -> bytes:
     """The JSON of a stored document, compressed or not."""
     return gzip.decompress(stored) if is_gzip(stored) else stored
+
+
+@dataclass(frozen=True)
+class DeflatePart:
+    """A stored document's deflate data, byte-aligned and not final, so that it can be
+    placed as it is inside a longer deflate stream, with what that stream's check needs."""
+
+    data: memoryview
+    adler32: int
+    length: int
+
+
+def deflate_part(stored: bytes) -> DeflatePart | None:
+    """The reusable deflate data of a document ``encode`` compressed; None for plain JSON and
+    for gzip written before documents carried their Adler-32 (those must be inflated)."""
+    if not stored.startswith(_HEADER):
+        return None
+    view = memoryview(stored)
+    (adler,) = struct.unpack_from(">I", stored, len(_HEADER))
+    (length,) = struct.unpack_from("<I", stored, len(stored) - 4)
+    data = view[_HEADER_BYTES : len(stored) - _TRAILER_BYTES - len(FINAL_BLOCK)]
+    return DeflatePart(data, adler, length)
 
 
 def badges(paper: EnrichedPaper) -> Badges:

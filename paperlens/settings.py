@@ -195,7 +195,8 @@ class Settings(BaseSettings):
         for origin in value:
             if "*" in origin:
                 raise ValueError("a wildcard CORS origin would let any web page read the API")
-            # flask-cors reads an origin with regex characters as a pattern: only exact ones.
+            # An origin is compared whole with the browser's Origin header: a pattern, a path
+            # or a stray character could never match, so it is a mistake worth stopping for.
             if not PLAIN_ORIGIN.fullmatch(origin):
                 raise ValueError(f"{origin!r} is not an origin such as https://example.org")
         return value

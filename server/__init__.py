@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_cors import CORS
 from pydantic import ValidationError
 
 from paperlens.settings import Settings, explain, get_settings
 from server import (
     atom,
+    cors,
     errors,
     feed,
     fetch_budget,
@@ -43,13 +43,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["paperlens"] = Services.open(settings)
-    CORS(
-        app,
-        resources={r"/api/*": {"origins": settings.cors_origins}},
-        allow_headers=["Content-Type", "Authorization"],
-        expose_headers=["Retry-After"],
-        max_age=600,
-    )
+    cors.register(app, settings.cors_origins)
     errors.register(app)
     security.register(app)
     observability.register(app)

@@ -7,13 +7,14 @@ Every refusal is an ``ApiError`` or a pydantic ``ValidationError``, which the er
 
 from __future__ import annotations
 
+import functools
 from typing import Any, TypeVar
 
 import orjson
 from flask import request
 from pydantic import BaseModel
 
-from paperlens.identifiers import parse_paper_id
+from paperlens.identifiers import PaperRef, parse_paper_id
 from server.errors import ApiError
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -43,7 +44,26 @@ def query(model: type[Model]) -> Model:
 
 def paper_id(text: str) -> str:
     """The canonical form of a paper id or page URL a client sent in a path or a body."""
-    ref = parse_paper_id(text)
+    ref = paper_ref(text)
     if ref is None:
         raise ApiError(422, "invalid_id", f"{text[:200]!r} is not a paper id or paper URL.")
     return ref.paper_id
+
+
+# Distinct ids each process remembers parsing, and the longest text it remembers: clients ask
+# for the same papers again and again (a listing page's ids, an open paper), and parsing is
+# pure, so the cache only ever saves work; the bounds keep what a client sends from filling it.
+PARSED_IDS_KEPT = 8192
+PARSED_ID_KEPT_MAX_CHARS = 256
+
+
+def paper_ref(text: str) -> PaperRef | None:
+    """``parse_paper_id`` of what a client sent (None: not an id), remembered for short texts."""
+    if len(text) > PARSED_ID_KEPT_MAX_CHARS:
+        return parse_paper_id(text)
+    return _parsed(text)
+
+
+@functools.lru_cache(maxsize=PARSED_IDS_KEPT)
+def _parsed(text: str) -> PaperRef | None:
+    return parse_paper_id(text)

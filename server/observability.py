@@ -7,8 +7,10 @@ import hmac
 import ipaddress
 import logging
 import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Flask, Response, g, request
+from flask import Blueprint, Flask, Response, request
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram
 
 from paperlens.logs import new_request_id, request_id_var
@@ -16,6 +18,9 @@ from server import metrics
 from server.auth import bearer_token
 from server.errors import error_response
 from server.services import services
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 log = logging.getLogger("paperlens.requests")
 bp = Blueprint("observability", __name__)
@@ -65,35 +70,61 @@ def _latency(method: str, endpoint: str, status: int) -> Histogram:
     return metrics.REQUEST_SECONDS.labels(method, endpoint, str(status))
 
 
-def register(app: Flask) -> None:
-    app.register_blueprint(bp)
+class RequestRecord:
+    """WSGI middleware: the request id (the caller's, when well formed), the latency histogram
+    and one log line for every request, errors included.
 
-    @app.before_request
-    def _start() -> None:
-        g.request_id = new_request_id(request.headers.get("X-Request-ID"))
-        g.request_id_token = request_id_var.set(g.request_id)
-        g.started = time.perf_counter()
+    Kept at the WSGI layer rather than in Flask's request hooks: each hook costs Flask a
+    coroutine check and each context-local read a lookup, which together were a fifth of a
+    cache-hit GET (profiled). The route pattern comes from the request Flask attaches to
+    the environment.
+    """
 
-    @app.after_request
-    def _finish(response: Response) -> Response:
-        seconds = time.perf_counter() - g.get("started", time.perf_counter())
-        # The route pattern, never the concrete path: paths may carry what a reader saved.
-        endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        _latency(request.method, endpoint, response.status_code).observe(seconds)
-        response.headers["X-Request-ID"] = g.get("request_id", "")
+    def __init__(self, app: WSGIApplication) -> None:
+        self.app = app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        started = time.perf_counter()
+        request_id = new_request_id(environ.get("HTTP_X_REQUEST_ID"))
+        token = request_id_var.set(request_id)
+        answered: list[tuple[int, str]] = []
+
+        def start(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+            # Flask still holds its request here (it lets go of it once the answer is built).
+            answered.append((int(status[:3]), _endpoint(environ)))
+            headers.append(("X-Request-ID", request_id))
+            return start_response(status, headers, *exc_info)
+
+        try:
+            answer = self.app(environ, start)
+            status, endpoint = answered[-1] if answered else (500, "unmatched")
+            _record(environ.get("REQUEST_METHOD", ""), endpoint, status, started)
+            return answer
+        finally:
+            request_id_var.reset(token)
+
+
+def _endpoint(environ: WSGIEnvironment) -> str:
+    """The route pattern, never the concrete path: paths may carry what a reader saved."""
+    rule = getattr(environ.get("werkzeug.request"), "url_rule", None)
+    return rule.rule if rule is not None else "unmatched"
+
+
+def _record(method: str, endpoint: str, status: int, started: float) -> None:
+    seconds = time.perf_counter() - started
+    _latency(method, endpoint, status).observe(seconds)
+    if log.isEnabledFor(logging.INFO):
         log.info(
             "request",
             extra={
-                "method": request.method,
+                "method": method,
                 "endpoint": endpoint,
-                "status": response.status_code,
+                "status": status,
                 "duration_ms": round(seconds * 1000, 2),
             },
         )
-        return response
 
-    @app.teardown_request
-    def _forget(_error: BaseException | None) -> None:
-        token = g.pop("request_id_token", None)
-        if token is not None:
-            request_id_var.reset(token)
+
+def register(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.wsgi_app = RequestRecord(app.wsgi_app)  # type: ignore[method-assign]

@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from werkzeug.http import parse_accept_header
 
 from paperlens import enrichments, fetch_state, job_queue, keys
-from paperlens.identifiers import PaperRef, parse_paper_id, resolve_url
+from paperlens.identifiers import PaperRef, resolve_url
 from paperlens.schemas import (
     BatchRequest,
     FetchFailure,
@@ -31,6 +31,7 @@ from paperlens.schemas import (
 from paperlens.store.papers import canonical_ids, find_paper, papers_by_ids
 from server import fetch_budget, inputs, ratelimit
 from server.answers import JSON, accepted, json_answer
+from server.deflate_stream import DeflateStream
 from server.errors import ApiError, error_response
 from server.metrics import LOOKUP_HITS, LOOKUP_MISSES
 from server.services import services
@@ -96,11 +97,18 @@ def batch() -> Response:
     if len(body.ids) > limit:
         raise ApiError(422, "too_many_ids", f"At most {limit} ids per batch.")
     # An id that does not parse is one item marked invalid, not an error of the whole batch.
-    refs = [parse_paper_id(item) for item in body.ids]
+    refs = [inputs.paper_ref(item) for item in body.ids]
+    view = _VIEWS[body.view]
     try:
-        items = _batch_items(body.ids, refs, _VIEWS[body.view])
+        items = _batch_items(body.ids, refs, view)
     except RedisError:
-        items = _degraded_items(body.ids, refs, body.view)
+        return json_answer({"items": _degraded_items(body.ids, refs, body.view)})
+    if view.spliced and _accepts(request.headers.get("Accept-Encoding", ""), "deflate"):
+        return _spliced_batch(items, view)
+    for item in items:
+        stored = item[view.field]
+        if stored is not None:
+            item[view.field] = orjson.Fragment(view.as_json(stored))
     return json_answer({"items": items})
 
 
@@ -111,18 +119,22 @@ class _View:
     field: str
     read_many: Callable[[Redis, Sequence[str]], list[bytes | None]]
     as_json: Callable[[bytes], bytes]
+    # Whether clients that accept deflate get the stored compressed data spliced together.
+    spliced: bool
 
 
 _VIEWS = {
-    "full": _View("paper", enrichments.read_many_raw, enrichments.as_json),
-    "badges": _View("badges", enrichments.read_many_badges, lambda stored: stored),
+    "full": _View("paper", enrichments.read_many_raw, enrichments.as_json, spliced=True),
+    # Badges are a few dozen bytes each: compressing them would cost more than it saves.
+    "badges": _View("badges", enrichments.read_many_badges, lambda stored: stored, spliced=False),
 }
 
 
 def _batch_items(
     given: list[str], refs: list[PaperRef | None], view: _View
 ) -> list[dict[str, Any]]:
-    """Ready answers come from one MGET; only misses cost a catalogue lookup."""
+    """Ready answers come from one MGET; only misses cost a catalogue lookup. A ready item
+    holds what Redis stored under ``view.field``, for the caller to write out."""
     svc = services()
     wanted = [ref.paper_id for ref in refs if ref is not None]
     found = dict(zip(wanted, view.read_many(svc.redis, wanted), strict=True))
@@ -198,28 +210,51 @@ def _batch_item(
             "input": item,
             "paper_id": paper_id,
             "status": "ready",
-            view.field: orjson.Fragment(view.as_json(raw)),
+            view.field: raw,
         }
     status = "pending" if paper_id in canonical.values() else "unknown"
     return {"input": item, "paper_id": paper_id, "status": status, view.field: None}
 
 
+def _spliced_batch(items: list[dict[str, Any]], view: _View) -> Response:
+    """The batch answer as one deflate stream in which each document stored compressed is
+    its stored deflate data, never inflated (see ``server.deflate_stream``)."""
+    stream = DeflateStream()
+    stream.text(b'{"items":[')
+    for number, item in enumerate(items):
+        if number:
+            stream.text(b",")
+        stored = item.pop(view.field)
+        part = enrichments.deflate_part(stored) if stored is not None else None
+        if part is None:
+            item[view.field] = None if stored is None else orjson.Fragment(view.as_json(stored))
+            stream.text(orjson.dumps(item))
+            continue
+        # The item without its last field, then that field's name; its value is the part.
+        stream.text(orjson.dumps(item)[:-1] + b',"' + view.field.encode() + b'":')
+        stream.compressed(part)
+        stream.text(b"}")
+    stream.text(b"]}")
+    return Response(stream.finish(), mimetype=JSON, headers=_DEFLATE_HEADERS)
+
+
 def _document(stored: bytes) -> Response:
     """A stored document as the client can take it: the gzip bytes as they are, when accepted."""
-    if enrichments.is_gzip(stored) and _accepts_gzip(request.headers.get("Accept-Encoding", "")):
+    if enrichments.is_gzip(stored) and _accepts(request.headers.get("Accept-Encoding", ""), "gzip"):
         return Response(stored, mimetype=JSON, headers=_GZIP_HEADERS)
     return Response(enrichments.as_json(stored), mimetype=JSON, headers=_PLAIN_HEADERS)
 
 
 # Given to the Response whole: one header-list extension instead of a ``set`` per header.
 _GZIP_HEADERS = (("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding"))
+_DEFLATE_HEADERS = (("Content-Encoding", "deflate"), ("Vary", "Accept-Encoding"))
 _PLAIN_HEADERS = (("Vary", "Accept-Encoding"),)
 
 
 @functools.lru_cache(maxsize=256)
-def _accepts_gzip(accept_encoding: str) -> bool:
+def _accepts(accept_encoding: str, coding: str) -> bool:
     """Parsed once per distinct header: a browser sends the same one with every request."""
-    return parse_accept_header(accept_encoding).quality("gzip") > 0
+    return parse_accept_header(accept_encoding).quality(coding) > 0
 
 
 def _fetch_or_404(paper_id: str) -> Response:

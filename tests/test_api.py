@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
@@ -11,7 +12,7 @@ from flask.testing import FlaskClient
 from redis import Redis
 from rq import Queue
 
-from paperlens import keys
+from paperlens import enrichments, keys
 from paperlens.job_queue import SERIALIZER
 from paperlens.store.db import Database
 from tests.support import TEST_ORIGIN, run_workers
@@ -270,3 +271,45 @@ def test_documents_are_stored_compressed_and_sent_as_the_client_accepts(
     assert "Content-Encoding" not in refused.headers and refused.get_json() == plain.get_json()
     assert json.loads(gzip.decompress(zipped.data)) == plain.get_json()
     assert len(stored) < len(plain.data) / 2
+
+
+def test_batch_to_a_client_that_accepts_deflate_is_the_same_json_compressed(
+    client: FlaskClient, precomputed: Database, redis: Redis
+) -> None:
+    prefix = keys.enrichment("")
+    ready = sorted(k.decode().removeprefix(prefix) for k in redis.scan_iter(prefix + "*"))
+    # A document gzipped before documents carried their checksum, one stored as plain JSON,
+    # and one whose enrichment is missing (pending).
+    older, plain_json, missing = ready[:3]
+    redis.set(keys.enrichment(older), gzip.compress(stored_json(redis, older), mtime=0))
+    redis.set(keys.enrichment(plain_json), stored_json(redis, plain_json))
+    redis.delete(keys.enrichment(missing))
+    body = {"ids": [*ready, "arxiv:1501.00001", "garbage", "arxiv:2205.13147v2"]}
+    plain = client.post("/api/v1/papers/batch", json=body)
+    zipped = client.post(
+        "/api/v1/papers/batch", json=body, headers={"Accept-Encoding": "gzip, deflate, br"}
+    )
+    assert zipped.status_code == 200 and zipped.headers["Content-Encoding"] == "deflate"
+    assert "Accept-Encoding" in zipped.headers["Vary"]
+    assert "Content-Encoding" not in plain.headers
+    # zlib checks the stream's Adler-32 and length as a browser does.
+    assert zlib.decompress(zipped.data) == plain.data
+    statuses = [item["status"] for item in plain.get_json()["items"]]
+    assert statuses.count("ready") == len(ready) and {"pending", "unknown", "invalid"} < {*statuses}
+    assert len(zipped.data) * 2 < len(plain.data)
+    refused = client.post(
+        "/api/v1/papers/batch", json=body, headers={"Accept-Encoding": "gzip, deflate;q=0"}
+    )
+    assert "Content-Encoding" not in refused.headers and refused.data == plain.data
+    badges = client.post(
+        "/api/v1/papers/batch",
+        json={**body, "view": "badges"},
+        headers={"Accept-Encoding": "deflate"},
+    )
+    assert "Content-Encoding" not in badges.headers and len(badges.get_json()["items"]) > 50
+
+
+def stored_json(redis: Redis, paper_id: str) -> bytes:
+    stored = redis.get(keys.enrichment(paper_id))
+    assert isinstance(stored, bytes)
+    return enrichments.as_json(stored)

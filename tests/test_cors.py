@@ -105,7 +105,22 @@ def test_a_wildcard_origin_is_refused_in_every_spelling() -> None:
     for value in ("*", "https://a.example,*", " * ", "https://*.example.org"):
         with pytest.raises(ValidationError, match="wildcard"):
             Settings(cors_origins=value)  # type: ignore[arg-type]  # as the environment gives it
-    # flask-cors would read these as regular expressions matching many origins.
+    # Patterns and paths: never what a browser sends as its Origin.
     for value in (r"https://.+\.example\.org", "https://(a|b).example", "https://a.example/"):
         with pytest.raises(ValidationError, match="not an origin"):
             Settings(cors_origins=value)  # type: ignore[arg-type]  # as the environment gives it
+
+
+def test_no_grant_without_an_origin_or_outside_the_api(cors_app: Flask) -> None:
+    client = cors_app.test_client()
+    assert grant_headers(client.get("/api/v1/papers/arxiv:2205.13147")) == {}
+    assert grant_headers(client.get("/healthz", headers={"Origin": WEB_ORIGIN})) == {}
+    # Origins compare without regard to case; an error answer carries the grant too.
+    shouted = client.get("/api/v1/nowhere", headers={"Origin": WEB_ORIGIN.upper()})
+    assert shouted.status_code == 404
+    assert shouted.headers["Access-Control-Allow-Origin"] == WEB_ORIGIN.upper()
+    traced = client.options(
+        "/api/v1/papers/batch",
+        headers={"Origin": WEB_ORIGIN, "Access-Control-Request-Method": "TRACE"},
+    )
+    assert set(grant_headers(traced)) == {"Access-Control-Allow-Origin"}

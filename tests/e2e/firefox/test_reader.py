@@ -3,6 +3,7 @@ allowed access to the backend (the first run itself is test_first_run.py)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from tests.e2e.firefox.driver import (
     Firefox,
     backend_permission_pattern,
 )
+from tests.e2e.test_compressed_answers import compressed_cases, sent
 from tests.e2e.test_listing_popup_options import WITH_CODE, WITHOUT_CODE
 from tests.e2e.visible import MRL_CODE, MRL_TITLE, assert_no_stray_values
 
@@ -193,3 +195,26 @@ def test_pdf_tab_popup_names_the_paper_and_the_badge_says_code(
     )
     assert badge() == ["code", "PaperLens: official code available"]
     assert_popup_shows_mrl(firefox, tab, artifacts / "firefox-popup-pdf-tab.png")
+
+
+def test_stored_gzip_and_spliced_batch_read_as_the_plain_json(
+    firefox: Firefox, backend: Backend
+) -> None:
+    for path, body, encoding in compressed_cases(backend):
+        assert sent(backend, path, body, "gzip, deflate, br, zstd")[0] == encoding
+        _, plain = sent(backend, path, body, None)
+        init = (
+            {}
+            if body is None
+            else {
+                "method": "POST",
+                "headers": {"Content-Type": "application/json"},
+                "body": json.dumps(body),
+            }
+        )
+        status, read = firefox.in_extension(
+            "const answer = await page.fetch(args[0], args[1]);"
+            "return [answer.status, await answer.json()];",
+            [backend.url + path, init],
+        )
+        assert status == 200 and read == plain, path
