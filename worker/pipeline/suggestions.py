@@ -113,37 +113,75 @@ def top_rows(
     return chosen, chosen_scores
 
 
+class ProjectedPapers:
+    """Papers the index may not hold yet (a refresh's new papers), projected into its
+    spaces once and shared by every reader they are ranked for: they are the same papers
+    for each reader, so only the reader's model and list differ from one to the next.
+
+    Their rows in the lexical space (the one ``rank_papers`` scores) are made for all of
+    them at once; those in the explainer's larger space only for the papers some reader's
+    feed lists, each the first time one does, and kept for the next reader.
+    """
+
+    def __init__(self, index: RelatedIndex, papers: Sequence[IndexedPaper]) -> None:
+        self.papers = list(papers)
+        self.titles = [_normalise(p.title) for p in self.papers]
+        lexical, _ = _vector_spaces(index)
+        self.lexical: sparse.csr_matrix = lexical.vectors(self.papers, [None] * len(self.papers))
+        self._explainer = index.explainer
+        self._explained: dict[int, sparse.csr_matrix] = {}
+
+    def __len__(self) -> int:
+        return len(self.papers)
+
+    def explainer_rows(self, positions: Sequence[int]) -> list[sparse.csr_matrix]:
+        """The papers at ``positions`` in the explainer's space, a one-row matrix each."""
+        missing = [i for i in dict.fromkeys(positions) if i not in self._explained]
+        if missing:
+            found = self._explainer.vectors(
+                [self.papers[i] for i in missing], [None] * len(missing)
+            )
+            for row, i in enumerate(missing):
+                self._explained[i] = found[row]
+        return [self._explained[i] for i in positions]
+
+
 def rank_papers(
     index: RelatedIndex,
     profile: ReaderProfile,
     saved: Sequence[ProfilePaper],
-    papers: Sequence[IndexedPaper],
+    papers: ProjectedPapers,
     k: int,
     extra_positives: Sequence[ProfilePaper] = (),
 ) -> list[Suggestion]:
     """The ``k`` of ``papers`` (new ones the index may not hold yet) the reader's model ranks
-    highest, each explained as a suggestion is. Each paper's text is projected into the
-    lexical space and only that classifier ranks them, so that a paper that arrived after
-    the last build ranks as one that did not, without running the language model on every
-    new paper for every reader. ``extra_positives`` are "more like this" papers the index
-    does not hold, learnt from as the profile's others are."""
+    highest, each explained as a suggestion is. Only the lexical classifier ranks them, on
+    their projected text, so that a paper that arrived after the last build ranks as one
+    that did not, without running the language model on every new paper.
+    ``extra_positives`` are "more like this" papers the index does not hold, learnt from
+    as the profile's others are."""
     model = reader_model(index, profile, saved, extra_positives)
-    if model is None or not papers:
+    if model is None or not len(papers):
         return []
     saved_titles = {_normalise(p.title) for p in saved}
     excluded = profile.saved_ids | profile.dismissed
-    kept = [
-        p for p in papers if p.paper_id not in excluded and _normalise(p.title) not in saved_titles
-    ]
-    if not kept:
+    kept = np.array(
+        [
+            i
+            for i, paper in enumerate(papers.papers)
+            if paper.paper_id not in excluded and papers.titles[i] not in saved_titles
+        ],
+        dtype=np.intp,
+    )
+    if not kept.size:
         return []
-    scores = model.lexical_scores(model.lexical.vectors(kept, [None] * len(kept)))
-    best = np.argsort(-scores, kind="stable")[:k]
-    # Only the papers listed are explained, so only they go into the explainer's larger space.
-    vectors = index.vectorizer.transform([kept[row].text for row in best]).tocsr()
+    scores = model.lexical_scores(papers.lexical[kept])
+    order = np.argsort(-scores, kind="stable")[:k]
+    best = kept[order].tolist()
+    vectors = papers.explainer_rows(best)
     return [
-        model.explained(kept[row].paper_id, kept[row].title, vectors[position], scores[row])
-        for position, row in enumerate(best)
+        model.explained(papers.papers[i].paper_id, papers.papers[i].title, vector, score)
+        for i, vector, score in zip(best, vectors, scores[order].tolist(), strict=True)
     ]
 
 
@@ -310,7 +348,9 @@ def _fit(
     share: float,
     negatives: int,
 ) -> _Space:
-    model = LinearSVC(class_weight="balanced", C=c, max_iter=10_000, tol=1e-6)
+    # Seeded: the solver visits the examples in a random order, and unseeded two fits of one
+    # list differed in a score's fourth decimal, enough to swap two papers of equal rank.
+    model = LinearSVC(class_weight="balanced", C=c, max_iter=10_000, tol=1e-6, random_state=0)
     model.fit(features, labels, sample_weight=weights)
     margins = np.asarray(model.decision_function(features[-negatives:]), dtype=np.float64)
     return _Space(model, share, float(margins.mean()), float(margins.std()) or 1.0)
