@@ -89,3 +89,23 @@ def test_papers_projected_together_match_papers_projected_one_by_one(index: Rela
     one_by_one = [lexical.vector(paper, row) for paper, row in zip(papers, rows, strict=True)]
     for position, vector in enumerate(one_by_one):
         assert (together[position] != vector).nnz == 0
+
+
+def test_shared_terms_come_out_as_the_full_width_product_gives_them(index: RelatedIndex) -> None:
+    """The overlap behind a reason, computed among the few columns the rows use, equals
+    scipy's product over the whole space, in the same order (which breaks ties of weight)."""
+    papers = demo_papers()
+    stored = [index.matrix[row] for row in range(len(papers))]
+    projected = index.explainer.vectors(papers, [None] * len(papers))
+    rows = stored + [projected[row] for row in range(len(papers))]
+    for first in range(0, len(rows), 7):
+        vector = rows[first]
+        others = [rows[(first + step) % len(rows)] for step in (1, 30, 61)]
+        for count in (1, 2, 3):
+            profile = others[0]
+            for other in others[1:count]:
+                profile = profile + other
+            expected = vector.multiply(profile).tocsr()
+            columns, weights = suggestions._overlap(vector, others[:count])
+            assert columns.tolist() == expected.indices.tolist()
+            assert weights.tolist() == expected.data.tolist()
