@@ -25,7 +25,7 @@ from paperlens.store.library import ProfilePaper, reader_profile, readers_with_l
 from paperlens.store.models import Paper
 from paperlens.store.papers import newest_papers, papers_by_ids
 from worker.pipeline.related import IndexedPaper, RelatedIndex
-from worker.pipeline.suggestions import rank_papers
+from worker.pipeline.suggestions import ProjectedPapers, rank_papers
 
 # Each refresh adds at most this many papers to a reader's feed, the best ranked.
 FEED_NEW_PER_REFRESH = 50
@@ -36,11 +36,20 @@ FEED_CANDIDATES_MAX = 2_000
 
 
 class _Candidates:
-    """Papers to rank for the feeds, as the ranking and the feed items need them."""
+    """Papers to rank for the feeds, as the ranking and the feed items need them, read from
+    their store rows while the session is open."""
 
     def __init__(self, papers: Sequence[Paper]) -> None:
         self.indexed = [IndexedPaper(p.paper_id, p.title, p.abstract) for p in papers]
         self.details = {p.paper_id: (list(p.authors or []), p.published) for p in papers}
+        self.projected: ProjectedPapers | None = None
+
+    def projected_into(self, index: RelatedIndex) -> ProjectedPapers:
+        """The papers in the index's spaces, projected on the first call only: a refresh
+        ranks the same papers for every reader, who then share one projection."""
+        if self.projected is None:
+            self.projected = ProjectedPapers(index, self.indexed)
+        return self.projected
 
 
 def refresh_feeds(db: Database, redis: Redis, index: RelatedIndex) -> int:
@@ -88,8 +97,9 @@ def _rank_for(
     if profile is None:
         return 0
     feeding = feeding_papers(profile.saved, muted)
+    projected = candidates.projected_into(index)
     ranked = rank_papers(
-        index, profile, feeding, candidates.indexed, FEED_NEW_PER_REFRESH, extra_positives=more
+        index, profile, feeding, projected, FEED_NEW_PER_REFRESH, extra_positives=more
     )
     items = [
         FeedItem(
