@@ -153,6 +153,7 @@ def test_above_the_threshold_the_hybrid_serves_the_lists_exact_search_would(
     path: Path = hybrid_ann_settings.index_dir / pointer.decode()
     assert path.with_suffix(".dense.faiss").exists()
     assert isinstance(index.ranker.dense.embeddings, np.memmap)  # type: ignore[attr-defined]
+    assert isinstance(index.approximate_hybrid.columns.data, np.memmap)
 
     with demo.session() as session:
         papers = [IndexedPaper(p.paper_id, p.title, p.abstract) for p in iter_papers(session)]
