@@ -12,7 +12,7 @@ DEV_STAMP := $(call stamp_of,dev,$(DEV_LOCK))
 NPM_STAMP := node_modules/.installed-$(shell cat package-lock.json | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev install-reference run test lint format clean bench bench-api bench-soak bench-precompute bench-ann bench-chaos bench-cluster lock audit test-js extension bench-quality bench-suggestions bench-encode
+.PHONY: help install install-dev install-reference run test lint format clean bench bench-api bench-soak bench-precompute bench-ann bench-chaos bench-cluster lock audit test-js extension bench-quality bench-suggestions bench-encode bench-hybrid-ann
 
 help:
 	@echo "make run      start Redis, the store, workers and the API on 127.0.0.1:8000"
@@ -21,6 +21,7 @@ help:
 	@echo "make lint     ruff, mypy, the import layers (lint-imports), ESLint and Prettier only"
 	@echo "make bench    benchmarks (needs wrk and hey from Debian); results go to bench/RESULTS.md"
 	@echo "make bench-suggestions  per-reader suggestion time and recall at SIZE papers (100000)"
+	@echo "make bench-hybrid-ann  the hybrid's approximate related lists against exact ones at SIZE papers"
 	@echo "make bench-chaos  kill parts of make run under traffic; appends bench/RESULTS.md"
 	@echo "make bench-cluster  2 APIs, 3 workers, the scheduler on PostgreSQL + Redis, 20,000 papers"
 	@echo "make lock     re-resolve requirements/*.lock (with hashes) from pyproject.toml"
@@ -103,6 +104,12 @@ bench-precompute: install-dev
 
 bench-ann: install-dev
 	$(BIN)/python -m bench.ann --size $(or $(SIZE),100000)
+
+# The hybrid's related lists at scale against exact ones on SIZE papers (100000); the dense
+# vectors are encoded once (niced) and cached under var/bench/.
+bench-hybrid-ann: install-dev
+	nice -n 10 $(BIN)/python -m bench.hybrid_ann --size $(or $(SIZE),100000) --encode-only
+	$(BIN)/python -m bench.hybrid_ann --size $(or $(SIZE),100000)
 
 # Per-reader suggestions on a synthetic index of SIZE papers: worker time and recall.
 bench-suggestions: install-dev

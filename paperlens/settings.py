@@ -138,13 +138,17 @@ class Settings(BaseSettings):
     related_diversity: float = Field(default=0.0, ge=0.0, lt=1.0)
     # Threads that encode papers with the dense model at once (None: one per usable core).
     encode_threads: int | None = Field(default=None, ge=1)
-    # From this many papers, related candidates come from an approximate nearest-neighbour
-    # graph over an SVD of TF-IDF, re-ranked by exact TF-IDF cosine (docs/performance.md,
-    # "Precompute at scale"): its dimensions, candidates per paper, and search breadth
-    # (FAISS efSearch).
+    # From this many papers, related candidates come from approximate nearest-neighbour
+    # search and the served ranker's exact scores order them (docs/performance.md,
+    # "Precompute at scale"): for the hybrid, an HNSW graph over its dense embeddings plus
+    # the best TF-IDF cosines from the inverted lists of the paper's terms; for TF-IDF, an
+    # HNSW graph over an SVD of TF-IDF (which reading-list suggestions search too). The
+    # SVD's dimensions, graph candidates per paper, TF-IDF candidates per paper (hybrid
+    # only), and search breadth (FAISS efSearch).
     related_ann_from: int = Field(default=100_000, ge=2)
     related_ann_dims: int = Field(default=256, ge=2)
     related_ann_candidates: int = Field(default=200, ge=1)
+    related_ann_lexical_candidates: int = Field(default=100, ge=0)
     related_ann_ef_search: int = Field(default=256, ge=1)
     # Failed authentications allowed per client address and per token prefix (limits syntax).
     auth_failures_per_client: str = "30/minute"

@@ -10,7 +10,7 @@ import pytest
 from redis import Redis
 from rq import Queue
 
-from paperlens import enrichments, keys, precompute
+from paperlens import enrichments, keys, precompute, status
 from paperlens.job_queue import SERIALIZER
 from paperlens.settings import Settings, get_settings
 from paperlens.store.db import Database
@@ -19,7 +19,9 @@ from tests.support import run_workers
 from worker.context import reset_context
 from worker.pipeline.enrich import enrich
 from worker.pipeline.index_files import build_and_publish, current_index
+from worker.pipeline.rankers.choose import embeddings_available
 from worker.pipeline.rankers.explain import STUDY_PREFIX
+from worker.pipeline.rankers.hybrid import HybridRanker
 from worker.pipeline.rankers.tfidf import TfidfRanker
 from worker.pipeline.related import IndexedPaper, RelatedIndex
 
@@ -115,6 +117,58 @@ def test_workers_map_the_published_index_instead_of_copying_it(
     assert index.neighbours is not None
     assert isinstance(index.neighbours.projection, np.memmap)
     assert RelatedIndex.load(path).related(IndexedPaper("x", "Expert routing", "MoE"), 3)
+
+
+@pytest.fixture
+def hybrid_ann_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The approximate path from 10 papers on with the served ranker (the hybrid), proposing
+    far fewer candidates per paper than the 58 others."""
+    for name, value in {
+        "PAPERLENS_RELATED_ANN_FROM": "10",
+        "PAPERLENS_RELATED_ANN_DIMS": "24",
+        "PAPERLENS_RELATED_ANN_CANDIDATES": "12",
+        "PAPERLENS_RELATED_ANN_LEXICAL_CANDIDATES": "6",
+        "PAPERLENS_RELATED_RANKER": "auto",
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    reset_context()
+    return get_settings()
+
+
+@pytest.mark.skipif(not embeddings_available(), reason="the packaged model is not installed")
+def test_above_the_threshold_the_hybrid_serves_the_lists_exact_search_would(
+    demo: Database, redis: Redis, hybrid_ann_settings: Settings
+) -> None:
+    Queue(keys.QUEUE_BULK, connection=redis, serializer=SERIALIZER).enqueue(keys.JOB_PRECOMPUTE_ALL)
+    run_workers(redis)
+
+    index = current_index(hybrid_ann_settings, demo, redis)
+    assert index.approximate_hybrid is not None and len(index.approximate_hybrid) == 59
+    assert isinstance(index.ranker, HybridRanker)
+    assert redis.get(keys.INDEX_RANKER) == b"hybrid"
+    assert status.index_status(redis)["ranker"] == "hybrid"
+    pointer = redis.get(keys.INDEX_POINTER)
+    assert isinstance(pointer, bytes)
+    path: Path = hybrid_ann_settings.index_dir / pointer.decode()
+    assert path.with_suffix(".dense.faiss").exists()
+    assert isinstance(index.ranker.dense.embeddings, np.memmap)  # type: ignore[attr-defined]
+    assert isinstance(index.approximate_hybrid.columns.data, np.memmap)
+
+    with demo.session() as session:
+        papers = [IndexedPaper(p.paper_id, p.title, p.abstract) for p in iter_papers(session)]
+    exact_index = RelatedIndex.load(path)
+    exact_index.hybrid_search = exact_index.neighbours = None  # as below the threshold
+    exact = exact_index.related_many(papers, hybrid_ann_settings.related_k)
+    hits = listed = 0
+    for paper, expected in zip(papers, exact, strict=True):
+        served = stored_related(redis, paper.paper_id)
+        hits += len({r.paper_id for r in expected} & {paper_id for paper_id, _, _ in served})
+        listed += len(expected)
+        by_id = {r.paper_id: r.score for r in expected}
+        for paper_id, score, _ in served:  # a paper in both lists scores the same in both
+            assert abs(by_id.get(paper_id, score) - score) <= 1e-4, (paper.paper_id, paper_id)
+    assert listed >= 59 and hits / listed >= 0.9, (hits, listed)
 
 
 def test_old_index_builds_are_removed_but_the_previous_one_is_kept(

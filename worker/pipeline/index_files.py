@@ -24,7 +24,7 @@ from paperlens.store.db import Database
 from paperlens.store.papers import iter_papers
 from worker.pipeline.neighbours import AnnParams
 from worker.pipeline.rankers.choose import choose_ranker
-from worker.pipeline.related import IndexedPaper, RelatedIndex
+from worker.pipeline.related import IndexedPaper, RelatedIndex, dense_graph_path, graph_path
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +47,10 @@ def build_and_publish(
 ) -> str:
     """Build an index of the whole catalogue, save it, and make it the current one.
 
-    From ``related_ann_from`` papers on, the index also holds the nearest-neighbour graph
-    and the ranker is TF-IDF whatever was asked: the graph's candidates are re-ranked by
-    TF-IDF cosine, and dense encoding of such a corpus is a job for other hardware.
+    From ``related_ann_from`` papers on, the index also holds nearest-neighbour graphs that
+    propose candidates, which the ranker's exact scores then order: the hybrid's own search
+    (``hybrid_search``) when the hybrid is served, else TF-IDF's; any other ranker asked
+    for gives way to TF-IDF there.
     ``phase`` hears each step as it starts, in words a person waiting can read.
     """
     say = phase or (lambda _step: None)
@@ -66,8 +67,9 @@ def build_and_publish(
             dims=settings.related_ann_dims,
             candidates=settings.related_ann_candidates,
             ef_search=settings.related_ann_ef_search,
+            lexical_candidates=settings.related_ann_lexical_candidates,
         )
-        if ranker != "tfidf":
+        if ranker not in ("tfidf", "hybrid"):
             ranker, note = "tfidf", f"lexical at scale: {len(papers):,} papers use the ANN path"
     if note:
         log.warning("related papers: %s", note)
@@ -80,7 +82,7 @@ def build_and_publish(
         # (about 1 GB) would otherwise be resident beside both matrices and the graph.
         del papers
         _return_freed_memory()
-        say("building the nearest-neighbour graph")
+        say("building the nearest-neighbour graphs")
         index.add_neighbours(ann)
     say("saving the index")
     name = f"related-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}.joblib"
@@ -98,7 +100,8 @@ def remove_old_builds(index_dir: Path, keep: int = KEPT_BUILDS) -> list[Path]:
     removed = builds[:-keep]
     for old in removed:
         old.unlink(missing_ok=True)
-        old.with_suffix(".faiss").unlink(missing_ok=True)
+        graph_path(old).unlink(missing_ok=True)
+        dense_graph_path(old).unlink(missing_ok=True)
     return removed
 
 

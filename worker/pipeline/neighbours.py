@@ -1,16 +1,18 @@
-"""Candidate neighbours for large corpora: TF-IDF reduced by a truncated SVD, searched with
-FAISS HNSW.
+"""Candidate neighbours for large corpora: FAISS HNSW graphs over TF-IDF reduced by a truncated
+SVD, or over the dense ranker's embeddings as they are.
 
 Exact related papers compare every paper with every other one, which grows with the
 square of the corpus; above ``PAPERLENS_RELATED_ANN_FROM`` papers the index instead asks
 an approximate nearest-neighbour graph for a few hundred candidates per paper, and the
-lexical cosine re-ranks them exactly (see ``RelatedIndex``). FAISS was chosen over
-hnswlib and usearch by ``bench/ann.py``. The graph is saved in a file of its own, read
-memory-mapped, so workers on one machine share its vectors through the page cache.
+ranker's own score re-ranks them exactly (see ``RelatedIndex`` and ``hybrid_search``).
+FAISS was chosen over hnswlib and usearch by ``bench/ann.py``. A graph is saved in a file
+of its own, read memory-mapped, so workers on one machine share its vectors through the
+page cache.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,15 +36,19 @@ class AnnParams:
     dims: int = 256
     candidates: int = 200
     ef_search: int = 256
+    # The hybrid's candidates from its lexical stage, beside the graph's (see hybrid_search).
+    lexical_candidates: int = 100
     links: int = 32
     ef_construction: int = 200
 
 
 class Neighbours:
-    """Rows of a fitted lexical matrix, projected to ``dims`` and held in an HNSW graph."""
+    """Rows of a fitted lexical matrix projected to ``dims`` (``build``), or dense vectors as
+    they are (``of_vectors``), held in an HNSW graph searched by inner product."""
 
-    def __init__(self, projection: np.ndarray, params: AnnParams) -> None:
-        self.projection = projection  # terms x dims, float32, C order: rows @ projection
+    def __init__(self, projection: np.ndarray | None, params: AnnParams) -> None:
+        # terms x dims, float32, C order: rows @ projection; None for dense vectors.
+        self.projection = projection
         self.params = params
         self._graph: Any = None
 
@@ -55,20 +61,36 @@ class Neighbours:
         svd = TruncatedSVD(dims, algorithm="randomized", n_iter=4, random_state=0)
         svd.fit(matrix[np.sort(picked)])
         found = cls(np.ascontiguousarray(svd.components_.T, dtype=np.float32), params)
-        graph = faiss.IndexHNSWFlat(dims, params.links, faiss.METRIC_INNER_PRODUCT)
-        graph.hnsw.efConstruction = params.ef_construction
-        for start in range(0, matrix.shape[0], _BLOCK):
-            graph.add(found.project(matrix[start : start + _BLOCK]))
-        found._graph = graph
+        found._add_all(matrix, dims)
         return found
 
-    def project(self, rows: sparse.csr_matrix) -> np.ndarray:
-        """Rows in the reduced space, unit length, as FAISS wants them."""
+    @classmethod
+    def of_vectors(cls, vectors: np.ndarray, params: AnnParams) -> Neighbours:
+        """A graph over ``vectors`` unchanged: inner products in it are the dense ranker's
+        similarities, so its nearest are that ranker's best."""
+        found = cls(None, params)
+        found._add_all(vectors, vectors.shape[1])
+        return found
+
+    def _add_all(self, rows: sparse.csr_matrix | np.ndarray, dims: int) -> None:
+        graph = faiss.IndexHNSWFlat(dims, self.params.links, faiss.METRIC_INNER_PRODUCT)
+        graph.hnsw.efConstruction = self.params.ef_construction
+        # Built on every core this process may use: a build runs alone, unlike searches.
+        faiss.omp_set_num_threads(len(os.sched_getaffinity(0)))
+        for start in range(0, rows.shape[0], _BLOCK):
+            graph.add(self.project(rows[start : start + _BLOCK]))
+        self._graph = graph
+
+    def project(self, rows: sparse.csr_matrix | np.ndarray) -> np.ndarray:
+        """Rows in the graph's space as FAISS wants them: reduced to unit length, or dense
+        vectors as float32 in C order."""
+        if self.projection is None:
+            return np.ascontiguousarray(rows, dtype=np.float32)
         reduced = np.asarray(rows @ self.projection, dtype=np.float32)
         norms = np.linalg.norm(reduced, axis=1, keepdims=True)
         return np.ascontiguousarray(reduced / np.maximum(norms, 1e-12))
 
-    def search(self, rows: sparse.csr_matrix, depth: int) -> np.ndarray:
+    def search(self, rows: sparse.csr_matrix | np.ndarray, depth: int) -> np.ndarray:
         """The ``depth`` nearest indexed rows of each query row (-1 pads a short answer)."""
         self._graph.hnsw.efSearch = max(self.params.ef_search, depth)
         # One thread: workers scale out as processes, and FAISS's OpenMP threads spinning

@@ -19,6 +19,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from paperlens.schemas import RelatedPaper
+from worker.pipeline.hybrid_search import HybridSearch
 from worker.pipeline.neighbours import AnnParams, Neighbours
 from worker.pipeline.rankers.base import IndexedPaper, Ranker
 from worker.pipeline.rankers.choose import make_ranker
@@ -41,7 +42,9 @@ NEAR_DUPLICATE = 0.9
 # with those it makes for a paper projected at query time, say. A worker that finds the
 # published index in another format builds a new one (``index_files.current_index``).
 # 2: the title's vector comes from the text's own run (``OnnxMiniLmEncoder.encode_titled``).
-INDEX_FORMAT = 2
+# 3: from ``PAPERLENS_RELATED_ANN_FROM`` papers the hybrid keeps its own approximate search
+#    (``hybrid_search``) instead of giving way to TF-IDF.
+INDEX_FORMAT = 3
 
 # How far past k the list looks for replacements of skipped duplicates and for MMR.
 _LOOKAHEAD = 30
@@ -71,6 +74,7 @@ class RelatedIndex:
         self.format = INDEX_FORMAT
         self.floor = floor
         self.neighbours = neighbours
+        self.hybrid_search: HybridSearch | None = None
         self.explainer = explainer
         self.paper_ids = paper_ids
         self.titles = titles
@@ -107,12 +111,22 @@ class RelatedIndex:
         )
 
     def add_neighbours(self, ann: AnnParams) -> None:
-        """Build the nearest-neighbour graph that proposes candidates from now on (this needs
-        the TF-IDF ranker, whose exact cosine then orders them). A step of its own, so that a
-        caller can release the papers' text before the graph takes its memory."""
-        if not isinstance(self.ranker, TfidfRanker):
-            raise ValueError("approximate candidates are re-ranked by TF-IDF cosine only")
-        self.neighbours = Neighbours.build(self.ranker.matrix, ann)
+        """Build what proposes candidates from now on, for the TF-IDF ranker or the hybrid,
+        whose exact scores then order them. A step of its own, so that a caller can release
+        the papers' text before the graphs take their memory.
+
+        Both rankers get the graph over reduced TF-IDF (reading-list suggestions search it);
+        the hybrid's related lists come from its own search (``hybrid_search``).
+        """
+        if isinstance(self.ranker, HybridRanker):
+            lexical = self.ranker.lexical
+            self.hybrid_search = HybridSearch.build(self.ranker, ann)
+        elif isinstance(self.ranker, TfidfRanker):
+            lexical = self.ranker
+        else:
+            raise ValueError("approximate candidates are ordered by TF-IDF or the hybrid only")
+        assert isinstance(lexical, TfidfRanker)
+        self.neighbours = Neighbours.build(lexical.matrix, ann)
 
     @property
     def ranker_name(self) -> str:
@@ -135,11 +149,15 @@ class RelatedIndex:
         the neighbour graph goes to a file of its own beside it, renamed first.
         """
         path.parent.mkdir(parents=True, exist_ok=True)
-        if self.neighbours is not None:
-            graph = _graph_path(path)
-            partial_graph = graph.with_suffix(graph.suffix + ".partial")
-            self.neighbours.save_graph(partial_graph)
-            partial_graph.replace(graph)
+        graphs: list[tuple[Neighbours | HybridSearch | None, Path]] = [
+            (self.neighbours, graph_path(path)),
+            (self.approximate_hybrid, dense_graph_path(path)),
+        ]
+        for found, graph in graphs:
+            if found is not None:
+                partial_graph = graph.with_suffix(graph.suffix + ".partial")
+                found.save_graph(partial_graph)
+                partial_graph.replace(graph)
         partial = path.with_suffix(path.suffix + ".partial")
         joblib.dump(self, partial)
         partial.replace(path)
@@ -152,7 +170,9 @@ class RelatedIndex:
         if not isinstance(index, cls):
             raise TypeError(f"{path} does not hold a related-papers index")
         if index.neighbours is not None:
-            index.neighbours.load_graph(_graph_path(path))
+            index.neighbours.load_graph(graph_path(path))
+        if index.approximate_hybrid is not None:
+            index.approximate_hybrid.load_graph(dense_graph_path(path))
         return index
 
     def __len__(self) -> int:
@@ -166,6 +186,11 @@ class RelatedIndex:
         """Whether this index was built in the format this code writes (saved indexes
         from before formats were numbered have none)."""
         return getattr(self, "format", 1) == INDEX_FORMAT
+
+    @property
+    def approximate_hybrid(self) -> HybridSearch | None:
+        """The hybrid's search at scale, also for an index saved before it existed (none)."""
+        return getattr(self, "hybrid_search", None)
 
     @property
     def similarity_floor(self) -> float | None:
@@ -252,11 +277,7 @@ class RelatedIndex:
         few matrix operations instead of a few per paper."""
         rows = [self._row.get(paper.paper_id) for paper in papers]
         queries = self.explainer.vectors(papers, rows)
-        candidates = (
-            self._exact_candidates(papers, rows, k + _LOOKAHEAD)
-            if self.neighbours is None
-            else self._approximate_candidates(papers, rows, k + _LOOKAHEAD)
-        )
+        candidates = self.candidates(papers, rows, k + _LOOKAHEAD)
         chosen: list[tuple[list[int], np.ndarray]] = []
         every = self.explainer.tfidf.matrix[[row for found, _ in candidates for row in found]]
         start = 0
@@ -297,6 +318,33 @@ class RelatedIndex:
             return np.asarray(vectors @ whole.T)
 
         return scorer
+
+    def candidates(
+        self, papers: Sequence[IndexedPaper], rows: Sequence[int | None], depth: int
+    ) -> list[tuple[list[int], np.ndarray]]:
+        """Each paper's ``depth`` best other papers above the floor with their scores, before
+        duplicates are dropped: scored against every paper below ``related_ann_from``, found
+        by the approximate search above."""
+        if self.approximate_hybrid is not None:
+            return self._hybrid_candidates(self.approximate_hybrid, papers, rows, depth)
+        if self.neighbours is not None:
+            return self._approximate_candidates(papers, rows, depth)
+        return self._exact_candidates(papers, rows, depth)
+
+    def _hybrid_candidates(
+        self,
+        search: HybridSearch,
+        papers: Sequence[IndexedPaper],
+        rows: Sequence[int | None],
+        depth: int,
+    ) -> list[tuple[list[int], np.ndarray]]:
+        """The hybrid search's candidates, in the order of their exact hybrid scores."""
+        assert isinstance(self.ranker, HybridRanker)
+        found = []
+        for candidates, scores, similarities in search.candidates(self.ranker, papers, rows):
+            close = self._close_enough(similarities[:depth])
+            found.append(([int(r) for r in candidates[:depth][close]], scores[:depth][close]))
+        return found
 
     def _exact_candidates(
         self, papers: Sequence[IndexedPaper], rows: Sequence[int | None], depth: int
@@ -392,8 +440,14 @@ def _scored(ranker: Ranker, paper: IndexedPaper, row: int | None) -> tuple[np.nd
     return np.array(scores, dtype=np.float64), np.array(similarity, dtype=np.float64)
 
 
-def _graph_path(path: Path) -> Path:
+def graph_path(path: Path) -> Path:
+    """Where the graph over reduced TF-IDF of the index saved at ``path`` lives."""
     return path.with_suffix(".faiss")
+
+
+def dense_graph_path(path: Path) -> Path:
+    """Where the hybrid's graph over dense embeddings of the index at ``path`` lives."""
+    return path.with_suffix(".dense.faiss")
 
 
 def _top_indices(scores: np.ndarray, k: int) -> list[int]:

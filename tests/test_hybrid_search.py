@@ -1,0 +1,68 @@
+"""The hybrid's approximate search scores its candidates as scoring every paper does, and
+finds the papers exact search lists."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.test_related import demo_papers
+from worker.pipeline.neighbours import AnnParams
+from worker.pipeline.rankers.choose import embeddings_available
+from worker.pipeline.rankers.hybrid import HybridRanker
+from worker.pipeline.related import IndexedPaper, RelatedIndex
+
+pytestmark = pytest.mark.skipif(
+    not embeddings_available(), reason="the packaged model is not installed"
+)
+
+# Far fewer candidates per paper than the demo corpus's 58 other papers.
+SMALL = AnnParams(dims=24, candidates=10, ef_search=16, links=8, lexical_candidates=5)
+NEWCOMER = IndexedPaper(
+    "arxiv:9999.00001",
+    "Sparse mixture of experts routing",
+    "We study expert routing in sparse mixture-of-experts language models.",
+)
+
+
+@pytest.fixture(scope="module")
+def index() -> RelatedIndex:
+    return RelatedIndex.build(demo_papers(), "hybrid")
+
+
+def test_candidates_score_what_they_score_against_the_whole_corpus(index: RelatedIndex) -> None:
+    papers = [*demo_papers(), NEWCOMER]
+    rows = [index.row_of(paper.paper_id) for paper in papers]
+    approximate = RelatedIndex(index.ranker, index.explainer, index.paper_ids, index.titles)
+    approximate.add_neighbours(SMALL)
+    assert approximate.approximate_hybrid is not None and isinstance(index.ranker, HybridRanker)
+
+    found = approximate.approximate_hybrid.candidates(index.ranker, papers, rows)
+
+    for paper, row, (candidates, fused, raw) in zip(papers, rows, found, strict=True):
+        assert row not in candidates
+        assert 10 <= len(candidates) < len(index)
+        exact_fused, exact_raw = index.ranker.scored(paper, row)
+        np.testing.assert_allclose(fused, exact_fused[candidates], atol=1e-5)
+        np.testing.assert_allclose(raw, exact_raw[candidates], atol=1e-5)
+        assert list(fused) == sorted(fused, reverse=True)
+
+
+def test_approximate_lists_hold_the_papers_of_exact_lists(index: RelatedIndex) -> None:
+    papers = [*demo_papers(), NEWCOMER]
+    exact = index.related_many(papers, 10)
+    approximate = RelatedIndex(
+        index.ranker, index.explainer, index.paper_ids, index.titles, floor=index.floor
+    )
+    approximate.add_neighbours(SMALL)
+
+    served = approximate.related_many(papers, 10)
+
+    shared = sum(
+        len({r.paper_id for r in a} & {r.paper_id for r in e})
+        for a, e in zip(served, exact, strict=True)
+    )
+    listed = sum(len(e) for e in exact)
+    assert listed >= 59 and shared / listed >= 0.9, (shared, listed)
+    moe = served[-1]
+    assert sum("expert" in r.title.lower() or "moe" in r.title.lower() for r in moe[:5]) >= 3

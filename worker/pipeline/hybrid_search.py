@@ -1,0 +1,199 @@
+"""The hybrid ranker's related papers at scale: a few hundred candidates per paper, scored
+exactly as scoring every paper would score them.
+
+Candidates come from two stages, united: the HNSW graph over the dense embeddings (the
+papers nearest in meaning) and the lexical stage, the papers that score best by TF-IDF
+cosine. The lexical stage reads only the inverted lists of the query's terms (the TF-IDF
+matrix by columns), so it gives every paper's exact cosine at the cost of the papers that
+share a term with the query, which also catches the papers that share a rare term the
+embeddings blur.
+
+The hybrid's score is corpus-relative: each part is z-scored over the whole corpus before
+the two are mixed (``HybridRanker.scored``). Here the lexical part's mean and spread come
+from the exact cosines the lexical stage found (every other paper scores zero), and the
+dense part's from the embeddings' mean and second-moment matrix, kept from the build:
+a query's mean similarity is its inner product with the mean embedding, and its mean
+squared similarity is ``q @ second_moment @ q``. So a candidate scores what it scores in
+exact search, up to float rounding, and only the choice of candidates is approximate
+(``bench/hybrid_ann.py`` measures how often it misses).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+from worker.pipeline.neighbours import AnnParams, Neighbours
+from worker.pipeline.rankers.base import IndexedPaper, zscore
+from worker.pipeline.rankers.dense import DenseRanker
+from worker.pipeline.rankers.hybrid import HybridRanker
+from worker.pipeline.rankers.tfidf import TfidfRanker
+
+# Embeddings summed this many at a time when the moments are computed, to bound memory.
+_MOMENT_BLOCK = 50_000
+# Query-by-paper cosines computed this many cells at a time (most papers share a common
+# term with any query, so a block holds about this many), a few tens of MiB.
+_COSINE_BLOCK_CELLS = 4_000_000
+
+
+class HybridSearch:
+    """The dense graph, the lexical matrix by columns and the dense moments of one hybrid."""
+
+    def __init__(
+        self,
+        graph: Neighbours,
+        columns: sparse.csc_matrix,
+        dense_mean: np.ndarray,
+        dense_second_moment: np.ndarray,
+    ) -> None:
+        self.graph = graph
+        self.columns = columns
+        self.dense_mean = dense_mean
+        self.dense_second_moment = dense_second_moment
+
+    @classmethod
+    def build(cls, ranker: HybridRanker, params: AnnParams) -> HybridSearch:
+        lexical, dense = parts(ranker)
+        embeddings = dense.embeddings
+        mean = np.zeros(embeddings.shape[1], dtype=np.float64)
+        second = np.zeros((embeddings.shape[1],) * 2, dtype=np.float64)
+        for start in range(0, len(embeddings), _MOMENT_BLOCK):
+            block = np.asarray(embeddings[start : start + _MOMENT_BLOCK], dtype=np.float64)
+            mean += block.sum(axis=0)
+            second += block.T @ block
+        count = max(1, len(embeddings))
+        graph = Neighbours.of_vectors(embeddings, params)
+        return cls(graph, lexical.matrix.tocsc(), mean / count, second / count)
+
+    @property
+    def params(self) -> AnnParams:
+        return self.graph.params
+
+    def candidates(
+        self,
+        ranker: HybridRanker,
+        papers: Sequence[IndexedPaper],
+        rows: Sequence[int | None],
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """For each paper: its candidate rows (never its own), their fused scores and their
+        raw mixes, as ``HybridRanker.scored`` gives them, best first."""
+        lexical, dense = parts(ranker)
+        lexical_queries = lexical.vectors(papers, rows)
+        dense_queries = _dense_queries(dense, papers, rows)
+        proposed = self.graph.search(dense_queries, self.params.candidates + 1)
+        block = max(1, _COSINE_BLOCK_CELLS // max(1, self.columns.shape[0]))
+        found = []
+        for first in range(0, len(rows), block):
+            # Rows by paper, columns by corpus row: the cosines of the papers sharing a term.
+            cosines = (lexical_queries[first : first + block] @ self.columns.T).tocsr()
+            cosines.sort_indices()
+            for position in range(cosines.shape[0]):
+                start, end = cosines.indptr[position], cosines.indptr[position + 1]
+                at = first + position
+                found.append(
+                    self._scored(
+                        ranker,
+                        rows[at],
+                        (cosines.indices[start:end], cosines.data[start:end]),
+                        proposed[at],
+                        dense_queries[at],
+                    )
+                )
+        return found
+
+    def _scored(
+        self,
+        ranker: HybridRanker,
+        row: int | None,
+        hits: tuple[np.ndarray, np.ndarray],
+        proposed: np.ndarray,
+        query: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One paper's candidates (the graph's ``proposed`` and the lexical stage's best of
+        ``hits``, the rows sharing a term and their cosines) with their exact scores."""
+        hit_rows, hit_cosines = hits
+        count = self.columns.shape[0]
+        lexical_z = _standardiser(
+            hit_cosines.sum(dtype=np.float64) / count,
+            np.square(hit_cosines, dtype=np.float64).sum() / count,
+        )
+        # One more than asked for when the paper is indexed: its own row is the best of all.
+        wanted = self.params.lexical_candidates + (row is not None)
+        best = hit_rows[_top(hit_cosines, wanted)]
+        if not self.params.lexical_candidates:
+            best = best[:0]
+        union = np.union1d(proposed[proposed >= 0], best)
+        if row is not None:
+            union = union[union != row]
+        wide = np.asarray(query, dtype=np.float64)
+        dense_z = _standardiser(
+            float(self.dense_mean @ wide), float(wide @ self.dense_second_moment @ wide)
+        )
+        lexical_scores = np.zeros(len(union), dtype=np.float64)
+        if hit_rows.size:
+            at = np.minimum(np.searchsorted(hit_rows, union), len(hit_rows) - 1)
+            shared = hit_rows[at] == union
+            lexical_scores[shared] = hit_cosines[at[shared]]
+        dense = parts(ranker)[1]
+        dense_scores = np.asarray(dense.embeddings[union] @ query, dtype=np.float64)
+        weight = ranker.dense_weight
+        fused = (1 - weight) * lexical_z(lexical_scores) + weight * dense_z(dense_scores)
+        raw = (1 - weight) * lexical_scores + weight * dense_scores
+        order = np.argsort(-fused, kind="stable")
+        return union[order], fused[order], raw[order]
+
+    def save_graph(self, path: Path) -> None:
+        self.graph.save_graph(path)
+
+    def load_graph(self, path: Path) -> None:
+        self.graph.load_graph(path)
+
+    def __len__(self) -> int:
+        return len(self.graph)
+
+
+def parts(ranker: HybridRanker) -> tuple[TfidfRanker, DenseRanker]:
+    """The served hybrid's two rankers; the scale path knows how to search these two only."""
+    if not isinstance(ranker.lexical, TfidfRanker) or not isinstance(ranker.dense, DenseRanker):
+        raise ValueError("the hybrid's approximate search needs TF-IDF and dense parts")
+    if ranker.scale is not zscore:
+        raise ValueError("the hybrid's approximate search needs z-score fusion")
+    return ranker.lexical, ranker.dense
+
+
+def _dense_queries(
+    dense: DenseRanker, papers: Sequence[IndexedPaper], rows: Sequence[int | None]
+) -> np.ndarray:
+    """Each paper's embedding: stored if indexed, encoded if not (all of those in one call)."""
+    missing = [paper for paper, row in zip(papers, rows, strict=True) if row is None]
+    encoded = iter(dense.embed(missing) if missing else [])
+    return np.vstack(
+        [dense.embeddings[row] if row is not None else next(encoded) for row in rows]
+    ).astype(np.float32)
+
+
+def _standardiser(mean: float, mean_square: float) -> _ZScore:
+    return _ZScore(mean, float(np.sqrt(max(mean_square - mean * mean, 0.0))))
+
+
+class _ZScore:
+    """``base.zscore`` with the corpus's mean and spread given rather than computed."""
+
+    def __init__(self, mean: float, spread: float) -> None:
+        self.mean = mean
+        self.spread = spread
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        if self.spread == 0.0:
+            return np.zeros_like(values)
+        return (values - self.mean) / self.spread
+
+
+def _top(values: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` largest values (all of them when there are fewer)."""
+    if len(values) <= k:
+        return np.arange(len(values))
+    return np.argpartition(-values, k - 1)[:k]
