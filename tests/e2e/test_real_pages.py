@@ -131,6 +131,36 @@ def test_the_open_overlay_on_arxivs_own_abstract_page(browser: Browser, artifact
         restore_closed_roots(page)
 
 
+# What the browser does with the manifest's command: the background's listener, called with the
+# command's name and the tab it was pressed in (headless Chromium cannot press a command).
+PRESS_SHORTCUT = """async (url) => {
+  const tab = (await chrome.tabs.query({})).find((t) => t.url === url);
+  chrome.commands.onCommand.dispatch("toggle-overlay", tab);
+}"""
+
+
+def test_the_shortcut_opens_the_chip_and_escape_folds_it_on_arxivs_own_page(
+    browser: Browser,
+) -> None:
+    browser.configure(collapsed={})
+    page = open_at_laptop_size(browser, ABS_PAGE)
+    shadow = overlay_ready(page)
+    assert shadow.attribute("button.toggle", "aria-expanded") == "false"
+    browser.worker.evaluate(PRESS_SHORTCUT, page.url)
+    eventually(lambda: shadow.attribute("button.toggle", "aria-expanded") == "true")
+    assert shadow.evaluate("root.activeElement?.className") == "toggle"
+    shadow.wait_text("ul.code li", "StyleCLIP")
+    assert_overlay_says_nothing_stray(page, shadow)
+    # Escape, pressed for real from the code link, folds it and gives focus back to the chip.
+    shadow.focus("ul.code li a")
+    page.keyboard.press("Escape")
+    eventually(lambda: shadow.attribute("button.toggle", "aria-expanded") == "false")
+    assert shadow.evaluate("root.activeElement?.className") == "toggle"
+    chip = shadow.evaluate(CHIP_VIEW)
+    assert not chip["body"]
+    assert not intersects(chip["panel"], page.locator("blockquote.abstract").evaluate(BOX))
+
+
 def listing_badges(page: Page, saved: str | None = None) -> dict[str, str]:
     """The badges by paper once every listed paper has its set (and `saved` its saved mark)."""
     page.locator(BADGES).first.wait_for(timeout=15_000)
