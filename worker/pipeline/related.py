@@ -44,7 +44,8 @@ NEAR_DUPLICATE = 0.9
 # 2: the title's vector comes from the text's own run (``OnnxMiniLmEncoder.encode_titled``).
 # 3: from ``PAPERLENS_RELATED_ANN_FROM`` papers the hybrid keeps its own approximate search
 #    (``hybrid_search``) instead of giving way to TF-IDF.
-INDEX_FORMAT = 3
+# 4: the title's vector from a run of its own again (``OnnxMiniLmEncoder.encode_titled``).
+INDEX_FORMAT = 4
 
 # How far past k the list looks for replacements of skipped duplicates and for MMR.
 _LOOKAHEAD = 30
