@@ -59,6 +59,42 @@ def test_suggestions_from_graph_candidates_are_those_of_scoring_every_paper(
     assert all(s.reason.startswith("Like “") and set(s.because) <= set(SAVED_MOE) for s in served)
 
 
+def test_the_heaviest_terms_find_what_a_graph_too_shallow_to_reach_misses(
+    graph_index: RelatedIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the graph proposing one neighbour per query, the inverted lists of the
+    classifier's heaviest terms still bring the best-scored papers; without them the
+    graph's candidates alone miss some."""
+    monkeypatch.setattr(suggestions, "NEIGHBOURS_PER_SAVED", 1)
+    monkeypatch.setattr(suggestions, "NEIGHBOURS_OF_MODEL", 1)
+    monkeypatch.setattr(suggestions, "BEST_BY_TERMS", 10)
+    profile = moe_reader(demo_papers())
+    model = suggestions.reader_model(graph_index, profile, profile.saved)
+    assert model is not None
+    every_row = np.arange(len(graph_index))
+    exact, _ = suggestions.top_rows(graph_index, model, every_row, profile, profile.saved, 5)
+
+    rows = suggestions.candidate_rows(graph_index, model)
+    assert set(exact) <= set(rows.tolist()) and len(rows) < len(graph_index)
+    assert graph_index.lexical_columns is not None
+    monkeypatch.setattr(graph_index, "lexical_columns", None)
+    assert not set(exact) <= set(suggestions.candidate_rows(graph_index, model).tolist())
+
+
+def test_best_by_terms_ranks_rows_by_their_margin_over_those_terms_alone(
+    graph_index: RelatedIndex,
+) -> None:
+    columns = graph_index.lexical_columns
+    assert columns is not None
+    weights = np.random.default_rng(1).normal(size=columns.shape[1])
+    heaviest = np.argsort(-weights)[:30]
+    lexical = graph_index.ranker.matrix  # type: ignore[attr-defined]
+    partial = lexical[:, heaviest] @ weights[heaviest]
+    expected = set(np.argsort(-partial)[:7].tolist())
+
+    assert set(suggestions.best_by_terms(columns, weights, 30, 7).tolist()) == expected
+
+
 def test_a_small_sample_of_negatives_still_finds_the_other_moe_papers(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

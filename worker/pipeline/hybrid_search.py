@@ -55,8 +55,11 @@ class HybridSearch:
         self.dense_second_moment = dense_second_moment
 
     @classmethod
-    def build(cls, ranker: HybridRanker, params: AnnParams) -> HybridSearch:
-        lexical, dense = parts(ranker)
+    def build(
+        cls, ranker: HybridRanker, params: AnnParams, columns: sparse.csc_matrix
+    ) -> HybridSearch:
+        """``columns`` is the ranker's lexical matrix by columns (the index keeps one copy)."""
+        _, dense = parts(ranker)
         embeddings = dense.embeddings
         mean = np.zeros(embeddings.shape[1], dtype=np.float64)
         second = np.zeros((embeddings.shape[1],) * 2, dtype=np.float64)
@@ -66,7 +69,7 @@ class HybridSearch:
             second += block.T @ block
         count = max(1, len(embeddings))
         graph = Neighbours.of_vectors(embeddings, params)
-        return cls(graph, lexical.matrix.tocsc(), mean / count, second / count)
+        return cls(graph, columns, mean / count, second / count)
 
     @property
     def params(self) -> AnnParams:

@@ -45,7 +45,9 @@ NEAR_DUPLICATE = 0.9
 # 3: from ``PAPERLENS_RELATED_ANN_FROM`` papers the hybrid keeps its own approximate search
 #    (``hybrid_search``) instead of giving way to TF-IDF.
 # 4: the title's vector from a run of its own again (``OnnxMiniLmEncoder.encode_titled``).
-INDEX_FORMAT = 4
+# 5: an index with graphs keeps its lexical matrix by columns (``lexical_columns``) for
+#    both rankers, and the hybrid's search shares it.
+INDEX_FORMAT = 5
 
 # How far past k the list looks for replacements of skipped duplicates and for MMR.
 _LOOKAHEAD = 30
@@ -76,6 +78,7 @@ class RelatedIndex:
         self.floor = floor
         self.neighbours = neighbours
         self.hybrid_search: HybridSearch | None = None
+        self.lexical_columns: sparse.csc_matrix | None = None
         self.explainer = explainer
         self.paper_ids = paper_ids
         self.titles = titles
@@ -116,17 +119,16 @@ class RelatedIndex:
         whose exact scores then order them. A step of its own, so that a caller can release
         the papers' text before the graphs take their memory.
 
-        Both rankers get the graph over reduced TF-IDF (reading-list suggestions search it);
-        the hybrid's related lists come from its own search (``hybrid_search``).
+        Both rankers get the graph over reduced TF-IDF and the TF-IDF matrix by columns, its
+        inverted lists (reading-list suggestions read both); the hybrid's related lists come
+        from its own search (``hybrid_search``), which reads the same columns.
         """
-        if isinstance(self.ranker, HybridRanker):
-            lexical = self.ranker.lexical
-            self.hybrid_search = HybridSearch.build(self.ranker, ann)
-        elif isinstance(self.ranker, TfidfRanker):
-            lexical = self.ranker
-        else:
+        lexical = self.ranker.lexical if isinstance(self.ranker, HybridRanker) else self.ranker
+        if not isinstance(lexical, TfidfRanker):
             raise ValueError("approximate candidates are ordered by TF-IDF or the hybrid only")
-        assert isinstance(lexical, TfidfRanker)
+        self.lexical_columns = lexical.matrix.tocsc()
+        if isinstance(self.ranker, HybridRanker):
+            self.hybrid_search = HybridSearch.build(self.ranker, ann, self.lexical_columns)
         self.neighbours = Neighbours.build(lexical.matrix, ann)
 
     @property

@@ -49,6 +49,12 @@ NEGATIVES_SEED = 0
 # lexical classifier's weight vector (the papers its margin favours most).
 NEIGHBOURS_PER_SAVED = 200
 NEIGHBOURS_OF_MODEL = 1_000
+# And from the inverted lists of the lexical classifier's heaviest terms: the papers whose
+# margin over those terms alone is highest. At a million papers the graph's reduced space
+# misses most of the best-scored papers of some readers (recall@20 down to 0.20), which
+# these lists hold (bench/RESULTS.md, Suggestions at scale).
+TERMS_OF_MODEL = 50
+BEST_BY_TERMS = 2_000
 BECAUSE_MAX = 3
 
 
@@ -304,19 +310,40 @@ def reader_model(
 def candidate_rows(index: RelatedIndex, model: ReaderModel) -> np.ndarray:
     """The rows worth scoring: every row of an index without a nearest-neighbour graph; with
     one, the graph's neighbours of each saved paper and of the lexical classifier's weight
-    vector (the direction its margin grows in), which hold the best-scored papers of the
-    whole index nearly always (``bench/suggestions.py`` measures how nearly)."""
+    vector (the direction its margin grows in), and the best rows by the classifier's
+    heaviest terms, which together hold the best-scored papers of the whole index nearly
+    always (``bench/suggestions.py`` measures how nearly)."""
     graph = index.neighbours
     if graph is None or len(graph) == 0:
         return np.arange(len(index))
-    direction = sparse.csr_matrix(model.spaces[0].classifier.coef_.astype(np.float32))
-    found = np.concatenate(
-        [
-            graph.search(model.saved_lexical, NEIGHBOURS_PER_SAVED).ravel(),
-            graph.search(direction, NEIGHBOURS_OF_MODEL).ravel(),
-        ]
-    )
-    return np.unique(found[found >= 0])
+    weights = model.spaces[0].classifier.coef_.ravel()
+    direction = sparse.csr_matrix(weights.astype(np.float32))
+    found = [
+        graph.search(model.saved_lexical, NEIGHBOURS_PER_SAVED).ravel(),
+        graph.search(direction, NEIGHBOURS_OF_MODEL).ravel(),
+    ]
+    if index.lexical_columns is not None:
+        found.append(best_by_terms(index.lexical_columns, weights, TERMS_OF_MODEL, BEST_BY_TERMS))
+    rows = np.concatenate(found)
+    return np.unique(rows[rows >= 0])
+
+
+def best_by_terms(
+    columns: sparse.csc_matrix, weights: np.ndarray, terms: int, k: int
+) -> np.ndarray:
+    """The ``k`` rows with the highest margin over the ``terms`` most positive weights alone.
+
+    Read from those terms' columns (inverted lists), so the cost is the papers that use
+    them, not the index: a paper the classifier favours uses its heaviest terms, wherever
+    the graph's reduced space puts it.
+    """
+    heaviest = np.argsort(-weights, kind="stable")[:terms]
+    heaviest = heaviest[weights[heaviest] > 0]
+    partial = np.asarray(columns[:, heaviest] @ weights[heaviest]).ravel()
+    scored = np.flatnonzero(partial)
+    if scored.size > k:
+        scored = scored[np.argpartition(-partial[scored], k)[:k]]
+    return scored
 
 
 def saved_papers(saved: Sequence[ProfilePaper]) -> list[IndexedPaper]:
