@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bench.quality import csfcube, evaluate, readers
@@ -105,3 +106,35 @@ def test_reader_suggestions_find_the_held_out_half(tmp_path: Path) -> None:
     # The product's own suggestions, fed the same saved half, find the same papers.
     served = readers.served_model(index, cube.papers)
     assert readers.reader_recall(cube, index.paper_ids, served) == pytest.approx(100.0)
+
+
+def test_reading_lists_draw_halves_by_seed(tmp_path: Path) -> None:
+    write_tiny_cube(tmp_path)
+    cube = csfcube.load(tmp_path)
+    for query in cube.grades:
+        for cand in cube.grades[query]:
+            cube.grades[query][cand] = 3
+    draws = [readers.reading_lists(cube, "fold1_dev", seed) for seed in (1, 2, 3, 4, 5, 7)]
+    # The same readers in every draw, each list split into halves that cover its good papers.
+    assert len({len(lists) for lists in draws}) == 1
+    for lists in draws:
+        for saved, sought in lists:
+            assert len(saved) == len(sought) and not set(saved) & sought
+    # Different seeds save different halves of some list.
+    assert len({tuple(tuple(saved) for saved, _ in lists) for lists in draws}) > 1
+    assert readers.reading_lists(cube, "fold1_dev") == draws[-1]
+
+
+def test_nearest_saved_term_ranks_papers_near_a_saved_one_first() -> None:
+    vectors = readers.unit_rows(
+        np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9], [-1.0, 0.2]])
+    )
+    term = readers.nearest_saved(vectors, [0], 1)
+    others = np.array([1, 2, 3, 4])
+    # z-scored over the rows not saved, and highest for the row closest to the saved one.
+    assert term[others].mean() == pytest.approx(0.0, abs=1e-9)
+    assert term[others].std() == pytest.approx(1.0)
+    assert int(others[np.argmax(term[others])]) == 1
+    # With two saved papers, the max cosine favours a row close to either of them.
+    both = readers.nearest_saved(vectors, [0, 2], 1)
+    assert both[3] > both[4] and both[1] > both[4]

@@ -34,14 +34,34 @@ SuggestionModel = Callable[[Sequence[int]], np.ndarray]
 
 
 def reader_recall(
-    cube: CsfCube, paper_ids: Sequence[str], model: SuggestionModel, split: str | None = None
+    cube: CsfCube,
+    paper_ids: Sequence[str],
+    model: SuggestionModel,
+    split: str | None = None,
+    seed: int = SEED,
 ) -> float:
     """Mean capped recall@20 of the held-out half over every query with enough good papers,
     or over those of one of CSFCube's ``split``s (a query keeps the same halves either way)."""
     row = {paper_id: i for i, paper_id in enumerate(paper_ids)}
-    wanted = None if split is None else set(cube.splits[split])
-    shuffle = random.Random(SEED)
     recalls: list[float] = []
+    for saved, sought in reading_lists(cube, split, seed):
+        saved_rows = [row[paper_id] for paper_id in saved]
+        scores = np.asarray(model(saved_rows), dtype=np.float64).copy()
+        scores[saved_rows] = -np.inf
+        top = np.argsort(-scores, kind="stable")[:SUGGESTIONS_K]
+        recalls.append(capped_recall_at_k([paper_ids[i] for i in top], sought, SUGGESTIONS_K))
+    return 100 * float(np.mean(recalls))
+
+
+def reading_lists(
+    cube: CsfCube, split: str | None = None, seed: int = SEED
+) -> list[tuple[list[str], set[str]]]:
+    """Each reader's saved half and sought half, in query order. ``seed`` draws which half
+    is saved; every query is shuffled whatever the split, so a query's halves do not
+    depend on the split asked for."""
+    wanted = None if split is None else set(cube.splits[split])
+    shuffle = random.Random(seed)
+    lists: list[tuple[list[str], set[str]]] = []
     for query in sorted(cube.grades, key=lambda q: (q.paper_id, q.facet)):
         good = sorted(c for c, g in cube.grades[query].items() if g >= HIGHLY_RELEVANT)
         if len(good) < MIN_HIGHLY_RELEVANT:
@@ -49,13 +69,8 @@ def reader_recall(
         shuffle.shuffle(good)
         if wanted is not None and query not in wanted:
             continue
-        saved, sought = good[: len(good) // 2], set(good[len(good) // 2 :])
-        saved_rows = [row[paper_id] for paper_id in saved]
-        scores = np.asarray(model(saved_rows), dtype=np.float64).copy()
-        scores[saved_rows] = -np.inf
-        top = np.argsort(-scores, kind="stable")[:SUGGESTIONS_K]
-        recalls.append(capped_recall_at_k([paper_ids[i] for i in top], sought, SUGGESTIONS_K))
-    return 100 * float(np.mean(recalls))
+        lists.append((good[: len(good) // 2], set(good[len(good) // 2 :])))
+    return lists
 
 
 def centroid_model(vectors: np.ndarray | sparse.csr_matrix) -> SuggestionModel:
@@ -107,3 +122,57 @@ def served_model(index: RelatedIndex, papers: Sequence[IndexedPaper]) -> Suggest
         return scores
 
     return suggest
+
+
+def nearest_saved_model(
+    index: RelatedIndex, papers: Sequence[IndexedPaper], weight: float, k: int
+) -> SuggestionModel:
+    """The served model's fused score plus ``weight`` times a nearest-saved-paper term: the
+    mean of a paper's ``k`` highest cosines to the saved papers in the index's dense space,
+    z-scored over the papers not saved as the margins are over the negatives. Measured
+    beside the served model (not served: its gain on fold1_dev was within the draws'
+    noise, bench/RESULTS.md). Scores every row, leaving out copies of a saved title as the
+    served list does."""
+    titles = [" ".join(title.lower().split()) for title in index.titles]
+
+    def suggest(saved_rows: Sequence[int]) -> np.ndarray:
+        rows = list(saved_rows)
+        saved = [
+            ProfilePaper(papers[row].paper_id, papers[row].title, papers[row].abstract, [])
+            for row in rows
+        ]
+        profile = ReaderProfile(
+            revision=1,
+            saved=saved,
+            saved_ids={paper.paper_id for paper in saved},
+            dismissed=set(),
+            more_like_this=set(),
+        )
+        model = suggestions.reader_model(index, profile, saved)
+        if model is None or model.dense is None:
+            raise ValueError("the nearest-saved term needs an index with dense vectors")
+        scores = model.scores_of_rows(np.arange(len(index)))
+        scores = scores + weight * nearest_saved(unit_rows(model.dense), rows, k)
+        saved_titles = {titles[row] for row in rows}
+        scores[[row for row, title in enumerate(titles) if title in saved_titles]] = -np.inf
+        return scores
+
+    return suggest
+
+
+def nearest_saved(vectors: np.ndarray, saved_rows: Sequence[int], k: int) -> np.ndarray:
+    """Each row's mean of its ``k`` highest cosines to the saved rows (``vectors`` are unit
+    length), z-scored over the rows not saved; ``k`` of 0 takes the mean of all of them."""
+    rows = list(saved_rows)
+    cosines = np.asarray(vectors @ vectors[rows].T, dtype=np.float64)
+    if k:
+        cosines = -np.sort(-cosines, axis=1)[:, :k]
+    term = cosines.mean(axis=1)
+    others = np.ones(len(term), dtype=bool)
+    others[rows] = False
+    return np.asarray((term - term[others].mean()) / (term[others].std() or 1.0))
+
+
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.asarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
