@@ -389,6 +389,16 @@ def main() -> None:
                 process.wait()
     load = " ".join(f"{value:.1f}" for value in os.getloadavg())
     totals = [p.total for p in measured]
+    files = sum(path.stat().st_size for path in folder.glob("related-*")) // 1024
+    # Every page of the index files resident in every worker (a worker that has enriched
+    # the whole catalogue has read them all): each worker's share of the files is theirs
+    # divided among the workers, beside what it holds of its own.
+    worst = [
+        t.pss
+        - sum(u.pss for kind, u in p.kinds.items() if kind.startswith("index"))
+        + files // len(measured)
+        for p, t in zip(measured, totals, strict=True)
+    ]
     body = "\n".join(
         [
             f"{args.size:,} papers, {args.workers} workers, index `{index.name}`"
@@ -396,7 +406,8 @@ def main() -> None:
             + ", ".join(f"{mib(t.pss)} MiB" for t in totals)
             + "; RSS "
             + ", ".join(f"{mib(t.rss)} MiB" for t in totals)
-            + ".",
+            + f". Index files {mib(files)} MiB; with every page of them resident in every "
+            "worker, PSS per worker would be " + ", ".join(f"{mib(w)} MiB" for w in worst) + ".",
             "",
             report(measured, steps, parts),
             "",
