@@ -22,11 +22,6 @@ import numpy as np
 _SLOTS_PER_STRING = 2
 
 
-def _hash(key: bytes) -> int:
-    """A hash that every process computes alike (``hash`` of a str is salted per process)."""
-    return zlib.crc32(key)
-
-
 class PackedStrings(Sequence[str]):
     """An immutable sequence of strings in two arrays: their UTF-8 bytes end to end, and
     where each one starts. With ``lookup``, ``find`` also gives a string's position."""
@@ -81,13 +76,14 @@ class PackedStrings(Sequence[str]):
     def find(self, text: str) -> int | None:
         """The last position holding ``text`` (as a dict built from the strings in order
         would map it), or None; needs ``lookup``."""
-        if self._slots is None:
+        slots, starts, data = self._slots, self._starts, self._bytes  # locals: a vectorizer
+        if slots is None:  # calls this once per token
             raise TypeError("these strings were packed without a lookup table")
         key = text.encode()
-        mask = len(self._slots) - 1
-        slot = _hash(key) & mask
-        while (position := self._slots[slot]) >= 0:
-            if self._bytes[self._starts[position] : self._starts[position + 1]] == key:
+        mask = len(slots) - 1
+        slot = zlib.crc32(key) & mask
+        while (position := slots[slot]) >= 0:
+            if data[starts[position] : starts[position + 1]] == key:
                 return int(position)
             slot = (slot + 1) & mask
         return None
@@ -95,7 +91,9 @@ class PackedStrings(Sequence[str]):
 
 def _table(encoded: list[bytes]) -> np.ndarray:
     """Open addressing with linear probing: each string's position in the first free slot
-    from its hash on; a string seen before keeps one slot, holding its last position."""
+    from its hash on; a string seen before keeps one slot, holding its last position.
+    The hash is CRC-32, which every process computes alike (``hash`` of a str is salted
+    per process, and the table is built by one and read by others)."""
     size = 1
     while size < _SLOTS_PER_STRING * max(1, len(encoded)):
         size *= 2
@@ -103,7 +101,7 @@ def _table(encoded: list[bytes]) -> np.ndarray:
     slots = np.full(size, -1, dtype=np.int64)
     table = slots.data
     for position, key in enumerate(encoded):
-        slot = _hash(key) & mask
+        slot = zlib.crc32(key) & mask
         while (held := table[slot]) >= 0 and encoded[held] != key:
             slot = (slot + 1) & mask
         table[slot] = position
