@@ -49,6 +49,7 @@ PUBLISHED_NAME = "related-20000101T000000000000.joblib"
 # Papers per ``related_many`` call, as the precompute's chunk jobs enrich them.
 CHUNK = 200
 LAST_STEP = "suggestions and feeds"
+ARRAYS = "index: arrays (.joblib)"
 MIB = 2**20
 
 
@@ -91,7 +92,7 @@ def kind_of(path: str, index_dir: Path) -> str:
             return "index: dense graph (.dense.faiss)"
         if path.endswith(".faiss"):
             return "index: graph (.faiss)"
-        return "index: arrays (.joblib)"
+        return ARRAYS
     if path in ("", "[heap]"):
         return "anonymous (Python objects, heap, FAISS in memory)"
     if ".so" in path:
@@ -101,8 +102,10 @@ def kind_of(path: str, index_dir: Path) -> str:
     return "other files"
 
 
-def read_smaps(pid: int, index_dir: Path) -> Process:
-    """A process's memory by kind of mapping, from ``/proc/<pid>/smaps``."""
+def read_smaps(pid: int, index_dir: Path, arrays: dict[int, str]) -> Process:
+    """A process's memory by kind of mapping, from ``/proc/<pid>/smaps``; a mapping of the
+    index's arrays is named by the array whose data starts inside it (``arrays``: data
+    address to name; joblib maps each array on its own)."""
     found = Process(pid)
     kind = ""
     fields: dict[str, int] = {}
@@ -112,6 +115,10 @@ def read_smaps(pid: int, index_dir: Path) -> Process:
             if fields:
                 found.kinds[kind].add(fields)
             kind = kind_of(head[5].strip() if len(head) > 5 else "", index_dir)
+            if kind == ARRAYS:
+                start, end = (int(bound, 16) for bound in head[0].split("-"))
+                named = [name for at, name in arrays.items() if start <= at < end]
+                kind = f"{ARRAYS}: {', '.join(named) or 'unnamed'}"
             fields = {}
         elif len(head) >= 2 and head[0].endswith(":") and head[1].isdigit():
             fields[head[0][:-1]] = int(head[1])
@@ -168,6 +175,26 @@ def heap_parts(index: Any) -> list[tuple[str, int]]:
     return [(name, _deep_size(getattr(part, "vocabulary_", part)) // 1024) for name, part in parts]
 
 
+def mapped_arrays(value: object, name: str, seen: set[int]) -> Iterator[tuple[str, int]]:
+    """The memory-mapped arrays reachable from ``value``, by attribute path and data
+    address; containers of more than a few hundred items (an older format's strings) are
+    not walked."""
+    if id(value) in seen:
+        return
+    seen.add(id(value))
+    if isinstance(value, np.memmap):
+        yield name, int(value.ctypes.data)
+    elif isinstance(value, dict) and len(value) <= 300:
+        for key, item in value.items():
+            yield from mapped_arrays(item, f"{name}[{key!r}]", seen)
+    elif isinstance(value, (list, tuple)) and len(value) <= 300:
+        for position, item in enumerate(value):
+            yield from mapped_arrays(item, f"{name}[{position}]", seen)
+    elif hasattr(value, "__dict__") and not isinstance(value, type):
+        for key, item in vars(value).items():
+            yield from mapped_arrays(item, f"{name}.{key}".lstrip("."), seen)
+
+
 def work(corpus: Path, size: int, papers: int, readers: int, saved: int) -> Iterator[str]:
     """A worker: load the published index, do the work, say what each step left on the heap."""
     from paperlens.settings import get_settings
@@ -185,6 +212,8 @@ def work(corpus: Path, size: int, papers: int, readers: int, saved: int) -> Iter
     settings = get_settings()
     index = current_index(ctx.settings, Database(settings.sqlalchemy_url), ctx.redis)
     yield f"index loaded {private_anonymous_kib()}"
+    for name, address in mapped_arrays(index, "", set()):
+        yield f"array {name} {address}"
     for name, kib in heap_parts(index):
         yield f"part {name} {kib}"
 
@@ -283,20 +312,22 @@ def report(
     """Markdown tables: memory by kind of mapping per worker, private anonymous memory after
     each step, and the heap that the index's object-holding parts take in one worker."""
     kinds = sorted(
-        {kind for p in processes for kind in p.kinds}, key=lambda k: (k[:5] != "index", k)
+        {kind for p in processes for kind in p.kinds if p.kinds[kind].rss},
+        key=lambda k: (k[:5] != "index", k),
     )
+    others = "".join(f" worker {n} PSS MiB |" for n in range(2, len(processes) + 1))
     rows = [
-        "| worker | kind of mapping | RSS MiB | PSS MiB | shared MiB | private MiB |",
-        "| ---: | --- | ---: | ---: | ---: | ---: |",
+        f"| kind of mapping | worker 1 RSS MiB | PSS MiB | shared MiB | private MiB |{others}",
+        "| --- | ---: | ---: | ---: | ---: |" + " ---: |" * (len(processes) - 1),
     ]
-    for number, process in enumerate(processes, 1):
-        for kind in [*kinds, "total"]:
-            usage = process.total if kind == "total" else process.kinds.get(kind, Usage())
-            name = f"**{kind}**" if kind == "total" else kind
-            rows.append(
-                f"| {number} | {name} | {mib(usage.rss)} | {mib(usage.pss)} "
-                f"| {mib(usage.shared)} | {mib(usage.private)} |"
-            )
+    for kind in [*kinds, "total"]:
+        usages = [p.total if kind == "total" else p.kinds.get(kind, Usage()) for p in processes]
+        first = usages[0]
+        name = f"**{kind}**" if kind == "total" else kind
+        rows.append(
+            f"| {name} | {mib(first.rss)} | {mib(first.pss)} | {mib(first.shared)} "
+            f"| {mib(first.private)} |" + "".join(f" {mib(u.pss)} |" for u in usages[1:])
+        )
     names = " | ".join(name for name, _ in steps[0])
     rows += ["", f"| worker | private anonymous MiB after: {names} |"]
     rows.append("| ---: |" + " ---: |" * len(steps[0]))
@@ -368,11 +399,15 @@ def main() -> None:
             ]
             steps: list[list[tuple[str, int]]] = []
             parts: list[tuple[str, int]] = []
+            arrays: dict[int, dict[int, str]] = {}
             for process in workers:
                 assert process.stdout is not None
                 found = []
                 for line in process.stdout:
                     name, kib = line.rsplit(" ", 1)
+                    if name.startswith("array "):
+                        arrays.setdefault(process.pid, {})[int(kib)] = name.removeprefix("array ")
+                        continue
                     if name.startswith("part "):
                         if not steps:
                             parts.append((name.removeprefix("part "), int(kib)))
@@ -382,7 +417,7 @@ def main() -> None:
                     if name == LAST_STEP:
                         break
                 steps.append(found)
-            measured = [read_smaps(process.pid, folder) for process in workers]
+            measured = [read_smaps(p.pid, folder, arrays.get(p.pid, {})) for p in workers]
             for process in workers:
                 assert process.stdin is not None
                 process.stdin.close()
