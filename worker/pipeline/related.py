@@ -21,6 +21,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from paperlens.schemas import RelatedPaper
 from worker.pipeline.hybrid_search import HybridSearch
 from worker.pipeline.neighbours import AnnParams, Neighbours
+from worker.pipeline.packed import PackedStrings
 from worker.pipeline.rankers.base import IndexedPaper, Ranker
 from worker.pipeline.rankers.choose import make_ranker
 from worker.pipeline.rankers.dense import DenseRanker, encoder
@@ -45,9 +46,10 @@ NEAR_DUPLICATE = 0.9
 # 3: from ``PAPERLENS_RELATED_ANN_FROM`` papers the hybrid keeps its own approximate search
 #    (``hybrid_search``) instead of giving way to TF-IDF.
 # 4: the title's vector from a run of its own again (``OnnxMiniLmEncoder.encode_titled``).
-# 5: an index with graphs keeps its lexical matrix by columns (``lexical_columns``) for
+# 5: paper ids, titles, terms and vocabularies packed into arrays (``worker.pipeline.packed``).
+# 6: an index with graphs keeps its lexical matrix by columns (``lexical_columns``) for
 #    both rankers, and the hybrid's search shares it.
-INDEX_FORMAT = 5
+INDEX_FORMAT = 6
 
 # How far past k the list looks for replacements of skipped duplicates and for MMR.
 _LOOKAHEAD = 30
@@ -67,8 +69,8 @@ class RelatedIndex:
         self,
         ranker: Ranker,
         explainer: Explainer,
-        paper_ids: list[str],
-        titles: list[str],
+        paper_ids: Sequence[str],
+        titles: Sequence[str],
         diversity: float = 0.0,
         neighbours: Neighbours | None = None,
         floor: float | None = None,
@@ -80,10 +82,11 @@ class RelatedIndex:
         self.hybrid_search: HybridSearch | None = None
         self.lexical_columns: sparse.csc_matrix | None = None
         self.explainer = explainer
-        self.paper_ids = paper_ids
-        self.titles = titles
+        # Packed, so that a saved index maps them (``worker.pipeline.packed``); the ids
+        # with a lookup table, which ``row_of`` answers from.
+        self.paper_ids = _packed(paper_ids, lookup=True)
+        self.titles = _packed(titles, lookup=False)
         self.diversity = diversity
-        self._row = {paper_id: row for row, paper_id in enumerate(paper_ids)}
 
     @classmethod
     def build(
@@ -182,7 +185,7 @@ class RelatedIndex:
         return len(self.paper_ids)
 
     def row_of(self, paper_id: str) -> int | None:
-        return self._row.get(paper_id)
+        return self.paper_ids.find(paper_id)
 
     @property
     def up_to_date(self) -> bool:
@@ -203,7 +206,7 @@ class RelatedIndex:
     def scored(self, paper: IndexedPaper) -> tuple[np.ndarray, np.ndarray]:
         """The scores that order ``paper``'s list and the similarities the floor applies to,
         computed as ``related_many`` computes them (see ``_scored_many``)."""
-        scores, similarities = self._scored_many([paper], [self._row.get(paper.paper_id)])
+        scores, similarities = self._scored_many([paper], [self.row_of(paper.paper_id)])
         return scores[0], similarities[0]
 
     def _close_enough(self, similarity: np.ndarray) -> np.ndarray:
@@ -278,7 +281,7 @@ class RelatedIndex:
         reason: the one way a related list is made, for a chunk of papers (precompute) or for
         one (``related``). The similarity and the reasons of the whole chunk are computed in a
         few matrix operations instead of a few per paper."""
-        rows = [self._row.get(paper.paper_id) for paper in papers]
+        rows = [self.row_of(paper.paper_id) for paper in papers]
         queries = self.explainer.vectors(papers, rows)
         candidates = self.candidates(papers, rows, k + _LOOKAHEAD)
         chosen: list[tuple[list[int], np.ndarray]] = []
@@ -408,6 +411,14 @@ class RelatedIndex:
             order = order[self._close_enough(scores[order])]
             found.append(([candidates[i] for i in order], scores[order]))
         return found
+
+
+def _packed(strings: Sequence[str], lookup: bool) -> PackedStrings:
+    """``strings`` packed, unless they already are as asked (an index rebuilt from another's
+    parts, as the benchmarks and tests make them)."""
+    if isinstance(strings, PackedStrings) and (strings.slots is not None or not lookup):
+        return strings
+    return PackedStrings(strings, lookup=lookup)
 
 
 def _on_shared_columns(

@@ -224,7 +224,7 @@ class ReaderModel:
     spaces: list[_Space]
     positives: list[_Positive]
     saved_lexical: sparse.csr_matrix
-    terms: np.ndarray
+    terms: Sequence[str]
 
     def __post_init__(self) -> None:
         # The saved papers' vectors as columns, so that each suggestion's similarity to all
@@ -437,7 +437,7 @@ def _closest(
     return chosen or [positives[order[0]]]
 
 
-def _reason(vector: sparse.csr_matrix, because: list[_Positive], terms: np.ndarray) -> str:
+def _reason(vector: sparse.csr_matrix, because: list[_Positive], terms: Sequence[str]) -> str:
     """'Like “X” and “Y” in your list. All discuss “a b” and “c d”': phrases of several
     words only, as for related papers, since single shared words are mostly generic."""
     columns, weights = _overlap(vector, [p.vector for p in because])

@@ -32,6 +32,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from worker.pipeline.packed import PackedStrings, PackedVocabulary
 from worker.pipeline.rankers.base import IndexedPaper
 from worker.pipeline.rankers.tfidf import TfidfRanker
 
@@ -178,14 +179,17 @@ class Explainer:
 
     def fit(self, papers: Sequence[IndexedPaper]) -> None:
         self.tfidf.fit(papers)
-        self._terms = self.tfidf.vectorizer.get_feature_names_out()
+        vocabulary = self.tfidf.vectorizer.vocabulary_
+        if isinstance(vocabulary, PackedVocabulary):
+            self._terms = vocabulary.terms  # one copy, in column order already
+        else:
+            self._terms = PackedStrings(self.tfidf.vectorizer.get_feature_names_out())
 
     @property
-    def terms(self) -> np.ndarray:
+    def terms(self) -> PackedStrings:
         """The space's words and phrases by column, made once per fit (making them takes
         seconds with a large vocabulary)."""
-        terms: np.ndarray = self._terms
-        return terms
+        return self._terms
 
     def vectors(
         self, papers: Sequence[IndexedPaper], rows: Sequence[int | None]
@@ -294,7 +298,7 @@ def key_phrases(
 
 
 def informative_terms(
-    terms: np.ndarray, indices: np.ndarray, weights: np.ndarray, limit: int = REASON_PHRASES
+    terms: Sequence[str], indices: np.ndarray, weights: np.ndarray, limit: int = REASON_PHRASES
 ) -> list[str]:
     """The heaviest shared terms of several words, no word named twice, none only generic.
 
