@@ -63,13 +63,16 @@ def vectors_path(size: int, encoder_name: str) -> Path:
     return CACHE / f"vectors-{size}-{encoder_name}.npy"
 
 
-def cached_vectors(papers: Sequence[IndexedPaper], encoder_name: str) -> np.ndarray:
-    """The dense ranker's vectors of ``papers``, encoded once and then read from the cache.
+def cached_vectors(
+    papers: Sequence[IndexedPaper], encoder_name: str, path: Path | None = None
+) -> np.ndarray:
+    """The dense ranker's vectors of ``papers``, encoded once and then read from ``path``
+    (by default this benchmark's cache for a corpus of that size).
 
     Encoded a block at a time, each block saved as it is done, so that a run stopped
     part-way (a hundred thousand papers take hours on a busy machine) resumes there.
     """
-    path = vectors_path(len(papers), encoder_name)
+    path = path or vectors_path(len(papers), encoder_name)
     if path.exists():
         return _mapped(path)
     ranker = DenseRanker(encoder_name)

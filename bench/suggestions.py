@@ -1,18 +1,18 @@
 """Per-reader suggestions at scale: worker time per reader, and how close the candidate path
 comes to scoring every paper.
 
-The index is built as the product builds it at that size for the TF-IDF ranker
-(``RelatedIndex.build``, plus the FAISS HNSW graph from ``related_ann_from`` papers on) over
-a synthetic corpus from ``bench.corpus``: the served hybrid adds a dense classifier whose
-embeddings would take hours to encode at a million papers, while the lexical one, measured
-here, is what proposes the candidates; the last ``FEED_NEW`` papers of the corpus are left
-out of the index and play the new papers a feed refresh ranks. As the refresh does, it
-projects them into the index's spaces once (``ProjectedPapers``), timed on its own. Each
-reader saves ``--saved`` papers drawn from the TF-IDF neighbourhoods of two seed papers (two
-interests, one tag each). Per reader it times ``suggestion_sets`` (the whole list and each
-tag, as the worker's job computes them) and ``rank_papers`` over the shared projection (the
-reader's share of the feed refresh), and compares the whole-list top 20 with the same
-classifier's top 20 over every indexed paper.
+The index is built as the product builds it at that size (``RelatedIndex.build``, plus
+the graphs from ``related_ann_from`` papers on) over a synthetic corpus from
+``bench.corpus``, for the TF-IDF ranker by default or the served hybrid with ``--ranker
+hybrid``, whose embeddings take hours to encode at a million papers (the lexical classifier
+the TF-IDF index measures is the one that proposes candidates in both). The last
+``FEED_NEW`` papers of the corpus are left out of the index and play the new papers a feed
+refresh ranks. As the refresh does, it projects them into the index's spaces once
+(``ProjectedPapers``), timed on its own. Each reader saves ``--saved`` papers drawn from the
+ranker's neighbourhoods of two seed papers (two interests, one tag each). Per reader it
+times ``suggestion_sets`` (the whole list and each tag, as the worker's job computes them)
+and ``rank_papers`` over the shared projection (the reader's share of the feed refresh), and
+compares the whole-list top 20 with the same model's top 20 over every indexed paper.
 
 With ``--keep-index`` the built index is saved under var/bench and a later run with the
 same flag and size loads it instead of building it again (an hour at a million papers),
@@ -33,11 +33,17 @@ from pathlib import Path
 import numpy as np
 
 from bench.corpus import generate
+from bench.hybrid_ann import CachedDense, cached_vectors
 from bench.machine import append_result
-from paperlens.settings import get_settings
+from paperlens.settings import Settings, get_settings
 from paperlens.store.library import ProfilePaper, ReaderProfile
 from worker.pipeline.feeds import FEED_CANDIDATES_MAX, FEED_NEW_PER_REFRESH
 from worker.pipeline.neighbours import AnnParams
+from worker.pipeline.rankers.choose import HYBRID_DENSE_WEIGHT
+from worker.pipeline.rankers.dense import DEFAULT_ENCODER
+from worker.pipeline.rankers.floors import floor_for
+from worker.pipeline.rankers.hybrid import HybridRanker
+from worker.pipeline.rankers.tfidf import TfidfRanker
 from worker.pipeline.related import IndexedPaper, RelatedIndex
 from worker.pipeline.suggestions import (
     ProjectedPapers,
@@ -68,11 +74,15 @@ def load_papers(size: int) -> list[IndexedPaper]:
     return [IndexedPaper(f"arxiv:{i}", r["title"], r["abstract"]) for i, r in enumerate(records)]
 
 
-def built_index(papers: list[IndexedPaper], size: int, keep: bool) -> tuple[RelatedIndex, str]:
-    """The index over ``papers`` as the product builds it at ``size`` papers, and how long
-    that took (or that it was loaded); with ``keep``, saved and loaded under var/bench."""
+def built_index(
+    papers: list[IndexedPaper], size: int, keep: bool, ranker: str = "tfidf"
+) -> tuple[RelatedIndex, str]:
+    """The index over ``papers`` as the product builds it at ``size`` papers for ``ranker``
+    ("tfidf", or "hybrid" with the served encoder's vectors cached under var/bench), and how
+    long that took (or that it was loaded); with ``keep``, saved and loaded under var/bench."""
     settings = get_settings()
-    path = CACHE / f"suggestions-index-{size}.joblib"
+    name = "" if ranker == "tfidf" else f"{ranker}-"
+    path = CACHE / f"suggestions-index-{name}{size}.joblib"
     if keep and path.exists():
         started = time.perf_counter()
         index = RelatedIndex.load(path)
@@ -80,7 +90,10 @@ def built_index(papers: list[IndexedPaper], size: int, keep: bool) -> tuple[Rela
             return index, f"loaded from {path.name} in {time.perf_counter() - started:.0f} s"
         print(f"{path.name} is in an older format: building it again", flush=True)
     started = time.perf_counter()
-    index = RelatedIndex.build(papers, "tfidf")
+    if ranker == "hybrid":
+        index = hybrid_index(papers, settings)
+    else:
+        index = RelatedIndex.build(papers, ranker)
     fitted = time.perf_counter() - started
     if size >= settings.related_ann_from:
         index.add_neighbours(
@@ -94,6 +107,19 @@ def built_index(papers: list[IndexedPaper], size: int, keep: bool) -> tuple[Rela
     if keep:
         index.save(path)
     return index, built
+
+
+def hybrid_index(papers: list[IndexedPaper], settings: Settings) -> RelatedIndex:
+    """The served hybrid over ``papers``, its vectors encoded once into var/bench (minutes
+    per ten thousand papers) and read from there by later runs."""
+    vectors = cached_vectors(
+        papers, DEFAULT_ENCODER, CACHE / f"suggestions-vectors-{len(papers)}-{DEFAULT_ENCODER}.npy"
+    )
+    cached = CachedDense(vectors)
+    ranker = HybridRanker(TfidfRanker(), cached, HYBRID_DENSE_WEIGHT)
+    index = RelatedIndex.build(papers, ranker, settings.related_diversity, floor_for("hybrid"))
+    ranker.dense = cached.served()
+    return index
 
 
 def make_reader(
@@ -125,12 +151,18 @@ def main() -> None:
     parser.add_argument("--saved", type=int, default=50, help="papers each reader saved")
     parser.add_argument("--keep-index", action="store_true", help="save the index, or load it")
     parser.add_argument("--no-record", action="store_true", help="print only; leave RESULTS.md")
+    parser.add_argument(
+        "--ranker",
+        choices=("tfidf", "hybrid"),
+        default="tfidf",
+        help="the index's ranker: hybrid encodes the corpus first (minutes per 10,000 papers)",
+    )
     args = parser.parse_args()
     settings = get_settings()
 
     papers = load_papers(args.size)
     indexed, new = papers[: args.size], papers[args.size :]
-    index, built = built_index(indexed, args.size, args.keep_index)
+    index, built = built_index(indexed, args.size, args.keep_index, args.ranker)
     print(f"index of {args.size:,} papers {built}")
     load_before = " ".join(f"{value:.1f}" for value in os.getloadavg())
 
@@ -167,9 +199,15 @@ def main() -> None:
     load_after = " ".join(f"{value:.1f}" for value in os.getloadavg())
     total = np.array(set_times) + np.array(feed_times)
     path = (
-        "candidates from the FAISS HNSW graph"
+        "candidates from the graph and the heaviest terms"
         if index.neighbours is not None
         else "every paper scored"
+    )
+    classifiers = (
+        "TF-IDF and dense classifiers fused"
+        if args.ranker == "hybrid"
+        else "TF-IDF classifier; the product serves the hybrid at this size, whose embeddings "
+        "take hours to encode here"
     )
     body = "\n".join(
         [
@@ -183,10 +221,8 @@ def main() -> None:
             f"| {total.mean():.2f} | {total.max():.2f} | {np.mean(candidates):,.0f} "
             f"| {np.mean(recalls):.3f} | {min(recalls):.2f} |",
             "",
-            "Synthetic corpus of `bench.corpus` (real TF-IDF of generated text). The index is "
-            "the TF-IDF ranker's with its graph: the product serves the hybrid at this size, "
-            "whose embeddings take hours to encode here, so this measures the lexical "
-            "classifier, which proposes the candidates in both. "
+            f"Synthetic corpus of `bench.corpus`; index of the {args.ranker} ranker with its "
+            f"graph ({classifiers}). "
             f"Index {built}. The feed refresh projects its new papers once for all readers "
             "(shared projection); each reader's feed then costs its model, the ranking of the "
             f"projected papers and the explanation of the {FEED_NEW_PER_REFRESH} listed. "
@@ -194,7 +230,7 @@ def main() -> None:
             f"after. Targets: both within {TARGET_SECONDS:g} s per reader, recall@{TOP} "
             f"against the same classifier over every paper ≥ {TARGET_RECALL}. "
             f"`python -m bench.suggestions --size {args.size} --readers {args.readers} "
-            f"--saved {args.saved}`.",
+            f"--saved {args.saved} --ranker {args.ranker}`.",
         ]
     )
     print(f"\n{body}")
