@@ -21,7 +21,7 @@ help:
 	@echo "make lint     ruff, mypy, the import layers (lint-imports), ESLint and Prettier only"
 	@echo "make bench    benchmarks (needs wrk and hey from Debian); results go to bench/RESULTS.md"
 	@echo "make bench-suggestions  per-reader suggestion time and recall at SIZE papers (100000)"
-	@echo "make bench-memory  PSS and RSS of two workers holding the index of SIZE papers (100000), by mapping; INDEX= measures a saved index"
+	@echo "make bench-memory  PSS and RSS of two workers holding the index of SIZE papers (100000), by mapping; INDEX= measures a saved index (CORPUS= its corpus)"
 	@echo "make bench-hybrid-ann  the hybrid's approximate related lists against exact ones at SIZE papers"
 	@echo "make bench-chaos  kill parts of make run under traffic; appends bench/RESULTS.md"
 	@echo "make bench-cluster  2 APIs, 3 workers, the scheduler on PostgreSQL + Redis, 20,000 papers"
@@ -117,9 +117,10 @@ bench-suggestions: install-dev
 	$(BIN)/python -m bench.suggestions --size $(or $(SIZE),100000)
 
 # Kills a random part of `make run` every 30-60 s under traffic; SECONDS=600 by default.
-# INDEX names a saved index to measure (read only) instead of var/bench's.
+# INDEX names a saved index to measure (read only) instead of var/bench's, CORPUS its corpus.
 bench-memory: install-dev
-	$(BIN)/python -m bench.memory --size $(or $(SIZE),100000) $(if $(INDEX),--index $(INDEX))
+	$(BIN)/python -m bench.memory --size $(or $(SIZE),100000) $(if $(INDEX),--index $(INDEX)) \
+		$(if $(CORPUS),--corpus $(CORPUS))
 
 bench-chaos: install-dev
 	$(BIN)/python -m bench.chaos --seconds $(or $(SECONDS),600)

@@ -180,10 +180,8 @@ class Explainer:
     def fit(self, papers: Sequence[IndexedPaper]) -> None:
         self.tfidf.fit(papers)
         vocabulary = self.tfidf.vectorizer.vocabulary_
-        if isinstance(vocabulary, PackedVocabulary):
-            self._terms = vocabulary.terms  # one copy, in column order already
-        else:
-            self._terms = PackedStrings(self.tfidf.vectorizer.get_feature_names_out())
+        assert isinstance(vocabulary, PackedVocabulary)  # as ``TfidfRanker.fit`` leaves it
+        self._terms = vocabulary.terms  # the terms by column already: one copy for both
 
     @property
     def terms(self) -> PackedStrings:

@@ -72,8 +72,9 @@ class TfidfRanker:
 
     def _pack_vocabulary(self) -> None:
         """Swap the vectorizer's vocabulary dict for a packed one that a saved index maps
-        (``worker.pipeline.packed``), once the corpus is transformed: a lookup in it costs
-        about a microsecond more than in the dict, which a million papers would feel."""
+        (``worker.pipeline.packed``), once the corpus is transformed: lookups in it cost
+        more than in the dict (half as long again to transform a batch of papers, measured
+        in bench/RESULTS.md, "Memory"), which transforming a million papers would feel."""
         self.vectorizer.vocabulary_ = PackedVocabulary(self.vectorizer.vocabulary_)
 
     def vector(self, paper: IndexedPaper, row: int | None) -> sparse.csr_matrix:
