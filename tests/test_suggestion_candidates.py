@@ -135,3 +135,27 @@ def test_on_the_hybrid_index_a_saved_paper_it_lacks_is_projected_into_both_space
     found = [s.paper_id for s in suggestions.suggest(index, profile, profile.saved, 5)]
 
     assert set(found[:3]) <= OTHER_MOE, found
+
+
+@pytest.mark.skipif(not embeddings_available(), reason="the packaged model is not installed")
+def test_on_the_hybrid_index_the_dense_graph_proposes_what_the_dense_classifier_favours(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The hybrid's own graph, searched along the dense classifier's weights, brings the
+    papers that classifier ranks first; the lexical stages alone, kept shallow, miss some."""
+    monkeypatch.setattr(suggestions, "NEIGHBOURS_PER_SAVED", 1)
+    monkeypatch.setattr(suggestions, "NEIGHBOURS_OF_MODEL", 1)
+    monkeypatch.setattr(suggestions, "BEST_BY_TERMS", 1)
+    monkeypatch.setattr(suggestions, "DENSE_NEIGHBOURS_OF_MODEL", 8)
+    papers = demo_papers()
+    index = RelatedIndex.build(papers, make_ranker("hybrid"))
+    index.add_neighbours(AnnParams(dims=24, candidates=10, ef_search=64, links=8))
+    profile = moe_reader(papers)
+    model = suggestions.reader_model(index, profile, profile.saved)
+    assert model is not None and model.dense is not None and len(model.spaces) == 2
+    dense_margins = model.spaces[1].classifier.decision_function(suggestions._unit(model.dense))
+    favoured = set(np.argsort(-dense_margins)[:5].tolist())
+
+    assert favoured <= set(suggestions.candidate_rows(index, model).tolist())
+    monkeypatch.setattr(index, "hybrid_search", None)
+    assert not favoured <= set(suggestions.candidate_rows(index, model).tolist())

@@ -102,6 +102,11 @@ class Neighbours:
     def __len__(self) -> int:
         return int(self._graph.ntotal) if self._graph is not None else 0
 
+    @property
+    def width(self) -> int:
+        """The dimensions of the graph's vectors, which a query must have."""
+        return int(self._graph.d)
+
     def save_graph(self, path: Path) -> None:
         faiss.write_index(self._graph, str(path))
 

@@ -26,6 +26,7 @@ from sklearn.svm import LinearSVC
 
 from paperlens.schemas import Suggestion, SuggestionSet
 from paperlens.store.library import ProfilePaper, ReaderProfile
+from worker.pipeline.hybrid_search import HybridSearch
 from worker.pipeline.rankers.explain import informative_terms
 from worker.pipeline.rankers.hybrid import HybridRanker
 from worker.pipeline.rankers.tfidf import TfidfRanker
@@ -55,6 +56,9 @@ NEIGHBOURS_OF_MODEL = 1_000
 # these lists hold (bench/RESULTS.md, Suggestions at scale).
 TERMS_OF_MODEL = 50
 BEST_BY_TERMS = 2_000
+# And, on the hybrid's index, from its dense graph: the neighbours of the dense classifier's
+# weight vector.
+DENSE_NEIGHBOURS_OF_MODEL = 1_000
 BECAUSE_MAX = 3
 
 
@@ -310,8 +314,9 @@ def reader_model(
 def candidate_rows(index: RelatedIndex, model: ReaderModel) -> np.ndarray:
     """The rows worth scoring: every row of an index without a nearest-neighbour graph; with
     one, the graph's neighbours of each saved paper and of the lexical classifier's weight
-    vector (the direction its margin grows in), and the best rows by the classifier's
-    heaviest terms, which together hold the best-scored papers of the whole index nearly
+    vector (the direction its margin grows in), the best rows by the classifier's heaviest
+    terms and, on the hybrid's index, its dense graph's neighbours of the dense classifier's
+    weight vector: together they hold the best-scored papers of the whole index nearly
     always (``bench/suggestions.py`` measures how nearly)."""
     graph = index.neighbours
     if graph is None or len(graph) == 0:
@@ -324,8 +329,20 @@ def candidate_rows(index: RelatedIndex, model: ReaderModel) -> np.ndarray:
     ]
     if index.lexical_columns is not None:
         found.append(best_by_terms(index.lexical_columns, weights, TERMS_OF_MODEL, BEST_BY_TERMS))
-    rows = np.concatenate(found)
+    hybrid = index.approximate_hybrid
+    if hybrid is not None and len(model.spaces) > 1:
+        direction = _dense_direction(model, hybrid)
+        found.append(hybrid.graph.search(direction, DENSE_NEIGHBOURS_OF_MODEL))
+    rows = np.concatenate([part.ravel() for part in found])
     return np.unique(rows[rows >= 0])
+
+
+def _dense_direction(model: ReaderModel, hybrid: HybridSearch) -> np.ndarray:
+    """The dense classifier's weight vector as a query of the hybrid's graph, whose vectors
+    may hold the title's beside the text's (``_whole_text``): zero weight on that part."""
+    weights = model.spaces[1].classifier.coef_.astype(np.float32)
+    width = hybrid.graph.width
+    return np.hstack([weights, np.zeros((1, width - weights.shape[1]), dtype=np.float32)])
 
 
 def best_by_terms(
