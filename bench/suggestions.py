@@ -198,11 +198,12 @@ def main() -> None:
         )
     load_after = " ".join(f"{value:.1f}" for value in os.getloadavg())
     total = np.array(set_times) + np.array(feed_times)
-    path = (
-        "candidates from the graph and the heaviest terms"
-        if index.neighbours is not None
-        else "every paper scored"
-    )
+    if index.neighbours is None:
+        path = "every paper scored"
+    elif index.approximate_hybrid is None:
+        path = "candidates from the graph and the heaviest terms"
+    else:
+        path = "candidates from both graphs and the heaviest terms"
     classifiers = (
         "TF-IDF and dense classifiers fused"
         if args.ranker == "hybrid"
