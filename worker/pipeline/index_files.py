@@ -29,7 +29,7 @@ from worker.pipeline.related import IndexedPaper, RelatedIndex, dense_graph_path
 log = logging.getLogger(__name__)
 
 # Builds kept on disk: the current one and the one before, which a worker may still be
-# loading when the pointer moves; older ones go (3.5 GB each at a million papers).
+# loading when the pointer moves; older ones go (4.5 GB each at a million papers with TF-IDF).
 KEPT_BUILDS = 2
 
 # What a published build is called (see ``build_and_publish``); nothing else is loaded.
