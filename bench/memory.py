@@ -252,14 +252,7 @@ def work(corpus: Path, size: int, papers: int, readers: int, saved: int) -> Iter
             )
             for row in rows
         ]
-        unique = list({p.paper_id: p for p in chosen}.values())
-        profile = ReaderProfile(
-            revision=1,
-            saved=unique,
-            saved_ids={p.paper_id for p in unique},
-            dismissed=set(),
-            more_like_this=set(),
-        )
+        profile = ReaderProfile.of_saved(chosen)
         suggestion_sets(index, profile, settings.suggestions_per_set, settings.suggestions_max_tags)
         rank_papers(index, profile, profile.saved, shared, FEED_NEW_PER_REFRESH)
     yield f"{LAST_STEP} {private_anonymous_kib()}"

@@ -134,14 +134,7 @@ def make_reader(
         for row in rng.choice(near, count, replace=False):
             paper = papers[int(row)]
             chosen.append(ProfilePaper(paper.paper_id, paper.title, paper.abstract, [tag]))
-    unique = list({paper.paper_id: paper for paper in chosen}.values())
-    return ReaderProfile(
-        revision=1,
-        saved=unique,
-        saved_ids={paper.paper_id for paper in unique},
-        dismissed=set(),
-        more_like_this=set(),
-    )
+    return ReaderProfile.of_saved(chosen)
 
 
 def main() -> None:

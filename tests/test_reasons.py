@@ -120,7 +120,7 @@ def test_every_suggestion_reason_names_phrases_or_only_the_saved_papers(
         saved = [
             ProfilePaper(p.paper_id, p.title, p.abstract, []) for p in papers[start : start + 3]
         ]
-        profile = ReaderProfile(1, saved, {p.paper_id for p in saved}, set(), set())
+        profile = ReaderProfile.of_saved(saved)
         for item in suggest(index, profile, saved, 5):
             assert item.reason.startswith("Like “"), item.reason
             if " in your list. " not in item.reason:

@@ -95,13 +95,7 @@ def _parts(index: RelatedIndex, rows: list[int]) -> tuple[np.ndarray, np.ndarray
         ProfilePaper(index.paper_ids[row], index.titles[row], "", [])  # held rows: no text read
         for row in rows
     ]
-    profile = ReaderProfile(
-        revision=1,
-        saved=saved,
-        saved_ids={paper.paper_id for paper in saved},
-        dismissed=set(),
-        more_like_this=set(),
-    )
+    profile = ReaderProfile.of_saved(saved)
     model = suggestions.reader_model(index, profile, saved)
     if model is None or model.dense is None or len(model.spaces) < 2:
         raise ValueError("the grid needs the hybrid index's dense vectors")

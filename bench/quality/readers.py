@@ -107,13 +107,7 @@ def served_model(index: RelatedIndex, papers: Sequence[IndexedPaper]) -> Suggest
             ProfilePaper(papers[row].paper_id, papers[row].title, papers[row].abstract, [])
             for row in saved_rows
         ]
-        profile = ReaderProfile(
-            revision=1,
-            saved=saved,
-            saved_ids={paper.paper_id for paper in saved},
-            dismissed=set(),
-            more_like_this=set(),
-        )
+        profile = ReaderProfile.of_saved(saved)
         listed = suggestions.suggest(index, profile, saved, SUGGESTIONS_K)
         rows = {paper_id: row for row, paper_id in enumerate(index.paper_ids)}
         scores = np.full(len(index.paper_ids), -np.inf)
@@ -141,13 +135,7 @@ def nearest_saved_model(
             ProfilePaper(papers[row].paper_id, papers[row].title, papers[row].abstract, [])
             for row in rows
         ]
-        profile = ReaderProfile(
-            revision=1,
-            saved=saved,
-            saved_ids={paper.paper_id for paper in saved},
-            dismissed=set(),
-            more_like_this=set(),
-        )
+        profile = ReaderProfile.of_saved(saved)
         model = suggestions.reader_model(index, profile, saved)
         if model is None or model.dense is None:
             raise ValueError("the nearest-saved term needs an index with dense vectors")

@@ -609,6 +609,13 @@ class ReaderProfile:
     dismissed: set[str]
     more_like_this: set[str]
 
+    @classmethod
+    def of_saved(cls, saved: Sequence[ProfilePaper], revision: int = 1) -> ReaderProfile:
+        """A reader who saved ``saved`` (each paper once) and gave no feedback yet: how the
+        benchmarks and tests make readers without a database."""
+        unique = list({paper.paper_id: paper for paper in saved}.values())
+        return cls(revision, unique, {paper.paper_id for paper in unique}, set(), set())
+
 
 def reader_profile(session: Session, reader_id: int) -> ReaderProfile | None:
     """Everything suggestions are computed from, or None when the reader no longer exists."""
