@@ -41,6 +41,10 @@ JOB_REFRESH_FEEDS = "worker.jobs.refresh_feeds"
 # One feed refresh queued or running at a time: a refresh takes every paper new since the last.
 FEED_REFRESH_JOB_ID = "feed-refresh"
 JOB_REFRESH_READER_FEED = "worker.jobs.refresh_reader_feed"
+JOB_UPDATE_INDEX = "worker.jobs.update_index"
+# One index update queued or running at a time: an update takes every paper the index lacks.
+INDEX_UPDATE_JOB_ID = "index-update"
+JOB_REFRESH_RELATED = "worker.jobs.refresh_related"
 
 
 def _paper_job_id(kind: str, paper_id: str) -> str:

@@ -77,6 +77,24 @@ def request_precompute(redis: Redis, settings: Settings) -> Job:
     return job
 
 
+def request_index_update(redis: Redis, settings: Settings) -> bool:
+    """Ask for the papers that joined the catalogue to be added to the related-papers index,
+    then enriched (``worker.jobs.update_index``); coalesced to one job, which takes in every
+    paper the index lacks when it runs. It may fit a new index, hence the long timeout."""
+    job = job_queue.enqueue(
+        redis,
+        settings,
+        keys.QUEUE_BULK,
+        keys.JOB_UPDATE_INDEX,
+        job_id=keys.INDEX_UPDATE_JOB_ID,
+        description="add the new papers to the related-papers index",
+        # Neither a result nor (past the usual time) a failure is kept under the id: the
+        # next update must be able to take it.
+        timeout_seconds=settings.job_timeout_seconds * PRECOMPUTE_TIMEOUT_FACTOR,
+    )
+    return job is not None
+
+
 def rebuild_pending(redis: Redis) -> str | None:
     """The id of the precompute job whose index is still to be published, if any."""
     value = redis.get(keys.INDEX_REBUILD)
@@ -169,17 +187,29 @@ def index_info(redis: Redis) -> dict[str, str]:
     return _strings(redis.hgetall(keys.INDEX_INFO))
 
 
-def record_ingest(redis: Redis, settings: Settings, what: str, created: int, updated: int) -> None:
+def record_ingest(
+    redis: Redis,
+    settings: Settings,
+    what: str,
+    created: int,
+    updated: int,
+    join_index: bool = True,
+) -> None:
     """Describe the ingest that just changed the catalogue (one that changed nothing is
-    not recorded: "last ingest" says when papers last arrived); one that brought new
-    papers asks for the readers' research feeds to take them in."""
+    not recorded: "last ingest" says when papers last arrived). One that brought new papers
+    asks for the readers' research feeds to take them in: with ``join_index``, once the
+    related-papers index has taken them in (the update asks for the feeds' refresh);
+    without it (one fetched paper, whose update would write the whole index again), at
+    once, the paper joining the index at the next scheduled update."""
     if not created and not updated:
         return
     redis.hset(
         keys.LAST_INGEST,
         mapping={"what": what, "created": created, "updated": updated, "at": _now()},
     )
-    if created:
+    if created and join_index:
+        request_index_update(redis, settings)
+    elif created:
         job_queue.request_feed_refresh(redis, settings)
 
 

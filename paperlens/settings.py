@@ -150,6 +150,11 @@ class Settings(BaseSettings):
     related_ann_candidates: int = Field(default=200, ge=1)
     related_ann_lexical_candidates: int = Field(default=100, ge=0)
     related_ann_ef_search: int = Field(default=256, ge=1)
+    # Papers that join the catalogue are added to the published index (``index_update_cron``
+    # and after each ingest) in the spaces it was fitted in; once the papers added since the
+    # last fit pass this share of those fitted, the update fits a new index instead.
+    index_refit_growth: float = Field(default=0.2, gt=0.0)
+    index_update_cron: str = "45 * * * *"
     # Failed authentications allowed per client address and per token prefix (limits syntax).
     auth_failures_per_client: str = "30/minute"
     auth_failures_per_token: str = "10/minute"

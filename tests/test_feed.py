@@ -107,8 +107,10 @@ def test_an_ingest_puts_its_papers_in_the_feed_ranked_and_explained(
     reader: ReaderClient, redis: Redis, tmp_path: Path
 ) -> None:
     ingest(tmp_path, "first", FIRST_BATCH)
-    assert redis.exists(f"rq:job:{keys.FEED_REFRESH_JOB_ID}")  # queued by the ingest
+    # The ingest asks for the index update, which asks for the feeds' refresh.
+    assert redis.exists(f"rq:job:{keys.INDEX_UPDATE_JOB_ID}")
     run_workers(redis)
+    assert not redis.exists(f"rq:job:{keys.FEED_REFRESH_JOB_ID}")  # it ran
 
     body = feed(reader, "?limit=200")
     assert body["computed_at"] and body["next_cursor"] is None

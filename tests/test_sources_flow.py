@@ -203,7 +203,7 @@ def test_old_enrichments_are_served_stale_while_refreshed_on_bulk(
     assert fresh["status"] == "ready" and fresh["computed_at"] > stale.get_json()["computed_at"]
 
 
-def test_daily_ingest_stores_new_submissions_and_queues_their_enrichment(
+def test_daily_ingest_stores_new_submissions_and_queues_the_index_update(
     internet: HTTPServer, demo: Database, redis: Redis, settings: Settings
 ) -> None:
     import datetime as dt
@@ -219,7 +219,8 @@ def test_daily_ingest_stores_new_submissions_and_queues_their_enrichment(
     with demo.session() as session:
         assert find_paper(session, "arxiv:2503.05378") is not None
         assert find_paper(session, "arxiv:2502.07719") is None
-    assert Queue(keys.QUEUE_BULK, connection=redis, serializer=SERIALIZER).count == 1
+    queued = Queue(keys.QUEUE_BULK, connection=redis, serializer=SERIALIZER).jobs
+    assert [job.func_name for job in queued] == [keys.JOB_UPDATE_INDEX]
 
 
 def test_the_schedule_enqueues_its_jobs_on_bulk(redis: Redis, settings: Settings) -> None:
@@ -232,13 +233,14 @@ def test_the_schedule_enqueues_its_jobs_on_bulk(redis: Redis, settings: Settings
     assert crons == {
         "worker.jobs.ingest_new_submissions": settings.daily_ingest_cron,
         "worker.jobs.refresh_stale": settings.refresh_cron,
+        "worker.jobs.request_index_update": settings.index_update_cron,
     }
     for job in scheduler.get_jobs():
         job.next_enqueue_time = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
-    assert len(scheduler.enqueue_jobs()) == 2
+    assert len(scheduler.enqueue_jobs()) == 3
     queued = Queue(keys.QUEUE_BULK, connection=redis, serializer=SERIALIZER).jobs
     assert sorted(str(job.func_name) for job in queued) == sorted(crons)
-    run_workers(redis)  # both run cleanly with no source enabled
+    run_workers(redis)  # they run cleanly with no source enabled and no paper
 
 
 def test_stale_marking_keeps_the_document(redis: Redis, precomputed: Database) -> None:

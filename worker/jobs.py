@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
+from redis.exceptions import WatchError
 from rq import get_current_job
 from sqlalchemy.orm import Session
 
@@ -43,7 +44,13 @@ from worker.pipeline.feeds import refresh_feeds as refresh_all_feeds
 from worker.pipeline.feeds import refresh_reader_feed as rank_reader_feed
 from worker.pipeline.fetch import METADATA_SOURCE, fetch_record
 from worker.pipeline.freshness import ingest_recent, refresh_due, release_deferred_fetches
-from worker.pipeline.index_files import build_and_publish, current_index, published
+from worker.pipeline.index_files import (
+    build_and_publish,
+    current_index,
+    published,
+    update_and_publish,
+)
+from worker.pipeline.related import IndexedPaper, RelatedIndex
 from worker.pipeline.suggestions import suggestion_sets
 from worker.sources.http import SourceError
 
@@ -61,10 +68,13 @@ def enrich_paper(paper_id: str) -> bool:
 
 
 @observed
-def enrich_papers(paper_ids: list[str], run: str | None = None) -> int:
+def enrich_papers(paper_ids: list[str], run: str | None = None, neighbours: bool = False) -> int:
     """Compute and store the enrichments of several papers; returns how many were written.
 
     ``run`` names the precompute run the chunk belongs to, which counts what it wrote.
+    With ``neighbours`` (papers an index update just added), the papers indexed before that
+    the new papers list as related get their own lists computed again (``refresh_related``):
+    a paper's best match is nearly always among the papers that list it.
     While an index rebuild is pending, a paper the published index does not hold waits
     for the new index (its enrichment is queued again behind the build) instead of being
     served from an index that lacks it.
@@ -92,7 +102,75 @@ def enrich_papers(paper_ids: list[str], run: str | None = None) -> int:
         ]
     enrichments.write_many(ctx.redis, documents, [next_refresh(ctx, d) for d in documents])
     precompute.count_enriched(ctx.redis, run, len(documents))
+    if neighbours:
+        _refresh_neighbours(ctx, index, documents)
     return len(documents)
+
+
+def _refresh_neighbours(
+    ctx: WorkerContext, index: RelatedIndex, documents: list[EnrichedPaper]
+) -> None:
+    """Queue ``refresh_related`` for the papers indexed before the last update that these
+    documents (of papers it added) list as related."""
+    added_from = index.added_rows_from
+    if added_from is None:
+        return
+    older: dict[str, None] = {}
+    for document in documents:
+        for related in document.related:
+            row = index.row_of(related.paper_id)
+            if row is not None and row < added_from:
+                older[related.paper_id] = None
+    for chunk in _chunks(older, PRECOMPUTE_CHUNK):
+        job_queue.enqueue(
+            ctx.redis,
+            ctx.settings,
+            keys.QUEUE_BULK,
+            keys.JOB_REFRESH_RELATED,
+            chunk,
+            description=f"refresh the related papers of {len(chunk)} papers",
+        )
+
+
+@observed
+def refresh_related(paper_ids: list[str]) -> int:
+    """Compute the related lists of already enriched papers again and store those that
+    changed, the rest of each document as it was; returns how many changed.
+
+    The documents are watched while the lists are computed: a document written meanwhile
+    (by an enrichment, from the same index) is kept as that writer left it.
+    """
+    ctx = get_context()
+    index = current_index(ctx.settings, ctx.db, ctx.redis)
+    with ctx.redis.pipeline() as pipe:
+        pipe.watch(*(keys.enrichment(paper_id) for paper_id in paper_ids))  # type: ignore[no-untyped-call]
+        stored = [
+            EnrichedPaper.model_validate_json(enrichments.as_json(raw))
+            for raw in enrichments.read_many_raw(pipe, paper_ids)
+            if raw is not None
+        ]
+        with ctx.db.session() as session:
+            found = papers_by_ids(session, [document.paper_id for document in stored])
+        documents = [document for document in stored if document.paper_id in found]
+        papers = [
+            IndexedPaper(row.paper_id, row.title, row.abstract)
+            for row in (found[document.paper_id] for document in documents)
+        ]
+        lists = index.related_many(papers, ctx.settings.related_k)
+        changed = [
+            document.model_copy(update={"related": related})
+            for document, related in zip(documents, lists, strict=True)
+            if [r.paper_id for r in related] != [r.paper_id for r in document.related]
+        ]
+        pipe.multi()
+        for document in changed:
+            enrichments.write(pipe, document)
+        try:
+            pipe.execute()
+        except WatchError:
+            log.info("related lists not stored: a document changed while they were computed")
+            return 0
+    return len(changed)
 
 
 def _defer(ctx: WorkerContext, papers: list[Paper], build_job_id: str) -> None:
@@ -131,6 +209,54 @@ def precompute_all() -> int:
 # finish, so that the run, taken up again after its worker died, queues only the chunks it
 # had not queued yet and no paper is enriched twice.
 PRECOMPUTE_CHUNK_RESULT_TTL_SECONDS = 86_400
+
+
+@observed
+def request_index_update() -> bool:
+    """The schedule's way to ask for an index update: through the one coalesced job, so
+    that it never runs beside an update an ingest asked for."""
+    ctx = get_context()
+    return precompute.request_index_update(ctx.redis, ctx.settings)
+
+
+@observed
+def update_index() -> int:
+    """Add the papers that joined the catalogue to the related-papers index, then queue their
+    enrichments on ``bulk`` (each chunk refreshing the lists of the papers that gain them);
+    after a new fit instead, every paper's, as ``precompute_all`` does. Returns how many
+    papers are queued. A pending precompute will take the papers in: nothing to do here.
+    Either way the research feeds then take in the new papers, ranked by the index that
+    holds them.
+    """
+    ctx = get_context()
+    job = get_current_job()
+    run = job.id if job is not None else None
+    if precompute.rebuild_pending(ctx.redis) is not None:
+        log.info("index update skipped: a precompute is pending")
+        job_queue.request_feed_refresh(ctx.redis, ctx.settings)
+        return 0
+    update = update_and_publish(
+        ctx.settings,
+        ctx.db,
+        ctx.redis,
+        phase=lambda step: precompute.add_phase(ctx.redis, run, step),
+    )
+    job_queue.request_feed_refresh(ctx.redis, ctx.settings)
+    if update.refitted:
+        return enqueue_all_enrichments(run)
+    for chunk in _chunks(update.added, PRECOMPUTE_CHUNK):
+        job_queue.enqueue(
+            ctx.redis,
+            ctx.settings,
+            keys.QUEUE_BULK,
+            keys.JOB_ENRICH_PAPERS,
+            chunk,
+            run=run,
+            neighbours=True,
+            failure_ttl_seconds=precompute.PRECOMPUTE_FAILURE_TTL_SECONDS,
+        )
+    precompute.set_counts(ctx.redis, run, to_enrich=len(update.added))
+    return len(update.added)
 
 
 def enqueue_all_enrichments(run: str | None = None) -> int:
@@ -258,7 +384,12 @@ def fetch_paper(paper_id: str) -> bool:
     with ctx.db.session() as session:
         stats = upsert_papers(session, [record])
         precompute.record_ingest(
-            ctx.redis, ctx.settings, f"fetched {paper_id}", stats.created, stats.updated
+            ctx.redis,
+            ctx.settings,
+            f"fetched {paper_id}",
+            stats.created,
+            stats.updated,
+            join_index=False,
         )
         paper = find_paper(session, paper_id) or find_paper(session, record.ids[0])
         canonical = paper.paper_id if paper is not None else record.ids[0]

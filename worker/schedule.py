@@ -75,4 +75,12 @@ def build_scheduler(redis: Redis, settings: Settings) -> CronScheduler:
         result_ttl=REFRESH_RESULT_TTL_SECONDS,
         name="refresh stale enrichments",
     )
+    scheduler.register(
+        jobs.request_index_update,
+        keys.QUEUE_BULK,
+        cron=settings.index_update_cron,
+        job_timeout=settings.job_timeout_seconds,
+        result_ttl=REFRESH_RESULT_TTL_SECONDS,
+        name="add new papers to the related-papers index",
+    )
     return scheduler

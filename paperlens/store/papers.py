@@ -96,6 +96,14 @@ def newest_papers(session: Session, after: int | None, limit: int) -> list[Paper
     return list(session.scalars(statement))
 
 
+def iter_paper_ids(session: Session, batch_size: int = 10_000) -> Iterator[str]:
+    """Every paper's canonical id, streamed: what an index update compares with its rows,
+    without loading a million abstracts."""
+    yield from session.scalars(
+        select(Paper.paper_id).order_by(Paper.id).execution_options(yield_per=batch_size)
+    )
+
+
 def iter_papers(session: Session, batch_size: int = 1_000) -> Iterator[Paper]:
     """Every paper in a stable order, streamed so memory stays flat on large catalogues."""
     last_pk = 0

@@ -12,7 +12,7 @@ from redis import Redis
 from paperlens import enrichments, fetch_state, job_queue, keys, precompute
 from paperlens.settings import Settings
 from paperlens.store.db import Database
-from paperlens.store.papers import canonical_ids, preferred_id, upsert_papers
+from paperlens.store.papers import canonical_ids, upsert_papers
 from worker.sources import arxiv_api
 from worker.sources.http import SourceError, SourceSession
 
@@ -31,7 +31,9 @@ def ingest_recent(
     settings: Settings,
     today: dt.date | None = None,
 ) -> int:
-    """Upsert the recent submissions of each configured category and queue their enrichment."""
+    """Upsert the recent submissions of each configured category. New papers are enriched
+    once the index update that ``record_ingest`` asks for has taken them in (their lists
+    then hold each other); papers known before, whose record may have changed, at once."""
     today = today or dt.datetime.now(dt.UTC).date()
     since = today - dt.timedelta(days=NEW_SUBMISSION_DAYS)
     total = 0
@@ -42,12 +44,17 @@ def ingest_recent(
             log.warning("new submissions of %s not fetched: %s", category, error)
             continue
         with db.session() as session:
+            known = canonical_ids(
+                session, [paper_id for record in records for paper_id in record.ids]
+            )
             stats = upsert_papers(session, records)
         precompute.record_ingest(
             redis, settings, f"arXiv new submissions in {category}", stats.created, stats.updated
         )
         for record in records:
-            job_queue.request_enrichment(redis, settings, preferred_id(record.ids), keys.QUEUE_BULK)
+            stored = [known[paper_id] for paper_id in record.ids if paper_id in known]
+            if stored:
+                job_queue.request_enrichment(redis, settings, stored[0], keys.QUEUE_BULK)
         total += len(records)
     return total
 

@@ -61,15 +61,22 @@ class HybridSearch:
         """``columns`` is the ranker's lexical matrix by columns (the index keeps one copy)."""
         _, dense = parts(ranker)
         embeddings = dense.embeddings
-        mean = np.zeros(embeddings.shape[1], dtype=np.float64)
-        second = np.zeros((embeddings.shape[1],) * 2, dtype=np.float64)
-        for start in range(0, len(embeddings), _MOMENT_BLOCK):
-            block = np.asarray(embeddings[start : start + _MOMENT_BLOCK], dtype=np.float64)
-            mean += block.sum(axis=0)
-            second += block.T @ block
+        total, second = _sums(embeddings)
         count = max(1, len(embeddings))
         graph = Neighbours.of_vectors(embeddings, params)
-        return cls(graph, columns, mean / count, second / count)
+        return cls(graph, columns, total / count, second / count)
+
+    def extend(self, added: np.ndarray, columns: sparse.csc_matrix) -> None:
+        """Take in the papers whose embeddings ``added`` follow those indexed: into the graph,
+        and into the moments, which stay those of every indexed paper. ``columns`` is the
+        lexical matrix by columns with their rows."""
+        before = self.columns.shape[0]
+        total, second = _sums(added)
+        count = before + len(added)
+        self.dense_mean = (self.dense_mean * before + total) / count
+        self.dense_second_moment = (self.dense_second_moment * before + second) / count
+        self.graph.add(added)
+        self.columns = columns
 
     @property
     def params(self) -> AnnParams:
@@ -151,8 +158,8 @@ class HybridSearch:
     def save_graph(self, path: Path) -> None:
         self.graph.save_graph(path)
 
-    def load_graph(self, path: Path) -> None:
-        self.graph.load_graph(path)
+    def load_graph(self, path: Path, writable: bool = False) -> None:
+        self.graph.load_graph(path, writable)
 
     def __len__(self) -> int:
         return len(self.graph)
@@ -165,6 +172,17 @@ def parts(ranker: HybridRanker) -> tuple[TfidfRanker, DenseRanker]:
     if ranker.scale is not zscore:
         raise ValueError("the hybrid's approximate search needs z-score fusion")
     return ranker.lexical, ranker.dense
+
+
+def _sums(embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sum of ``embeddings`` and of their outer products, a block at a time."""
+    total = np.zeros(embeddings.shape[1], dtype=np.float64)
+    second = np.zeros((embeddings.shape[1],) * 2, dtype=np.float64)
+    for start in range(0, len(embeddings), _MOMENT_BLOCK):
+        block = np.asarray(embeddings[start : start + _MOMENT_BLOCK], dtype=np.float64)
+        total += block.sum(axis=0)
+        second += block.T @ block
+    return total, second
 
 
 def _dense_queries(

@@ -14,6 +14,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from redis import Redis
@@ -21,10 +22,16 @@ from redis import Redis
 from paperlens import precompute
 from paperlens.settings import Settings
 from paperlens.store.db import Database
-from paperlens.store.papers import iter_papers
+from paperlens.store.papers import count_papers, iter_paper_ids, iter_papers, papers_by_ids
 from worker.pipeline.neighbours import AnnParams
 from worker.pipeline.rankers.choose import choose_ranker
-from worker.pipeline.related import IndexedPaper, RelatedIndex, dense_graph_path, graph_path
+from worker.pipeline.related import (
+    IndexedPaper,
+    NotExtendable,
+    RelatedIndex,
+    dense_graph_path,
+    graph_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -84,14 +91,101 @@ def build_and_publish(
         _return_freed_memory()
         say("building the nearest-neighbour graphs")
         index.add_neighbours(ann)
+    described = f"{ranker} ({note})" if note else ranker
+    name = _save_and_publish(settings, redis, index, described, say)
+    assert name is not None  # published whatever was current
+    return name
+
+
+def _save_and_publish(
+    settings: Settings,
+    redis: Redis,
+    index: RelatedIndex,
+    described: str,
+    say: Callable[[str], None],
+    replacing: str | None = None,
+) -> str | None:
+    """Save ``index`` as a new build and make it the current one; with ``replacing``, only
+    if that build is still the current one once this one is saved (None else: dropped)."""
     say("saving the index")
     name = f"related-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}.joblib"
-    index.save(settings.index_dir / name)
-    described = f"{ranker} ({note})" if note else ranker
-    precompute.publish_index(redis, name, described, count)
+    path = settings.index_dir / name
+    index.save(path)
+    if replacing is not None and precompute.index_pointer(redis) != replacing:
+        say("another build was published meanwhile; this one is dropped")
+        for written in (path, graph_path(path), dense_graph_path(path)):
+            written.unlink(missing_ok=True)
+        return None
+    precompute.publish_index(redis, name, described, len(index))
     remove_old_builds(settings.index_dir)
     say(f"published {name}")
     return name
+
+
+@dataclass(frozen=True)
+class IndexUpdate:
+    """What ``update_and_publish`` did: the build it published (None: nothing to add), the
+    papers it added to the index before, or ``refitted`` when it built a new one instead,
+    in which every paper's list may have changed."""
+
+    published: str | None
+    added: list[str]
+    refitted: bool
+
+
+def update_and_publish(
+    settings: Settings,
+    db: Database,
+    redis: Redis,
+    phase: Callable[[str], None] | None = None,
+) -> IndexUpdate:
+    """Take the catalogue's papers that the published index lacks into a new build.
+
+    Adding them (``RelatedIndex.extend``) reads only the new papers; a new fit reads them
+    all. The update fits anew when there is no usable index, when the papers added since
+    the last fit would pass ``index_refit_growth`` of those fitted (the spaces would have
+    aged: new terms uncounted), or when the catalogue crosses ``related_ann_from`` (the
+    index's kind changes). Its build is published only if no other was meanwhile.
+    """
+    say = phase or (lambda _step: None)
+    with db.session() as session:
+        if not count_papers(session):
+            return IndexUpdate(None, [], refitted=False)
+    pointer = precompute.index_pointer(redis)
+    path = published_path(settings.index_dir, pointer) if pointer is not None else None
+    if path is None or not path.exists() or not _load(path).up_to_date:
+        return IndexUpdate(build_and_publish(settings, db, redis, phase), [], refitted=True)
+    current = _load(path)
+    say("finding the papers the index lacks")
+    with db.session() as session:
+        missing = [
+            paper_id for paper_id in iter_paper_ids(session) if current.row_of(paper_id) is None
+        ]
+    if not missing:
+        return IndexUpdate(None, [], refitted=False)
+    fitted = current.papers_fitted
+    total = len(current) + len(missing)
+    has_graphs = current.neighbours is not None or current.approximate_hybrid is not None
+    aged = total - fitted > settings.index_refit_growth * fitted
+    if aged or has_graphs != (total >= settings.related_ann_from):
+        return IndexUpdate(build_and_publish(settings, db, redis, phase), [], refitted=True)
+    with db.session() as session:
+        found = papers_by_ids(session, missing)
+        papers = [
+            IndexedPaper(row.paper_id, row.title, row.abstract)
+            for row in (found[paper_id] for paper_id in missing if paper_id in found)
+        ]
+    say(f"adding {len(papers):,} papers to the index of {len(current):,}")
+    index = RelatedIndex.load(path, writable=True)
+    try:
+        index.extend(papers)
+    except NotExtendable as error:
+        log.warning("related papers: %s; fitting a new index", error)
+        return IndexUpdate(build_and_publish(settings, db, redis, phase), [], refitted=True)
+    described = precompute.index_ranker(redis) or index.ranker_name
+    name = _save_and_publish(settings, redis, index, described, say, replacing=pointer)
+    added = [paper.paper_id for paper in papers] if name is not None else []
+    return IndexUpdate(name, added, refitted=False)
 
 
 def remove_old_builds(index_dir: Path, keep: int = KEPT_BUILDS) -> list[Path]:

@@ -75,11 +75,17 @@ class Neighbours:
     def _add_all(self, rows: sparse.csr_matrix | np.ndarray, dims: int) -> None:
         graph = faiss.IndexHNSWFlat(dims, self.params.links, faiss.METRIC_INNER_PRODUCT)
         graph.hnsw.efConstruction = self.params.ef_construction
-        # Built on every core this process may use: a build runs alone, unlike searches.
+        self._graph = graph
+        self.add(rows)
+
+    def add(self, rows: sparse.csr_matrix | np.ndarray) -> None:
+        """Insert ``rows`` after those in the graph (they take the next row numbers), in the
+        space the graph was built in: the projection stays as fitted. Needs a graph held in
+        memory, not one loaded mapped (see ``load_graph``)."""
+        # On every core this process may use: a build runs alone, unlike searches.
         faiss.omp_set_num_threads(len(os.sched_getaffinity(0)))
         for start in range(0, rows.shape[0], _BLOCK):
-            graph.add(self.project(rows[start : start + _BLOCK]))
-        self._graph = graph
+            self._graph.add(self.project(rows[start : start + _BLOCK]))
 
     def project(self, rows: sparse.csr_matrix | np.ndarray) -> np.ndarray:
         """Rows in the graph's space as FAISS wants them: reduced to unit length, or dense
@@ -110,9 +116,11 @@ class Neighbours:
     def save_graph(self, path: Path) -> None:
         faiss.write_index(self._graph, str(path))
 
-    def load_graph(self, path: Path) -> None:
-        """Read the graph with its vectors memory-mapped rather than copied."""
-        self._graph = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
+    def load_graph(self, path: Path, writable: bool = False) -> None:
+        """Read the graph with its vectors memory-mapped rather than copied; ``writable``
+        reads it into memory instead, for ``add``."""
+        flags = 0 if writable else faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY
+        self._graph = faiss.read_index(str(path), flags)
 
     def __getstate__(self) -> dict[str, Any]:
         """The graph is not pickled: it lives in its own file (``save_graph``)."""

@@ -134,6 +134,56 @@ class RelatedIndex:
             self.hybrid_search = HybridSearch.build(self.ranker, ann, self.lexical_columns)
         self.neighbours = Neighbours.build(lexical.matrix, ann)
 
+    def extend(self, papers: Sequence[IndexedPaper]) -> None:
+        """Add ``papers`` after those indexed, without fitting again: their rows in the
+        fitted spaces (TF-IDF's vocabulary and weights, the SVD's directions, the
+        explainer's terms), their embeddings, into both graphs, and into the dense moments.
+
+        Much cheaper than a build at scale (only the new papers are read), at the price of
+        spaces that age: a term only new papers use counts for nothing until the next build
+        (``index_files.update_and_publish`` decides when to build again). Papers the index
+        holds already are skipped. TF-IDF and the hybrid only (``NotExtendable`` else).
+        """
+        seen = set()
+        fresh = []
+        for paper in papers:
+            if paper.paper_id not in seen and self.row_of(paper.paper_id) is None:
+                seen.add(paper.paper_id)
+                fresh.append(paper)
+        if not isinstance(self.ranker, TfidfRanker | HybridRanker):
+            raise NotExtendable(f"the {self.ranker.name} ranker is fitted only as a whole")
+        before = len(self)
+        self.fitted_count = self.papers_fitted
+        self.added_from = before
+        if not fresh:
+            return
+        self.ranker.extend(fresh)
+        self.explainer.extend(fresh)
+        self.paper_ids = PackedStrings([*self.paper_ids, *(p.paper_id for p in fresh)], lookup=True)
+        self.titles = PackedStrings([*self.titles, *(p.title for p in fresh)])
+        if self.lexical_columns is None:
+            return
+        lexical = self.ranker.lexical if isinstance(self.ranker, HybridRanker) else self.ranker
+        assert isinstance(lexical, TfidfRanker)  # add_neighbours allows no other
+        self.lexical_columns = lexical.matrix.tocsc()
+        if self.neighbours is not None:
+            self.neighbours.add(lexical.matrix[before:])
+        if self.approximate_hybrid is not None:
+            assert isinstance(self.ranker, HybridRanker)
+            dense = self.ranker.dense
+            assert isinstance(dense, DenseRanker)
+            self.approximate_hybrid.extend(dense.embeddings[before:], self.lexical_columns)
+
+    @property
+    def papers_fitted(self) -> int:
+        """How many papers the spaces were fitted on: all of them until ``extend`` adds some."""
+        return int(getattr(self, "fitted_count", None) or len(self))
+
+    @property
+    def added_rows_from(self) -> int | None:
+        """The first row the last ``extend`` added (None for an index as built)."""
+        return getattr(self, "added_from", None)
+
     @property
     def ranker_name(self) -> str:
         return self.ranker.name
@@ -169,16 +219,17 @@ class RelatedIndex:
         partial.replace(path)
 
     @classmethod
-    def load(cls, path: Path) -> RelatedIndex:
+    def load(cls, path: Path, writable: bool = False) -> RelatedIndex:
         """The saved index with its arrays memory-mapped read-only: workers on one machine
-        share one copy through the page cache instead of holding one each."""
-        index = joblib.load(path, mmap_mode="r")
+        share one copy through the page cache instead of holding one each. ``writable``
+        reads it all into memory instead, for ``extend``."""
+        index = joblib.load(path, mmap_mode=None if writable else "r")
         if not isinstance(index, cls):
             raise TypeError(f"{path} does not hold a related-papers index")
         if index.neighbours is not None:
-            index.neighbours.load_graph(graph_path(path))
+            index.neighbours.load_graph(graph_path(path), writable)
         if index.approximate_hybrid is not None:
-            index.approximate_hybrid.load_graph(dense_graph_path(path))
+            index.approximate_hybrid.load_graph(dense_graph_path(path), writable)
         return index
 
     def __len__(self) -> int:
@@ -411,6 +462,10 @@ class RelatedIndex:
             order = order[self._close_enough(scores[order])]
             found.append(([candidates[i] for i in order], scores[order]))
         return found
+
+
+class NotExtendable(TypeError):
+    """The index's ranker cannot take papers without a new fit (``RelatedIndex.extend``)."""
 
 
 def _packed(strings: Sequence[str], lookup: bool) -> PackedStrings:

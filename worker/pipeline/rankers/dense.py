@@ -107,6 +107,10 @@ class DenseRanker:
     def fit(self, papers: Sequence[IndexedPaper]) -> None:
         self.embeddings = self.embed(papers)
 
+    def extend(self, papers: Sequence[IndexedPaper]) -> None:
+        """Append the vectors of ``papers``: a paper's vector does not depend on the others."""
+        self.embeddings = np.vstack([self.embeddings, self.embed(papers)]).astype(np.float32)
+
     def embed(self, papers: Sequence[IndexedPaper]) -> np.ndarray:
         texts = [dense_text(p) for p in papers]
         if not self.title_weight:

@@ -183,6 +183,10 @@ class Explainer:
         assert isinstance(vocabulary, PackedVocabulary)  # as ``TfidfRanker.fit`` leaves it
         self._terms = vocabulary.terms  # the terms by column already: one copy for both
 
+    def extend(self, papers: Sequence[IndexedPaper]) -> None:
+        """Append ``papers``' rows; the terms stay those of the fit."""
+        self.tfidf.extend(papers)
+
     @property
     def terms(self) -> PackedStrings:
         """The space's words and phrases by column, made once per fit (making them takes

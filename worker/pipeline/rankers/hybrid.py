@@ -37,6 +37,14 @@ class HybridRanker:
         self.lexical.fit(papers)
         self.dense.fit(papers)
 
+    def extend(self, papers: Sequence[IndexedPaper]) -> None:
+        """Append ``papers`` to both parts, each as its own ``extend`` does."""
+        for part in (self.lexical, self.dense):
+            extend = getattr(part, "extend", None)
+            if extend is None:
+                raise TypeError(f"{part.name} cannot take papers without being fitted again")
+            extend(papers)
+
     def scores(self, paper: IndexedPaper, row: int | None) -> np.ndarray:
         return self.scored(paper, row)[0]
 

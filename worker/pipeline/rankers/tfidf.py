@@ -70,6 +70,15 @@ class TfidfRanker:
         self.matrix = sparse.vstack(blocks, format="csr")
         self._pack_vocabulary()
 
+    def extend(self, papers: Sequence[IndexedPaper]) -> None:
+        """Append rows for ``papers`` in the fitted space: the vocabulary and its weights stay
+        as fitted, so terms no fitted paper used are not counted until the next fit."""
+        blocks = [
+            self.vectorizer.transform([self._text(p) for p in papers[start : start + _FIT_BLOCK]])
+            for start in range(0, len(papers), _FIT_BLOCK)
+        ]
+        self.matrix = sparse.vstack([self.matrix, *blocks], format="csr", dtype=np.float32)
+
     def _pack_vocabulary(self) -> None:
         """Swap the vectorizer's vocabulary dict for a packed one that a saved index maps
         (``worker.pipeline.packed``), once the corpus is transformed: lookups in it cost

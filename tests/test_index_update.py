@@ -1,0 +1,182 @@
+"""Papers that join the catalogue join the related-papers index without a new fit: they are
+listed beside the papers indexed before, those papers list them, and the approximate
+search scores them as exact search would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from redis import Redis
+from rq import Queue
+
+from paperlens import enrichments, keys, precompute
+from paperlens.job_queue import SERIALIZER
+from paperlens.schemas import EnrichedPaper, PaperRecord
+from paperlens.settings import Settings
+from paperlens.store.db import Database
+from paperlens.store.papers import upsert_papers
+from tests.support import run_workers
+from tests.test_related import demo_papers
+from worker.pipeline.hybrid_search import HybridSearch
+from worker.pipeline.neighbours import AnnParams
+from worker.pipeline.rankers.choose import embeddings_available
+from worker.pipeline.rankers.dense import DenseRanker
+from worker.pipeline.rankers.hybrid import HybridRanker
+from worker.pipeline.related import IndexedPaper, NotExtendable, RelatedIndex
+
+SMOE = "arxiv:2310.01334"  # Merge, Then Compress: efficient sparse mixture of experts
+NEWCOMER = IndexedPaper(
+    "arxiv:2612.00001",
+    "Routing collapse in sparse mixture-of-experts models",
+    "Sparsely activated mixture-of-experts (SMoE) models route each token to a few experts. "
+    "We show that learning-based routing policies suffer from representational collapse, "
+    "so experts become redundant, and we merge redundant experts into fewer experts to cut "
+    "the memory of SMoE layers without losing accuracy.",
+)
+# Far fewer candidates per paper than the demo corpus's other papers.
+SMALL = AnnParams(dims=24, candidates=10, ef_search=16, links=8, lexical_candidates=5)
+
+
+def _listed(index: RelatedIndex, paper_id: str) -> list[str]:
+    paper = next(p for p in [*demo_papers(), NEWCOMER] if p.paper_id == paper_id)
+    return [related.paper_id for related in index.related(paper, 10)]
+
+
+def test_an_added_paper_is_listed_by_the_papers_indexed_before() -> None:
+    papers = demo_papers()
+    index = RelatedIndex.build(papers[:50], "tfidf")
+    held = papers[50:]
+    assert SMOE in [p.paper_id for p in papers[:50]]
+    before = _listed(index, SMOE)
+
+    index.extend([*held, NEWCOMER, papers[0]])  # one indexed already: skipped
+
+    assert len(index) == len(papers) + 1
+    assert [index.row_of(p.paper_id) for p in [*held, NEWCOMER]] == list(range(50, 60))
+    assert index.papers_fitted == 50 and index.added_rows_from == 50
+    assert NEWCOMER.paper_id not in before
+    assert _listed(index, SMOE)[0] == NEWCOMER.paper_id
+    assert SMOE in _listed(index, NEWCOMER.paper_id)[:3]
+    # The rows indexed before keep their vectors: the fitted space has not moved.
+    refitted = RelatedIndex.build(papers[:50], "tfidf")
+    np.testing.assert_array_equal(
+        index.matrix[:50].toarray(), refitted.matrix.toarray(), strict=False
+    )
+
+
+def test_a_ranker_fitted_only_as_a_whole_is_not_extended() -> None:
+    index = RelatedIndex.build(demo_papers()[:20], "bm25")
+    with pytest.raises(NotExtendable):
+        index.extend([NEWCOMER])
+
+
+@pytest.mark.skipif(not embeddings_available(), reason="the packaged model is not installed")
+def test_the_hybrid_at_scale_takes_papers_into_its_graphs_and_moments(tmp_path: Path) -> None:
+    papers = demo_papers()
+    built = RelatedIndex.build(papers[:45], "hybrid")
+    built.add_neighbours(SMALL)
+    built.save(tmp_path / "related-1.joblib")
+    index = RelatedIndex.load(tmp_path / "related-1.joblib", writable=True)
+
+    index.extend([*papers[45:], NEWCOMER])
+    index.save(tmp_path / "related-2.joblib")
+    saved = RelatedIndex.load(tmp_path / "related-2.joblib")
+
+    assert isinstance(saved.ranker, HybridRanker) and isinstance(saved.ranker.dense, DenseRanker)
+    search = saved.approximate_hybrid
+    assert search is not None and saved.neighbours is not None
+    assert len(search) == len(saved.neighbours) == len(saved) == 60
+    assert search.columns.shape[0] == 60
+    whole = HybridSearch.build(saved.ranker, SMALL, search.columns)
+    np.testing.assert_allclose(search.dense_mean, whole.dense_mean, atol=1e-9)
+    np.testing.assert_allclose(search.dense_second_moment, whole.dense_second_moment, atol=1e-9)
+    # Candidates of added and earlier papers score exactly as scoring every paper does.
+    queries = [NEWCOMER, papers[50], papers[3]]
+    rows = [saved.row_of(p.paper_id) for p in queries]
+    for paper, row, (found, fused, _) in zip(
+        queries, rows, search.candidates(saved.ranker, queries, rows), strict=True
+    ):
+        exact, _ = saved.ranker.scored(paper, row)
+        np.testing.assert_allclose(fused, exact[found], atol=1e-5)
+    assert _listed(saved, SMOE)[0] == NEWCOMER.paper_id
+
+
+def _store_newcomer(db: Database) -> None:
+    record = PaperRecord(
+        ids=[NEWCOMER.paper_id],
+        title=NEWCOMER.title,
+        abstract=NEWCOMER.abstract,
+        authors=["A. Author"],
+    )
+    with db.session() as session:
+        stats = upsert_papers(session, [record])
+    assert stats.created == 1
+
+
+def _document(redis: Redis, paper_id: str) -> EnrichedPaper:
+    document = enrichments.read(redis, paper_id)
+    assert document is not None, paper_id
+    return document
+
+
+def test_an_ingest_adds_its_papers_and_refreshes_the_lists_that_gain_them(
+    precomputed: Database, redis: Redis, settings: Settings
+) -> None:
+    built = precompute.index_info(redis)
+    smoe_before = _document(redis, SMOE)
+    assert NEWCOMER.paper_id not in [r.paper_id for r in smoe_before.related]
+    _store_newcomer(precomputed)
+
+    precompute.record_ingest(redis, settings, "one new paper", created=1, updated=0)
+    run_workers(redis)
+
+    info = precompute.index_info(redis)
+    assert info["name"] != built["name"] and info["papers"] == "60"
+    newcomer = _document(redis, NEWCOMER.paper_id)
+    assert SMOE in [r.paper_id for r in newcomer.related]
+    smoe = _document(redis, SMOE)
+    assert smoe.related[0].paper_id == NEWCOMER.paper_id
+    assert smoe.related[0].reason  # explained like any other related paper
+    assert smoe.computed_at == smoe_before.computed_at  # only its list was computed again
+    # Only the builds kept on disk remain: the published one and the one before.
+    assert len(list(settings.index_dir.glob("related-*.joblib"))) == 2
+
+
+def test_many_new_papers_make_the_update_fit_a_new_index(
+    precomputed: Database, redis: Redis, settings: Settings
+) -> None:
+    records = [
+        PaperRecord(
+            ids=[f"arxiv:2612.{n:05d}"], title=f"{NEWCOMER.title} {n}", abstract=NEWCOMER.abstract
+        )
+        for n in range(10, 25)
+    ]
+    with precomputed.session() as session:
+        upsert_papers(session, records)
+    smoe_before = _document(redis, SMOE)
+
+    precompute.record_ingest(redis, settings, "fifteen new papers", created=15, updated=0)
+    run_workers(redis)
+
+    assert precompute.index_info(redis)["papers"] == "74"
+    # A new fit changes every list, so every paper was enriched again.
+    assert _document(redis, SMOE).computed_at > smoe_before.computed_at
+    assert _document(redis, "arxiv:2612.00010").status == "ready"
+
+
+def test_an_update_waits_for_a_pending_precompute(
+    precomputed: Database, redis: Redis, settings: Settings
+) -> None:
+    _store_newcomer(precomputed)
+    bulk = Queue(keys.QUEUE_BULK, connection=redis, serializer=SERIALIZER)
+    assert precompute.request_index_update(redis, settings)
+    assert not precompute.request_index_update(redis, settings)  # one queued at a time
+    precompute.request_precompute(redis, settings)
+    assert bulk.count == 2
+
+    run_workers(redis)
+
+    assert precompute.index_info(redis)["papers"] == "60"
+    assert NEWCOMER.paper_id in [r.paper_id for r in _document(redis, SMOE).related]
