@@ -12,7 +12,7 @@ DEV_STAMP := $(call stamp_of,dev,$(DEV_LOCK))
 NPM_STAMP := node_modules/.installed-$(shell cat package-lock.json | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev install-reference run test lint format clean bench bench-api bench-soak bench-precompute bench-ann bench-chaos bench-cluster lock audit test-js extension bench-quality bench-suggestions bench-encode bench-hybrid-ann bench-memory
+.PHONY: help install install-dev install-reference run test lint format clean bench bench-api bench-soak bench-precompute bench-ann bench-chaos bench-cluster lock audit test-js extension bench-quality bench-suggestions bench-encode bench-hybrid-ann bench-memory bench-increment
 
 help:
 	@echo "make run      start Redis, the store, workers and the API on 127.0.0.1:8000"
@@ -21,6 +21,7 @@ help:
 	@echo "make lint     ruff, mypy, the import layers (lint-imports), ESLint and Prettier only"
 	@echo "make bench    benchmarks (needs wrk and hey from Debian); results go to bench/RESULTS.md"
 	@echo "make bench-suggestions  per-reader suggestion time and recall at SIZE papers (100000)"
+	@echo "make bench-increment  BASE papers indexed (100000), NEW ingested (20000): the update end to end"
 	@echo "make bench-memory  PSS and RSS of two workers holding the index of SIZE papers (100000), by mapping; INDEX= measures a saved index (CORPUS= its corpus)"
 	@echo "make bench-hybrid-ann  the hybrid's approximate related lists against exact ones at SIZE papers"
 	@echo "make bench-chaos  kill parts of make run under traffic; appends bench/RESULTS.md"
@@ -115,6 +116,9 @@ bench-hybrid-ann: install-dev
 # Per-reader suggestions on a synthetic index of SIZE papers: worker time and recall.
 bench-suggestions: install-dev
 	$(BIN)/python -m bench.suggestions --size $(or $(SIZE),100000)
+
+bench-increment: install-dev
+	$(BIN)/python -m bench.increment --base $(or $(BASE),100000) --new $(or $(NEW),20000)
 
 # Kills a random part of `make run` every 30-60 s under traffic; SECONDS=600 by default.
 # INDEX names a saved index to measure (read only) instead of var/bench's, CORPUS its corpus.
