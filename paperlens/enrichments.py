@@ -13,10 +13,11 @@ import datetime as dt
 import gzip
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from redis import Redis
+from redis.exceptions import WatchError
 
 from paperlens import keys
 from paperlens.schemas import (
@@ -129,6 +130,10 @@ def badges(paper: EnrichedPaper) -> Badges:
     )
 
 
+# Writers of one document at once are rare: a few tries settle who writes last.
+UPDATE_ATTEMPTS = 5
+
+
 def write(redis: Redis, paper: EnrichedPaper) -> None:
     """Store the document and its badges in one MSET, so readers see all or nothing."""
     redis.mset(
@@ -146,6 +151,32 @@ def write_many(redis: Redis, papers: Sequence[EnrichedPaper], due: Sequence[floa
         write(pipe, paper)
         schedule_refresh(pipe, paper.paper_id, at)
     pipe.execute()
+
+
+def update(
+    redis: Redis, paper_id: str, change: Callable[[EnrichedPaper], EnrichedPaper | None]
+) -> bool:
+    """Replace the stored document by ``change(document)`` unless another writer stores one
+    meanwhile, in which case ``change`` is applied to theirs; True once stored. Nothing is
+    stored without a document, or when ``change`` returns None (nothing to change)."""
+    key = keys.enrichment(paper_id)
+    for _ in range(UPDATE_ATTEMPTS):
+        with redis.pipeline() as pipe:
+            pipe.watch(key)  # type: ignore[no-untyped-call]
+            raw = pipe.get(key)
+            if not isinstance(raw, bytes):
+                return False
+            changed = change(EnrichedPaper.model_validate_json(as_json(raw)))
+            if changed is None:
+                return False
+            pipe.multi()
+            write(pipe, changed)
+            try:
+                pipe.execute()
+                return True
+            except WatchError:
+                continue
+    return False
 
 
 def read_raw(redis: Redis, paper_id: str) -> bytes | None:

@@ -44,7 +44,6 @@ JOB_REFRESH_READER_FEED = "worker.jobs.refresh_reader_feed"
 JOB_UPDATE_INDEX = "worker.jobs.update_index"
 # One index update queued or running at a time: an update takes every paper the index lacks.
 INDEX_UPDATE_JOB_ID = "index-update"
-JOB_REFRESH_RELATED = "worker.jobs.refresh_related"
 
 
 def _paper_job_id(kind: str, paper_id: str) -> str:

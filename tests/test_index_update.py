@@ -4,6 +4,7 @@ search scores them as exact search would."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from paperlens.store.db import Database
 from paperlens.store.papers import upsert_papers
 from tests.support import run_workers
 from tests.test_related import demo_papers
+from worker.pipeline import gains
 from worker.pipeline.hybrid_search import HybridSearch
 from worker.pipeline.neighbours import AnnParams
 from worker.pipeline.rankers.choose import embeddings_available
@@ -180,3 +182,90 @@ def test_an_update_waits_for_a_pending_precompute(
 
     assert precompute.index_info(redis)["papers"] == "60"
     assert NEWCOMER.paper_id in [r.paper_id for r in _document(redis, SMOE).related]
+
+
+def _documents(index: RelatedIndex, papers: list[IndexedPaper]) -> dict[str, EnrichedPaper]:
+    """Each paper's document as an enrichment stores it, its list from ``index``."""
+    lists = index.related_many(papers, 10)
+    return {
+        paper.paper_id: EnrichedPaper(
+            paper_id=paper.paper_id,
+            ids=[paper.paper_id],
+            title=paper.title,
+            abstract=paper.abstract,
+            authors=[],
+            published=None,
+            code=[],
+            related=related,
+            status="ready",
+            computed_at=dt.datetime.now(dt.UTC),
+            schema_version=keys.ENRICHMENT_SCHEMA_VERSION,
+        )
+        for paper, related in zip(papers, lists, strict=True)
+    }
+
+
+@pytest.mark.skipif(not embeddings_available(), reason="the packaged model is not installed")
+def test_new_papers_inserted_into_hybrid_lists_as_a_search_would_list_them() -> None:
+    papers = demo_papers()
+    earlier, new = papers[:52], [*papers[52:], NEWCOMER]
+    index = RelatedIndex.build(earlier, "hybrid")
+    stored = _documents(index, earlier)
+    index.extend(new)
+    rows = [index.row_of(p.paper_id) for p in new]
+    assert all(row is not None for row in rows)
+
+    near = gains.near_earlier(index, new, [row for row in rows if row is not None])
+    merged = {
+        index.paper_ids[row]: gains.with_new_papers(
+            index, stored[index.paper_ids[row]], row, new_rows, 10
+        )
+        for row, new_rows in near.items()
+    }
+
+    searched = dict(
+        zip([p.paper_id for p in earlier], index.related_many(earlier, 10), strict=True)
+    )
+    changed = {paper_id: document for paper_id, document in merged.items() if document}
+    assert SMOE in changed
+    smoe = changed[SMOE].related
+    assert smoe[0].paper_id == NEWCOMER.paper_id and "routing" in smoe[0].reason.lower()
+    agree = 0
+    for paper_id, document in changed.items():
+        assert document.title == stored[paper_id].title  # only the list changes
+        assert len(document.related) <= 10
+        scores = [related.score for related in document.related]
+        assert scores == sorted(scores, reverse=True)
+        agree += [r.paper_id for r in document.related] == [r.paper_id for r in searched[paper_id]]
+    # The scales the stored lists were made with moved with the corpus (52 papers to 60), so
+    # a near tie may swap; the lists are otherwise those a new search gives.
+    assert agree >= 0.8 * len(changed), (agree, len(changed))
+    # An earlier paper listing none of the new papers after a search is left as it was.
+    for paper_id, document in merged.items():
+        if document is None:
+            new_ids = {p.paper_id for p in new}
+            assert not new_ids & {r.paper_id for r in searched[paper_id][:9]}
+
+
+def test_a_list_made_otherwise_is_searched_again(precomputed: Database, redis: Redis) -> None:
+    papers = demo_papers()
+    index = RelatedIndex.build(papers[:50], "tfidf")
+    stored = _documents(index, papers[:50])
+    index.extend([NEWCOMER])
+    row = index.row_of(SMOE)
+    assert row is not None
+    document = stored[SMOE]
+    foreign = document.model_copy(
+        update={
+            "related": [
+                r.model_copy(update={"paper_id": "arxiv:0000.00000"}) for r in document.related
+            ]
+        }
+    )
+
+    changed = gains.with_new_papers(index, foreign, row, [50], 10)
+
+    assert changed is not None
+    assert [r.paper_id for r in changed.related] == [
+        r.paper_id for r in index.related(papers[6], 10)
+    ]

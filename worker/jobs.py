@@ -13,7 +13,6 @@ import time
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
-from redis.exceptions import WatchError
 from rq import get_current_job
 from sqlalchemy.orm import Session
 
@@ -38,6 +37,7 @@ from paperlens.store.papers import (
 )
 from worker.context import WorkerContext, get_context
 from worker.observed import observed
+from worker.pipeline import gains
 from worker.pipeline.enrich import enrich_many
 from worker.pipeline.external import gather, merge
 from worker.pipeline.feeds import refresh_feeds as refresh_all_feeds
@@ -72,9 +72,8 @@ def enrich_papers(paper_ids: list[str], run: str | None = None, neighbours: bool
     """Compute and store the enrichments of several papers; returns how many were written.
 
     ``run`` names the precompute run the chunk belongs to, which counts what it wrote.
-    With ``neighbours`` (papers an index update just added), the papers indexed before that
-    the new papers list as related get their own lists computed again (``refresh_related``):
-    a paper's best match is nearly always among the papers that list it.
+    With ``neighbours`` (papers an index update just added), they are also inserted into the
+    stored lists of the papers indexed before that they now belong to.
     While an index rebuild is pending, a paper the published index does not hold waits
     for the new index (its enrichment is queued again behind the build) instead of being
     served from an index that lacks it.
@@ -103,74 +102,29 @@ def enrich_papers(paper_ids: list[str], run: str | None = None, neighbours: bool
     enrichments.write_many(ctx.redis, documents, [next_refresh(ctx, d) for d in documents])
     precompute.count_enriched(ctx.redis, run, len(documents))
     if neighbours:
-        _refresh_neighbours(ctx, index, documents)
+        _into_earlier_lists(ctx, index, papers)
     return len(documents)
 
 
-def _refresh_neighbours(
-    ctx: WorkerContext, index: RelatedIndex, documents: list[EnrichedPaper]
-) -> None:
-    """Queue ``refresh_related`` for the papers indexed before the last update that these
-    documents (of papers it added) list as related."""
-    added_from = index.added_rows_from
-    if added_from is None:
-        return
-    older: dict[str, None] = {}
-    for document in documents:
-        for related in document.related:
-            row = index.row_of(related.paper_id)
-            if row is not None and row < added_from:
-                older[related.paper_id] = None
-    for chunk in _chunks(older, PRECOMPUTE_CHUNK):
-        job_queue.enqueue(
-            ctx.redis,
-            ctx.settings,
-            keys.QUEUE_BULK,
-            keys.JOB_REFRESH_RELATED,
-            chunk,
-            description=f"refresh the related papers of {len(chunk)} papers",
-        )
+def _into_earlier_lists(ctx: WorkerContext, index: RelatedIndex, papers: list[Paper]) -> int:
+    """Insert these papers (just added by an index update) into the stored lists of the papers
+    indexed before that they now belong to (``worker.pipeline.gains``); how many changed."""
+    added = [IndexedPaper(paper.paper_id, paper.title, paper.abstract) for paper in papers]
+    rows = [index.row_of(paper.paper_id) for paper in added]
+    indexed = [(paper, row) for paper, row in zip(added, rows, strict=True) if row is not None]
+    near = gains.near_earlier(index, [paper for paper, _ in indexed], [row for _, row in indexed])
+    k = ctx.settings.related_k
+    changed = 0
+    for row, new_rows in near.items():
 
+        def change(
+            document: EnrichedPaper, row: int = row, new_rows: list[int] = new_rows
+        ) -> EnrichedPaper | None:
+            return gains.with_new_papers(index, document, row, new_rows, k)
 
-@observed
-def refresh_related(paper_ids: list[str]) -> int:
-    """Compute the related lists of already enriched papers again and store those that
-    changed, the rest of each document as it was; returns how many changed.
-
-    The documents are watched while the lists are computed: a document written meanwhile
-    (by an enrichment, from the same index) is kept as that writer left it.
-    """
-    ctx = get_context()
-    index = current_index(ctx.settings, ctx.db, ctx.redis)
-    with ctx.redis.pipeline() as pipe:
-        pipe.watch(*(keys.enrichment(paper_id) for paper_id in paper_ids))  # type: ignore[no-untyped-call]
-        stored = [
-            EnrichedPaper.model_validate_json(enrichments.as_json(raw))
-            for raw in enrichments.read_many_raw(pipe, paper_ids)
-            if raw is not None
-        ]
-        with ctx.db.session() as session:
-            found = papers_by_ids(session, [document.paper_id for document in stored])
-        documents = [document for document in stored if document.paper_id in found]
-        papers = [
-            IndexedPaper(row.paper_id, row.title, row.abstract)
-            for row in (found[document.paper_id] for document in documents)
-        ]
-        lists = index.related_many(papers, ctx.settings.related_k)
-        changed = [
-            document.model_copy(update={"related": related})
-            for document, related in zip(documents, lists, strict=True)
-            if [r.paper_id for r in related] != [r.paper_id for r in document.related]
-        ]
-        pipe.multi()
-        for document in changed:
-            enrichments.write(pipe, document)
-        try:
-            pipe.execute()
-        except WatchError:
-            log.info("related lists not stored: a document changed while they were computed")
-            return 0
-    return len(changed)
+        changed += enrichments.update(ctx.redis, index.paper_ids[row], change)
+    log.info("%d earlier papers' lists take in %d new papers", changed, len(indexed))
+    return changed
 
 
 def _defer(ctx: WorkerContext, papers: list[Paper], build_job_id: str) -> None:

@@ -297,10 +297,10 @@ class RelatedIndex:
         matrix, query = _on_shared_columns(vectors, query)
         to_query = np.asarray((matrix @ query.T).toarray()).ravel()
         to_each_other = np.asarray((matrix @ matrix.T).toarray())
-        seen_titles = {_normalise_title(paper.title)}
+        seen_titles = {normalise_title(paper.title)}
         kept: list[int] = []
         for position, row in enumerate(rows):
-            title = _normalise_title(self.titles[row])
+            title = normalise_title(self.titles[row])
             if title in seen_titles or to_query[position] >= NEAR_DUPLICATE:
                 continue
             if kept and to_each_other[position, kept].max() >= NEAR_DUPLICATE:
@@ -360,6 +360,12 @@ class RelatedIndex:
             ]
             for picked, scores in chosen
         ]
+
+    def reasons(self, paper: IndexedPaper, rows: Sequence[int]) -> list[str]:
+        """Why each of ``rows`` is related to ``paper``, as ``related_many`` words it."""
+        queries = self.explainer.vectors([paper], [self.row_of(paper.paper_id)])
+        pairs = [(0, row) for row in rows]
+        return self.explainer.reasons_many([paper], queries, pairs, self._sentences_to())
 
     def _sentences_to(self) -> SentenceScorer | None:
         """Sentence similarity by the dense ranker's own encoder and stored embeddings, when
@@ -527,5 +533,6 @@ def _top_indices(scores: np.ndarray, k: int) -> list[int]:
     return [int(i) for i in candidates[np.argsort(-scores[candidates], kind="stable")]]
 
 
-def _normalise_title(title: str) -> str:
+def normalise_title(title: str) -> str:
+    """A title as duplicates are told apart: case, punctuation and spacing aside."""
     return re.sub(r"\W+", " ", title).strip().lower()
