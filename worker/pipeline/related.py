@@ -144,14 +144,14 @@ class RelatedIndex:
         (``index_files.update_and_publish`` decides when to build again). Papers the index
         holds already are skipped. TF-IDF and the hybrid only (``NotExtendable`` else).
         """
+        if not isinstance(self.ranker, TfidfRanker | HybridRanker):
+            raise NotExtendable(f"the {self.ranker.name} ranker is fitted only as a whole")
         seen = set()
         fresh = []
         for paper in papers:
             if paper.paper_id not in seen and self.row_of(paper.paper_id) is None:
                 seen.add(paper.paper_id)
                 fresh.append(paper)
-        if not isinstance(self.ranker, TfidfRanker | HybridRanker):
-            raise NotExtendable(f"the {self.ranker.name} ranker is fitted only as a whole")
         before = len(self)
         self.fitted_count = self.papers_fitted
         self.added_from = before
