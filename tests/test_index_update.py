@@ -269,3 +269,24 @@ def test_a_list_made_otherwise_is_searched_again(precomputed: Database, redis: R
     assert [r.paper_id for r in changed.related] == [
         r.paper_id for r in index.related(papers[6], 10)
     ]
+
+
+def test_an_update_gives_way_to_a_build_published_while_it_saved(
+    precomputed: Database, redis: Redis, settings: Settings
+) -> None:
+    from worker.pipeline.index_files import build_and_publish, update_and_publish
+
+    _store_newcomer(precomputed)
+    others: list[str] = []
+
+    def meanwhile(step: str) -> None:
+        if step == "saving the index":  # another worker's precompute publishes its build now
+            others.append(build_and_publish(settings, precomputed, redis))
+
+    update = update_and_publish(settings, precomputed, redis, phase=meanwhile)
+
+    assert update.published is None and update.added == []
+    assert precompute.index_info(redis)["name"] == others[0]
+    assert precompute.index_info(redis)["papers"] == "60"  # the precompute took it in
+    names = {path.name for path in settings.index_dir.glob("related-*.joblib")}
+    assert others[0] in names and len(names) == 2  # the update's own build is gone
