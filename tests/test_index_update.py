@@ -215,7 +215,9 @@ def test_new_papers_inserted_into_hybrid_lists_as_a_search_would_list_them() -> 
     rows = [index.row_of(p.paper_id) for p in new]
     assert all(row is not None for row in rows)
 
-    near = gains.near_earlier(index, new, [row for row in rows if row is not None])
+    indexed = [row for row in rows if row is not None]
+    candidates = index.candidates(new, indexed, gains.GAIN_CANDIDATES)
+    near = gains.near_earlier(index, indexed, candidates)
     merged = {
         index.paper_ids[row]: gains.with_new_papers(
             index, stored[index.paper_ids[row]], row, new_rows, 10

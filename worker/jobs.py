@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
+import numpy as np
 from rq import get_current_job
 from sqlalchemy.orm import Session
 
@@ -38,7 +39,7 @@ from paperlens.store.papers import (
 from worker.context import WorkerContext, get_context
 from worker.observed import observed
 from worker.pipeline import gains
-from worker.pipeline.enrich import enrich_many
+from worker.pipeline.enrich import enrich_many, indexed
 from worker.pipeline.external import gather, merge
 from worker.pipeline.feeds import refresh_feeds as refresh_all_feeds
 from worker.pipeline.feeds import refresh_reader_feed as rank_reader_feed
@@ -50,7 +51,7 @@ from worker.pipeline.index_files import (
     published,
     update_and_publish,
 )
-from worker.pipeline.related import IndexedPaper, RelatedIndex
+from worker.pipeline.related import RelatedIndex
 from worker.pipeline.suggestions import suggestion_sets
 from worker.sources.http import SourceError
 
@@ -93,26 +94,42 @@ def enrich_papers(paper_ids: list[str], run: str | None = None, neighbours: bool
         if pending is not None:
             _defer(ctx, [p for p in papers if index.row_of(p.paper_id) is None], pending)
             papers = [paper for paper in papers if index.row_of(paper.paper_id) is not None]
+        k = ctx.settings.related_k
+        # New papers' candidates, deep enough to serve both their lists and the search for
+        # the earlier lists they enter: the search is most of an enrichment's cost.
+        candidates = None
+        if neighbours:
+            depth = max(index.candidate_depth(k), gains.GAIN_CANDIDATES)
+            rows = [index.row_of(paper.paper_id) for paper in papers]
+            candidates = index.candidates([indexed(paper) for paper in papers], rows, depth)
         documents = [
             with_sources(ctx, session, document, (paper.extra or {}).get(METADATA_SOURCE))
             for paper, document in zip(
-                papers, enrich_many(papers, index, ctx.settings.related_k), strict=True
+                papers, enrich_many(papers, index, k, candidates), strict=True
             )
         ]
     enrichments.write_many(ctx.redis, documents, [next_refresh(ctx, d) for d in documents])
     precompute.count_enriched(ctx.redis, run, len(documents))
-    if neighbours:
-        _into_earlier_lists(ctx, index, papers)
+    if candidates is not None:
+        _into_earlier_lists(ctx, index, papers, candidates)
     return len(documents)
 
 
-def _into_earlier_lists(ctx: WorkerContext, index: RelatedIndex, papers: list[Paper]) -> int:
+def _into_earlier_lists(
+    ctx: WorkerContext,
+    index: RelatedIndex,
+    papers: list[Paper],
+    candidates: list[tuple[list[int], np.ndarray]],
+) -> int:
     """Insert these papers (just added by an index update) into the stored lists of the papers
     indexed before that they now belong to (``worker.pipeline.gains``); how many changed."""
-    added = [IndexedPaper(paper.paper_id, paper.title, paper.abstract) for paper in papers]
-    rows = [index.row_of(paper.paper_id) for paper in added]
-    indexed = [(paper, row) for paper, row in zip(added, rows, strict=True) if row is not None]
-    near = gains.near_earlier(index, [paper for paper, _ in indexed], [row for _, row in indexed])
+    rows = [index.row_of(paper.paper_id) for paper in papers]
+    indexed_rows = [row for row in rows if row is not None]
+    near = gains.near_earlier(
+        index,
+        indexed_rows,
+        [found for row, found in zip(rows, candidates, strict=True) if row is not None],
+    )
     k = ctx.settings.related_k
     changed = 0
     for row, new_rows in near.items():
@@ -123,7 +140,7 @@ def _into_earlier_lists(ctx: WorkerContext, index: RelatedIndex, papers: list[Pa
             return gains.with_new_papers(index, document, row, new_rows, k)
 
         changed += enrichments.update(ctx.redis, index.paper_ids[row], change)
-    log.info("%d earlier papers' lists take in %d new papers", changed, len(indexed))
+    log.info("%d earlier papers' lists take in %d new papers", changed, len(indexed_rows))
     return changed
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from paperlens import enrichments
 from paperlens.schemas import EnrichedPaper, RelatedPaper
 from paperlens.store.models import Paper
@@ -13,16 +15,22 @@ from worker.pipeline.related import IndexedPaper, RelatedIndex
 
 def enrich(paper: Paper, index: RelatedIndex, k: int) -> EnrichedPaper:
     """Everything the overlay shows for ``paper``, ready to be served as-is."""
-    return _document(paper, index.related(_indexed(paper), k))
+    return _document(paper, index.related(indexed(paper), k))
 
 
-def enrich_many(papers: Sequence[Paper], index: RelatedIndex, k: int) -> list[EnrichedPaper]:
-    """``enrich`` for a chunk of papers, their related papers computed together."""
-    related = index.related_many([_indexed(paper) for paper in papers], k)
+def enrich_many(
+    papers: Sequence[Paper],
+    index: RelatedIndex,
+    k: int,
+    candidates: Sequence[tuple[list[int], np.ndarray]] | None = None,
+) -> list[EnrichedPaper]:
+    """``enrich`` for a chunk of papers, their related papers computed together (from
+    ``candidates`` when the caller has them: see ``RelatedIndex.related_many``)."""
+    related = index.related_many([indexed(paper) for paper in papers], k, candidates)
     return [_document(paper, found) for paper, found in zip(papers, related, strict=True)]
 
 
-def _indexed(paper: Paper) -> IndexedPaper:
+def indexed(paper: Paper) -> IndexedPaper:
     return IndexedPaper(paper.paper_id, paper.title, paper.abstract)
 
 

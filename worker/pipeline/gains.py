@@ -42,16 +42,18 @@ FIT_TOLERANCE = 1e-3
 
 
 def near_earlier(
-    index: RelatedIndex, papers: Sequence[IndexedPaper], rows: Sequence[int]
+    index: RelatedIndex,
+    rows: Sequence[int],
+    candidates: Sequence[tuple[list[int], np.ndarray]],
 ) -> dict[int, list[int]]:
-    """For each paper indexed before the last update, the new papers (rows) whose candidates
-    hold it; ``papers`` are new papers at ``rows``."""
+    """For each paper indexed before the last update, the new papers (``rows``) whose
+    ``candidates`` (``RelatedIndex.candidates``, ``GAIN_CANDIDATES`` deep) hold it."""
     added_from = index.added_rows_from
     near: dict[int, list[int]] = defaultdict(list)
     if added_from is None:
         return near
-    for row, (found, _) in zip(rows, index.candidates(papers, rows, GAIN_CANDIDATES), strict=True):
-        for candidate in found:
+    for row, (found, _) in zip(rows, candidates, strict=True):
+        for candidate in found[:GAIN_CANDIDATES]:
             if candidate < added_from:
                 near[candidate].append(row)
     return near

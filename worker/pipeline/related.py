@@ -327,14 +327,23 @@ class RelatedIndex:
             left.remove(best)
         return [rows[i] for i in chosen]
 
-    def related_many(self, papers: Sequence[IndexedPaper], k: int) -> list[list[RelatedPaper]]:
+    def related_many(
+        self,
+        papers: Sequence[IndexedPaper],
+        k: int,
+        candidates: Sequence[tuple[list[int], np.ndarray]] | None = None,
+    ) -> list[list[RelatedPaper]]:
         """The ``k`` most related other papers of each paper, without duplicates, each with its
         reason: the one way a related list is made, for a chunk of papers (precompute) or for
         one (``related``). The similarity and the reasons of the whole chunk are computed in a
-        few matrix operations instead of a few per paper."""
+        few matrix operations instead of a few per paper. ``candidates``, when the caller has
+        them already, are the papers' ``candidates`` at least ``candidate_depth(k)`` deep."""
         rows = [self.row_of(paper.paper_id) for paper in papers]
         queries = self.explainer.vectors(papers, rows)
-        candidates = self.candidates(papers, rows, k + _LOOKAHEAD)
+        depth = self.candidate_depth(k)
+        if candidates is None:
+            candidates = self.candidates(papers, rows, depth)
+        candidates = [(found[:depth], scores[:depth]) for found, scores in candidates]
         chosen: list[tuple[list[int], np.ndarray]] = []
         every = self.explainer.tfidf.matrix[[row for found, _ in candidates for row in found]]
         start = 0
@@ -381,6 +390,11 @@ class RelatedIndex:
             return np.asarray(vectors @ whole.T)
 
         return scorer
+
+    @staticmethod
+    def candidate_depth(k: int) -> int:
+        """How many candidates ``related_many`` looks at for a list of ``k``."""
+        return k + _LOOKAHEAD
 
     def candidates(
         self, papers: Sequence[IndexedPaper], rows: Sequence[int | None], depth: int
