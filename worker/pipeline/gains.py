@@ -31,8 +31,11 @@ from worker.pipeline.rankers.hybrid import HybridRanker
 from worker.pipeline.rankers.tfidf import TfidfRanker
 from worker.pipeline.related import NEAR_DUPLICATE, RelatedIndex, normalise_title
 
-# A new paper's candidates looked at for earlier papers it may enter the lists of.
-GAIN_CANDIDATES = 50
+# A new paper's candidates looked at for earlier papers it may enter the lists of: with 60
+# new papers added to 3,000, the new papers that searches list in a sample of earlier lists
+# were inserted at 77% with 50, 95% with 100 and 99% with 200, which looked at 1,241, 1,537
+# and 1,689 earlier lists (bench/RESULTS.md, "Daily increment").
+GAIN_CANDIDATES = 100
 # The fewest listed papers from which a hybrid list's scoring is recovered (three unknowns).
 MIN_FITTED = 4
 # The most a listed paper's recovered score may differ from its stored one (stored to 4
