@@ -292,3 +292,27 @@ def test_an_update_gives_way_to_a_build_published_while_it_saved(
     assert precompute.index_info(redis)["papers"] == "60"  # the precompute took it in
     names = {path.name for path in settings.index_dir.glob("related-*.joblib")}
     assert others[0] in names and len(names) == 2  # the update's own build is gone
+
+
+def test_each_update_enriches_the_papers_it_adds(
+    precomputed: Database, redis: Redis, settings: Settings
+) -> None:
+    second = PaperRecord(
+        ids=["arxiv:2612.00002"],
+        title="Expert merging for sparse mixture-of-experts inference",
+        abstract="Routing collapse makes sparse mixture-of-experts (SMoE) layers keep redundant "
+        "experts. We merge the redundant experts of each SMoE layer after training, which cuts "
+        "memory at inference with little loss.",
+    )
+    for record in [None, second]:
+        if record is None:
+            _store_newcomer(precomputed)
+        else:
+            with precomputed.session() as session:
+                upsert_papers(session, [record])
+        precompute.record_ingest(redis, settings, "a new paper", created=1, updated=0)
+        run_workers(redis)
+
+    assert precompute.index_info(redis)["papers"] == "61"
+    assert _document(redis, "arxiv:2612.00002").status == "ready"  # not refused as queued before
+    assert NEWCOMER.paper_id in [r.paper_id for r in _document(redis, "arxiv:2612.00002").related]

@@ -200,8 +200,9 @@ def update_index() -> int:
     holds them.
     """
     ctx = get_context()
-    job = get_current_job()
-    run = job.id if job is not None else None
+    # Each update is a run of its own (its phases, counts and chunk ids): the job's id is
+    # the same for every update.
+    run = f"{keys.INDEX_UPDATE_JOB_ID}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}"
     if precompute.rebuild_pending(ctx.redis) is not None:
         log.info("index update skipped: a precompute is pending")
         job_queue.request_feed_refresh(ctx.redis, ctx.settings)
@@ -215,17 +216,8 @@ def update_index() -> int:
     job_queue.request_feed_refresh(ctx.redis, ctx.settings)
     if update.refitted:
         return enqueue_all_enrichments(run)
-    for chunk in _chunks(update.added, PRECOMPUTE_CHUNK):
-        job_queue.enqueue(
-            ctx.redis,
-            ctx.settings,
-            keys.QUEUE_BULK,
-            keys.JOB_ENRICH_PAPERS,
-            chunk,
-            run=run,
-            neighbours=True,
-            failure_ttl_seconds=precompute.PRECOMPUTE_FAILURE_TTL_SECONDS,
-        )
+    for number, chunk in enumerate(_chunks(update.added, PRECOMPUTE_CHUNK)):
+        _enqueue_chunk(ctx, chunk, run, f"{run}-chunk-{number}", neighbours=True)
     precompute.set_counts(ctx.redis, run, to_enrich=len(update.added))
     return len(update.added)
 
@@ -256,7 +248,11 @@ def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
 
 
 def _enqueue_chunk(
-    ctx: WorkerContext, chunk: list[str], run: str | None, job_id: str | None
+    ctx: WorkerContext,
+    chunk: list[str],
+    run: str | None,
+    job_id: str | None,
+    neighbours: bool = False,
 ) -> None:
     keep = PRECOMPUTE_CHUNK_RESULT_TTL_SECONDS if job_id else job_queue.NO_RESULT_TTL_SECONDS
     queued = job_queue.enqueue(
@@ -266,6 +262,7 @@ def _enqueue_chunk(
         keys.JOB_ENRICH_PAPERS,
         chunk,
         run=run,
+        neighbours=neighbours,
         job_id=job_id,
         result_ttl_seconds=keep,
         failure_ttl_seconds=precompute.PRECOMPUTE_FAILURE_TTL_SECONDS,
