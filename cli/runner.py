@@ -193,6 +193,11 @@ def gunicorn_command(settings: Settings, app: str = API_APP) -> list[str]:
         f"{settings.host}:{settings.port}",
         "--graceful-timeout",
         "10",
+        # A listening socket per worker, so the kernel spreads connections evenly over the
+        # workers; the hooks refuse a port another server holds (see ``cli.gunicorn_hooks``).
+        "--reuse-port",
+        "--config",
+        "python:cli.gunicorn_hooks",
         # Gunicorn's own lines in the app's format: text on a terminal, JSON elsewhere.
         "--logger-class",
         "paperlens.logs.GunicornLogger",

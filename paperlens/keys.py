@@ -9,6 +9,7 @@ aside, which look at what is stored).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 PREFIX = "pl"
@@ -22,6 +23,12 @@ class KeyFamily:
 
     def __call__(self, *members: str | int) -> str:
         return ":".join((PREFIX, self.name, *(str(member) for member in members)))
+
+    def many(self, members: Iterable[str]) -> list[bytes]:
+        """The keys of many one-part members, as the bytes Redis is sent: a 100-id MGET then
+        skips a join and an encode per key."""
+        prefix = f"{PREFIX}:{self.name}:".encode()
+        return [prefix + member.encode() for member in members]
 
 
 # Queues and jobs: paperlens/job_queue.py.

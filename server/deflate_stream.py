@@ -19,6 +19,8 @@ ZLIB_HEADER = b"\x78\x9c"
 # The largest stored block (its length field has 16 bits).
 STORED_BLOCK_MAX_BYTES = 0xFFFF
 _ADLER_BASE = 65521
+# A stored block's header: BFINAL 0 and BTYPE 00 (stored) padded to the byte, LEN, NLEN.
+_STORED_BLOCK = struct.Struct("<BHH")
 
 
 def adler32_combine(first: int, second: int, second_length: int) -> int:
@@ -44,7 +46,11 @@ class DeflateStream:
         """Bytes to send as they are (consecutive calls share stored blocks)."""
         self._text.append(data)
 
-    def compressed(self, part: DeflatePart) -> None:
+    def compressed(self, part: DeflatePart, before: bytes = b"") -> None:
+        """A document's deflate data, after the text ``before`` (which is the same as one
+        more ``text`` call first: a batch answer has text before each of its documents)."""
+        if before:
+            self._text.append(before)
         self._flush_text()
         self._parts.append(part.data)
         self._adler = adler32_combine(self._adler, part.adler32, part.length)
@@ -56,13 +62,16 @@ class DeflateStream:
         return b"".join(self._parts)
 
     def _flush_text(self) -> None:
-        if not self._text:
+        pending = self._text
+        if not pending:
             return
-        data = b"".join(self._text)
-        self._text.clear()
+        data = pending[0] if len(pending) == 1 else b"".join(pending)
+        pending.clear()
         self._adler = zlib.adler32(data, self._adler)
-        for start in range(0, len(data), STORED_BLOCK_MAX_BYTES):
+        size = len(data)
+        if size <= STORED_BLOCK_MAX_BYTES:  # the text between two documents always is
+            self._parts += (_STORED_BLOCK.pack(0, size, size ^ 0xFFFF), data)
+            return
+        for start in range(0, size, STORED_BLOCK_MAX_BYTES):
             chunk = data[start : start + STORED_BLOCK_MAX_BYTES]
-            # BFINAL 0, BTYPE 00 (stored), padding to the byte; then LEN and its complement.
-            self._parts.append(b"\x00" + struct.pack("<HH", len(chunk), len(chunk) ^ 0xFFFF))
-            self._parts.append(chunk)
+            self._parts += (_STORED_BLOCK.pack(0, len(chunk), len(chunk) ^ 0xFFFF), chunk)

@@ -297,6 +297,14 @@ def test_batch_to_a_client_that_accepts_deflate_is_the_same_json_compressed(
     statuses = [item["status"] for item in plain.get_json()["items"]]
     assert statuses.count("ready") == len(ready) and {"pending", "unknown", "invalid"} < {*statuses}
     assert len(zipped.data) * 2 < len(plain.data)
+    # Every item a reused document, the last one included.
+    spliced_only = {"ids": ready[3:]}
+    alone = client.post(
+        "/api/v1/papers/batch", json=spliced_only, headers={"Accept-Encoding": "deflate"}
+    )
+    expected = client.post("/api/v1/papers/batch", json=spliced_only).data
+    assert alone.headers["Content-Encoding"] == "deflate"
+    assert zlib.decompress(alone.data) == expected
     refused = client.post(
         "/api/v1/papers/batch", json=body, headers={"Accept-Encoding": "gzip, deflate;q=0"}
     )
