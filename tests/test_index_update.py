@@ -243,8 +243,8 @@ def test_new_papers_inserted_into_hybrid_lists_as_a_search_would_list_them() -> 
     # a near tie may swap; the lists are otherwise those a new search gives.
     assert agree >= 0.8 * len(changed), (agree, len(changed))
     # An earlier paper listing none of the new papers after a search is left as it was.
-    for paper_id, document in merged.items():
-        if document is None:
+    for paper_id, left in merged.items():
+        if left is None:
             new_ids = {p.paper_id for p in new}
             assert not new_ids & {r.paper_id for r in searched[paper_id][:9]}
 
