@@ -216,6 +216,8 @@ def update_index() -> int:
     job_queue.request_feed_refresh(ctx.redis, ctx.settings)
     if update.refitted:
         return enqueue_all_enrichments(run)
+    if not update.added:
+        return 0
     for number, chunk in enumerate(_chunks(update.added, PRECOMPUTE_CHUNK)):
         _enqueue_chunk(ctx, chunk, run, f"{run}-chunk-{number}", neighbours=True)
     precompute.set_counts(ctx.redis, run, to_enrich=len(update.added))

@@ -142,10 +142,11 @@ def update_and_publish(
     """Take the catalogue's papers that the published index lacks into a new build.
 
     Adding them (``RelatedIndex.extend``) reads only the new papers; a new fit reads them
-    all. The update fits anew when there is no usable index, when the papers added since
+    all. The update fits anew when the papers added since
     the last fit would pass ``index_refit_growth`` of those fitted (the spaces would have
-    aged: new terms uncounted), or when the catalogue crosses ``related_ann_from`` (the
-    index's kind changes). Its build is published only if no other was meanwhile.
+    aged: new terms uncounted), when the catalogue crosses ``related_ann_from`` (the index's
+    kind changes) or when the published index is in an older format. Without a published
+    index it does nothing. Its build is published only if no other was meanwhile.
     """
     say = phase or (lambda _step: None)
     with db.session() as session:
@@ -153,7 +154,12 @@ def update_and_publish(
             return IndexUpdate(None, [], refitted=False)
     pointer = precompute.index_pointer(redis)
     path = published_path(settings.index_dir, pointer) if pointer is not None else None
-    if path is None or not path.exists() or not _load(path).up_to_date:
+    if path is None or not path.exists():
+        # The first index is a precompute's (``make run`` asks for one), which enriches every
+        # paper once; an update building it too would enrich them all a second time.
+        say("no index published yet: a precompute builds the first")
+        return IndexUpdate(None, [], refitted=False)
+    if not _load(path).up_to_date:
         return IndexUpdate(build_and_publish(settings, db, redis, phase), [], refitted=True)
     current = _load(path)
     say("finding the papers the index lacks")
