@@ -25,7 +25,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-from bench.corpus import generate
+from bench.corpus import cached
 from bench.machine import append_result
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,9 +34,7 @@ SAMPLE = 1_000
 
 
 def load_texts(size: int) -> list[str]:
-    path = ROOT / "var" / "bench" / f"corpus-{size}.jsonl"
-    if not path.exists():
-        generate(size, path)
+    path = cached(size)
     texts = []
     with path.open() as handle:
         for line in handle:

@@ -43,7 +43,7 @@ from rq.registry import StartedJobRegistry
 from rq.utils import parse_composite_key
 from sqlalchemy import create_engine, text
 
-from bench.corpus import generate
+from bench.corpus import cached
 from bench.machine import append_result
 from paperlens import job_metrics, keys
 from paperlens.embedded_redis import free_port
@@ -52,7 +52,6 @@ from paperlens.settings import Settings
 from worker.jobs import PRECOMPUTE_CHUNK
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / "var" / "bench"
 PAPERLENS = [sys.executable, "-m", "cli.main"]
 APIS = 2
 WORKERS = 3
@@ -259,9 +258,7 @@ def chunks_done(redis: Redis) -> tuple[int, int]:
 
 def run(papers: int, database_url: str, redis_url: str, keep: Path | None = None) -> Outcome:
     """One run of the topology at ``papers`` papers; see the module's docstring."""
-    corpus = CACHE / f"corpus-{papers}.jsonl"
-    if not corpus.exists():
-        generate(papers, corpus)
+    corpus = cached(papers)
     work = keep or Path(tempfile.mkdtemp(prefix="plcluster-"))
     cluster = Cluster(work, database_url, redis_url)
     outcome = Outcome(papers)

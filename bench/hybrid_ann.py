@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.corpus import generate
+from bench.corpus import CACHE, cached
 from bench.machine import append_result
 from paperlens.settings import Settings, get_settings
 from worker.jobs import PRECOMPUTE_CHUNK as CHUNK
@@ -42,7 +42,6 @@ from worker.pipeline.rankers.tfidf import TfidfRanker
 from worker.pipeline.related import RelatedIndex
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / "var" / "bench"
 K = 10
 SAMPLE = 1_000
 # Papers encoded per step: progress is printed after each.
@@ -51,9 +50,7 @@ _ENCODE_BLOCK = 5_000
 
 def load_papers(size: int) -> list[IndexedPaper]:
     """The cached synthetic corpus of ``size`` papers (generated on first use)."""
-    path = CACHE / f"corpus-{size}.jsonl"
-    if not path.exists():
-        generate(size, path)
+    path = cached(size)
     with path.open(encoding="utf-8") as handle:
         records = [json.loads(line) for line in handle]
     return [IndexedPaper(f"arxiv:{i}", r["title"], r["abstract"]) for i, r in enumerate(records)]

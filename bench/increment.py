@@ -30,7 +30,7 @@ from redis import Redis
 from rq import Queue
 from rq.registry import StartedJobRegistry
 
-from bench.corpus import generate
+from bench.corpus import CACHE, cached
 from bench.hybrid_ann import CachedDense, cached_vectors
 from bench.machine import append_result
 from cli.runner import worker_command
@@ -52,7 +52,6 @@ from worker.pipeline.rankers.tfidf import TfidfRanker
 from worker.pipeline.related import IndexedPaper, RelatedIndex
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / "var" / "bench"
 TARGET_SECONDS = 600
 # Papers indexed before whose lists are checked for the new papers they should now hold.
 GAIN_SAMPLE = 500
@@ -73,9 +72,7 @@ def main() -> None:
 
 
 def measure(base: int, new: int, workers: int) -> str:
-    corpus = CACHE / f"corpus-{base + new}.jsonl"
-    if not corpus.exists():
-        generate(base + new, corpus)
+    corpus = cached(base + new)
     work = Path(tempfile.mkdtemp(prefix="plincrement-"))
     lines = corpus.read_text(encoding="utf-8").splitlines(keepends=True)
     (work / "base.jsonl").write_text("".join(lines[:base]), encoding="utf-8")

@@ -39,8 +39,9 @@ import joblib
 import numpy as np
 from redis import Redis
 
+from bench.corpus import CACHE, cached
 from bench.machine import append_result
-from bench.suggestions import CACHE, FEED_NEW, NEIGHBOURHOOD
+from bench.suggestions import FEED_NEW, NEIGHBOURHOOD
 from paperlens import precompute
 from paperlens.embedded_redis import EmbeddedRedis
 
@@ -347,7 +348,7 @@ def main() -> None:
     parser.add_argument("--no-record", action="store_true", help="print only; leave RESULTS.md")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    corpus = args.corpus or CACHE / f"corpus-{args.size + FEED_NEW}.jsonl"
+    corpus = args.corpus or cached(args.size + FEED_NEW)
     if args.worker:
         for step in work(corpus, args.size, args.papers, args.readers, args.saved):
             print(step, flush=True)

@@ -29,7 +29,7 @@ import numpy as np
 from redis import Redis
 from rq import Queue
 
-from bench.corpus import generate
+from bench.corpus import cached
 from bench.machine import append_result
 from cli.runner import worker_command
 from paperlens import enrichments, keys
@@ -46,7 +46,6 @@ from worker.pipeline.index_files import current_index
 from worker.pipeline.related import IndexedPaper, RelatedIndex
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / "var" / "bench"
 TARGET_INGEST_RATE = 5_000
 TARGET_BYTES_PER_PAPER = 2_048
 TARGET_RECALL = 0.95
@@ -155,9 +154,7 @@ def main() -> None:
 def measure(
     size: int, worker_counts: list[int], with_baseline: bool, limit: float
 ) -> tuple[list[str], list[str]]:
-    corpus = CACHE / f"corpus-{size}.jsonl"
-    if not corpus.exists():
-        generate(size, corpus)
+    corpus = cached(size)
     work = Path(tempfile.mkdtemp(prefix="plprecompute-"))
     redis_server = EmbeddedRedis(work / "redis", socket=work / "redis" / "r.sock", persist=False)
     redis_server.start()

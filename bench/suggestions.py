@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.corpus import generate
+from bench.corpus import CACHE, cached
 from bench.hybrid_ann import CachedDense, cached_vectors
 from bench.machine import append_result
 from paperlens.settings import Settings, get_settings
@@ -55,7 +55,6 @@ from worker.pipeline.suggestions import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / "var" / "bench"
 FEED_NEW = FEED_CANDIDATES_MAX
 TOP = 20
 NEIGHBOURHOOD = 300
@@ -66,9 +65,7 @@ TARGET_RECALL = 0.9
 def load_papers(size: int) -> list[IndexedPaper]:
     """``size`` indexed papers and ``FEED_NEW`` more, from the cached synthetic corpus."""
     total = size + FEED_NEW
-    path = CACHE / f"corpus-{total}.jsonl"
-    if not path.exists():
-        generate(total, path)
+    path = cached(total)
     with path.open(encoding="utf-8") as handle:
         records = [json.loads(line) for line in handle]
     return [IndexedPaper(f"arxiv:{i}", r["title"], r["abstract"]) for i, r in enumerate(records)]
