@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple, cast
 
 from redis import Redis
-from redis.exceptions import WatchError
 
 from paperlens import keys
 from paperlens.schemas import (
@@ -130,7 +129,7 @@ def badges(paper: EnrichedPaper) -> Badges:
     )
 
 
-# Writers of one document at once are rare: a few tries settle who writes last.
+# Writers of one document at once are rare: a few rounds settle who writes last.
 UPDATE_ATTEMPTS = 5
 
 
@@ -153,30 +152,62 @@ def write_many(redis: Redis, papers: Sequence[EnrichedPaper], due: Sequence[floa
     pipe.execute()
 
 
-def update(
-    redis: Redis, paper_id: str, change: Callable[[EnrichedPaper], EnrichedPaper | None]
-) -> bool:
-    """Replace the stored document by ``change(document)`` unless another writer stores one
-    meanwhile, in which case ``change`` is applied to theirs; True once stored. Nothing is
-    stored without a document, or when ``change`` returns None (nothing to change)."""
-    key = keys.enrichment(paper_id)
+# Stores each KEYS[i]'s new document ARGV[2i] if it still holds ARGV[2i - 1] (what the
+# writer read), in one atomic step; answers the positions (from 1) that held something else.
+_REPLACE_IF_UNCHANGED = """
+local changed = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[2 * i - 1] then
+    redis.call('SET', key, ARGV[2 * i])
+  else
+    changed[#changed + 1] = i
+  end
+end
+return changed
+"""
+
+
+def update_many(
+    redis: Redis,
+    paper_ids: Sequence[str],
+    change: Callable[[Sequence[EnrichedPaper]], Sequence[EnrichedPaper | None]],
+) -> int:
+    """Replace each stored document by what ``change`` makes of it (None: nothing to change),
+    unless another writer stores one meanwhile, in which case ``change`` is applied to theirs;
+    how many were stored. Papers without a document are left alone.
+
+    One read (MGET) and one compare-and-set script per round, so a batch costs two round
+    trips whatever its size; only the documents written meanwhile go round again. The
+    badges are not rewritten: they follow the code links, which a change of ``related``
+    (its only use) leaves as they were.
+    """
+    stored = 0
+    pending = list(paper_ids)
     for _ in range(UPDATE_ATTEMPTS):
-        with redis.pipeline() as pipe:
-            pipe.watch(key)  # type: ignore[no-untyped-call]
-            raw = pipe.get(key)
-            if not isinstance(raw, bytes):
-                return False
-            changed = change(EnrichedPaper.model_validate_json(as_json(raw)))
-            if changed is None:
-                return False
-            pipe.multi()
-            write(pipe, changed)
-            try:
-                pipe.execute()
-                return True
-            except WatchError:
-                continue
-    return False
+        if not pending:
+            break
+        raws = read_many_raw(redis, pending)
+        present = [(paper_id, raw) for paper_id, raw in zip(pending, raws, strict=True) if raw]
+        documents = [EnrichedPaper.model_validate_json(as_json(raw)) for _, raw in present]
+        writes = [
+            (paper_id, raw, encode(changed.model_dump_json().encode()))
+            for (paper_id, raw), changed in zip(present, change(documents), strict=True)
+            if changed is not None
+        ]
+        if not writes:
+            break
+        refused = cast(
+            "list[int]",
+            redis.eval(
+                _REPLACE_IF_UNCHANGED,
+                len(writes),
+                *[keys.enrichment(paper_id) for paper_id, _, _ in writes],
+                *[value for _, old, new in writes for value in (old, new)],
+            ),
+        )
+        stored += len(writes) - len(refused)
+        pending = [writes[i - 1][0] for i in refused]
+    return stored
 
 
 def read_raw(redis: Redis, paper_id: str) -> bytes | None:

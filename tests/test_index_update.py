@@ -218,11 +218,12 @@ def test_new_papers_inserted_into_hybrid_lists_as_a_search_would_list_them() -> 
     indexed = [row for row in rows if row is not None]
     candidates = index.candidates(new, indexed, gains.GAIN_CANDIDATES)
     near = gains.near_earlier(index, indexed, candidates)
+    lists = [
+        gains.Earlier(row, stored[index.paper_ids[row]], new_rows) for row, new_rows in near.items()
+    ]
     merged = {
-        index.paper_ids[row]: gains.with_new_papers(
-            index, stored[index.paper_ids[row]], row, new_rows, 10
-        )
-        for row, new_rows in near.items()
+        paper.document.paper_id: document
+        for paper, document in zip(lists, gains.with_new_papers(index, lists, 10), strict=True)
     }
 
     searched = dict(
@@ -265,7 +266,7 @@ def test_a_list_made_otherwise_is_searched_again(precomputed: Database, redis: R
         }
     )
 
-    changed = gains.with_new_papers(index, foreign, row, [50], 10)
+    (changed,) = gains.with_new_papers(index, [gains.Earlier(row, foreign, [50])], 10)
 
     assert changed is not None
     assert [r.paper_id for r in changed.related] == [

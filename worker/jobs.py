@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 import math
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 
 import numpy as np
@@ -132,14 +132,21 @@ def _into_earlier_lists(
     )
     k = ctx.settings.related_k
     changed = 0
-    for row, new_rows in near.items():
+    earlier = list(near)
+    for start in range(0, len(earlier), enrichments.READ_CHUNK):
+        rows_of = {
+            index.paper_ids[row]: row for row in earlier[start : start + enrichments.READ_CHUNK]
+        }
 
         def change(
-            document: EnrichedPaper, row: int = row, new_rows: list[int] = new_rows
-        ) -> EnrichedPaper | None:
-            return gains.with_new_papers(index, document, row, new_rows, k)
+            documents: Sequence[EnrichedPaper], rows_of: dict[str, int] = rows_of
+        ) -> list[EnrichedPaper | None]:
+            batch = [
+                gains.Earlier(rows_of[d.paper_id], d, near[rows_of[d.paper_id]]) for d in documents
+            ]
+            return gains.with_new_papers(index, batch, k)
 
-        changed += enrichments.update(ctx.redis, index.paper_ids[row], change)
+        changed += enrichments.update_many(ctx.redis, list(rows_of), change)
     log.info("%d earlier papers' lists take in %d new papers", changed, len(indexed_rows))
     return changed
 

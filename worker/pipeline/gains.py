@@ -9,20 +9,25 @@ paper enters is nearly always among that new paper's own candidates (``near_earl
 how that paper scores: the hybrid orders a paper's list by ``a * lexical + b * dense + c``,
 where ``a``, ``b`` and ``c`` depend only on that paper (its z-scores' means and spreads over the
 corpus), so the lexical and dense similarities of the papers listed, computed exactly from the
-index, give back ``a``, ``b`` and ``c`` by least squares (``merged``), and with them the score
-the new paper would have in that list. TF-IDF's score is the lexical cosine itself.
+index, give back ``a``, ``b`` and ``c`` by least squares, and with them the score the new paper
+would have in that list. TF-IDF's score is the lexical cosine itself.
 
 The spreads are those of the corpus the list was made in; the update adds a few per cent of
 papers, which moves them by about as much, and the list's order not at all.
+
+Lists are taken in batches (``with_new_papers``): the similarities of every (earlier, listed or
+new) pair come from a few vectorised products, and the reasons of every inserted paper from one
+``RelatedIndex.reasons_many`` call, since per-list calls cost more in overhead than in work.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
 from paperlens.schemas import EnrichedPaper, RelatedPaper
 from worker.pipeline.rankers.base import IndexedPaper
@@ -42,6 +47,9 @@ MIN_FITTED = 4
 # decimals): more, and the list was not made as this index scores (another build's ranker,
 # diversity on), so the paper is searched again instead.
 FIT_TOLERANCE = 1e-3
+# Pairs whose similarities are computed in one product: bounds the dense rows copied at once
+# (this many times the vector's size, twice).
+PAIR_BLOCK = 8_192
 
 
 def near_earlier(
@@ -62,35 +70,59 @@ def near_earlier(
     return near
 
 
+@dataclass(frozen=True)
+class Earlier:
+    """An earlier paper's stored document, its row, and the new papers it may gain."""
+
+    row: int
+    document: EnrichedPaper
+    new_rows: Sequence[int]
+
+
 def with_new_papers(
-    index: RelatedIndex, document: EnrichedPaper, row: int, new_rows: Sequence[int], k: int
-) -> EnrichedPaper | None:
-    """``document`` (of the paper at ``row``) with the new papers that belong in its list, each
-    with its reason; searched again when its list does not say how it scores; None when the
-    list stays as it is."""
-    found = merged(index, row, document.related, new_rows, k)
-    paper = IndexedPaper(document.paper_id, document.title, document.abstract)
-    if found is None:
-        related = index.related_many([paper], k)[0]
+    index: RelatedIndex, earlier: Sequence[Earlier], k: int
+) -> list[EnrichedPaper | None]:
+    """Each document with the new papers that belong in its list, each with its reason;
+    searched again when its list does not say how it scores; None where the list stays as
+    it is."""
+    found = merged_many(index, earlier, k)
+    searched_again = [i for i, merge in enumerate(found) if merge is None]
+    searched = (
+        index.related_many([_paper(earlier[i].document) for i in searched_again], k)
+        if searched_again
+        else []
+    )
+    results: list[EnrichedPaper | None] = [None] * len(earlier)
+    for i, related in zip(searched_again, searched, strict=True):
+        document = earlier[i].document
         unchanged = [r.paper_id for r in related] == [r.paper_id for r in document.related]
-        return None if unchanged else document.model_copy(update={"related": related})
-    if not found.inserted:
-        return None
-    inserted = sorted(found.inserted)
-    reasons = dict(zip(inserted, index.reasons(paper, inserted), strict=True))
-    kept = {related.paper_id: related for related in document.related}
-    related = [
-        RelatedPaper(
-            paper_id=index.paper_ids[entry],
-            title=index.titles[entry],
-            score=score,
-            reason=reasons[entry],
-        )
-        if entry in reasons
-        else kept[index.paper_ids[entry]]
-        for entry, score in found.entries
+        results[i] = None if unchanged else document.model_copy(update={"related": related})
+    gaining = [i for i, merge in enumerate(found) if merge is not None and merge.inserted]
+    pairs = [
+        (position, row)
+        for position, i in enumerate(gaining)
+        for row in sorted(found[i].inserted)  # type: ignore[union-attr]
     ]
-    return document.model_copy(update={"related": related})
+    papers = [_paper(earlier[i].document) for i in gaining]
+    reasons = dict(zip(pairs, index.reasons_many(papers, pairs), strict=True))
+    for position, i in enumerate(gaining):
+        merge = found[i]
+        assert merge is not None
+        document = earlier[i].document
+        kept = {related.paper_id: related for related in document.related}
+        related = [
+            RelatedPaper(
+                paper_id=index.paper_ids[entry],
+                title=index.titles[entry],
+                score=score,
+                reason=reasons[(position, entry)],
+            )
+            if entry in merge.inserted
+            else kept[index.paper_ids[entry]]
+            for entry, score in merge.entries
+        ]
+        results[i] = document.model_copy(update={"related": related})
+    return results
 
 
 @dataclass(frozen=True)
@@ -102,29 +134,61 @@ class Merged:
     inserted: set[int]
 
 
-def merged(
-    index: RelatedIndex, row: int, listed: Sequence[RelatedPaper], new_rows: Sequence[int], k: int
+def merged_many(index: RelatedIndex, earlier: Sequence[Earlier], k: int) -> list[Merged | None]:
+    """Each stored list with those of its ``new_rows`` that now belong in its best ``k``;
+    None where the list does not say how the paper scores (too short for the hybrid's three
+    unknowns, or not made as this index scores): search for it again."""
+    listed: list[list[int] | None] = []
+    fresh: list[list[int]] = []
+    for paper in earlier:
+        rows = [index.row_of(related.paper_id) for related in paper.document.related]
+        known = (
+            None if any(row is None for row in rows) else [int(r) for r in rows if r is not None]
+        )
+        listed.append(known)
+        taken = set(known or [])
+        fresh.append(
+            sorted({new for new in paper.new_rows if new != paper.row and new not in taken})
+        )
+    parts = _Parts.of(index, earlier, listed, fresh)
+    if parts is None or index.diversity:
+        return [None] * len(earlier)
+    return [
+        None if rows is None else _merged(index, paper, rows, new_rows, parts.of_pair(i), k)
+        for i, (paper, rows, new_rows) in enumerate(zip(earlier, listed, fresh, strict=True))
+    ]
+
+
+def _merged(
+    index: RelatedIndex,
+    paper: Earlier,
+    listed: list[int],
+    fresh: list[int],
+    parts: tuple[np.ndarray, np.ndarray],
+    k: int,
 ) -> Merged | None:
-    """Paper ``row``'s stored list ``listed`` with those of ``new_rows`` that now belong in its
-    best ``k``; None when the list does not say how the paper scores (too short for the
-    hybrid's three unknowns, or not made as this index scores): search for it again."""
-    rows = [index.row_of(related.paper_id) for related in listed]
-    if any(found is None for found in rows) or index.diversity:
-        return None
-    listed_rows = [int(found) for found in rows if found is not None]
-    fresh = sorted({new for new in new_rows if new != row and new not in listed_rows})
-    scorer = _scorer(index, row, listed_rows, [related.score for related in listed])
-    if scorer is None:
-        return None
-    scores, similarities = scorer(fresh)
-    entries = [(found, related.score) for found, related in zip(listed_rows, listed, strict=True)]
-    weakest = listed[-1].score if len(listed) >= k else -np.inf
+    """One list's merge; ``parts`` are the similarity columns of its listed rows, then of
+    ``fresh`` (see ``_Parts``)."""
+    stored = [related.score for related in paper.document.related]
+    known, others = parts[0][: len(listed)], parts[0][len(listed) :]
+    floored = parts[1][len(listed) :]
+    if known.shape[1] == 1:  # TF-IDF: the score is the cosine
+        scores = others[:, 0]
+    else:
+        if len(listed) < MIN_FITTED:
+            return None
+        coefficients, *_ = np.linalg.lstsq(known, np.asarray(stored, dtype=np.float64), rcond=None)
+        if np.abs(known @ coefficients - np.asarray(stored)).max() > FIT_TOLERANCE:
+            return None
+        scores = others @ coefficients
+    entries = [(found, score) for found, score in zip(listed, stored, strict=True)]
+    weakest = stored[-1] if len(stored) >= k else -np.inf
     floor = index.similarity_floor
     inserted: set[int] = set()
-    for new, score, similarity in zip(fresh, scores, similarities, strict=True):
+    for new, score, similarity in zip(fresh, scores, floored, strict=True):
         if score <= weakest or (floor is not None and similarity < floor):
             continue
-        if _duplicate(index, row, new, [found for found, _ in entries]):
+        if _duplicate(index, paper.row, new, [found for found, _ in entries]):
             continue
         entries.append((new, round(float(score), 4)))
         inserted.add(new)
@@ -135,59 +199,70 @@ def merged(
     return Merged(kept, {found for found, _ in kept} & inserted)
 
 
-# Scores of other rows in one paper's list, and the similarities its floor applies to.
-Scorer = Callable[[Sequence[int]], tuple[np.ndarray, np.ndarray]]
+@dataclass(frozen=True)
+class _Parts:
+    """The similarities that make up each list's scores, for every (earlier paper, other
+    row) pair of a batch: one column for TF-IDF (its cosine), three for the hybrid (lexical,
+    dense, 1); and the similarity its floor applies to. ``bounds`` delimit each list's pairs."""
+
+    columns: np.ndarray
+    floored: np.ndarray
+    bounds: np.ndarray
+
+    @classmethod
+    def of(
+        cls,
+        index: RelatedIndex,
+        earlier: Sequence[Earlier],
+        listed: Sequence[list[int] | None],
+        fresh: Sequence[list[int]],
+    ) -> _Parts | None:
+        others = [(rows or []) + new for rows, new in zip(listed, fresh, strict=True)]
+        bounds = np.cumsum([0, *[len(rows) for rows in others]])
+        left = np.repeat([paper.row for paper in earlier], np.diff(bounds)).astype(np.int64)
+        right = np.asarray([row for rows in others for row in rows], dtype=np.int64)
+        ranker = index.ranker
+        if isinstance(ranker, TfidfRanker):
+            cosine = _sparse_pairs(ranker.matrix, left, right)
+            return cls(cosine[:, None], cosine, bounds)
+        if not isinstance(ranker, HybridRanker):
+            return None
+        lexical, dense = ranker.lexical, ranker.dense
+        if not isinstance(lexical, TfidfRanker) or not isinstance(dense, DenseRanker):
+            return None
+        lexical_part = _sparse_pairs(lexical.matrix, left, right)
+        dense_part = _dense_pairs(dense.embeddings, left, right)
+        columns = np.column_stack([lexical_part, dense_part, np.ones(len(left))])
+        weight = ranker.dense_weight
+        return cls(columns, (1 - weight) * lexical_part + weight * dense_part, bounds)
+
+    def of_pair(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """List ``i``'s columns and floored similarities."""
+        start, end = self.bounds[i], self.bounds[i + 1]
+        return self.columns[start:end], self.floored[start:end]
 
 
-def _scorer(
-    index: RelatedIndex, row: int, listed: Sequence[int], stored: Sequence[float]
-) -> Scorer | None:
-    """How paper ``row`` scores other rows (its list's order and the similarity the floor
-    applies to), recovered from its stored list; None if it cannot be."""
-    ranker = index.ranker
-    if isinstance(ranker, TfidfRanker):
-
-        def cosine(others: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-            found = _lexical(ranker, row, others)
-            return found, found
-
-        return cosine
-    if not isinstance(ranker, HybridRanker):
-        return None
-    lexical, dense = ranker.lexical, ranker.dense
-    if not isinstance(lexical, TfidfRanker) or not isinstance(dense, DenseRanker):
-        return None
-    if len(listed) < MIN_FITTED:
-        return None
-    weight = ranker.dense_weight
-
-    def parts(others: Sequence[int]) -> np.ndarray:
-        return np.column_stack(
-            [_lexical(lexical, row, others), _dense(dense, row, others), np.ones(len(others))]
-        )
-
-    known = parts(listed)
-    coefficients, *_ = np.linalg.lstsq(known, np.asarray(stored, dtype=np.float64), rcond=None)
-    if np.abs(known @ coefficients - np.asarray(stored)).max() > FIT_TOLERANCE:
-        return None
-
-    def score(others: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        found = parts(others)
-        return found @ coefficients, (1 - weight) * found[:, 0] + weight * found[:, 1]
-
-    return score
+def _sparse_pairs(matrix: sparse.csr_matrix, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """The dot product of rows ``left[i]`` and ``right[i]`` for each ``i``."""
+    found = np.zeros(len(left))
+    for start in range(0, len(left), PAIR_BLOCK):
+        block = slice(start, start + PAIR_BLOCK)
+        product = matrix[left[block]].multiply(matrix[right[block]])
+        found[block] = np.asarray(product.sum(axis=1)).ravel()
+    return found
 
 
-def _lexical(ranker: TfidfRanker, row: int, others: Sequence[int]) -> np.ndarray:
-    if not others:
-        return np.zeros(0)
-    return np.asarray((ranker.matrix[list(others)] @ ranker.matrix[row].T).toarray()).ravel()
+def _dense_pairs(embeddings: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    found = np.zeros(len(left))
+    for start in range(0, len(left), PAIR_BLOCK):
+        block = slice(start, start + PAIR_BLOCK)
+        products = np.einsum("ij,ij->i", embeddings[left[block]], embeddings[right[block]])
+        found[block] = products
+    return found
 
 
-def _dense(ranker: DenseRanker, row: int, others: Sequence[int]) -> np.ndarray:
-    if not others:
-        return np.zeros(0)
-    return np.asarray(ranker.embeddings[list(others)] @ ranker.embeddings[row], dtype=np.float64)
+def _paper(document: EnrichedPaper) -> IndexedPaper:
+    return IndexedPaper(document.paper_id, document.title, document.abstract)
 
 
 def _duplicate(index: RelatedIndex, row: int, new: int, listed: Sequence[int]) -> bool:

@@ -370,11 +370,13 @@ class RelatedIndex:
             for picked, scores in chosen
         ]
 
-    def reasons(self, paper: IndexedPaper, rows: Sequence[int]) -> list[str]:
-        """Why each of ``rows`` is related to ``paper``, as ``related_many`` words it."""
-        queries = self.explainer.vectors([paper], [self.row_of(paper.paper_id)])
-        pairs = [(0, row) for row in rows]
-        return self.explainer.reasons_many([paper], queries, pairs, self._sentences_to())
+    def reasons_many(
+        self, papers: Sequence[IndexedPaper], pairs: Sequence[tuple[int, int]]
+    ) -> list[str]:
+        """Why each (position in ``papers``, row) pair is related, as ``related_many`` words
+        it."""
+        queries = self.explainer.vectors(papers, [self.row_of(paper.paper_id) for paper in papers])
+        return self.explainer.reasons_many(papers, queries, pairs, self._sentences_to())
 
     def _sentences_to(self) -> SentenceScorer | None:
         """Sentence similarity by the dense ranker's own encoder and stored embeddings, when
@@ -384,10 +386,19 @@ class RelatedIndex:
             return None
         stored = dense.embeddings
 
-        def scorer(sentences: Sequence[str], rows: Sequence[int]) -> np.ndarray:
-            vectors = encoder(dense.encoder_name).encode(sentences)
-            whole = stored[list(rows), : vectors.shape[1]]  # the text's part, not the title's
-            return np.asarray(vectors @ whole.T)
+        def scorer(groups: Sequence[tuple[Sequence[str], Sequence[int]]]) -> list[np.ndarray]:
+            every = [sentence for sentences, _ in groups for sentence in sentences]
+            if not every:
+                return [np.zeros((0, len(rows))) for _, rows in groups]
+            vectors = encoder(dense.encoder_name).encode(every)
+            found = []
+            start = 0
+            for sentences, rows in groups:
+                own = vectors[start : start + len(sentences)]
+                start += len(sentences)
+                whole = stored[list(rows), : own.shape[1]]  # the text's part, not the title's
+                found.append(np.asarray(own @ whole.T))
+            return found
 
         return scorer
 

@@ -157,8 +157,10 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(“\"'])")
 STUDY_PREFIX = "Both study: \u2018"
 _CLOSE_QUOTE = "\u2019"
 
-SentenceScorer = Callable[[Sequence[str], Sequence[int]], np.ndarray]
-"""Similarities of a paper's sentences (rows) to indexed papers (columns, by row)."""
+SentenceScorer = Callable[[Sequence[tuple[Sequence[str], Sequence[int]]]], list[np.ndarray]]
+"""For each (sentences of a paper, indexed rows) group, the similarities of the sentences
+(rows) to the indexed papers (columns). Groups come together so that an encoder can take
+all their sentences in one call, which keeps its threads busy."""
 
 
 @dataclass(frozen=True)
@@ -239,25 +241,45 @@ class Explainer:
             reasons.append(shared_terms_phrase([p.text for p in phrases]) if phrases else None)
             if not phrases:
                 unphrased.setdefault(query, []).append(i)
-        for query, positions in unphrased.items():
-            rows = [pairs[i][1] for i in positions]
-            sentences = _sentences(papers[query].abstract)
-            if not sentences:
-                for i in positions:
-                    reasons[i] = shared_terms_phrase([])
-                continue
-            similarity = self._tfidf_sentences_to(sentences, rows)
-            if sentences_to is not None:
-                sentences = _shortlist(sentences, similarity)
-                similarity = sentences_to(sentences, rows)
+        # The closest sentence, for the pairs that share no phrase; all papers' sentences are
+        # scored in one call each, by TF-IDF and then (shortlisted) by the encoder.
+        split = [
+            (positions, _sentences(papers[query].abstract))
+            for query, positions in unphrased.items()
+        ]
+        split = [(positions, sentences) for positions, sentences in split if sentences]
+        asked = [(sentences, [pairs[i][1] for i in positions]) for positions, sentences in split]
+        similarities = self._tfidf_sentences_to(asked)
+        if sentences_to is not None:
+            asked = [
+                (_shortlist(sentences, lexical), rows)
+                for (sentences, rows), lexical in zip(asked, similarities, strict=True)
+            ]
+            similarities = sentences_to(asked)
+        for (positions, _), (sentences, _), similarity in zip(
+            split, asked, similarities, strict=True
+        ):
             for column, i in enumerate(positions):
                 best = int(np.argmax(similarity[:, column]))  # the first of equals
                 reasons[i] = f"{STUDY_PREFIX}{excerpt(_claim(sentences[best]))}{_CLOSE_QUOTE}"
         return [reason or shared_terms_phrase([]) for reason in reasons]
 
-    def _tfidf_sentences_to(self, sentences: Sequence[str], rows: Sequence[int]) -> np.ndarray:
-        vectors = self.tfidf.vectorizer.transform(sentences)
-        return np.asarray((vectors @ self.tfidf.matrix[list(rows)].T).toarray())
+    def _tfidf_sentences_to(
+        self, groups: Sequence[tuple[Sequence[str], Sequence[int]]]
+    ) -> list[np.ndarray]:
+        """A ``SentenceScorer`` by TF-IDF cosine; the sentences of all groups in one
+        ``transform``, whose fixed cost is most of a single paper's."""
+        every = [sentence for sentences, _ in groups for sentence in sentences]
+        if not every:
+            return []
+        vectors = self.tfidf.vectorizer.transform(every)
+        found = []
+        start = 0
+        for sentences, rows in groups:
+            own = vectors[start : start + len(sentences)]
+            start += len(sentences)
+            found.append(np.asarray((own @ self.tfidf.matrix[list(rows)].T).toarray()))
+        return found
 
 
 def _shortlist(sentences: list[str], lexical: np.ndarray) -> list[str]:
