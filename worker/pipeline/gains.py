@@ -86,29 +86,48 @@ def with_new_papers(
     searched again when its list does not say how it scores; None where the list stays as
     it is."""
     found = merged_many(index, earlier, k)
-    searched_again = [i for i, merge in enumerate(found) if merge is None]
-    searched = (
-        index.related_many([_paper(earlier[i].document) for i in searched_again], k)
-        if searched_again
-        else []
-    )
     results: list[EnrichedPaper | None] = [None] * len(earlier)
-    for i, related in zip(searched_again, searched, strict=True):
-        document = earlier[i].document
-        unchanged = [r.paper_id for r in related] == [r.paper_id for r in document.related]
-        results[i] = None if unchanged else document.model_copy(update={"related": related})
-    gaining = [i for i, merge in enumerate(found) if merge is not None and merge.inserted]
-    pairs = [
-        (position, row)
-        for position, i in enumerate(gaining)
-        for row in sorted(found[i].inserted)  # type: ignore[union-attr]
+    again = [i for i, merge in enumerate(found) if merge is None]
+    for i, searched in zip(
+        again, _searched_again(index, [earlier[i].document for i in again], k), strict=True
+    ):
+        results[i] = searched
+    gaining = {i: merge for i, merge in enumerate(found) if merge is not None and merge.inserted}
+    documents = [earlier[i].document for i in gaining]
+    for i, changed in zip(
+        gaining, _with_inserted(index, documents, list(gaining.values())), strict=True
+    ):
+        results[i] = changed
+    return results
+
+
+def _searched_again(
+    index: RelatedIndex, documents: Sequence[EnrichedPaper], k: int
+) -> list[EnrichedPaper | None]:
+    """The documents with their lists searched for anew; None where the list is unchanged."""
+    if not documents:
+        return []
+    found = index.related_many([_paper(document) for document in documents], k)
+    return [
+        None
+        if [r.paper_id for r in related] == [r.paper_id for r in document.related]
+        else document.model_copy(update={"related": related})
+        for document, related in zip(documents, found, strict=True)
     ]
-    papers = [_paper(earlier[i].document) for i in gaining]
-    reasons = dict(zip(pairs, index.reasons_many(papers, pairs), strict=True))
-    for position, i in enumerate(gaining):
-        merge = found[i]
-        assert merge is not None
-        document = earlier[i].document
+
+
+def _with_inserted(
+    index: RelatedIndex, documents: Sequence[EnrichedPaper], merges: Sequence[Merged]
+) -> list[EnrichedPaper]:
+    """The documents with their merged lists, the reasons of all inserted papers written in
+    one call."""
+    pairs = [
+        (position, row) for position, merge in enumerate(merges) for row in sorted(merge.inserted)
+    ]
+    written = index.reasons_many([_paper(document) for document in documents], pairs)
+    reasons = dict(zip(pairs, written, strict=True))
+    changed = []
+    for position, (document, merge) in enumerate(zip(documents, merges, strict=True)):
         kept = {related.paper_id: related for related in document.related}
         related = [
             RelatedPaper(
@@ -121,8 +140,8 @@ def with_new_papers(
             else kept[index.paper_ids[entry]]
             for entry, score in merge.entries
         ]
-        results[i] = document.model_copy(update={"related": related})
-    return results
+        changed.append(document.model_copy(update={"related": related}))
+    return changed
 
 
 @dataclass(frozen=True)
