@@ -172,22 +172,47 @@ def merged_many(index: RelatedIndex, earlier: Sequence[Earlier], k: int) -> list
     parts = _Parts.of(index, earlier, listed, fresh)
     if parts is None or index.diversity:
         return [None] * len(earlier)
-    return [
-        None if rows is None else _merged(index, paper, rows, new_rows, parts.of_pair(i), k)
+    scored = [
+        None if rows is None else _scored(index, paper, rows, new_rows, parts.of_pair(i), k)
         for i, (paper, rows, new_rows) in enumerate(zip(earlier, listed, fresh, strict=True))
+    ]
+    checks = [
+        (new, other)
+        for paper, found in zip(earlier, scored, strict=True)
+        if found is not None
+        for new, _ in found.passing
+        for other in [paper.row, *found.rows()]
+        if other != new
+    ]
+    copies = _near_duplicates(index, checks)
+    return [
+        None if found is None else _merged(index, paper.row, found, copies, k)
+        for paper, found in zip(earlier, scored, strict=True)
     ]
 
 
-def _merged(
+@dataclass(frozen=True)
+class _Scored:
+    """A stored list, (row, score) best first, and the new rows that score into it."""
+
+    entries: list[tuple[int, float]]
+    passing: list[tuple[int, float]]
+
+    def rows(self) -> list[int]:
+        return [row for row, _ in self.entries + self.passing]
+
+
+def _scored(
     index: RelatedIndex,
     paper: Earlier,
     listed: list[int],
     fresh: list[int],
     parts: tuple[np.ndarray, np.ndarray],
     k: int,
-) -> Merged | None:
-    """One list's merge; ``parts`` are the similarity columns of its listed rows, then of
-    ``fresh`` (see ``_Parts``)."""
+) -> _Scored | None:
+    """The new rows of ``fresh`` that score into one stored list (above its last entry and
+    the floor); ``parts`` are the similarity columns of its listed rows, then of ``fresh``
+    (see ``_Parts``). None when the list does not say how the paper scores."""
     stored = [related.score for related in paper.document.related]
     known, others = parts[0][: len(listed)], parts[0][len(listed) :]
     floored = parts[1][len(listed) :]
@@ -200,22 +225,48 @@ def _merged(
         if np.abs(known @ coefficients - np.asarray(stored)).max() > FIT_TOLERANCE:
             return None
         scores = others @ coefficients
-    entries = [(found, score) for found, score in zip(listed, stored, strict=True)]
     weakest = stored[-1] if len(stored) >= k else -np.inf
     floor = index.similarity_floor
+    passing = [
+        (new, round(float(score), 4))
+        for new, score, similarity in zip(fresh, scores, floored, strict=True)
+        if score > weakest and (floor is None or similarity >= floor)
+    ]
+    return _Scored(list(zip(listed, stored, strict=True)), passing)
+
+
+def _merged(
+    index: RelatedIndex, row: int, found: _Scored, copies: set[tuple[int, int]], k: int
+) -> Merged:
+    """The list with its passing new rows inserted, but for copies (``_near_duplicates``,
+    or the same title) of the paper or of a paper already in the list."""
+    entries = list(found.entries)
     inserted: set[int] = set()
-    for new, score, similarity in zip(fresh, scores, floored, strict=True):
-        if score <= weakest or (floor is not None and similarity < floor):
+    for new, score in found.passing:
+        others = [row, *(other for other, _ in entries)]
+        title = normalise_title(index.titles[new])
+        if title in {normalise_title(index.titles[other]) for other in others}:
             continue
-        if _duplicate(index, paper.row, new, [found for found, _ in entries]):
+        if any((new, other) in copies for other in others):
             continue
-        entries.append((new, round(float(score), 4)))
+        entries.append((new, score))
         inserted.add(new)
     if not inserted:
         return Merged(entries, set())
     entries.sort(key=lambda entry: -entry[1])
     kept = entries[:k]
-    return Merged(kept, {found for found, _ in kept} & inserted)
+    return Merged(kept, {row for row, _ in kept} & inserted)
+
+
+def _near_duplicates(index: RelatedIndex, pairs: Sequence[tuple[int, int]]) -> set[tuple[int, int]]:
+    """The pairs of rows whose texts are near-identical in the explainer's space (as
+    ``RelatedIndex`` drops copies), from one vectorised product for all of them."""
+    if not pairs:
+        return set()
+    left = np.asarray([first for first, _ in pairs], dtype=np.int64)
+    right = np.asarray([second for _, second in pairs], dtype=np.int64)
+    cosines = _sparse_pairs(index.explainer.tfidf.matrix, left, right)
+    return {pair for pair, cosine in zip(pairs, cosines, strict=True) if cosine >= NEAR_DUPLICATE}
 
 
 @dataclass(frozen=True)
@@ -282,15 +333,3 @@ def _dense_pairs(embeddings: np.ndarray, left: np.ndarray, right: np.ndarray) ->
 
 def _paper(document: EnrichedPaper) -> IndexedPaper:
     return IndexedPaper(document.paper_id, document.title, document.abstract)
-
-
-def _duplicate(index: RelatedIndex, row: int, new: int, listed: Sequence[int]) -> bool:
-    """Whether ``new`` is a copy of the paper or of a paper its list holds: the same title,
-    or near-identical text in the explainer's space (as ``RelatedIndex`` drops them)."""
-    title = normalise_title(index.titles[new])
-    if title in {normalise_title(index.titles[other]) for other in [row, *listed]}:
-        return True
-    matrix = index.explainer.tfidf.matrix
-    others = [row, *listed]
-    cosines = np.asarray((matrix[others] @ matrix[new].T).toarray()).ravel()
-    return bool((cosines >= NEAR_DUPLICATE).any())
