@@ -22,7 +22,7 @@ class KeyFamily:
     name: str
 
     def __call__(self, *members: str | int) -> str:
-        return ":".join((PREFIX, self.name, *(str(member) for member in members)))
+        return ":".join((PREFIX, self.name, *map(str, members)))
 
     def many(self, members: Iterable[str]) -> list[bytes]:
         """The keys of many one-part members, as the bytes Redis is sent: a 100-id MGET then

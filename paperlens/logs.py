@@ -13,8 +13,8 @@ libraries (``urllib3`` logs whole URLs with their query at DEBUG).
 from __future__ import annotations
 
 import logging
+import os
 import re
-import secrets
 import sys
 from collections.abc import Iterable
 from contextvars import ContextVar
@@ -45,7 +45,8 @@ def new_request_id(offered: str | None = None) -> str:
     """Keep a caller's well-formed id (a proxy's, say); otherwise make one."""
     if offered and _VALID_REQUEST_ID.fullmatch(offered):
         return offered
-    return secrets.token_hex(16)  # 128 random bits, for a fraction of uuid4()'s cost
+    # 128 random bits from the source ``secrets.token_hex(16)`` uses, minus its wrappers.
+    return os.urandom(16).hex()
 
 
 class _RequestIdFilter(logging.Filter):

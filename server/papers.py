@@ -30,7 +30,7 @@ from paperlens.schemas import (
 )
 from paperlens.store.papers import canonical_ids, find_paper, papers_by_ids
 from server import fetch_budget, inputs, ratelimit
-from server.answers import JSON, accepted, json_answer
+from server.answers import StoredAnswer, accepted, json_answer
 from server.deflate_stream import DeflateStream
 from server.errors import ApiError, error_response
 from server.metrics import LOOKUP_HITS, LOOKUP_MISSES
@@ -103,7 +103,7 @@ def batch() -> Response:
         items = _batch_items(body.ids, refs, view)
     except RedisError:
         return json_answer({"items": _degraded_items(body.ids, refs, body.view)})
-    if view.spliced and _accepts(request.headers.get("Accept-Encoding", ""), "deflate"):
+    if view.spliced and _accepts(request.environ.get("HTTP_ACCEPT_ENCODING", ""), "deflate"):
         return _spliced_batch(items, view)
     for item in items:
         stored = item[view.field]
@@ -237,17 +237,18 @@ def _spliced_batch(items: list[dict[str, Any]], view: _View) -> Response:
         stream.compressed(part, before + orjson.dumps(item)[:-1] + name)
         before = b"},"
     stream.text(before[:-1] + b"]}" if items else before + b"]}")
-    return Response(stream.finish(), mimetype=JSON, headers=_DEFLATE_HEADERS)
+    return StoredAnswer(stream.finish(), _DEFLATE_HEADERS)
 
 
 def _document(stored: bytes) -> Response:
     """A stored document as the client can take it: the gzip bytes as they are, when accepted."""
-    if enrichments.is_gzip(stored) and _accepts(request.headers.get("Accept-Encoding", ""), "gzip"):
-        return Response(stored, mimetype=JSON, headers=_GZIP_HEADERS)
-    return Response(enrichments.as_json(stored), mimetype=JSON, headers=_PLAIN_HEADERS)
+    accept_encoding = request.environ.get("HTTP_ACCEPT_ENCODING", "")
+    if enrichments.is_gzip(stored) and _accepts(accept_encoding, "gzip"):
+        return StoredAnswer(stored, _GZIP_HEADERS)
+    return StoredAnswer(enrichments.as_json(stored), _PLAIN_HEADERS)
 
 
-# Given to the Response whole: one header-list extension instead of a ``set`` per header.
+# The fixed headers of stored answers (see ``StoredAnswer``).
 _GZIP_HEADERS = (("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding"))
 _DEFLATE_HEADERS = (("Content-Encoding", "deflate"), ("Vary", "Accept-Encoding"))
 _PLAIN_HEADERS = (("Vary", "Accept-Encoding"),)

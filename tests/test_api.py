@@ -271,6 +271,15 @@ def test_documents_are_stored_compressed_and_sent_as_the_client_accepts(
     assert "Content-Encoding" not in refused.headers and refused.get_json() == plain.get_json()
     assert json.loads(gzip.decompress(zipped.data)) == plain.get_json()
     assert len(stored) < len(plain.data) / 2
+    # Each header once, the type and length of what is sent, and HEAD sends no body.
+    for answer, body in ((zipped, stored), (plain, plain.data)):
+        assert answer.headers["Content-Type"] == "application/json"
+        assert answer.headers["Content-Length"] == str(len(body))
+        assert answer.headers.getlist("Vary") == ["Accept-Encoding"]
+    head = client.head(f"/api/v1/papers/{MRL}", headers={"Accept-Encoding": "gzip"})
+    assert head.status_code == 200 and head.data == b""
+    assert head.headers.getlist("Content-Encoding") == ["gzip"]
+    assert head.headers["Content-Length"] == str(len(stored))
 
 
 def test_batch_to_a_client_that_accepts_deflate_is_the_same_json_compressed(
