@@ -39,6 +39,9 @@ ACCEPT = "Accept-Encoding: gzip, deflate, br"
 TARGET_SHARE = 0.85
 # Alternating rounds of baseline and API; more of them steady the medians on a busy machine.
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+# gunicorn's sizes for both apps: ``paperlens run``'s defaults unless the run measures others.
+WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", str(Settings().web_workers)))
+WEB_THREADS = int(os.environ.get("BENCH_WEB_THREADS", str(Settings().web_threads)))
 TARGET_P99_MS = 10.0
 TARGET_BATCH_P99_MS = 20.0
 
@@ -105,7 +108,9 @@ def _load() -> str:
 
 def served(port: int, app: str = API_APP) -> list[str]:
     """The gunicorn command of ``paperlens run`` with the benchmark's fixed sizes, for any app."""
-    settings = Settings(web_workers=2, web_threads=4, host="127.0.0.1", port=port)
+    settings = Settings(
+        web_workers=WEB_WORKERS, web_threads=WEB_THREADS, host="127.0.0.1", port=port
+    )
     return gunicorn_command(settings.model_copy(update={"log_level": "WARNING"}), app)
 
 
@@ -336,7 +341,8 @@ def run_all(
         for number, ((_, b_spread), (_, a_spread)) in enumerate(saturated, start=1)
     )
     setup = (
-        f"gunicorn gthread, 2 workers x 4 threads for both apps; wrk -t2 -c{CONNECTIONS} "
+        f"gunicorn gthread, {WEB_WORKERS} workers x {WEB_THREADS} threads for both apps; "
+        f"wrk -t2 -c{CONNECTIONS} "
         f"-d{DURATION}; hey -c 8 at a fixed rate for {DURATION}; all on loopback, same run; "
         f"baseline and GET alternate over {ROUNDS} rounds, then each batch view runs "
         f"{ROUNDS} rounds of saturated then half that rate (medians shown)."
