@@ -25,14 +25,6 @@ def tab_id(browser: Browser, tab: Page) -> int:
     )
 
 
-def tabs(browser: Browser) -> object:
-    """Each tab's address and loading state as the browser keeps them, for failure messages."""
-    return browser.worker.evaluate(
-        """async () => (await chrome.tabs.query({})).map(
-             t => ({url: t.url, pendingUrl: t.pendingUrl, status: t.status}))"""
-    )
-
-
 def badge(browser: Browser, tab: Page) -> tuple[str, str]:
     """The icon's badge text and title for `tab`, as the browser keeps them."""
     text, title = browser.worker.evaluate(
@@ -76,19 +68,14 @@ def test_pdf_tab_badge_shows_a_saved_paper_without_code(
     reader: str, library: list[str], browser: Browser, backend: Backend, artifacts: Path
 ) -> None:
     library.append(NO_CODE)
-    # The token is written once the tab's own lookup is done (a paper's answer needs none):
-    # headless Chromium was seen to leave a PDF navigation uncommitted (the tab "loading" for
-    # good) when it started right after the write, and a run that wrote it while the PDF was
-    # still loading once saw no lookup at all.
+    # The token is written after the PDF opened: headless Chromium was seen to leave a PDF
+    # navigation uncommitted (the tab "loading" for good) when it started right after the write.
     pdf = browser.open(NO_CODE_PDF)
-    try:
-        eventually(
-            lambda: backend.requests_to(f"/api/v1/papers/{NO_CODE}", "GET"), message="looked up"
-        )
-    except AssertionError as error:
-        raise AssertionError(f"{error}; tabs as the browser sees them: {tabs(browser)}") from error
-    assert badge(browser, pdf) == unmarked(browser)
     browser.configure(token=reader)
+    assert eventually(
+        lambda: backend.requests_to(f"/api/v1/papers/{NO_CODE}", "GET"), message="looked up"
+    )
+    assert badge(browser, pdf) == unmarked(browser)
 
     popup = browser.popup(tab=pdf)
     popup.locator("#current-body[data-state=ready]").wait_for(timeout=15_000)
