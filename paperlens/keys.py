@@ -149,6 +149,10 @@ INDEX_RANKER = f"{PREFIX}:index:ranker"
 """Which ranker built the current related-papers index, as ``/readyz`` reports it."""
 INDEX_INFO = f"{PREFIX}:index:info"
 """Hash describing the published index: its file name, ranker, papers and build time."""
+INDEX_ENRICHMENTS_QUEUED = f"{PREFIX}:index:enrichments-queued"
+"""The build whose added papers' enrichments an update last queued in full. A build that an
+update published and that this does not name lost its worker between publishing and queueing;
+the next update queues them."""
 INDEX_REBUILD = f"{PREFIX}:index:rebuild"
 """The id of the precompute job whose index build is pending; unset when none is."""
 LAST_INGEST = f"{PREFIX}:ingest:last"

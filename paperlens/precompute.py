@@ -176,6 +176,17 @@ def index_pointer(redis: Redis) -> str | None:
     return pointer.decode(errors="replace") if isinstance(pointer, bytes) else None
 
 
+def mark_enrichments_queued(redis: Redis, name: str) -> None:
+    """Note that every paper the update published as ``name`` added has its enrichment queued."""
+    redis.set(keys.INDEX_ENRICHMENTS_QUEUED, name)
+
+
+def enrichments_queued(redis: Redis) -> str | None:
+    """The build ``mark_enrichments_queued`` last named, if any."""
+    name = redis.get(keys.INDEX_ENRICHMENTS_QUEUED)
+    return name.decode(errors="replace") if isinstance(name, bytes) else None
+
+
 def index_ranker(redis: Redis) -> str | None:
     """Which ranker built the published index (a fallback says so), if one is published."""
     ranker = redis.get(keys.INDEX_RANKER)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -317,3 +318,35 @@ def test_each_update_enriches_the_papers_it_adds(
     assert precompute.index_info(redis)["papers"] == "61"
     assert _document(redis, "arxiv:2612.00002").status == "ready"  # not refused as queued before
     assert NEWCOMER.paper_id in [r.paper_id for r in _document(redis, "arxiv:2612.00002").related]
+
+
+def test_papers_an_update_published_but_did_not_queue_are_queued_when_it_runs_again(
+    precomputed: Database, redis: Redis, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import worker.jobs
+
+    smoe_before = _document(redis, SMOE)
+    _store_newcomer(precomputed)
+    queue_chunk = worker.jobs._enqueue_chunk
+    attempts: list[str] = []
+
+    def dies_at_first(*args: Any, **kwargs: Any) -> None:
+        attempts.append("queueing")
+        if len(attempts) == 1:  # as a worker killed between publishing and queueing leaves it
+            raise SystemExit("the worker died after publishing its build, before queueing")
+        queue_chunk(*args, **kwargs)
+
+    monkeypatch.setattr(worker.jobs, "_enqueue_chunk", dies_at_first)
+    precompute.record_ingest(redis, settings, "one new paper", created=1, updated=0)
+    run_workers(redis)  # the update job fails once and runs again, as RQ retries it
+
+    assert len(attempts) == 2
+    assert precompute.index_info(redis)["papers"] == "60"
+    assert SMOE in [r.paper_id for r in _document(redis, NEWCOMER.paper_id).related]
+    smoe = _document(redis, SMOE)
+    assert smoe.related[0].paper_id == NEWCOMER.paper_id  # the earlier list took it in
+    assert smoe.computed_at == smoe_before.computed_at
+    # Once its papers are queued, the next update with nothing new queues nothing.
+    assert precompute.request_index_update(redis, settings)
+    run_workers(redis)
+    assert len(attempts) == 2

@@ -49,6 +49,7 @@ from worker.pipeline.index_files import (
     build_and_publish,
     current_index,
     published,
+    published_path,
     update_and_publish,
 )
 from worker.pipeline.related import RelatedIndex
@@ -223,12 +224,42 @@ def update_index() -> int:
     job_queue.request_feed_refresh(ctx.redis, ctx.settings)
     if update.refitted:
         return enqueue_all_enrichments(run)
-    if not update.added:
-        return 0
-    for number, chunk in enumerate(_chunks(update.added, PRECOMPUTE_CHUNK)):
-        _enqueue_chunk(ctx, chunk, run, f"{run}-chunk-{number}", neighbours=True)
-    precompute.set_counts(ctx.redis, run, to_enrich=len(update.added))
+    if update.published is None or not update.added:
+        return _queue_unqueued_additions(ctx, run)
+    _queue_additions(ctx, update.added, run)
+    precompute.mark_enrichments_queued(ctx.redis, update.published)
     return len(update.added)
+
+
+def _queue_additions(ctx: WorkerContext, added: list[str], run: str) -> None:
+    """The enrichments of papers an update added, each chunk also inserting its papers into
+    the earlier lists they now belong to."""
+    for number, chunk in enumerate(_chunks(added, PRECOMPUTE_CHUNK)):
+        _enqueue_chunk(ctx, chunk, run, f"{run}-chunk-{number}", neighbours=True)
+    precompute.set_counts(ctx.redis, run, to_enrich=len(added))
+
+
+def _queue_unqueued_additions(ctx: WorkerContext, run: str) -> int:
+    """Queue the enrichments of the papers the published build added, if the update that
+    published it stopped before queueing them (its worker died in between); how many.
+
+    Without this, those papers would be served only when a reader asked for one, and the
+    earlier lists they belong to would never take them in.
+    """
+    pointer = precompute.index_pointer(ctx.redis)
+    if pointer is None or precompute.enrichments_queued(ctx.redis) == pointer:
+        return 0
+    path = published_path(ctx.settings.index_dir, pointer)
+    if path is None or not path.exists():
+        return 0
+    index = current_index(ctx.settings, ctx.db, ctx.redis)
+    start = index.added_rows_from
+    added = [] if start is None else [str(paper_id) for paper_id in index.paper_ids[start:]]
+    if added:
+        log.warning("queueing the %d papers build %s added, left unqueued", len(added), pointer)
+        _queue_additions(ctx, added, run)
+    precompute.mark_enrichments_queued(ctx.redis, pointer)
+    return len(added)
 
 
 def enqueue_all_enrichments(run: str | None = None) -> int:
