@@ -53,6 +53,10 @@ from worker.pipeline.related import IndexedPaper, RelatedIndex
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_SECONDS = 600
+# The sizes the target is for (a day of arXiv into a catalogue of this size); smaller runs
+# (profiles, experiments) report their time without a verdict.
+TARGET_BASE = 100_000
+TARGET_NEW = 20_000
 # Papers indexed before whose lists are checked for the new papers they should now hold.
 GAIN_SAMPLE = 500
 # How often the queues are looked at, and for how long they must stay idle to count as done.
@@ -314,7 +318,10 @@ def _report(
         found = figures.get(job)
         return f"{found.total_seconds:,.0f} s in {found.count:,} jobs" if found else "none ran"
 
-    verdict = "met" if total <= TARGET_SECONDS else "MISSED"
+    if base < TARGET_BASE or new < TARGET_NEW:
+        verdict = f"not judged: the target is for {TARGET_NEW:,} into {TARGET_BASE:,}"
+    else:
+        verdict = "met" if total <= TARGET_SECONDS else "MISSED"
     recall = check.new_stored / check.new_served if check.new_served else float("nan")
     return "\n".join(
         [
