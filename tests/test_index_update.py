@@ -16,11 +16,12 @@ from rq import Queue
 from paperlens import enrichments, keys, precompute
 from paperlens.job_queue import SERIALIZER
 from paperlens.schemas import EnrichedPaper, PaperRecord
-from paperlens.settings import Settings
+from paperlens.settings import Settings, get_settings
 from paperlens.store.db import Database
 from paperlens.store.papers import upsert_papers
 from tests.support import run_workers
 from tests.test_related import demo_papers
+from worker.context import reset_context
 from worker.pipeline import gains
 from worker.pipeline.hybrid_search import HybridSearch
 from worker.pipeline.neighbours import AnnParams
@@ -350,3 +351,75 @@ def test_papers_an_update_published_but_did_not_queue_are_queued_when_it_runs_ag
     assert precompute.request_index_update(redis, settings)
     run_workers(redis)
     assert len(attempts) == 2
+
+
+PROTEIN_PAPERS = [
+    PaperRecord(
+        ids=["arxiv:2612.00011"],
+        title="Protein structure prediction from single sequences",
+        abstract="We predict the three-dimensional structure of a protein from its amino-acid "
+        "sequence alone, without multiple sequence alignments, with a language model trained "
+        "on millions of protein sequences and a folding head.",
+    ),
+    PaperRecord(
+        ids=["arxiv:2612.00012"],
+        title="Folding proteins with learned residue contacts",
+        abstract="Residue contact maps predicted from protein sequences guide the folding of "
+        "the protein backbone; our model predicts contacts and the three-dimensional "
+        "structure of each protein from its amino-acid sequence.",
+    ),
+]
+EXPERT_PAPERS = [
+    PaperRecord(ids=[NEWCOMER.paper_id], title=NEWCOMER.title, abstract=NEWCOMER.abstract),
+    PaperRecord(
+        ids=["arxiv:2612.00002"],
+        title="Expert merging for sparse mixture-of-experts inference",
+        abstract="Routing collapse makes sparse mixture-of-experts (SMoE) layers keep redundant "
+        "experts. We merge the redundant experts of each SMoE layer after training, which cuts "
+        "memory at inference with little loss.",
+    ),
+]
+
+
+@pytest.mark.skipif(not embeddings_available(), reason="the packaged model is not installed")
+def test_an_update_queues_its_papers_in_chunks_of_one_topic(
+    demo: Database, redis: Redis, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import worker.jobs
+
+    monkeypatch.setenv("PAPERLENS_RELATED_RANKER", "auto")  # the served hybrid, dense vectors
+    get_settings.cache_clear()
+    reset_context()
+    Queue(keys.QUEUE_BULK, connection=redis, serializer=SERIALIZER).enqueue(keys.JOB_PRECOMPUTE_ALL)
+    run_workers(redis)
+    queue_chunk = worker.jobs._enqueue_chunk
+    chunks: list[list[str]] = []
+
+    def recording(ctx: Any, chunk: list[str], *args: Any, **kwargs: Any) -> None:
+        chunks.append(list(chunk))
+        queue_chunk(ctx, chunk, *args, **kwargs)
+
+    monkeypatch.setattr(worker.jobs, "_enqueue_chunk", recording)
+    monkeypatch.setattr(worker.jobs, "PRECOMPUTE_CHUNK", 2)
+    arriving = [EXPERT_PAPERS[0], PROTEIN_PAPERS[0], EXPERT_PAPERS[1], PROTEIN_PAPERS[1]]
+    with demo.session() as session:
+        upsert_papers(session, arriving)
+    precompute.record_ingest(redis, get_settings(), "four new papers", created=4, updated=0)
+    run_workers(redis)
+
+    topics = {record.ids[0]: "experts" for record in EXPERT_PAPERS}
+    topics |= {record.ids[0]: "proteins" for record in PROTEIN_PAPERS}
+    assert sorted(chunks, key=lambda chunk: topics[chunk[0]]) == [
+        [EXPERT_PAPERS[0].ids[0], EXPERT_PAPERS[1].ids[0]],  # arrival order within a topic
+        [PROTEIN_PAPERS[0].ids[0], PROTEIN_PAPERS[1].ids[0]],
+    ]
+    for record in arriving:
+        assert _document(redis, record.ids[0]).status == "ready"
+    assert _document(redis, SMOE).related[0].paper_id in topics  # the earlier list took one in
+
+
+def test_an_index_without_dense_vectors_keeps_the_papers_in_arrival_order() -> None:
+    index = RelatedIndex.build(demo_papers(), "tfidf")
+    rows = list(range(len(index)))[::-1]
+
+    assert gains.in_topic_order(index, rows, 2) == rows

@@ -233,8 +233,15 @@ def update_index() -> int:
 
 def _queue_additions(ctx: WorkerContext, added: list[str], run: str) -> None:
     """The enrichments of papers an update added, each chunk also inserting its papers into
-    the earlier lists they now belong to."""
-    for number, chunk in enumerate(_chunks(added, PRECOMPUTE_CHUNK)):
+    the earlier lists they now belong to; chunks hold papers of similar topics
+    (``gains.in_topic_order``)."""
+    index = current_index(ctx.settings, ctx.db, ctx.redis)
+    rows = [row for row in map(index.row_of, added) if row is not None]
+    grouped = [
+        str(index.paper_ids[row]) for row in gains.in_topic_order(index, rows, PRECOMPUTE_CHUNK)
+    ]
+    unindexed = [paper_id for paper_id in added if index.row_of(paper_id) is None]
+    for number, chunk in enumerate(_chunks(grouped + unindexed, PRECOMPUTE_CHUNK)):
         _enqueue_chunk(ctx, chunk, run, f"{run}-chunk-{number}", neighbours=True)
     precompute.set_counts(ctx.redis, run, to_enrich=len(added))
 

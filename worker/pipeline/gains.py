@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
+from sklearn.cluster import KMeans
 
 from paperlens.schemas import EnrichedPaper, RelatedPaper
 from worker.pipeline.rankers.base import IndexedPaper
@@ -50,6 +51,28 @@ FIT_TOLERANCE = 1e-3
 # Pairs whose similarities are computed in one product: bounds the dense rows copied at once
 # (this many times the vector's size, twice).
 PAIR_BLOCK = 8_192
+# Rounds of k-means that group an update's papers by topic (``in_topic_order``): the grouping
+# needs no converged clusters, and this bounds its time (seconds for 20,000 papers).
+TOPIC_ITERATIONS = 50
+
+
+def in_topic_order(index: RelatedIndex, rows: Sequence[int], chunk: int) -> list[int]:
+    """``rows`` (papers an update added) with similar papers next to each other, so that
+    chunks of ``chunk`` consecutive rows each hold a few topics.
+
+    An earlier paper's list is read and merged, and its new entries' reasons are written
+    (encoding its sentences), once for every chunk holding a paper it may gain; papers on
+    one topic gain the same earlier lists, so grouping them means fewer of those rounds
+    (docs/performance.md). Groups are k-means clusters of the dense vectors, one per chunk;
+    arrival order within a group, and throughout where the index has no dense vectors.
+    """
+    groups = len(rows) // chunk
+    vectors = index.dense_vectors(rows) if groups > 1 else None
+    if vectors is None:
+        return list(rows)
+    clusters = KMeans(n_clusters=groups, n_init=1, max_iter=TOPIC_ITERATIONS, random_state=0)
+    labels = clusters.fit_predict(vectors)
+    return [rows[i] for i in np.argsort(labels, kind="stable")]
 
 
 def near_earlier(

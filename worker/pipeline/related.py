@@ -378,11 +378,22 @@ class RelatedIndex:
         queries = self.explainer.vectors(papers, [self.row_of(paper.paper_id) for paper in papers])
         return self.explainer.reasons_many(papers, queries, pairs, self._sentences_to())
 
+    def dense_vectors(self, rows: Sequence[int]) -> np.ndarray | None:
+        """The dense ranker's stored vectors of ``rows``, when the ranker has them."""
+        dense = self._dense_ranker()
+        return None if dense is None else np.asarray(dense.embeddings[list(rows)])
+
+    def _dense_ranker(self) -> DenseRanker | None:
+        dense = self.ranker.dense if isinstance(self.ranker, HybridRanker) else self.ranker
+        if not isinstance(dense, DenseRanker) or not dense.embeddings.size:
+            return None
+        return dense
+
     def _sentences_to(self) -> SentenceScorer | None:
         """Sentence similarity by the dense ranker's own encoder and stored embeddings, when
         the ranker has them: no second model, and only the query's sentences are encoded."""
-        dense = self.ranker.dense if isinstance(self.ranker, HybridRanker) else self.ranker
-        if not isinstance(dense, DenseRanker) or not dense.embeddings.size:
+        dense = self._dense_ranker()
+        if dense is None:
             return None
         stored = dense.embeddings
 
