@@ -423,3 +423,18 @@ def test_an_index_without_dense_vectors_keeps_the_papers_in_arrival_order() -> N
     rows = list(range(len(index)))[::-1]
 
     assert gains.in_topic_order(index, rows, 2) == rows
+
+
+@pytest.mark.skipif(not embeddings_available(), reason="the packaged model is not installed")
+def test_grouping_fitted_on_a_sample_places_every_paper_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    index = RelatedIndex.build(demo_papers(), "hybrid")
+    monkeypatch.setattr(gains, "TOPIC_SAMPLE", 8)  # fitted on every 7th paper, applied by 8
+    monkeypatch.setattr(gains, "TOPIC_GROUPS", 3)
+    rows = list(range(len(index)))
+
+    ordered = gains.in_topic_order(index, rows, 5)
+
+    assert sorted(ordered) == rows
+    assert ordered != rows
