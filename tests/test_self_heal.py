@@ -28,6 +28,7 @@ import psutil
 import pytest
 from flask.testing import FlaskClient
 from redis import Redis
+from rq import Worker
 
 from cli.supervisor import Part, Supervisor, restart_pause
 from paperlens import job_metrics, keys, parts_state
@@ -207,6 +208,14 @@ def synthetic_corpus(path: Path, count: int) -> None:
             out.write(json.dumps(record) + "\n")
 
 
+def runs_a_job(redis: Redis, pid: int | None) -> bool:
+    """Whether the RQ worker that is process ``pid`` is in the middle of a job."""
+    return any(
+        worker.pid == pid and worker.get_current_job_id() is not None
+        for worker in Worker.all(connection=redis)
+    )
+
+
 def test_kill_9_of_a_worker_mid_precompute_the_next_worker_finishes_it_once() -> None:
     papers = 1_200  # 6 chunks of enrichment: the worker is killed after the first
     chunks = -(-papers // 200)
@@ -221,7 +230,12 @@ def test_kill_9_of_a_worker_mid_precompute_the_next_worker_finishes_it_once() ->
                 done = figures.get("enrich_papers")
                 return 0 if done is None else done.count
 
-            wait_for(lambda: enriched_chunks() >= 1, STARTUP_SECONDS, "a first chunk is done")
+            # Killed while it runs a chunk: between two jobs it would hold none to hand over.
+            wait_for(
+                lambda: enriched_chunks() >= 1 and runs_a_job(redis, stack.pid("worker 1")),
+                STARTUP_SECONDS,
+                "a first chunk is done and worker 1 runs another",
+            )
             old_worker = stack.kill_part("worker 1")
             assert enriched_chunks() < chunks, "the precompute finished before the kill"
 
