@@ -7,6 +7,7 @@ import os
 import signal
 import sqlite3
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from flask.testing import FlaskClient
 from redis import Redis
 from rq import Queue
@@ -21,9 +23,10 @@ from rq.registry import StartedJobRegistry
 
 from cli.runner import worker_command
 from paperlens import enrichments, job_metrics, job_queue, keys
-from paperlens.embedded_redis import EmbeddedRedis
+from paperlens.embedded_redis import EmbeddedRedis, free_port
 from paperlens.job_queue import SERIALIZER
 from paperlens.migrations import upgrade
+from paperlens.redis_client import SOCKET_TIMEOUT_SECONDS
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from server import create_app
@@ -70,6 +73,50 @@ def test_redis_down_degrades_to_the_catalogue_and_recovers(
     own_redis.start()
     assert client.get("/readyz").status_code == 200
     assert client.get(f"/api/v1/papers/{MRL}").status_code == 202
+
+
+@pytest.fixture(params=["tcp", "unix"])
+def stoppable_redis(request: pytest.FixtureRequest) -> Iterator[EmbeddedRedis]:
+    """A Redis of this test's own, on TCP (deployments) or a Unix socket (``make run``)."""
+    directory = Path(tempfile.mkdtemp(prefix="plhang-"))  # a short path: sockets allow ~100
+    if request.param == "tcp":
+        server = EmbeddedRedis(directory, port=free_port(), persist=False)
+    else:
+        server = EmbeddedRedis(directory, socket=directory / "r.sock", persist=False)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_a_redis_that_stops_answering_costs_a_reader_the_timeout_not_a_hang(
+    settings: Settings, demo: Database, stoppable_redis: EmbeddedRedis
+) -> None:
+    """A Redis that hangs (stopped, or cut off by the network) is worse than one that is
+    down: nothing refuses the connection. The reader still gets the catalogue's answer once
+    the socket timeout has passed, and the next request after Redis answers again is served
+    from Redis."""
+    app = create_app(settings.model_copy(update={"redis_url": stoppable_redis.url}))
+    client = app.test_client()
+    assert client.get(f"/api/v1/papers/{MRL}").status_code == 202
+    assert stoppable_redis.process is not None
+    pid = stoppable_redis.process.pid
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        asked = pool.submit(client.get, f"/api/v1/papers/{MRL}")
+        paper = asked.result(timeout=SOCKET_TIMEOUT_SECONDS + 8)
+        waited = time.monotonic() - started
+    finally:
+        os.kill(pid, signal.SIGCONT)  # first: a request that hangs ends once Redis answers
+        pool.shutdown()
+
+    assert paper.status_code == 200
+    assert paper.get_json()["status"] == "degraded"
+    assert paper.get_json()["title"] == "Matryoshka Representation Learning"
+    assert SOCKET_TIMEOUT_SECONDS - 0.1 <= waited < SOCKET_TIMEOUT_SECONDS + 3
+    assert client.get(f"/api/v1/papers/{MRL}").status_code == 202  # queued, from Redis again
 
 
 def test_sql_store_down_answers_503_and_recovers_without_restart(
