@@ -228,6 +228,10 @@ def work(corpus: Path, size: int, papers: int, readers: int, saved: int) -> Iter
             # touch pages of the whole matrix that a worker's jobs do not.
             near = index.neighbours.search(index.ranker.matrix[seed], NEIGHBOURHOOD)[0]
             near = near[near >= 0]
+        elif index.approximate_hybrid is not None:
+            # The hybrid's own search, likewise.
+            found, _ = index.candidates([IndexedPaper("", "", "")], [seed], NEIGHBOURHOOD)[0]
+            near = np.asarray(found)
         else:
             scores = index.ranker.scores(IndexedPaper("", "", ""), seed)
             near = np.argpartition(-scores, NEIGHBOURHOOD)[:NEIGHBOURHOOD]
@@ -280,6 +284,17 @@ def repack(old: Path, new: Path) -> None:
     if index.neighbours is not None:
         index.neighbours.load_graph(graph_path(old))
     index.save(new)
+
+
+def share_models(scratch: Path) -> None:
+    """The installation's exported encoder, linked into the workers' data folder: without it
+    each worker would export the model itself on its first reason, and the export's memory
+    (hundreds of MiB that a worker of the product never holds) would count as the worker's."""
+    from paperlens.settings import get_settings
+
+    models = get_settings().data_path / "models"
+    if models.is_dir():
+        (scratch / "models").symlink_to(models.resolve(), target_is_directory=True)
 
 
 def publish_links(index: Path, folder: Path) -> None:
@@ -369,6 +384,7 @@ def main() -> None:
     publish_links(index.resolve(), folder)
 
     with tempfile.TemporaryDirectory(prefix="paperlens-memory-") as scratch:
+        share_models(Path(scratch))
         server = EmbeddedRedis(Path(scratch) / "redis", persist=False)
         with server:
             precompute.publish_index(Redis.from_url(server.url), PUBLISHED_NAME, "tfidf", args.size)
