@@ -7,7 +7,10 @@ an approximate nearest-neighbour graph for a few hundred candidates per paper, a
 ranker's own score re-ranks them exactly (see ``RelatedIndex`` and ``hybrid_search``).
 FAISS was chosen over hnswlib and usearch by ``bench/ann.py``. A graph is saved in a file
 of its own, read memory-mapped, so workers on one machine share its vectors through the
-page cache.
+page cache. The graph keeps its vectors as 8-bit codes (FAISS's scalar quantizer, one range
+per dimension), a quarter of their float32 size: the graph only proposes candidates, which
+the ranker then scores from its own vectors, so the codes' rounding moves which papers are
+proposed, not any score (``bench/hybrid_ann.py`` and ``bench/ann.py`` measure the recall).
 """
 
 from __future__ import annotations
@@ -27,6 +30,11 @@ from sklearn.decomposition import TruncatedSVD
 SVD_SAMPLE = 200_000
 # Papers are projected and added to the graph this many at a time, to bound memory.
 _BLOCK = 50_000
+# The quantizer's range for each dimension is learnt from at most this many vectors, spread
+# over the corpus, and widened by this share of its width on either side: papers added later
+# (``add``) fall outside the sample's range now and then, and are clipped to it.
+QUANTIZER_SAMPLE = 100_000
+QUANTIZER_MARGIN = 0.1
 
 
 @dataclass(frozen=True)
@@ -73,8 +81,17 @@ class Neighbours:
         return found
 
     def _add_all(self, rows: sparse.csr_matrix | np.ndarray, dims: int) -> None:
-        graph = faiss.IndexHNSWFlat(dims, self.params.links, faiss.METRIC_INNER_PRODUCT)
+        graph = faiss.IndexHNSWSQ(
+            dims,
+            faiss.ScalarQuantizer.QT_8bit,  # type: ignore[arg-type]  # the stubs want an object
+            self.params.links,
+            faiss.METRIC_INNER_PRODUCT,
+        )
         graph.hnsw.efConstruction = self.params.ef_construction
+        storage: Any = faiss.downcast_index(graph.storage)  # an IndexScalarQuantizer
+        storage.sq.rangestat_arg = QUANTIZER_MARGIN
+        step = max(1, rows.shape[0] // QUANTIZER_SAMPLE)
+        graph.train(self.project(rows[::step]))
         self._graph = graph
         self.add(rows)
 
