@@ -9,6 +9,7 @@ import pytest
 from tests.test_related import demo_papers
 from worker.pipeline.neighbours import AnnParams
 from worker.pipeline.rankers.choose import embeddings_available
+from worker.pipeline.rankers.dense import DenseRanker
 from worker.pipeline.rankers.hybrid import HybridRanker
 from worker.pipeline.related import IndexedPaper, RelatedIndex
 
@@ -66,3 +67,25 @@ def test_approximate_lists_hold_the_papers_of_exact_lists(index: RelatedIndex) -
     assert listed >= 59 and shared / listed >= 0.9, (shared, listed)
     moe = served[-1]
     assert sum("expert" in r.title.lower() or "moe" in r.title.lower() for r in moe[:5]) >= 3
+
+
+def test_at_scale_the_embeddings_take_half_the_bytes_and_order_papers_as_before() -> None:
+    index = RelatedIndex.build(demo_papers(), "hybrid")
+    assert isinstance(index.ranker, HybridRanker)
+    dense = index.ranker.dense
+    assert isinstance(dense, DenseRanker)
+    papers = [*demo_papers(), NEWCOMER]
+    rows = [index.row_of(paper.paper_id) for paper in papers]
+    full_bytes = dense.embeddings.nbytes
+    before = [top_ten(index, paper, row) for paper, row in zip(papers, rows, strict=True)]
+
+    index.add_neighbours(SMALL)
+
+    assert dense.embeddings.nbytes == full_bytes // 2
+    after = [top_ten(index, paper, row) for paper, row in zip(papers, rows, strict=True)]
+    assert before == after
+
+
+def top_ten(index: RelatedIndex, paper: IndexedPaper, row: int | None) -> list[int]:
+    """The rows the ranker scores best for ``paper``, scoring every paper."""
+    return [int(r) for r in np.argsort(-index.ranker.scores(paper, row), kind="stable")[:10]]

@@ -336,7 +336,7 @@ class _Parts:
         if not isinstance(lexical, TfidfRanker) or not isinstance(dense, DenseRanker):
             return None
         lexical_part = _sparse_pairs(lexical.matrix, left, right)
-        dense_part = _dense_pairs(dense.embeddings, left, right)
+        dense_part = _dense_pairs(dense, left, right)
         columns = np.column_stack([lexical_part, dense_part, np.ones(len(left))])
         weight = ranker.dense_weight
         return cls(columns, (1 - weight) * lexical_part + weight * dense_part, bounds)
@@ -357,11 +357,11 @@ def _sparse_pairs(matrix: sparse.csr_matrix, left: np.ndarray, right: np.ndarray
     return found
 
 
-def _dense_pairs(embeddings: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+def _dense_pairs(dense: DenseRanker, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     found = np.zeros(len(left))
     for start in range(0, len(left), PAIR_BLOCK):
         block = slice(start, start + PAIR_BLOCK)
-        products = np.einsum("ij,ij->i", embeddings[left[block]], embeddings[right[block]])
+        products = np.einsum("ij,ij->i", dense.vectors(left[block]), dense.vectors(right[block]))
         found[block] = products
     return found
 

@@ -148,7 +148,7 @@ class HybridSearch:
             shared = hit_rows[at] == union
             lexical_scores[shared] = hit_cosines[at[shared]]
         dense = parts(ranker)[1]
-        dense_scores = np.asarray(dense.embeddings[union] @ query, dtype=np.float64)
+        dense_scores = np.asarray(dense.vectors(union) @ query, dtype=np.float64)
         weight = ranker.dense_weight
         fused = (1 - weight) * lexical_z(lexical_scores) + weight * dense_z(dense_scores)
         raw = (1 - weight) * lexical_scores + weight * dense_scores
@@ -192,7 +192,7 @@ def _dense_queries(
     missing = [paper for paper, row in zip(papers, rows, strict=True) if row is None]
     encoded = iter(dense.embed(missing) if missing else [])
     return np.vstack(
-        [dense.embeddings[row] if row is not None else next(encoded) for row in rows]
+        [dense.vectors(row) if row is not None else next(encoded) for row in rows]
     ).astype(np.float32)
 
 

@@ -19,7 +19,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from paperlens.schemas import RelatedPaper
-from worker.pipeline.hybrid_search import HybridSearch
+from worker.pipeline.hybrid_search import HybridSearch, parts
 from worker.pipeline.neighbours import AnnParams, Neighbours
 from worker.pipeline.packed import PackedStrings
 from worker.pipeline.rankers.base import IndexedPaper, Ranker
@@ -124,13 +124,15 @@ class RelatedIndex:
 
         Both rankers get the graph over reduced TF-IDF and the TF-IDF matrix by columns, its
         inverted lists (reading-list suggestions read both); the hybrid's related lists come
-        from its own search (``hybrid_search``), which reads the same columns.
+        from its own search (``hybrid_search``), which reads the same columns, and its
+        embeddings are kept at half precision from here on (``DenseRanker.compact``).
         """
         lexical = self.ranker.lexical if isinstance(self.ranker, HybridRanker) else self.ranker
         if not isinstance(lexical, TfidfRanker):
             raise ValueError("approximate candidates are ordered by TF-IDF or the hybrid only")
         self.lexical_columns = lexical.matrix.tocsc()
         if isinstance(self.ranker, HybridRanker):
+            parts(self.ranker)[1].compact()
             self.hybrid_search = HybridSearch.build(self.ranker, ann, self.lexical_columns)
         self.neighbours = Neighbours.build(lexical.matrix, ann)
 
@@ -381,7 +383,7 @@ class RelatedIndex:
     def dense_vectors(self, rows: Sequence[int]) -> np.ndarray | None:
         """The dense ranker's stored vectors of ``rows``, when the ranker has them."""
         dense = self._dense_ranker()
-        return None if dense is None else np.asarray(dense.embeddings[list(rows)])
+        return None if dense is None else dense.vectors(list(rows))
 
     def _dense_ranker(self) -> DenseRanker | None:
         dense = self.ranker.dense if isinstance(self.ranker, HybridRanker) else self.ranker
@@ -395,7 +397,6 @@ class RelatedIndex:
         dense = self._dense_ranker()
         if dense is None:
             return None
-        stored = dense.embeddings
 
         def scorer(groups: Sequence[tuple[Sequence[str], Sequence[int]]]) -> list[np.ndarray]:
             every = [sentence for sentences, _ in groups for sentence in sentences]
@@ -407,7 +408,7 @@ class RelatedIndex:
             for sentences, rows in groups:
                 own = vectors[start : start + len(sentences)]
                 start += len(sentences)
-                whole = stored[list(rows), : own.shape[1]]  # the text's part, not the title's
+                whole = dense.vectors(list(rows))[:, : own.shape[1]]  # the text's, not the title's
                 found.append(np.asarray(own @ whole.T))
             return found
 

@@ -240,7 +240,7 @@ class ReaderModel:
         """The fused score of each indexed row in ``rows``."""
         found = self.spaces[0].scaled(self.lexical.matrix[rows])
         if self.dense is not None and len(self.spaces) > 1:
-            found = found + self.spaces[1].scaled(_unit(np.asarray(self.dense[rows])))
+            found = found + self.spaces[1].scaled(_unit(self.dense[rows]))
         return np.asarray(found)
 
     def lexical_scores(self, vectors: sparse.csr_matrix) -> np.ndarray:
@@ -428,6 +428,8 @@ def _saved_embeddings(
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
+    """``vectors`` scaled to unit length, in float32 whatever precision they are stored in."""
+    vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return np.asarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
 
