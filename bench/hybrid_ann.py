@@ -202,8 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         [
             f"{args.size:,} synthetic papers (`bench.corpus`), dense vectors of the served encoder "
             f"({DEFAULT_ENCODER}, cached). Index built as the product builds it at this size: "
-            f"hybrid fit {fit_s:.1f} s without encoding, then `add_neighbours` (TF-IDF SVD graph, "
-            f"dense HNSW graph, inverted lists, dense moments) {graphs_s:.1f} s; files: "
+            f"hybrid fit {fit_s:.1f} s without encoding, then `add_neighbours` (dense HNSW graph, "
+            f"inverted lists, dense moments) {graphs_s:.1f} s; files: "
             + ", ".join(f"{name} {size / 2**20:,.0f} MiB" for name, size in sorted(sizes.items()))
             + f". {len(sample):,} sampled papers, in chunks of {CHUNK}, from the loaded "
             "(memory-mapped) index. Load average (1, 5, 15 min) before "

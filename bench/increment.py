@@ -1,5 +1,5 @@
 """The daily increment: new papers ingested, added to the published hybrid index (encoded,
-into both graphs and the moments), enriched, and the lists of the papers that gain them
+into its graph and the moments), enriched, and the lists of the papers that gain them
 computed again, measured end to end with real workers.
 
 A store of ``--base`` synthetic papers (`bench.corpus`) with the served hybrid's index over

@@ -188,12 +188,12 @@ def main() -> None:
         )
     load_after = " ".join(f"{value:.1f}" for value in os.getloadavg())
     total = np.array(set_times) + np.array(feed_times)
-    if index.neighbours is None:
-        path = "every paper scored"
-    elif index.approximate_hybrid is None:
+    if index.approximate_hybrid is not None:
+        path = "candidates from the graph over the embeddings and the heaviest terms"
+    elif index.neighbours is not None:
         path = "candidates from the graph and the heaviest terms"
     else:
-        path = "candidates from both graphs and the heaviest terms"
+        path = "every paper scored"
     classifiers = (
         "TF-IDF and dense classifiers fused"
         if args.ranker == "hybrid"

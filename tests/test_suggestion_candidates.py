@@ -141,8 +141,9 @@ def test_on_the_hybrid_index_a_saved_paper_it_lacks_is_projected_into_both_space
 def test_on_the_hybrid_index_the_dense_graph_proposes_what_the_dense_classifier_favours(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The hybrid's own graph, searched along the dense classifier's weights, brings the
-    papers that classifier ranks first; the lexical stages alone, kept shallow, miss some."""
+    """The hybrid's graph over its embeddings, searched along the dense classifier's weights,
+    brings the papers that classifier ranks first; searched too shallow, the other stages
+    miss some."""
     monkeypatch.setattr(suggestions, "NEIGHBOURS_PER_SAVED", 1)
     monkeypatch.setattr(suggestions, "NEIGHBOURS_OF_MODEL", 1)
     monkeypatch.setattr(suggestions, "BEST_BY_TERMS", 1)
@@ -156,6 +157,7 @@ def test_on_the_hybrid_index_the_dense_graph_proposes_what_the_dense_classifier_
     dense_margins = model.spaces[1].classifier.decision_function(suggestions._unit(model.dense))
     favoured = set(np.argsort(-dense_margins)[:5].tolist())
 
+    assert index.neighbours is None  # no graph over reduced TF-IDF beside the hybrid's
     assert favoured <= set(suggestions.candidate_rows(index, model).tolist())
-    monkeypatch.setattr(index, "hybrid_search", None)
+    monkeypatch.setattr(suggestions, "DENSE_NEIGHBOURS_OF_MODEL", 1)
     assert not favoured <= set(suggestions.candidate_rows(index, model).tolist())

@@ -122,10 +122,11 @@ class RelatedIndex:
         whose exact scores then order them. A step of its own, so that a caller can release
         the papers' text before the graphs take their memory.
 
-        Both rankers get the graph over reduced TF-IDF and the TF-IDF matrix by columns, its
-        inverted lists (reading-list suggestions read both); the hybrid's related lists come
-        from its own search (``hybrid_search``), which reads the same columns, and its
-        embeddings are kept at half precision from here on (``DenseRanker.compact``).
+        Both rankers get the TF-IDF matrix by columns, its inverted lists. TF-IDF gets a
+        graph over reduced TF-IDF (``neighbours``); the hybrid its own search
+        (``hybrid_search``: a graph over its embeddings, which also reads the columns), and
+        its embeddings are kept at half precision from here on (``DenseRanker.compact``).
+        Reading-list suggestions read the columns and the graph either has.
         """
         lexical = self.ranker.lexical if isinstance(self.ranker, HybridRanker) else self.ranker
         if not isinstance(lexical, TfidfRanker):
@@ -134,12 +135,13 @@ class RelatedIndex:
         if isinstance(self.ranker, HybridRanker):
             parts(self.ranker)[1].compact()
             self.hybrid_search = HybridSearch.build(self.ranker, ann, self.lexical_columns)
-        self.neighbours = Neighbours.build(lexical.matrix, ann)
+        else:
+            self.neighbours = Neighbours.build(lexical.matrix, ann)
 
     def extend(self, papers: Sequence[IndexedPaper]) -> None:
         """Add ``papers`` after those indexed, without fitting again: their rows in the
         fitted spaces (TF-IDF's vocabulary and weights, the SVD's directions, the
-        explainer's terms), their embeddings, into both graphs, and into the dense moments.
+        explainer's terms), their embeddings, into the graph, and into the dense moments.
 
         Much cheaper than a build at scale (only the new papers are read), at the price of
         spaces that age: a term only new papers use counts for nothing until the next build

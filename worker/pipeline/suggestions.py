@@ -47,7 +47,9 @@ MORE_LIKE_THIS_WEIGHT = 0.5
 NEGATIVES = 5_000
 NEGATIVES_SEED = 0
 # Candidates from the nearest-neighbour graph: neighbours of each saved paper, and of the
-# lexical classifier's weight vector (the papers its margin favours most).
+# classifier's weight vector (the papers its margin favours most): on the TF-IDF index the
+# graph over reduced TF-IDF and the lexical classifier's weights, on the hybrid's its graph
+# over the embeddings and the dense classifier's weights (``DENSE_NEIGHBOURS_OF_MODEL``).
 NEIGHBOURS_PER_SAVED = 200
 NEIGHBOURS_OF_MODEL = 1_000
 # And from the inverted lists of the lexical classifier's heaviest terms: the papers whose
@@ -56,8 +58,6 @@ NEIGHBOURS_OF_MODEL = 1_000
 # these lists hold (bench/RESULTS.md, Suggestions at scale).
 TERMS_OF_MODEL = 50
 BEST_BY_TERMS = 2_000
-# And, on the hybrid's index, from its dense graph: the neighbours of the dense classifier's
-# weight vector.
 DENSE_NEIGHBOURS_OF_MODEL = 1_000
 BECAUSE_MAX = 3
 
@@ -220,7 +220,8 @@ class ReaderModel:
 
     ``lexical`` is the TF-IDF space the lexical classifier reads (the ranker's own when it
     has one, so that the nearest-neighbour graph built on it can propose candidates);
-    ``dense`` holds every indexed paper's embedding when the index has them.
+    ``dense`` holds every indexed paper's embedding when the index has them, and
+    ``saved_dense`` the saved papers' (unit length, as the dense classifier read them).
     """
 
     lexical: TfidfRanker
@@ -229,6 +230,7 @@ class ReaderModel:
     positives: list[_Positive]
     saved_lexical: sparse.csr_matrix
     terms: Sequence[str]
+    saved_dense: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         # The saved papers' vectors as columns, so that each suggestion's similarity to all
@@ -298,51 +300,59 @@ def reader_model(
     )
     dense_weight = DENSE_WEIGHT if dense is not None else 0.0
     spaces = [_fit(lexical_rows, labels, weights, SVM_C, 1.0 - dense_weight, len(negative_rows))]
+    saved_dense = None
     if dense is not None:
         dense_parts = [_saved_embeddings(index, saved, saved_rows, dense)]
         if projected:
             dense_parts.append(_saved_embeddings(index, projected, unheld, dense))
-        dense_rows = np.vstack([*dense_parts, dense[extra_rows + negative_rows]])
+        dense_rows = _unit(np.vstack([*dense_parts, dense[extra_rows + negative_rows]]))
         spaces.append(
-            _fit(_unit(dense_rows), labels, weights, DENSE_SVM_C, dense_weight, len(negative_rows))
+            _fit(dense_rows, labels, weights, DENSE_SVM_C, dense_weight, len(negative_rows))
         )
+        saved_dense = dense_rows[: len(saved)]
     positives = [_positive(index, paper) for paper in saved]
     terms = index.explainer.terms
-    return ReaderModel(lexical, dense, spaces, positives, lexical_rows[: len(saved)], terms)
+    return ReaderModel(
+        lexical, dense, spaces, positives, lexical_rows[: len(saved)], terms, saved_dense
+    )
 
 
 def candidate_rows(index: RelatedIndex, model: ReaderModel) -> np.ndarray:
     """The rows worth scoring: every row of an index without a nearest-neighbour graph; with
-    one, the graph's neighbours of each saved paper and of the lexical classifier's weight
-    vector (the direction its margin grows in), the best rows by the classifier's heaviest
-    terms and, on the hybrid's index, its dense graph's neighbours of the dense classifier's
-    weight vector: together they hold the best-scored papers of the whole index nearly
-    always (``bench/suggestions.py`` measures how nearly)."""
+    one, the graph's neighbours of each saved paper and of the classifier's weight vector
+    (the direction its margin grows in), and the best rows by the lexical classifier's
+    heaviest terms: together they hold the best-scored papers of the whole index nearly
+    always (``bench/suggestions.py`` measures how nearly). The TF-IDF index's graph is over
+    reduced TF-IDF and follows the lexical classifier; the hybrid's is over its embeddings
+    and follows the dense one."""
     graph = index.neighbours
-    if graph is None or len(graph) == 0:
+    hybrid = index.approximate_hybrid
+    if (graph is None or len(graph) == 0) and hybrid is None:
         return np.arange(len(index))
     weights = model.spaces[0].classifier.coef_.ravel()
-    direction = sparse.csr_matrix(weights.astype(np.float32))
-    found = [
-        graph.search(model.saved_lexical, NEIGHBOURS_PER_SAVED).ravel(),
-        graph.search(direction, NEIGHBOURS_OF_MODEL).ravel(),
-    ]
+    found = []
+    if graph is not None:
+        direction = sparse.csr_matrix(weights.astype(np.float32))
+        found.append(graph.search(model.saved_lexical, NEIGHBOURS_PER_SAVED))
+        found.append(graph.search(direction, NEIGHBOURS_OF_MODEL))
     if index.lexical_columns is not None:
         found.append(best_by_terms(index.lexical_columns, weights, TERMS_OF_MODEL, BEST_BY_TERMS))
-    hybrid = index.approximate_hybrid
-    if hybrid is not None and len(model.spaces) > 1:
-        direction = _dense_direction(model, hybrid)
+    if hybrid is not None and model.saved_dense is not None and len(model.spaces) > 1:
+        saved = _graph_queries(model.saved_dense, hybrid)
+        direction = _graph_queries(model.spaces[1].classifier.coef_, hybrid)
+        found.append(hybrid.graph.search(saved, NEIGHBOURS_PER_SAVED))
         found.append(hybrid.graph.search(direction, DENSE_NEIGHBOURS_OF_MODEL))
     rows = np.concatenate([part.ravel() for part in found])
     return np.unique(rows[rows >= 0])
 
 
-def _dense_direction(model: ReaderModel, hybrid: HybridSearch) -> np.ndarray:
-    """The dense classifier's weight vector as a query of the hybrid's graph, whose vectors
-    may hold the title's beside the text's (``_whole_text``): zero weight on that part."""
-    weights = model.spaces[1].classifier.coef_.astype(np.float32)
+def _graph_queries(vectors: np.ndarray, hybrid: HybridSearch) -> np.ndarray:
+    """Vectors of the text's part of the embeddings (``_whole_text``) as queries of the
+    hybrid's graph, whose vectors may hold the title's beside it: zero on that part."""
+    vectors = np.asarray(vectors, dtype=np.float32)
     width = hybrid.graph.width
-    return np.hstack([weights, np.zeros((1, width - weights.shape[1]), dtype=np.float32)])
+    padding = np.zeros((len(vectors), width - vectors.shape[1]), dtype=np.float32)
+    return np.hstack([vectors, padding])
 
 
 def best_by_terms(
