@@ -40,7 +40,7 @@ from paperlens.store.library import ProfilePaper, ReaderProfile
 from worker.pipeline.feeds import FEED_CANDIDATES_MAX, FEED_NEW_PER_REFRESH
 from worker.pipeline.neighbours import AnnParams
 from worker.pipeline.rankers.choose import HYBRID_DENSE_WEIGHT
-from worker.pipeline.rankers.dense import DEFAULT_ENCODER
+from worker.pipeline.rankers.dense import DEFAULT_ENCODER, DEFAULT_TITLE_WEIGHT
 from worker.pipeline.rankers.floors import floor_for
 from worker.pipeline.rankers.hybrid import HybridRanker
 from worker.pipeline.rankers.tfidf import TfidfRanker
@@ -72,13 +72,18 @@ def load_papers(size: int) -> list[IndexedPaper]:
 
 
 def built_index(
-    papers: list[IndexedPaper], size: int, keep: bool, ranker: str = "tfidf"
+    papers: list[IndexedPaper],
+    size: int,
+    keep: bool,
+    ranker: str = "tfidf",
+    stand_in: bool = False,
 ) -> tuple[RelatedIndex, str]:
     """The index over ``papers`` as the product builds it at ``size`` papers for ``ranker``
-    ("tfidf", or "hybrid" with the served encoder's vectors cached under var/bench), and how
-    long that took (or that it was loaded); with ``keep``, saved and loaded under var/bench."""
+    ("tfidf", or "hybrid" with the served encoder's vectors cached under var/bench, or with
+    ``stand_in`` vectors), and how long that took (or that it was loaded); with ``keep``,
+    saved and loaded under var/bench."""
     settings = get_settings()
-    name = "" if ranker == "tfidf" else f"{ranker}-"
+    name = "" if ranker == "tfidf" else f"{ranker}-" + ("stand-in-" if stand_in else "")
     path = CACHE / f"suggestions-index-{name}{size}.joblib"
     if keep and path.exists():
         started = time.perf_counter()
@@ -88,7 +93,7 @@ def built_index(
         print(f"{path.name} is in an older format: building it again", flush=True)
     started = time.perf_counter()
     if ranker == "hybrid":
-        index = hybrid_index(papers, settings)
+        index = hybrid_index(papers, settings, stand_in)
     else:
         index = RelatedIndex.build(papers, ranker)
     fitted = time.perf_counter() - started
@@ -106,17 +111,41 @@ def built_index(
     return index, built
 
 
-def hybrid_index(papers: list[IndexedPaper], settings: Settings) -> RelatedIndex:
+def hybrid_index(
+    papers: list[IndexedPaper], settings: Settings, stand_in: bool = False
+) -> RelatedIndex:
     """The served hybrid over ``papers``, its vectors encoded once into var/bench (minutes
-    per ten thousand papers) and read from there by later runs."""
-    vectors = cached_vectors(
-        papers, DEFAULT_ENCODER, CACHE / f"suggestions-vectors-{len(papers)}-{DEFAULT_ENCODER}.npy"
-    )
+    per ten thousand papers) and read from there by later runs; or, ``stand_in``, over
+    random vectors of the same shape, for an index whose sizes and memory are the product's
+    when encoding the corpus would take hours (nothing that depends on the vectors' values,
+    recall or the readers' times, means anything on it)."""
+    if stand_in:
+        vectors = stand_in_vectors(len(papers))
+    else:
+        vectors = cached_vectors(
+            papers,
+            DEFAULT_ENCODER,
+            CACHE / f"suggestions-vectors-{len(papers)}-{DEFAULT_ENCODER}.npy",
+        )
     cached = CachedDense(vectors)
     ranker = HybridRanker(TfidfRanker(), cached, HYBRID_DENSE_WEIGHT)
     index = RelatedIndex.build(papers, ranker, settings.related_diversity, floor_for("hybrid"))
     ranker.dense = cached.served()
     return index
+
+
+def stand_in_vectors(count: int) -> np.ndarray:
+    """Random vectors shaped as the served dense ranker's: the text's unit vector beside the
+    title's, scaled by the square root of the title's weight (``DenseRanker``)."""
+    rng = np.random.default_rng(0)
+    width = 384
+    vectors = np.empty((count, 2 * width), dtype=np.float32)
+    for start in range(0, count, 100_000):
+        block = rng.standard_normal((min(100_000, count - start), 2, width), dtype=np.float32)
+        block /= np.linalg.norm(block, axis=2, keepdims=True)
+        block[:, 1] *= np.float32(np.sqrt(DEFAULT_TITLE_WEIGHT))
+        vectors[start : start + len(block)] = block.reshape(len(block), 2 * width)
+    return vectors
 
 
 def make_reader(
@@ -147,11 +176,21 @@ def main() -> None:
         default="tfidf",
         help="the index's ranker: hybrid encodes the corpus first (minutes per 10,000 papers)",
     )
+    parser.add_argument(
+        "--stand-in-vectors",
+        action="store_true",
+        help="build and keep a hybrid index over random vectors of the served shape, then stop "
+        "(for bench.memory at sizes whose encoding takes hours)",
+    )
     args = parser.parse_args()
     settings = get_settings()
 
     papers = load_papers(args.size)
     indexed, new = papers[: args.size], papers[args.size :]
+    if args.stand_in_vectors:
+        _, built = built_index(indexed, args.size, keep=True, ranker="hybrid", stand_in=True)
+        print(f"index of {args.size:,} papers over stand-in vectors {built}")
+        return
     index, built = built_index(indexed, args.size, args.keep_index, args.ranker)
     print(f"index of {args.size:,} papers {built}")
     load_before = " ".join(f"{value:.1f}" for value in os.getloadavg())
