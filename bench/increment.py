@@ -284,7 +284,7 @@ def _check(
 def _refit(index: RelatedIndex, papers: list[IndexedPaper], settings: Settings) -> float:
     """Seconds to fit a new index over every paper instead (vectors given: no encoding)."""
     assert isinstance(index.ranker, HybridRanker) and isinstance(index.ranker.dense, DenseRanker)
-    vectors = np.asarray(index.ranker.dense.embeddings)
+    vectors = index.ranker.dense.vectors(np.arange(len(index)))
     started = time.perf_counter()
     _hybrid(papers, vectors, settings)
     return time.perf_counter() - started

@@ -55,3 +55,28 @@ def test_papers_added_after_the_build_are_found(tmp_path: Path) -> None:
 
     assert list(nearest) == list(range(len(first), len(first) + len(later)))
     assert recall_at_10(graph, np.vstack([first, later]), later) >= 0.95
+
+
+def test_the_stored_vectors_read_back_close_to_those_added_and_as_faiss_decodes_them(
+    tmp_path: Path,
+) -> None:
+    vectors = clustered_vectors(2_000, seed=5)
+    later = clustered_vectors(100, seed=6)
+    graph = Neighbours.of_vectors(vectors, PARAMS)
+    graph.add(later)
+    path = tmp_path / "graph.faiss"
+    graph.save_graph(path)
+    mapped = Neighbours(None, PARAMS)
+    mapped.load_graph(path)
+    rows = np.array([0, 1_999, 7, 2_050, 7])
+
+    read = mapped.vectors(rows)
+
+    everything = np.vstack([vectors, later])
+    assert read.dtype == np.float32 and read.shape == (5, DIMS)
+    # A byte per dimension: each value within half a step of the dimension's range.
+    assert np.abs(read - everything[rows]).max() < 0.01
+    similarity = np.sum(read * everything[rows], axis=1)
+    np.testing.assert_allclose(similarity, 1.0, atol=2e-3)
+    np.testing.assert_array_equal(read, graph.vectors(rows))
+    np.testing.assert_allclose(read, mapped._graph.reconstruct_batch(rows), atol=1e-6)

@@ -126,9 +126,8 @@ def test_reading_lists_draw_halves_by_seed(tmp_path: Path) -> None:
 
 
 def test_nearest_saved_term_ranks_papers_near_a_saved_one_first() -> None:
-    vectors = readers.unit_rows(
-        np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9], [-1.0, 0.2]])
-    )
+    rows = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9], [-1.0, 0.2]])
+    vectors = rows / np.linalg.norm(rows, axis=1, keepdims=True)
     term = readers.nearest_saved(vectors, [0], 1)
     others = np.array([1, 2, 3, 4])
     # z-scored over the rows not saved, and highest for the row closest to the saved one.

@@ -154,7 +154,9 @@ def test_on_the_hybrid_index_the_dense_graph_proposes_what_the_dense_classifier_
     profile = moe_reader(papers)
     model = suggestions.reader_model(index, profile, profile.saved)
     assert model is not None and model.dense is not None and len(model.spaces) == 2
-    dense_margins = model.spaces[1].classifier.decision_function(suggestions._unit(model.dense))
+    dense_margins = model.spaces[1].classifier.decision_function(
+        model.dense_features(np.arange(len(index)))
+    )
     favoured = set(np.argsort(-dense_margins)[:5].tolist())
 
     assert index.neighbours is None  # no graph over reduced TF-IDF beside the hybrid's

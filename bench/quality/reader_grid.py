@@ -101,7 +101,7 @@ def _parts(index: RelatedIndex, rows: list[int]) -> tuple[np.ndarray, np.ndarray
         raise ValueError("the grid needs the hybrid index's dense vectors")
     everything = np.arange(len(index))
     lexical_space, dense_space = model.spaces
-    vectors = readers.unit_rows(model.dense)
+    vectors = model.dense_features(everything)
     lexical = lexical_space.scaled(model.lexical.matrix[everything]) / lexical_space.weight
     dense = dense_space.scaled(vectors) / dense_space.weight
     return np.asarray(lexical), np.asarray(dense), vectors

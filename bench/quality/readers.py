@@ -140,7 +140,9 @@ def nearest_saved_model(
         if model is None or model.dense is None:
             raise ValueError("the nearest-saved term needs an index with dense vectors")
         scores = model.scores_of_rows(np.arange(len(index)))
-        scores = scores + weight * nearest_saved(unit_rows(model.dense), rows, k)
+        scores = scores + weight * nearest_saved(
+            model.dense_features(np.arange(len(index))), rows, k
+        )
         saved_titles = {titles[row] for row in rows}
         scores[[row for row, title in enumerate(titles) if title in saved_titles]] = -np.inf
         return scores
@@ -159,8 +161,3 @@ def nearest_saved(vectors: np.ndarray, saved_rows: Sequence[int], k: int) -> np.
     others = np.ones(len(term), dtype=bool)
     others[rows] = False
     return np.asarray((term - term[others].mean()) / (term[others].std() or 1.0))
-
-
-def unit_rows(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.asarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)

@@ -58,24 +58,32 @@ class HybridSearch:
     def build(
         cls, ranker: HybridRanker, params: AnnParams, columns: sparse.csc_matrix
     ) -> HybridSearch:
-        """``columns`` is the ranker's lexical matrix by columns (the index keeps one copy)."""
+        """``columns`` is the ranker's lexical matrix by columns (the index keeps one copy).
+        The dense ranker keeps its embeddings in the graph from then on (``keep_in``)."""
         _, dense = parts(ranker)
-        embeddings = dense.embeddings
-        total, second = _sums(embeddings)
-        count = max(1, len(embeddings))
-        graph = Neighbours.of_vectors(embeddings, params)
+        graph = Neighbours.of_vectors(dense.embeddings, params)
+        dense.keep_in(graph)
+        # The moments of the vectors as kept, which every score reads from now on.
+        total, second = _sums(dense.vectors(np.arange(0)))
+        for start in range(0, len(dense), _MOMENT_BLOCK):
+            block_total, block_second = _sums(
+                dense.vectors(np.arange(start, min(start + _MOMENT_BLOCK, len(dense))))
+            )
+            total += block_total
+            second += block_second
+        count = max(1, len(dense))
         return cls(graph, columns, total / count, second / count)
 
     def extend(self, added: np.ndarray, columns: sparse.csc_matrix) -> None:
-        """Take in the papers whose embeddings ``added`` follow those indexed: into the graph,
-        and into the moments, which stay those of every indexed paper. ``columns`` is the
-        lexical matrix by columns with their rows."""
+        """Take in the papers whose embeddings ``added`` follow those indexed, into the
+        moments, which stay those of every indexed paper; the graph has them already, as
+        the store the dense ranker added them to (``DenseRanker.keep_in``). ``columns`` is
+        the lexical matrix by columns with their rows."""
         before = self.columns.shape[0]
         total, second = _sums(added)
         count = before + len(added)
         self.dense_mean = (self.dense_mean * before + total) / count
         self.dense_second_moment = (self.dense_second_moment * before + second) / count
-        self.graph.add(added)
         self.columns = columns
 
     @property

@@ -19,7 +19,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from paperlens.schemas import RelatedPaper
-from worker.pipeline.hybrid_search import HybridSearch, parts
+from worker.pipeline.hybrid_search import HybridSearch
 from worker.pipeline.neighbours import AnnParams, Neighbours
 from worker.pipeline.packed import PackedStrings
 from worker.pipeline.rankers.base import IndexedPaper, Ranker
@@ -49,7 +49,8 @@ NEAR_DUPLICATE = 0.9
 # 5: paper ids, titles, terms and vocabularies packed into arrays (``worker.pipeline.packed``).
 # 6: an index with graphs keeps its lexical matrix by columns (``lexical_columns``) for
 #    both rankers, and the hybrid's search shares it.
-INDEX_FORMAT = 6
+# 7: at scale the hybrid's embeddings live in its graph only (``DenseRanker.keep_in``).
+INDEX_FORMAT = 7
 
 # How far past k the list looks for replacements of skipped duplicates and for MMR.
 _LOOKAHEAD = 30
@@ -124,8 +125,8 @@ class RelatedIndex:
 
         Both rankers get the TF-IDF matrix by columns, its inverted lists. TF-IDF gets a
         graph over reduced TF-IDF (``neighbours``); the hybrid its own search
-        (``hybrid_search``: a graph over its embeddings, which also reads the columns), and
-        its embeddings are kept at half precision from here on (``DenseRanker.compact``).
+        (``hybrid_search``: a graph over its embeddings, which also reads the columns), where
+        its dense ranker keeps the embeddings from here on (``DenseRanker.keep_in``).
         Reading-list suggestions read the columns and the graph either has.
         """
         lexical = self.ranker.lexical if isinstance(self.ranker, HybridRanker) else self.ranker
@@ -133,7 +134,6 @@ class RelatedIndex:
             raise ValueError("approximate candidates are ordered by TF-IDF or the hybrid only")
         self.lexical_columns = lexical.matrix.tocsc()
         if isinstance(self.ranker, HybridRanker):
-            parts(self.ranker)[1].compact()
             self.hybrid_search = HybridSearch.build(self.ranker, ann, self.lexical_columns)
         else:
             self.neighbours = Neighbours.build(lexical.matrix, ann)
@@ -176,7 +176,8 @@ class RelatedIndex:
             assert isinstance(self.ranker, HybridRanker)
             dense = self.ranker.dense
             assert isinstance(dense, DenseRanker)
-            self.approximate_hybrid.extend(dense.embeddings[before:], self.lexical_columns)
+            added = dense.vectors(np.arange(before, len(self)))
+            self.approximate_hybrid.extend(added, self.lexical_columns)
 
     @property
     def papers_fitted(self) -> int:
@@ -389,7 +390,7 @@ class RelatedIndex:
 
     def _dense_ranker(self) -> DenseRanker | None:
         dense = self.ranker.dense if isinstance(self.ranker, HybridRanker) else self.ranker
-        if not isinstance(dense, DenseRanker) or not dense.embeddings.size:
+        if not isinstance(dense, DenseRanker) or not len(dense):
             return None
         return dense
 

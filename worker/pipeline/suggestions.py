@@ -27,6 +27,7 @@ from sklearn.svm import LinearSVC
 from paperlens.schemas import Suggestion, SuggestionSet
 from paperlens.store.library import ProfilePaper, ReaderProfile
 from worker.pipeline.hybrid_search import HybridSearch
+from worker.pipeline.rankers.dense import DenseRanker
 from worker.pipeline.rankers.explain import informative_terms
 from worker.pipeline.rankers.hybrid import HybridRanker
 from worker.pipeline.rankers.tfidf import TfidfRanker
@@ -220,12 +221,12 @@ class ReaderModel:
 
     ``lexical`` is the TF-IDF space the lexical classifier reads (the ranker's own when it
     has one, so that the nearest-neighbour graph built on it can propose candidates);
-    ``dense`` holds every indexed paper's embedding when the index has them, and
+    ``dense`` is the hybrid's dense ranker when the index has its embeddings, and
     ``saved_dense`` the saved papers' (unit length, as the dense classifier read them).
     """
 
     lexical: TfidfRanker
-    dense: np.ndarray | None
+    dense: DenseRanker | None
     spaces: list[_Space]
     positives: list[_Positive]
     saved_lexical: sparse.csr_matrix
@@ -241,9 +242,15 @@ class ReaderModel:
     def scores_of_rows(self, rows: np.ndarray) -> np.ndarray:
         """The fused score of each indexed row in ``rows``."""
         found = self.spaces[0].scaled(self.lexical.matrix[rows])
-        if self.dense is not None and len(self.spaces) > 1:
-            found = found + self.spaces[1].scaled(_unit(self.dense[rows]))
+        if len(self.spaces) > 1:
+            found = found + self.spaces[1].scaled(self.dense_features(rows))
         return np.asarray(found)
+
+    def dense_features(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
+        """The indexed ``rows`` as the dense classifier reads them (unit length)."""
+        if self.dense is None:
+            raise ValueError("this reader's index has no dense vectors")
+        return _unit(_whole_text(self.dense, rows))
 
     def lexical_scores(self, vectors: sparse.csr_matrix) -> np.ndarray:
         return self.spaces[0].scaled(vectors)
@@ -302,10 +309,11 @@ def reader_model(
     spaces = [_fit(lexical_rows, labels, weights, SVM_C, 1.0 - dense_weight, len(negative_rows))]
     saved_dense = None
     if dense is not None:
-        dense_parts = [_saved_embeddings(index, saved, saved_rows, dense)]
+        dense_parts = [_saved_embeddings(saved, saved_rows, dense)]
         if projected:
-            dense_parts.append(_saved_embeddings(index, projected, unheld, dense))
-        dense_rows = _unit(np.vstack([*dense_parts, dense[extra_rows + negative_rows]]))
+            dense_parts.append(_saved_embeddings(projected, unheld, dense))
+        held = _whole_text(dense, extra_rows + negative_rows)
+        dense_rows = _unit(np.vstack([*dense_parts, held]))
         spaces.append(
             _fit(dense_rows, labels, weights, DENSE_SVM_C, dense_weight, len(negative_rows))
         )
@@ -377,25 +385,29 @@ def saved_papers(saved: Sequence[ProfilePaper]) -> list[IndexedPaper]:
     return [IndexedPaper(p.paper_id, p.title, p.abstract) for p in saved]
 
 
-def _vector_spaces(index: RelatedIndex) -> tuple[TfidfRanker, np.ndarray | None]:
-    """The index's lexical space and, for the hybrid, its embeddings."""
+def _vector_spaces(index: RelatedIndex) -> tuple[TfidfRanker, DenseRanker | None]:
+    """The index's lexical space and, for the hybrid, its dense ranker."""
     ranker = index.ranker
     if isinstance(ranker, TfidfRanker):
         return ranker, None
     if isinstance(ranker, HybridRanker) and isinstance(ranker.lexical, TfidfRanker):
-        embeddings = getattr(ranker.dense, "embeddings", None)
-        if not isinstance(embeddings, np.ndarray) or embeddings.shape[0] != len(index):
+        if not isinstance(ranker.dense, DenseRanker) or len(ranker.dense) != len(index):
             return ranker.lexical, None
-        return ranker.lexical, _whole_text(ranker.dense, embeddings)
+        return ranker.lexical, ranker.dense
     return index.explainer.tfidf, None
 
 
-def _whole_text(dense: object, vectors: np.ndarray) -> np.ndarray:
+def _whole_text(dense: DenseRanker, rows: Sequence[int] | np.ndarray) -> np.ndarray:
+    """The title-and-abstract part of the dense ranker's vectors of ``rows``."""
+    return _text_part(dense, dense.vectors(rows))
+
+
+def _text_part(dense: DenseRanker, vectors: np.ndarray) -> np.ndarray:
     """The title-and-abstract part of a dense ranker's vectors. The ranker puts the title's own
     vector beside it (``DenseRanker``), which helps related lists, but the reader's classifier
     did no better with it on fold1_dev (60.1% either way at the served setting) and takes
     twice as long to fit."""
-    if getattr(dense, "title_weight", 0.0):
+    if dense.title_weight:
         return vectors[:, : vectors.shape[1] // 2]
     return vectors
 
@@ -425,16 +437,16 @@ def _fit(
 
 
 def _saved_embeddings(
-    index: RelatedIndex,
     saved: Sequence[ProfilePaper],
     rows: Sequence[int | None],
-    dense: np.ndarray,
+    dense: DenseRanker,
 ) -> np.ndarray:
     """The saved papers' embeddings: their rows, or their text run through the encoder."""
     missing = [paper for paper, row in zip(saved, rows, strict=True) if row is None]
-    ranker = index.ranker.dense  # type: ignore[attr-defined]
-    encoded = iter(_whole_text(ranker, ranker.embed(saved_papers(missing))) if missing else [])
-    return np.vstack([dense[row] if row is not None else next(encoded) for row in rows])
+    encoded = iter(_text_part(dense, dense.embed(saved_papers(missing))) if missing else [])
+    held = [row for row in rows if row is not None]
+    stored = iter(_whole_text(dense, held) if held else [])
+    return np.vstack([next(stored) if row is not None else next(encoded) for row in rows])
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

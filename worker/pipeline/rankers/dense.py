@@ -18,12 +18,15 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from paperlens.settings import get_settings
 from worker.pipeline.rankers.base import IndexedPaper
+
+if TYPE_CHECKING:
+    from worker.pipeline.neighbours import Neighbours
 
 # The served encoder: onnx and safetensors write its graph once, onnxruntime and tokenizers
 # run it, and the model package holds the weights. No torch.
@@ -103,26 +106,49 @@ class DenseRanker:
         self.encoder_name = encoder_name
         self.title_weight = title_weight
         self.embeddings = np.zeros((0, 0), dtype=np.float32)
+        # Where the embeddings live once ``keep_in`` moved them; ``embeddings`` is then empty.
+        self.graph: Neighbours | None = None
 
     def fit(self, papers: Sequence[IndexedPaper]) -> None:
         self.embeddings = self.embed(papers)
+        self.graph = None
 
     def extend(self, papers: Sequence[IndexedPaper]) -> None:
         """Append the vectors of ``papers``: a paper's vector does not depend on the others."""
-        stored = self.embeddings.dtype
-        self.embeddings = np.vstack([self.embeddings, self.embed(papers)]).astype(stored)
+        added = self.embed(papers)
+        if self.graph is not None:
+            self.graph.add(added)
+        else:
+            self.embeddings = np.vstack([self.embeddings, added])
 
-    def compact(self) -> None:
-        """Keep the embeddings at half precision from now on. At scale they are the index's
-        largest array (768 float32 per paper, 3 GB at a million papers), and half precision
-        moves a similarity by about 1e-4, a thirtieth of the usual gap between a list's tenth
-        and eleventh paper (``RelatedIndex.add_neighbours`` calls this)."""
-        self.embeddings = self.embeddings.astype(np.float16)
+    def keep_in(self, graph: Neighbours) -> None:
+        """Read the embeddings from ``graph`` from now on, and drop this ranker's own copy.
+
+        At scale they are the index's largest array (768 float32 per paper, 3 GB at a
+        million papers) and the graph over them (``hybrid_search``) holds them already, as
+        8-bit codes, so keeping both would store them twice. The codes move a similarity by
+        about 4e-4 on average, which kept 99.7% of the hybrid's top 10 on CSFCube
+        (docs/performance.md); below ``PAPERLENS_RELATED_ANN_FROM`` there is no graph and the
+        embeddings stay as encoded. ``graph`` must hold these embeddings, in this order.
+        """
+        if len(graph) != len(self):
+            raise ValueError("the graph does not hold this ranker's embeddings")
+        self.graph = graph
+        self.embeddings = np.zeros((0, self.embeddings.shape[1]), dtype=np.float32)
 
     def vectors(self, rows: int | Sequence[int] | np.ndarray) -> np.ndarray:
-        """The stored embeddings of ``rows`` in single precision, whatever precision keeps
-        them: every computation with them runs in float32."""
-        return np.asarray(self.embeddings[rows], dtype=np.float32)
+        """The stored embeddings of ``rows`` in single precision, wherever they are kept:
+        every computation with them runs in float32."""
+        if self.graph is None:
+            return np.asarray(self.embeddings[rows], dtype=np.float32)
+        if isinstance(rows, int | np.integer):
+            one: np.ndarray = self.graph.vectors([int(rows)])[0]
+            return one
+        return self.graph.vectors(rows)
+
+    def __len__(self) -> int:
+        """How many papers' embeddings this ranker holds."""
+        return len(self.graph) if self.graph is not None else int(self.embeddings.shape[0])
 
     def embed(self, papers: Sequence[IndexedPaper]) -> np.ndarray:
         texts = [dense_text(p) for p in papers]
@@ -135,7 +161,8 @@ class DenseRanker:
 
     def scores(self, paper: IndexedPaper, row: int | None) -> np.ndarray:
         query = self.vectors(row) if row is not None else self.embed([paper])[0]
-        return np.asarray(self.embeddings @ query, dtype=np.float32)
+        every = self.embeddings if self.graph is None else self.vectors(np.arange(len(self)))
+        return np.asarray(every @ query, dtype=np.float32)
 
 
 def dense_text(paper: IndexedPaper) -> str:
