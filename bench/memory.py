@@ -226,7 +226,7 @@ def work(corpus: Path, size: int, papers: int, readers: int, saved: int) -> Iter
         if index.neighbours is not None and isinstance(index.ranker, TfidfRanker):
             # As the product finds neighbours at this size: scoring every paper would
             # touch pages of the whole matrix that a worker's jobs do not.
-            near = index.neighbours.search(index.ranker.matrix[seed], NEIGHBOURHOOD)[0]
+            near = index.neighbours.search(index.ranker.rows(seed), NEIGHBOURHOOD)[0]
             near = near[near >= 0]
         elif index.approximate_hybrid is not None:
             # The hybrid's own search, likewise.

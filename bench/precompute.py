@@ -43,6 +43,7 @@ from worker.context import get_context
 from worker.jobs import PRECOMPUTE_CHUNK, next_refresh
 from worker.pipeline.enrich import enrich
 from worker.pipeline.index_files import current_index
+from worker.pipeline.rankers.tfidf import TfidfRanker
 from worker.pipeline.related import IndexedPaper, RelatedIndex
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -271,18 +272,22 @@ def load_ids(redis: Redis, env: dict[str, str]) -> None:
 
 def accuracy(size: int, index: RelatedIndex) -> list[str]:
     """How close the served lists are to exact search, when the approximate path served."""
-    vocabulary = f"explainer vocabulary {index.matrix.shape[1]:,} terms"
+    vocabulary = f"explainer vocabulary {len(index.vectorizer.vocabulary_):,} terms"
     if index.neighbours is None:
         return [f"{size:,} papers: exact search; {vocabulary}."]
     rng = np.random.default_rng(1)
     sample = np.sort(rng.choice(len(index), min(RECALL_SAMPLE, len(index)), replace=False))
     papers = [IndexedPaper(index.paper_ids[row], index.titles[row], "") for row in sample]
-    lexical = index.ranker.matrix  # type: ignore[attr-defined]
+    lexical = index.ranker
+    assert isinstance(lexical, TfidfRanker)
     reduced = np.vstack(
-        [index.neighbours.project(lexical[s : s + 50_000]) for s in range(0, len(index), 50_000)]
+        [
+            index.neighbours.project(lexical.rows(slice(s, s + 50_000)))
+            for s in range(0, len(index), 50_000)
+        ]
     )
     truth = np.vstack([exact_top(reduced, sample[s : s + 50]) for s in range(0, len(sample), 50)])
-    proposed = index.neighbours.search(lexical[sample], K + 1)
+    proposed = index.neighbours.search(lexical.rows(sample), K + 1)
     found = [
         [r for r in row.tolist() if r != own][:K] for row, own in zip(proposed, sample, strict=True)
     ]

@@ -57,7 +57,7 @@ def test_new_papers_rank_for_each_reader_as_the_indexed_papers_would(index: Rela
         assert [s.paper_id for s in served] == [index.paper_ids[row] for row in rows]
         assert [s.score for s in served] == [round(score, 4) for score in scores]
         expected = [
-            model.explained(index.paper_ids[row], index.titles[row], index.matrix[row], score)
+            model.explained(index.paper_ids[row], index.titles[row], index.vectors_of(row), score)
             for row, score in zip(rows, scores, strict=True)
         ]
         assert [(s.reason, s.because) for s in served] == [(e.reason, e.because) for e in expected]
@@ -95,7 +95,7 @@ def test_shared_terms_come_out_as_the_full_width_product_gives_them(index: Relat
     """The overlap behind a reason, computed among the few columns the rows use, equals
     scipy's product over the whole space, in the same order (which breaks ties of weight)."""
     papers = demo_papers()
-    stored = [index.matrix[row] for row in range(len(papers))]
+    stored = [index.vectors_of(row) for row in range(len(papers))]
     projected = index.explainer.vectors(papers, [None] * len(papers))
     rows = stored + [projected[row] for row in range(len(papers))]
     for first in range(0, len(rows), 7):

@@ -65,7 +65,9 @@ def test_an_added_paper_is_listed_by_the_papers_indexed_before() -> None:
     # The rows indexed before keep their vectors: the fitted space has not moved.
     refitted = RelatedIndex.build(papers[:50], "tfidf")
     np.testing.assert_array_equal(
-        index.matrix[:50].toarray(), refitted.matrix.toarray(), strict=False
+        index.vectors_of(np.arange(50)).toarray(),
+        refitted.vectors_of(np.arange(50)).toarray(),
+        strict=False,
     )
 
 

@@ -86,7 +86,7 @@ def test_above_the_threshold_related_papers_come_from_the_graph(
     # Every listed paper is among the graph's 15 candidates, ordered by exact TF-IDF cosine.
     row = index.row_of(MOE_PAPER)
     assert row is not None and isinstance(index.ranker, TfidfRanker)
-    candidates = set(index.neighbours.search(index.ranker.matrix[[row]], 16)[0].tolist())
+    candidates = set(index.neighbours.search(index.ranker.rows([row]), 16)[0].tolist())
     assert {index.row_of(paper_id) for paper_id, _, _ in moe} <= candidates
 
 
@@ -112,7 +112,10 @@ def test_workers_map_the_published_index_instead_of_copying_it(
     assert isinstance(pointer, bytes)
     path: Path = ann_settings.index_dir / pointer.decode()
     assert path.with_suffix(".faiss").exists()
-    for array in (index.ranker.matrix.data, index.matrix.indices):  # type: ignore[attr-defined]
+    assert isinstance(index.ranker, TfidfRanker) and index.ranker.half is not None
+    explainer = index.explainer.tfidf.half
+    assert explainer is not None and index.lexical_columns is not None
+    for array in (index.ranker.half.data, explainer.indices, index.lexical_columns.data):
         assert isinstance(array, np.memmap) and not array.flags.writeable
     assert index.neighbours is not None
     assert isinstance(index.neighbours.projection, np.memmap)

@@ -11,6 +11,7 @@ from tests.test_related import demo_papers
 from worker.pipeline import suggestions
 from worker.pipeline.neighbours import AnnParams
 from worker.pipeline.rankers.choose import embeddings_available, make_ranker
+from worker.pipeline.rankers.tfidf import TfidfRanker
 from worker.pipeline.related import IndexedPaper, RelatedIndex
 
 SAVED_MOE = ["arxiv:2310.01334", "arxiv:2507.23279", "arxiv:2505.21411"]
@@ -88,7 +89,8 @@ def test_best_by_terms_ranks_rows_by_their_margin_over_those_terms_alone(
     assert columns is not None
     weights = np.random.default_rng(1).normal(size=columns.shape[1])
     heaviest = np.argsort(-weights)[:30]
-    lexical = graph_index.ranker.matrix  # type: ignore[attr-defined]
+    assert isinstance(graph_index.ranker, TfidfRanker)
+    lexical = graph_index.ranker.whole()
     partial = lexical[:, heaviest] @ weights[heaviest]
     expected = set(np.argsort(-partial)[:7].tolist())
 

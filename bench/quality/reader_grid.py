@@ -102,7 +102,7 @@ def _parts(index: RelatedIndex, rows: list[int]) -> tuple[np.ndarray, np.ndarray
     everything = np.arange(len(index))
     lexical_space, dense_space = model.spaces
     vectors = model.dense_features(everything)
-    lexical = lexical_space.scaled(model.lexical.matrix[everything]) / lexical_space.weight
+    lexical = lexical_space.scaled(model.lexical.rows(everything)) / lexical_space.weight
     dense = dense_space.scaled(vectors) / dense_space.weight
     return np.asarray(lexical), np.asarray(dense), vectors
 

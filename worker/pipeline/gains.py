@@ -27,7 +27,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
 from sklearn.cluster import KMeans
 
 from paperlens.schemas import EnrichedPaper, RelatedPaper
@@ -300,7 +299,7 @@ def _near_duplicates(index: RelatedIndex, pairs: Sequence[tuple[int, int]]) -> s
         return set()
     left = np.asarray([first for first, _ in pairs], dtype=np.int64)
     right = np.asarray([second for _, second in pairs], dtype=np.int64)
-    cosines = _sparse_pairs(index.explainer.tfidf.matrix, left, right)
+    cosines = _sparse_pairs(index.explainer.tfidf, left, right)
     return {pair for pair, cosine in zip(pairs, cosines, strict=True) if cosine >= NEAR_DUPLICATE}
 
 
@@ -328,14 +327,14 @@ class _Parts:
         right = np.asarray([row for rows in others for row in rows], dtype=np.int64)
         ranker = index.ranker
         if isinstance(ranker, TfidfRanker):
-            cosine = _sparse_pairs(ranker.matrix, left, right)
+            cosine = _sparse_pairs(ranker, left, right)
             return cls(cosine[:, None], cosine, bounds)
         if not isinstance(ranker, HybridRanker):
             return None
         lexical, dense = ranker.lexical, ranker.dense
         if not isinstance(lexical, TfidfRanker) or not isinstance(dense, DenseRanker):
             return None
-        lexical_part = _sparse_pairs(lexical.matrix, left, right)
+        lexical_part = _sparse_pairs(lexical, left, right)
         dense_part = _dense_pairs(dense, left, right)
         columns = np.column_stack([lexical_part, dense_part, np.ones(len(left))])
         weight = ranker.dense_weight
@@ -347,12 +346,12 @@ class _Parts:
         return self.columns[start:end], self.floored[start:end]
 
 
-def _sparse_pairs(matrix: sparse.csr_matrix, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """The dot product of rows ``left[i]`` and ``right[i]`` for each ``i``."""
+def _sparse_pairs(space: TfidfRanker, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """The dot product of ``space``'s rows ``left[i]`` and ``right[i]`` for each ``i``."""
     found = np.zeros(len(left))
     for start in range(0, len(left), PAIR_BLOCK):
         block = slice(start, start + PAIR_BLOCK)
-        product = matrix[left[block]].multiply(matrix[right[block]])
+        product = space.rows(left[block]).multiply(space.rows(right[block]))
         found[block] = np.asarray(product.sum(axis=1)).ravel()
     return found
 

@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from scipy import sparse
 
+from worker.pipeline.half_sparse import HalfSparse
 from worker.pipeline.neighbours import AnnParams, Neighbours
 from worker.pipeline.rankers.base import IndexedPaper, zscore
 from worker.pipeline.rankers.dense import DenseRanker
@@ -45,7 +45,7 @@ class HybridSearch:
     def __init__(
         self,
         graph: Neighbours,
-        columns: sparse.csc_matrix,
+        columns: HalfSparse,
         dense_mean: np.ndarray,
         dense_second_moment: np.ndarray,
     ) -> None:
@@ -55,9 +55,7 @@ class HybridSearch:
         self.dense_second_moment = dense_second_moment
 
     @classmethod
-    def build(
-        cls, ranker: HybridRanker, params: AnnParams, columns: sparse.csc_matrix
-    ) -> HybridSearch:
+    def build(cls, ranker: HybridRanker, params: AnnParams, columns: HalfSparse) -> HybridSearch:
         """``columns`` is the ranker's lexical matrix by columns (the index keeps one copy).
         The dense ranker keeps its embeddings in the graph from then on (``keep_in``)."""
         _, dense = parts(ranker)
@@ -74,7 +72,7 @@ class HybridSearch:
         count = max(1, len(dense))
         return cls(graph, columns, total / count, second / count)
 
-    def extend(self, added: np.ndarray, columns: sparse.csc_matrix) -> None:
+    def extend(self, added: np.ndarray, columns: HalfSparse) -> None:
         """Take in the papers whose embeddings ``added`` follow those indexed, into the
         moments, which stay those of every indexed paper; the graph has them already, as
         the store the dense ranker added them to (``DenseRanker.keep_in``). ``columns`` is
@@ -105,8 +103,12 @@ class HybridSearch:
         block = max(1, _COSINE_BLOCK_CELLS // max(1, self.columns.shape[0]))
         found = []
         for first in range(0, len(rows), block):
-            # Rows by paper, columns by corpus row: the cosines of the papers sharing a term.
-            cosines = (lexical_queries[first : first + block] @ self.columns.T).tocsr()
+            # Rows by paper, columns by corpus row: the cosines of the papers sharing a term,
+            # from the inverted lists of the terms the block's papers use.
+            queries = lexical_queries[first : first + block]
+            terms = np.unique(queries.indices)
+            lists = self.columns.major(terms)
+            cosines = (queries[:, terms] @ lists.T).tocsr()
             cosines.sort_indices()
             for position in range(cosines.shape[0]):
                 start, end = cosines.indptr[position], cosines.indptr[position + 1]

@@ -19,6 +19,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from paperlens.schemas import RelatedPaper
+from worker.pipeline.half_sparse import HalfSparse
 from worker.pipeline.hybrid_search import HybridSearch
 from worker.pipeline.neighbours import AnnParams, Neighbours
 from worker.pipeline.packed import PackedStrings
@@ -50,7 +51,8 @@ NEAR_DUPLICATE = 0.9
 # 6: an index with graphs keeps its lexical matrix by columns (``lexical_columns``) for
 #    both rankers, and the hybrid's search shares it.
 # 7: at scale the hybrid's embeddings live in its graph only (``DenseRanker.keep_in``).
-INDEX_FORMAT = 7
+# 8: at scale the TF-IDF matrices keep half-precision values (``half_sparse``).
+INDEX_FORMAT = 8
 
 # How far past k the list looks for replacements of skipped duplicates and for MMR.
 _LOOKAHEAD = 30
@@ -81,7 +83,7 @@ class RelatedIndex:
         self.floor = floor
         self.neighbours = neighbours
         self.hybrid_search: HybridSearch | None = None
-        self.lexical_columns: sparse.csc_matrix | None = None
+        self.lexical_columns: HalfSparse | None = None
         self.explainer = explainer
         # Packed, so that a saved index maps them (``worker.pipeline.packed``); the ids
         # with a lookup table, which ``row_of`` answers from.
@@ -127,16 +129,19 @@ class RelatedIndex:
         graph over reduced TF-IDF (``neighbours``); the hybrid its own search
         (``hybrid_search``: a graph over its embeddings, which also reads the columns), where
         its dense ranker keeps the embeddings from here on (``DenseRanker.keep_in``).
-        Reading-list suggestions read the columns and the graph either has.
+        Reading-list suggestions read the columns and the graph either has. Every TF-IDF
+        matrix keeps its values at half precision from here on (``half_sparse``).
         """
         lexical = self.ranker.lexical if isinstance(self.ranker, HybridRanker) else self.ranker
         if not isinstance(lexical, TfidfRanker):
             raise ValueError("approximate candidates are ordered by TF-IDF or the hybrid only")
-        self.lexical_columns = lexical.matrix.tocsc()
+        self.lexical_columns = HalfSparse.of(lexical.whole().tocsc())
         if isinstance(self.ranker, HybridRanker):
             self.hybrid_search = HybridSearch.build(self.ranker, ann, self.lexical_columns)
         else:
-            self.neighbours = Neighbours.build(lexical.matrix, ann)
+            self.neighbours = Neighbours.build(lexical.whole(), ann)
+        lexical.compact()
+        self.explainer.tfidf.compact()
 
     def extend(self, papers: Sequence[IndexedPaper]) -> None:
         """Add ``papers`` after those indexed, without fitting again: their rows in the
@@ -169,9 +174,9 @@ class RelatedIndex:
             return
         lexical = self.ranker.lexical if isinstance(self.ranker, HybridRanker) else self.ranker
         assert isinstance(lexical, TfidfRanker)  # add_neighbours allows no other
-        self.lexical_columns = lexical.matrix.tocsc()
+        self.lexical_columns = HalfSparse.of(lexical.whole().tocsc())
         if self.neighbours is not None:
-            self.neighbours.add(lexical.matrix[before:])
+            self.neighbours.add(lexical.rows(slice(before, None)))
         if self.approximate_hybrid is not None:
             assert isinstance(self.ranker, HybridRanker)
             dense = self.ranker.dense
@@ -198,10 +203,9 @@ class RelatedIndex:
         """The lexical space (words and two-word phrases) that reading-list suggestions use."""
         return self.explainer.tfidf.vectorizer
 
-    @property
-    def matrix(self) -> sparse.csr_matrix:
-        """Every indexed paper's L2-normalised row in ``vectorizer``'s space."""
-        return self.explainer.tfidf.matrix
+    def vectors_of(self, rows: int | Sequence[int] | np.ndarray) -> sparse.csr_matrix:
+        """Indexed papers' L2-normalised rows in ``vectorizer``'s space (one for an int)."""
+        return self.explainer.tfidf.rows(rows)
 
     def save(self, path: Path) -> None:
         """Write to temporary names and rename, so a reader never loads half a file.
@@ -320,7 +324,7 @@ class RelatedIndex:
             return []
         spread = float(relevance.max() - relevance.min()) or 1.0
         relevance = (relevance - relevance.min()) / spread
-        matrix = self.explainer.tfidf.matrix[rows]
+        matrix = self.explainer.tfidf.rows(rows)
         similarity = np.asarray((matrix @ matrix.T).toarray())
         chosen: list[int] = []
         left = list(range(len(rows)))
@@ -350,7 +354,7 @@ class RelatedIndex:
             candidates = self.candidates(papers, rows, depth)
         candidates = [(found[:depth], scores[:depth]) for found, scores in candidates]
         chosen: list[tuple[list[int], np.ndarray]] = []
-        every = self.explainer.tfidf.matrix[[row for found, _ in candidates for row in found]]
+        every = self.explainer.tfidf.rows([row for found, _ in candidates for row in found])
         start = 0
         for position, (paper, (found, scores)) in enumerate(zip(papers, candidates, strict=True)):
             own = every[start : start + len(found)]
@@ -497,7 +501,7 @@ class RelatedIndex:
         owner = np.repeat(np.arange(len(lists)), [len(found) for found in lists])
         flat = [r for found in lists for r in found]
         exact = np.asarray(
-            queries[owner].multiply(self.ranker.matrix[flat]).sum(axis=1), dtype=np.float64
+            queries[owner].multiply(self.ranker.rows(flat)).sum(axis=1), dtype=np.float64
         ).ravel()
         found = []
         start = 0

@@ -26,6 +26,7 @@ from sklearn.svm import LinearSVC
 
 from paperlens.schemas import Suggestion, SuggestionSet
 from paperlens.store.library import ProfilePaper, ReaderProfile
+from worker.pipeline.half_sparse import HalfSparse
 from worker.pipeline.hybrid_search import HybridSearch
 from worker.pipeline.rankers.dense import DenseRanker
 from worker.pipeline.rankers.explain import informative_terms
@@ -97,7 +98,7 @@ def suggest(
         return []
     rows, scores = top_rows(index, model, candidate_rows(index, model), profile, saved, k)
     return [
-        model.explained(index.paper_ids[row], index.titles[row], index.matrix[row], score)
+        model.explained(index.paper_ids[row], index.titles[row], index.vectors_of(row), score)
         for row, score in zip(rows, scores, strict=True)
     ]
 
@@ -241,7 +242,7 @@ class ReaderModel:
 
     def scores_of_rows(self, rows: np.ndarray) -> np.ndarray:
         """The fused score of each indexed row in ``rows``."""
-        found = self.spaces[0].scaled(self.lexical.matrix[rows])
+        found = self.spaces[0].scaled(self.lexical.rows(rows))
         if len(self.spaces) > 1:
             found = found + self.spaces[1].scaled(self.dense_features(rows))
         return np.asarray(found)
@@ -303,7 +304,7 @@ def reader_model(
     if projected:
         lexical_parts.append(lexical.vectors(saved_papers(projected), unheld))
     lexical_rows = sparse.vstack(
-        [*lexical_parts, lexical.matrix[extra_rows + negative_rows]], format="csr"
+        [*lexical_parts, lexical.rows(extra_rows + negative_rows)], format="csr"
     )
     dense_weight = DENSE_WEIGHT if dense is not None else 0.0
     spaces = [_fit(lexical_rows, labels, weights, SVM_C, 1.0 - dense_weight, len(negative_rows))]
@@ -363,9 +364,7 @@ def _graph_queries(vectors: np.ndarray, hybrid: HybridSearch) -> np.ndarray:
     return np.hstack([vectors, padding])
 
 
-def best_by_terms(
-    columns: sparse.csc_matrix, weights: np.ndarray, terms: int, k: int
-) -> np.ndarray:
+def best_by_terms(columns: HalfSparse, weights: np.ndarray, terms: int, k: int) -> np.ndarray:
     """The ``k`` rows with the highest margin over the ``terms`` most positive weights alone.
 
     Read from those terms' columns (inverted lists), so the cost is the papers that use
@@ -374,7 +373,7 @@ def best_by_terms(
     """
     heaviest = np.argsort(-weights, kind="stable")[:terms]
     heaviest = heaviest[weights[heaviest] > 0]
-    partial = np.asarray(columns[:, heaviest] @ weights[heaviest]).ravel()
+    partial = np.asarray(columns.major(heaviest) @ weights[heaviest]).ravel()
     scored = np.flatnonzero(partial)
     if scored.size > k:
         scored = scored[np.argpartition(-partial[scored], k)[:k]]
@@ -460,7 +459,7 @@ def _positive(index: RelatedIndex, paper: ProfilePaper) -> _Positive:
     """A saved paper's vector: its row in the index, or its text projected into the index."""
     row = index.row_of(paper.paper_id)
     if row is not None:
-        vector = index.matrix[row]
+        vector = index.vectors_of(row)
     else:
         text = IndexedPaper(paper.paper_id, paper.title, paper.abstract).text
         vector = index.vectorizer.transform([text]).tocsr()

@@ -216,7 +216,7 @@ class Explainer:
         if not pairs:
             return []
         left = queries[[query for query, _ in pairs]]
-        right = self.tfidf.matrix[[row for _, row in pairs]]
+        right = self.tfidf.rows([row for _, row in pairs])
         overlap = left.multiply(right).tocsr()
         bounds = overlap.indptr
         texts: dict[int, str] = {}
@@ -278,7 +278,7 @@ class Explainer:
         for sentences, rows in groups:
             own = vectors[start : start + len(sentences)]
             start += len(sentences)
-            found.append(np.asarray((own @ self.tfidf.matrix[list(rows)].T).toarray()))
+            found.append(np.asarray((own @ self.tfidf.rows(list(rows)).T).toarray()))
         return found
 
 

@@ -8,6 +8,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from worker.pipeline.half_sparse import HalfSparse
 from worker.pipeline.packed import PackedVocabulary
 from worker.pipeline.rankers.base import IndexedPaper
 
@@ -50,12 +51,15 @@ class TfidfRanker:
             dtype=np.float32,
         )
         self.matrix: sparse.csr_matrix = sparse.csr_matrix((0, 0), dtype=np.float32)
+        # The rows once ``compact`` moved them here; ``matrix`` is then empty.
+        self.half: HalfSparse | None = None
 
     def fit(self, papers: Sequence[IndexedPaper]) -> None:
         sampled = self.vocabulary_sample is not None and len(papers) > self.vocabulary_sample
         # A term must occur twice in a sample, so that its one-off phrases stay out; a whole
         # corpus keeps every term (set each time: one ranker may be fitted more than once).
         self.vectorizer.set_params(min_df=2 if sampled else 1)
+        self.half = None
         if not sampled:
             self.matrix = self.vectorizer.fit_transform([self._text(p) for p in papers]).tocsr()
             self._pack_vocabulary()
@@ -77,7 +81,41 @@ class TfidfRanker:
             self.vectorizer.transform([self._text(p) for p in papers[start : start + _FIT_BLOCK]])
             for start in range(0, len(papers), _FIT_BLOCK)
         ]
-        self.matrix = sparse.vstack([self.matrix, *blocks], format="csr", dtype=np.float32)
+        compacted = self.half is not None
+        self.matrix = sparse.vstack([self.whole(), *blocks], format="csr", dtype=np.float32)
+        self.half = None
+        if compacted:
+            self.compact()
+
+    def compact(self) -> None:
+        """Keep the rows' values at half precision from now on (``half_sparse``): at scale
+        they are read a few rows at a time, and half their bytes go. Once is enough."""
+        if self.half is not None:
+            return
+        self.half = HalfSparse.of(self.matrix)
+        self.matrix = sparse.csr_matrix((0, self.matrix.shape[1]), dtype=np.float32)
+
+    def rows(self, rows: int | slice | Sequence[int] | np.ndarray) -> sparse.csr_matrix:
+        """The stored rows ``rows`` (one-row matrices for an int) with float32 values,
+        however they are kept: every computation with them runs in float32."""
+        if self.half is not None:
+            found: sparse.csr_matrix = self.half.major(
+                list(rows) if isinstance(rows, Sequence) else rows
+            )
+            return found
+        return self.matrix[rows]
+
+    def whole(self) -> sparse.csr_matrix:
+        """Every stored row with float32 values: the matrix itself, or, once compacted, a
+        copy as large as it (for building and extending, not for serving)."""
+        if self.half is not None:
+            found: sparse.csr_matrix = self.half.whole()
+            return found
+        return self.matrix
+
+    def __len__(self) -> int:
+        """How many papers' rows are stored."""
+        return self.half.shape[0] if self.half is not None else int(self.matrix.shape[0])
 
     def _pack_vocabulary(self) -> None:
         """Swap the vectorizer's vocabulary dict for a packed one that a saved index maps
@@ -89,7 +127,7 @@ class TfidfRanker:
     def vector(self, paper: IndexedPaper, row: int | None) -> sparse.csr_matrix:
         """The paper's L2-normalised TF-IDF row: stored if indexed, else projected."""
         if row is not None:
-            return self.matrix[row]
+            return self.rows(row)
         return self.vectorizer.transform([self._text(paper)]).tocsr()
 
     def vectors(
@@ -100,13 +138,13 @@ class TfidfRanker:
         overhead each time, which dominated ranking a feed's 2,000 new papers (profiled)."""
         missing = [position for position, row in enumerate(rows) if row is None]
         if not missing:
-            return self.matrix[list(rows)]
+            return self.rows([row for row in rows if row is not None])
         projected = self.vectorizer.transform([self._text(papers[i]) for i in missing]).tocsr()
         if len(missing) == len(rows):
             return projected
         known = [row for row in rows if row is not None]
         # Stored rows first, projected ones after; ``order`` puts each back in its place.
-        stacked = sparse.vstack([self.matrix[known], projected], format="csr")
+        stacked = sparse.vstack([self.rows(known), projected], format="csr")
         order = np.empty(len(rows), dtype=np.intp)
         order[[i for i, row in enumerate(rows) if row is not None]] = np.arange(len(known))
         order[missing] = np.arange(len(known), len(rows))
@@ -114,17 +152,18 @@ class TfidfRanker:
 
     def scores(self, paper: IndexedPaper, row: int | None) -> np.ndarray:
         query = self.vector(paper, row)
-        return np.asarray((self.matrix @ query.T).toarray()).ravel()
+        return np.asarray((self.whole() @ query.T).toarray()).ravel()
 
     def scores_many(self, papers: Sequence[IndexedPaper], rows: Sequence[int | None]) -> np.ndarray:
         """``scores`` of several papers as one array (a row each), in few sparse products."""
         queries = self.vectors(papers, rows)
-        block = max(1, _SCORE_BLOCK_CELLS // max(1, self.matrix.shape[0]))
+        matrix = self.whole()
+        block = max(1, _SCORE_BLOCK_CELLS // max(1, matrix.shape[0]))
         parts = [
-            np.asarray((self.matrix @ queries[start : start + block].T).toarray()).T
+            np.asarray((matrix @ queries[start : start + block].T).toarray()).T
             for start in range(0, queries.shape[0], block)
         ]
-        return np.vstack(parts) if parts else np.zeros((0, self.matrix.shape[0]), np.float32)
+        return np.vstack(parts) if parts else np.zeros((0, matrix.shape[0]), np.float32)
 
     def _text(self, paper: IndexedPaper) -> str:
         return " ".join([paper.title] * (self.title_repeats - 1) + [paper.text])

@@ -1,0 +1,82 @@
+"""TF-IDF matrices kept with half-precision values read back as the float32 rows and
+columns they were made from, to float16's rounding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from tests.test_related import demo_papers
+from worker.pipeline.half_sparse import HalfSparse
+from worker.pipeline.rankers.tfidf import TfidfRanker
+
+
+@pytest.fixture(scope="module")
+def matrix() -> sparse.csr_matrix:
+    ranker = TfidfRanker(ngram_max=2)
+    ranker.fit(demo_papers())
+    return ranker.matrix
+
+
+def test_rows_come_back_in_the_order_asked_with_their_values_to_three_digits(
+    matrix: sparse.csr_matrix,
+) -> None:
+    half = HalfSparse.of(matrix)
+    picked = [7, 0, 58, 7, -1]
+
+    rows = half.major(picked)
+
+    assert sparse.isspmatrix_csr(rows) and rows.dtype == np.float32
+    assert rows.shape == (5, matrix.shape[1])
+    expected = matrix[picked].toarray()
+    np.testing.assert_allclose(rows.toarray(), expected, rtol=1e-3, atol=1e-6)
+    assert (rows.toarray() != 0).sum() == (expected != 0).sum()
+    # One row for an int, every row for a slice, none for an empty list.
+    np.testing.assert_allclose(half.major(3).toarray(), matrix[3].toarray(), rtol=1e-3)
+    assert half.major(slice(None)).shape == matrix.shape
+    assert half.major([]).shape == (0, matrix.shape[1])
+    with pytest.raises(IndexError):
+        half.major([len(demo_papers())])
+
+
+def test_columns_read_back_from_the_matrix_by_columns(matrix: sparse.csr_matrix) -> None:
+    columns = matrix.tocsc()
+    half = HalfSparse.of(columns)
+    picked = np.array([int(matrix.indices[0]), 5, int(matrix.indices[-1])])
+
+    read = half.major(picked)
+
+    assert sparse.isspmatrix_csc(read) and read.shape == (matrix.shape[0], 3)
+    np.testing.assert_allclose(read.toarray(), columns[:, picked].toarray(), rtol=1e-3)
+
+
+def test_values_take_half_the_bytes_and_cosines_move_by_less_than_a_thousandth(
+    matrix: sparse.csr_matrix,
+) -> None:
+    half = HalfSparse.of(matrix)
+
+    assert half.data.dtype == np.float16 and half.data.nbytes * 2 == matrix.data.nbytes
+    exact = (matrix @ matrix.T).toarray()
+    rounded = half.whole()
+    np.testing.assert_allclose((rounded @ rounded.T).toarray(), exact, atol=1e-3)
+
+
+def test_a_ranker_kept_at_half_precision_reads_and_extends_as_before() -> None:
+    papers = demo_papers()
+    full = TfidfRanker()
+    full.fit(papers[:50])
+    compact = TfidfRanker()
+    compact.fit(papers[:50])
+
+    compact.compact()
+    compact.extend(papers[50:])
+    full.extend(papers[50:])
+
+    assert compact.half is not None and len(compact) == len(full) == len(papers)
+    assert compact.matrix.shape[0] == 0  # the float32 copy is gone
+    for row in (0, 49, 50, len(papers) - 1):
+        np.testing.assert_allclose(
+            compact.rows(row).toarray(), full.rows(row).toarray(), rtol=1e-3, atol=1e-6
+        )
+    np.testing.assert_allclose(compact.scores(papers[3], 3), full.scores(papers[3], 3), atol=1e-3)
