@@ -38,6 +38,7 @@ from typing import Any
 import joblib
 import numpy as np
 from redis import Redis
+from scipy import sparse
 
 from bench.corpus import CACHE, cached
 from bench.machine import append_result
@@ -264,25 +265,37 @@ def work(corpus: Path, size: int, papers: int, readers: int, saved: int) -> Iter
 
 
 def repack(old: Path, new: Path) -> None:
-    """Save the index at ``old``, of format 4 (strings and vocabularies pickled as Python
-    objects), in this code's format: the same contents with its strings packed, as a build
-    by this code packs them. Saves rebuilding a million papers (an hour) to measure them."""
-    from worker.pipeline.packed import PackedStrings
+    """Save the index at ``old``, of format 8 (its TF-IDF matrices' indices in four bytes),
+    in this code's format: the same contents, as a build by this code keeps them. Saves
+    rebuilding a million papers (an hour) to measure them."""
+    from worker.pipeline.half_sparse import HalfSparse
+    from worker.pipeline.rankers.hybrid import HybridRanker
     from worker.pipeline.rankers.tfidf import TfidfRanker
-    from worker.pipeline.related import INDEX_FORMAT, RelatedIndex, graph_path
+    from worker.pipeline.related import INDEX_FORMAT, RelatedIndex, dense_graph_path, graph_path
 
     index = joblib.load(old, mmap_mode="r")
-    assert isinstance(index, RelatedIndex) and index.format == 4, "repacks format 4 only"
-    index.paper_ids = PackedStrings(index.paper_ids, lookup=True)
-    index.titles = PackedStrings(index.titles)
-    del index.__dict__["_row"]
-    for ranker in (index.ranker, index.explainer.tfidf):
-        assert isinstance(ranker, TfidfRanker)
-        ranker._pack_vocabulary()
-    index.explainer._terms = index.explainer.tfidf.vectorizer.vocabulary_.terms
-    index.format = INDEX_FORMAT
+    assert isinstance(index, RelatedIndex) and index.format == 8, "repacks format 8 only"
+
+    def again(kept: HalfSparse) -> HalfSparse:
+        fields = vars(kept)
+        layout = sparse.csr_matrix if kept.by_rows else sparse.csc_matrix
+        parts = (np.asarray(fields["data"], np.float32), fields["indices"], fields["indptr"])
+        return HalfSparse.of(layout(parts, kept.shape))
+
+    lexical = index.ranker.lexical if isinstance(index.ranker, HybridRanker) else index.ranker
+    for tfidf in (lexical, index.explainer.tfidf):
+        assert isinstance(tfidf, TfidfRanker) and tfidf.half is not None
+        tfidf.half = again(tfidf.half)
+    if index.lexical_columns is not None:
+        columns = again(index.lexical_columns)
+        index.lexical_columns = columns
+        if index.approximate_hybrid is not None:
+            index.approximate_hybrid.columns = columns
+    if index.approximate_hybrid is not None:
+        index.approximate_hybrid.load_graph(dense_graph_path(old))
     if index.neighbours is not None:
         index.neighbours.load_graph(graph_path(old))
+    index.format = INDEX_FORMAT
     index.save(new)
 
 

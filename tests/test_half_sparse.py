@@ -51,12 +51,13 @@ def test_columns_read_back_from_the_matrix_by_columns(matrix: sparse.csr_matrix)
     np.testing.assert_allclose(read.toarray(), columns[:, picked].toarray(), rtol=1e-3)
 
 
-def test_values_take_half_the_bytes_and_cosines_move_by_less_than_a_thousandth(
+def test_values_and_indices_take_half_the_bytes_and_cosines_move_by_under_a_thousandth(
     matrix: sparse.csr_matrix,
 ) -> None:
     half = HalfSparse.of(matrix)
 
     assert half.data.dtype == np.float16 and half.data.nbytes * 2 == matrix.data.nbytes
+    assert half.low.nbytes * 2 == matrix.indices.nbytes
     exact = (matrix @ matrix.T).toarray()
     rounded = half.whole()
     np.testing.assert_allclose((rounded @ rounded.T).toarray(), exact, atol=1e-3)
@@ -80,3 +81,30 @@ def test_a_ranker_kept_at_half_precision_reads_and_extends_as_before() -> None:
             compact.rows(row).toarray(), full.rows(row).toarray(), rtol=1e-3, atol=1e-6
         )
     np.testing.assert_allclose(compact.scores(papers[3], 3), full.scores(papers[3], 3), atol=1e-3)
+
+
+@pytest.mark.parametrize("layout", ["csr", "csc"])
+def test_indices_past_two_bytes_come_back_whole(layout: str) -> None:
+    # 300,000 columns (rows for CSC): indices span five 65,536-wide ranges, and some lines
+    # hold entries of the first range only, or of the last, or none at all.
+    wide = sparse.random(40, 300_000, density=2e-4, format="csr", dtype=np.float32, random_state=3)
+    wide = sparse.vstack(
+        [
+            wide,
+            sparse.csr_matrix(([0.5, 0.25], [3, 70_000], [0, 0, 1, 2]), shape=(3, 300_000)),
+            sparse.csr_matrix(([0.125], [299_999], [0, 1]), shape=(1, 300_000)),
+        ],
+        format="csr",
+    )
+    matrix = wide if layout == "csr" else wide.T.tocsc()
+    half = HalfSparse.of(matrix)
+    lines = matrix.shape[0] if layout == "csr" else matrix.shape[1]
+    picked = [lines - 1, 0, lines - 3, lines - 4, lines - 2, *range(1, lines - 4)]
+
+    read = half.major(picked)
+
+    expected = matrix[picked] if layout == "csr" else matrix[:, picked]
+    assert half.steps.shape == (lines, 4)
+    np.testing.assert_allclose(read.toarray(), expected.toarray(), rtol=1e-3)
+    assert (read != 0).sum() == (expected != 0).sum()
+    np.testing.assert_array_equal(half.whole().toarray() != 0, matrix.toarray() != 0)

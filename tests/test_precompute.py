@@ -115,7 +115,7 @@ def test_workers_map_the_published_index_instead_of_copying_it(
     assert isinstance(index.ranker, TfidfRanker) and index.ranker.half is not None
     explainer = index.explainer.tfidf.half
     assert explainer is not None and index.lexical_columns is not None
-    for array in (index.ranker.half.data, explainer.indices, index.lexical_columns.data):
+    for array in (index.ranker.half.data, explainer.low, index.lexical_columns.steps):
         assert isinstance(array, np.memmap) and not array.flags.writeable
     assert index.neighbours is not None
     assert isinstance(index.neighbours.projection, np.memmap)

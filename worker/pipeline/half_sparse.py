@@ -1,4 +1,4 @@
-"""Sparse TF-IDF matrices kept with half-precision values, read a slice at a time.
+"""Sparse TF-IDF matrices kept in half their bytes, read a slice at a time.
 
 At scale the index's TF-IDF matrices (the ranker's by rows and by columns, the explainer's by
 rows) are most of what every worker maps once the embeddings live in the graph, and their
@@ -6,9 +6,13 @@ values are half of those bytes. TF-IDF values lie in [0, 1] (rows have unit leng
 float16 keeps three significant digits: a cosine moves by at most 3e-4 (CSFCube, 1,000
 papers against its 4,205), and the hybrid's top 10 of those papers did not change.
 
+The entries' column (or row) numbers are the other half, four bytes each in SciPy; here each
+keeps its low two bytes, and a few numbers per row (or column) give the rest (``HalfSparse``).
+
 SciPy computes in no half-precision type, so the values are never used as they are kept: the
-rows (or columns) a computation needs are gathered and widened to float32 first, which costs
-in proportion to their stored entries, as slicing a float32 matrix does.
+rows (or columns) a computation needs are gathered, their numbers completed and their values
+widened to float32 first, which costs in proportion to their stored entries, as slicing a
+float32 matrix does.
 """
 
 from __future__ import annotations
@@ -18,14 +22,24 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+# Entries' minor indices (a row's columns, a column's rows) are kept as their low 16 bits.
+_LOW_BITS = 16
+
 
 @dataclass
 class HalfSparse:
-    """A CSR (``by_rows``) or CSC matrix with float16 values; ``major`` reads rows of the
-    former and columns of the latter, as float32 SciPy matrices of the same layout."""
+    """A CSR (``by_rows``) or CSC matrix in half its bytes; ``major`` reads rows of the
+    former and columns of the latter, as float32 SciPy matrices of the same layout.
+
+    Values are float16. Each entry's minor index (its column in a CSR row, its row in a CSC
+    column) keeps only its low 16 bits (``low``): a line's entries are sorted by index, so
+    the high part only grows along the line, and ``steps[line, h - 1]`` says at which offset
+    of the line it reaches ``h``, a few numbers per line instead of two bytes per entry.
+    """
 
     data: np.ndarray
-    indices: np.ndarray
+    low: np.ndarray
+    steps: np.ndarray
     indptr: np.ndarray
     shape: tuple[int, int]
     by_rows: bool
@@ -36,10 +50,22 @@ class HalfSparse:
         by_rows = sparse.isspmatrix_csr(matrix)
         if not by_rows and not sparse.isspmatrix_csc(matrix):
             raise TypeError("a half-precision matrix is made from a CSR or CSC matrix")
+        matrix = matrix.sorted_indices()
+        indices = np.asarray(matrix.indices, dtype=np.int64)
+        indptr = np.asarray(matrix.indptr, dtype=np.int64)
+        minor = matrix.shape[1] if by_rows else matrix.shape[0]
+        spans = max(1, -(-int(minor) >> _LOW_BITS))
+        longest = int(np.diff(indptr).max()) if len(indptr) > 1 else 0
+        steps = np.zeros((len(indptr) - 1, spans - 1), np.uint16 if longest < 2**16 else np.uint32)
+        high = indices >> _LOW_BITS
+        for h in range(1, spans):
+            below = np.concatenate([[0], np.cumsum(high < h)])
+            steps[:, h - 1] = below[indptr[1:]] - below[indptr[:-1]]
         return cls(
             np.asarray(matrix.data, dtype=np.float16),
-            np.asarray(matrix.indices, dtype=np.int32),
-            np.asarray(matrix.indptr, dtype=np.int64),
+            np.asarray(indices & (2**_LOW_BITS - 1), dtype=np.uint16),
+            steps,
+            indptr,
             (int(matrix.shape[0]), int(matrix.shape[1])),
             by_rows,
         )
@@ -52,11 +78,21 @@ class HalfSparse:
         lengths = self.indptr[positions + 1] - starts
         indptr = np.zeros(len(positions) + 1, dtype=np.int64)
         np.cumsum(lengths, out=indptr[1:])
+        total = int(indptr[-1])
         # Where each gathered entry sits in the stored arrays: its row's start, plus its
         # offset within the row.
-        entries = np.repeat(starts - indptr[:-1], lengths) + np.arange(indptr[-1])
+        entries = np.repeat(starts - indptr[:-1], lengths) + np.arange(total)
         data = np.asarray(self.data[entries], dtype=np.float32)
-        indices = np.asarray(self.indices[entries])
+        indices = np.asarray(self.low[entries], dtype=np.int32)
+        spans = self.steps.shape[1] + 1
+        if spans > 1 and total:
+            # Each step marks the gathered position where its line's high part grows; an
+            # entry's high part is the marks up to it, less the earlier lines' (all of them,
+            # spans - 1 each: a step at a line's very end lands on the next line's start).
+            marks = (indptr[:-1, None] + self.steps[positions]).ravel()
+            reached = np.cumsum(np.bincount(marks, minlength=total + 1)[:total])
+            earlier = np.repeat(np.arange(len(positions)) * (spans - 1), lengths)
+            indices |= (reached - earlier).astype(np.int32) << _LOW_BITS
         if self.by_rows:
             return sparse.csr_matrix((data, indices, indptr), (len(positions), self.shape[1]))
         return sparse.csc_matrix((data, indices, indptr), (self.shape[0], len(positions)))
@@ -68,7 +104,7 @@ class HalfSparse:
 
     @property
     def nbytes(self) -> int:
-        return int(self.data.nbytes + self.indices.nbytes + self.indptr.nbytes)
+        return int(self.data.nbytes + self.low.nbytes + self.steps.nbytes + self.indptr.nbytes)
 
 
 def _positions(picked: int | slice | np.ndarray | list[int], count: int) -> np.ndarray:

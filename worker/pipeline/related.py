@@ -52,7 +52,8 @@ NEAR_DUPLICATE = 0.9
 #    both rankers, and the hybrid's search shares it.
 # 7: at scale the hybrid's embeddings live in its graph only (``DenseRanker.keep_in``).
 # 8: at scale the TF-IDF matrices keep half-precision values (``half_sparse``).
-INDEX_FORMAT = 8
+# 9: and two bytes of each entry's index (``HalfSparse.low``).
+INDEX_FORMAT = 9
 
 # How far past k the list looks for replacements of skipped duplicates and for MMR.
 _LOOKAHEAD = 30
