@@ -271,19 +271,22 @@ def _lists(
 @contextlib.contextmanager
 def _searching(index: RelatedIndex, exact: np.ndarray | None) -> Iterator[None]:
     """With ``exact`` (every paper's float32 embedding), the index scores every paper with
-    them, as below ``related_ann_from``; without, it searches as served at scale."""
+    them and with its TF-IDF matrix widened to float32 once, as below ``related_ann_from``;
+    without, it searches as served at scale."""
     saved = (index.hybrid_search, index.neighbours)
-    dense = index.ranker.dense if isinstance(index.ranker, HybridRanker) else None
-    assert isinstance(dense, DenseRanker)
-    kept = (dense.graph, dense.embeddings)
+    assert isinstance(index.ranker, HybridRanker)
+    dense, lexical = index.ranker.dense, index.ranker.lexical
+    assert isinstance(dense, DenseRanker) and isinstance(lexical, TfidfRanker)
+    kept = (dense.graph, dense.embeddings, lexical.matrix, lexical.half)
     if exact is not None:
         index.hybrid_search = index.neighbours = None
         dense.graph, dense.embeddings = None, exact
+        lexical.matrix, lexical.half = lexical.whole(), None
     try:
         yield
     finally:
         index.hybrid_search, index.neighbours = saved
-        dense.graph, dense.embeddings = kept
+        dense.graph, dense.embeddings, lexical.matrix, lexical.half = kept
 
 
 def recall(found: Sequence[Sequence[str]], truth: Sequence[Sequence[str]]) -> float:
