@@ -205,6 +205,7 @@ def work(corpus: Path, size: int, papers: int, readers: int, saved: int) -> Iter
     from worker.context import get_context
     from worker.pipeline.feeds import FEED_NEW_PER_REFRESH
     from worker.pipeline.index_files import current_index
+    from worker.pipeline.rankers.hybrid import HybridRanker
     from worker.pipeline.rankers.tfidf import TfidfRanker
     from worker.pipeline.related import IndexedPaper
     from worker.pipeline.suggestions import ProjectedPapers, rank_papers, suggestion_sets
@@ -230,9 +231,12 @@ def work(corpus: Path, size: int, papers: int, readers: int, saved: int) -> Iter
             near = index.neighbours.search(index.ranker.rows(seed), NEIGHBOURHOOD)[0]
             near = near[near >= 0]
         elif index.approximate_hybrid is not None:
-            # The hybrid's own search, likewise.
-            found, _ = index.candidates([IndexedPaper("", "", "")], [seed], NEIGHBOURHOOD)[0]
-            near = np.asarray(found)
+            # The hybrid's own search, likewise, before the similarity floor (which no paper
+            # passes in an index over stand-in vectors).
+            assert isinstance(index.ranker, HybridRanker)
+            search = index.approximate_hybrid
+            found = search.candidates(index.ranker, [IndexedPaper("", "", "")], [seed])[0][0]
+            near = np.asarray(found[:NEIGHBOURHOOD])
         else:
             scores = index.ranker.scores(IndexedPaper("", "", ""), seed)
             near = np.argpartition(-scores, NEIGHBOURHOOD)[:NEIGHBOURHOOD]
