@@ -51,6 +51,8 @@ class RunProgress:
     phases: list[str]
     to_enrich: int | None
     enriched: int
+    # Attempts at a chunk the run had already counted (see ``chunk_done``).
+    repeated: int = 0
 
 
 def request_precompute(redis: Redis, settings: Settings) -> Job:
@@ -131,15 +133,43 @@ def set_counts(redis: Redis, run_id: str | None, **counts: int) -> None:
         pipe.execute()
 
 
-def count_enriched(redis: Redis, run_id: str | None, papers: int) -> None:
-    """A chunk of the run wrote ``papers`` enrichments."""
+def chunk_done(redis: Redis, run_id: str | None, chunk: str | None) -> bool:
+    """Whether the run already counted ``chunk`` as done; if so, this attempt is counted as a
+    repeat. RQ delivers a job at least once: a worker killed after finishing a chunk, before
+    RQ marked the job finished, has its job handed to another worker."""
+    if run_id is None or chunk is None:
+        return False
+    key = keys.precompute_progress(run_id)
+    if not redis.hexists(key, _chunk_field(chunk)):
+        return False
+    redis.hincrby(key, "repeated", 1)
+    return True
+
+
+def count_enriched(redis: Redis, run_id: str | None, chunk: str | None, papers: int) -> None:
+    """Chunk ``chunk`` of the run wrote ``papers`` enrichments. Marking the chunk done and
+    counting its papers are one step, so a chunk's papers are counted once however often
+    it runs."""
     if run_id is None:
         return
     key = keys.precompute_progress(run_id)
-    with redis.pipeline() as pipe:
-        pipe.hincrby(key, "enriched", papers)
-        pipe.expire(key, PRECOMPUTE_PROGRESS_TTL_SECONDS)
-        pipe.execute()
+    field = _chunk_field(chunk) if chunk is not None else ""
+    redis.eval(_COUNT_CHUNK, 1, key, field, papers, PRECOMPUTE_PROGRESS_TTL_SECONDS)
+
+
+def _chunk_field(chunk: str) -> str:
+    return f"done:{chunk}"
+
+
+# KEYS[1] the run's progress hash; ARGV: the chunk's field ("" for no chunk), its papers,
+# the hash's time to live.
+_COUNT_CHUNK = """
+if ARGV[1] == '' or redis.call('hsetnx', KEYS[1], ARGV[1], ARGV[2]) == 1 then
+  redis.call('hincrby', KEYS[1], 'enriched', ARGV[2])
+end
+redis.call('expire', KEYS[1], ARGV[3])
+return 0
+"""
 
 
 def read_progress(redis: Redis, run_id: str) -> RunProgress:
@@ -156,6 +186,7 @@ def read_progress(redis: Redis, run_id: str) -> RunProgress:
         phases=[phase.decode() for phase in phases],
         to_enrich=number("to_enrich"),
         enriched=number("enriched") or 0,
+        repeated=number("repeated") or 0,
     )
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from redis import Redis
 from rq import Queue
+from rq.job import Job
 
 from paperlens import enrichments, keys, precompute, status
 from paperlens.job_queue import SERIALIZER
@@ -51,6 +52,24 @@ def test_chunked_precompute_serves_the_lists_of_one_paper_at_a_time(
             assert len(stored.related) <= settings.related_k
     due = redis.zrange(keys.ENRICHMENT_DUE, 0, -1)
     assert len(due) == 59  # every paper's refresh is scheduled by the chunk's pipeline
+
+
+def test_a_chunk_run_again_after_it_finished_counts_its_papers_once(
+    demo: Database, redis: Redis, settings: Settings
+) -> None:
+    """RQ hands a job to another worker when its worker dies before marking it finished,
+    even after the chunk's work was done: the run must still count each paper once."""
+    bulk = Queue(keys.QUEUE_BULK, connection=redis, serializer=SERIALIZER)
+    run = bulk.enqueue(keys.JOB_PRECOMPUTE_ALL).id
+    run_workers(redis)
+    assert precompute.read_progress(redis, run).enriched == 59
+    chunk = Job.fetch(f"{run}-chunk-0", connection=redis, serializer=SERIALIZER)
+    redis.delete(keys.enrichment(MOE_PAPER))
+    bulk.enqueue_job(chunk)  # what RQ does with the job of a worker that died
+    run_workers(redis)
+    progress = precompute.read_progress(redis, run)
+    assert (progress.enriched, progress.to_enrich, progress.repeated) == (59, 59, 1)
+    assert enrichments.read(redis, MOE_PAPER) is None  # the repeat did no work
 
 
 @pytest.fixture

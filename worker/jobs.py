@@ -73,7 +73,8 @@ def enrich_paper(paper_id: str) -> bool:
 def enrich_papers(paper_ids: list[str], run: str | None = None, neighbours: bool = False) -> int:
     """Compute and store the enrichments of several papers; returns how many were written.
 
-    ``run`` names the precompute run the chunk belongs to, which counts what it wrote.
+    ``run`` names the precompute run the chunk belongs to, which counts what it wrote; the
+    chunk is named by its job id, and a chunk the run already counted is not done again.
     With ``neighbours`` (papers an index update just added), they are also inserted into the
     stored lists of the papers indexed before that they now belong to.
     While an index rebuild is pending, a paper the published index does not hold waits
@@ -81,6 +82,11 @@ def enrich_papers(paper_ids: list[str], run: str | None = None, neighbours: bool
     served from an index that lacks it.
     """
     ctx = get_context()
+    job = get_current_job()
+    chunk = job.id if job is not None and run is not None else None
+    if precompute.chunk_done(ctx.redis, run, chunk):
+        log.info("chunk %s of run %s was done by an earlier attempt", chunk, run)
+        return 0
     pending = precompute.rebuild_pending(ctx.redis)
     with ctx.db.session() as session:
         found = papers_by_ids(session, paper_ids)
@@ -110,9 +116,9 @@ def enrich_papers(paper_ids: list[str], run: str | None = None, neighbours: bool
             )
         ]
     enrichments.write_many(ctx.redis, documents, [next_refresh(ctx, d) for d in documents])
-    precompute.count_enriched(ctx.redis, run, len(documents))
     if candidates is not None:
         _into_earlier_lists(ctx, index, papers, candidates)
+    precompute.count_enriched(ctx.redis, run, chunk, len(documents))
     return len(documents)
 
 
