@@ -75,24 +75,14 @@ class HalfSparse:
         float32 values: a CSR matrix of those rows, or a CSC matrix of those columns."""
         positions = _positions(picked, len(self.indptr) - 1)
         starts = self.indptr[positions]
-        lengths = self.indptr[positions + 1] - starts
+        ends = self.indptr[positions + 1]
+        lengths = ends - starts
         indptr = np.zeros(len(positions) + 1, dtype=np.int64)
         np.cumsum(lengths, out=indptr[1:])
-        total = int(indptr[-1])
-        # Where each gathered entry sits in the stored arrays: its row's start, plus its
-        # offset within the row.
-        entries = np.repeat(starts - indptr[:-1], lengths) + np.arange(total)
-        data = np.asarray(self.data[entries], dtype=np.float32)
-        indices = np.asarray(self.low[entries], dtype=np.int32)
-        spans = self.steps.shape[1] + 1
-        if spans > 1 and total:
-            # Each step marks the gathered position where its line's high part grows; an
-            # entry's high part is the marks up to it, less the earlier lines' (all of them,
-            # spans - 1 each: a step at a line's very end lands on the next line's start).
-            marks = (indptr[:-1, None] + self.steps[positions]).ravel()
-            reached = np.cumsum(np.bincount(marks, minlength=total + 1)[:total])
-            earlier = np.repeat(np.arange(len(positions)) * (spans - 1), lengths)
-            indices |= (reached - earlier).astype(np.int32) << _LOW_BITS
+        data = np.asarray(_runs(self.data, starts, ends), dtype=np.float32)
+        indices = np.asarray(_runs(self.low, starts, ends), dtype=np.int32)
+        if self.steps.shape[1] and len(indices):
+            indices |= _high_parts(self.steps[positions], lengths)
         if self.by_rows:
             return sparse.csr_matrix((data, indices, indptr), (len(positions), self.shape[1]))
         return sparse.csc_matrix((data, indices, indptr), (self.shape[0], len(positions)))
@@ -114,3 +104,41 @@ def _positions(picked: int | slice | np.ndarray | list[int], count: int) -> np.n
     if positions.size and (positions.min() < -count or positions.max() >= count):
         raise IndexError(f"index out of range for {count} rows or columns")
     return np.where(positions < 0, positions + count, positions)
+
+
+# A gather copies lines one slice at a time when they average at least this many entries
+# (a slice costs about a microsecond of Python, whatever its length), and element by element
+# otherwise.
+_SLICED_LINE_ENTRIES = 32
+
+
+def _runs(array: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """``array[starts[i]:ends[i]]`` for every i, end to end."""
+    count = len(starts)
+    total = int((ends - starts).sum())
+    if count == 0 or total == 0:
+        return array[:0]
+    if ends[-1] - starts[0] == total and np.array_equal(starts[1:], ends[:-1]):
+        return array[starts[0] : ends[-1]]  # consecutive lines: one slice
+    if total >= _SLICED_LINE_ENTRIES * count:
+        pairs = zip(starts.tolist(), ends.tolist(), strict=True)
+        return np.concatenate([array[start:end] for start, end in pairs])
+    lengths = ends - starts
+    offsets = np.zeros(count, dtype=np.int64)
+    np.cumsum(lengths[:-1], out=offsets[1:])
+    gathered: np.ndarray = array[np.repeat(starts - offsets, lengths) + np.arange(total)]
+    return gathered
+
+
+def _high_parts(steps: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The high bits of the gathered lines' entries (lines of ``lengths`` entries whose
+    ``steps`` say where each next high part begins), shifted into place: each line splits
+    into one piece per high part, and a piece's entries all share it."""
+    count, spans = len(lengths), steps.shape[1] + 1
+    bounds = np.empty((count, spans + 1), dtype=np.int64)
+    bounds[:, 0] = 0
+    bounds[:, 1:spans] = steps
+    bounds[:, spans] = lengths
+    pieces = np.diff(bounds, axis=1).ravel()
+    highs = np.tile(np.arange(spans, dtype=np.int32) << _LOW_BITS, count)
+    return np.repeat(highs, pieces)
