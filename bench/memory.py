@@ -7,12 +7,13 @@ nothing is shared through copy-on-write of a parent). It loads the published ind
 ``index_files.current_index`` (a real Redis holds the pointer, the index folder holds the
 build under a published name), then computes related lists for ``--papers`` papers in the
 enrich job's chunks (``RelatedIndex.related_many``), suggestion sets and the feed ranking of
-``--readers`` readers (as ``bench/suggestions.py`` makes them). With every worker still
-alive, the parent reads each one's ``/proc/<pid>/smaps`` and reports RSS, PSS, shared and
-private memory by mapping: the index's own files, anonymous memory (Python objects, the
-allocator's heap, whatever FAISS reads into memory), libraries and the rest. Each worker
-also reports its private anonymous memory after each step, which says what the load puts
-on the heap and what the work adds.
+``--readers`` readers (as ``bench/suggestions.py`` makes them), giving the heap's free
+memory back after each chunk and each reader as a worker does after each job
+(``paperlens.heap``). With every worker still alive, the parent reads each one's
+``/proc/<pid>/smaps`` and reports RSS, PSS, shared and private memory by mapping: the
+index's own files, anonymous memory (Python objects, the allocator's heap, whatever FAISS
+reads into memory), libraries and the rest. Each worker also reports its private anonymous
+memory after each step, which says what the load puts on the heap and what the work adds.
 
 The index is one that ``bench/suggestions.py --keep-index`` saved (built here if missing),
 or any saved index given with ``--index`` (read only: hard links to its files, under a
@@ -199,6 +200,7 @@ def mapped_arrays(value: object, name: str, seen: set[int]) -> Iterator[tuple[st
 
 def work(corpus: Path, size: int, papers: int, readers: int, saved: int) -> Iterator[str]:
     """A worker: load the published index, do the work, say what each step left on the heap."""
+    from paperlens.heap import release_free_memory
     from paperlens.settings import get_settings
     from paperlens.store.db import Database
     from paperlens.store.library import ProfilePaper, ReaderProfile
@@ -250,6 +252,7 @@ def work(corpus: Path, size: int, papers: int, readers: int, saved: int) -> Iter
 
     for start in range(0, len(related_rows), CHUNK):
         index.related_many([paper(row) for row in related_rows[start : start + CHUNK]], 10)
+        release_free_memory()  # as PaperLensWorker does after each job
     yield f"related lists {private_anonymous_kib()}"
 
     shared = ProjectedPapers(index, [paper(row) for row in new_rows])
@@ -265,6 +268,7 @@ def work(corpus: Path, size: int, papers: int, readers: int, saved: int) -> Iter
         profile = ReaderProfile.of_saved(chosen)
         suggestion_sets(index, profile, settings.suggestions_per_set, settings.suggestions_max_tags)
         rank_papers(index, profile, profile.saved, shared, FEED_NEW_PER_REFRESH)
+        release_free_memory()
     yield f"{LAST_STEP} {private_anonymous_kib()}"
 
 

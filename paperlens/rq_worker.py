@@ -18,8 +18,11 @@ from types import FrameType
 
 from redis import Redis
 from rq import Queue, SimpleWorker
+from rq.job import Job
 from rq.registry import StartedJobRegistry
 from rq.utils import parse_composite_key
+
+from paperlens.heap import release_free_memory
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,14 @@ class PaperLensWorker(SimpleWorker):
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         self.stop_asked = True
         super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        """Run ``job``, then give the heap's free memory back (``paperlens.heap``): a
+        worker otherwise holds on to its largest job's transient arrays."""
+        try:
+            super().execute_job(job, queue)
+        finally:
+            release_free_memory()
 
     def run_maintenance_tasks(self) -> None:
         reclaim_abandoned(self.connection, self.queues, own_name=self.name)
