@@ -1,11 +1,12 @@
-"""Giving the heap's free memory back to the system after a job.
+"""Giving the heap's free memory back to the system.
 
-A worker keeps the index mapped for its whole life, and each job allocates and frees
-transient arrays around it: candidate lists, cosine blocks, a reader's classifier. glibc's
-allocator keeps most of what Python and NumPy free inside its heap, where it still counts
-in the worker's resident and proportional set sizes (about 28 MiB after a chunk of related
-lists at 100,000 papers, bench/RESULTS.md "Memory"). ``malloc_trim`` hands those free pages
-back. Other C libraries (macOS, musl) have no such call and are left as they are.
+glibc's allocator keeps most of what Python and NumPy free inside its heap for reuse, where
+it still counts in a process's resident and proportional set sizes. A worker keeps the index
+mapped for its whole life while each job allocates and frees transient arrays around it
+(candidate lists, blocks of cosines, a reader's classifier), and an index build lets go of
+the catalogue's text before it builds the graphs: without ``malloc_trim`` the process would
+go on holding its largest job's, or the build's largest phase's, memory. Other C libraries
+(macOS, musl) have no such call and are left as they are.
 """
 
 from __future__ import annotations

@@ -7,8 +7,6 @@ reloads only when a newer build has been published.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import datetime as dt
 import logging
 import re
@@ -20,6 +18,7 @@ from pathlib import Path
 from redis import Redis
 
 from paperlens import precompute
+from paperlens.heap import release_free_memory
 from paperlens.settings import Settings
 from paperlens.store.db import Database
 from paperlens.store.papers import count_papers, iter_paper_ids, iter_papers, papers_by_ids
@@ -88,7 +87,7 @@ def build_and_publish(
         # The graph comes last, once the papers' text is let go: at 1M papers that text
         # (about 1 GB) would otherwise be resident beside both matrices and the graph.
         del papers
-        _return_freed_memory()
+        release_free_memory()
         say("building the nearest-neighbour graphs")
         index.add_neighbours(ann)
     described = f"{ranker} ({note})" if note else ranker
@@ -247,13 +246,3 @@ def published_path(index_dir: Path, pointer: bytes | str) -> Path | None:
         log.error("index pointer in Redis names a file outside %s; not loaded", folder)
         return None
     return path
-
-
-def _return_freed_memory() -> None:
-    """Hand the heap pages that freed objects leave behind back to the system.
-
-    glibc keeps them for reuse, so a build's resident memory would otherwise never fall
-    after a phase; elsewhere than glibc this does nothing.
-    """
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
