@@ -126,12 +126,16 @@ def test_torch_free_vectors_match_the_sentence_transformers_reference() -> None:
     assert np.allclose(np.linalg.norm(quantised, axis=1), 1.0, atol=1e-4)
     # fp32, before quantisation: the same vectors as torch.
     assert float((exported * reference).sum(axis=1).min()) > 0.999
-    # int8 with one scale per weight channel keeps the vectors (cosine 0.99 or more at the
-    # reference's 256 tokens); the served cut at 64 tokens moves them (mean cosine above 0.8
+    # int8 with one scale per weight channel keeps the vectors at the reference's 256 tokens:
+    # cosine 0.99 or more on average, and for every paper on CPUs with 8-bit dot products
+    # (AVX-512 VNNI); on an AVX2-only AMD EPYC ONNX Runtime's int8 kernels gave 0.992 on
+    # average and 0.988 at worst. The served cut at 64 tokens moves them (mean cosine above 0.8
     # on the demo corpus), but neighbourhoods hold: the reference's nearest paper stays among the
     # served encoder's five nearest for most papers (the benchmark measures the cost).
     full_length = encoder("onnx-int8-256").encode(texts)
-    assert float((full_length * reference).sum(axis=1).min()) > 0.99
+    cosines = (full_length * reference).sum(axis=1)
+    assert float(cosines.mean()) > 0.99
+    assert float(cosines.min()) > 0.985
     assert float((quantised * reference).sum(axis=1).mean()) > 0.8
     nearest = np.argsort(-(reference @ reference.T), axis=1)[:, 1]
     served_top5 = np.argsort(-(quantised @ quantised.T), axis=1)[:, 1:6]

@@ -11,7 +11,10 @@ import psutil
 from paperlens.embedded_redis import free_port
 from tests.support import eventually, fresh_environment, get_json, start_paperlens
 
-STARTUP_BUDGET_SECONDS = 60
+# A first start exports the sentence encoder (about 20 s) and builds and enriches the demo's
+# index before the paper is served: 110 s measured on a shared two-core machine
+# (bench/RESULTS.md, "First start from a fresh clone").
+STARTUP_BUDGET_SECONDS = 180
 
 
 def test_run_serves_the_demo_and_stops_everything(tmp_path: Path) -> None:
