@@ -100,7 +100,7 @@ class HybridSearch:
         lexical_queries = lexical.vectors(papers, rows)
         dense_queries = _dense_queries(dense, papers, rows)
         proposed = self.graph.search(dense_queries, self.params.candidates + 1)
-        block = max(1, _COSINE_BLOCK_CELLS // max(1, self.columns.shape[0]))
+        block = block_of_queries(self.columns.shape[0])
         found = []
         for first in range(0, len(rows), block):
             # Rows by paper, columns by corpus row: the cosines of the papers sharing a term,
@@ -173,6 +173,12 @@ class HybridSearch:
 
     def __len__(self) -> int:
         return len(self.graph)
+
+
+def block_of_queries(papers: int) -> int:
+    """How many papers' cosines to the ``papers`` indexed ones are computed at once: about
+    ``_COSINE_BLOCK_CELLS`` of them, whatever the index's size."""
+    return max(1, _COSINE_BLOCK_CELLS // max(1, papers))
 
 
 def parts(ranker: HybridRanker) -> tuple[TfidfRanker, DenseRanker]:
