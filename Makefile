@@ -116,7 +116,7 @@ bench-hybrid-ann: install-dev
 
 # Per-reader suggestions on a synthetic index of SIZE papers: worker time and recall.
 bench-suggestions: install-dev
-	$(BIN)/python -m bench.suggestions --size $(or $(SIZE),100000)
+	$(BIN)/python -m bench.suggestions --size $(or $(SIZE),100000) $(if $(INDEX),--index $(INDEX))
 
 bench-increment: install-dev
 	$(BIN)/python -m bench.increment --base $(or $(BASE),100000) --new $(or $(NEW),20000)

@@ -33,6 +33,7 @@ from bench.corpus import CACHE, cached
 from bench.machine import append_result
 from paperlens.settings import Settings, get_settings
 from worker.jobs import PRECOMPUTE_CHUNK as CHUNK
+from worker.pipeline.feeds import FEED_CANDIDATES_MAX
 from worker.pipeline.neighbours import AnnParams
 from worker.pipeline.rankers.base import IndexedPaper
 from worker.pipeline.rankers.choose import HYBRID_DENSE_WEIGHT
@@ -45,16 +46,26 @@ from worker.pipeline.related import RelatedIndex
 ROOT = Path(__file__).resolve().parent.parent
 K = 10
 SAMPLE = 1_000
+# Papers of each corpus held back from its index, as the new papers a feed ranks.
+FEED_NEW = FEED_CANDIDATES_MAX
 # Papers encoded per step: progress is printed after each.
 _ENCODE_BLOCK = 5_000
 
 
-def load_papers(size: int) -> list[IndexedPaper]:
-    """The cached synthetic corpus of ``size`` papers (generated on first use)."""
-    path = cached(size)
+def corpus_papers(size: int) -> list[IndexedPaper]:
+    """The ``size`` papers an index of that size holds, then ``FEED_NEW`` more that play the
+    new papers of a feed: the cached synthetic corpus of ``size + FEED_NEW`` papers (generated
+    on first use). Every benchmark that indexes ``size`` papers indexes these, so that their
+    vectors are encoded once for all of them (hours at a million papers)."""
+    path = cached(size + FEED_NEW)
     with path.open(encoding="utf-8") as handle:
         records = [json.loads(line) for line in handle]
     return [IndexedPaper(f"arxiv:{i}", r["title"], r["abstract"]) for i, r in enumerate(records)]
+
+
+def load_papers(size: int) -> list[IndexedPaper]:
+    """The ``size`` papers an index of that size holds (see ``corpus_papers``)."""
+    return corpus_papers(size)[:size]
 
 
 def vectors_path(size: int, encoder_name: str) -> Path:

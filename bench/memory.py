@@ -42,8 +42,9 @@ from redis import Redis
 from scipy import sparse
 
 from bench.corpus import CACHE, cached
+from bench.hybrid_ann import FEED_NEW
 from bench.machine import append_result
-from bench.suggestions import FEED_NEW, NEIGHBOURHOOD
+from bench.suggestions import NEIGHBOURHOOD
 from paperlens import precompute
 from paperlens.embedded_redis import EmbeddedRedis
 
@@ -398,9 +399,10 @@ def main() -> None:
             repack(index, packed)
         index = packed
     if not index.exists():
-        from bench.suggestions import built_index, load_papers
+        from bench.hybrid_ann import load_papers
+        from bench.suggestions import built_index
 
-        built_index(load_papers(args.size)[: args.size], args.size, keep=True)
+        built_index(load_papers(args.size), args.size, keep=True)
     folder = CACHE / f"memory-{args.size}"
     publish_links(index.resolve(), folder)
 

@@ -17,7 +17,9 @@ compares the whole-list top 20 with the same model's top 20 over every indexed p
 With ``--keep-index`` the built index is saved under var/bench and a later run with the
 same flag and size loads it instead of building it again (an hour at a million papers),
 unless it is in an older index format; delete the file after any other change to how the
-index is built.
+index is built. ``--index`` loads an index saved by another benchmark over the same papers
+instead (``bench.hybrid_ann`` saves the served hybrid's, graphs included, and both draw the
+same corpus and share its cached vectors).
 
     python -m bench.suggestions --size 100000
 """
@@ -25,19 +27,18 @@ index is built.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
 
 import numpy as np
 
-from bench.corpus import CACHE, cached
-from bench.hybrid_ann import CachedDense, cached_vectors
+from bench.corpus import CACHE
+from bench.hybrid_ann import CachedDense, cached_vectors, corpus_papers
 from bench.machine import append_result
 from paperlens.settings import Settings, get_settings
 from paperlens.store.library import ProfilePaper, ReaderProfile
-from worker.pipeline.feeds import FEED_CANDIDATES_MAX, FEED_NEW_PER_REFRESH
+from worker.pipeline.feeds import FEED_NEW_PER_REFRESH
 from worker.pipeline.neighbours import AnnParams
 from worker.pipeline.rankers.choose import HYBRID_DENSE_WEIGHT
 from worker.pipeline.rankers.dense import DEFAULT_ENCODER, DEFAULT_TITLE_WEIGHT
@@ -55,20 +56,10 @@ from worker.pipeline.suggestions import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-FEED_NEW = FEED_CANDIDATES_MAX
 TOP = 20
 NEIGHBOURHOOD = 300
 TARGET_SECONDS = 2.0
 TARGET_RECALL = 0.9
-
-
-def load_papers(size: int) -> list[IndexedPaper]:
-    """``size`` indexed papers and ``FEED_NEW`` more, from the cached synthetic corpus."""
-    total = size + FEED_NEW
-    path = cached(total)
-    with path.open(encoding="utf-8") as handle:
-        records = [json.loads(line) for line in handle]
-    return [IndexedPaper(f"arxiv:{i}", r["title"], r["abstract"]) for i, r in enumerate(records)]
 
 
 def built_index(
@@ -119,14 +110,7 @@ def hybrid_index(
     random vectors of the same shape, for an index whose sizes and memory are the product's
     when encoding the corpus would take hours (nothing that depends on the vectors' values,
     recall or the readers' times, means anything on it)."""
-    if stand_in:
-        vectors = stand_in_vectors(len(papers))
-    else:
-        vectors = cached_vectors(
-            papers,
-            DEFAULT_ENCODER,
-            CACHE / f"suggestions-vectors-{len(papers)}-{DEFAULT_ENCODER}.npy",
-        )
+    vectors = stand_in_vectors(len(papers)) if stand_in else cached_vectors(papers, DEFAULT_ENCODER)
     cached = CachedDense(vectors)
     ranker = HybridRanker(TfidfRanker(), cached, HYBRID_DENSE_WEIGHT)
     index = RelatedIndex.build(papers, ranker, settings.related_diversity, floor_for("hybrid"))
@@ -169,6 +153,12 @@ def main() -> None:
     parser.add_argument("--readers", type=int, default=20)
     parser.add_argument("--saved", type=int, default=50, help="papers each reader saved")
     parser.add_argument("--keep-index", action="store_true", help="save the index, or load it")
+    parser.add_argument(
+        "--index",
+        type=Path,
+        help="a saved index of --size papers of the same corpus to load instead, whatever its "
+        "ranker (bench.hybrid_ann saves one under var/bench)",
+    )
     parser.add_argument("--no-record", action="store_true", help="print only; leave RESULTS.md")
     parser.add_argument(
         "--ranker",
@@ -185,13 +175,21 @@ def main() -> None:
     args = parser.parse_args()
     settings = get_settings()
 
-    papers = load_papers(args.size)
+    papers = corpus_papers(args.size)
     indexed, new = papers[: args.size], papers[args.size :]
     if args.stand_in_vectors:
         _, built = built_index(indexed, args.size, keep=True, ranker="hybrid", stand_in=True)
         print(f"index of {args.size:,} papers over stand-in vectors {built}")
         return
-    index, built = built_index(indexed, args.size, args.keep_index, args.ranker)
+    if args.index:
+        started = time.perf_counter()
+        index = RelatedIndex.load(args.index)
+        built = f"loaded from {args.index.name} in {time.perf_counter() - started:.0f} s"
+        if len(index) != args.size:
+            parser.error(f"{args.index} holds {len(index):,} papers, not --size {args.size:,}")
+    else:
+        index, built = built_index(indexed, args.size, args.keep_index, args.ranker)
+    ranker = "hybrid" if isinstance(index.ranker, HybridRanker) else "tfidf"
     print(f"index of {args.size:,} papers {built}")
     load_before = " ".join(f"{value:.1f}" for value in os.getloadavg())
 
@@ -235,7 +233,7 @@ def main() -> None:
         path = "every paper scored"
     classifiers = (
         "TF-IDF and dense classifiers fused"
-        if args.ranker == "hybrid"
+        if ranker == "hybrid"
         else "TF-IDF classifier; the product serves the hybrid at this size, whose embeddings "
         "take hours to encode here"
     )
@@ -251,7 +249,7 @@ def main() -> None:
             f"| {total.mean():.2f} | {total.max():.2f} | {np.mean(candidates):,.0f} "
             f"| {np.mean(recalls):.3f} | {min(recalls):.2f} |",
             "",
-            f"Synthetic corpus of `bench.corpus`; index of the {args.ranker} ranker with its "
+            f"Synthetic corpus of `bench.corpus`; index of the {ranker} ranker with its "
             f"graph ({classifiers}). "
             f"Index {built}. The feed refresh projects its new papers once for all readers "
             "(shared projection); each reader's feed then costs its model, the ranking of the "
@@ -260,7 +258,9 @@ def main() -> None:
             f"after. Targets: both within {TARGET_SECONDS:g} s per reader, recall@{TOP} "
             f"against the same classifier over every paper ≥ {TARGET_RECALL}. "
             f"`python -m bench.suggestions --size {args.size} --readers {args.readers} "
-            f"--saved {args.saved} --ranker {args.ranker}`.",
+            f"--saved {args.saved} "
+            + (f"--index {args.index}" if args.index else f"--ranker {args.ranker}")
+            + "`.",
         ]
     )
     print(f"\n{body}")
