@@ -34,6 +34,7 @@ from bench.machine import append_result
 from paperlens.settings import Settings, get_settings
 from worker.jobs import PRECOMPUTE_CHUNK as CHUNK
 from worker.pipeline.feeds import FEED_CANDIDATES_MAX
+from worker.pipeline.hybrid_search import HybridSearch
 from worker.pipeline.neighbours import AnnParams
 from worker.pipeline.rankers.base import IndexedPaper
 from worker.pipeline.rankers.choose import HYBRID_DENSE_WEIGHT
@@ -162,6 +163,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.hybrid_ann")
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--encode-only", action="store_true", help="fill the vector cache only")
+    parser.add_argument(
+        "--reuse-index",
+        action="store_true",
+        help="load the index an earlier run saved for this size instead of building it",
+    )
+    parser.add_argument(
+        "--no-mixes", action="store_true", help="the served lists only, not the candidate mixes"
+    )
     parser.add_argument("--no-record", action="store_true", help="print only; leave RESULTS.md")
     args = parser.parse_args(argv)
     papers = load_papers(args.size)
@@ -175,19 +184,12 @@ def main(argv: list[str] | None = None) -> int:
         settings.related_ann_lexical_candidates,
         settings.related_ann_ef_search,
     )
-    started = time.perf_counter()
-    cached = CachedDense(vectors)
-    ranker = HybridRanker(TfidfRanker(), cached, HYBRID_DENSE_WEIGHT)
-    index = RelatedIndex.build(papers, ranker, settings.related_diversity, floor_for("hybrid"))
-    ranker.dense = cached.served()
-    fit_s = time.perf_counter() - started
-    started = time.perf_counter()
-    index.add_neighbours(_params(settings, served))
-    graphs_s = time.perf_counter() - started
     path = CACHE / f"hybrid-ann-{args.size}" / "related-bench.joblib"
-    index.save(path)
+    if args.reuse_index and path.exists():
+        built = "Index built by an earlier run of this benchmark (same code and corpus), loaded"
+    else:
+        built = _build(papers, vectors, settings, served, path)
     sizes = {f.name: f.stat().st_size for f in path.parent.glob("related-bench.*")}
-    del index
     index = RelatedIndex.load(path)  # memory-mapped, as every worker loads it
     search = index.approximate_hybrid
     assert search is not None
@@ -196,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     sample = [papers[int(i)] for i in picked]
     k = settings.related_k
     # The served lists first, printed as soon as they are known: at a million papers the
-    # candidate mixes below take most of an hour.
+    # candidate mixes below take a good part of an hour.
     exact_lists, exact_s = _lists(index, sample, k, exact=vectors)
     served_lists, served_s = _lists(index, sample, k, exact=None)
     served_line = (
@@ -206,6 +208,61 @@ def main(argv: list[str] | None = None) -> int:
         f"average); {served_s * 1000:.1f} ms per paper, exact {exact_s * 1000:.1f} ms."
     )
     print(served_line, flush=True)
+    mixes = [] if args.no_mixes else _mixes(index, search, sample, vectors, settings, served)
+    load_after = Path("/proc/loadavg").read_text().split()[:3]
+    report = "\n".join(
+        [
+            f"{args.size:,} synthetic papers (`bench.corpus`), dense vectors of the served encoder "
+            f"({DEFAULT_ENCODER}, cached). {built}; files: "
+            + ", ".join(f"{name} {size / 2**20:,.0f} MiB" for name, size in sorted(sizes.items()))
+            + f". {len(sample):,} sampled papers, in chunks of {CHUNK}, from the loaded "
+            "(memory-mapped) index. Load average (1, 5, 15 min) before "
+            f"{' '.join(load_before)}, after {' '.join(load_after)}: times are taken under load; "
+            "speed-ups are measured side by side in one run.",
+            "",
+            served_line,
+            *mixes,
+        ]
+    )
+    print(report)
+    if not args.no_record:
+        append_result("Hybrid related lists at scale", report)
+    return 0
+
+
+def _build(
+    papers: Sequence[IndexedPaper], vectors: np.ndarray, settings: Settings, served: Mix, path: Path
+) -> str:
+    """Build the index as the product does at this size, save it at ``path``, and say how
+    long each part took."""
+    started = time.perf_counter()
+    cached = CachedDense(vectors)
+    ranker = HybridRanker(TfidfRanker(), cached, HYBRID_DENSE_WEIGHT)
+    index = RelatedIndex.build(papers, ranker, settings.related_diversity, floor_for("hybrid"))
+    ranker.dense = cached.served()
+    fit_s = time.perf_counter() - started
+    started = time.perf_counter()
+    index.add_neighbours(_params(settings, served))
+    graphs_s = time.perf_counter() - started
+    index.save(path)
+    return (
+        f"Index built as the product builds it at this size: hybrid fit {fit_s:.1f} s without "
+        f"encoding, then `add_neighbours` (dense HNSW graph, inverted lists, dense moments) "
+        f"{graphs_s:.1f} s"
+    )
+
+
+def _mixes(
+    index: RelatedIndex,
+    search: HybridSearch,
+    sample: Sequence[IndexedPaper],
+    vectors: np.ndarray,
+    settings: Settings,
+    served: Mix,
+) -> list[str]:
+    """The report's table of candidate mixes: each one's recall@k of its top candidates
+    against scoring every paper (with the float32 ``vectors``), and its time."""
+    k = settings.related_k
     exact_top, exact_top_s = _top(index, sample, k, exact=vectors)
     rows = []
     for mix in (*[m for m in MIXES if m != served], served):
@@ -217,34 +274,16 @@ def main(argv: list[str] | None = None) -> int:
             f"| {exact_top_s / seconds:.1f} |"
         )
         print(rows[-1], flush=True)
-    load_after = Path("/proc/loadavg").read_text().split()[:3]
-    report = "\n".join(
-        [
-            f"{args.size:,} synthetic papers (`bench.corpus`), dense vectors of the served encoder "
-            f"({DEFAULT_ENCODER}, cached). Index built as the product builds it at this size: "
-            f"hybrid fit {fit_s:.1f} s without encoding, then `add_neighbours` (dense HNSW graph, "
-            f"inverted lists, dense moments) {graphs_s:.1f} s; files: "
-            + ", ".join(f"{name} {size / 2**20:,.0f} MiB" for name, size in sorted(sizes.items()))
-            + f". {len(sample):,} sampled papers, in chunks of {CHUNK}, from the loaded "
-            "(memory-mapped) index. Load average (1, 5, 15 min) before "
-            f"{' '.join(load_before)}, after {' '.join(load_after)}: times are taken under load; "
-            "speed-ups are measured side by side in one run.",
-            "",
-            served_line,
-            "",
-            f"Candidate mixes: recall@{k} of the top {k} candidates (exact hybrid scores, floor "
-            f"applied, before duplicates and reasons) against scoring every paper "
-            f"({exact_top_s * 1000:.1f} ms per paper).",
-            "",
-            "| candidates per paper | recall@10 | ms per paper | speed-up over exact |",
-            "| --- | ---: | ---: | ---: |",
-            *rows,
-        ]
-    )
-    print(report)
-    if not args.no_record:
-        append_result("Hybrid related lists at scale", report)
-    return 0
+    return [
+        "",
+        f"Candidate mixes: recall@{k} of the top {k} candidates (exact hybrid scores, floor "
+        f"applied, before duplicates and reasons) against scoring every paper "
+        f"({exact_top_s * 1000:.1f} ms per paper).",
+        "",
+        "| candidates per paper | recall@10 | ms per paper | speed-up over exact |",
+        "| --- | ---: | ---: | ---: |",
+        *rows,
+    ]
 
 
 def _params(settings: Settings, mix: Mix) -> AnnParams:
