@@ -193,6 +193,8 @@ def test_new_items_are_counted_on_the_icon_and_the_page_and_a_visit_clears_them(
     )
     expect(first.locator(".byline")).to_have_text("Eve Prune · 1 Dec 2026")
     expect(first.locator(".reason")).to_contain_text("in your list")
+    # A shared phrase as the saved papers write it, not as the vectorizer pairs its words.
+    expect(first.locator(".reason")).to_contain_text("discuss “Mixture-of-Experts”")
     expect(old.locator(".byline")).to_have_text("Ada Router, Ben Gate, Cy Load et al. · 2 Nov 2026")
     # A paper without authors or date shows neither, and no placeholder for them.
     expect(_item(page, "arxiv:2612.00002").locator(".byline")).to_have_count(0)

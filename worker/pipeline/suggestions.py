@@ -69,6 +69,8 @@ class _Positive:
     paper_id: str
     title: str
     vector: sparse.csr_matrix
+    # Title and abstract as the reader sees them: reasons quote phrases as they are written.
+    text: str
 
 
 def suggestion_sets(
@@ -463,7 +465,7 @@ def _positive(index: RelatedIndex, paper: ProfilePaper) -> _Positive:
     else:
         text = IndexedPaper(paper.paper_id, paper.title, paper.abstract).text
         vector = index.vectorizer.transform([text]).tocsr()
-    return _Positive(paper.paper_id, paper.title, vector)
+    return _Positive(paper.paper_id, paper.title, vector, f"{paper.title}. {paper.abstract}")
 
 
 def _closest(
@@ -479,9 +481,10 @@ def _closest(
 
 def _reason(vector: sparse.csr_matrix, because: list[_Positive], terms: Sequence[str]) -> str:
     """'Like “X” and “Y” in your list. All discuss “a b” and “c d”': phrases of several
-    words only, as for related papers, since single shared words are mostly generic."""
+    words only, as for related papers, since single shared words are mostly generic, each
+    written as the saved papers write it."""
     columns, weights = _overlap(vector, [p.vector for p in because])
-    shared = informative_terms(terms, columns, weights)
+    shared = informative_terms(terms, columns, weights, [p.text for p in because])
     titles = [f"“{_short(p.title)}”" for p in because[:2]]
     like = titles[0] if len(titles) == 1 else " and ".join(titles)
     more = f" (and {len(because) - 2} more)" if len(because) > 2 else ""

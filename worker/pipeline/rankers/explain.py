@@ -322,14 +322,20 @@ def key_phrases(
 
 
 def informative_terms(
-    terms: Sequence[str], indices: np.ndarray, weights: np.ndarray, limit: int = REASON_PHRASES
+    terms: Sequence[str],
+    indices: np.ndarray,
+    weights: np.ndarray,
+    texts: Sequence[str],
+    limit: int = REASON_PHRASES,
 ) -> list[str]:
-    """The heaviest shared terms of several words, no word named twice, none only generic.
+    """The heaviest shared terms of several words, no word named twice, none only generic,
+    each as one of ``texts`` writes it as a phrase (see ``as_written``).
 
-    For overlaps whose texts are not at hand (a suggestion against a reader's list): the
-    explainer's two-word terms, as its vectorizer spells them.
+    For overlaps of which only one side's texts are at hand (a suggestion against the
+    papers of a reader's list, whose texts these are): the explainer's two-word terms.
     """
     chosen: list[str] = []
+    named: list[str] = []
     for position in np.argsort(-weights, kind="stable"):
         term = str(terms[indices[position]])
         words = term.split()
@@ -337,10 +343,39 @@ def informative_terms(
             continue
         if any(_stems(term) & _stems(other) for other in chosen):
             continue
+        written = as_written(term, texts)
+        if written is None:
+            continue
         chosen.append(term)
+        named.append(written)
         if len(chosen) == limit:
             break
-    return chosen
+    return named
+
+
+def as_written(term: str, texts: Sequence[str]) -> str | None:
+    """A two-word ``term`` as the vectorizer spells it ("mixture experts") the way the first
+    of ``texts`` that uses it as a phrase writes it ("Mixture-of-Experts"); None when none
+    does (the vectorizer also pairs words a stop word parts: "tackle the challenges")."""
+    words = term.split()
+    if len(words) != 2:
+        return None
+    wanted = (_stem(_normalise(words[0])), _stem(_normalise(words[1])))
+    for text in texts:
+        if (written := _phrases_of(text).get(wanted)) is not None:
+            return written
+    return None
+
+
+@functools.lru_cache(maxsize=4_096)
+def _phrases_of(text: str) -> dict[tuple[str, str], str]:
+    """Each pair of stems ``text`` writes as a two-word phrase, and the phrase's first
+    writing: a reader's saved papers are asked about again and again for their reasons."""
+    found: dict[tuple[str, str], str] = {}
+    for run in _runs(text):
+        for (first, start, _), (second, _, end) in itertools.pairwise(run):
+            found.setdefault((first, second), text[start:end])
+    return found
 
 
 def _own_text(paper: IndexedPaper) -> str:
