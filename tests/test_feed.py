@@ -68,7 +68,30 @@ SECOND_BATCH = [
         "authors": ["Eve Tern"],
         "published": "2026-01-03",
     },
+    {
+        "id": "arxiv:2601.00006",
+        "title": "Four-Bit Experts: Quantizing Sparse Mixture-of-Experts Language Models",
+        "abstract": (
+            "We quantize the expert weights of sparse mixture-of-experts language models to "
+            "four bits: per-channel scales calibrated on a few hundred sequences keep expert "
+            "routing and quality, and quantized experts halve the memory of large models."
+        ),
+        "authors": ["Fay Scale"],
+        "published": "2026-01-03",
+    },
+    {
+        "id": "arxiv:2601.00007",
+        "title": "Calibrated Low-Bit Quantization of Expert Weights",
+        "abstract": (
+            "Per-channel quantization scales, calibrated on a few hundred sequences, compress "
+            "the expert weights of mixture-of-experts models to four bits with little loss."
+        ),
+        "authors": ["Gil Bits"],
+        "published": "2026-01-03",
+    },
 ]
+# The papers of each batch on the reader's subject; the seabird papers are not.
+ON_TOPIC = {"arxiv:2601.00001", "arxiv:2601.00003", "arxiv:2601.00006", "arxiv:2601.00007"}
 
 
 @pytest.fixture
@@ -115,9 +138,9 @@ def test_an_ingest_puts_its_papers_in_the_feed_ranked_and_explained(
     body = feed(reader, "?limit=200")
     assert body["computed_at"] and body["next_cursor"] is None
     found = ids(body)
-    assert "arxiv:2601.00001" in found and "arxiv:2601.00002" in found
+    assert "arxiv:2601.00001" in found
+    assert "arxiv:2601.00002" not in found  # new, but nothing like the reader's list
     assert not set(found) & set(SAVED_MOE)
-    assert found.index("arxiv:2601.00001") < found.index("arxiv:2601.00002")
     item = body["items"][found.index("arxiv:2601.00001")]
     assert item["title"] == FIRST_BATCH[0]["title"]
     assert item["authors"] == ["Ada Router", "Ben Gate"]
@@ -126,6 +149,22 @@ def test_an_ingest_puts_its_papers_in_the_feed_ranked_and_explained(
     assert set(item["because"]) <= set(SAVED_MOE) and item["added_at"]
     scores = [entry["score"] for entry in body["items"]]
     assert scores == sorted(scores, reverse=True)  # one refresh: best first
+
+
+def test_an_ingest_on_other_subjects_adds_nothing_to_the_feed(
+    reader: ReaderClient, redis: Redis, tmp_path: Path
+) -> None:
+    ingest(tmp_path, "first", FIRST_BATCH)
+    run_workers(redis)
+    since = dt.datetime.now(dt.UTC).isoformat()
+    before = feed(reader, "?limit=200")
+
+    seabirds = [record for record in SECOND_BATCH if record["id"] not in ON_TOPIC]
+    ingest(tmp_path, "seabirds", seabirds)
+    run_workers(redis)
+
+    assert feed(reader, f"?since={quote(since)}")["items"] == []
+    assert ids(feed(reader, "?limit=200")) == ids(before)
 
 
 def test_since_pages_and_feedback(reader: ReaderClient, redis: Redis, tmp_path: Path) -> None:
@@ -137,17 +176,19 @@ def test_since_pages_and_feedback(reader: ReaderClient, redis: Redis, tmp_path: 
     ingest(tmp_path, "second", SECOND_BATCH)
     run_workers(redis)
     newest = feed(reader, f"?since={quote(since)}")
-    assert ids(newest) == ["arxiv:2601.00003", "arxiv:2601.00004"]  # new only, best first
+    assert set(ids(newest)) == {"arxiv:2601.00003", "arxiv:2601.00006", "arxiv:2601.00007"}
+    scores = [item["score"] for item in newest["items"]]
+    assert scores == sorted(scores, reverse=True)  # new only, best first
     everything = ids(feed(reader, "?limit=200"))
-    assert everything[:2] == ids(newest)  # newest first
+    assert everything[:3] == ids(newest)  # newest first
     assert set(everything) == set(everything_before) | set(ids(newest))
 
     # Cursor pages walk the whole feed once, in the same order.
     walked: list[str] = []
     cursor = ""
     while True:
-        page = feed(reader, f"?limit=7{cursor}")
-        assert len(page["items"]) <= 7
+        page = feed(reader, f"?limit=2{cursor}")
+        assert len(page["items"]) <= 2
         walked += ids(page)
         if page["next_cursor"] is None:
             break
@@ -178,10 +219,10 @@ def test_more_like_this_ranks_the_readers_feed_again_towards_the_paper(
     ingest(tmp_path, "both", [*FIRST_BATCH, *SECOND_BATCH])
     run_workers(redis)
     before = {item["paper_id"]: item for item in feed(reader, "?limit=200")["items"]}
-    seabird, other_seabird = "arxiv:2601.00002", "arxiv:2601.00004"
-    assert before[other_seabird]["score"] < before["arxiv:2601.00003"]["score"]
+    liked, alike = "arxiv:2601.00006", "arxiv:2601.00007"  # both on quantizing experts
+    assert before[alike]["score"] < before["arxiv:2601.00003"]["score"]
 
-    signal = {"paper_id": seabird, "signal": "more_like_this"}
+    signal = {"paper_id": liked, "signal": "more_like_this"}
     answer = reader.post("/api/v1/me/feedback", json=signal)
     assert answer.status_code == 200 and answer.get_json() == signal
     assert _reader_refresh_jobs(redis)  # queued by the feedback, by job name
@@ -189,16 +230,16 @@ def test_more_like_this_ranks_the_readers_feed_again_towards_the_paper(
     assert not _reader_refresh_jobs(redis)
 
     after = {item["paper_id"]: item for item in feed(reader, "?limit=200")["items"]}
-    assert seabird in after  # asking for more like a paper keeps it
-    assert after[other_seabird]["score"] > before[other_seabird]["score"]
+    assert liked in after  # asking for more like a paper keeps it
+    assert after[alike]["score"] > before[alike]["score"]
     # Ranked again, not taken in again: what the feed held keeps the time it came in.
     assert all(after[p]["added_at"] == before[p]["added_at"] for p in set(after) & set(before))
 
     # Withdrawn, the signal no longer steers the next ranking.
-    assert reader.delete(f"/api/v1/me/feedback/{seabird}").status_code == 204
+    assert reader.delete(f"/api/v1/me/feedback/{liked}").status_code == 204
     run_workers(redis)
     again = {item["paper_id"]: item for item in feed(reader, "?limit=200")["items"]}
-    assert again[other_seabird]["score"] == pytest.approx(before[other_seabird]["score"], abs=1e-3)
+    assert again[alike]["score"] == pytest.approx(before[alike]["score"], abs=1e-3)
 
 
 def test_a_dismissal_leaves_the_feed_for_good_and_only_the_readers_own(
@@ -289,7 +330,7 @@ def test_a_tag_switched_off_no_longer_feeds_the_feed(
     assert reader.put("/api/v1/me/tags/moe", json={"feeds": True}).status_code == 200
     ingest(tmp_path, "second", SECOND_BATCH)
     run_workers(redis)
-    assert ids(feed(reader))[:1] == ["arxiv:2601.00003"]
+    assert set(ids(feed(reader))) == ON_TOPIC - {"arxiv:2601.00001"}  # the second batch's
 
     for body in ({"feeds": "no"}, {"feeds": False, "other": 1}, {}):
         refused = reader.put("/api/v1/me/tags/moe", json=body)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.quality import csfcube, evaluate, readers
+from bench.quality import csfcube, evaluate, feed_floor, readers
 from bench.quality.metrics import capped_recall_at_k, dcg, ndcg_at_k
 from worker.pipeline.related import RelatedIndex
 
@@ -137,3 +137,13 @@ def test_nearest_saved_term_ranks_papers_near_a_saved_one_first() -> None:
     # With two saved papers, the max cosine favours a row close to either of them.
     both = readers.nearest_saved(vectors, [0, 2], 1)
     assert both[3] > both[4] and both[1] > both[4]
+
+
+def test_the_feed_floor_is_the_highest_step_keeping_the_share_of_sought_papers() -> None:
+    # 20 sought papers: one below 1.0, one more below 1.5, the rest at 2.0 and above.
+    sought = np.array([0.2, 1.2] + [2.0] * 10 + [3.7] * 8)
+    measured = feed_floor.Standings(sought, np.array([0.0, 1.0, 3.0]), np.array([2.0]))
+    # 95% kept at 1.0 (19 of 20), 90% at 1.5: the floor stays at 1.0.
+    assert feed_floor.chosen_floor(measured) == 1.0
+    assert measured.shares(1.0) == pytest.approx((95.0, 200 / 3, 100.0))
+    assert feed_floor.chosen_floor(feed_floor.Standings(sought[2:], sought, sought)) == 2.0

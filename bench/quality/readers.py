@@ -17,7 +17,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.svm import LinearSVC
 
-from bench.quality.csfcube import CsfCube
+from bench.quality.csfcube import CsfCube, QueryFacet
 from bench.quality.metrics import capped_recall_at_k
 from paperlens.store.library import ProfilePaper, ReaderProfile
 from worker.pipeline import suggestions
@@ -56,12 +56,19 @@ def reader_recall(
 def reading_lists(
     cube: CsfCube, split: str | None = None, seed: int = SEED
 ) -> list[tuple[list[str], set[str]]]:
-    """Each reader's saved half and sought half, in query order. ``seed`` draws which half
-    is saved; every query is shuffled whatever the split, so a query's halves do not
+    """Each reader's saved half and sought half, in query order (see ``readers_of``)."""
+    return [(saved, sought) for _, saved, sought in readers_of(cube, split, seed)]
+
+
+def readers_of(
+    cube: CsfCube, split: str | None = None, seed: int = SEED
+) -> list[tuple[QueryFacet, list[str], set[str]]]:
+    """Each reader's query, saved half and sought half, in query order. ``seed`` draws which
+    half is saved; every query is shuffled whatever the split, so a query's halves do not
     depend on the split asked for."""
     wanted = None if split is None else set(cube.splits[split])
     shuffle = random.Random(seed)
-    lists: list[tuple[list[str], set[str]]] = []
+    found: list[tuple[QueryFacet, list[str], set[str]]] = []
     for query in sorted(cube.grades, key=lambda q: (q.paper_id, q.facet)):
         good = sorted(c for c, g in cube.grades[query].items() if g >= HIGHLY_RELEVANT)
         if len(good) < MIN_HIGHLY_RELEVANT:
@@ -69,8 +76,8 @@ def reading_lists(
         shuffle.shuffle(good)
         if wanted is not None and query not in wanted:
             continue
-        lists.append((good[: len(good) // 2], set(good[len(good) // 2 :])))
-    return lists
+        found.append((query, good[: len(good) // 2], set(good[len(good) // 2 :])))
+    return found
 
 
 def centroid_model(vectors: np.ndarray | sparse.csr_matrix) -> SuggestionModel:

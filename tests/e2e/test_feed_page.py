@@ -31,6 +31,10 @@ MOE = (
     "Sparse mixture-of-experts language models route each token to a few experts; we study "
     "expert routing, expert pruning and load balancing in large language models."
 )
+BALANCE = (
+    "Auxiliary load-balancing losses keep the experts of mixture-of-experts language models "
+    "evenly used; we compare them with expert-choice routing and capacity limits."
+)
 OTHER = (
     "We measure the migration routes of seabirds across the North Atlantic with satellite "
     "tags and relate them to sea surface temperature."
@@ -57,12 +61,21 @@ SECOND: list[dict[str, Any]] = [
     },
     {
         "id": "arxiv:2612.00002",
-        "title": "Satellite Tags on Atlantic Seabirds",
-        "abstract": OTHER,
+        "title": "Load-Balancing Losses for Expert Routing",
+        "abstract": BALANCE,
         "authors": [],
     },
+    {
+        "id": "arxiv:2612.00003",
+        "title": "Satellite Tags on Atlantic Seabirds",
+        "abstract": OTHER,
+        "authors": ["Eve Tern"],
+        "published": "2026-12-01",
+    },
 ]
-NEW_IDS = {record["id"] for record in SECOND}
+# The second ingest's papers on the reader's subject; the seabird paper is not, and stays out.
+NEW_IDS = {"arxiv:2612.00001", "arxiv:2612.00002"}
+OFF_TOPIC = SECOND[2]
 FEED_URL = f"chrome-extension://{EXTENSION_ID}/feed/feed.html"
 
 
@@ -184,6 +197,9 @@ def test_new_items_are_counted_on_the_icon_and_the_page_and_a_visit_clears_them(
     _load_all(page)
     expect(old).to_be_visible()
     expect(old.locator(".new-mark")).to_have_count(0)
+    # New too, but nothing like the reader's list: neither shown nor counted.
+    assert OFF_TOPIC["title"] not in visible_text(page, "main")
+    assert OFF_TOPIC["id"] not in {item["paper_id"] for item in fed.items}
 
     # Each item: its title linking to the paper, its authors and date, and why it is there.
     first = _item(page, "arxiv:2612.00001")

@@ -62,6 +62,12 @@ TERMS_OF_MODEL = 50
 BEST_BY_TERMS = 2_000
 DENSE_NEIGHBOURS_OF_MODEL = 1_000
 BECAUSE_MAX = 3
+# A feed takes in a new paper only when the reader's lexical classifier puts it at least this
+# many spreads above the mean margin of the negatives (papers drawn at random): an ingest
+# brings papers on every subject, and the best 50 of a small or mixed one for a reader would
+# otherwise be mostly unrelated to the reader's list. The highest floor that keeps 95% of
+# the papers CSFCube's fold1_dev readers sought (``bench/quality/feed_floor.py``).
+FEED_FLOOR = 1.5
 
 
 @dataclass
@@ -173,11 +179,11 @@ def rank_papers(
     extra_positives: Sequence[ProfilePaper] = (),
 ) -> list[Suggestion]:
     """The ``k`` of ``papers`` (new ones the index may not hold yet) the reader's model ranks
-    highest, each explained as a suggestion is. Only the lexical classifier ranks them, on
-    their projected text, so that a paper that arrived after the last build ranks as one
-    that did not, without running the language model on every new paper.
-    ``extra_positives`` are "more like this" papers the index does not hold, learnt from
-    as the profile's others are."""
+    highest, each explained as a suggestion is, leaving out those below ``FEED_FLOOR``.
+    Only the lexical classifier ranks them, on their projected text, so that a paper that
+    arrived after the last build ranks as one that did not, without running the language
+    model on every new paper. ``extra_positives`` are "more like this" papers the index does
+    not hold, learnt from as the profile's others are."""
     model = reader_model(index, profile, saved, extra_positives)
     if model is None or not len(papers):
         return []
@@ -193,7 +199,11 @@ def rank_papers(
     )
     if not kept.size:
         return []
-    scores = model.lexical_scores(papers.lexical[kept])
+    lexical = model.spaces[0]
+    standing = lexical.standardised(papers.lexical[kept])
+    above = standing >= FEED_FLOOR
+    kept = kept[above]
+    scores = lexical.weight * standing[above]
     order = np.argsort(-scores, kind="stable")[:k]
     best = kept[order].tolist()
     vectors = papers.explainer_rows(best)
@@ -214,8 +224,13 @@ class _Space:
     spread: float
 
     def scaled(self, vectors: sparse.csr_matrix | np.ndarray) -> np.ndarray:
+        return np.asarray(self.weight * self.standardised(vectors))
+
+    def standardised(self, vectors: sparse.csr_matrix | np.ndarray) -> np.ndarray:
+        """Margins in spreads above the negatives' mean: how far a paper stands out from
+        papers drawn at random from the index, whatever the reader and the space."""
         margins = np.asarray(self.classifier.decision_function(vectors), dtype=np.float64)
-        return np.asarray(self.weight * (margins - self.centre) / self.spread)
+        return np.asarray((margins - self.centre) / self.spread)
 
 
 @dataclass
@@ -254,9 +269,6 @@ class ReaderModel:
         if self.dense is None:
             raise ValueError("this reader's index has no dense vectors")
         return _unit(_whole_text(self.dense, rows))
-
-    def lexical_scores(self, vectors: sparse.csr_matrix) -> np.ndarray:
-        return self.spaces[0].scaled(vectors)
 
     def explained(
         self, paper_id: str, title: str, vector: sparse.csr_matrix, score: float
