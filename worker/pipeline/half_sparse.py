@@ -79,8 +79,10 @@ class HalfSparse:
         lengths = ends - starts
         indptr = np.zeros(len(positions) + 1, dtype=np.int64)
         np.cumsum(lengths, out=indptr[1:])
-        data = np.asarray(_runs(self.data, starts, ends), dtype=np.float32)
-        indices = np.asarray(_runs(self.low, starts, ends), dtype=np.int32)
+        # Plain views of the arrays a loaded index maps from its file: a slice of NumPy's
+        # memmap goes through Python (about 2 microseconds), and a gather slices each line.
+        data = np.asarray(_runs(self.data.view(np.ndarray), starts, ends), dtype=np.float32)
+        indices = np.asarray(_runs(self.low.view(np.ndarray), starts, ends), dtype=np.int32)
         if self.steps.shape[1] and len(indices):
             indices |= _high_parts(self.steps[positions], lengths)
         if self.by_rows:
