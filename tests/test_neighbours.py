@@ -80,3 +80,5 @@ def test_the_stored_vectors_read_back_close_to_those_added_and_as_faiss_decodes_
     np.testing.assert_allclose(similarity, 1.0, atol=2e-3)
     np.testing.assert_array_equal(read, graph.vectors(rows))
     np.testing.assert_allclose(read, mapped._graph.reconstruct_batch(rows), atol=1e-6)
+    # The leading dimensions alone (the text's part of the hybrid's vectors), decoded alike.
+    np.testing.assert_array_equal(mapped.vectors(rows, DIMS // 2), read[:, : DIMS // 2])

@@ -412,7 +412,7 @@ def _vector_spaces(index: RelatedIndex) -> tuple[TfidfRanker, DenseRanker | None
 
 def _whole_text(dense: DenseRanker, rows: Sequence[int] | np.ndarray) -> np.ndarray:
     """The title-and-abstract part of the dense ranker's vectors of ``rows``."""
-    return _text_part(dense, dense.vectors(rows))
+    return dense.vectors(rows, _text_dims(dense))
 
 
 def _text_part(dense: DenseRanker, vectors: np.ndarray) -> np.ndarray:
@@ -420,9 +420,12 @@ def _text_part(dense: DenseRanker, vectors: np.ndarray) -> np.ndarray:
     vector beside it (``DenseRanker``), which helps related lists, but the reader's classifier
     did no better with it on fold1_dev (60.1% either way at the served setting) and takes
     twice as long to fit."""
-    if dense.title_weight:
-        return vectors[:, : vectors.shape[1] // 2]
-    return vectors
+    return vectors[:, : _text_dims(dense)]
+
+
+def _text_dims(dense: DenseRanker) -> int | None:
+    """How many leading dimensions of the dense ranker's vectors are the text's (None: all)."""
+    return dense.width // 2 if dense.title_weight else None
 
 
 def _negative_sample(size: int) -> np.ndarray:

@@ -136,15 +136,24 @@ class DenseRanker:
         self.graph = graph
         self.embeddings = np.zeros((0, self.embeddings.shape[1]), dtype=np.float32)
 
-    def vectors(self, rows: int | Sequence[int] | np.ndarray) -> np.ndarray:
+    def vectors(
+        self, rows: int | Sequence[int] | np.ndarray, dims: int | None = None
+    ) -> np.ndarray:
         """The stored embeddings of ``rows`` in single precision, wherever they are kept:
-        every computation with them runs in float32."""
+        every computation with them runs in float32. Only their first ``dims`` dimensions
+        when given (the text's part, without the title's beside it)."""
+        kept = slice(0, dims)
         if self.graph is None:
-            return np.asarray(self.embeddings[rows], dtype=np.float32)
+            return np.asarray(self.embeddings[rows, kept], dtype=np.float32)
         if isinstance(rows, int | np.integer):
-            one: np.ndarray = self.graph.vectors([int(rows)])[0]
+            one: np.ndarray = self.graph.vectors([int(rows)], dims)[0]
             return one
-        return self.graph.vectors(rows)
+        return self.graph.vectors(rows, dims)
+
+    @property
+    def width(self) -> int:
+        """How many dimensions each stored embedding has (the title's included)."""
+        return self.graph.width if self.graph is not None else int(self.embeddings.shape[1])
 
     def __len__(self) -> int:
         """How many papers' embeddings this ranker holds."""
