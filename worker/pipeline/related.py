@@ -416,7 +416,7 @@ class RelatedIndex:
             for sentences, rows in groups:
                 own = vectors[start : start + len(sentences)]
                 start += len(sentences)
-                whole = dense.vectors(list(rows))[:, : own.shape[1]]  # the text's, not the title's
+                whole = dense.vectors(list(rows), own.shape[1])  # the text's, not the title's
                 found.append(np.asarray(own @ whole.T))
             return found
 
