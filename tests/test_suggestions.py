@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 
 import pytest
@@ -63,6 +64,18 @@ def test_moe_reader_is_suggested_the_other_moe_papers_each_explained(
         assert 1 <= len(item["because"]) <= 3 and set(item["because"]) <= set(SAVED_MOE)
     moe_reason = next(item["reason"] for item in items if item["paper_id"] in OTHER_MOE)
     assert "expert" in moe_reason.lower(), moe_reason
+    # Saved papers are named by their titles, long ones cut between words, never inside one.
+    saved_titles = [reader.get(f"{LIB}/{paper_id}").get_json()["title"] for paper_id in SAVED_MOE]
+    named = [
+        name
+        for item in items
+        for name in re.findall(r"“([^”]*)”", item["reason"].split(" in your list")[0])
+    ]
+    assert any(name.endswith("…") for name in named), named  # the demo has long titles
+    for name in named:
+        prefix = name.removesuffix("…")
+        title = next(t for t in saved_titles if t.startswith(prefix))
+        assert name == title or title[len(prefix)] in " ,;:-(", (name, title)
 
 
 def test_dismissing_a_suggestion_changes_the_next_computation(

@@ -29,7 +29,7 @@ from paperlens.store.library import ProfilePaper, ReaderProfile
 from worker.pipeline.half_sparse import HalfSparse
 from worker.pipeline.hybrid_search import HybridSearch
 from worker.pipeline.rankers.dense import DenseRanker
-from worker.pipeline.rankers.explain import informative_terms
+from worker.pipeline.rankers.explain import excerpt, informative_terms
 from worker.pipeline.rankers.hybrid import HybridRanker
 from worker.pipeline.rankers.tfidf import TfidfRanker
 from worker.pipeline.related import IndexedPaper, RelatedIndex, shared_terms_phrase
@@ -62,6 +62,8 @@ TERMS_OF_MODEL = 50
 BEST_BY_TERMS = 2_000
 DENSE_NEIGHBOURS_OF_MODEL = 1_000
 BECAUSE_MAX = 3
+# A reason names a saved paper by its title, shortened to this many characters.
+REASON_TITLE_CHARS = 60
 # A feed takes in a new paper only when the reader's lexical classifier puts it at least this
 # many spreads above the mean margin of the negatives (papers drawn at random): an ingest
 # brings papers on every subject, and the best 50 of a small or mixed one for a reader would
@@ -571,8 +573,10 @@ def _busiest_tags(saved: Sequence[ProfilePaper], limit: int) -> list[str]:
     return sorted(counts, key=lambda tag: (-counts[tag], tag))[:limit]
 
 
-def _short(title: str, limit: int = 60) -> str:
-    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
+def _short(title: str) -> str:
+    """A saved paper's title as a reason names it: whole up to ``REASON_TITLE_CHARS``, else
+    cut at a word boundary, as reasons cut the sentences they quote."""
+    return excerpt(title, REASON_TITLE_CHARS)
 
 
 def _normalise(title: str) -> str:
