@@ -111,6 +111,24 @@ def test_phrases_of_the_research_register_alone_are_no_reason() -> None:
     assert reason == f"{STUDY_PREFIX}The proposed method shows experimental results\u2019", reason
 
 
+def test_a_quoted_sentence_is_chosen_by_the_words_the_quote_shows() -> None:
+    long_opening = (
+        "In this first and deliberately long sentence we describe at length the general "
+        "setting of our broad survey programme, whose closing words name glaciers, "
+        "permafrost and tundra."
+    )
+    papers = [
+        IndexedPaper(
+            "pl:a", "Survey", f"{long_opening} We also count the tundra mosses each summer."
+        ),
+        IndexedPaper("pl:b", "Arctic", "Glaciers retreat. Permafrost thaws. Tundra warms."),
+        IndexedPaper("pl:c", "Vision", "Convolutional networks for image classification."),
+    ]
+    reason = RelatedIndex.build(papers, "tfidf").related(papers[0], 1)[0].reason
+    # The long sentence matches more words, but past the cut: its quote would show none.
+    assert reason == f"{STUDY_PREFIX}We also count the tundra mosses each summer\u2019", reason
+
+
 def test_a_shared_term_is_named_as_the_papers_write_it_or_not_at_all() -> None:
     texts = [
         "Routing in Sparse Models. We tackle the challenges of routing tokens.",
