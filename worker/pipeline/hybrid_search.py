@@ -160,10 +160,11 @@ class HybridSearch:
         )
         lexical, dense = parts(ranker)
         # The candidates' cosines again from their rows: a few hundred rows cost less than
-        # finding them among the hits, which are unsorted.
+        # finding them among the hits, which are unsorted. The query as a dense vector: a
+        # sparse one would be converted to the rows' layout first, on every call.
         lexical_scores = np.asarray(
-            (lexical.rows(union) @ lexical_query.T).toarray(), dtype=np.float64
-        ).ravel()
+            lexical.rows(union) @ lexical_query.toarray().ravel(), dtype=np.float64
+        )
         dense_scores = np.asarray(dense.vectors(union) @ dense_query, dtype=np.float64)
         weight = ranker.dense_weight
         fused = (1 - weight) * lexical_z(lexical_scores) + weight * dense_z(dense_scores)
