@@ -6,6 +6,7 @@ import argparse
 import csv
 import json
 import os
+import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,20 @@ def add_folder_option(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help=f"CSFCube's folder (default: ${FOLDER_VARIABLE} if set, else {DEFAULT_FOLDER})",
     )
+
+
+def from_command_line(prog: str, argv: list[str] | None) -> tuple[CsfCube | None, bool]:
+    """The CSFCube a measuring command reads (None, said on stderr, when it is missing) and
+    whether ``--no-record`` asks to print only, leaving ``bench/RESULTS.md`` as it is."""
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("--no-record", action="store_true", help="print only; leave RESULTS.md")
+    add_folder_option(parser)
+    args = parser.parse_args(argv)
+    try:
+        return load(args.csfcube), args.no_record
+    except FileNotFoundError as error:
+        print(error, file=sys.stderr)
+        return None, args.no_record
 
 
 def load(folder: Path) -> CsfCube:

@@ -15,7 +15,6 @@ readers' sought papers. Run ``python -m bench.quality.feed_floor`` from the proj
 
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import dataclass
 
@@ -116,14 +115,8 @@ def report(cube: CsfCube, ranker: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.quality.feed_floor")
-    parser.add_argument("--no-record", action="store_true", help="print only; leave RESULTS.md")
-    csfcube.add_folder_option(parser)
-    args = parser.parse_args(argv)
-    try:
-        cube = csfcube.load(args.csfcube)
-    except FileNotFoundError as error:
-        print(error, file=sys.stderr)
+    cube, no_record = csfcube.from_command_line("python -m bench.quality.feed_floor", argv)
+    if cube is None:
         return 2
     # The feed reads the lexical classifier alone, the same for either ranker's index.
     ranker = "hybrid" if embeddings_available() else "tfidf"
@@ -132,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{SOUGHT_KEPT:.0%} of the papers {DEV}'s readers sought.\n\n{report(cube, ranker)}"
     )
     print(body, flush=True)
-    if not args.no_record:
+    if not no_record:
         machine.append_result("Feed floor", body)
         print(f"Recorded in {machine.RESULTS}")
     return 0

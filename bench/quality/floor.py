@@ -10,7 +10,6 @@ project root; ``--no-record`` prints without appending to ``bench/RESULTS.md``.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import sys
 from collections import defaultdict
@@ -114,14 +113,8 @@ def effect(cube: CsfCube, index: RelatedIndex, floor: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.quality.floor")
-    parser.add_argument("--no-record", action="store_true", help="print only; leave RESULTS.md")
-    csfcube.add_folder_option(parser)
-    args = parser.parse_args(argv)
-    try:
-        cube = csfcube.load(args.csfcube)
-    except FileNotFoundError as error:
-        print(error, file=sys.stderr)
+    cube, no_record = csfcube.from_command_line("python -m bench.quality.floor", argv)
+    if cube is None:
         return 2
     rankers = ["tfidf", "hybrid"] if embeddings_available() else ["tfidf"]
     parts = [
@@ -139,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         print(part, flush=True)
         parts.append(part)
     report = "\n\n".join(parts)
-    if not args.no_record:
+    if not no_record:
         machine.append_result("Similarity floor", report)
         print(f"\nRecorded in {machine.RESULTS}")
     return 0

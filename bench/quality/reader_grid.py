@@ -12,7 +12,6 @@ beat. Reads fold1_dev only; fold1_test is left to ``bench.quality``'s table.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import logging
 import sys
@@ -35,21 +34,15 @@ TERMS = {"max cosine": 1, "mean of top 2": 2, "mean of top 3": 3, "mean cosine":
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.quality.reader_grid")
-    parser.add_argument("--no-record", action="store_true", help="print only; leave RESULTS.md")
-    csfcube.add_folder_option(parser)
-    args = parser.parse_args(argv)
     logging.getLogger().setLevel(logging.ERROR)
-    try:
-        cube = csfcube.load(args.csfcube)
-    except FileNotFoundError as error:
-        print(error, file=sys.stderr)
+    cube, no_record = csfcube.from_command_line("python -m bench.quality.reader_grid", argv)
+    if cube is None:
         return 2
     index = RelatedIndex.build(cube.papers, make_ranker("hybrid"))
     recalls, draws = _cell_recalls(cube, index)
     table = _table(recalls, draws)
     print(f"\n{table}")
-    if not args.no_record:
+    if not no_record:
         machine.append_result("Quality", table)
         print(f"\nRecorded in {machine.RESULTS}")
     return 0
