@@ -16,7 +16,7 @@ from redis import Redis
 from redis.client import Pipeline
 
 from paperlens import keys
-from paperlens.schemas import FeedItem, StoredFeed
+from paperlens.schemas import FeedItem, FeedRefresh, StoredFeed
 from paperlens.store.library import InvalidCursor
 
 # A feed keeps its newest items up to this many; older ones fall off the end.
@@ -44,10 +44,12 @@ def add(
     new: Sequence[FeedItem],
     settled: set[str],
     now: dt.datetime,
+    papers_ranked: int,
 ) -> StoredFeed:
     """Put ``new`` in front of the reader's feed, leaving out what the reader ``settled``
-    (saved or dismissed). A paper already in the feed takes its new rank and reason but
-    keeps the time the feed first took it in, so it is not new again to the reader.
+    (saved or dismissed), and record that ``papers_ranked`` papers gave them. A paper
+    already in the feed takes its new rank and reason but keeps the time the feed first
+    took it in, so it is not new again to the reader.
 
     The refresh of all feeds and a reader's own refresh may write one feed at once: the
     write is a transaction that starts again when the feed changed after it was read."""
@@ -56,7 +58,8 @@ def add(
 
     def write(pipe: Pipeline) -> None:
         raw = pipe.get(key)
-        feed = _merged(_parse(raw) if isinstance(raw, bytes) else None, new, settled, now)
+        old = _parse(raw) if isinstance(raw, bytes) else None
+        feed = _merged(old, new, settled, now, papers_ranked)
         pipe.multi()
         pipe.set(key, feed.model_dump_json(), ex=FEED_TTL_SECONDS)
         written[:] = [feed]
@@ -66,7 +69,11 @@ def add(
 
 
 def _merged(
-    old: StoredFeed | None, new: Sequence[FeedItem], settled: set[str], now: dt.datetime
+    old: StoredFeed | None,
+    new: Sequence[FeedItem],
+    settled: set[str],
+    now: dt.datetime,
+    papers_ranked: int,
 ) -> StoredFeed:
     taken_in = {item.paper_id: item.added_at for item in old.items} if old else {}
     fresh = [
@@ -76,7 +83,12 @@ def _merged(
     fresh_ids = {item.paper_id for item in fresh}
     kept = [item for item in old.items if item.paper_id not in fresh_ids] if old else []
     items = [item for item in [*fresh, *kept] if item.paper_id not in settled]
-    return StoredFeed(computed_at=now, items=sorted(items, key=_order)[:FEED_ITEMS_MAX])
+    taken = sum(item.paper_id not in settled for item in fresh)
+    return StoredFeed(
+        computed_at=now,
+        items=sorted(items, key=_order)[:FEED_ITEMS_MAX],
+        last_refresh=FeedRefresh(papers_ranked=papers_ranked, papers_taken=taken),
+    )
 
 
 def page(

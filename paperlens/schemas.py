@@ -478,17 +478,32 @@ class FeedItem(BaseModel):
     added_at: dt.datetime = Field(description="When the feed took the paper in.")
 
 
+class FeedRefresh(BaseModel):
+    """What the feed's latest computation did, so that a refresh that took nothing in can
+    say so instead of leaving the reader to wonder whether it ran."""
+
+    papers_ranked: int = Field(description="How many papers it ranked for the reader.")
+    papers_taken: int = Field(
+        description="How many of them stood out enough from the reader's list to be in the feed."
+    )
+
+
 class StoredFeed(BaseModel):
     """One reader's feed as stored: newest first, then best first."""
 
     computed_at: dt.datetime
     items: list[FeedItem]
+    # None in feeds stored before the refresh recorded it.
+    last_refresh: FeedRefresh | None = None
 
 
 class FeedPage(BaseModel):
     items: list[FeedItem]
     computed_at: dt.datetime | None = Field(
         description="When the feed was last computed; null before its first computation."
+    )
+    last_refresh: FeedRefresh | None = Field(
+        description="What that computation ranked and took in; null before it."
     )
     next_cursor: str | None = Field(
         description="Pass as ?cursor= for the next page; null at the end."

@@ -30,13 +30,20 @@ def get_feed() -> Response:
         settled = library.settled_ids(session, reader_id)
     stored = feeds.read(services().redis, reader_id)
     if stored is None:
-        return json_answer(FeedPage(items=[], computed_at=None, next_cursor=None))
+        return json_answer(
+            FeedPage(items=[], computed_at=None, last_refresh=None, next_cursor=None)
+        )
     try:
         items, next_cursor = feeds.page(stored, settled, params.since, params.cursor, params.limit)
     except InvalidCursor as error:
         raise ApiError(422, "invalid_cursor", str(error)) from None
     return json_answer(
-        FeedPage(items=items, computed_at=stored.computed_at, next_cursor=next_cursor)
+        FeedPage(
+            items=items,
+            computed_at=stored.computed_at,
+            last_refresh=stored.last_refresh,
+            next_cursor=next_cursor,
+        )
     )
 
 

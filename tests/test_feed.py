@@ -90,6 +90,13 @@ SECOND_BATCH = [
         "published": "2026-01-03",
     },
 ]
+# A feed before its first computation.
+NEVER_COMPUTED: dict[str, Any] = {
+    "items": [],
+    "computed_at": None,
+    "last_refresh": None,
+    "next_cursor": None,
+}
 # The papers of each batch on the reader's subject; the seabird papers are not.
 ON_TOPIC = {"arxiv:2601.00001", "arxiv:2601.00003", "arxiv:2601.00006", "arxiv:2601.00007"}
 
@@ -123,7 +130,7 @@ def ids(body: dict[str, Any]) -> list[str]:
 
 
 def test_before_any_ingest_the_feed_is_empty(reader: ReaderClient) -> None:
-    assert feed(reader) == {"items": [], "computed_at": None, "next_cursor": None}
+    assert feed(reader) == NEVER_COMPUTED
 
 
 def test_an_ingest_puts_its_papers_in_the_feed_ranked_and_explained(
@@ -140,6 +147,10 @@ def test_an_ingest_puts_its_papers_in_the_feed_ranked_and_explained(
     found = ids(body)
     assert "arxiv:2601.00001" in found
     assert "arxiv:2601.00002" not in found  # new, but nothing like the reader's list
+    # The first refresh ranked the catalogue's papers; those in the feed stood out.
+    refresh = body["last_refresh"]
+    assert refresh["papers_ranked"] >= len(FIRST_BATCH)
+    assert refresh["papers_taken"] == len(found)
     assert not set(found) & set(SAVED_MOE)
     item = body["items"][found.index("arxiv:2601.00001")]
     assert item["title"] == FIRST_BATCH[0]["title"]
@@ -164,7 +175,11 @@ def test_an_ingest_on_other_subjects_adds_nothing_to_the_feed(
     run_workers(redis)
 
     assert feed(reader, f"?since={quote(since)}")["items"] == []
-    assert ids(feed(reader, "?limit=200")) == ids(before)
+    after = feed(reader, "?limit=200")
+    assert ids(after) == ids(before)
+    # The refresh ran and says so: it ranked the two papers and took neither.
+    assert after["computed_at"] > before["computed_at"]
+    assert after["last_refresh"] == {"papers_ranked": len(seabirds), "papers_taken": 0}
 
 
 def test_since_pages_and_feedback(reader: ReaderClient, redis: Redis, tmp_path: Path) -> None:
@@ -310,7 +325,7 @@ def test_a_reader_without_a_list_gets_no_feed(
     ingest(tmp_path, "first", FIRST_BATCH)
     run_workers(redis)
     assert feed(reader)["items"]
-    assert feed(other) == {"items": [], "computed_at": None, "next_cursor": None}
+    assert feed(other) == NEVER_COMPUTED
     assert reader.client.get(FEED).status_code == 401
 
 

@@ -8,7 +8,7 @@ import { describeError } from "../lib/backend.js";
 import { withDefaults } from "../lib/config.js";
 import { migrateFromStorageLocal } from "../lib/connection_store.js";
 import { el, externalLink } from "../lib/dom.js";
-import { byline, countLine, EMPTY_LINE, isNew, seenAfter } from "../lib/feed.js";
+import { byline, countLine, EMPTY_AFTER_REFRESH, EMPTY_LINE, isNew, refreshLine, seenAfter } from "../lib/feed.js";
 import { paperUrl } from "../lib/links.js";
 import * as messages from "../lib/messages.js";
 import { problemLine, remedy } from "../lib/paper_view.js";
@@ -125,7 +125,11 @@ async function loadPage(generation, first = false) {
   if (generation !== state.generation) return;
   $("items").dataset.state = answer ? "ready" : "error";
   if (!answer) return showCounts();
-  if (first) state.seenUntil = answer.seenUntil;
+  if (first) {
+    state.seenUntil = answer.seenUntil;
+    $("updated").textContent = refreshLine(answer.computed_at, answer.last_refresh);
+    $("empty").textContent = answer.computed_at ? EMPTY_AFTER_REFRESH : EMPTY_LINE;
+  }
   for (const item of answer.items) {
     if (state.items.has(item.paper_id)) continue;
     state.items.set(item.paper_id, item);

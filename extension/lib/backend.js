@@ -218,11 +218,19 @@ export async function withdrawFeedback(fetchImpl, settings, paperId) {
   if (status >= 300 && status !== 404) throw new BackendError("http", errorMessage(body, `HTTP ${status}`), status);
 }
 
-/** One page of the reader's research feed: {items, next_cursor, computed_at}; `params` from lib/feed.js. */
+/**
+ * One page of the reader's research feed: {items, next_cursor, computed_at, last_refresh};
+ * `params` from lib/feed.js.
+ */
 export async function feedPage(fetchImpl, settings, params) {
   const { status, body } = await request(fetchImpl, settings, `/me/feed?${params}`, { auth: true });
   if (status !== 200) throw new BackendError("http", errorMessage(body, `HTTP ${status}`), status);
-  return { items: body.items ?? [], next_cursor: body.next_cursor ?? null, computed_at: body.computed_at ?? null };
+  return {
+    items: body.items ?? [],
+    next_cursor: body.next_cursor ?? null,
+    computed_at: body.computed_at ?? null,
+    last_refresh: body.last_refresh ?? null,
+  };
 }
 
 /** Everything 'Test connection' checks, each as one line a reader can act on. */

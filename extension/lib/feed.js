@@ -13,6 +13,9 @@ export const BADGE_COLOR = "#0b57d0";
 export const AUTHORS_SHOWN = 3;
 
 export const EMPTY_LINE = "Your feed fills after the next ingest; save a few papers and mark which tags feed it.";
+// Shown instead once the feed has been computed and holds nothing to show.
+export const EMPTY_AFTER_REFRESH =
+  "Nothing in your feed for now: it takes in new papers that stand out from your reading list.";
 
 /**
  * An ISO time in microseconds since 1970, as precise as the backend writes it (Date keeps
@@ -87,3 +90,35 @@ export function countLine(shown, fresh, more) {
   parts.push(`${shown} shown${more ? " (more to load)" : ""}`);
   return parts.join(" · ");
 }
+
+/**
+ * "Updated 6 Dec 2026, 05:20: 3 of 1,200 papers ranked stood out from your reading list." for the
+ * feed's latest computation (`computedAt`, `lastRefresh` as the backend answers them), so
+ * that a refresh which took nothing in still tells the reader it ran; "" before the first.
+ * `timeZone` is the reader's own unless given.
+ */
+export function refreshLine(computedAt, lastRefresh, timeZone = undefined) {
+  const ms = typeof computedAt === "string" ? Date.parse(computedAt) : Number.NaN;
+  if (Number.isNaN(ms)) return "";
+  const when = new Date(ms).toLocaleString("en-GB", {
+    day: "numeric",
+    month: "short",
+    year: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    timeZone,
+  });
+  const ranked = lastRefresh?.papers_ranked;
+  const taken = lastRefresh?.papers_taken;
+  if (!isCount(ranked) || !isCount(taken)) return `Updated ${when}.`;
+  if (ranked === 0) return `Updated ${when}: no new papers to rank.`;
+  if (ranked === 1) {
+    const verdict = taken > 0 ? "stood out" : "did not stand out";
+    return `Updated ${when}: the one paper ranked ${verdict} from your reading list.`;
+  }
+  const share = taken === 0 ? "none" : number(Math.min(taken, ranked));
+  return `Updated ${when}: ${share} of ${number(ranked)} papers ranked stood out from your reading list.`;
+}
+
+const isCount = (value) => Number.isInteger(value) && value >= 0;
+const number = (value) => value.toLocaleString("en-GB");

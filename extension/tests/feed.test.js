@@ -11,6 +11,7 @@ import {
   isNew,
   micros,
   PAGE_SIZE,
+  refreshLine,
   seenAfter,
 } from "../lib/feed.js";
 
@@ -64,4 +65,29 @@ test("the page's query and status line", () => {
   );
   assert.equal(countLine(25, 2, true), "2 new since your last visit · 25 shown (more to load)");
   assert.equal(countLine(3, 0, false), "3 shown");
+});
+
+test("the page says what the latest refresh ranked and took in, even when it took nothing", () => {
+  const at = "2026-12-06T05:20:31.123456Z";
+  const line = (lastRefresh) => refreshLine(at, lastRefresh, "UTC");
+  assert.equal(
+    line({ papers_ranked: 1200, papers_taken: 3 }),
+    "Updated 6 Dec 2026, 05:20: 3 of 1,200 papers ranked stood out from your reading list.",
+  );
+  assert.equal(
+    line({ papers_ranked: 2, papers_taken: 0 }),
+    "Updated 6 Dec 2026, 05:20: none of 2 papers ranked stood out from your reading list.",
+  );
+  assert.equal(
+    line({ papers_ranked: 1, papers_taken: 0 }),
+    "Updated 6 Dec 2026, 05:20: the one paper ranked did not stand out from your reading list.",
+  );
+  assert.equal(line({ papers_ranked: 0, papers_taken: 0 }), "Updated 6 Dec 2026, 05:20: no new papers to rank.");
+  // A feed stored before the counts were, or counts that are not counts: the time alone.
+  assert.equal(line(null), "Updated 6 Dec 2026, 05:20.");
+  assert.equal(line({ papers_ranked: "many", papers_taken: -1 }), "Updated 6 Dec 2026, 05:20.");
+  assert.equal(refreshLine("2026-12-06T05:20:31Z", null, "Europe/Paris"), "Updated 6 Dec 2026, 06:20.");
+  // Before the first computation there is nothing to say.
+  assert.equal(refreshLine(null, null), "");
+  assert.equal(refreshLine("not a time", { papers_ranked: 1, papers_taken: 1 }), "");
 });

@@ -5,6 +5,7 @@ Dismiss, Save and "More like this" reaching the backend, all by keyboard too."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -181,6 +182,10 @@ def test_new_items_are_counted_on_the_icon_and_the_page_and_a_visit_clears_them(
     expect(page.locator("#count")).to_have_text(
         "2 new since your last visit · 25 shown (more to load)"
     )
+    # The last refresh ranked the second ingest's three papers and took the two on subject.
+    expect(page.locator("#updated")).to_have_text(
+        _updated("2 of 3 papers ranked stood out from your reading list.")
+    )
     page.emulate_media(color_scheme="dark")
     assert_accessible(page, "the feed page with items (dark)")
     page.emulate_media(color_scheme="light")
@@ -229,6 +234,13 @@ def test_new_items_are_counted_on_the_icon_and_the_page_and_a_visit_clears_them(
     page.locator("#items[data-state=ready]").wait_for(state="attached", timeout=15_000)
     expect(page.locator("#count")).to_have_text("25 shown (more to load)")
     expect(page.locator("#items > li.new")).to_have_count(0)
+
+
+def _updated(outcome: str) -> re.Pattern[str]:
+    """The feed page's line on its latest refresh, at whatever time that ran."""
+    return re.compile(
+        rf"^Updated \d{{1,2}} [A-Z][a-z]{{2}} \d{{4}}, \d{{2}}:\d{{2}}: {re.escape(outcome)}$"
+    )
 
 
 def _signals(backend: Backend, paper_id: str) -> list[str]:
@@ -339,6 +351,24 @@ def test_undo_brings_a_dismissed_paper_back(
     assert _signals(backend, paper_id) == []
     assert paper_id in {item["paper_id"] for item in _feed(backend, reader)}
     backend.run_workers()
+
+
+def test_a_refresh_that_takes_nothing_in_says_so(
+    fed: Feed, reader: str, browser: Browser, backend: Backend, tmp_path: Path
+) -> None:
+    seabirds = {**OFF_TOPIC, "id": "arxiv:2612.00009", "title": "Storm Petrels Off Iceland"}
+    _ingest(backend, tmp_path, [seabirds])
+    items = _feed(backend, reader)
+    assert seabirds["id"] not in {item["paper_id"] for item in items}
+    browser.configure(token=reader, feedSeenUntil=max(item["added_at"] for item in items))
+    page = _open(browser)
+    expect(page.locator("#count")).to_have_text("25 shown (more to load)")
+    expect(page.locator("#updated")).to_have_text(
+        _updated("the one paper ranked did not stand out from your reading list.")
+    )
+    text = visible_text(page, "main")
+    assert seabirds["title"] not in text
+    assert_no_stray_values(text)
 
 
 def _closed_port() -> int:

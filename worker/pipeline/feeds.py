@@ -114,9 +114,10 @@ def _rank_for(
         )
         for found in ranked
     ]
-    if not items and feeds.read(redis, reader) is None:
-        return 0  # a reader with nothing to read keeps no feed: it stays "never computed"
-    feeds.add(redis, reader, items, profile.saved_ids | profile.dismissed, now)
+    if not feeding and feeds.read(redis, reader) is None:
+        return 0  # a reader whose list feeds nothing keeps no feed: it stays "never computed"
+    settled = profile.saved_ids | profile.dismissed
+    feeds.add(redis, reader, items, settled, now, len(candidates.indexed))
     return len(items)
 
 
