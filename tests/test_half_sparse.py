@@ -63,6 +63,33 @@ def test_values_and_indices_take_half_the_bytes_and_cosines_move_by_under_a_thou
     np.testing.assert_allclose((rounded @ rounded.T).toarray(), exact, atol=1e-3)
 
 
+def test_one_byte_values_keep_each_weight_to_a_per_cent_and_every_entry(
+    matrix: sparse.csr_matrix,
+) -> None:
+    coded = HalfSparse.of(matrix, value_bytes=1)
+
+    assert coded.data.dtype == np.uint8 and coded.data.nbytes * 4 == matrix.data.nbytes
+    read = coded.whole()
+    assert read.dtype == np.float32
+    np.testing.assert_array_equal(read.indices, matrix.sorted_indices().indices)
+    relative = np.abs(read.data - matrix.sorted_indices().data) / matrix.sorted_indices().data
+    assert relative.max() < 0.01
+    # The smallest and the largest weight are levels themselves, kept to float32's rounding.
+    assert np.isclose(read.data.min(), matrix.data.min(), rtol=1e-6)
+    assert np.isclose(read.data.max(), matrix.data.max(), rtol=1e-6)
+    # Each paper's closest other papers stay the same but for near ties.
+    exact = (matrix @ matrix.T).toarray()
+    approximate = (read @ read.T).toarray()
+    np.fill_diagonal(exact, -1)
+    np.fill_diagonal(approximate, -1)
+    closest = np.argsort(-exact, axis=1)[:, :5]
+    kept = np.argsort(-approximate, axis=1)[:, :5]
+    overlap = np.mean([len(set(a) & set(b)) / 5 for a, b in zip(closest, kept, strict=True)])
+    assert overlap >= 0.95
+    with pytest.raises(ValueError):
+        HalfSparse.of(matrix, value_bytes=4)
+
+
 def test_a_ranker_kept_at_half_precision_reads_and_extends_as_before() -> None:
     papers = demo_papers()
     full = TfidfRanker()
@@ -70,9 +97,14 @@ def test_a_ranker_kept_at_half_precision_reads_and_extends_as_before() -> None:
     compact = TfidfRanker()
     compact.fit(papers[:50])
 
+    coded = TfidfRanker(value_bytes=1)
+    coded.fit(papers[:50])
+
     compact.compact()
     compact.extend(papers[50:])
     full.extend(papers[50:])
+    coded.compact()
+    coded.extend(papers[50:])
 
     assert compact.half is not None and len(compact) == len(full) == len(papers)
     assert compact.matrix.shape[0] == 0  # the float32 copy is gone
@@ -81,6 +113,9 @@ def test_a_ranker_kept_at_half_precision_reads_and_extends_as_before() -> None:
             compact.rows(row).toarray(), full.rows(row).toarray(), rtol=1e-3, atol=1e-6
         )
     np.testing.assert_allclose(compact.scores(papers[3], 3), full.scores(papers[3], 3), atol=1e-3)
+    # One byte per weight: kept so after an extension too (levels of the extended matrix).
+    assert coded.half is not None and coded.half.data.dtype == np.uint8 and len(coded) == len(full)
+    np.testing.assert_allclose(coded.whole().toarray(), full.whole().toarray(), rtol=0.01)
 
 
 @pytest.mark.parametrize("layout", ["csr", "csc"])

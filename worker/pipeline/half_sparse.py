@@ -9,6 +9,11 @@ papers against its 4,205), and the hybrid's top 10 of those papers did not chang
 The entries' column (or row) numbers are the other half, four bytes each in SciPy; here each
 keeps its low two bytes, and a few numbers per row (or column) give the rest (``HalfSparse``).
 
+A matrix whose values only choose among terms (the explainer's, which picks the phrases two
+papers share) may keep one byte per value instead: the code of the nearest of 256 values
+spaced evenly in the logarithm between the matrix's smallest and largest, so each value
+keeps its size to about one per cent (``VALUE_LEVELS``), which no ranking reads.
+
 SciPy computes in no half-precision type, so the values are never used as they are kept: the
 rows (or columns) a computation needs are gathered, their numbers completed and their values
 widened to float32 first, which costs in proportion to their stored entries, as slicing a
@@ -24,6 +29,8 @@ from scipy import sparse
 
 # Entries' minor indices (a row's columns, a column's rows) are kept as their low 16 bits.
 _LOW_BITS = 16
+# Values kept in one byte are the codes of this many levels.
+VALUE_LEVELS = 256
 
 
 @dataclass
@@ -31,10 +38,11 @@ class HalfSparse:
     """A CSR (``by_rows``) or CSC matrix in half its bytes; ``major`` reads rows of the
     former and columns of the latter, as float32 SciPy matrices of the same layout.
 
-    Values are float16. Each entry's minor index (its column in a CSR row, its row in a CSC
-    column) keeps only its low 16 bits (``low``): a line's entries are sorted by index, so
-    the high part only grows along the line, and ``steps[line, h - 1]`` says at which offset
-    of the line it reaches ``h``, a few numbers per line instead of two bytes per entry.
+    Values are float16, or with ``levels`` one-byte codes of its values. Each entry's minor
+    index (its column in a CSR row, its row in a CSC column) keeps only its low 16 bits
+    (``low``): a line's entries are sorted by index, so the high part only grows along the
+    line, and ``steps[line, h - 1]`` says at which offset of the line it reaches ``h``, a few
+    numbers per line instead of two bytes per entry.
     """
 
     data: np.ndarray
@@ -43,10 +51,14 @@ class HalfSparse:
     indptr: np.ndarray
     shape: tuple[int, int]
     by_rows: bool
+    levels: np.ndarray | None = None
 
     @classmethod
-    def of(cls, matrix: sparse.csr_matrix | sparse.csc_matrix) -> HalfSparse:
-        """``matrix`` (CSR or CSC, any float type) with its values rounded to float16."""
+    def of(cls, matrix: sparse.csr_matrix | sparse.csc_matrix, value_bytes: int = 2) -> HalfSparse:
+        """``matrix`` (CSR or CSC, any float type of positive values) with its values
+        rounded to float16 (``value_bytes`` 2) or to one of ``VALUE_LEVELS`` levels (1)."""
+        if value_bytes not in (1, 2):
+            raise ValueError("values are kept in one or two bytes")
         by_rows = sparse.isspmatrix_csr(matrix)
         if not by_rows and not sparse.isspmatrix_csc(matrix):
             raise TypeError("a half-precision matrix is made from a CSR or CSC matrix")
@@ -61,13 +73,18 @@ class HalfSparse:
         for h in range(1, spans):
             below = np.concatenate([[0], np.cumsum(high < h)])
             steps[:, h - 1] = below[indptr[1:]] - below[indptr[:-1]]
+        if value_bytes == 2:
+            data, levels = np.asarray(matrix.data, dtype=np.float16), None
+        else:
+            data, levels = _coded(np.asarray(matrix.data, dtype=np.float64))
         return cls(
-            np.asarray(matrix.data, dtype=np.float16),
+            data,
             np.asarray(indices & (2**_LOW_BITS - 1), dtype=np.uint16),
             steps,
             indptr,
             (int(matrix.shape[0]), int(matrix.shape[1])),
             by_rows,
+            levels,
         )
 
     def major(self, picked: int | slice | np.ndarray | list[int]) -> sparse.spmatrix:
@@ -81,7 +98,8 @@ class HalfSparse:
         np.cumsum(lengths, out=indptr[1:])
         # Plain views of the arrays a loaded index maps from its file: a slice of NumPy's
         # memmap goes through Python (about 2 microseconds), and a gather slices each line.
-        data = np.asarray(_runs(self.data.view(np.ndarray), starts, ends), dtype=np.float32)
+        kept = _runs(self.data.view(np.ndarray), starts, ends)
+        data = self.levels[kept] if self.levels is not None else kept.astype(np.float32)
         indices = np.asarray(_runs(self.low.view(np.ndarray), starts, ends), dtype=np.int32)
         if self.steps.shape[1] and len(indices):
             indices |= _high_parts(self.steps[positions], lengths)
@@ -96,7 +114,26 @@ class HalfSparse:
 
     @property
     def nbytes(self) -> int:
-        return int(self.data.nbytes + self.low.nbytes + self.steps.nbytes + self.indptr.nbytes)
+        levels = self.levels.nbytes if self.levels is not None else 0
+        return int(
+            self.data.nbytes + self.low.nbytes + self.steps.nbytes + self.indptr.nbytes + levels
+        )
+
+
+def _coded(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One-byte codes of positive ``values`` and the float32 levels they stand for: levels
+    evenly spaced in the logarithm from the smallest value to the largest, each value coded
+    as the nearest level (in the logarithm), so the error is relative, the same for small
+    weights as for large ones."""
+    if values.size == 0:
+        return np.zeros(0, np.uint8), np.ones(VALUE_LEVELS, np.float32)
+    if values.min() <= 0:
+        raise ValueError("one-byte values are kept for positive values only")
+    low, high = np.log(values.min()), np.log(values.max())
+    step = (high - low) / (VALUE_LEVELS - 1) or 1.0
+    codes = np.rint((np.log(values) - low) / step).astype(np.uint8)
+    levels = np.exp(low + step * np.arange(VALUE_LEVELS)).astype(np.float32)
+    return codes, levels
 
 
 def _positions(picked: int | slice | np.ndarray | list[int], count: int) -> np.ndarray:

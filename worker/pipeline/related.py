@@ -53,7 +53,8 @@ NEAR_DUPLICATE = 0.9
 # 7: at scale the hybrid's embeddings live in its graph only (``DenseRanker.keep_in``).
 # 8: at scale the TF-IDF matrices keep half-precision values (``half_sparse``).
 # 9: and two bytes of each entry's index (``HalfSparse.low``).
-INDEX_FORMAT = 9
+# 10: the explainer's values in one byte each (``EXPLAINER_VALUE_BYTES``).
+INDEX_FORMAT = 10
 
 # How far past k the list looks for replacements of skipped duplicates and for MMR.
 _LOOKAHEAD = 30
