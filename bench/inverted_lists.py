@@ -2,12 +2,12 @@
 
 At scale the hybrid's lexical stage reads, for each block of a chunk's papers, the columns
 of the TF-IDF matrix for the terms those papers use (``HybridSearch.candidates``). The index
-keeps that matrix by columns in half its bytes (``worker.pipeline.half_sparse``), so each
-read gathers the columns, completes their row numbers and widens their values. This
+keeps that matrix by columns in three eighths of its bytes (``worker.pipeline.half_sparse``),
+so each read gathers the columns, completes their row numbers and decodes their values. This
 measures those reads for ``--sample`` papers of a synthetic corpus (``bench.corpus``), in
 the precompute's chunks and the search's blocks, against slicing the float32 matrix by
-columns with SciPy (the baseline: what the index kept before, at twice the bytes), in one
-run on the same papers, and checks that both give the same lists to float16's rounding.
+columns with SciPy (the baseline: what the index kept before, at more than twice the bytes), in one
+run on the same papers, and checks that both give the same lists to a per cent of each value.
 
     python -m bench.inverted_lists --size 100000
 """
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     blocks = blocks_of_terms(ranker.matrix[picked], block)
     for terms in blocks[:3]:
         np.testing.assert_allclose(
-            half.major(terms).toarray(), by_columns[:, terms].toarray(), rtol=1e-3, atol=1e-6
+            half.major(terms).toarray(), by_columns[:, terms].toarray(), rtol=0.01, atol=1e-6
         )
     served_s, entries = fastest(half.major, blocks)
     baseline_s, _ = fastest(lambda terms: by_columns[:, terms], blocks)
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             "",
             "| columns kept as | ms per paper | bytes per entry |",
             "| --- | ---: | ---: |",
-            f"| half their bytes (`HalfSparse.major`, served at scale) | "
+            f"| one byte per value, two per index (`HalfSparse.major`, served at scale) | "
             f"{served_s * per_paper:.3f} | {half.nbytes / half.data.size:.1f} |",
             f"| float32 values, int32 rows (SciPy slicing; baseline) | "
             f"{baseline_s * per_paper:.3f} | "

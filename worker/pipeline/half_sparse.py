@@ -1,23 +1,24 @@
-"""Sparse TF-IDF matrices kept in half their bytes, read a slice at a time.
+"""Sparse TF-IDF matrices kept in a fraction of their bytes, read a slice at a time.
 
 At scale the index's TF-IDF matrices (the ranker's by rows and by columns, the explainer's by
-rows) are most of what every worker maps once the embeddings live in the graph, and their
-values are half of those bytes. TF-IDF values lie in [0, 1] (rows have unit length), where
-float16 keeps three significant digits: a cosine moves by at most 3e-4 (CSFCube, 1,000
-papers against its 4,205), and the hybrid's top 10 of those papers did not change.
+rows) are most of what every worker maps once the embeddings live in the graph. SciPy keeps
+eight bytes per entry: a float32 value and a four-byte column (or row) number.
 
-The entries' column (or row) numbers are the other half, four bytes each in SciPy; here each
-keeps its low two bytes, and a few numbers per row (or column) give the rest (``HalfSparse``).
+Values lie in (0, 1] (rows have unit length) and matter by their ratios, so each keeps one
+byte: the code of the nearest of ``VALUE_LEVELS`` levels spaced evenly in the logarithm
+between the matrix's smallest and largest value, which keeps every value to under one per
+cent of itself. On CSFCube that moved the served hybrid's quality by less than a tenth of a
+point and kept 99% of a paper's ten closest papers in either TF-IDF space, the others near
+ties (``python -m bench.quality.value_bytes``). Two-byte floats (float16, three significant
+digits) remain for comparison.
 
-A matrix whose values only choose among terms (the explainer's, which picks the phrases two
-papers share) may keep one byte per value instead: the code of the nearest of 256 values
-spaced evenly in the logarithm between the matrix's smallest and largest, so each value
-keeps its size to about one per cent (``VALUE_LEVELS``), which no ranking reads.
+The entries' column (or row) numbers keep their low two bytes, and a few numbers per row (or
+column) give the rest (``HalfSparse``).
 
-SciPy computes in no half-precision type, so the values are never used as they are kept: the
-rows (or columns) a computation needs are gathered, their numbers completed and their values
-widened to float32 first, which costs in proportion to their stored entries, as slicing a
-float32 matrix does.
+SciPy computes in no one-byte or half-precision type, so the values are never used as they are
+kept: the rows (or columns) a computation needs are gathered, their numbers completed and
+their values decoded to float32 first, which costs in proportion to their stored entries, as
+slicing a float32 matrix does.
 """
 
 from __future__ import annotations
@@ -35,10 +36,10 @@ VALUE_LEVELS = 256
 
 @dataclass
 class HalfSparse:
-    """A CSR (``by_rows``) or CSC matrix in half its bytes; ``major`` reads rows of the
-    former and columns of the latter, as float32 SciPy matrices of the same layout.
+    """A CSR (``by_rows``) or CSC matrix in three eighths of its bytes; ``major`` reads rows
+    of the former and columns of the latter, as float32 SciPy matrices of the same layout.
 
-    Values are float16, or with ``levels`` one-byte codes of its values. Each entry's minor
+    Values are one-byte codes of ``levels`` (float16 without them). Each entry's minor
     index (its column in a CSR row, its row in a CSC column) keeps only its low 16 bits
     (``low``): a line's entries are sorted by index, so the high part only grows along the
     line, and ``steps[line, h - 1]`` says at which offset of the line it reaches ``h``, a few
@@ -54,14 +55,14 @@ class HalfSparse:
     levels: np.ndarray | None = None
 
     @classmethod
-    def of(cls, matrix: sparse.csr_matrix | sparse.csc_matrix, value_bytes: int = 2) -> HalfSparse:
-        """``matrix`` (CSR or CSC, any float type of positive values) with its values
-        rounded to float16 (``value_bytes`` 2) or to one of ``VALUE_LEVELS`` levels (1)."""
+    def of(cls, matrix: sparse.csr_matrix | sparse.csc_matrix, value_bytes: int = 1) -> HalfSparse:
+        """``matrix`` (CSR or CSC, any float type of positive values) with its values coded
+        as one of ``VALUE_LEVELS`` levels (``value_bytes`` 1) or rounded to float16 (2)."""
         if value_bytes not in (1, 2):
             raise ValueError("values are kept in one or two bytes")
         by_rows = sparse.isspmatrix_csr(matrix)
         if not by_rows and not sparse.isspmatrix_csc(matrix):
-            raise TypeError("a half-precision matrix is made from a CSR or CSC matrix")
+            raise TypeError("a compact matrix is made from a CSR or CSC matrix")
         matrix = matrix.sorted_indices()
         indices = np.asarray(matrix.indices, dtype=np.int64)
         indptr = np.asarray(matrix.indptr, dtype=np.int64)

@@ -132,7 +132,7 @@ class RelatedIndex:
         (``hybrid_search``: a graph over its embeddings, which also reads the columns), where
         its dense ranker keeps the embeddings from here on (``DenseRanker.keep_in``).
         Reading-list suggestions read the columns and the graph either has. Every TF-IDF
-        matrix keeps its values at half precision from here on (``half_sparse``).
+        matrix is kept compact (a byte per value) from here on (``half_sparse``).
         """
         lexical = self.ranker.lexical if isinstance(self.ranker, HybridRanker) else self.ranker
         if not isinstance(lexical, TfidfRanker):

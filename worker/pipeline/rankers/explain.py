@@ -46,10 +46,6 @@ REASON_PHRASES = 2
 # many papers (see ``TfidfRanker``). Neither binds on small corpora such as the demo's.
 MAX_TERMS = 1_000_000
 VOCABULARY_SAMPLE = 200_000
-# Bytes per stored weight once compacted at scale (``half_sparse``): the weights only choose
-# what a reason names and which copies are dropped, which their one-byte codes keep (7 of
-# 3,000 CSFCube reasons changed: bench/RESULTS.md, "Stored value precision").
-EXPLAINER_VALUE_BYTES = 1
 # A quoted sentence is cut at the last word boundary before this many characters.
 EXCERPT_CHARS = 110
 # Sentences shorter than this many words are headings or fragments, not a claim to quote.
@@ -184,10 +180,7 @@ class Explainer:
 
     def __init__(self) -> None:
         self.tfidf = TfidfRanker(
-            ngram_max=2,
-            max_terms=MAX_TERMS,
-            vocabulary_sample=VOCABULARY_SAMPLE,
-            value_bytes=EXPLAINER_VALUE_BYTES,
+            ngram_max=2, max_terms=MAX_TERMS, vocabulary_sample=VOCABULARY_SAMPLE
         )
 
     def fit(self, papers: Sequence[IndexedPaper]) -> None:

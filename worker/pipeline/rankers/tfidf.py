@@ -28,7 +28,6 @@ class TfidfRanker:
     a block at a time: counting every distinct two-word phrase of a million abstracts, or
     transforming them in one call, would hold several times the final matrix in memory.
     A random sample of a few hundred thousand papers estimates document frequencies closely.
-    Once compacted, each stored value keeps ``value_bytes`` bytes (``HalfSparse.of``).
     """
 
     def __init__(
@@ -37,14 +36,12 @@ class TfidfRanker:
         title_repeats: int = 1,
         max_terms: int | None = None,
         vocabulary_sample: int | None = None,
-        value_bytes: int = 2,
     ) -> None:
         self.name = "tfidf" if (ngram_max, title_repeats) == (1, 1) else "tfidf-variant"
         self.ngram_max = ngram_max
         self.title_repeats = title_repeats
         self.max_terms = max_terms
         self.vocabulary_sample = vocabulary_sample
-        self.value_bytes = value_bytes
         self.vectorizer = TfidfVectorizer(
             sublinear_tf=True,
             stop_words="english",
@@ -91,11 +88,11 @@ class TfidfRanker:
             self.compact()
 
     def compact(self) -> None:
-        """Keep the rows' values in ``value_bytes`` from now on (``half_sparse``): at scale
-        they are read a few rows at a time, and half their bytes or more go. Once is enough."""
+        """Keep the rows in their compact form from now on (``half_sparse``): at scale they
+        are read a few rows at a time, and more than half their bytes go. Once is enough."""
         if self.half is not None:
             return
-        self.half = HalfSparse.of(self.matrix, self.value_bytes)
+        self.half = HalfSparse.of(self.matrix)
         self.matrix = sparse.csr_matrix((0, self.matrix.shape[1]), dtype=np.float32)
 
     def rows(self, rows: int | slice | Sequence[int] | np.ndarray) -> sparse.csr_matrix:
