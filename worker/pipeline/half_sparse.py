@@ -100,7 +100,10 @@ class HalfSparse:
         # Plain views of the arrays a loaded index maps from its file: a slice of NumPy's
         # memmap goes through Python (about 2 microseconds), and a gather slices each line.
         kept = _runs(self.data.view(np.ndarray), starts, ends)
-        data = self.levels[kept] if self.levels is not None else kept.astype(np.float32)
+        if self.levels is not None:
+            data = np.take(self.levels.view(np.ndarray), kept)  # a lookup: faster than indexing
+        else:
+            data = kept.astype(np.float32)
         indices = np.asarray(_runs(self.low.view(np.ndarray), starts, ends), dtype=np.int32)
         if self.steps.shape[1] and len(indices):
             indices |= _high_parts(self.steps[positions], lengths)
