@@ -224,9 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                 scores[option] = _quality(cube, _ranker(option, threads))
     report = _table(rows, differences, scores, threads)
     print(report)
-    if not args.no_record:
-        machine.append_result("Encoding", report)
-        print(f"\nRecorded in {machine.RESULTS}")
+    machine.record("Encoding", report, wanted=not args.no_record)
     return 0
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.corpus import CACHE, cached
-from bench.machine import append_result
+from bench.machine import record
 from paperlens.settings import Settings, get_settings
 from worker.jobs import PRECOMPUTE_CHUNK as CHUNK
 from worker.pipeline.feeds import FEED_CANDIDATES_MAX
@@ -225,8 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
     )
     print(report)
-    if not args.no_record:
-        append_result("Hybrid related lists at scale", report)
+    record("Hybrid related lists at scale", report, wanted=not args.no_record)
     return 0
 
 

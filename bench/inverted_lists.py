@@ -22,7 +22,7 @@ import numpy as np
 from scipy import sparse
 
 from bench.hybrid_ann import load_papers
-from bench.machine import append_result
+from bench.machine import record
 from worker.jobs import PRECOMPUTE_CHUNK as CHUNK
 from worker.pipeline.half_sparse import HalfSparse
 from worker.pipeline.hybrid_search import block_of_queries
@@ -93,8 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
     )
     print(report)
-    if not args.no_record:
-        append_result("Inverted lists", report)
+    record("Inverted lists", report, wanted=not args.no_record)
     return 0
 
 

@@ -52,3 +52,11 @@ def append_result(section: str, body: str) -> None:
     end = len(text) if following == -1 else following
     text = text[:end].rstrip() + "\n" + entry + text[end:]
     RESULTS.write_text(text)
+
+
+def record(section: str, body: str, wanted: bool) -> None:
+    """Append a run to RESULTS.md under ``section`` and say so, when ``wanted``: measuring
+    commands take ``--no-record`` to print their report only."""
+    if wanted:
+        append_result(section, body)
+        print(f"\nRecorded in {RESULTS}")

@@ -35,7 +35,7 @@ import numpy as np
 
 from bench.corpus import CACHE
 from bench.hybrid_ann import CachedDense, cached_vectors, corpus_papers
-from bench.machine import append_result
+from bench.machine import record
 from paperlens.settings import Settings, get_settings
 from paperlens.store.library import ProfilePaper, ReaderProfile
 from worker.pipeline.feeds import FEED_NEW_PER_REFRESH
@@ -264,8 +264,7 @@ def main() -> None:
         ]
     )
     print(f"\n{body}")
-    if not args.no_record:
-        append_result("Suggestions at scale", body)
+    record("Suggestions at scale", body, wanted=not args.no_record)
 
 
 if __name__ == "__main__":

@@ -134,9 +134,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _report(report: str, record: bool) -> int:
     print(f"\n{report}")
-    if record:
-        machine.append_result("Quality", report)
-        print(f"\nRecorded in {machine.RESULTS}")
+    machine.record("Quality", report, wanted=record)
     return 0
 
 

@@ -125,9 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{SOUGHT_KEPT:.0%} of the papers {DEV}'s readers sought.\n\n{report(cube, ranker)}"
     )
     print(body, flush=True)
-    if not no_record:
-        machine.append_result("Feed floor", body)
-        print(f"Recorded in {machine.RESULTS}")
+    machine.record("Feed floor", body, wanted=not no_record)
     return 0
 
 

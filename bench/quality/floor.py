@@ -132,9 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         print(part, flush=True)
         parts.append(part)
     report = "\n\n".join(parts)
-    if not no_record:
-        machine.append_result("Similarity floor", report)
-        print(f"\nRecorded in {machine.RESULTS}")
+    machine.record("Similarity floor", report, wanted=not no_record)
     return 0
 
 

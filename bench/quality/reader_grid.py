@@ -42,9 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     recalls, draws = _cell_recalls(cube, index)
     table = _table(recalls, draws)
     print(f"\n{table}")
-    if not no_record:
-        machine.append_result("Quality", table)
-        print(f"\nRecorded in {machine.RESULTS}")
+    machine.record("Quality", table, wanted=not no_record)
     return 0
 
 

@@ -128,9 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     body = report(cube)
     print(body, flush=True)
-    if not no_record:
-        machine.append_result("Stored value precision", body)
-        print(f"Recorded in {machine.RESULTS}")
+    machine.record("Stored value precision", body, wanted=not no_record)
     return 0
 
 
