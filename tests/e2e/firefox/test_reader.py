@@ -1,5 +1,6 @@
-"""The overlay, Save, the popup and listing badges in real Firefox ESR, once the reader has
-allowed access to the backend (the first run itself is test_first_run.py)."""
+"""The overlay, Save, the popup, listing badges and the feed and library pages in real Firefox
+ESR, once the reader has allowed access to the backend (the first run itself is
+test_first_run.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from marionette_driver.wait import Wait
 
+from paperlens import keys
 from tests.e2e.conftest import EXPANDED_ON_PAPER_SITES, EXTENSION_DIR, Backend, api
 from tests.e2e.firefox.driver import (
     STRICT_CSP_QUERY,
@@ -18,6 +20,7 @@ from tests.e2e.firefox.driver import (
     backend_permission_pattern,
 )
 from tests.e2e.test_compressed_answers import compressed_cases, sent
+from tests.e2e.test_feed_page import MOE, OTHER, SAVED, _ingest
 from tests.e2e.test_listing_popup_options import WITH_CODE, WITHOUT_CODE
 from tests.e2e.visible import MRL_CODE, MRL_TITLE, assert_no_stray_values
 
@@ -218,3 +221,50 @@ def test_stored_gzip_and_spliced_batch_read_as_the_plain_json(
             [backend.url + path, init],
         )
         assert status == 200 and read == plain, path
+
+
+def test_the_feed_and_library_pages_show_the_readers_papers(
+    firefox: Firefox,
+    backend: Backend,
+    reader: str,
+    library: list[str],
+    tmp_path: Path,
+    artifacts: Path,
+) -> None:
+    library.extend(SAVED)
+    for paper_id in SAVED:
+        api(backend, reader, "PUT", f"/me/library/{paper_id}", {"tags": ["moe"]})
+    on_subject = {
+        "id": "arxiv:2612.20001",
+        "title": "Sharing Experts Across Layers of Mixture-of-Experts Language Models",
+        "abstract": MOE,
+        "authors": ["Ida Share"],
+        "published": "2026-12-02",
+    }
+    off_subject = {
+        "id": "arxiv:2612.20002",
+        "title": "Gannet Colonies of the Bass Rock",
+        "abstract": OTHER,
+        "authors": ["Jo Gannet"],
+        "published": "2026-12-02",
+    }
+    try:
+        _ingest(backend, tmp_path, [on_subject, off_subject])
+        firefox.configure(token=reader)
+        firefox.open(firefox.extension_url("feed/feed.html"))
+        feed = firefox.wait_for_text(on_subject["title"])
+        firefox.screenshot(artifacts / "firefox-feed.png")
+        assert "Ida Share · 2 Dec 2026" in feed and "in your list" in feed
+        assert "stood out from your reading list." in feed  # what the last refresh did
+        assert off_subject["title"] not in feed
+        assert_no_stray_values(feed)
+
+        saved_title = api(backend, reader, "GET", f"/me/library/{SAVED[0]}")["title"]
+        firefox.open(firefox.extension_url("library/library.html"))
+        shelf = firefox.wait_for_text(saved_title)
+        firefox.screenshot(artifacts / "firefox-library.png")
+        assert f"{len(SAVED)} shown" in shelf
+        assert_no_stray_values(shelf)
+    finally:
+        for key in backend.redis.scan_iter(keys.feed("*")):  # the other tests start without one
+            backend.redis.delete(key)
