@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from marionette_driver.wait import Wait
@@ -234,14 +235,14 @@ def test_the_feed_and_library_pages_show_the_readers_papers(
     library.extend(SAVED)
     for paper_id in SAVED:
         api(backend, reader, "PUT", f"/me/library/{paper_id}", {"tags": ["moe"]})
-    on_subject = {
+    on_subject: dict[str, Any] = {
         "id": "arxiv:2612.20001",
         "title": "Sharing Experts Across Layers of Mixture-of-Experts Language Models",
         "abstract": MOE,
         "authors": ["Ida Share"],
         "published": "2026-12-02",
     }
-    off_subject = {
+    off_subject: dict[str, Any] = {
         "id": "arxiv:2612.20002",
         "title": "Gannet Colonies of the Bass Rock",
         "abstract": OTHER,
