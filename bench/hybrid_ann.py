@@ -171,6 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-mixes", action="store_true", help="the served lists only, not the candidate mixes"
     )
+    parser.add_argument(
+        "--build-only",
+        action="store_true",
+        help="build and save the index, then stop (for bench.memory and bench.suggestions)",
+    )
     parser.add_argument("--no-record", action="store_true", help="print only; leave RESULTS.md")
     args = parser.parse_args(argv)
     papers = load_papers(args.size)
@@ -189,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
         built = "Index built by an earlier run of this benchmark (same code and corpus), loaded"
     else:
         built = _build(papers, vectors, settings, served, path)
+    if args.build_only:
+        print(f"{built}; saved at {path}.")
+        return 0
     sizes = {f.name: f.stat().st_size for f in path.parent.glob("related-bench.*")}
     index = RelatedIndex.load(path)  # memory-mapped, as every worker loads it
     search = index.approximate_hybrid
