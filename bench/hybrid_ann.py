@@ -24,7 +24,7 @@ import contextlib
 import json
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -136,26 +136,33 @@ class CachedDense(DenseRanker):
 
 @dataclass(frozen=True)
 class Mix:
-    """How many candidates each stage proposes, and the graph's search breadth."""
+    """How many candidates each stage proposes, the graph's search breadth, and how many
+    inverted-list entries the lexical stage reads per paper."""
 
     dense: int
     lexical: int
     ef_search: int
+    postings: int
 
     def label(self) -> str:
         stages = f"graph {self.dense}" + (f" + TF-IDF {self.lexical}" if self.lexical else "")
-        return f"{stages}, efSearch {self.ef_search}"
+        read = f", {self.postings:,} entries read" if self.lexical else ""
+        return f"{stages}, efSearch {self.ef_search}{read}"
 
 
-# Dense-only and dense + lexical, at a few depths (the served default is measured last).
+# Dense-only and dense + lexical, at a few depths and reading budgets (the served default is
+# measured last).
 MIXES = (
-    Mix(100, 0, 128),
-    Mix(200, 0, 256),
-    Mix(400, 0, 512),
-    Mix(100, 50, 128),
-    Mix(100, 100, 128),
-    Mix(200, 50, 256),
-    Mix(200, 100, 256),
+    Mix(100, 0, 128, 0),
+    Mix(200, 0, 256, 0),
+    Mix(400, 0, 512, 0),
+    Mix(100, 100, 128, 500_000),
+    Mix(200, 100, 256, 100_000),
+    Mix(200, 100, 256, 250_000),
+    Mix(200, 100, 256, 1_000_000),
+    Mix(200, 100, 256, 10**9),
+    Mix(200, 200, 256, 500_000),
+    Mix(400, 200, 512, 500_000),
 )
 
 
@@ -188,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         settings.related_ann_candidates,
         settings.related_ann_lexical_candidates,
         settings.related_ann_ef_search,
+        settings.related_ann_lexical_postings,
     )
     path = CACHE / f"hybrid-ann-{args.size}" / "related-bench.joblib"
     if args.reuse_index and path.exists():
@@ -294,11 +302,12 @@ def _mixes(
 
 
 def _params(settings: Settings, mix: Mix) -> AnnParams:
-    return AnnParams(
-        dims=settings.related_ann_dims,
+    return replace(
+        AnnParams.of(settings),
         candidates=mix.dense,
         ef_search=mix.ef_search,
         lexical_candidates=mix.lexical,
+        lexical_postings=max(1, mix.postings),
     )
 
 

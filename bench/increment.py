@@ -197,14 +197,7 @@ def _hybrid(papers: list[IndexedPaper], vectors: np.ndarray, settings: Settings)
     ranker = HybridRanker(TfidfRanker(), cached, HYBRID_DENSE_WEIGHT)
     index = RelatedIndex.build(papers, ranker, settings.related_diversity, floor_for("hybrid"))
     ranker.dense = cached.served()
-    index.add_neighbours(
-        AnnParams(
-            dims=settings.related_ann_dims,
-            candidates=settings.related_ann_candidates,
-            ef_search=settings.related_ann_ef_search,
-            lexical_candidates=settings.related_ann_lexical_candidates,
-        )
-    )
+    index.add_neighbours(AnnParams.of(settings))
     return index
 
 

@@ -3,24 +3,29 @@ exactly as scoring every paper would score them.
 
 Candidates come from two stages, united: the HNSW graph over the dense embeddings (the
 papers nearest in meaning) and the lexical stage, the papers that score best by TF-IDF
-cosine. The lexical stage reads only the inverted lists of the query's terms (the TF-IDF
-matrix by columns), so it gives every paper's exact cosine at the cost of the papers that
-share a term with the query, which also catches the papers that share a rare term the
-embeddings blur.
+cosine over the query's rarer terms. The lexical stage reads the inverted lists (the TF-IDF
+matrix by columns) of the query's terms from the rarest up, until it has read
+``AnnParams.lexical_postings`` entries: the rare terms the embeddings blur are read whole,
+and the common words, whose lists hold most papers of a large corpus and add little to any
+cosine, are left out once the budget is spent. Every candidate is then scored exactly.
 
 The hybrid's score is corpus-relative: each part is z-scored over the whole corpus before
-the two are mixed (``HybridRanker.scored``). Here the lexical part's mean and spread come
-from the exact cosines the lexical stage found (every other paper scores zero), and the
-dense part's from the embeddings' mean and second-moment matrix, kept from the build:
-a query's mean similarity is its inner product with the mean embedding, and its mean
-squared similarity is ``q @ second_moment @ q``. So a candidate scores what it scores in
-exact search, up to float rounding, and only the choice of candidates is approximate
-(``bench/hybrid_ann.py`` measures how often it misses).
+the two are mixed (``HybridRanker.scored``). The dense part's mean and spread come from the
+embeddings' mean and second-moment matrix, kept from the build: a query's mean similarity
+is its inner product with the mean embedding, and its mean squared similarity is
+``q @ second_moment @ q``. The lexical part's mean is the query's inner product with the
+sum of every paper's row (``LexicalMoments.sums``); its mean square comes from the cosines
+to every paper up to ``AnnParams.statistics_sample`` papers, and above that from an even
+sample of that many papers, since reading every paper's cosine is what made a list's
+time grow with the corpus. Up to that size a candidate scores what it scores in exact
+search, up to float rounding, and only the choice of candidates is approximate; above it,
+the lexical spread is an estimate too (``bench/hybrid_ann.py`` measures what both cost).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +45,37 @@ _MOMENT_BLOCK = 50_000
 _COSINE_BLOCK_CELLS = 4_000_000
 # ``_top`` bounds the largest values from every this-many-th one.
 _TOP_STRIDE = 10
+# Columns summed this many at a time when the lexical sums are computed, to bound memory.
+_SUM_COLUMNS = 50_000
+
+
+@dataclass
+class LexicalMoments:
+    """What the lexical z-score needs of the corpus besides a query's own row.
+
+    ``sums`` holds each term's column sum, so that a query's mean cosine over every paper
+    is one inner product. ``sample`` holds the columns of every ``stride``-th paper's row,
+    whose cosines to a query give its mean squared cosine: ``sampled`` papers in all; None
+    when the sample would be every paper, and the index's own columns serve.
+    """
+
+    sums: np.ndarray
+    sample: HalfSparse | None
+    sampled: int
+
+    @classmethod
+    def of(cls, columns: HalfSparse, rows: sparse.csr_matrix, sample: int) -> LexicalMoments:
+        """The moments of the lexical matrix, kept by ``columns`` and given by ``rows``."""
+        sums = np.zeros(columns.shape[1], dtype=np.float64)
+        for first in range(0, columns.shape[1], _SUM_COLUMNS):
+            last = min(first + _SUM_COLUMNS, columns.shape[1])
+            block = columns.major(np.arange(first, last))
+            sums[first:last] = np.asarray(block.sum(axis=0, dtype=np.float64)).ravel()
+        papers = rows.shape[0]
+        if papers <= sample:
+            return cls(sums, None, papers)
+        picked = rows[:: -(-papers // sample)]
+        return cls(sums, HalfSparse.of(picked.tocsc()), picked.shape[0])
 
 
 class HybridSearch:
@@ -49,18 +85,27 @@ class HybridSearch:
         self,
         graph: Neighbours,
         columns: HalfSparse,
+        lexical_moments: LexicalMoments,
         dense_mean: np.ndarray,
         dense_second_moment: np.ndarray,
     ) -> None:
         self.graph = graph
         self.columns = columns
+        self.lexical_moments = lexical_moments
         self.dense_mean = dense_mean
         self.dense_second_moment = dense_second_moment
 
     @classmethod
-    def build(cls, ranker: HybridRanker, params: AnnParams, columns: HalfSparse) -> HybridSearch:
-        """``columns`` is the ranker's lexical matrix by columns (the index keeps one copy).
-        The dense ranker keeps its embeddings in the graph from then on (``keep_in``)."""
+    def build(
+        cls,
+        ranker: HybridRanker,
+        params: AnnParams,
+        columns: HalfSparse,
+        rows: sparse.csr_matrix,
+    ) -> HybridSearch:
+        """``columns`` is the ranker's lexical matrix by columns (the index keeps one copy),
+        ``rows`` the same by rows. The dense ranker keeps its embeddings in the graph from
+        then on (``keep_in``)."""
         _, dense = parts(ranker)
         graph = Neighbours.of_vectors(dense.embeddings, params)
         dense.keep_in(graph)
@@ -73,19 +118,21 @@ class HybridSearch:
             total += block_total
             second += block_second
         count = max(1, len(dense))
-        return cls(graph, columns, total / count, second / count)
+        lexical_moments = LexicalMoments.of(columns, rows, params.statistics_sample)
+        return cls(graph, columns, lexical_moments, total / count, second / count)
 
-    def extend(self, added: np.ndarray, columns: HalfSparse) -> None:
+    def extend(self, added: np.ndarray, columns: HalfSparse, rows: sparse.csr_matrix) -> None:
         """Take in the papers whose embeddings ``added`` follow those indexed, into the
         moments, which stay those of every indexed paper; the graph has them already, as
-        the store the dense ranker added them to (``DenseRanker.keep_in``). ``columns`` is
-        the lexical matrix by columns with their rows."""
+        the store the dense ranker added them to (``DenseRanker.keep_in``). ``columns`` and
+        ``rows`` are the lexical matrix by columns and by rows with the new papers."""
         before = self.columns.shape[0]
         total, second = _sums(added)
         count = before + len(added)
         self.dense_mean = (self.dense_mean * before + total) / count
         self.dense_second_moment = (self.dense_second_moment * before + second) / count
         self.columns = columns
+        self.lexical_moments = LexicalMoments.of(columns, rows, self.params.statistics_sample)
 
     @property
     def params(self) -> AnnParams:
@@ -106,14 +153,15 @@ class HybridSearch:
         block = block_of_queries(self.columns.shape[0])
         found = []
         for first in range(0, len(rows), block):
-            # Rows by paper, columns by corpus row: the cosines of the papers sharing a term,
-            # from the inverted lists of the terms the block's papers use.
-            # Each paper's hits come in no particular order (sorting them took a quarter of
-            # a list's time at a million papers): nothing below needs them sorted.
             queries = lexical_queries[first : first + block]
-            terms = np.unique(queries.indices)
-            lists = self.columns.major(terms)
-            cosines = (queries[:, terms] @ lists.T).tocsr()
+            rarest = self._rarest_terms(queries)
+            cosines = self._cosines(rarest, self.columns)
+            if self.lexical_moments.sample is None and rarest.nnz == queries.nnz:
+                squares = _row_square_sums(cosines)  # every paper, every term: read once
+            else:
+                every = self._cosines(queries, self.lexical_moments.sample or self.columns)
+                squares = _row_square_sums(every)
+            means = np.asarray(queries @ self.lexical_moments.sums).ravel()
             for position in range(cosines.shape[0]):
                 start, end = cosines.indptr[position], cosines.indptr[position + 1]
                 at = first + position
@@ -124,9 +172,46 @@ class HybridSearch:
                         (cosines.indices[start:end], cosines.data[start:end]),
                         proposed[at],
                         (queries[position], dense_queries[at]),
+                        _standardiser(
+                            float(means[position]) / self.columns.shape[0],
+                            float(squares[position]) / self.lexical_moments.sampled,
+                        ),
                     )
                 )
         return found
+
+    def _rarest_terms(self, queries: sparse.csr_matrix) -> sparse.csr_matrix:
+        """``queries`` with only the terms the lexical stage reads: each query's terms from
+        the one with the shortest inverted list up, until the next would take the entries
+        read past ``lexical_postings`` (the rarest term is always read)."""
+        indptr = self.columns.indptr
+        lengths = indptr[queries.indices + 1] - indptr[queries.indices]
+        owner = np.repeat(np.arange(queries.shape[0]), np.diff(queries.indptr))
+        order = np.lexsort((lengths, owner))  # by query, then rarest first
+        read = np.cumsum(lengths[order])
+        before_query = np.concatenate([[0], read])[queries.indptr[:-1]]
+        within = read - before_query[owner[order]]
+        first = np.zeros(len(order), dtype=bool)
+        first[queries.indptr[:-1][np.diff(queries.indptr) > 0]] = True
+        keep = np.empty(len(order), dtype=bool)
+        keep[order] = (within <= self.params.lexical_postings) | first
+        if keep.all():
+            return queries
+        kept_per_query = np.bincount(owner[keep], minlength=queries.shape[0])
+        kept_indptr = np.concatenate([[0], np.cumsum(kept_per_query)])
+        return sparse.csr_matrix(
+            (queries.data[keep], queries.indices[keep], kept_indptr), shape=queries.shape
+        )
+
+    @staticmethod
+    def _cosines(queries: sparse.csr_matrix, columns: HalfSparse) -> sparse.csr_matrix:
+        """Rows by query, columns by the rows ``columns`` holds: the cosines of the papers
+        sharing a term with a query, from the inverted lists of the queries' terms. Each
+        query's papers come in no particular order (sorting them took a quarter of a list's
+        time at a million papers): nothing that reads them needs them sorted."""
+        terms = np.unique(queries.indices)
+        cosines: sparse.csr_matrix = (queries[:, terms] @ columns.major(terms).T).tocsr()
+        return cosines
 
     def _scored(
         self,
@@ -135,17 +220,14 @@ class HybridSearch:
         hits: tuple[np.ndarray, np.ndarray],
         proposed: np.ndarray,
         query: tuple[sparse.csr_matrix, np.ndarray],
+        lexical_z: _ZScore,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One paper's candidates (the graph's ``proposed`` and the lexical stage's best of
-        ``hits``, the rows sharing a term and their cosines, in any order) with their exact
-        scores; ``query`` is the paper's lexical row and embedding."""
+        ``hits``, the rows sharing a term read and their cosines over those terms, in any
+        order) with their exact scores; ``query`` is the paper's lexical row and embedding,
+        ``lexical_z`` the z-score of its lexical cosines over the corpus."""
         hit_rows, hit_cosines = hits
         lexical_query, dense_query = query
-        count = self.columns.shape[0]
-        lexical_z = _standardiser(
-            hit_cosines.sum(dtype=np.float64) / count,
-            np.square(hit_cosines, dtype=np.float64).sum() / count,
-        )
         # One more than asked for when the paper is indexed: its own row is the best of all.
         wanted = self.params.lexical_candidates + (row is not None)
         best = hit_rows[_top(hit_cosines, wanted)]
@@ -217,6 +299,13 @@ def _dense_queries(
     return np.vstack(
         [dense.vectors(row) if row is not None else next(encoded) for row in rows]
     ).astype(np.float32)
+
+
+def _row_square_sums(matrix: sparse.csr_matrix) -> np.ndarray:
+    """The sum of each row's squared values, in float64."""
+    owner = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    values = np.asarray(matrix.data, dtype=np.float64)
+    return np.bincount(owner, weights=values * values, minlength=matrix.shape[0])
 
 
 def _standardiser(mean: float, mean_square: float) -> _ZScore:

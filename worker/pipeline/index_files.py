@@ -69,12 +69,7 @@ def build_and_publish(
     ranker, note = choose_ranker(settings.related_ranker)
     ann = None
     if len(papers) >= settings.related_ann_from:
-        ann = AnnParams(
-            dims=settings.related_ann_dims,
-            candidates=settings.related_ann_candidates,
-            ef_search=settings.related_ann_ef_search,
-            lexical_candidates=settings.related_ann_lexical_candidates,
-        )
+        ann = AnnParams.of(settings)
         if ranker not in ("tfidf", "hybrid"):
             ranker, note = "tfidf", f"lexical at scale: {len(papers):,} papers use the ANN path"
     if note:

@@ -28,6 +28,8 @@ import numpy as np
 from scipy import sparse
 from sklearn.decomposition import TruncatedSVD
 
+from paperlens.settings import Settings
+
 # The SVD is fitted on a sample of rows: the directions of a few hundred thousand papers
 # describe the corpus as well as those of all, at a fraction of the time and memory.
 SVD_SAMPLE = 200_000
@@ -51,6 +53,22 @@ class AnnParams:
     lexical_candidates: int = 100
     links: int = 32
     ef_construction: int = 200
+    # Inverted-list entries the hybrid's lexical stage reads per paper, rarest term first,
+    # and the papers whose cosines give the spread of the lexical scores (see hybrid_search).
+    lexical_postings: int = 500_000
+    statistics_sample: int = 100_000
+
+    @classmethod
+    def of(cls, settings: Settings) -> AnnParams:
+        """The parameters an index built under ``settings`` gets."""
+        return cls(
+            dims=settings.related_ann_dims,
+            candidates=settings.related_ann_candidates,
+            ef_search=settings.related_ann_ef_search,
+            lexical_candidates=settings.related_ann_lexical_candidates,
+            lexical_postings=settings.related_ann_lexical_postings,
+            statistics_sample=settings.related_ann_statistics_sample,
+        )
 
 
 class Neighbours:

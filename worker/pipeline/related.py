@@ -54,7 +54,8 @@ NEAR_DUPLICATE = 0.9
 # 8: at scale the TF-IDF matrices keep half-precision values (``half_sparse``).
 # 9: and two bytes of each entry's index (``HalfSparse.low``).
 # 10: the explainer's values in one byte each (``EXPLAINER_VALUE_BYTES``).
-INDEX_FORMAT = 10
+# 11: the hybrid's search keeps the lexical matrix's moments (``LexicalMoments``).
+INDEX_FORMAT = 11
 
 # How far past k the list looks for replacements of skipped duplicates and for MMR.
 _LOOKAHEAD = 30
@@ -137,9 +138,10 @@ class RelatedIndex:
         lexical = self.ranker.lexical if isinstance(self.ranker, HybridRanker) else self.ranker
         if not isinstance(lexical, TfidfRanker):
             raise ValueError("approximate candidates are ordered by TF-IDF or the hybrid only")
-        self.lexical_columns = HalfSparse.of(lexical.whole().tocsc())
+        rows = lexical.whole()
+        self.lexical_columns = HalfSparse.of(rows.tocsc())
         if isinstance(self.ranker, HybridRanker):
-            self.hybrid_search = HybridSearch.build(self.ranker, ann, self.lexical_columns)
+            self.hybrid_search = HybridSearch.build(self.ranker, ann, self.lexical_columns, rows)
         else:
             self.neighbours = Neighbours.build(lexical.whole(), ann)
         lexical.compact()
@@ -176,7 +178,8 @@ class RelatedIndex:
             return
         lexical = self.ranker.lexical if isinstance(self.ranker, HybridRanker) else self.ranker
         assert isinstance(lexical, TfidfRanker)  # add_neighbours allows no other
-        self.lexical_columns = HalfSparse.of(lexical.whole().tocsc())
+        rows = lexical.whole()
+        self.lexical_columns = HalfSparse.of(rows.tocsc())
         if self.neighbours is not None:
             self.neighbours.add(lexical.rows(slice(before, None)))
         if self.approximate_hybrid is not None:
@@ -184,7 +187,7 @@ class RelatedIndex:
             dense = self.ranker.dense
             assert isinstance(dense, DenseRanker)
             added = dense.vectors(np.arange(before, len(self)))
-            self.approximate_hybrid.extend(added, self.lexical_columns)
+            self.approximate_hybrid.extend(added, self.lexical_columns, rows)
 
     @property
     def papers_fitted(self) -> int:
