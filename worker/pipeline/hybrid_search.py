@@ -40,8 +40,8 @@ from worker.pipeline.rankers.tfidf import TfidfRanker
 
 # Embeddings summed this many at a time when the moments are computed, to bound memory.
 _MOMENT_BLOCK = 50_000
-# Query-by-paper cosines computed this many cells at a time (most papers share a common
-# term with any query, so a block holds about this many), a few tens of MiB.
+# Query-by-paper cosines computed this many cells at a time, a few tens of MiB: a query has
+# at most as many as the entries its lexical stage reads, or the papers of the sample.
 _COSINE_BLOCK_CELLS = 4_000_000
 # ``_top`` bounds the largest values from every this-many-th one.
 _TOP_STRIDE = 10
@@ -150,7 +150,8 @@ class HybridSearch:
         lexical_queries = lexical.vectors(papers, rows)
         dense_queries = _dense_queries(dense, papers, rows)
         proposed = self.graph.search(dense_queries, self.params.candidates + 1)
-        block = block_of_queries(self.columns.shape[0])
+        read = min(self.columns.shape[0], self.params.lexical_postings)
+        block = block_of_queries(max(read, self.lexical_moments.sampled))
         found = []
         for first in range(0, len(rows), block):
             queries = lexical_queries[first : first + block]
@@ -264,10 +265,10 @@ class HybridSearch:
         return len(self.graph)
 
 
-def block_of_queries(papers: int) -> int:
-    """How many papers' cosines to the ``papers`` indexed ones are computed at once: about
-    ``_COSINE_BLOCK_CELLS`` of them, whatever the index's size."""
-    return max(1, _COSINE_BLOCK_CELLS // max(1, papers))
+def block_of_queries(per_query: int) -> int:
+    """How many queries' cosines are computed at once when each may have ``per_query`` of
+    them (the papers it is compared with): about ``_COSINE_BLOCK_CELLS`` in all."""
+    return max(1, _COSINE_BLOCK_CELLS // max(1, per_query))
 
 
 def parts(ranker: HybridRanker) -> tuple[TfidfRanker, DenseRanker]:
