@@ -261,7 +261,7 @@ def _build(
     index.add_neighbours(_params(settings, served))
     graphs_s = time.perf_counter() - started
     index.save(path)
-    # This process's peak: an upper bound of the product's build, which lets the papers
+    # This process's peak: an upper bound of the product's build, which lets the papers'
     # text go before the graphs (``index_files.build_and_publish``) where this keeps it.
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return (
