@@ -144,16 +144,17 @@ class Settings(BaseSettings):
     # the best TF-IDF cosines from the inverted lists of the paper's terms; for TF-IDF, an
     # HNSW graph over an SVD of TF-IDF (which reading-list suggestions search too). The
     # SVD's dimensions, graph candidates per paper, TF-IDF candidates per paper (hybrid
-    # only), and search breadth (FAISS efSearch). The hybrid's TF-IDF stage reads at most
-    # this many inverted-list entries per paper (rarest terms first), and takes the spread
-    # of a paper's TF-IDF cosines from at most this many papers (worker.pipeline.hybrid_search).
+    # only), and search breadth (FAISS efSearch). The hybrid takes the spread of a paper's
+    # TF-IDF cosines from at most this many papers, and above that size its TF-IDF stage
+    # reads at most this many inverted-list entries per paper, rarest terms first
+    # (worker.pipeline.hybrid_search).
     related_ann_from: int = Field(default=100_000, ge=2)
     related_ann_dims: int = Field(default=256, ge=2)
     related_ann_candidates: int = Field(default=200, ge=1)
     related_ann_lexical_candidates: int = Field(default=100, ge=0)
     related_ann_ef_search: int = Field(default=256, ge=1)
-    related_ann_lexical_postings: int = Field(default=500_000, ge=1)
     related_ann_statistics_sample: int = Field(default=100_000, ge=1_000)
+    related_ann_lexical_postings: int = Field(default=500_000, ge=1)
     # Papers that join the catalogue are added to the published index (``index_update_cron``
     # and after each ingest) in the spaces it was fitted in; once the papers added since the
     # last fit pass this share of those fitted, the update fits a new index instead.

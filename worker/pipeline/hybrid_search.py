@@ -3,23 +3,25 @@ exactly as scoring every paper would score them.
 
 Candidates come from two stages, united: the HNSW graph over the dense embeddings (the
 papers nearest in meaning) and the lexical stage, the papers that score best by TF-IDF
-cosine over the query's rarer terms. The lexical stage reads the inverted lists (the TF-IDF
-matrix by columns) of the query's terms from the rarest up, until it has read
-``AnnParams.lexical_postings`` entries: the rare terms the embeddings blur are read whole,
-and the common words, whose lists hold most papers of a large corpus and add little to any
-cosine, are left out once the budget is spent. Every candidate is then scored exactly.
+cosine, read from the inverted lists (the TF-IDF matrix by columns) of the query's terms,
+which also catch the papers that share a rare term the embeddings blur. Every candidate is
+then scored exactly.
 
 The hybrid's score is corpus-relative: each part is z-scored over the whole corpus before
 the two are mixed (``HybridRanker.scored``). The dense part's mean and spread come from the
 embeddings' mean and second-moment matrix, kept from the build: a query's mean similarity
 is its inner product with the mean embedding, and its mean squared similarity is
 ``q @ second_moment @ q``. The lexical part's mean is the query's inner product with the
-sum of every paper's row (``LexicalMoments.sums``); its mean square comes from the cosines
-to every paper up to ``AnnParams.statistics_sample`` papers, and above that from an even
-sample of that many papers, since reading every paper's cosine is what made a list's
-time grow with the corpus. Up to that size a candidate scores what it scores in exact
-search, up to float rounding, and only the choice of candidates is approximate; above it,
-the lexical spread is an estimate too (``bench/hybrid_ann.py`` measures what both cost).
+sum of every paper's row (``LexicalMoments.sums``); its mean square needs the query's
+cosine to every paper. Up to ``AnnParams.statistics_sample`` papers the lexical stage reads
+every term's list, which gives each paper's exact cosine, hence both the spread and the
+best cosines: a candidate scores what it scores in exact search, up to float rounding, and
+only the choice of candidates is approximate. Above that size, where a query's terms name
+nearly every paper (five million entries at a million papers, most of them common words'),
+reading them all was most of a list's time; there the spread comes from an even sample of
+that many papers, and the best cosines from the query's terms read from the rarest up until
+``AnnParams.lexical_postings`` entries are read: the common words add little to any cosine.
+``bench/hybrid_ann.py`` measures what both approximations cost.
 """
 
 from __future__ import annotations
@@ -150,18 +152,24 @@ class HybridSearch:
         lexical_queries = lexical.vectors(papers, rows)
         dense_queries = _dense_queries(dense, papers, rows)
         proposed = self.graph.search(dense_queries, self.params.candidates + 1)
-        read = min(self.columns.shape[0], self.params.lexical_postings)
-        block = block_of_queries(max(read, self.lexical_moments.sampled))
+        # Up to the sample's size the spread needs every paper's cosine, so every term's list
+        # is read once for both; above it, the rarest terms' for the candidates and every
+        # term's over the sample for the spread (at 100,000 papers a second, pruned product
+        # cost more than it saved: "Hybrid related lists at scale", 2026-12-06 09:50).
+        sample = self.lexical_moments.sample
+        papers_read = self.columns.shape[0]
+        if sample is not None:
+            papers_read = max(min(papers_read, self.params.lexical_postings), sample.shape[0])
+        block = block_of_queries(papers_read)
         found = []
         for first in range(0, len(rows), block):
             queries = lexical_queries[first : first + block]
-            rarest = self._rarest_terms(queries)
-            cosines = self._cosines(rarest, self.columns)
-            if self.lexical_moments.sample is None and rarest.nnz == queries.nnz:
-                squares = _row_square_sums(cosines)  # every paper, every term: read once
+            if sample is None:
+                cosines = self._cosines(queries, self.columns)
+                squares = _row_square_sums(cosines)
             else:
-                every = self._cosines(queries, self.lexical_moments.sample or self.columns)
-                squares = _row_square_sums(every)
+                cosines = self._cosines(self._rarest_terms(queries), self.columns)
+                squares = _row_square_sums(self._cosines(queries, sample))
             means = np.asarray(queries @ self.lexical_moments.sums).ravel()
             for position in range(cosines.shape[0]):
                 start, end = cosines.indptr[position], cosines.indptr[position + 1]

@@ -53,10 +53,11 @@ class AnnParams:
     lexical_candidates: int = 100
     links: int = 32
     ef_construction: int = 200
-    # Inverted-list entries the hybrid's lexical stage reads per paper, rarest term first,
-    # and the papers whose cosines give the spread of the lexical scores (see hybrid_search).
-    lexical_postings: int = 500_000
+    # The papers whose cosines give the spread of the hybrid's lexical scores, and, on
+    # larger corpora, the inverted-list entries its lexical stage reads per paper, rarest
+    # term first (see hybrid_search).
     statistics_sample: int = 100_000
+    lexical_postings: int = 500_000
 
     @classmethod
     def of(cls, settings: Settings) -> AnnParams:
