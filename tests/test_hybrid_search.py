@@ -190,3 +190,21 @@ def approximate_copy(index: RelatedIndex, params: AnnParams) -> RelatedIndex:
     )
     approximate.add_neighbours(params)
     return approximate
+
+
+def test_with_a_sample_the_terms_read_count_exactly_in_the_spread(index: RelatedIndex) -> None:
+    """Above the sample's size the sample only estimates what the unread terms add: when
+    every term is read, candidates score what they score against every paper."""
+    papers = [*demo_papers(), NEWCOMER]
+    rows = [index.row_of(paper.paper_id) for paper in papers]
+    approximate = approximate_copy(index, replace(SMALL, statistics_sample=20))
+    search = approximate.approximate_hybrid
+    ranker = approximate.ranker
+    assert search is not None and search.lexical_moments.sample is not None
+    assert isinstance(ranker, HybridRanker)
+
+    found = search.candidates(ranker, papers, rows)
+
+    for paper, row, (candidates, fused, _) in zip(papers, rows, found, strict=True):
+        exact_fused, _ = ranker.scored(paper, row)
+        np.testing.assert_allclose(fused, exact_fused[candidates], atol=1e-5)

@@ -18,9 +18,11 @@ every term's list, which gives each paper's exact cosine, hence both the spread 
 best cosines: a candidate scores what it scores in exact search, up to float rounding, and
 only the choice of candidates is approximate. Above that size, where a query's terms name
 nearly every paper (five million entries at a million papers, most of them common words'),
-reading them all was most of a list's time; there the spread comes from an even sample of
-that many papers, and the best cosines from the query's terms read from the rarest up until
-``AnnParams.lexical_postings`` entries are read: the common words add little to any cosine.
+reading them all was most of a list's time. There the lexical stage reads the query's terms
+from the rarest up until ``AnnParams.lexical_postings`` entries are read, whose cosines give
+the best candidates (the common words add little to any cosine) and the squared cosines'
+sum over those terms exactly; what the unread terms add to that sum comes from an even
+sample of ``AnnParams.statistics_sample`` papers.
 ``bench/hybrid_ann.py`` measures what both approximations cost.
 """
 
@@ -56,9 +58,10 @@ class LexicalMoments:
     """What the lexical z-score needs of the corpus besides a query's own row.
 
     ``sums`` holds each term's column sum, so that a query's mean cosine over every paper
-    is one inner product. ``sample`` holds the columns of every ``stride``-th paper's row,
-    whose cosines to a query give its mean squared cosine: ``sampled`` papers in all; None
-    when the sample would be every paper, and the index's own columns serve.
+    is one inner product. ``sample`` holds the columns of an even sample of the papers'
+    rows, ``sampled`` papers in all, whose cosines to a query estimate what the terms the
+    lexical stage leaves unread add to its mean squared cosine; None when the sample would
+    be every paper, and every term is read.
     """
 
     sums: np.ndarray
@@ -168,8 +171,16 @@ class HybridSearch:
                 cosines = self._cosines(queries, self.columns)
                 squares = _row_square_sums(cosines)
             else:
-                cosines = self._cosines(self._rarest_terms(queries), self.columns)
-                squares = _row_square_sums(self._cosines(queries, sample))
+                # The squared cosines over the terms read, exactly, and what the others add
+                # to them, from the sample: most of the spread is in the few papers that share
+                # a rare term, which the terms read catch whole.
+                read = self._rarest_terms(queries)
+                cosines = self._cosines(read, self.columns)
+                added = _row_square_sums(self._cosines(queries, sample)) - _row_square_sums(
+                    self._cosines(read, sample)
+                )
+                scale = self.columns.shape[0] / self.lexical_moments.sampled
+                squares = _row_square_sums(cosines) + scale * added
             means = np.asarray(queries @ self.lexical_moments.sums).ravel()
             for position in range(cosines.shape[0]):
                 start, end = cosines.indptr[position], cosines.indptr[position + 1]
@@ -183,7 +194,7 @@ class HybridSearch:
                         (queries[position], dense_queries[at]),
                         _standardiser(
                             float(means[position]) / self.columns.shape[0],
-                            float(squares[position]) / self.lexical_moments.sampled,
+                            float(squares[position]) / self.columns.shape[0],
                         ),
                     )
                 )
