@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from paperlens.schemas import RelatedPaper
 from tests.test_related import demo_papers
 from worker.pipeline.neighbours import AnnParams
 from worker.pipeline.rankers.choose import embeddings_available
@@ -59,22 +60,11 @@ def test_candidates_score_what_they_score_against_the_whole_corpus(index: Relate
 def test_approximate_lists_hold_the_papers_of_exact_lists(index: RelatedIndex) -> None:
     papers = [*demo_papers(), NEWCOMER]
     exact = index.related_many(papers, 10)
-    approximate = RelatedIndex(
-        copy.deepcopy(index.ranker),
-        index.explainer,
-        index.paper_ids,
-        index.titles,
-        floor=index.floor,
-    )
-    approximate.add_neighbours(SMALL)
+    approximate = approximate_copy(index, SMALL)
 
     served = approximate.related_many(papers, 10)
 
-    shared = sum(
-        len({r.paper_id for r in a} & {r.paper_id for r in e})
-        for a, e in zip(served, exact, strict=True)
-    )
-    listed = sum(len(e) for e in exact)
+    shared, listed = papers_in_common(served, exact)
     assert listed >= 59 and shared / listed >= 0.9, (shared, listed)
     moe = served[-1]
     assert sum("expert" in r.title.lower() or "moe" in r.title.lower() for r in moe[:5]) >= 3
@@ -153,11 +143,7 @@ def test_lists_from_a_budget_and_a_sample_hold_the_papers_of_exact_lists(
 
     served = approximate.related_many(papers, 10)
 
-    shared = sum(
-        len({r.paper_id for r in a} & {r.paper_id for r in e})
-        for a, e in zip(served, exact, strict=True)
-    )
-    listed = sum(len(e) for e in exact)
+    shared, listed = papers_in_common(served, exact)
     assert shared / listed >= 0.85, (shared, listed)
 
 
@@ -177,6 +163,17 @@ def test_after_an_extension_candidates_score_what_they_score_against_every_paper
         exact_fused, exact_raw = ranker.scored(paper, row)
         np.testing.assert_allclose(fused, exact_fused[candidates], atol=1e-5)
         np.testing.assert_allclose(raw, exact_raw[candidates], atol=1e-5)
+
+
+def papers_in_common(
+    served: list[list[RelatedPaper]], exact: list[list[RelatedPaper]]
+) -> tuple[int, int]:
+    """How many papers of the exact lists the served lists hold, and how many they list."""
+    shared = sum(
+        len({r.paper_id for r in a} & {r.paper_id for r in e})
+        for a, e in zip(served, exact, strict=True)
+    )
+    return shared, sum(len(e) for e in exact)
 
 
 def approximate_copy(index: RelatedIndex, params: AnnParams) -> RelatedIndex:
