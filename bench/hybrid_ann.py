@@ -174,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reuse-index",
         action="store_true",
-        help="load the index an earlier run saved for this size instead of building it",
+        help="load the index an earlier run saved for this size instead of building it "
+        "(it keeps the search parameters it was built with)",
     )
     parser.add_argument(
         "--no-mixes", action="store_true", help="the served lists only, not the candidate mixes"
@@ -192,17 +193,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     load_before = Path("/proc/loadavg").read_text().split()[:3]
     settings = get_settings()
-    served = Mix(
-        settings.related_ann_candidates,
-        settings.related_ann_lexical_candidates,
-        settings.related_ann_ef_search,
-        settings.related_ann_lexical_postings,
-    )
     path = CACHE / f"hybrid-ann-{args.size}" / "related-bench.joblib"
     if args.reuse_index and path.exists():
         built = "Index built by an earlier run of this benchmark (same code and corpus), loaded"
     else:
-        built = _build(papers, vectors, settings, served, path)
+        built = _build(papers, vectors, settings, path)
     if args.build_only:
         print(f"{built}; saved at {path}.")
         return 0
@@ -210,6 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     index = RelatedIndex.load(path)  # memory-mapped, as every worker loads it
     search = index.approximate_hybrid
     assert search is not None
+    # An index is searched with the parameters it was built with, whatever the settings
+    # say now (a reused index included).
+    kept = search.params
+    served = Mix(kept.candidates, kept.lexical_candidates, kept.ef_search, kept.lexical_postings)
     rng = np.random.default_rng(0)
     picked = np.sort(rng.choice(len(papers), min(SAMPLE, len(papers)), replace=False))
     sample = [papers[int(i)] for i in picked]
@@ -247,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _build(
-    papers: Sequence[IndexedPaper], vectors: np.ndarray, settings: Settings, served: Mix, path: Path
+    papers: Sequence[IndexedPaper], vectors: np.ndarray, settings: Settings, path: Path
 ) -> str:
     """Build the index as the product does at this size, save it at ``path``, and say how
     long each part took."""
@@ -258,7 +257,7 @@ def _build(
     ranker.dense = cached.served()
     fit_s = time.perf_counter() - started
     started = time.perf_counter()
-    index.add_neighbours(_params(settings, served))
+    index.add_neighbours(AnnParams.of(settings))
     graphs_s = time.perf_counter() - started
     index.save(path)
     # This process's peak: an upper bound of the product's build, which lets the papers'

@@ -151,7 +151,7 @@ class Settings(BaseSettings):
     related_ann_from: int = Field(default=100_000, ge=2)
     related_ann_dims: int = Field(default=256, ge=2)
     related_ann_candidates: int = Field(default=200, ge=1)
-    related_ann_lexical_candidates: int = Field(default=100, ge=0)
+    related_ann_lexical_candidates: int = Field(default=200, ge=0)
     related_ann_ef_search: int = Field(default=256, ge=1)
     related_ann_statistics_sample: int = Field(default=100_000, ge=1_000)
     related_ann_lexical_postings: int = Field(default=500_000, ge=1)

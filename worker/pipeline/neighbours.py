@@ -50,7 +50,7 @@ class AnnParams:
     candidates: int = 200
     ef_search: int = 256
     # The hybrid's candidates from its lexical stage, beside the graph's (see hybrid_search).
-    lexical_candidates: int = 100
+    lexical_candidates: int = 200
     links: int = 32
     ef_construction: int = 200
     # The papers whose cosines give the spread of the hybrid's lexical scores, and, on
