@@ -174,8 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reuse-index",
         action="store_true",
-        help="load the index an earlier run saved for this size instead of building it "
-        "(it keeps the search parameters it was built with)",
+        help="load the index an earlier run saved for this size instead of building it",
     )
     parser.add_argument(
         "--no-mixes", action="store_true", help="the served lists only, not the candidate mixes"
@@ -205,8 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     index = RelatedIndex.load(path)  # memory-mapped, as every worker loads it
     search = index.approximate_hybrid
     assert search is not None
-    # An index is searched with the parameters it was built with, whatever the settings
-    # say now (a reused index included).
+    # Searched as workers search it: with the settings' search parameters, a reused index
+    # included.
+    index.search_as(AnnParams.of(settings))
     kept = search.params
     served = Mix(kept.candidates, kept.lexical_candidates, kept.ef_search, kept.lexical_postings)
     rng = np.random.default_rng(0)

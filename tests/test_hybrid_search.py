@@ -70,6 +70,22 @@ def test_approximate_lists_hold_the_papers_of_exact_lists(index: RelatedIndex) -
     assert sum("expert" in r.title.lower() or "moe" in r.title.lower() for r in moe[:5]) >= 3
 
 
+def test_a_built_index_searches_with_the_search_parameters_it_is_given(
+    index: RelatedIndex,
+) -> None:
+    papers = [*demo_papers(), NEWCOMER]
+    approximate = approximate_copy(index, SMALL)
+    before = [len(listed) for listed in approximate.related_many(papers, 10)]
+
+    approximate.search_as(replace(SMALL, candidates=2, lexical_candidates=0, dims=8, links=4))
+
+    # The graph's two nearest papers (three for a paper outside it) are all a list can hold.
+    after = [len(listed) for listed in approximate.related_many(papers, 10)]
+    assert max(after) <= 3 < max(before) and 0 < sum(after) < sum(before), (before, after)
+    search = approximate.approximate_hybrid
+    assert search is not None and (search.params.dims, search.params.links) == (24, 8)
+
+
 def test_at_scale_the_embeddings_are_kept_once_in_the_graph_and_order_papers_as_before(
     tmp_path: Path,
 ) -> None:

@@ -17,6 +17,7 @@ from paperlens.settings import Settings, get_settings
 from paperlens.store.db import Database
 from paperlens.store.papers import iter_papers
 from tests.support import run_workers
+from tests.test_related import demo_papers
 from worker.context import reset_context
 from worker.pipeline.enrich import enrich
 from worker.pipeline.index_files import build_and_publish, current_index
@@ -107,6 +108,25 @@ def test_above_the_threshold_related_papers_come_from_the_graph(
     assert row is not None and isinstance(index.ranker, TfidfRanker)
     candidates = set(index.neighbours.search(index.ranker.rows([row]), 16)[0].tolist())
     assert {index.row_of(paper_id) for paper_id, _, _ in moe} <= candidates
+
+
+def test_search_settings_apply_to_the_published_index_without_a_new_fit(
+    demo: Database, redis: Redis, ann_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moe = next(paper for paper in demo_papers() if paper.paper_id == MOE_PAPER)
+    index = current_index(ann_settings, demo, redis)
+    pointer = redis.get(keys.INDEX_POINTER)
+    assert len(index.related(moe, 10)) > 3
+    monkeypatch.setenv("PAPERLENS_RELATED_ANN_CANDIDATES", "3")
+    monkeypatch.setenv("PAPERLENS_RELATED_ANN_DIMS", "12")  # built in: waits for a new fit
+    get_settings.cache_clear()
+
+    index = current_index(get_settings(), demo, redis)
+
+    assert redis.get(keys.INDEX_POINTER) == pointer
+    assert 1 <= len(index.related(moe, 10)) <= 3
+    assert index.neighbours is not None and index.neighbours.projection is not None
+    assert index.neighbours.projection.shape[1] == 24
 
 
 def test_papers_outside_the_graph_are_served_by_projection(

@@ -248,11 +248,11 @@ class HybridSearch:
         ``lexical_z`` the z-score of its lexical cosines over the corpus."""
         hit_rows, hit_cosines = hits
         lexical_query, dense_query = query
-        # One more than asked for when the paper is indexed: its own row is the best of all.
-        wanted = self.params.lexical_candidates + (row is not None)
+        wanted = 0
+        if self.params.lexical_candidates:
+            # One more than asked for when the paper is indexed: its own row is the best of all.
+            wanted = self.params.lexical_candidates + (row is not None)
         best = hit_rows[_top(hit_cosines, wanted)]
-        if not self.params.lexical_candidates:
-            best = best[:0]
         union = np.union1d(proposed[proposed >= 0], best)
         if row is not None:
             union = union[union != row]
@@ -354,6 +354,8 @@ def _top(values: np.ndarray, k: int) -> np.ndarray:
     ``k``-th largest of all, so the cut keeps the ``k`` largest, and about ``_TOP_STRIDE``
     times ``k`` values besides.
     """
+    if k <= 0:
+        return np.arange(0)
     if len(values) <= k:
         return np.arange(len(values))
     sample = values[::_TOP_STRIDE]

@@ -206,8 +206,9 @@ def published(settings: Settings, redis: Redis) -> bool:
 
 
 def current_index(settings: Settings, db: Database, redis: Redis) -> RelatedIndex:
-    """The published index, loaded once per process; built first if none exists yet, or
-    if the published one was built in another format (by an older release)."""
+    """The published index, loaded once per process and searched with the settings'
+    search parameters; built first if none exists yet, or if the published one was built
+    in another format (by an older release)."""
     pointer = precompute.index_pointer(redis)
     path = published_path(settings.index_dir, pointer) if pointer is not None else None
     if path is None or not path.exists():
@@ -216,6 +217,7 @@ def current_index(settings: Settings, db: Database, redis: Redis) -> RelatedInde
     if not index.up_to_date:
         log.warning("related papers: %s was built in an older format; rebuilding", path.name)
         index = _load(settings.index_dir / build_and_publish(settings, db, redis))
+    index.search_as(AnnParams.of(settings))
     return index
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,18 @@ class AnnParams:
             lexical_candidates=settings.related_ann_lexical_candidates,
             lexical_postings=settings.related_ann_lexical_postings,
             statistics_sample=settings.related_ann_statistics_sample,
+        )
+
+    def searching_as(self, wanted: AnnParams) -> AnnParams:
+        """These parameters with ``wanted``'s for searching: how many candidates each stage
+        proposes, the graph's breadth and the lexical stage's reading budget can change for
+        an index already built, while the space, the links and the sample are built in."""
+        return replace(
+            self,
+            candidates=wanted.candidates,
+            ef_search=wanted.ef_search,
+            lexical_candidates=wanted.lexical_candidates,
+            lexical_postings=wanted.lexical_postings,
         )
 
 

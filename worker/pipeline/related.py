@@ -123,6 +123,14 @@ class RelatedIndex:
             floor=floor,
         )
 
+    def search_as(self, ann: AnnParams) -> None:
+        """Search the graphs with ``ann``'s search parameters (``AnnParams.searching_as``):
+        an operator's new settings apply once a worker loads the index, without a new fit."""
+        hybrid = self.approximate_hybrid
+        for graph in (self.neighbours, hybrid.graph if hybrid is not None else None):
+            if graph is not None:
+                graph.params = graph.params.searching_as(ann)
+
     def add_neighbours(self, ann: AnnParams) -> None:
         """Build what proposes candidates from now on, for the TF-IDF ranker or the hybrid,
         whose exact scores then order them. A step of its own, so that a caller can release
