@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
+import pytest
 from flask.testing import FlaskClient
 from redis import Redis
 
@@ -146,3 +148,29 @@ def open_until_served(client: FlaskClient, redis: Redis, paper_id: str) -> dict[
     assert served.status_code == 200, served.get_json()
     body: dict[str, Any] = served.get_json()
     return body
+
+
+def record_encodings(monkeypatch: pytest.MonkeyPatch, capacity: int) -> list[str]:
+    """Every text the served encoder is asked for from here on, in order; the process's
+    remembered sentences start empty and hold ``capacity`` of them."""
+    from worker.pipeline.rankers import dense
+
+    served = dense.encoder(dense.DEFAULT_ENCODER)
+    asked: list[str] = []
+
+    class Recording:
+        name = served.name
+
+        def encode(self, texts: Sequence[str]) -> np.ndarray:
+            asked.extend(texts)
+            return served.encode(texts)
+
+        def encode_titled(
+            self, texts: Sequence[str], title_chars: Sequence[int]
+        ) -> tuple[np.ndarray, np.ndarray]:
+            asked.extend(texts)
+            return served.encode_titled(texts, title_chars)
+
+    monkeypatch.setitem(dense._loaded, dense.DEFAULT_ENCODER, Recording())
+    monkeypatch.setattr(dense, "_remembered", dense._Remembered(capacity))
+    return asked

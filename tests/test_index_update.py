@@ -19,7 +19,7 @@ from paperlens.schemas import EnrichedPaper, PaperRecord
 from paperlens.settings import Settings, get_settings
 from paperlens.store.db import Database
 from paperlens.store.papers import upsert_papers
-from tests.support import run_workers
+from tests.support import record_encodings, run_workers
 from tests.test_related import demo_papers
 from worker.context import reset_context
 from worker.pipeline import gains
@@ -227,7 +227,11 @@ def test_new_papers_inserted_into_hybrid_lists_as_a_search_would_list_them() -> 
     ]
     merged = {
         paper.document.paper_id: document
-        for paper, document in zip(lists, gains.with_new_papers(index, lists, 10), strict=True)
+        for paper, document in zip(
+            lists,
+            gains.with_new_papers(index, lists, 10, dict(zip(indexed, new, strict=True))),
+            strict=True,
+        )
     }
 
     searched = dict(
@@ -254,6 +258,53 @@ def test_new_papers_inserted_into_hybrid_lists_as_a_search_would_list_them() -> 
             assert not new_ids & {r.paper_id for r in searched[paper_id][:9]}
 
 
+@pytest.mark.skipif(not embeddings_available(), reason="the packaged model is not installed")
+def test_a_paper_entering_earlier_lists_is_explained_from_its_own_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its reasons quote its own sentences, encoded for its own list: no earlier paper's
+    sentences are encoded, however many update chunks gain that paper a new entry."""
+    papers = demo_papers()
+    earlier, new = papers[:50], [*papers[50:], NEWCOMER]
+    index = RelatedIndex.build(earlier, "hybrid")
+    stored = _documents(index, earlier)
+    index.extend(new)
+    rows = [index.row_of(p.paper_id) for p in new]
+    indexed = [row for row in rows if row is not None]
+    asked = record_encodings(monkeypatch, capacity=1_000)
+    index.related_many(new, 10)  # the new papers' own lists, as their enrichment makes them
+    own = len(asked)
+    near = gains.near_earlier(index, indexed, index.candidates(new, indexed, 100))
+    lists = [gains.Earlier(row, stored[index.paper_ids[row]], rows) for row, rows in near.items()]
+    # Lists whose scoring is recovered take the new papers in; the rest are searched again.
+    lists = [
+        paper
+        for paper, merge in zip(lists, gains.merged_many(index, lists, 10), strict=True)
+        if merge is not None
+    ]
+
+    changed = gains.with_new_papers(index, lists, 10, dict(zip(indexed, new, strict=True)))
+
+    abstracts = {paper.paper_id: paper.abstract for paper in new}
+    inserted = [
+        entry
+        for paper, document in zip(lists, changed, strict=True)
+        if document is not None
+        for entry in document.related
+        if entry.paper_id not in {r.paper_id for r in paper.document.related}
+    ]
+    assert len(inserted) >= 10
+    quotes = [entry for entry in inserted if entry.reason.startswith("Both study:")]
+    assert quotes
+    for entry in quotes:
+        quoted = entry.reason.removeprefix("Both study: \u2018").removesuffix("\u2019")
+        # As quoted: a lead-in ("However, ...") dropped and the first letter made capital.
+        assert quoted.removesuffix("\u2026")[1:] in abstracts[entry.paper_id], entry
+    assert own > 0
+    assert all(any(text in paper.abstract for paper in new) for text in asked[own:])
+    assert len(asked) - own < own
+
+
 def test_a_list_made_otherwise_is_searched_again(precomputed: Database, redis: Redis) -> None:
     papers = demo_papers()
     index = RelatedIndex.build(papers[:50], "tfidf")
@@ -270,7 +321,9 @@ def test_a_list_made_otherwise_is_searched_again(precomputed: Database, redis: R
         }
     )
 
-    (changed,) = gains.with_new_papers(index, [gains.Earlier(row, foreign, [50])], 10)
+    (changed,) = gains.with_new_papers(
+        index, [gains.Earlier(row, foreign, [50])], 10, {50: NEWCOMER}
+    )
 
     assert changed is not None
     assert [r.paper_id for r in changed.related] == [

@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 from bench.quality.encoders import REFERENCE, register_measured
-from tests.support import ROOT
+from tests.support import ROOT, record_encodings
 from tests.test_related import demo_papers
-from worker.pipeline.rankers.dense import DenseRanker, dense_text, encoder
+from worker.pipeline.rankers.dense import DenseRanker, dense_text, encoder, remembered
 from worker.pipeline.rankers.onnx_encoder import DIMENSIONS, OnnxMiniLmEncoder, exported_model
 
 # Modules the served encoder must never import (each would mean torch in the default venv).
@@ -196,3 +196,21 @@ def test_a_paper_projected_alone_gets_the_vectors_it_has_in_the_index() -> None:
     assert together.shape == (len(papers), 2 * DIMENSIONS)
     alone = np.vstack([ranker.embed([paper]) for paper in papers[:10]])
     assert np.array_equal(together[:10], alone)
+
+
+def test_a_sentence_encoded_lately_is_not_encoded_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reasons quote sentences; the same ones come back within a job."""
+    served = encoder("onnx-int8")
+    asked = record_encodings(monkeypatch, capacity=3)
+    texts = [f"Sentence {word} about sparse experts and routing." for word in "abcde"]
+
+    first = remembered("onnx-int8", texts[:2])
+    again = remembered("onnx-int8", [texts[1], texts[2], texts[0], texts[2]])
+
+    assert asked == texts[:3]  # each once, though asked for twice
+    np.testing.assert_array_equal(again, served.encode([texts[1], texts[2], texts[0], texts[2]]))
+    np.testing.assert_array_equal(again[2], first[0])
+    # Three kept, the least recently used dropped first: texts[1] goes, texts[0] stays.
+    remembered("onnx-int8", [texts[3]])
+    remembered("onnx-int8", [texts[0], texts[1]])
+    assert asked == [*texts[:4], texts[1]]

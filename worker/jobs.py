@@ -138,6 +138,9 @@ def _into_earlier_lists(
         [found for row, found in zip(rows, candidates, strict=True) if row is not None],
     )
     k = ctx.settings.related_k
+    new_papers = {
+        row: indexed(paper) for row, paper in zip(rows, papers, strict=True) if row is not None
+    }
     changed = 0
     earlier = list(near)
     for start in range(0, len(earlier), enrichments.READ_CHUNK):
@@ -151,7 +154,7 @@ def _into_earlier_lists(
             batch = [
                 gains.Earlier(rows_of[d.paper_id], d, near[rows_of[d.paper_id]]) for d in documents
             ]
-            return gains.with_new_papers(index, batch, k)
+            return gains.with_new_papers(index, batch, k, new_papers)
 
         changed += enrichments.update_many(ctx.redis, list(rows_of), change)
     log.info("%d earlier papers' lists take in %d new papers", changed, len(indexed_rows))

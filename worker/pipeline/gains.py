@@ -23,7 +23,7 @@ new) pair come from a few vectorised products, and the reasons of every inserted
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,12 +63,11 @@ def in_topic_order(index: RelatedIndex, rows: Sequence[int], chunk: int) -> list
     """``rows`` (papers an update added) with similar papers next to each other, so that
     chunks of ``chunk`` consecutive rows each hold a few topics.
 
-    An earlier paper's list is read and merged, and its new entries' reasons are written
-    (encoding its sentences), once for every chunk holding a paper it may gain; papers on
-    one topic gain the same earlier lists, so grouping them means fewer of those rounds
-    (docs/performance.md). Groups are k-means clusters of the dense vectors, one per chunk
-    up to ``TOPIC_GROUPS``; arrival order within a group, and throughout where the index has
-    no dense vectors.
+    An earlier paper's list is read, merged and written once for every chunk holding a
+    paper it may gain; papers on one topic gain the same earlier lists, so grouping them
+    means fewer of those rounds (docs/performance.md). Groups are k-means clusters of the
+    dense vectors, one per chunk up to ``TOPIC_GROUPS``; arrival order within a group, and
+    throughout where the index has no dense vectors.
     """
     groups = min(len(rows) // chunk, TOPIC_GROUPS)
     step = max(1, len(rows) // TOPIC_SAMPLE)
@@ -114,11 +113,14 @@ class Earlier:
 
 
 def with_new_papers(
-    index: RelatedIndex, earlier: Sequence[Earlier], k: int
+    index: RelatedIndex,
+    earlier: Sequence[Earlier],
+    k: int,
+    new_papers: Mapping[int, IndexedPaper],
 ) -> list[EnrichedPaper | None]:
     """Each document with the new papers that belong in its list, each with its reason;
     searched again when its list does not say how it scores; None where the list stays as
-    it is."""
+    it is. ``new_papers`` are the papers of the earlier ones' ``new_rows``, by row."""
     found = merged_many(index, earlier, k)
     results: list[EnrichedPaper | None] = [None] * len(earlier)
     again = [i for i, merge in enumerate(found) if merge is None]
@@ -127,9 +129,10 @@ def with_new_papers(
     ):
         results[i] = searched
     gaining = {i: merge for i, merge in enumerate(found) if merge is not None and merge.inserted}
-    documents = [earlier[i].document for i in gaining]
     for i, changed in zip(
-        gaining, _with_inserted(index, documents, list(gaining.values())), strict=True
+        gaining,
+        _with_inserted(index, [earlier[i] for i in gaining], list(gaining.values()), new_papers),
+        strict=True,
     ):
         results[i] = changed
     return results
@@ -151,30 +154,44 @@ def _searched_again(
 
 
 def _with_inserted(
-    index: RelatedIndex, documents: Sequence[EnrichedPaper], merges: Sequence[Merged]
+    index: RelatedIndex,
+    earlier: Sequence[Earlier],
+    merges: Sequence[Merged],
+    new_papers: Mapping[int, IndexedPaper],
 ) -> list[EnrichedPaper]:
     """The documents with their merged lists, the reasons of all inserted papers written in
-    one call."""
+    one call.
+
+    An inserted paper's reason is written from its own side: the phrases as it spells them
+    and, when they share none, its sentence closest to the earlier paper. Its sentences are
+    those its own list's reasons had encoded moments before in the same job
+    (``dense.remembered``); the earlier paper's would be encoded once more for every chunk
+    of the update it gains a paper in, which was most of an update's work.
+    """
+    inserted = sorted({row for merge in merges for row in merge.inserted})
+    position = {row: i for i, row in enumerate(inserted)}
     pairs = [
-        (position, row) for position, merge in enumerate(merges) for row in sorted(merge.inserted)
+        (position[new], paper.row)
+        for paper, merge in zip(earlier, merges, strict=True)
+        for new in sorted(merge.inserted)
     ]
-    written = index.reasons_many([_paper(document) for document in documents], pairs)
+    written = index.reasons_many([new_papers[row] for row in inserted], pairs)
     reasons = dict(zip(pairs, written, strict=True))
     changed = []
-    for position, (document, merge) in enumerate(zip(documents, merges, strict=True)):
-        kept = {related.paper_id: related for related in document.related}
+    for paper, merge in zip(earlier, merges, strict=True):
+        kept = {related.paper_id: related for related in paper.document.related}
         related = [
             RelatedPaper(
                 paper_id=index.paper_ids[entry],
                 title=index.titles[entry],
                 score=score,
-                reason=reasons[(position, entry)],
+                reason=reasons[(position[entry], paper.row)],
             )
             if entry in merge.inserted
             else kept[index.paper_ids[entry]]
             for entry, score in merge.entries
         ]
-        changed.append(document.model_copy(update={"related": related}))
+        changed.append(paper.document.model_copy(update={"related": related}))
     return changed
 
 

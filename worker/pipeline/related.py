@@ -25,7 +25,7 @@ from worker.pipeline.neighbours import AnnParams, Neighbours
 from worker.pipeline.packed import PackedStrings
 from worker.pipeline.rankers.base import IndexedPaper, Ranker
 from worker.pipeline.rankers.choose import make_ranker
-from worker.pipeline.rankers.dense import DenseRanker, encoder
+from worker.pipeline.rankers.dense import DenseRanker, remembered
 from worker.pipeline.rankers.explain import (
     REASON_PHRASES,
     Explainer,
@@ -413,7 +413,8 @@ class RelatedIndex:
 
     def _sentences_to(self) -> SentenceScorer | None:
         """Sentence similarity by the dense ranker's own encoder and stored embeddings, when
-        the ranker has them: no second model, and only the query's sentences are encoded."""
+        the ranker has them: no second model, only the query's sentences are encoded, and
+        those encoded lately are not encoded again (``dense.remembered``)."""
         dense = self._dense_ranker()
         if dense is None:
             return None
@@ -422,7 +423,7 @@ class RelatedIndex:
             every = [sentence for sentences, _ in groups for sentence in sentences]
             if not every:
                 return [np.zeros((0, len(rows))) for _, rows in groups]
-            vectors = encoder(dense.encoder_name).encode(every)
+            vectors = remembered(dense.encoder_name, every)
             found = []
             start = 0
             for sentences, rows in groups:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
@@ -36,6 +37,8 @@ DEFAULT_ENCODER = "onnx-int8"
 SERVED_MAX_TOKENS = 64
 # Share of the title-to-title similarity added to the whole-text one, tuned on fold1_dev.
 DEFAULT_TITLE_WEIGHT = 0.5
+# Sentence vectors a process keeps (``remembered``), 1.5 kB each: a few chunks' worth.
+REMEMBERED_SENTENCES = 20_000
 
 
 class Encoder(Protocol):
@@ -83,6 +86,45 @@ def encoder(name: str) -> Encoder:
         if name not in _loaded:
             _loaded[name] = _loaders[name]()
         return _loaded[name]
+
+
+class _Remembered:
+    """The vectors of the sentences encoded last, by encoder and text, least recently used
+    dropped first."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def encode(self, name: str, texts: Sequence[str]) -> np.ndarray:
+        with self.lock:
+            missing = list(dict.fromkeys(t for t in texts if (name, t) not in self.vectors))
+            if missing:
+                for text, vector in zip(missing, encoder(name).encode(missing), strict=True):
+                    self.vectors[(name, text)] = vector
+            rows = []
+            for text in texts:
+                self.vectors.move_to_end((name, text))
+                rows.append(self.vectors[(name, text)])
+            while len(self.vectors) > self.capacity:
+                self.vectors.popitem(last=False)
+        return np.asarray(rows, dtype=np.float32).reshape(len(texts), -1)
+
+
+_remembered = _Remembered(REMEMBERED_SENTENCES)
+
+
+def remembered(name: str, texts: Sequence[str]) -> np.ndarray:
+    """``encoder(name).encode(texts)``, but a text this process encoded lately is not encoded
+    again (the encoder gives a text the same vector every time).
+
+    Reasons quote sentences, and the same sentences come back within a job: an update's new
+    paper quotes its own sentences in its list and again in the earlier lists it enters.
+    """
+    if not texts:
+        return encoder(name).encode(texts)
+    return _remembered.encode(name, texts)
 
 
 def register_encoder(name: str, load: Callable[[], Encoder]) -> None:
