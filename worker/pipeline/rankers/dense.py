@@ -102,7 +102,7 @@ class _Remembered:
             missing = list(dict.fromkeys(t for t in texts if (name, t) not in self.vectors))
             if missing:
                 for text, vector in zip(missing, encoder(name).encode(missing), strict=True):
-                    self.vectors[(name, text)] = vector
+                    self.vectors[(name, text)] = vector.copy()  # not a view keeping the batch
             rows = []
             for text in texts:
                 self.vectors.move_to_end((name, text))
