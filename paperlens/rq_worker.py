@@ -21,6 +21,7 @@ from rq import Queue, SimpleWorker
 from rq.job import Job
 from rq.registry import StartedJobRegistry
 from rq.utils import parse_composite_key
+from threadpoolctl import threadpool_limits
 
 from paperlens.heap import release_free_memory
 
@@ -40,10 +41,18 @@ class PaperLensWorker(SimpleWorker):
         super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
 
     def execute_job(self, job: Job, queue: Queue) -> None:
-        """Run ``job``, then give the heap's free memory back (``paperlens.heap``): a
-        worker otherwise holds on to its largest job's transient arrays."""
+        """Run ``job`` with one BLAS thread, then give the heap's free memory back
+        (``paperlens.heap``): a worker otherwise holds on to its largest job's transient
+        arrays.
+
+        Workers scale out as processes, one per core. A BLAS that spreads each small
+        product over every core finds them taken by the other workers, and its threads
+        wait on one another: a 768-wide vector-matrix product took 7 ms instead of 0.17
+        with another process busy on the two cores (docs/performance.md).
+        """
         try:
-            super().execute_job(job, queue)
+            with threadpool_limits(limits=1, user_api="blas"):
+                super().execute_job(job, queue)
         finally:
             release_free_memory()
 
