@@ -21,7 +21,13 @@ import pytest
 from bench.quality.encoders import REFERENCE, register_measured
 from tests.support import ROOT, record_encodings
 from tests.test_related import demo_papers
-from worker.pipeline.rankers.dense import DenseRanker, dense_text, encoder, remembered
+from worker.pipeline.rankers.dense import (
+    DenseRanker,
+    dense_text,
+    encoder,
+    forget_remembered,
+    remembered,
+)
 from worker.pipeline.rankers.onnx_encoder import DIMENSIONS, OnnxMiniLmEncoder, exported_model
 
 # Modules the served encoder must never import (each would mean torch in the default venv).
@@ -214,3 +220,15 @@ def test_a_sentence_encoded_lately_is_not_encoded_again(monkeypatch: pytest.Monk
     remembered("onnx-int8", [texts[3]])
     remembered("onnx-int8", [texts[0], texts[1]])
     assert asked == [*texts[:4], texts[1]]
+
+
+def test_forgotten_sentences_are_encoded_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A benchmark times each way of making lists with the reasons' encoding in it."""
+    asked = record_encodings(monkeypatch, capacity=10)
+    texts = ["Sparse experts route each token to two of eight feed-forward blocks."]
+
+    remembered("onnx-int8", texts)
+    forget_remembered()
+    remembered("onnx-int8", texts)
+
+    assert asked == texts * 2

@@ -111,6 +111,10 @@ class _Remembered:
                 self.vectors.popitem(last=False)
         return np.asarray(rows, dtype=np.float32).reshape(len(texts), -1)
 
+    def clear(self) -> None:
+        with self.lock:
+            self.vectors.clear()
+
 
 _remembered = _Remembered(REMEMBERED_SENTENCES)
 
@@ -125,6 +129,13 @@ def remembered(name: str, texts: Sequence[str]) -> np.ndarray:
     if not texts:
         return encoder(name).encode(texts)
     return _remembered.encode(name, texts)
+
+
+def forget_remembered() -> None:
+    """Drop every remembered sentence vector, so that what comes next encodes its sentences
+    as a fresh worker would: a benchmark timing two ways of making the same lists, one after
+    the other, would otherwise time the second without the reasons' encoding."""
+    _remembered.clear()
 
 
 def register_encoder(name: str, load: Callable[[], Encoder]) -> None:
