@@ -426,11 +426,11 @@ def test_earlier_lists_take_in_an_updates_papers_once_its_chunks_are_done(
     forget = gain_records.forget
     attempts: list[int] = []
 
-    def dies_at_first(redis: Redis, run: str, partition: int) -> None:
+    def dies_at_first(redis: Redis, run: str, partition: int, partitions: int) -> None:
         attempts.append(partition)
         if len(attempts) == 1:  # as a worker killed after storing the lists leaves them
             raise SystemExit("the worker died before dropping its partition's records")
-        forget(redis, run, partition)
+        forget(redis, run, partition, partitions)
 
     monkeypatch.setattr(gain_records, "forget", dies_at_first)
     with precomputed.session() as session:
