@@ -331,9 +331,8 @@ def _report(
             f"≤ {TARGET_SECONDS} s: {verdict} |",
             f"| ingest of the new papers (command) | {ingested:,.0f} s | |",
             f"| index update (find, encode, add, save, publish) | {seconds('update_index')} | |",
-            f"| enrichment of the new papers (chunks) | {seconds('enrich_papers')} | |",
-            f"| their insertion into earlier lists (partitions) | "
-            f"{seconds('insert_new_papers')} | |",
+            f"| enrichment of the new papers, with their insertion into earlier lists | "
+            f"{seconds('enrich_papers')} | |",
             f"| research feeds | {seconds('refresh_feeds')} | |",
             f"| baseline: a new fit over all {size:,} papers instead (vectors given, "
             f"before any enrichment) | {refit_seconds:,.0f} s | |",

@@ -173,17 +173,6 @@ def gain_candidates(run_id: str, partition: int) -> str:
     return f"{precompute_progress(run_id)}:gains:{partition}"
 
 
-def gain_sentences(run_id: str) -> str:
-    """Hash of the sentence vectors an index update's chunks encoded for their new papers'
-    reasons, by new paper, for the jobs that explain those papers in earlier lists."""
-    return f"{precompute_progress(run_id)}:gains:sentences"
-
-
-def gain_partitions_done(run_id: str) -> str:
-    """Set of the partitions whose earlier lists took in an index update's new papers."""
-    return f"{precompute_progress(run_id)}:gains:done"
-
-
 # Job figures: paperlens/job_metrics.py.
 JOB_METRICS_INDEX = f"{PREFIX}:metrics:jobs"
 """The set of job names that have recorded figures."""

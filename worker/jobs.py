@@ -149,20 +149,18 @@ def _record_gains(
         for related in document.related
         if related.paper_id in gaining
     }
-    sentences = {paper.paper_id: index.sentence_vectors(indexed(paper)) for paper in papers}
     run, chunk, partitions = where
-    gain_records.record(ctx.redis, run, chunk, partitions, gaining, reasons, sentences)
+    gain_records.record(ctx.redis, run, chunk, partitions, gaining, reasons)
     log.info("%d new papers may enter %d earlier lists", len(found), len(gaining))
 
 
 @observed
-def insert_new_papers(run: str, partition: int, partitions: int) -> int:
+def insert_new_papers(run: str, partition: int) -> int:
     """Insert the papers index update ``run`` added into the stored lists of the papers
-    indexed before that they now belong to, for one of its ``partitions`` of those lists,
-    each list read and written once whatever number of chunks found it
-    (``worker.pipeline.gains``, ``gain_records``); how many lists changed. Runs after all the
-    run's chunks, and again to the same effect when its worker died: a list holds a new
-    paper once."""
+    indexed before that they now belong to, for one partition of those lists, each list
+    read and written once whatever number of chunks found it (``worker.pipeline.gains``,
+    ``gain_records``); how many lists changed. Runs after all the run's chunks, and again
+    to the same effect when its worker died: a list holds a new paper once."""
     ctx = get_context()
     found = gain_records.recorded(ctx.redis, run, partition)
     index = current_index(ctx.settings, ctx.db, ctx.redis)
@@ -183,12 +181,9 @@ def insert_new_papers(run: str, partition: int, partitions: int) -> int:
     }
 
     def papers_of(rows: Sequence[int]) -> dict[int, IndexedPaper]:
-        """The new papers of ``rows``, their sentences' vectors as their chunks encoded
-        them taken into this process, ready to be explained."""
         ids = [str(index.paper_ids[row]) for row in rows]
         with ctx.db.session() as session:
             stored = papers_by_ids(session, ids)
-        index.remember_sentences(gain_records.sentences_of(ctx.redis, run, ids))
         return {
             row: indexed(stored[paper_id])
             if paper_id in stored
@@ -214,7 +209,7 @@ def insert_new_papers(run: str, partition: int, partitions: int) -> int:
             return gains.with_new_papers(index, batch, k, reasons, papers_of)
 
         changed += enrichments.update_many(ctx.redis, list(rows_of), change)
-    gain_records.forget(ctx.redis, run, partition, partitions)
+    gain_records.forget(ctx.redis, run, partition)
     log.info(
         "%d of %d earlier lists take in new papers (run %s, partition %d)",
         changed,
@@ -329,7 +324,6 @@ def _queue_additions(ctx: WorkerContext, added: list[str], run: str) -> None:
             keys.JOB_INSERT_NEW_PAPERS,
             run,
             partition,
-            partitions,
             job_id=f"{run}-gains-{partition}",
             after=chunk_ids,
             result_ttl_seconds=PRECOMPUTE_CHUNK_RESULT_TTL_SECONDS,

@@ -12,11 +12,8 @@ candidates.
 
 A chunk also records the reasons its new papers' own lists give for the earlier papers they
 hold. Both are written from the new paper's side (its phrases, its sentence closest to the
-other paper), as an inserted entry's reason is, so the insertion takes them as they are. For
-the other pairs the new paper's sentences are quoted, and the chunk records the vectors it
-encoded of them (float16, about 3 kB a paper), so that the insertion, in another process,
-encodes only sentences no own list had quoted. The vectors are dropped once every partition
-is done.
+other paper), as an inserted entry's reason is, so the insertion takes them as they are
+instead of encoding the new paper's sentences again in another process.
 
 Papers are named by id, not by row, so that a record stays true whatever index reads it.
 """
@@ -30,7 +27,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
-import numpy as np
 from redis import Redis
 
 from paperlens import keys
@@ -68,12 +64,10 @@ def record(
     partitions: int,
     near: Mapping[str, Sequence[str]],
     reasons: Mapping[tuple[str, str], str],
-    sentences: Mapping[str, Mapping[str, np.ndarray]],
 ) -> None:
     """Keep what chunk ``chunk`` of update ``run`` found: ``near`` maps each earlier paper to
     the chunk's new papers it may gain, ``reasons`` the reasons the new papers' own lists
-    give for (earlier, new) pairs, ``sentences`` each new paper's encoded sentences (text to
-    vector). A chunk run again replaces its own record."""
+    give for (earlier, new) pairs. A chunk run again replaces its own record."""
     shares: list[dict[str, dict[str, object]]] = [{} for _ in range(partitions)]
     for earlier, new in near.items():
         shares[partition_of(earlier, partitions)][earlier] = {
@@ -87,10 +81,6 @@ def record(
             key = keys.gain_candidates(run, partition)
             pipe.hset(key, chunk, zlib.compress(json.dumps(share).encode()))
             pipe.expire(key, PRECOMPUTE_PROGRESS_TTL_SECONDS)
-        for paper_id, vectors in sentences.items():
-            if vectors:
-                pipe.hset(keys.gain_sentences(run), paper_id, _packed(vectors))
-        pipe.expire(keys.gain_sentences(run), PRECOMPUTE_PROGRESS_TTL_SECONDS)
         pipe.execute()
 
 
@@ -107,41 +97,6 @@ def recorded(redis: Redis, run: str, partition: int) -> Candidates:
     return found
 
 
-def sentences_of(redis: Redis, run: str, paper_ids: Sequence[str]) -> dict[str, np.ndarray]:
-    """The sentence vectors the update's chunks recorded for these new papers, by text."""
-    if not paper_ids:
-        return {}
-    found: dict[str, np.ndarray] = {}
-    raws = cast("list[bytes | None]", redis.hmget(keys.gain_sentences(run), list(paper_ids)))
-    for raw in raws:
-        if raw is not None:
-            found.update(_unpacked(raw))
-    return found
-
-
-def forget(redis: Redis, run: str, partition: int, partitions: int) -> None:
-    """Drop a partition's records once its lists took their new papers in, and the sentence
-    vectors once every partition's did."""
+def forget(redis: Redis, run: str, partition: int) -> None:
+    """Drop a partition's records once its lists took their new papers in."""
     redis.delete(keys.gain_candidates(run, partition))
-    done = keys.gain_partitions_done(run)
-    with redis.pipeline() as pipe:
-        pipe.sadd(done, partition)
-        pipe.expire(done, PRECOMPUTE_PROGRESS_TTL_SECONDS)
-        pipe.scard(done)
-        finished = int(pipe.execute()[-1])
-    if finished >= partitions:
-        redis.delete(keys.gain_sentences(run), done)
-
-
-def _packed(vectors: Mapping[str, np.ndarray]) -> bytes:
-    """The texts as JSON behind their length, then their vectors as float16 rows."""
-    texts = json.dumps(list(vectors)).encode()
-    rows = np.asarray(list(vectors.values()), dtype=np.float16)
-    return len(texts).to_bytes(4, "little") + texts + rows.tobytes()
-
-
-def _unpacked(raw: bytes) -> dict[str, np.ndarray]:
-    length = int.from_bytes(raw[:4], "little")
-    texts = json.loads(raw[4 : 4 + length])
-    rows = np.frombuffer(raw[4 + length :], dtype=np.float16).reshape(len(texts), -1)
-    return {text: row.astype(np.float32) for text, row in zip(texts, rows, strict=True)}

@@ -10,7 +10,7 @@ and phrases the two papers share, whatever ranker put them together.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import joblib
@@ -25,17 +25,11 @@ from worker.pipeline.neighbours import AnnParams, Neighbours
 from worker.pipeline.packed import PackedStrings
 from worker.pipeline.rankers.base import IndexedPaper, Ranker
 from worker.pipeline.rankers.choose import make_ranker
-from worker.pipeline.rankers.dense import (
-    DenseRanker,
-    remember,
-    remembered,
-    remembered_vectors,
-)
+from worker.pipeline.rankers.dense import DenseRanker, remembered
 from worker.pipeline.rankers.explain import (
     REASON_PHRASES,
     Explainer,
     SentenceScorer,
-    quotable,
     shared_terms_phrase,
 )
 from worker.pipeline.rankers.floors import floor_for
@@ -416,21 +410,6 @@ class RelatedIndex:
         if not isinstance(dense, DenseRanker) or not len(dense):
             return None
         return dense
-
-    def sentence_vectors(self, paper: IndexedPaper) -> dict[str, np.ndarray]:
-        """The vectors this process holds of the sentences the paper's reasons may quote (those
-        its reasons here had encoded); empty for a ranker without an encoder."""
-        dense = self._dense_ranker()
-        if dense is None:
-            return {}
-        return remembered_vectors(dense.encoder_name, quotable(paper.abstract))
-
-    def remember_sentences(self, vectors: Mapping[str, np.ndarray]) -> None:
-        """Take sentence vectors (``sentence_vectors``) from another process, so that the
-        reasons written here do not encode those sentences again."""
-        dense = self._dense_ranker()
-        if dense is not None:
-            remember(dense.encoder_name, vectors)
 
     def _sentences_to(self) -> SentenceScorer | None:
         """Sentence similarity by the dense ranker's own encoder and stored embeddings, when

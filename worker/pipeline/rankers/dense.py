@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -111,18 +111,6 @@ class _Remembered:
                 self.vectors.popitem(last=False)
         return np.asarray(rows, dtype=np.float32).reshape(len(texts), -1)
 
-    def known(self, name: str, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        with self.lock:
-            return {t: self.vectors[(name, t)] for t in texts if (name, t) in self.vectors}
-
-    def add(self, name: str, vectors: Mapping[str, np.ndarray]) -> None:
-        with self.lock:
-            for text, vector in vectors.items():
-                self.vectors[(name, text)] = np.asarray(vector, dtype=np.float32)
-                self.vectors.move_to_end((name, text))
-            while len(self.vectors) > self.capacity:
-                self.vectors.popitem(last=False)
-
     def clear(self) -> None:
         with self.lock:
             self.vectors.clear()
@@ -141,18 +129,6 @@ def remembered(name: str, texts: Sequence[str]) -> np.ndarray:
     if not texts:
         return encoder(name).encode(texts)
     return _remembered.encode(name, texts)
-
-
-def remembered_vectors(name: str, texts: Sequence[str]) -> dict[str, np.ndarray]:
-    """The vectors this process remembers of ``texts`` (those it does), encoding none."""
-    return _remembered.known(name, texts)
-
-
-def remember(name: str, vectors: Mapping[str, np.ndarray]) -> None:
-    """Remember vectors another process encoded, as if encoded here: an update's new paper
-    is explained in earlier lists by another job than the one that encoded its sentences
-    (``worker.pipeline.gain_records``)."""
-    _remembered.add(name, vectors)
 
 
 def forget_remembered() -> None:

@@ -249,7 +249,8 @@ class Explainer:
         # scored in one call each, by TF-IDF and then (shortlisted) by the encoder. Each is
         # scored as it would be quoted (``_quoted``), so what is shown is what matched.
         split = [
-            (positions, quotable(papers[query].abstract)) for query, positions in unphrased.items()
+            (positions, [_quoted(sentence) for sentence in _sentences(papers[query].abstract)])
+            for query, positions in unphrased.items()
         ]
         split = [(positions, sentences) for positions, sentences in split if sentences]
         asked = [(sentences, [pairs[i][1] for i in positions]) for positions, sentences in split]
@@ -434,11 +435,6 @@ def _normalise(token: str) -> str:
     """As the vectorizer reads a token: lower case, accents stripped."""
     decomposed = unicodedata.normalize("NFKD", token.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def quotable(abstract: str) -> list[str]:
-    """The abstract's sentences as a reason would quote them, and as they are encoded."""
-    return [_quoted(sentence) for sentence in _sentences(abstract)]
 
 
 def _sentences(abstract: str) -> list[str]:
