@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from redis import Redis
 from rq import Queue
-from rq.registry import DeferredJobRegistry, StartedJobRegistry
+from rq.registry import StartedJobRegistry
 
 from bench.corpus import CACHE, cached
 from bench.hybrid_ann import CachedDense, cached_vectors
@@ -226,17 +226,14 @@ def _lists(redis: Redis, paper_ids: list[str]) -> dict[str, tuple[str, ...]]:
 
 
 def _wait_idle(redis: Redis) -> None:
-    """Until no job waits, runs or waits for another on any queue, several looks in a row."""
+    """Until no job waits or runs on any queue, several looks in a row."""
     queues = [
         Queue(name, connection=redis, serializer=SERIALIZER) for name in keys.QUEUES_BY_URGENCY
     ]
     idle = 0
     while idle < IDLE_POLLS:
         time.sleep(POLL_SECONDS)
-        busy = sum(
-            q.count + StartedJobRegistry(queue=q).count + DeferredJobRegistry(queue=q).count
-            for q in queues
-        )
+        busy = sum(q.count + StartedJobRegistry(queue=q).count for q in queues)
         idle = idle + 1 if busy == 0 else 0
 
 

@@ -8,8 +8,6 @@ and results are therefore plain JSON values: ids, numbers and lists of them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from redis import Redis
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
@@ -50,7 +48,7 @@ def enqueue(
     job_name: str,
     *args: JobArgument,
     job_id: str | None = None,
-    after: str | Sequence[str] | None = None,
+    after: str | None = None,
     description: str | None = None,
     timeout_seconds: int | None = None,
     result_ttl_seconds: int = NO_RESULT_TTL_SECONDS,
@@ -62,13 +60,13 @@ def enqueue(
 
     Returns None, queueing nothing, when a job with ``job_id`` is already queued or running:
     RQ's unique enqueue checks and saves the job atomically, so a burst of identical
-    requests queues one job. ``after`` names a job (or several) this one waits for, and
-    then runs whether those jobs succeeded or failed. RQ's unique enqueue does not take
-    dependencies, so there the id is checked first; two callers at the same instant write the
-    same job twice, which runs once. Unset, the timeout is ``job_timeout_seconds`` and a failed job
+    requests queues one job. ``after`` names a job this one waits for, and then runs
+    whether that job succeeded or failed. RQ's unique enqueue does not take dependencies,
+    so there the id is checked first; two callers at the same instant write the same job
+    twice, which runs once. Unset, the timeout is ``job_timeout_seconds`` and a failed job
     is kept ``job_failure_ttl_seconds``.
     """
-    if after and job_id is not None and Job.exists(job_id, connection=redis):
+    if after is not None and job_id is not None and Job.exists(job_id, connection=redis):
         return None
     failure_ttl = failure_ttl_seconds or settings.job_failure_ttl_seconds
     try:
@@ -76,8 +74,8 @@ def enqueue(
             job_name,
             *args,
             job_id=job_id,
-            unique=job_id is not None and not after,
-            depends_on=_waiting_for(after),
+            unique=job_id is not None and after is None,
+            depends_on=Dependency(jobs=[after], allow_failure=True) if after else None,
             job_timeout=timeout_seconds or settings.job_timeout_seconds,
             result_ttl=result_ttl_seconds,
             failure_ttl=failure_ttl,
@@ -88,12 +86,6 @@ def enqueue(
         )
     except DuplicateJobError:
         return None
-
-
-def _waiting_for(after: str | Sequence[str] | None) -> Dependency | None:
-    if not after:
-        return None
-    return Dependency(jobs=[after] if isinstance(after, str) else list(after), allow_failure=True)
 
 
 def build_worker(redis: Redis, settings: Settings) -> PaperLensWorker:

@@ -41,7 +41,6 @@ QUEUES_BY_URGENCY = (QUEUE_INTERACTIVE, QUEUE_DEFAULT, QUEUE_BULK)
 # Jobs are enqueued by dotted name so that the API never imports the pipeline.
 JOB_ENRICH_PAPER = "worker.jobs.enrich_paper"
 JOB_ENRICH_PAPERS = "worker.jobs.enrich_papers"
-JOB_INSERT_NEW_PAPERS = "worker.jobs.insert_new_papers"
 JOB_PRECOMPUTE_ALL = "worker.jobs.precompute_all"
 JOB_COMPUTE_SUGGESTIONS = "worker.jobs.compute_suggestions"
 JOB_FETCH_PAPER = "worker.jobs.fetch_paper"
@@ -165,12 +164,6 @@ precompute_progress = KeyFamily("precompute")
 def precompute_phases(run_id: str) -> str:
     """List of the index build's phases of one precompute run, oldest first."""
     return f"{precompute_progress(run_id)}:phases"
-
-
-def gain_candidates(run_id: str, partition: int) -> str:
-    """Hash of the earlier lists an index update's new papers may enter, one partition of
-    them, a field per chunk (worker/pipeline/gain_records.py)."""
-    return f"{precompute_progress(run_id)}:gains:{partition}"
 
 
 # Job figures: paperlens/job_metrics.py.

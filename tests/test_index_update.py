@@ -5,7 +5,6 @@ search scores them as exact search would."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from paperlens.store.papers import upsert_papers
 from tests.support import record_encodings, run_workers
 from tests.test_related import demo_papers
 from worker.context import reset_context
-from worker.pipeline import gain_records, gains
+from worker.pipeline import gains
 from worker.pipeline.neighbours import AnnParams
 from worker.pipeline.rankers.choose import embeddings_available
 from worker.pipeline.rankers.dense import DenseRanker
@@ -189,19 +188,6 @@ def test_an_update_waits_for_a_pending_precompute(
     assert NEWCOMER.paper_id in [r.paper_id for r in _document(redis, SMOE).related]
 
 
-def _row(index: RelatedIndex, paper_id: str) -> int:
-    row = index.row_of(paper_id)
-    assert row is not None, paper_id
-    return row
-
-
-def _given(
-    papers: dict[int, IndexedPaper],
-) -> Callable[[Sequence[int]], Mapping[int, IndexedPaper]]:
-    """The papers of new rows, as an insertion job loads them from the catalogue."""
-    return lambda rows: {row: papers[row] for row in rows}
-
-
 def _documents(index: RelatedIndex, papers: list[IndexedPaper]) -> dict[str, EnrichedPaper]:
     """Each paper's document as an enrichment stores it, its list from ``index``."""
     lists = index.related_many(papers, 10)
@@ -243,9 +229,7 @@ def test_new_papers_inserted_into_hybrid_lists_as_a_search_would_list_them() -> 
         paper.document.paper_id: document
         for paper, document in zip(
             lists,
-            gains.with_new_papers(
-                index, lists, 10, {}, _given(dict(zip(indexed, new, strict=True)))
-            ),
+            gains.with_new_papers(index, lists, 10, dict(zip(indexed, new, strict=True))),
             strict=True,
         )
     }
@@ -278,8 +262,8 @@ def test_new_papers_inserted_into_hybrid_lists_as_a_search_would_list_them() -> 
 def test_a_paper_entering_earlier_lists_is_explained_from_its_own_text(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Its reason is the one its own list gives the earlier paper where that list holds it,
-    and otherwise quotes or names its own text: no earlier paper's sentences are encoded."""
+    """Its reasons quote its own sentences, encoded for its own list: no earlier paper's
+    sentences are encoded, however many update chunks gain that paper a new entry."""
     papers = demo_papers()
     earlier, new = papers[:50], [*papers[50:], NEWCOMER]
     index = RelatedIndex.build(earlier, "hybrid")
@@ -287,12 +271,9 @@ def test_a_paper_entering_earlier_lists_is_explained_from_its_own_text(
     index.extend(new)
     rows = [index.row_of(p.paper_id) for p in new]
     indexed = [row for row in rows if row is not None]
-    own_lists = index.related_many(new, 10)  # as the new papers' enrichments make them
-    recorded = {
-        (row, _row(index, related.paper_id)): related.reason
-        for row, own in zip(indexed, own_lists, strict=True)
-        for related in own
-    }
+    asked = record_encodings(monkeypatch, capacity=1_000)
+    index.related_many(new, 10)  # the new papers' own lists, as their enrichment makes them
+    own = len(asked)
     near = gains.near_earlier(index, indexed, index.candidates(new, indexed, 100))
     lists = [gains.Earlier(row, stored[index.paper_ids[row]], rows) for row, rows in near.items()]
     # Lists whose scoring is recovered take the new papers in; the rest are searched again.
@@ -301,36 +282,74 @@ def test_a_paper_entering_earlier_lists_is_explained_from_its_own_text(
         for paper, merge in zip(lists, gains.merged_many(index, lists, 10), strict=True)
         if merge is not None
     ]
-    # Half the new papers' own reasons, as if their lists were made before the others'.
-    given = {pair: reason for pair, reason in recorded.items() if pair[0] % 2 == 0}
-    asked = record_encodings(monkeypatch, capacity=1_000)  # as in another worker
 
-    changed = gains.with_new_papers(
-        index, lists, 10, given, _given(dict(zip(indexed, new, strict=True)))
-    )
+    changed = gains.with_new_papers(index, lists, 10, dict(zip(indexed, new, strict=True)))
 
     abstracts = {paper.paper_id: paper.abstract for paper in new}
     inserted = [
-        (paper.row, entry)
+        entry
         for paper, document in zip(lists, changed, strict=True)
         if document is not None
         for entry in document.related
         if entry.paper_id not in {r.paper_id for r in paper.document.related}
     ]
     assert len(inserted) >= 10
-    taken = [(row, entry) for row, entry in inserted if (_row(index, entry.paper_id), row) in given]
-    assert taken and len(taken) < len(inserted)
-    for row, entry in taken:
-        assert entry.reason == given[(_row(index, entry.paper_id), row)]
-    quotes = [entry for _, entry in inserted if entry.reason.startswith("Both study:")]
+    quotes = [entry for entry in inserted if entry.reason.startswith("Both study:")]
     assert quotes
     for entry in quotes:
         quoted = entry.reason.removeprefix("Both study: \u2018").removesuffix("\u2019")
         # As quoted: a lead-in ("However, ...") dropped and the first letter made capital.
         assert quoted.removesuffix("\u2026")[1:] in abstracts[entry.paper_id], entry
-    assert asked  # the reasons not given were written, from the new papers' sentences
-    for text in asked:  # each as quoted, see above
-        assert any(text.removesuffix("\u2026")[1:] in paper.abstract for paper in new), text
+    assert own > 0
+    assert all(any(text in paper.abstract for paper in new) for text in asked[own:])
+    assert len(asked) - own < own
+
+
+def test_a_list_made_otherwise_is_searched_again(precomputed: Database, redis: Redis) -> None:
+    papers = demo_papers()
+    index = RelatedIndex.build(papers[:50], "tfidf")
+    stored = _documents(index, papers[:50])
+    index.extend([NEWCOMER])
+    row = index.row_of(SMOE)
+    assert row is not None
+    document = stored[SMOE]
+    foreign = document.model_copy(
+        update={
+            "related": [
+                r.model_copy(update={"paper_id": "arxiv:0000.00000"}) for r in document.related
+            ]
+        }
+    )
+
+    (changed,) = gains.with_new_papers(
+        index, [gains.Earlier(row, foreign, [50])], 10, {50: NEWCOMER}
+    )
+
+    assert changed is not None
+    assert [r.paper_id for r in changed.related] == [
+        r.paper_id for r in index.related(papers[6], 10)
+    ]
+
+
+def test_an_update_gives_way_to_a_build_published_while_it_saved(
+    precomputed: Database, redis: Redis, settings: Settings
+) -> None:
+    from worker.pipeline.index_files import build_and_publish, update_and_publish
+
+    _store_newcomer(precomputed)
+    others: list[str] = []
+
+    def meanwhile(step: str) -> None:
+        if step == "saving the index":  # another worker's precompute publishes its build now
+            others.append(build_and_publish(settings, precomputed, redis))
+
+    update = update_and_publish(settings, precomputed, redis, phase=meanwhile)
+
+    assert update.published is None and update.added == []
+    assert precompute.index_info(redis)["name"] == others[0]
+    assert precompute.index_info(redis)["papers"] == "60"  # the precompute took it in
+    names = {path.name for path in settings.index_dir.glob("related-*.joblib")}
+    assert others[0] in names and len(names) == 2  # the update's own build is gone
 
 
 def test_each_update_enriches_the_papers_it_adds(
@@ -415,45 +434,6 @@ EXPERT_PAPERS = [
         "memory at inference with little loss.",
     ),
 ]
-
-
-def test_earlier_lists_take_in_an_updates_papers_once_its_chunks_are_done(
-    precomputed: Database, redis: Redis, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import worker.jobs
-
-    monkeypatch.setattr(worker.jobs, "PRECOMPUTE_CHUNK", 2)
-    forget = gain_records.forget
-    attempts: list[int] = []
-
-    def dies_at_first(redis: Redis, run: str, partition: int) -> None:
-        attempts.append(partition)
-        if len(attempts) == 1:  # as a worker killed after storing the lists leaves them
-            raise SystemExit("the worker died before dropping its partition's records")
-        forget(redis, run, partition)
-
-    monkeypatch.setattr(gain_records, "forget", dies_at_first)
-    with precomputed.session() as session:
-        upsert_papers(session, [*EXPERT_PAPERS, *PROTEIN_PAPERS])
-    precompute.record_ingest(redis, settings, "four new papers", created=4, updated=0)
-    run_workers(redis)
-
-    bulk = Queue(keys.QUEUE_BULK, connection=redis, serializer=SERIALIZER)
-    finished = [
-        bulk.fetch_job(job_id)
-        for job_id in bulk.finished_job_registry.get_job_ids()
-        if job_id.startswith(keys.INDEX_UPDATE_JOB_ID)
-    ]
-    chunks = [job for job in finished if job is not None and "-chunk-" in job.id]
-    inserts = [job for job in finished if job is not None and "-gains-" in job.id]
-    assert len(chunks) == 2 and len(inserts) == 2  # two partitions, as many as chunks
-    last_chunk = max(job.ended_at for job in chunks if job.ended_at is not None)
-    assert all(job.started_at is not None and job.started_at >= last_chunk for job in inserts)
-    assert len(attempts) == 3  # the partition whose worker died was inserted again
-    smoe = [related.paper_id for related in _document(redis, SMOE).related]
-    experts = {record.ids[0] for record in EXPERT_PAPERS}
-    assert set(smoe[:2]) == experts and len(set(smoe)) == len(smoe)  # each taken in once
-    assert not redis.keys(keys.gain_candidates("*", 0).replace(":0", ":*"))
 
 
 @pytest.mark.skipif(not embeddings_available(), reason="the packaged model is not installed")

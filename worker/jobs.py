@@ -38,7 +38,7 @@ from paperlens.store.papers import (
 )
 from worker.context import WorkerContext, get_context
 from worker.observed import observed
-from worker.pipeline import gain_records, gains
+from worker.pipeline import gains
 from worker.pipeline.enrich import enrich_many, indexed
 from worker.pipeline.external import gather, merge
 from worker.pipeline.feeds import refresh_feeds as refresh_all_feeds
@@ -52,7 +52,6 @@ from worker.pipeline.index_files import (
     published_path,
     update_and_publish,
 )
-from worker.pipeline.rankers.base import IndexedPaper
 from worker.pipeline.related import RelatedIndex
 from worker.pipeline.suggestions import suggestion_sets
 from worker.sources.http import SourceError
@@ -71,14 +70,13 @@ def enrich_paper(paper_id: str) -> bool:
 
 
 @observed
-def enrich_papers(paper_ids: list[str], run: str | None = None, gain_partitions: int = 0) -> int:
+def enrich_papers(paper_ids: list[str], run: str | None = None, neighbours: bool = False) -> int:
     """Compute and store the enrichments of several papers; returns how many were written.
 
     ``run`` names the precompute run the chunk belongs to, which counts what it wrote; the
     chunk is named by its job id, and a chunk the run already counted is not done again.
-    With ``gain_partitions`` (papers an index update just added, in run ``run``), the chunk
-    also records the earlier papers whose lists they may enter, spread over that many
-    partitions, for ``insert_new_papers`` to insert them once the run's chunks are done.
+    With ``neighbours`` (papers an index update just added), they are also inserted into the
+    stored lists of the papers indexed before that they now belong to.
     While an index rebuild is pending, a paper the published index does not hold waits
     for the new index (its enrichment is queued again behind the build) instead of being
     served from an index that lacks it.
@@ -107,7 +105,7 @@ def enrich_papers(paper_ids: list[str], run: str | None = None, gain_partitions:
         # New papers' candidates, deep enough to serve both their lists and the search for
         # the earlier lists they enter: the search is most of an enrichment's cost.
         candidates = None
-        if gain_partitions and chunk is not None:
+        if neighbours:
             depth = max(index.candidate_depth(k), gains.GAIN_CANDIDATES)
             rows = [index.row_of(paper.paper_id) for paper in papers]
             candidates = index.candidates([indexed(paper) for paper in papers], rows, depth)
@@ -118,86 +116,36 @@ def enrich_papers(paper_ids: list[str], run: str | None = None, gain_partitions:
             )
         ]
     enrichments.write_many(ctx.redis, documents, [next_refresh(ctx, d) for d in documents])
-    if candidates is not None and run is not None and chunk is not None:
-        _record_gains(ctx, index, papers, candidates, documents, (run, chunk, gain_partitions))
+    if candidates is not None:
+        _into_earlier_lists(ctx, index, papers, candidates)
     precompute.count_enriched(ctx.redis, run, chunk, len(documents))
     return len(documents)
 
 
-def _record_gains(
+def _into_earlier_lists(
     ctx: WorkerContext,
     index: RelatedIndex,
     papers: list[Paper],
     candidates: list[tuple[list[int], np.ndarray]],
-    documents: list[EnrichedPaper],
-    where: tuple[str, str, int],
-) -> None:
-    """Record for ``insert_new_papers`` which earlier lists these papers (just added by an
-    index update) may enter, with the reasons their own ``documents`` give for those earlier
-    papers (``worker.pipeline.gain_records``). ``where`` is the run, the chunk and the number
-    of partitions."""
+) -> int:
+    """Insert these papers (just added by an index update) into the stored lists of the papers
+    indexed before that they now belong to (``worker.pipeline.gains``); how many changed."""
     rows = [index.row_of(paper.paper_id) for paper in papers]
-    found = [(row, near) for row, near in zip(rows, candidates, strict=True) if row is not None]
-    near = gains.near_earlier(index, [row for row, _ in found], [near for _, near in found])
-    gaining = {
-        str(index.paper_ids[earlier]): [str(index.paper_ids[row]) for row in new]
-        for earlier, new in near.items()
-    }
-    reasons = {
-        (related.paper_id, document.paper_id): related.reason
-        for document in documents
-        for related in document.related
-        if related.paper_id in gaining
-    }
-    run, chunk, partitions = where
-    gain_records.record(ctx.redis, run, chunk, partitions, gaining, reasons)
-    log.info("%d new papers may enter %d earlier lists", len(found), len(gaining))
-
-
-@observed
-def insert_new_papers(run: str, partition: int) -> int:
-    """Insert the papers index update ``run`` added into the stored lists of the papers
-    indexed before that they now belong to, for one partition of those lists, each list
-    read and written once whatever number of chunks found it (``worker.pipeline.gains``,
-    ``gain_records``); how many lists changed. Runs after all the run's chunks, and again
-    to the same effect when its worker died: a list holds a new paper once."""
-    ctx = get_context()
-    found = gain_records.recorded(ctx.redis, run, partition)
-    index = current_index(ctx.settings, ctx.db, ctx.redis)
-    row_of = {
-        paper_id: row
-        for paper_id in {*found.near, *(new for news in found.near.values() for new in news)}
-        if (row := index.row_of(paper_id)) is not None
-    }
-    near = {
-        row_of[earlier]: sorted(row_of[new] for new in news if new in row_of)
-        for earlier, news in found.near.items()
-        if earlier in row_of
-    }
-    reasons = {
-        (row_of[new], row_of[earlier]): reason
-        for (earlier, new), reason in found.reasons.items()
-        if earlier in row_of and new in row_of
-    }
-
-    def papers_of(rows: Sequence[int]) -> dict[int, IndexedPaper]:
-        ids = [str(index.paper_ids[row]) for row in rows]
-        with ctx.db.session() as session:
-            stored = papers_by_ids(session, ids)
-        return {
-            row: indexed(stored[paper_id])
-            if paper_id in stored
-            else IndexedPaper(paper_id, str(index.titles[row]), "")
-            for row, paper_id in zip(rows, ids, strict=True)
-        }
-
+    indexed_rows = [row for row in rows if row is not None]
+    near = gains.near_earlier(
+        index,
+        indexed_rows,
+        [found for row, found in zip(rows, candidates, strict=True) if row is not None],
+    )
     k = ctx.settings.related_k
+    new_papers = {
+        row: indexed(paper) for row, paper in zip(rows, papers, strict=True) if row is not None
+    }
     changed = 0
-    earlier = sorted(near)
+    earlier = list(near)
     for start in range(0, len(earlier), enrichments.READ_CHUNK):
         rows_of = {
-            str(index.paper_ids[row]): row
-            for row in earlier[start : start + enrichments.READ_CHUNK]
+            index.paper_ids[row]: row for row in earlier[start : start + enrichments.READ_CHUNK]
         }
 
         def change(
@@ -206,17 +154,10 @@ def insert_new_papers(run: str, partition: int) -> int:
             batch = [
                 gains.Earlier(rows_of[d.paper_id], d, near[rows_of[d.paper_id]]) for d in documents
             ]
-            return gains.with_new_papers(index, batch, k, reasons, papers_of)
+            return gains.with_new_papers(index, batch, k, new_papers)
 
         changed += enrichments.update_many(ctx.redis, list(rows_of), change)
-    gain_records.forget(ctx.redis, run, partition)
-    log.info(
-        "%d of %d earlier lists take in new papers (run %s, partition %d)",
-        changed,
-        len(near),
-        run,
-        partition,
-    )
+    log.info("%d earlier papers' lists take in %d new papers", changed, len(indexed_rows))
     return changed
 
 
@@ -300,35 +241,18 @@ def update_index() -> int:
 
 
 def _queue_additions(ctx: WorkerContext, added: list[str], run: str) -> None:
-    """The enrichments of papers an update added, in chunks that also record the earlier
-    lists those papers may enter, then, after every chunk, the jobs that insert them there
-    (``insert_new_papers``, one per partition of the earlier papers). Chunks hold papers of
-    similar topics (``gains.in_topic_order``)."""
+    """The enrichments of papers an update added, each chunk also inserting its papers into
+    the earlier lists they now belong to; chunks hold papers of similar topics
+    (``gains.in_topic_order``)."""
     index = current_index(ctx.settings, ctx.db, ctx.redis)
     rows = [row for row in map(index.row_of, added) if row is not None]
     grouped = [
         str(index.paper_ids[row]) for row in gains.in_topic_order(index, rows, PRECOMPUTE_CHUNK)
     ]
     unindexed = [paper_id for paper_id in added if index.row_of(paper_id) is None]
-    chunks = list(_chunks(grouped + unindexed, PRECOMPUTE_CHUNK))
-    partitions = gain_records.partitions_for(len(chunks))
-    chunk_ids = [f"{run}-chunk-{number}" for number in range(len(chunks))]
-    for chunk, job_id in zip(chunks, chunk_ids, strict=True):
-        _enqueue_chunk(ctx, chunk, run, job_id, gain_partitions=partitions)
+    for number, chunk in enumerate(_chunks(grouped + unindexed, PRECOMPUTE_CHUNK)):
+        _enqueue_chunk(ctx, chunk, run, f"{run}-chunk-{number}", neighbours=True)
     precompute.set_counts(ctx.redis, run, to_enrich=len(added))
-    for partition in range(partitions):
-        job_queue.enqueue(
-            ctx.redis,
-            ctx.settings,
-            keys.QUEUE_BULK,
-            keys.JOB_INSERT_NEW_PAPERS,
-            run,
-            partition,
-            job_id=f"{run}-gains-{partition}",
-            after=chunk_ids,
-            result_ttl_seconds=PRECOMPUTE_CHUNK_RESULT_TTL_SECONDS,
-            failure_ttl_seconds=precompute.PRECOMPUTE_FAILURE_TTL_SECONDS,
-        )
 
 
 def _queue_unqueued_additions(ctx: WorkerContext, run: str) -> int:
@@ -384,7 +308,7 @@ def _enqueue_chunk(
     chunk: list[str],
     run: str | None,
     job_id: str | None,
-    gain_partitions: int = 0,
+    neighbours: bool = False,
 ) -> None:
     keep = PRECOMPUTE_CHUNK_RESULT_TTL_SECONDS if job_id else job_queue.NO_RESULT_TTL_SECONDS
     queued = job_queue.enqueue(
@@ -394,7 +318,7 @@ def _enqueue_chunk(
         keys.JOB_ENRICH_PAPERS,
         chunk,
         run=run,
-        gain_partitions=gain_partitions,
+        neighbours=neighbours,
         job_id=job_id,
         result_ttl_seconds=keep,
         failure_ttl_seconds=precompute.PRECOMPUTE_FAILURE_TTL_SECONDS,

@@ -23,7 +23,7 @@ new) pair come from a few vectorised products, and the reasons of every inserted
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -116,13 +116,11 @@ def with_new_papers(
     index: RelatedIndex,
     earlier: Sequence[Earlier],
     k: int,
-    reasons: Mapping[tuple[int, int], str],
-    papers: Callable[[Sequence[int]], Mapping[int, IndexedPaper]],
+    new_papers: Mapping[int, IndexedPaper],
 ) -> list[EnrichedPaper | None]:
     """Each document with the new papers that belong in its list, each with its reason;
     searched again when its list does not say how it scores; None where the list stays as
-    it is. ``reasons`` are those already written, by (new row, earlier row); ``papers``
-    gives the papers of new rows by row, for the reasons still to write."""
+    it is. ``new_papers`` are the papers of the earlier ones' ``new_rows``, by row."""
     found = merged_many(index, earlier, k)
     results: list[EnrichedPaper | None] = [None] * len(earlier)
     again = [i for i, merge in enumerate(found) if merge is None]
@@ -133,9 +131,7 @@ def with_new_papers(
     gaining = {i: merge for i, merge in enumerate(found) if merge is not None and merge.inserted}
     for i, changed in zip(
         gaining,
-        _with_inserted(
-            index, [earlier[i] for i in gaining], list(gaining.values()), reasons, papers
-        ),
+        _with_inserted(index, [earlier[i] for i in gaining], list(gaining.values()), new_papers),
         strict=True,
     ):
         results[i] = changed
@@ -161,31 +157,26 @@ def _with_inserted(
     index: RelatedIndex,
     earlier: Sequence[Earlier],
     merges: Sequence[Merged],
-    reasons: Mapping[tuple[int, int], str],
-    papers: Callable[[Sequence[int]], Mapping[int, IndexedPaper]],
+    new_papers: Mapping[int, IndexedPaper],
 ) -> list[EnrichedPaper]:
-    """The documents with their merged lists, the reasons not yet written written in one
-    call.
+    """The documents with their merged lists, the reasons of all inserted papers written in
+    one call.
 
     An inserted paper's reason is written from its own side: the phrases as it spells them
-    and, when they share none, its sentence closest to the earlier paper. Its own list
-    wrote it so wherever that list holds the earlier paper (``reasons``); the earlier
-    paper's side would cost encoding its sentences for every list it gains a paper in.
+    and, when they share none, its sentence closest to the earlier paper. Its sentences are
+    those its own list's reasons had encoded moments before in the same job
+    (``dense.remembered``); the earlier paper's would be encoded once more for every chunk
+    of the update it gains a paper in, which was most of an update's work.
     """
-    every = [
-        (new, paper.row)
+    inserted = sorted({row for merge in merges for row in merge.inserted})
+    position = {row: i for i, row in enumerate(inserted)}
+    pairs = [
+        (position[new], paper.row)
         for paper, merge in zip(earlier, merges, strict=True)
         for new in sorted(merge.inserted)
     ]
-    unwritten = [pair for pair in every if pair not in reasons]
-    inserted = sorted({new for new, _ in unwritten})
-    position = {row: i for i, row in enumerate(inserted)}
-    found = papers(inserted)
-    written = index.reasons_many(
-        [found[row] for row in inserted], [(position[new], row) for new, row in unwritten]
-    )
-    reason_of = {pair: reasons[pair] for pair in every if pair in reasons}
-    reason_of.update(zip(unwritten, written, strict=True))
+    written = index.reasons_many([new_papers[row] for row in inserted], pairs)
+    reasons = dict(zip(pairs, written, strict=True))
     changed = []
     for paper, merge in zip(earlier, merges, strict=True):
         kept = {related.paper_id: related for related in paper.document.related}
@@ -194,7 +185,7 @@ def _with_inserted(
                 paper_id=index.paper_ids[entry],
                 title=index.titles[entry],
                 score=score,
-                reason=reason_of[(entry, paper.row)],
+                reason=reasons[(position[entry], paper.row)],
             )
             if entry in merge.inserted
             else kept[index.paper_ids[entry]]
