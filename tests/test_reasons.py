@@ -4,6 +4,7 @@ shared phrases of several words, or quotes the query paper, and never only gener
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from redis import Redis
@@ -88,6 +89,40 @@ def test_every_related_reason_of_the_demo_names_what_both_papers_share(
     assert sum(r.startswith("Both discuss “") for r in reasons) > len(reasons) / 2
     assert any(r.startswith(STUDY_PREFIX) for r in reasons)
     assert index.related_many(papers, 10) == lists  # deterministic
+
+
+def test_an_index_saved_after_explaining_explains_the_same_once_loaded(
+    demo: tuple[list[IndexedPaper], RelatedIndex], tmp_path: Path
+) -> None:
+    """What the explainer keeps of papers it explained lately is not saved with the index,
+    and a loaded index quotes sentences as the one that was saved."""
+    papers, index = demo
+    lists = index.related_many(papers, 10)
+    saved = tmp_path / "related.joblib"
+    index.save(saved)
+    loaded = RelatedIndex.load(saved)
+    again = loaded.related_many(papers, 10)
+    assert again == lists
+    assert any(found.reason.startswith(STUDY_PREFIX) for related in again for found in related)
+
+
+def test_a_refitted_explainer_quotes_by_its_new_space() -> None:
+    """Sentence vectors kept from before a fit are not used after it: the same sentences
+    are scored against the new space's papers."""
+    query = IndexedPaper(
+        "pl:a",
+        "Survey",
+        "Glaciers retreat quickly across northern valleys today. "
+        "Convolutional networks classify images of every kind.",
+    )
+    ice = IndexedPaper("pl:b", "Ice", "Northern glaciers melt while valleys flood.")
+    vision = IndexedPaper("pl:c", "Vision", "Networks that are convolutional sort pictures.")
+    explainer = RelatedIndex.build([query, ice, vision], "tfidf").explainer
+    first = explainer.reasons_many([query], explainer.vectors([query], [0]), [(0, 1)])
+    explainer.fit([vision, IndexedPaper("pl:d", "Soil", "Wet soil holds carbon for decades.")])
+    second = explainer.reasons_many([query], explainer.vectors([query], [None]), [(0, 0)])
+    assert first == [f"{STUDY_PREFIX}Glaciers retreat quickly across northern valleys today\u2019"]
+    assert second == [f"{STUDY_PREFIX}Convolutional networks classify images of every kind\u2019"]
 
 
 def test_reasons_name_phrases_and_fold_the_words_inside_them() -> None:

@@ -292,15 +292,16 @@ def _merged(
     """The list with its passing new rows inserted, but for copies (``_near_duplicates``,
     or the same title) of the paper or of a paper already in the list."""
     entries = list(found.entries)
+    others = [row, *(other for other, _ in entries)]
+    titles = {normalise_title(index.titles[other]) for other in others}
     inserted: set[int] = set()
     for new, score in found.passing:
-        others = [row, *(other for other, _ in entries)]
         title = normalise_title(index.titles[new])
-        if title in {normalise_title(index.titles[other]) for other in others}:
-            continue
-        if any((new, other) in copies for other in others):
+        if title in titles or any((new, other) in copies for other in others):
             continue
         entries.append((new, score))
+        others.append(new)
+        titles.add(title)
         inserted.add(new)
     if not inserted:
         return Merged(entries, set())

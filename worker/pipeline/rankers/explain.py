@@ -31,6 +31,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -54,6 +55,10 @@ _MIN_SENTENCE_WORDS = 6
 _OPENING_SENTENCES = 1
 # A sentence's opening clause this short ("However", "To this end") is a connective.
 _LEAD_IN_WORDS = 4
+# Papers whose words, sentences and sentence vectors are kept once worked out: an update's
+# chunk of 200 papers explains them for their own lists, then again in every batch of
+# earlier lists they enter (``worker.pipeline.gains``), which was a quarter of that work.
+PAPERS_REMEMBERED = 1_024
 
 
 def _stem(word: str) -> str:
@@ -182,9 +187,19 @@ class Explainer:
         self.tfidf = TfidfRanker(
             ngram_max=2, max_terms=MAX_TERMS, vocabulary_sample=VOCABULARY_SAMPLE
         )
+        self._sentence_vectors: dict[tuple[str, ...], sparse.csr_matrix] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The sentence vectors of recent papers are not saved with the index."""
+        return {name: value for name, value in self.__dict__.items() if name != "_sentence_vectors"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._sentence_vectors = {}
 
     def fit(self, papers: Sequence[IndexedPaper]) -> None:
         self.tfidf.fit(papers)
+        self._sentence_vectors.clear()  # rows of the space before this fit
         vocabulary = self.tfidf.vectorizer.vocabulary_
         assert isinstance(vocabulary, PackedVocabulary)  # as ``TfidfRanker.fit`` leaves it
         self._terms = vocabulary.terms  # the terms by column already: one copy for both
@@ -224,7 +239,7 @@ class Explainer:
         overlap = left.multiply(right).tocsr()
         bounds = overlap.indptr
         texts: dict[int, str] = {}
-        runs: dict[int, list[list[tuple[str, int, int]]]] = {}
+        runs: dict[int, Runs] = {}
         reasons: list[str | None] = []
         unphrased: dict[int, list[int]] = {}
         for i, (query, _) in enumerate(pairs):
@@ -249,7 +264,7 @@ class Explainer:
         # scored in one call each, by TF-IDF and then (shortlisted) by the encoder. Each is
         # scored as it would be quoted (``_quoted``), so what is shown is what matched.
         split = [
-            (positions, [_quoted(sentence) for sentence in _sentences(papers[query].abstract)])
+            (positions, _quoted_sentences(papers[query].abstract))
             for query, positions in unphrased.items()
         ]
         split = [(positions, sentences) for positions, sentences in split if sentences]
@@ -272,14 +287,12 @@ class Explainer:
     def _tfidf_sentences_to(
         self, groups: Sequence[tuple[Sequence[str], Sequence[int]]]
     ) -> list[np.ndarray]:
-        """A ``SentenceScorer`` by TF-IDF cosine; the sentences of all groups in one
-        ``transform``, whose fixed cost is most of a single paper's, and every (sentence,
-        row) pair of all groups in one elementwise product: a product per group cost more
-        in SciPy's overhead than in arithmetic (a twelfth of an increment's chunks)."""
-        every = [sentence for sentences, _ in groups for sentence in sentences]
-        if not every:
+        """A ``SentenceScorer`` by TF-IDF cosine; every (sentence, row) pair of all groups in
+        one elementwise product: a product per group cost more in SciPy's overhead than in
+        arithmetic (a twelfth of an increment's chunks)."""
+        if not any(sentences for sentences, _ in groups):
             return []
-        vectors = self.tfidf.vectorizer.transform(every)
+        vectors = self._vectors_of_sentences([tuple(sentences) for sentences, _ in groups])
         sentence_of: list[np.ndarray] = []
         row_of: list[np.ndarray] = []
         start = 0
@@ -298,8 +311,22 @@ class Explainer:
             start += size
         return found
 
+    def _vectors_of_sentences(self, groups: Sequence[tuple[str, ...]]) -> sparse.csr_matrix:
+        """The TF-IDF rows of the sentences of ``groups``, in order; those not seen lately in
+        one ``transform``, whose fixed cost is most of a single paper's."""
+        remembered = self._sentence_vectors
+        unseen = list(dict.fromkeys(group for group in groups if group not in remembered))
+        if len(remembered) + len(unseen) > PAPERS_REMEMBERED:
+            remembered.clear()
+        if unseen:
+            vectors = self.tfidf.vectorizer.transform([s for group in unseen for s in group])
+            bounds = np.cumsum([0, *map(len, unseen)])
+            for group, start, end in zip(unseen, bounds[:-1], bounds[1:], strict=True):
+                remembered[group] = vectors[start:end]
+        return sparse.vstack([remembered[group] for group in groups], format="csr")
 
-def _shortlist(sentences: list[str], lexical: np.ndarray) -> list[str]:
+
+def _shortlist(sentences: Sequence[str], lexical: np.ndarray) -> tuple[str, ...]:
     """The sentences worth encoding, in text order: the first, where an abstract states its
     subject, and each pair's lexically closest. Encoding the sentences is most of a related
     list's time, each costing what its tokens cost; with the first three instead of the first
@@ -307,7 +334,7 @@ def _shortlist(sentences: list[str], lexical: np.ndarray) -> list[str]:
     by side (docs/reasons.md)."""
     kept = set(range(min(_OPENING_SENTENCES, len(sentences))))
     kept.update(int(best) for best in np.argmax(lexical, axis=0))
-    return [sentences[i] for i in sorted(kept)]
+    return tuple(sentences[i] for i in sorted(kept))
 
 
 def key_phrases(
@@ -402,7 +429,11 @@ def _own_text(paper: IndexedPaper) -> str:
     return f"{paper.title}. {paper.abstract}"
 
 
-def _runs(text: str) -> list[list[tuple[str, int, int]]]:
+Runs = tuple[tuple[tuple[str, int, int], ...], ...]
+
+
+@functools.lru_cache(maxsize=PAPERS_REMEMBERED)
+def _runs(text: str) -> Runs:
     """Stretches of content words, as (stem, start, end) in ``text``: cut at stop words,
     numbers, one-letter tokens and any punctuation other than a hyphen. A stop word inside
     a hyphenated compound ("mixture-of-experts", "in-context") is skipped, as the vectorizer
@@ -427,7 +458,7 @@ def _runs(text: str) -> list[list[tuple[str, int, int]]]:
         start = match.start() if compound_start is None else compound_start
         runs[-1].append((_stem(token), start, match.end()))
         previous_end, compound_start = match.end(), None
-    return [run for run in runs if len(run) > 1]
+    return tuple(tuple(run) for run in runs if len(run) > 1)
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -435,6 +466,12 @@ def _normalise(token: str) -> str:
     """As the vectorizer reads a token: lower case, accents stripped."""
     decomposed = unicodedata.normalize("NFKD", token.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@functools.lru_cache(maxsize=PAPERS_REMEMBERED)
+def _quoted_sentences(abstract: str) -> tuple[str, ...]:
+    """The abstract's sentences as a reason would quote them (``_quoted``)."""
+    return tuple(_quoted(sentence) for sentence in _sentences(abstract))
 
 
 def _sentences(abstract: str) -> list[str]:
