@@ -342,10 +342,11 @@ def _lists(
     forget: bool = True,
 ) -> tuple[list[list[str]], float]:
     """The sample's related lists as served and the seconds per paper they took: with
-    ``forget``, the reasons' sentences are encoded within that time, as a worker encodes
-    them, rather than remembered from an earlier pass over the same sample."""
+    ``forget``, the reasons' sentences are read and encoded within that time, as a worker
+    does, rather than remembered from an earlier pass over the same sample."""
     if forget:
         forget_remembered()
+        index.explainer.forget()
     started = time.perf_counter()
     lists = []
     with _searching(index, exact):

@@ -204,6 +204,14 @@ class Explainer:
         assert isinstance(vocabulary, PackedVocabulary)  # as ``TfidfRanker.fit`` leaves it
         self._terms = vocabulary.terms  # the terms by column already: one copy for both
 
+    def forget(self) -> None:
+        """Drop what was kept of papers explained lately (``PAPERS_REMEMBERED``), so that
+        what comes next works them out as a fresh worker would: a benchmark timing two ways
+        of making the same lists would otherwise time the second without that work."""
+        self._sentence_vectors.clear()
+        _runs.cache_clear()
+        _quoted_sentences.cache_clear()
+
     def extend(self, papers: Sequence[IndexedPaper]) -> None:
         """Append ``papers``' rows; the terms stay those of the fit."""
         self.tfidf.extend(papers)
