@@ -292,6 +292,8 @@ def _merged(
     """The list with its passing new rows inserted, but for copies (``_near_duplicates``,
     or the same title) of the paper or of a paper already in the list."""
     entries = list(found.entries)
+    if not found.passing:  # most lists looked at: nothing to compare
+        return Merged(entries, set())
     others = [row, *(other for other, _ in entries)]
     titles = {normalise_title(index.titles[other]) for other in others}
     inserted: set[int] = set()
