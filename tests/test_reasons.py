@@ -11,6 +11,7 @@ from redis import Redis
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from paperlens.store.library import ProfilePaper, ReaderProfile
+from tests.support import record_encodings
 from tests.test_related import demo_papers
 from worker.pipeline import citations
 from worker.pipeline.rankers.choose import choose_ranker
@@ -123,6 +124,31 @@ def test_a_refitted_explainer_quotes_by_its_new_space() -> None:
     second = explainer.reasons_many([query], explainer.vectors([query], [None]), [(0, 0)])
     assert first == [f"{STUDY_PREFIX}Glaciers retreat quickly across northern valleys today\u2019"]
     assert second == [f"{STUDY_PREFIX}Convolutional networks classify images of every kind\u2019"]
+
+
+def test_a_paper_with_one_sentence_to_quote_is_quoted_without_encoding_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The encoder only chooses between sentences: a paper with one quotable sentence
+    quotes it at no encoding, one with two has them encoded to choose."""
+    one = IndexedPaper("pl:a", "Ice", "Glaciers retreat quickly across northern valleys today.")
+    two = IndexedPaper(
+        "pl:b",
+        "Melt",
+        "Northern glaciers melt while valleys flood each spring. "
+        "Convolutional networks classify images of every kind.",
+    )
+    vision = IndexedPaper("pl:c", "Vision", "Networks that are convolutional sort pictures.")
+    index = RelatedIndex.build([one, two, vision], "hybrid")
+    asked = record_encodings(monkeypatch, capacity=100)
+
+    (alone,) = index.reasons_many([one], [(0, 1)])
+    assert alone == f"{STUDY_PREFIX}Glaciers retreat quickly across northern valleys today\u2019"
+    assert asked == []
+
+    (chosen,) = index.reasons_many([two], [(0, 2)])
+    assert chosen == f"{STUDY_PREFIX}Convolutional networks classify images of every kind\u2019"
+    assert len(asked) == 2  # its opening and the sentence closest in words
 
 
 def test_reasons_name_phrases_and_fold_the_words_inside_them() -> None:

@@ -283,7 +283,12 @@ class Explainer:
                 (_shortlist(sentences, lexical), rows)
                 for (sentences, rows), lexical in zip(asked, similarities, strict=True)
             ]
-            similarities = sentences_to(asked)
+            # A paper left with one sentence to quote quotes it: nothing to encode.
+            encoded = iter(sentences_to([group for group in asked if len(group[0]) > 1]))
+            similarities = [
+                next(encoded) if len(sentences) > 1 else np.zeros((1, len(rows)))
+                for sentences, rows in asked
+            ]
         for (positions, _), (sentences, _), similarity in zip(
             split, asked, similarities, strict=True
         ):
