@@ -14,6 +14,7 @@ from paperlens.store.library import ProfilePaper, ReaderProfile
 from tests.support import record_encodings
 from tests.test_related import demo_papers
 from worker.pipeline import citations
+from worker.pipeline.rankers import explain
 from worker.pipeline.rankers.choose import choose_ranker
 from worker.pipeline.rankers.explain import STUDY_PREFIX, as_written
 from worker.pipeline.related import IndexedPaper, RelatedIndex
@@ -124,6 +125,22 @@ def test_a_refitted_explainer_quotes_by_its_new_space() -> None:
     second = explainer.reasons_many([query], explainer.vectors([query], [None]), [(0, 0)])
     assert first == [f"{STUDY_PREFIX}Glaciers retreat quickly across northern valleys today\u2019"]
     assert second == [f"{STUDY_PREFIX}Convolutional networks classify images of every kind\u2019"]
+
+
+def test_quotes_stay_the_same_when_more_papers_are_explained_than_are_kept(
+    demo: tuple[list[IndexedPaper], RelatedIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches that overlap what is kept and overflow it (a chunk's papers explained again
+    in batch after batch of earlier lists) quote as a fresh explainer would."""
+    papers, index = demo
+    fresh = index.related_many(papers, 10)
+    monkeypatch.setattr(explain, "PAPERS_REMEMBERED", 5)
+    index.explainer.forget()
+    batches = [papers[start : start + 8] for start in range(0, len(papers), 4)]
+    for batch in batches:
+        found = index.related_many(batch, 10)
+        start = papers.index(batch[0])
+        assert found == fresh[start : start + len(batch)]
 
 
 def test_a_paper_with_one_sentence_to_quote_is_quoted_without_encoding_it(

@@ -331,6 +331,7 @@ class Explainer:
         unseen = list(dict.fromkeys(group for group in groups if group not in remembered))
         if len(remembered) + len(unseen) > PAPERS_REMEMBERED:
             remembered.clear()
+            unseen = list(dict.fromkeys(groups))
         if unseen:
             vectors = self.tfidf.vectorizer.transform([s for group in unseen for s in group])
             bounds = np.cumsum([0, *map(len, unseen)])
