@@ -221,3 +221,31 @@ def test_with_a_sample_the_terms_read_count_exactly_in_the_spread(index: Related
     for paper, row, (candidates, fused, _) in zip(papers, rows, found, strict=True):
         exact_fused, _ = ranker.scored(paper, row)
         np.testing.assert_allclose(fused, exact_fused[candidates], atol=1e-5)
+
+
+def test_every_term_is_read_where_the_sample_would_cost_more_than_it_saves(
+    index: RelatedIndex,
+) -> None:
+    """Above the sample's size the budget prunes a query's terms only when the rarest terms'
+    lists plus every term's over the sample hold fewer entries than every term's lists: with
+    half the papers sampled and a budget near a query's lists, every term is read, and
+    candidates score what they score against every paper; with a third sampled and a small
+    budget, the rarest terms are read."""
+    papers = [*demo_papers(), NEWCOMER]
+    rows = [index.row_of(paper.paper_id) for paper in papers]
+    near = approximate_copy(index, replace(SMALL, lexical_postings=600, statistics_sample=40))
+    small = approximate_copy(index, replace(SMALL, lexical_postings=60, statistics_sample=20))
+    near_search, small_search = near.approximate_hybrid, small.approximate_hybrid
+    assert near_search is not None and small_search is not None
+    assert isinstance(near.ranker, HybridRanker) and isinstance(near.ranker.lexical, TfidfRanker)
+    queries = near.ranker.lexical.vectors(papers, rows)
+    assert near_search.lexical_moments.sampled == 30
+    assert near_search._rarest_terms(queries).nnz < queries.nnz
+
+    assert near_search.terms_read(queries) is queries
+    assert small_search.terms_read(queries).nnz < queries.nnz
+
+    found = near_search.candidates(near.ranker, papers, rows)
+    for paper, row, (candidates, fused, _) in zip(papers, rows, found, strict=True):
+        exact_fused, _ = near.ranker.scored(paper, row)
+        np.testing.assert_allclose(fused, exact_fused[candidates], atol=1e-5)

@@ -22,7 +22,9 @@ reading them all was most of a list's time. There the lexical stage reads the qu
 from the rarest up until ``AnnParams.lexical_postings`` entries are read, whose cosines give
 the best candidates (the common words add little to any cosine) and the squared cosines'
 sum over those terms exactly; what the unread terms add to that sum comes from an even
-sample of ``AnnParams.statistics_sample`` papers.
+sample of ``AnnParams.statistics_sample`` papers. It does so only where that reads fewer
+entries than every term's list: not far above the sample's size the sample is most of the
+papers, and every term is read as below it.
 ``bench/hybrid_ann.py`` measures what both approximations cost.
 """
 
@@ -157,8 +159,9 @@ class HybridSearch:
         proposed = self.graph.search(dense_queries, self.params.candidates + 1)
         # Up to the sample's size the spread needs every paper's cosine, so every term's list
         # is read once for both; above it, the rarest terms' for the candidates and every
-        # term's over the sample for the spread (at 100,000 papers a second, pruned product
-        # cost more than it saved: "Hybrid related lists at scale", 2026-12-06 09:50).
+        # term's over the sample for the spread, where that reads fewer entries (at 100,000
+        # papers, a second, pruned product cost more than it saved: "Hybrid related lists at
+        # scale", 2026-12-06 09:50).
         sample = self.lexical_moments.sample
         papers_read = self.columns.shape[0]
         if sample is not None:
@@ -167,20 +170,12 @@ class HybridSearch:
         found = []
         for first in range(0, len(rows), block):
             queries = lexical_queries[first : first + block]
-            if sample is None:
-                cosines = self._cosines(queries, self.columns)
-                squares = _row_square_sums(cosines)
-            else:
-                # The squared cosines over the terms read, exactly, and what the others add
-                # to them, from the sample: most of the spread is in the few papers that share
-                # a rare term, which the terms read catch whole.
-                read = self._rarest_terms(queries)
-                cosines = self._cosines(read, self.columns)
-                added = _row_square_sums(self._cosines(queries, sample)) - _row_square_sums(
-                    self._cosines(read, sample)
-                )
-                scale = self.columns.shape[0] / self.lexical_moments.sampled
-                squares = _row_square_sums(cosines) + scale * added
+            read = self.terms_read(queries)
+            cosines = self._cosines(read, self.columns)
+            squares = _row_square_sums(cosines)
+            if read is not queries:
+                assert sample is not None
+                squares += self._unread_squares(read, queries - read, sample)
             means = np.asarray(queries @ self.lexical_moments.sums).ravel()
             for position in range(cosines.shape[0]):
                 start, end = cosines.indptr[position], cosines.indptr[position + 1]
@@ -199,6 +194,34 @@ class HybridSearch:
                     )
                 )
         return found
+
+    def terms_read(self, queries: sparse.csr_matrix) -> sparse.csr_matrix:
+        """The terms of ``queries`` whose inverted lists the lexical stage reads: all of them
+        (``queries`` itself) up to the sample's size, and above it wherever reading them all
+        costs fewer entries than the rarest terms within the budget plus every term over the
+        sample."""
+        sample = self.lexical_moments.sample
+        if sample is None:
+            return queries
+        rarest = self._rarest_terms(queries)
+        lengths = np.diff(self.columns.indptr)
+        every = float(lengths[queries.indices].sum())
+        pruned = float(lengths[rarest.indices].sum())
+        share = self.lexical_moments.sampled / self.columns.shape[0]
+        return rarest if pruned + share * every < every else queries
+
+    def _unread_squares(
+        self, read: sparse.csr_matrix, unread: sparse.csr_matrix, sample: HalfSparse
+    ) -> np.ndarray:
+        """Each query's estimate of what its ``unread`` terms add to its squared cosines
+        summed over every paper, from the sample: the squares of the whole cosines there
+        less those of the ``read`` terms' (most of the spread is in the few papers that
+        share a rare term, which the terms read catch whole)."""
+        over_read = self._cosines(read, sample)
+        whole = over_read + self._cosines(unread, sample)
+        scale = self.columns.shape[0] / self.lexical_moments.sampled
+        added: np.ndarray = scale * (_row_square_sums(whole) - _row_square_sums(over_read))
+        return added
 
     def _rarest_terms(self, queries: sparse.csr_matrix) -> sparse.csr_matrix:
         """``queries`` with only the terms the lexical stage reads: each query's terms from
