@@ -157,7 +157,12 @@ def _into_earlier_lists(
             return gains.with_new_papers(index, batch, k, new_papers)
 
         changed += enrichments.update_many(ctx.redis, list(rows_of), change)
-    log.info("%d earlier papers' lists take in %d new papers", changed, len(indexed_rows))
+    log.info(
+        "%d of %d earlier papers' lists read take in %d new papers",
+        changed,
+        len(earlier),
+        len(indexed_rows),
+    )
     return changed
 
 
