@@ -133,32 +133,52 @@ def badges(paper: EnrichedPaper) -> Badges:
 UPDATE_ATTEMPTS = 5
 
 
-def write(redis: Redis, paper: EnrichedPaper) -> None:
-    """Store the document and its badges in one MSET, so readers see all or nothing."""
+def write(redis: Redis, paper: EnrichedPaper, cutoff: bytes = b"") -> None:
+    """Store the document, its badges and its list's cutoff in one MSET, so readers see all
+    or nothing. ``cutoff`` is what a new paper must score to enter the document's related
+    list (``worker.pipeline.gains.Cutoff``); empty when unknown, as for any document whose
+    list was not just made by this index."""
     redis.mset(
         {
             keys.enrichment(paper.paper_id): encode(paper.model_dump_json().encode()),
             keys.badges(paper.paper_id): badges(paper).model_dump_json(),
+            keys.list_cutoff(paper.paper_id): cutoff,
         }
     )
 
 
-def write_many(redis: Redis, papers: Sequence[EnrichedPaper], due: Sequence[float]) -> None:
+def write_many(
+    redis: Redis,
+    papers: Sequence[EnrichedPaper],
+    due: Sequence[float],
+    cutoffs: Sequence[bytes],
+) -> None:
     """``write`` and ``schedule_refresh`` for many papers in one round trip (a pipeline)."""
     pipe = redis.pipeline(transaction=False)
-    for paper, at in zip(papers, due, strict=True):
-        write(pipe, paper)
+    for paper, at, cutoff in zip(papers, due, cutoffs, strict=True):
+        write(pipe, paper, cutoff)
         schedule_refresh(pipe, paper.paper_id, at)
     pipe.execute()
 
 
-# Stores each KEYS[i]'s new document ARGV[2i] if it still holds ARGV[2i - 1] (what the
-# writer read), in one atomic step; answers the positions (from 1) that held something else.
+class Revision(NamedTuple):
+    """A document as changed by ``update_many``'s caller, with its list's new cutoff."""
+
+    document: EnrichedPaper
+    cutoff: bytes
+
+
+# Stores each document key KEYS[i] (of the first half of KEYS) its new document ARGV[3i - 1]
+# and its cutoff key (the same position in the second half) ARGV[3i] if the document key
+# still holds ARGV[3i - 2] (what the writer read), in one atomic step; answers the positions
+# (from 1) that held something else.
 _REPLACE_IF_UNCHANGED = """
 local changed = {}
-for i, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[2 * i - 1] then
-    redis.call('SET', key, ARGV[2 * i])
+local documents = #KEYS / 2
+for i = 1, documents do
+  if redis.call('GET', KEYS[i]) == ARGV[3 * i - 2] then
+    redis.call('SET', KEYS[i], ARGV[3 * i - 1])
+    redis.call('SET', KEYS[documents + i], ARGV[3 * i])
   else
     changed[#changed + 1] = i
   end
@@ -170,11 +190,12 @@ return changed
 def update_many(
     redis: Redis,
     paper_ids: Sequence[str],
-    change: Callable[[Sequence[EnrichedPaper]], Sequence[EnrichedPaper | None]],
+    change: Callable[[Sequence[EnrichedPaper]], Sequence[Revision | None]],
 ) -> int:
-    """Replace each stored document by what ``change`` makes of it (None: nothing to change),
-    unless another writer stores one meanwhile, in which case ``change`` is applied to theirs;
-    how many were stored. Papers without a document are left alone.
+    """Replace each stored document (and its list's cutoff) by what ``change`` makes of it
+    (None: nothing to change), unless another writer stores one meanwhile, in which case
+    ``change`` is applied to theirs; how many were stored. Papers without a document are
+    left alone.
 
     One read (MGET) and one compare-and-set script per round, so a batch costs two round
     trips whatever its size; only the documents written meanwhile go round again. The
@@ -190,19 +211,21 @@ def update_many(
         present = [(paper_id, raw) for paper_id, raw in zip(pending, raws, strict=True) if raw]
         documents = [EnrichedPaper.model_validate_json(as_json(raw)) for _, raw in present]
         writes = [
-            (paper_id, raw, encode(changed.model_dump_json().encode()))
+            (paper_id, raw, encode(changed.document.model_dump_json().encode()), changed.cutoff)
             for (paper_id, raw), changed in zip(present, change(documents), strict=True)
             if changed is not None
         ]
         if not writes:
             break
+        ids = [paper_id for paper_id, _, _, _ in writes]
         refused = cast(
             "list[int]",
             redis.eval(
                 _REPLACE_IF_UNCHANGED,
-                len(writes),
-                *[keys.enrichment(paper_id) for paper_id, _, _ in writes],
-                *[value for _, old, new in writes for value in (old, new)],
+                2 * len(writes),
+                *keys.enrichment.many(ids),
+                *keys.list_cutoff.many(ids),
+                *[value for _, old, new, cutoff in writes for value in (old, new, cutoff)],
             ),
         )
         stored += len(writes) - len(refused)
@@ -222,6 +245,14 @@ def read_many_raw(redis: Redis, paper_ids: Sequence[str]) -> list[bytes | None]:
     if not paper_ids:
         return []
     return cast("list[bytes | None]", redis.mget(keys.enrichment.many(paper_ids)))
+
+
+def read_cutoffs(redis: Redis, paper_ids: Sequence[str]) -> list[bytes | None]:
+    """Many documents' list cutoffs (see ``write``) in one round trip; None where none is
+    stored."""
+    if not paper_ids:
+        return []
+    return cast("list[bytes | None]", redis.mget(keys.list_cutoff.many(paper_ids)))
 
 
 def read_many_badges(redis: Redis, paper_ids: Sequence[str]) -> list[bytes | None]:

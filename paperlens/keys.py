@@ -91,6 +91,9 @@ enrichment = KeyFamily(f"enrichment:v{ENRICHMENT_SCHEMA_VERSION}")
 """The enriched paper document, served as-is by ``GET /api/v1/papers/<id>``."""
 badges = KeyFamily(f"badges:v{ENRICHMENT_SCHEMA_VERSION}")
 """The paper's listing-page marks, written with its document so a listing reads only these."""
+list_cutoff = KeyFamily(f"cutoff:v{ENRICHMENT_SCHEMA_VERSION}")
+"""What a new paper must score to enter the document's related list (``worker.pipeline.gains``),
+written with the document; empty where that is unknown."""
 ENRICHMENT_DUE = f"{PREFIX}:enrichment:due"
 """Sorted set: paper id scored by the Unix time its enrichment should be refreshed."""
 

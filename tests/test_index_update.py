@@ -188,9 +188,11 @@ def test_an_update_waits_for_a_pending_precompute(
     assert NEWCOMER.paper_id in [r.paper_id for r in _document(redis, SMOE).related]
 
 
-def _documents(index: RelatedIndex, papers: list[IndexedPaper]) -> dict[str, EnrichedPaper]:
-    """Each paper's document as an enrichment stores it, its list from ``index``."""
-    lists = index.related_many(papers, 10)
+def _documents(
+    index: RelatedIndex, papers: list[IndexedPaper], k: int = 10
+) -> dict[str, EnrichedPaper]:
+    """Each paper's document as an enrichment stores it, its list of ``k`` from ``index``."""
+    lists = index.related_many(papers, k)
     return {
         paper.paper_id: EnrichedPaper(
             paper_id=paper.paper_id,
@@ -256,6 +258,61 @@ def test_new_papers_inserted_into_hybrid_lists_as_a_search_would_list_them() -> 
         if left is None:
             new_ids = {p.paper_id for p in new}
             assert not new_ids & {r.paper_id for r in searched[paper_id][:9]}
+
+
+@pytest.mark.parametrize("ranker", ["hybrid", "tfidf"])
+def test_only_the_lists_a_new_paper_may_enter_are_read(ranker: str) -> None:
+    """The stored cutoffs rule out most lists without reading them, and never one that
+    takes a new paper in; a list without a cutoff of this fit is read as before."""
+    if ranker == "hybrid" and not embeddings_available():
+        pytest.skip("the packaged model is not installed")
+    papers = demo_papers()
+    earlier, new = papers[:50], [*papers[50:], NEWCOMER]
+    index = RelatedIndex.build(earlier, ranker)
+    # Lists of 4, so that most are full in this small corpus (a list of fewer takes in any
+    # paper past the floor).
+    k = 4
+    stored = _documents(index, earlier, k)
+    documents = list(stored.values())
+    cutoffs = dict(
+        zip(
+            stored,
+            gains.cutoffs(index, [index.row_of(d.paper_id) for d in documents], documents),
+            strict=True,
+        )
+    )
+    # Every list made by this index says how it scores, but the hybrid's shortest (three
+    # unknowns to fit), which are searched again instead.
+    fitted = 0 if ranker == "tfidf" else gains.MIN_FITTED
+    assert [bool(cutoffs[d.paper_id]) for d in documents] == [
+        len(d.related) >= fitted for d in documents
+    ]
+    index.extend(new)
+    indexed = [row for row in map(index.row_of, [p.paper_id for p in new]) if row is not None]
+    near = gains.near_earlier(index, indexed, index.candidates(new, indexed, 100))
+    lists = [gains.Earlier(row, stored[index.paper_ids[row]], rows) for row, rows in near.items()]
+    changed = {
+        paper.row
+        for paper, document in zip(
+            lists,
+            gains.with_new_papers(index, lists, k, dict(zip(indexed, new, strict=True))),
+            strict=True,
+        )
+        if document is not None
+    }
+
+    read = gains.may_gain(index, near, [cutoffs[index.paper_ids[row]] for row in near], k)
+
+    # Here the lists read are exactly those that change; the others are not read at all.
+    assert changed and set(read) == changed and len(read) < len(near)
+    assert read == [row for row in near if row in changed]  # in ``near``'s order
+    # Without a cutoff, or with one of another fit of the index, every list is read.
+    assert gains.may_gain(index, near, [b""] * len(near), k) == list(near)
+    other_fit = RelatedIndex.build(earlier, ranker)
+    foreign = gains.cutoffs(other_fit, [other_fit.row_of(d.paper_id) for d in documents], documents)
+    assert sum(map(bool, foreign)) == sum(map(bool, cutoffs.values()))
+    by_id = dict(zip(stored, foreign, strict=True))
+    assert gains.may_gain(index, near, [by_id[index.paper_ids[r]] for r in near], k) == list(near)
 
 
 @pytest.mark.skipif(not embeddings_available(), reason="the packaged model is not installed")

@@ -115,7 +115,12 @@ def enrich_papers(paper_ids: list[str], run: str | None = None, neighbours: bool
                 papers, enrich_many(papers, index, k, candidates), strict=True
             )
         ]
-    enrichments.write_many(ctx.redis, documents, [next_refresh(ctx, d) for d in documents])
+    enrichments.write_many(
+        ctx.redis,
+        documents,
+        [next_refresh(ctx, d) for d in documents],
+        gains.cutoffs(index, [index.row_of(d.paper_id) for d in documents], documents),
+    )
     if candidates is not None:
         _into_earlier_lists(ctx, index, papers, candidates)
     precompute.count_enriched(ctx.redis, run, chunk, len(documents))
@@ -129,7 +134,8 @@ def _into_earlier_lists(
     candidates: list[tuple[list[int], np.ndarray]],
 ) -> int:
     """Insert these papers (just added by an index update) into the stored lists of the papers
-    indexed before that they now belong to (``worker.pipeline.gains``); how many changed."""
+    indexed before that they now belong to (``worker.pipeline.gains``); how many changed.
+    Only the lists their stored cutoffs say one of the papers may enter are read."""
     rows = [index.row_of(paper.paper_id) for paper in papers]
     indexed_rows = [row for row in rows if row is not None]
     near = gains.near_earlier(
@@ -141,8 +147,8 @@ def _into_earlier_lists(
     new_papers = {
         row: indexed(paper) for row, paper in zip(rows, papers, strict=True) if row is not None
     }
+    earlier = gains.may_gain(index, near, _stored_cutoffs(ctx, index, list(near)), k)
     changed = 0
-    earlier = list(near)
     for start in range(0, len(earlier), enrichments.READ_CHUNK):
         rows_of = {
             index.paper_ids[row]: row for row in earlier[start : start + enrichments.READ_CHUNK]
@@ -150,20 +156,36 @@ def _into_earlier_lists(
 
         def change(
             documents: Sequence[EnrichedPaper], rows_of: dict[str, int] = rows_of
-        ) -> list[EnrichedPaper | None]:
+        ) -> list[enrichments.Revision | None]:
+            rows = [rows_of[d.paper_id] for d in documents]
             batch = [
-                gains.Earlier(rows_of[d.paper_id], d, near[rows_of[d.paper_id]]) for d in documents
+                gains.Earlier(row, d, near[row]) for row, d in zip(rows, documents, strict=True)
             ]
-            return gains.with_new_papers(index, batch, k, new_papers)
+            found = gains.with_new_papers(index, batch, k, new_papers)
+            written = [(row, d) for row, d in zip(rows, found, strict=True) if d is not None]
+            cutoffs = iter(gains.cutoffs(index, [r for r, _ in written], [d for _, d in written]))
+            return [None if d is None else enrichments.Revision(d, next(cutoffs)) for d in found]
 
         changed += enrichments.update_many(ctx.redis, list(rows_of), change)
     log.info(
-        "%d of %d earlier papers' lists read take in %d new papers",
+        "%d of %d earlier papers' lists read take in %d new papers (%d near them)",
         changed,
         len(earlier),
         len(indexed_rows),
+        len(near),
     )
     return changed
+
+
+def _stored_cutoffs(
+    ctx: WorkerContext, index: RelatedIndex, rows: Sequence[int]
+) -> list[bytes | None]:
+    """The stored list cutoffs of the papers at ``rows``, read a chunk at a time."""
+    found: list[bytes | None] = []
+    for start in range(0, len(rows), enrichments.READ_CHUNK):
+        chunk = rows[start : start + enrichments.READ_CHUNK]
+        found += enrichments.read_cutoffs(ctx.redis, [index.paper_ids[row] for row in chunk])
+    return found
 
 
 def _defer(ctx: WorkerContext, papers: list[Paper], build_job_id: str) -> None:

@@ -15,6 +15,13 @@ would have in that list. TF-IDF's score is the lexical cosine itself.
 The spreads are those of the corpus the list was made in; the update adds a few per cent of
 papers, which moves them by about as much, and the list's order not at all.
 
+Most earlier lists a new paper is near do not take it in (three in four, in
+``make bench-increment``), and reading, parsing and fitting each of them cost more than the
+merges that change something. So each document is stored beside its list's ``Cutoff``: the
+coefficients its fit gives, its weakest score and its length. ``may_gain`` scores the new
+papers against those without reading any list, and only lists that one of them may enter are
+read and merged; a list without a cutoff of the index's fit is read as before.
+
 Lists are taken in batches (``with_new_papers``): the similarities of every (earlier, listed or
 new) pair come from a few vectorised products, and the reasons of every inserted paper from one
 ``RelatedIndex.reasons_many`` call, since per-list calls cost more in overhead than in work.
@@ -22,6 +29,7 @@ new) pair come from a few vectorised products, and the reasons of every inserted
 
 from __future__ import annotations
 
+import struct
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +55,10 @@ MIN_FITTED = 4
 # decimals): more, and the list was not made as this index scores (another build's ranker,
 # diversity on), so the paper is searched again instead.
 FIT_TOLERANCE = 1e-3
+# How far below a list's weakest score, and its floor, a new paper's score from the stored
+# cutoff may be and the list still be read: the similarities are computed again in other
+# batches, which may round differently; lists are stored to 4 decimals.
+CUTOFF_MARGIN = 1e-4
 # Pairs whose similarities are computed in one product: bounds the dense rows copied at once
 # (this many times the vector's size, twice).
 PAIR_BLOCK = 8_192
@@ -110,6 +122,100 @@ class Earlier:
     row: int
     document: EnrichedPaper
     new_rows: Sequence[int]
+
+
+@dataclass(frozen=True)
+class Cutoff:
+    """What decides whether a new paper may enter a stored list, without reading it: the
+    list's coefficients over ``_Parts``' columns (as ``_scored`` fits them), its weakest
+    score and how many papers it holds; ``fit`` names the index fit they hold for."""
+
+    fit: bytes
+    length: int
+    weakest: float
+    coefficients: np.ndarray
+
+    def encode(self) -> bytes:
+        """Stored bytes: the fit's name, then the length and the floats (double precision,
+        so that the coefficients are the ones ``_scored`` fits)."""
+        floats = [self.weakest, *map(float, self.coefficients)]
+        return self.fit + struct.pack(f"<I{len(floats)}d", self.length, *floats)
+
+    @classmethod
+    def decode(cls, raw: bytes | None, fit: bytes) -> Cutoff | None:
+        """The cutoff ``raw`` holds if it was fitted on the index fit named ``fit``."""
+        if not raw or not fit or not raw.startswith(fit):
+            return None
+        body = raw[len(fit) :]
+        floats = (len(body) - 4) // 8
+        if floats < 2 or len(body) != 4 + 8 * floats:
+            return None
+        length, weakest, *coefficients = struct.unpack(f"<I{floats}d", body)
+        return cls(fit, length, weakest, np.asarray(coefficients, dtype=np.float64))
+
+    def lowest_to_enter(self, k: int) -> float:
+        """The score a paper must beat to enter the list of ``k``."""
+        return self.weakest if self.length >= k else -np.inf
+
+
+def cutoffs(
+    index: RelatedIndex, rows: Sequence[int | None], documents: Sequence[EnrichedPaper]
+) -> list[bytes]:
+    """Each document's ``Cutoff``, encoded (``rows`` are the documents' papers'); empty where
+    its list does not say how the paper scores, where the index's fit has no name, or where
+    the paper or a listed one is not indexed."""
+    found = [b""] * len(documents)
+    if not index.fit or index.diversity:
+        return found
+    known = [
+        (i, int(row), listed)
+        for i, (row, document) in enumerate(zip(rows, documents, strict=True))
+        if row is not None and (listed := _listed_rows(index, document)) is not None
+    ]
+    parts = _Parts.of(index, [row for _, row, _ in known], [listed for _, _, listed in known])
+    if parts is None:
+        return found
+    for position, (i, _, listed) in enumerate(known):
+        stored = [related.score for related in documents[i].related]
+        coefficients = _coefficients(parts.of_pair(position)[0], stored)
+        if coefficients is not None:
+            weakest = stored[-1] if stored else -np.inf
+            found[i] = Cutoff(index.fit, len(listed), weakest, coefficients).encode()
+    return found
+
+
+def may_gain(
+    index: RelatedIndex,
+    near: Mapping[int, Sequence[int]],
+    stored: Sequence[bytes | None],
+    k: int,
+) -> list[int]:
+    """The earlier papers of ``near`` (rows, each with the new rows near it) whose lists one
+    of those new papers may enter, judged by their ``stored`` cutoffs (``near``'s order):
+    scored above the weakest and past the floor, each less ``CUTOFF_MARGIN``. Papers without
+    a cutoff of the index's fit are all kept, to be read and merged as before."""
+    rows = list(near)
+    if index.diversity:
+        return rows
+    decoded = [Cutoff.decode(raw, index.fit) for raw in stored]
+    judged = [(row, cutoff) for row, cutoff in zip(rows, decoded, strict=True) if cutoff]
+    fresh = [sorted(set(near[row]) - {row}) for row, _ in judged]
+    parts = _Parts.of(index, [row for row, _ in judged], fresh)
+    if parts is None:
+        return rows
+    floor = index.similarity_floor
+    ruled_out = set()
+    for position, (row, cutoff) in enumerate(judged):
+        columns, floored = parts.of_pair(position)
+        if columns.shape[1] != len(cutoff.coefficients):
+            continue
+        scores = columns @ cutoff.coefficients
+        entering = scores > cutoff.lowest_to_enter(k) - CUTOFF_MARGIN
+        if floor is not None:
+            entering &= floored >= floor - CUTOFF_MARGIN
+        if not entering.any():
+            ruled_out.add(row)
+    return [row for row in rows if row not in ruled_out]
 
 
 def with_new_papers(
@@ -211,16 +317,14 @@ def merged_many(index: RelatedIndex, earlier: Sequence[Earlier], k: int) -> list
     listed: list[list[int] | None] = []
     fresh: list[list[int]] = []
     for paper in earlier:
-        rows = [index.row_of(related.paper_id) for related in paper.document.related]
-        known = (
-            None if any(row is None for row in rows) else [int(r) for r in rows if r is not None]
-        )
+        known = _listed_rows(index, paper.document)
         listed.append(known)
         taken = set(known or [])
         fresh.append(
             sorted({new for new in paper.new_rows if new != paper.row and new not in taken})
         )
-    parts = _Parts.of(index, earlier, listed, fresh)
+    others = [(rows or []) + new for rows, new in zip(listed, fresh, strict=True)]
+    parts = _Parts.of(index, [paper.row for paper in earlier], others)
     if parts is None or index.diversity:
         return [None] * len(earlier)
     scored = [
@@ -267,15 +371,10 @@ def _scored(
     stored = [related.score for related in paper.document.related]
     known, others = parts[0][: len(listed)], parts[0][len(listed) :]
     floored = parts[1][len(listed) :]
-    if known.shape[1] == 1:  # TF-IDF: the score is the cosine
-        scores = others[:, 0]
-    else:
-        if len(listed) < MIN_FITTED:
-            return None
-        coefficients, *_ = np.linalg.lstsq(known, np.asarray(stored, dtype=np.float64), rcond=None)
-        if np.abs(known @ coefficients - np.asarray(stored)).max() > FIT_TOLERANCE:
-            return None
-        scores = others @ coefficients
+    coefficients = _coefficients(known, stored)
+    if coefficients is None:
+        return None
+    scores = others @ coefficients
     weakest = stored[-1] if len(stored) >= k else -np.inf
     floor = index.similarity_floor
     passing = [
@@ -284,6 +383,28 @@ def _scored(
         if score > weakest and (floor is None or similarity >= floor)
     ]
     return _Scored(list(zip(listed, stored, strict=True)), passing)
+
+
+def _coefficients(known: np.ndarray, stored: Sequence[float]) -> np.ndarray | None:
+    """How a list scores over ``_Parts``' columns, from its listed papers' columns
+    (``known``) and ``stored`` scores; None when the list does not say. TF-IDF's score is
+    its one column, the cosine; the hybrid's three are fitted by least squares."""
+    if known.shape[1] == 1:
+        return np.ones(1)
+    if len(stored) < MIN_FITTED:
+        return None
+    target = np.asarray(stored, dtype=np.float64)
+    coefficients, *_ = np.linalg.lstsq(known, target, rcond=None)
+    if np.abs(known @ coefficients - target).max() > FIT_TOLERANCE:
+        return None
+    fitted: np.ndarray = coefficients
+    return fitted
+
+
+def _listed_rows(index: RelatedIndex, document: EnrichedPaper) -> list[int] | None:
+    """The rows of the papers the document lists; None if one is not indexed."""
+    rows = [index.row_of(related.paper_id) for related in document.related]
+    return None if any(row is None for row in rows) else [int(r) for r in rows if r is not None]
 
 
 def _merged(
@@ -325,9 +446,9 @@ def _near_duplicates(index: RelatedIndex, pairs: Sequence[tuple[int, int]]) -> s
 
 @dataclass(frozen=True)
 class _Parts:
-    """The similarities that make up each list's scores, for every (earlier paper, other
-    row) pair of a batch: one column for TF-IDF (its cosine), three for the hybrid (lexical,
-    dense, 1); and the similarity its floor applies to. ``bounds`` delimit each list's pairs."""
+    """The similarities that make up each list's scores, for every (paper, other row) pair
+    of a batch: one column for TF-IDF (its cosine), three for the hybrid (lexical, dense, 1);
+    and the similarity its floor applies to. ``bounds`` delimit each paper's pairs."""
 
     columns: np.ndarray
     floored: np.ndarray
@@ -335,16 +456,13 @@ class _Parts:
 
     @classmethod
     def of(
-        cls,
-        index: RelatedIndex,
-        earlier: Sequence[Earlier],
-        listed: Sequence[list[int] | None],
-        fresh: Sequence[list[int]],
+        cls, index: RelatedIndex, rows: Sequence[int], others: Sequence[Sequence[int]]
     ) -> _Parts | None:
-        others = [(rows or []) + new for rows, new in zip(listed, fresh, strict=True)]
-        bounds = np.cumsum([0, *[len(rows) for rows in others]])
-        left = np.repeat([paper.row for paper in earlier], np.diff(bounds)).astype(np.int64)
-        right = np.asarray([row for rows in others for row in rows], dtype=np.int64)
+        """The pairs of each of ``rows`` with each of its ``others``; None for a ranker
+        whose scores are not made of these parts."""
+        bounds = np.cumsum([0, *[len(found) for found in others]])
+        left = np.repeat(np.asarray(rows, dtype=np.int64), np.diff(bounds)).astype(np.int64)
+        right = np.asarray([row for found in others for row in found], dtype=np.int64)
         ranker = index.ranker
         if isinstance(ranker, TfidfRanker):
             cosine = _sparse_pairs(ranker, left, right)

@@ -10,6 +10,7 @@ and phrases the two papers share, whatever ranker put them together.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -40,6 +41,8 @@ __all__ = ["REASON_PHRASES", "IndexedPaper", "RelatedIndex", "shared_terms_phras
 
 # Two abstracts this alike (lexical cosine) are versions of one paper, not two papers.
 NEAR_DUPLICATE = 0.9
+# Random bytes naming one fit of an index's spaces (``RelatedIndex.fit``).
+FIT_ID_BYTES = 8
 # Raise when saved indexes stop agreeing with this code: the dense ranker's stored vectors
 # with those it makes for a paper projected at query time, say. A worker that finds the
 # published index in another format builds a new one (``index_files.current_index``).
@@ -93,6 +96,9 @@ class RelatedIndex:
         self.paper_ids = _packed(paper_ids, lookup=True)
         self.titles = _packed(titles, lookup=False)
         self.diversity = diversity
+        # Names this fit of the spaces, kept by ``extend`` and ``save``: what was computed
+        # from one fit's scores (``gains.Cutoff``) is not used with another's.
+        self.fit_id = secrets.token_bytes(FIT_ID_BYTES)
 
     @classmethod
     def build(
@@ -201,6 +207,12 @@ class RelatedIndex:
     def papers_fitted(self) -> int:
         """How many papers the spaces were fitted on: all of them until ``extend`` adds some."""
         return int(getattr(self, "fitted_count", None) or len(self))
+
+    @property
+    def fit(self) -> bytes:
+        """The fit's name (``FIT_ID_BYTES`` long); empty for an index saved before fits had
+        names."""
+        return bytes(getattr(self, "fit_id", b""))
 
     @property
     def added_rows_from(self) -> int | None:
