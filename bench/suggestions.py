@@ -49,6 +49,7 @@ from worker.pipeline.related import IndexedPaper, RelatedIndex
 from worker.pipeline.suggestions import (
     ProjectedPapers,
     candidate_rows,
+    candidate_sources,
     rank_papers,
     reader_model,
     suggestion_sets,
@@ -200,6 +201,8 @@ def main() -> None:
 
     rng = np.random.default_rng(0)
     set_times, feed_times, recalls, candidates = [], [], [], []
+    # For each way of proposing candidates, the share of each reader's exact top 20 it holds.
+    held: dict[str, list[float]] = {}
     for number in range(args.readers):
         profile = make_reader(index, indexed, args.saved, rng)
         start = time.perf_counter()
@@ -218,9 +221,14 @@ def main() -> None:
         exact, _ = top_rows(index, model, np.arange(len(index)), profile, profile.saved, TOP)
         truth = {index.paper_ids[row] for row in exact}
         recalls.append(len(truth & set(served)) / len(truth))
+        for name, proposed in candidate_sources(index, model).items():
+            share = len(set(exact) & set(proposed.ravel().tolist())) / len(exact)
+            held.setdefault(name, []).append(share)
         print(
             f"reader {number}: sets {set_times[-1]:.2f} s ({len(sets)}), feed {feed_times[-1]:.2f}"
-            f" s, {len(rows):,} candidates, recall@{TOP} vs exact {recalls[-1]:.2f}",
+            f" s, {len(rows):,} candidates, recall@{TOP} vs exact {recalls[-1]:.2f}; exact top "
+            f"{TOP} held by "
+            + ", ".join(f"{name} {shares[-1]:.2f}" for name, shares in held.items()),
             flush=True,
         )
     load_after = " ".join(f"{value:.1f}" for value in os.getloadavg())
@@ -261,10 +269,28 @@ def main() -> None:
             f"--saved {args.saved} "
             + (f"--index {args.index}" if args.index else f"--ranker {args.ranker}")
             + "`.",
+            "",
+            _held_line(held, recalls),
         ]
     )
     print(f"\n{body}")
     record("Suggestions at scale", body, wanted=not args.no_record)
+
+
+def _held_line(held: dict[str, list[float]], recalls: list[float]) -> str:
+    """What share of the readers' exact top 20 each way of proposing candidates holds, on
+    the mean and for the reader whose served list recalls least: where candidates go missing."""
+    if not held:
+        return "Every paper scored: no candidates to account for."
+    worst = int(np.argmin(recalls))
+    shares = "; ".join(
+        f"{name} {np.mean(values):.2f} (reader {worst}: {values[worst]:.2f})"
+        for name, values in held.items()
+    )
+    return (
+        f"Share of each reader's exact top {TOP} that each way of proposing candidates holds, "
+        f"on the mean (and for reader {worst}, whose recall is lowest): {shares}."
+    )
 
 
 if __name__ == "__main__":

@@ -344,31 +344,46 @@ def reader_model(
 
 def candidate_rows(index: RelatedIndex, model: ReaderModel) -> np.ndarray:
     """The rows worth scoring: every row of an index without a nearest-neighbour graph; with
-    one, the graph's neighbours of each saved paper and of the classifier's weight vector
-    (the direction its margin grows in), and the best rows by the lexical classifier's
-    heaviest terms: together they hold the best-scored papers of the whole index nearly
-    always (``bench/suggestions.py`` measures how nearly). The TF-IDF index's graph is over
-    reduced TF-IDF and follows the lexical classifier; the hybrid's is over its embeddings
-    and follows the dense one."""
+    one, the rows of ``candidate_sources`` together: they hold the best-scored papers of the
+    whole index nearly always (``bench/suggestions.py`` measures how nearly)."""
+    graph = index.neighbours
+    if (graph is None or len(graph) == 0) and index.approximate_hybrid is None:
+        return np.arange(len(index))
+    rows = np.concatenate([part.ravel() for part in candidate_sources(index, model).values()])
+    return np.unique(rows[rows >= 0])
+
+
+def candidate_sources(index: RelatedIndex, model: ReaderModel) -> dict[str, np.ndarray]:
+    """Each way of proposing candidates, by name, with the rows it proposes (-1 where a graph
+    found fewer): the graph's neighbours of each saved paper and of the classifier's weight
+    vector (the direction its margin grows in), and the best rows by the lexical classifier's
+    heaviest terms. The TF-IDF index's graph is over reduced TF-IDF and follows the lexical
+    classifier; the hybrid's is over its embeddings and follows the dense one. Named so that
+    a benchmark can tell which of them holds the papers the reader's model ranks best."""
     graph = index.neighbours
     hybrid = index.approximate_hybrid
-    if (graph is None or len(graph) == 0) and hybrid is None:
-        return np.arange(len(index))
     weights = model.spaces[0].classifier.coef_.ravel()
-    found = []
+    found: dict[str, np.ndarray] = {}
     if graph is not None:
         direction = sparse.csr_matrix(weights.astype(np.float32))
-        found.append(graph.search(model.saved_lexical, NEIGHBOURS_PER_SAVED))
-        found.append(graph.search(direction, NEIGHBOURS_OF_MODEL))
+        found["lexical neighbours of the saved papers"] = graph.search(
+            model.saved_lexical, NEIGHBOURS_PER_SAVED
+        )
+        found["lexical neighbours of the model"] = graph.search(direction, NEIGHBOURS_OF_MODEL)
     if index.lexical_columns is not None:
-        found.append(best_by_terms(index.lexical_columns, weights, TERMS_OF_MODEL, BEST_BY_TERMS))
+        found["heaviest terms"] = best_by_terms(
+            index.lexical_columns, weights, TERMS_OF_MODEL, BEST_BY_TERMS
+        )
     if hybrid is not None and model.saved_dense is not None and len(model.spaces) > 1:
         saved = _graph_queries(model.saved_dense, hybrid)
         direction = _graph_queries(model.spaces[1].classifier.coef_, hybrid)
-        found.append(hybrid.graph.search(saved, NEIGHBOURS_PER_SAVED))
-        found.append(hybrid.graph.search(direction, DENSE_NEIGHBOURS_OF_MODEL))
-    rows = np.concatenate([part.ravel() for part in found])
-    return np.unique(rows[rows >= 0])
+        found["dense neighbours of the saved papers"] = hybrid.graph.search(
+            saved, NEIGHBOURS_PER_SAVED
+        )
+        found["dense neighbours of the model"] = hybrid.graph.search(
+            direction, DENSE_NEIGHBOURS_OF_MODEL
+        )
+    return found
 
 
 def _graph_queries(vectors: np.ndarray, hybrid: HybridSearch) -> np.ndarray:
