@@ -9,6 +9,7 @@ import pytest
 from paperlens.store.library import ProfilePaper, ReaderProfile
 from tests.test_related import demo_papers
 from worker.pipeline import suggestions
+from worker.pipeline.rankers.choose import embeddings_available, make_ranker
 from worker.pipeline.rankers.tfidf import TfidfRanker
 from worker.pipeline.related import IndexedPaper, RelatedIndex
 
@@ -112,3 +113,32 @@ def test_shared_terms_come_out_as_the_full_width_product_gives_them(index: Relat
             columns, weights = suggestions._overlap(vector, others[:count])
             assert columns.tolist() == expected.indices.tolist()
             assert weights.tolist() == expected.data.tolist()
+
+
+@pytest.mark.skipif(not embeddings_available(), reason="the packaged model is not installed")
+def test_on_the_hybrid_index_the_feed_ranks_by_the_lexical_classifier_of_the_readers_model() -> (
+    None
+):
+    """The feed fits no dense classifier, yet ranks and scores new papers as the lexical part
+    of the reader's full model (the one suggestions use) does."""
+    papers = demo_papers()
+    index = RelatedIndex.build(papers, make_ranker("hybrid"))
+    shared = suggestions.ProjectedPapers(index, papers)
+    profile = reader(papers, SAVED_MOE, set())
+    full = suggestions.reader_model(index, profile, profile.saved)
+    lexical = suggestions.reader_model(index, profile, profile.saved, lexical_only=True)
+    assert full is not None and len(full.spaces) == 2
+    assert lexical is not None and len(lexical.spaces) == 1 and lexical.dense is None
+    every_row = np.arange(len(index))
+    standing = full.spaces[0].standardised(full.lexical.rows(every_row))
+    above = every_row[standing >= suggestions.FEED_FLOOR]
+    order = np.argsort(-standing[above], kind="stable")
+    expected = [
+        (index.paper_ids[above[i]], round(full.spaces[0].weight * float(standing[above[i]]), 4))
+        for i in order
+        if index.paper_ids[above[i]] not in profile.saved_ids
+    ][:8]
+
+    served = suggestions.rank_papers(index, profile, profile.saved, shared, 8)
+
+    assert expected and [(s.paper_id, s.score) for s in served] == expected

@@ -165,3 +165,40 @@ def test_on_the_hybrid_index_the_dense_graph_proposes_what_the_dense_classifier_
     assert favoured <= set(suggestions.candidate_rows(index, model).tolist())
     monkeypatch.setattr(suggestions, "DENSE_NEIGHBOURS_OF_MODEL", 1)
     assert not favoured <= set(suggestions.candidate_rows(index, model).tolist())
+
+
+@pytest.mark.skipif(not embeddings_available(), reason="the packaged model is not installed")
+def test_a_readers_sets_search_the_graph_around_each_saved_paper_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The whole list and each tag share their saved papers: the graph is searched around each
+    of them once, and every set is the one it would be if it searched on its own."""
+    papers = demo_papers()
+    index = RelatedIndex.build(papers, make_ranker("hybrid"))
+    index.add_neighbours(AnnParams(dims=24, candidates=10, ef_search=64, links=8))
+    by_id = {p.paper_id: p for p in papers}
+    tagged = {SAVED_MOE[0]: ["moe"], SAVED_MOE[1]: ["moe", "routing"], SAVED_MOE[2]: ["routing"]}
+    saved = [ProfilePaper(i, by_id[i].title, by_id[i].abstract, tags) for i, tags in tagged.items()]
+    profile = ReaderProfile.of_saved(saved)
+    hybrid = index.approximate_hybrid
+    assert hybrid is not None
+    graph = hybrid.graph
+    searched_rows: list[int] = []
+    search = graph.search
+
+    def counted(rows: np.ndarray, depth: int) -> np.ndarray:
+        searched_rows.append(len(rows))
+        return search(rows, depth)
+
+    monkeypatch.setattr(graph, "search", counted)
+    sets = suggestions.suggestion_sets(index, profile, 5, max_tags=2)
+
+    assert set(sets) == {None, "moe", "routing"}
+    # Each saved paper once, and each set's classifier direction once.
+    assert sum(searched_rows) == len(SAVED_MOE) + len(sets)
+    for tag, found in sets.items():
+        own = [p for p in profile.saved if tag is None or tag in p.tags]
+        alone = suggestions.suggest(index, profile, own, 5)
+        assert [s.paper_id for s in found.items] == [s.paper_id for s in alone]
+        assert [s.score for s in found.items] == [s.score for s in alone]
+        assert all(s.title for s in found.items)

@@ -17,7 +17,7 @@ paper and of the classifier's own direction (see ``candidate_rows``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,12 +87,18 @@ def suggestion_sets(
     """The reader's sets: one over the whole list (key None) and one per tag."""
     now = dt.datetime.now(dt.UTC)
     scopes: list[str | None] = [None, *_busiest_tags(profile.saved, max_tags)]
+    # A tag's papers are among the whole list's: each saved paper's neighbours are searched once.
+    searched = SavedNeighbours()
     return {
         tag: SuggestionSet(
             revision=profile.revision,
             computed_at=now,
             items=suggest(
-                index, profile, [p for p in profile.saved if tag is None or tag in p.tags], k
+                index,
+                profile,
+                [p for p in profile.saved if tag is None or tag in p.tags],
+                k,
+                searched,
             ),
         )
         for tag in scopes
@@ -100,13 +106,18 @@ def suggestion_sets(
 
 
 def suggest(
-    index: RelatedIndex, profile: ReaderProfile, saved: Sequence[ProfilePaper], k: int
+    index: RelatedIndex,
+    profile: ReaderProfile,
+    saved: Sequence[ProfilePaper],
+    k: int,
+    searched: SavedNeighbours | None = None,
 ) -> list[Suggestion]:
     """The ``k`` papers of the index the reader's model ranks highest, each explained."""
     model = reader_model(index, profile, saved)
     if model is None:
         return []
-    rows, scores = top_rows(index, model, candidate_rows(index, model), profile, saved, k)
+    candidates = candidate_rows(index, model, searched)
+    rows, scores = top_rows(index, model, candidates, profile, saved, k)
     return [
         model.explained(index.paper_ids[row], index.titles[row], index.vectors_of(row), score)
         for row, score in zip(rows, scores, strict=True)
@@ -186,8 +197,10 @@ def rank_papers(
     arrived after the last build ranks as one that did not, without running the language
     model on every new paper. ``extra_positives`` are "more like this" papers the index does
     not hold, learnt from as the profile's others are."""
-    model = reader_model(index, profile, saved, extra_positives)
-    if model is None or not len(papers):
+    if not len(papers):
+        return []
+    model = reader_model(index, profile, saved, extra_positives, lexical_only=True)
+    if model is None:
         return []
     saved_titles = {_normalise(p.title) for p in saved}
     excluded = profile.saved_ids | profile.dismissed
@@ -290,10 +303,17 @@ def reader_model(
     profile: ReaderProfile,
     saved: Sequence[ProfilePaper],
     extra_positives: Sequence[ProfilePaper] = (),
+    *,
+    lexical_only: bool = False,
 ) -> ReaderModel | None:
     """The reader's classifiers, or None when there is nothing to learn from or against.
     ``extra_positives`` ("more like this" papers the index does not hold) are projected from
-    their text and weigh as the profile's other "more like this" papers do."""
+    their text and weigh as the profile's other "more like this" papers do.
+
+    ``lexical_only`` leaves the dense classifier out, for a caller that ranks by the lexical
+    one alone (``rank_papers``): on the hybrid's index it is most of the fitting's time. The
+    lexical classifier keeps its share of the fused score, so its scores are the same either
+    way."""
     if not saved or len(index) == 0:
         return None
     saved_rows = [index.row_of(paper.paper_id) for paper in saved]
@@ -325,7 +345,7 @@ def reader_model(
     dense_weight = DENSE_WEIGHT if dense is not None else 0.0
     spaces = [_fit(lexical_rows, labels, weights, SVM_C, 1.0 - dense_weight, len(negative_rows))]
     saved_dense = None
-    if dense is not None:
+    if dense is not None and not lexical_only:
         dense_parts = [_saved_embeddings(saved, saved_rows, dense)]
         if projected:
             dense_parts.append(_saved_embeddings(projected, unheld, dense))
@@ -338,36 +358,78 @@ def reader_model(
     positives = [_positive(index, paper) for paper in saved]
     terms = index.explainer.terms
     return ReaderModel(
-        lexical, dense, spaces, positives, lexical_rows[: len(saved)], terms, saved_dense
+        lexical,
+        None if lexical_only else dense,
+        spaces,
+        positives,
+        lexical_rows[: len(saved)],
+        terms,
+        saved_dense,
     )
 
 
-def candidate_rows(index: RelatedIndex, model: ReaderModel) -> np.ndarray:
+class SavedNeighbours:
+    """Each saved paper's neighbours in a graph, searched once per paper and graph and then
+    remembered: the sets of one reader (the whole list and each tag) hold the same saved
+    papers, whose vectors and so whose neighbours do not depend on the set, and searching the
+    graph around 50 saved papers is the dearest part of proposing a set's candidates."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[str, str], np.ndarray] = {}
+
+    def search(
+        self,
+        graph: str,
+        paper_ids: Sequence[str],
+        queries: sparse.csr_matrix | np.ndarray,
+        search: Callable[[sparse.csr_matrix | np.ndarray], np.ndarray],
+    ) -> np.ndarray:
+        """One row of neighbours per paper, from ``search`` over the ``queries`` (one row
+        per paper) of the papers not searched in ``graph`` before."""
+        missing = [i for i, paper in enumerate(paper_ids) if (graph, paper) not in self._found]
+        if missing:
+            for i, rows in zip(missing, search(queries[missing]), strict=True):
+                self._found[(graph, paper_ids[i])] = rows
+        return np.vstack([self._found[(graph, paper)] for paper in paper_ids])
+
+
+def candidate_rows(
+    index: RelatedIndex, model: ReaderModel, searched: SavedNeighbours | None = None
+) -> np.ndarray:
     """The rows worth scoring: every row of an index without a nearest-neighbour graph; with
     one, the rows of ``candidate_sources`` together: they hold the best-scored papers of the
     whole index nearly always (``bench/suggestions.py`` measures how nearly)."""
     graph = index.neighbours
     if (graph is None or len(graph) == 0) and index.approximate_hybrid is None:
         return np.arange(len(index))
-    rows = np.concatenate([part.ravel() for part in candidate_sources(index, model).values()])
+    sources = candidate_sources(index, model, searched)
+    rows = np.concatenate([part.ravel() for part in sources.values()])
     return np.unique(rows[rows >= 0])
 
 
-def candidate_sources(index: RelatedIndex, model: ReaderModel) -> dict[str, np.ndarray]:
+def candidate_sources(
+    index: RelatedIndex, model: ReaderModel, searched: SavedNeighbours | None = None
+) -> dict[str, np.ndarray]:
     """Each way of proposing candidates, by name, with the rows it proposes (-1 where a graph
     found fewer): the graph's neighbours of each saved paper and of the classifier's weight
     vector (the direction its margin grows in), and the best rows by the lexical classifier's
     heaviest terms. The TF-IDF index's graph is over reduced TF-IDF and follows the lexical
     classifier; the hybrid's is over its embeddings and follows the dense one. Named so that
-    a benchmark can tell which of them holds the papers the reader's model ranks best."""
+    a benchmark can tell which of them holds the papers the reader's model ranks best.
+    ``searched`` remembers the saved papers' neighbours for the reader's next set."""
     graph = index.neighbours
     hybrid = index.approximate_hybrid
+    searched = searched if searched is not None else SavedNeighbours()
+    saved_ids = [positive.paper_id for positive in model.positives]
     weights = model.spaces[0].classifier.coef_.ravel()
     found: dict[str, np.ndarray] = {}
     if graph is not None:
         direction = sparse.csr_matrix(weights.astype(np.float32))
-        found["lexical neighbours of the saved papers"] = graph.search(
-            model.saved_lexical, NEIGHBOURS_PER_SAVED
+        found["lexical neighbours of the saved papers"] = searched.search(
+            "lexical",
+            saved_ids,
+            model.saved_lexical,
+            lambda queries: graph.search(queries, NEIGHBOURS_PER_SAVED),
         )
         found["lexical neighbours of the model"] = graph.search(direction, NEIGHBOURS_OF_MODEL)
     if index.lexical_columns is not None:
@@ -375,10 +437,14 @@ def candidate_sources(index: RelatedIndex, model: ReaderModel) -> dict[str, np.n
             index.lexical_columns, weights, TERMS_OF_MODEL, BEST_BY_TERMS
         )
     if hybrid is not None and model.saved_dense is not None and len(model.spaces) > 1:
+        dense_graph = hybrid.graph
         saved = _graph_queries(model.saved_dense, hybrid)
         direction = _graph_queries(model.spaces[1].classifier.coef_, hybrid)
-        found["dense neighbours of the saved papers"] = hybrid.graph.search(
-            saved, NEIGHBOURS_PER_SAVED
+        found["dense neighbours of the saved papers"] = searched.search(
+            "dense",
+            saved_ids,
+            saved,
+            lambda queries: dense_graph.search(queries, NEIGHBOURS_PER_SAVED),
         )
         found["dense neighbours of the model"] = hybrid.graph.search(
             direction, DENSE_NEIGHBOURS_OF_MODEL
