@@ -12,7 +12,10 @@ refresh ranks. As the refresh does, it projects them into the index's spaces onc
 ranker's neighbourhoods of two seed papers (two interests, one tag each). Per reader it
 times ``suggestion_sets`` (the whole list and each tag, as the worker's job computes them)
 and ``rank_papers`` over the shared projection (the reader's share of the feed refresh), and
-compares the whole-list top 20 with the same model's top 20 over every indexed paper.
+compares the whole-list top 20 with the same model's top 20 over every indexed paper. The
+slowest readers then run again under cProfile, which says how their time splits among the
+classifiers' fits, the graph's searches, the heaviest terms, scoring the candidates and the
+reasons (``PHASES``).
 
 With ``--keep-index`` the built index is saved under var/bench and a later run with the
 same flag and size loads it instead of building it again (an hour at a million papers),
@@ -27,8 +30,11 @@ same corpus and share its cached vectors).
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +67,16 @@ TOP = 20
 NEIGHBOURHOOD = 300
 TARGET_SECONDS = 2.0
 TARGET_RECALL = 0.9
+# Where a reader's time goes: the readers whose timed runs were slowest, this many, run again
+# under cProfile, their time split among these parts of the worker's code (none calls another).
+PROFILED_READERS = 3
+PHASES = (
+    ("classifier fits", "pipeline/suggestions.py", "_fit"),
+    ("graph searches", "pipeline/neighbours.py", "search"),
+    ("heaviest terms", "pipeline/suggestions.py", "best_by_terms"),
+    ("scoring the candidates", "pipeline/suggestions.py", "top_rows"),
+    ("reasons", "pipeline/suggestions.py", "explained"),
+)
 
 
 def built_index(
@@ -200,11 +216,13 @@ def main() -> None:
     print(f"{len(new):,} new papers projected once in {projection:.2f} s", flush=True)
 
     rng = np.random.default_rng(0)
+    profiles: list[ReaderProfile] = []
     set_times, feed_times, recalls, candidates = [], [], [], []
     # For each way of proposing candidates, the share of each reader's exact top 20 it holds.
     held: dict[str, list[float]] = {}
     for number in range(args.readers):
         profile = make_reader(index, indexed, args.saved, rng)
+        profiles.append(profile)
         start = time.perf_counter()
         sets = suggestion_sets(
             index, profile, settings.suggestions_per_set, settings.suggestions_max_tags
@@ -233,6 +251,8 @@ def main() -> None:
         )
     load_after = " ".join(f"{value:.1f}" for value in os.getloadavg())
     total = np.array(set_times) + np.array(feed_times)
+    slowest = [profiles[i] for i in np.argsort(-total, kind="stable")[:PROFILED_READERS]]
+    phases = _phases_line(slowest, lambda p: _one_reader(index, p, shared, settings))
     if index.approximate_hybrid is not None:
         path = "candidates from the graph over the embeddings and the heaviest terms"
     elif index.neighbours is not None:
@@ -271,10 +291,44 @@ def main() -> None:
             + "`.",
             "",
             _held_line(held, recalls),
+            "",
+            phases,
         ]
     )
     print(f"\n{body}")
     record("Suggestions at scale", body, wanted=not args.no_record)
+
+
+def _one_reader(
+    index: RelatedIndex, profile: ReaderProfile, shared: ProjectedPapers, settings: Settings
+) -> None:
+    """What the timed loop times for one reader: the suggestion sets, then the feed."""
+    suggestion_sets(index, profile, settings.suggestions_per_set, settings.suggestions_max_tags)
+    rank_papers(index, profile, profile.saved, shared, FEED_NEW_PER_REFRESH)
+
+
+def _phases_line(readers: list[ReaderProfile], run: Callable[[ReaderProfile], None]) -> str:
+    """Each of ``readers`` run again under cProfile, and its seconds per reader in each of
+    ``PHASES`` (cProfile's own figures, which its overhead inflates a little)."""
+    profiler = cProfile.Profile()
+    start = time.perf_counter()
+    for profile in readers:
+        profiler.runcall(run, profile)
+    elapsed = (time.perf_counter() - start) / len(readers)
+    # (file, line, function): (primitive calls, calls, own time, cumulative time, callers)
+    stats: dict[tuple[str, int, str], tuple[int, int, float, float, object]]
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    spent = dict.fromkeys([name for name, _, _ in PHASES], 0.0)
+    for (file, _, function), (_, _, _, cumulative, _) in stats.items():
+        for name, wanted_file, wanted_function in PHASES:
+            if function == wanted_function and file.endswith(wanted_file):
+                spent[name] += cumulative / len(readers)
+    parts = [f"{name} {seconds:.2f}" for name, seconds in spent.items()]
+    parts.append(f"the rest {max(0.0, elapsed - sum(spent.values())):.2f}")
+    return (
+        f"Where the time of the {len(readers)} slowest readers goes, run again one by one "
+        f"under cProfile ({elapsed:.2f} s per reader so): " + ", ".join(parts) + " s."
+    )
 
 
 def _held_line(held: dict[str, list[float]], recalls: list[float]) -> str:
