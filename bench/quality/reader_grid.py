@@ -61,7 +61,7 @@ def _cell_recalls(
     for seed in SEEDS:
         for saved_ids, sought_ids in readers.reading_lists(cube, SPLIT, seed):
             rows = [row_of[paper_id] for paper_id in saved_ids]
-            lexical, dense, vectors = _parts(index, rows)
+            lexical, dense, vectors = served_parts(index, rows)
             terms = {name: readers.nearest_saved(vectors, rows, k) for name, k in TERMS.items()}
             saved_titles = {titles[row] for row in rows}
             left_out = [row for row, title in enumerate(titles) if title in saved_titles]
@@ -79,7 +79,7 @@ def _cell_recalls(
     return recalls, np.array(draws)
 
 
-def _parts(index: RelatedIndex, rows: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def served_parts(index: RelatedIndex, rows: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The served classifiers' z-scored margins over every row, lexical then dense, and the
     unit dense vectors they read, for a reader who saved ``rows``."""
     saved = [
