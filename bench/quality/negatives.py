@@ -11,16 +11,14 @@ grid's served cell. Reads fold1_dev only, as the grid does.
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import numpy as np
 
 from bench import machine
 from bench.quality import csfcube, readers
-from bench.quality.reader_grid import SEEDS, SPLIT, served_parts
+from bench.quality.reader_grid import SEEDS, SPLIT, hybrid_cube, served_parts
 from worker.pipeline import suggestions
-from worker.pipeline.rankers.choose import make_ranker
 from worker.pipeline.related import RelatedIndex
 
 # Sample sizes, each with these sample seeds; a size at least the corpus's is every paper.
@@ -29,11 +27,10 @@ SAMPLE_SEEDS = (0, 1, 2)
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.getLogger().setLevel(logging.ERROR)
-    cube, no_record = csfcube.from_command_line("python -m bench.quality.negatives", argv)
-    if cube is None:
+    loaded = hybrid_cube("python -m bench.quality.negatives", argv)
+    if loaded is None:
         return 2
-    index = RelatedIndex.build(cube.papers, make_ranker("hybrid"))
+    cube, index, no_record = loaded
     lines = [
         f"Suggestions against fewer negatives on {SPLIT} ({len(index):,} papers): the served "
         f"fusion's recall@{readers.SUGGESTIONS_K}, mean of {len(SEEDS)} draws (seeds "

@@ -34,16 +34,27 @@ TERMS = {"max cosine": 1, "mean of top 2": 2, "mean of top 3": 3, "mean cosine":
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.getLogger().setLevel(logging.ERROR)
-    cube, no_record = csfcube.from_command_line("python -m bench.quality.reader_grid", argv)
-    if cube is None:
+    loaded = hybrid_cube("python -m bench.quality.reader_grid", argv)
+    if loaded is None:
         return 2
-    index = RelatedIndex.build(cube.papers, make_ranker("hybrid"))
+    cube, index, no_record = loaded
     recalls, draws = _cell_recalls(cube, index)
     table = _table(recalls, draws)
     print(f"\n{table}")
     machine.record("Quality", table, wanted=not no_record)
     return 0
+
+
+def hybrid_cube(
+    prog: str, argv: list[str] | None
+) -> tuple[csfcube.CsfCube, RelatedIndex, bool] | None:
+    """CSFCube, the served hybrid's index of its papers and whether ``--no-record`` was given;
+    None (said on stderr) when the dataset is missing."""
+    logging.getLogger().setLevel(logging.ERROR)
+    cube, no_record = csfcube.from_command_line(prog, argv)
+    if cube is None:
+        return None
+    return cube, RelatedIndex.build(cube.papers, make_ranker("hybrid")), no_record
 
 
 Cell = tuple[float, str, float]
