@@ -21,6 +21,7 @@ import pytest
 from bench.quality.encoders import REFERENCE, register_measured
 from tests.support import ROOT, record_encodings
 from tests.test_related import demo_papers
+from worker.pipeline.rankers import dense
 from worker.pipeline.rankers.dense import (
     DenseRanker,
     dense_text,
@@ -195,7 +196,12 @@ def test_a_title_vector_read_from_its_texts_run_still_names_its_title() -> None:
     assert float(np.diag(similarity).mean()) > float((whole * alone).sum(axis=1).mean())
 
 
-def test_a_paper_projected_alone_gets_the_vectors_it_has_in_the_index() -> None:
+@pytest.mark.parametrize("block", [dense.EMBED_BLOCK, 7])
+def test_a_paper_projected_alone_gets_the_vectors_it_has_in_the_index(
+    monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    """Also when the index's papers are encoded in several blocks, as a large catalogue's are."""
+    monkeypatch.setattr(dense, "EMBED_BLOCK", block)
     papers = demo_papers()
     ranker = DenseRanker()
     together = ranker.embed(papers)

@@ -117,9 +117,11 @@ class RelatedIndex:
         fitted = make_ranker(ranker) if isinstance(ranker, str) else ranker
         if floor is None and isinstance(ranker, str):
             floor = floor_for(ranker)
-        fitted.fit(docs)
+        # The explainer first: its fit's peak is the build's largest until the graphs, and a
+        # dense ranker's embeddings (3 GB at a million papers) would otherwise sit under it.
         explainer = Explainer()
         explainer.fit(docs)
+        fitted.fit(docs)
         return cls(
             fitted,
             explainer,

@@ -37,6 +37,8 @@ DEFAULT_ENCODER = "onnx-int8"
 SERVED_MAX_TOKENS = 64
 # Share of the title-to-title similarity added to the whole-text one, tuned on fold1_dev.
 DEFAULT_TITLE_WEIGHT = 0.5
+# Papers ``DenseRanker.embed`` encodes per call to the encoder.
+EMBED_BLOCK = 10_000
 # Sentence vectors a process keeps (``remembered``), 1.5 kB each: a few chunks' worth.
 REMEMBERED_SENTENCES = 20_000
 
@@ -213,13 +215,29 @@ class DenseRanker:
         return len(self.graph) if self.graph is not None else int(self.embeddings.shape[0])
 
     def embed(self, papers: Sequence[IndexedPaper]) -> np.ndarray:
+        """The papers' embeddings, one row each, encoded a block at a time straight into the
+        matrix returned: a paper's vector does not depend on the others, and at a million
+        papers all their texts and the encoder's outputs at once would take several times
+        the matrix's 3 GB (``bench.build_memory``)."""
+        if len(papers) <= EMBED_BLOCK:
+            return self._embed_block(papers)
+        first = self._embed_block(papers[:EMBED_BLOCK])
+        matrix = np.empty((len(papers), first.shape[1]), dtype=np.float32)
+        matrix[:EMBED_BLOCK] = first
+        del first
+        for start in range(EMBED_BLOCK, len(papers), EMBED_BLOCK):
+            block = papers[start : start + EMBED_BLOCK]
+            matrix[start : start + len(block)] = self._embed_block(block)
+        return matrix
+
+    def _embed_block(self, papers: Sequence[IndexedPaper]) -> np.ndarray:
         texts = [dense_text(p) for p in papers]
         if not self.title_weight:
             return encoder(self.encoder_name).encode(texts)
         # dense_text starts with the title.
         title_chars = [len(p.title) for p in papers]
         whole, titles = encoder(self.encoder_name).encode_titled(texts, title_chars)
-        return np.hstack([whole, math.sqrt(self.title_weight) * titles]).astype(np.float32)
+        return np.hstack([whole, math.sqrt(self.title_weight) * titles], dtype=np.float32)
 
     def scores(self, paper: IndexedPaper, row: int | None) -> np.ndarray:
         query = self.vectors(row) if row is not None else self.embed([paper])[0]
