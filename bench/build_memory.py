@@ -22,11 +22,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,8 +34,7 @@ import numpy as np
 from bench.corpus import CACHE, cached
 from bench.hybrid_ann import FEED_NEW, cached_vectors, load_papers, vectors_path
 from bench.machine import append_result
-from paperlens.embedded_redis import EmbeddedRedis
-from paperlens.migrations import upgrade
+from bench.private_stack import private_stack
 from worker.pipeline.rankers.dense import DEFAULT_ENCODER, DEFAULT_TITLE_WEIGHT
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,19 +111,8 @@ def _tiled(size: int, source_path: Path) -> Path:
 
 def _measure(size: int, vectors: Path) -> tuple[list[dict[str, Any]], float]:
     """Each step of one build: its name, seconds, and peak and final resident MiB."""
-    work = Path(tempfile.mkdtemp(prefix="plbuildmem-"))
-    redis_server = EmbeddedRedis(work / "redis", socket=work / "redis" / "r.sock", persist=False)
-    redis_server.start()
-    env = {
-        **os.environ,
-        "PAPERLENS_DATA_DIR": str(work / "var"),
-        "PAPERLENS_REDIS_URL": redis_server.url,
-        "PAPERLENS_DATABASE_URL": f"sqlite:///{work / 'store.sqlite3'}",
-        "PAPERLENS_LOG_LEVEL": "WARNING",
-    }
-    try:
-        upgrade(env["PAPERLENS_DATABASE_URL"])
-        catalogue = work / "catalogue.jsonl"
+    with private_stack("plbuildmem-") as stack:
+        catalogue = stack.work / "catalogue.jsonl"
         with (
             cached(size + FEED_NEW).open(encoding="utf-8") as source,
             catalogue.open("w", encoding="utf-8") as target,
@@ -136,25 +121,22 @@ def _measure(size: int, vectors: Path) -> tuple[list[dict[str, Any]], float]:
                 target.write(line)
         subprocess.run(
             [sys.executable, "-m", "cli.main", "ingest", "arxiv-snapshot", str(catalogue)],
-            env=env,
+            env=stack.env,
             cwd=ROOT,
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        out = work / "steps.json"
+        out = stack.work / "steps.json"
         started = time.perf_counter()
         subprocess.run(
             [sys.executable, "-m", "bench.build_memory_child", str(vectors), str(out)],
-            env=env,
+            env=stack.env,
             cwd=ROOT,
             check=True,
         )
         seconds = time.perf_counter() - started
         steps: list[dict[str, Any]] = json.loads(out.read_text())
         return steps, seconds
-    finally:
-        redis_server.stop()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def _report(size: int, origin: str, steps: list[dict[str, Any]], seconds: float) -> str:

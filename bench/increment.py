@@ -16,11 +16,8 @@ join without updates.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,11 +30,10 @@ from rq.registry import StartedJobRegistry
 from bench.corpus import CACHE, cached
 from bench.hybrid_ann import CachedDense, cached_vectors
 from bench.machine import append_result
+from bench.private_stack import PrivateStack, private_stack
 from cli.runner import worker_command
 from paperlens import enrichments, job_metrics, job_queue, keys, precompute
-from paperlens.embedded_redis import EmbeddedRedis
 from paperlens.job_queue import SERIALIZER
-from paperlens.migrations import upgrade
 from paperlens.schemas import EnrichedPaper
 from paperlens.settings import Settings
 from paperlens.store.db import Database
@@ -77,38 +73,36 @@ def main() -> None:
 
 def measure(base: int, new: int, workers: int) -> str:
     corpus = cached(base + new)
-    work = Path(tempfile.mkdtemp(prefix="plincrement-"))
+    with private_stack(
+        "plincrement-",
+        PAPERLENS_SOURCES="",
+        PAPERLENS_RELATED_RANKER="hybrid",
+        # The index of the base has the graphs that a catalogue of a million papers has.
+        PAPERLENS_RELATED_ANN_FROM=str(min(base, 100_000)),
+    ) as stack:
+        return _measure_on(stack, corpus, base, new, workers)
+
+
+def _measure_on(stack: PrivateStack, corpus: Path, base: int, new: int, workers: int) -> str:
+    """``measure`` on the private stack."""
+    work, env = stack.work, stack.env
     lines = corpus.read_text(encoding="utf-8").splitlines(keepends=True)
     (work / "base.jsonl").write_text("".join(lines[:base]), encoding="utf-8")
     (work / "new.jsonl").write_text("".join(lines[base:]), encoding="utf-8")
-    redis_server = EmbeddedRedis(work / "redis", socket=work / "redis" / "r.sock", persist=False)
-    redis_server.start()
-    env = {
-        **os.environ,
-        "PAPERLENS_DATA_DIR": str(work / "var"),
-        "PAPERLENS_REDIS_URL": redis_server.url,
-        "PAPERLENS_DATABASE_URL": f"sqlite:///{work / 'store.sqlite3'}",
-        "PAPERLENS_LOG_LEVEL": "WARNING",
-        "PAPERLENS_SOURCES": "",
-        "PAPERLENS_RELATED_RANKER": "hybrid",
-        # The index of the base has the graphs that a catalogue of a million papers has.
-        "PAPERLENS_RELATED_ANN_FROM": str(min(base, 100_000)),
-    }
     settings = Settings(
         data_dir=work / "var",
-        redis_url=redis_server.url,
-        database_url=env["PAPERLENS_DATABASE_URL"],
+        redis_url=stack.redis_url,
+        database_url=stack.database_url,
         related_ann_from=min(base, 100_000),
         sources=[],
     )
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        upgrade(env["PAPERLENS_DATABASE_URL"])
         me = [sys.executable, "-m", "cli.main"]
         subprocess.run(
             [*me, "ingest", "arxiv-snapshot", str(work / "base.jsonl")], env=env, check=True
         )
-        redis = Redis.from_url(redis_server.url)
+        redis = Redis.from_url(stack.redis_url)
         redis.flushdb()  # the update that ingest asked for: the base index is built below
         db = Database(env["PAPERLENS_DATABASE_URL"])
         base_papers = _base_papers(db)
@@ -168,8 +162,6 @@ def measure(base: int, new: int, workers: int) -> str:
             process.terminate()
         for process in processes:
             process.wait(timeout=30)
-        redis_server.stop()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def _base_papers(db: Database) -> list[IndexedPaper]:

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -31,11 +29,10 @@ from rq import Queue
 
 from bench.corpus import cached
 from bench.machine import append_result
+from bench.private_stack import private_stack
 from cli.runner import worker_command
 from paperlens import enrichments, keys
-from paperlens.embedded_redis import EmbeddedRedis
 from paperlens.job_queue import SERIALIZER
-from paperlens.migrations import upgrade
 from paperlens.settings import get_settings
 from paperlens.store.db import Database
 from paperlens.store.papers import find_paper
@@ -156,25 +153,14 @@ def measure(
     size: int, worker_counts: list[int], with_baseline: bool, limit: float
 ) -> tuple[list[str], list[str]]:
     corpus = cached(size)
-    work = Path(tempfile.mkdtemp(prefix="plprecompute-"))
-    redis_server = EmbeddedRedis(work / "redis", socket=work / "redis" / "r.sock", persist=False)
-    redis_server.start()
-    env = {
-        **os.environ,
-        "PAPERLENS_DATA_DIR": str(work / "var"),
-        "PAPERLENS_REDIS_URL": redis_server.url,
-        "PAPERLENS_DATABASE_URL": f"sqlite:///{work / 'store.sqlite3'}",
-        "PAPERLENS_LOG_LEVEL": "WARNING",
-        "PAPERLENS_RELATED_RANKER": "tfidf",
-    }
-    try:
-        upgrade(env["PAPERLENS_DATABASE_URL"])
+    with private_stack("plprecompute-", PAPERLENS_RELATED_RANKER="tfidf") as stack:
+        work, env = stack.work, stack.env
         me = [sys.executable, "-m", "cli.main"]
         ingest_s, _ = timed([*me, "ingest", "arxiv-snapshot", str(corpus)], env)
         print(f"{size:,}: ingest {ingest_s:.0f} s", flush=True)
         store = (work / "store.sqlite3").stat().st_size / size
         build_s, build_rss = timed([sys.executable, "-c", BUILD_INDEX], env)
-        redis = Redis.from_url(redis_server.url)
+        redis = Redis.from_url(stack.redis_url)
         pointer = redis.get(keys.INDEX_POINTER)
         assert isinstance(pointer, bytes)
         index_path = work / "var" / "index" / pointer.decode()
@@ -207,9 +193,6 @@ def measure(
                 "until then and the total is extrapolated from it."
             )
         return rows, notes
-    finally:
-        redis_server.stop()
-        shutil.rmtree(work, ignore_errors=True)  # a 1M-paper run leaves gigabytes
 
 
 def enrich_all(
