@@ -12,7 +12,7 @@ DEV_STAMP := $(call stamp_of,dev,$(DEV_LOCK))
 NPM_STAMP := node_modules/.installed-$(shell cat package-lock.json | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev install-reference run test lint format clean bench bench-api bench-soak bench-precompute bench-ann bench-chaos bench-cluster lock audit test-js extension bench-quality bench-suggestions bench-encode bench-hybrid-ann bench-memory bench-increment bench-inverted-lists
+.PHONY: help install install-dev install-reference run test lint format clean bench bench-api bench-soak bench-precompute bench-ann bench-chaos bench-cluster lock audit test-js extension bench-quality bench-suggestions bench-encode bench-hybrid-ann bench-memory bench-build-memory bench-increment bench-inverted-lists
 
 help:
 	@echo "make run      start Redis, the store, workers and the API on 127.0.0.1:8000"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench    benchmarks (needs wrk and hey from Debian); results go to bench/RESULTS.md"
 	@echo "make bench-suggestions  per-reader suggestion time and recall at SIZE papers (100000)"
 	@echo "make bench-increment  BASE papers indexed (100000), NEW ingested (20000): the update end to end"
+	@echo "make bench-build-memory  peak memory of the index build of SIZE papers (100000), step by step; VECTORS=tiled where none were encoded at that size"
 	@echo "make bench-memory  PSS and RSS of two workers holding the index of SIZE papers (100000), by mapping; INDEX= measures a saved index (CORPUS= its corpus)"
 	@echo "make bench-hybrid-ann  the hybrid's approximate related lists against exact ones at SIZE papers"
 	@echo "make bench-inverted-lists  reading the TF-IDF columns a chunk's search needs, as kept at scale, against float32 slicing"
@@ -125,6 +126,9 @@ bench-increment: install-dev
 # INDEX names a saved index to measure (read only) instead of var/bench's, CORPUS its corpus.
 bench-inverted-lists: install-dev
 	$(BIN)/python -m bench.inverted_lists --size $(or $(SIZE),100000)
+
+bench-build-memory: install-dev
+	$(BIN)/python -m bench.build_memory --size $(or $(SIZE),100000) --vectors $(or $(VECTORS),encoded)
 
 bench-memory: install-dev
 	$(BIN)/python -m bench.memory --size $(or $(SIZE),100000) $(if $(INDEX),--index $(INDEX)) \
