@@ -8,6 +8,7 @@ import pytest
 from scipy import sparse
 
 from tests.test_related import demo_papers
+from worker.pipeline import half_sparse
 from worker.pipeline.half_sparse import HalfSparse
 from worker.pipeline.rankers.tfidf import TfidfRanker
 
@@ -137,3 +138,21 @@ def test_indices_past_two_bytes_come_back_whole(layout: str) -> None:
     np.testing.assert_allclose(read.toarray(), expected.toarray(), rtol=1e-3)
     assert (read != 0).sum() == (expected != 0).sum()
     np.testing.assert_array_equal(half.whole().toarray() != 0, matrix.toarray() != 0)
+
+
+@pytest.mark.parametrize("value_bytes", [1, 2])
+@pytest.mark.parametrize("layout", ["csr", "csc"])
+def test_a_matrix_made_compact_a_block_at_a_time_is_the_same_as_made_whole(
+    monkeypatch: pytest.MonkeyPatch, value_bytes: int, layout: str
+) -> None:
+    """Large matrices are converted in blocks of lines; the blocks' seams must not show,
+    also where a line's entries pass column 65,536 (its high parts)."""
+    wide = sparse.random(300, 200_000, density=0.002, format=layout, random_state=4)
+    wide.data = np.abs(wide.data).astype(np.float32) + np.float32(1e-4)
+    whole = HalfSparse.of(wide, value_bytes)
+    monkeypatch.setattr(half_sparse, "_BLOCK_ENTRIES", 997)
+    blocked = HalfSparse.of(wide, value_bytes)
+    for part in ("data", "low", "steps", "indptr"):
+        assert np.array_equal(getattr(blocked, part), getattr(whole, part))
+    assert np.array_equal(blocked.whole().toarray(), whole.whole().toarray())
+    assert np.allclose(blocked.whole().toarray(), wide.toarray(), rtol=0.02)

@@ -23,6 +23,7 @@ slicing a float32 matrix does.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,8 @@ from scipy import sparse
 _LOW_BITS = 16
 # Values kept in one byte are the codes of this many levels.
 VALUE_LEVELS = 256
+# Entries ``HalfSparse.of`` converts at a time (a few hundred MiB of working memory).
+_BLOCK_ENTRIES = 8_000_000
 
 
 @dataclass
@@ -57,35 +60,46 @@ class HalfSparse:
     @classmethod
     def of(cls, matrix: sparse.csr_matrix | sparse.csc_matrix, value_bytes: int = 1) -> HalfSparse:
         """``matrix`` (CSR or CSC, any float type of positive values) with its values coded
-        as one of ``VALUE_LEVELS`` levels (``value_bytes`` 1) or rounded to float16 (2)."""
+        as one of ``VALUE_LEVELS`` levels (``value_bytes`` 1) or rounded to float16 (2).
+
+        Made a block of lines at a time (``_BLOCK_ENTRIES``): whole, the 64-bit numbers
+        and codes worked out on the way would take several times the matrix's own bytes
+        (6 GB beside a million papers' index, ``bench.build_memory``)."""
         if value_bytes not in (1, 2):
             raise ValueError("values are kept in one or two bytes")
         by_rows = sparse.isspmatrix_csr(matrix)
         if not by_rows and not sparse.isspmatrix_csc(matrix):
             raise TypeError("a compact matrix is made from a CSR or CSC matrix")
-        matrix = matrix.sorted_indices()
-        indices = np.asarray(matrix.indices, dtype=np.int64)
+        if not matrix.has_sorted_indices:
+            matrix = matrix.sorted_indices()
         indptr = np.asarray(matrix.indptr, dtype=np.int64)
+        lines = len(indptr) - 1
         minor = matrix.shape[1] if by_rows else matrix.shape[0]
         spans = max(1, -(-int(minor) >> _LOW_BITS))
-        longest = int(np.diff(indptr).max()) if len(indptr) > 1 else 0
-        steps = np.zeros((len(indptr) - 1, spans - 1), np.uint16 if longest < 2**16 else np.uint32)
-        high = indices >> _LOW_BITS
-        for h in range(1, spans):
-            below = np.concatenate([[0], np.cumsum(high < h)])
-            steps[:, h - 1] = below[indptr[1:]] - below[indptr[:-1]]
-        if value_bytes == 2:
-            data, levels = np.asarray(matrix.data, dtype=np.float16), None
-        else:
-            data, levels = _coded(np.asarray(matrix.data, dtype=np.float64))
+        longest = int(np.diff(indptr).max()) if lines > 0 else 0
+        steps = np.zeros((lines, spans - 1), np.uint16 if longest < 2**16 else np.uint32)
+        low = np.empty(matrix.nnz, dtype=np.uint16)
+        coding = _Levels.of(matrix.data) if value_bytes == 1 else None
+        data = np.empty(matrix.nnz, dtype=np.uint8 if coding is not None else np.float16)
+        for first, last in _blocks(indptr):
+            begin, end = int(indptr[first]), int(indptr[last])
+            bounds = indptr[first : last + 1] - begin
+            indices = np.asarray(matrix.indices[begin:end], dtype=np.int64)
+            low[begin:end] = indices & (2**_LOW_BITS - 1)
+            high = indices >> _LOW_BITS
+            for h in range(1, spans):
+                below = np.concatenate([[0], np.cumsum(high < h)])
+                steps[first:last, h - 1] = below[bounds[1:]] - below[bounds[:-1]]
+            values = matrix.data[begin:end]
+            data[begin:end] = coding.codes(values) if coding is not None else values
         return cls(
             data,
-            np.asarray(indices & (2**_LOW_BITS - 1), dtype=np.uint16),
+            low,
             steps,
             indptr,
             (int(matrix.shape[0]), int(matrix.shape[1])),
             by_rows,
-            levels,
+            coding.levels if coding is not None else None,
         )
 
     def major(self, picked: int | slice | np.ndarray | list[int]) -> sparse.spmatrix:
@@ -124,20 +138,40 @@ class HalfSparse:
         )
 
 
-def _coded(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One-byte codes of positive ``values`` and the float32 levels they stand for: levels
+@dataclass(frozen=True)
+class _Levels:
+    """One-byte codes of positive values and the float32 levels they stand for: levels
     evenly spaced in the logarithm from the smallest value to the largest, each value coded
     as the nearest level (in the logarithm), so the error is relative, the same for small
     weights as for large ones."""
-    if values.size == 0:
-        return np.zeros(0, np.uint8), np.ones(VALUE_LEVELS, np.float32)
-    if values.min() <= 0:
-        raise ValueError("one-byte values are kept for positive values only")
-    low, high = np.log(values.min()), np.log(values.max())
-    step = (high - low) / (VALUE_LEVELS - 1) or 1.0
-    codes = np.rint((np.log(values) - low) / step).astype(np.uint8)
-    levels = np.exp(low + step * np.arange(VALUE_LEVELS)).astype(np.float32)
-    return codes, levels
+
+    low: float
+    step: float
+    levels: np.ndarray
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> _Levels:
+        if values.size == 0:
+            return cls(0.0, 1.0, np.ones(VALUE_LEVELS, np.float32))
+        smallest, largest = float(values.min()), float(values.max())
+        if smallest <= 0:
+            raise ValueError("one-byte values are kept for positive values only")
+        low, high = np.log(smallest), np.log(largest)
+        step = (high - low) / (VALUE_LEVELS - 1) or 1.0
+        levels = np.exp(low + step * np.arange(VALUE_LEVELS)).astype(np.float32)
+        return cls(float(low), float(step), levels)
+
+    def codes(self, values: np.ndarray) -> np.ndarray:
+        wide = np.asarray(values, dtype=np.float64)
+        return np.rint((np.log(wide) - self.low) / self.step).astype(np.uint8)
+
+
+def _blocks(indptr: np.ndarray) -> list[tuple[int, int]]:
+    """Consecutive lines (first, past the last) holding about ``_BLOCK_ENTRIES`` entries
+    each; a longer line is a block of its own."""
+    cuts = np.searchsorted(indptr, np.arange(_BLOCK_ENTRIES, int(indptr[-1]), _BLOCK_ENTRIES))
+    bounds = sorted({0, len(indptr) - 1, *(int(c) for c in cuts)})
+    return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
 
 
 def _positions(picked: int | slice | np.ndarray | list[int], count: int) -> np.ndarray:
